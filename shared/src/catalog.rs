@@ -1,0 +1,308 @@
+//! The product catalogue: products, their unique SKUs and their categories.
+//!
+//! A product is one item (`PRODUCT#<id>`), indexed by category and name in GSI1. Its SKU is
+//! claimed by a marker item in the same transaction that writes the product, so two products
+//! can never share one; a thin `PRODUCTS` row per product makes the whole catalogue one query.
+//! Categories keep a product count, updated in those same transactions.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::domain::{CategorySlug, Description, ImageUrl, Money, Name, ProductId, Sku, Stock};
+use crate::keys;
+use crate::table::{Condition, Item, Key, Query, Table, Update, Write, WriteError};
+use crate::{Error, Result};
+
+/// The most images and attributes a product carries.
+pub const MAX_IMAGES: usize = 10;
+pub const MAX_ATTRIBUTES: usize = 50;
+
+/// A product as stored and as answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Product {
+    #[schema(value_type = String, example = "01JD4Z3K8Q6W2M5N7P9R1T3V5X")]
+    pub id: ProductId,
+    #[schema(value_type = String, example = "TEE-BLK-M")]
+    pub sku: Sku,
+    #[schema(value_type = String)]
+    pub name: Name,
+    #[schema(value_type = String)]
+    pub description: Description,
+    pub price: Money,
+    /// Units in stock; never negative.
+    #[schema(value_type = u32)]
+    pub stock: Stock,
+    #[schema(value_type = String, example = "apparel")]
+    pub category: CategorySlug,
+    #[schema(value_type = Vec<String>)]
+    pub images: Vec<ImageUrl>,
+    pub attributes: BTreeMap<String, String>,
+    pub active: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: OffsetDateTime,
+    /// Increases with every change; sent as the ETag.
+    pub version: u64,
+}
+
+/// Everything about a product its editor chooses (POST and PUT bodies, validated).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductDraft {
+    pub sku: Sku,
+    pub name: Name,
+    pub description: Description,
+    pub price: Money,
+    pub stock: Stock,
+    pub category: CategorySlug,
+    pub images: Vec<ImageUrl>,
+    pub attributes: BTreeMap<String, String>,
+    pub active: bool,
+}
+
+/// A category and how many products it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Category {
+    #[schema(value_type = String)]
+    pub slug: CategorySlug,
+    pub product_count: i64,
+}
+
+impl Product {
+    fn item(&self) -> Item {
+        Item::new(&keys::product(&self.id), self).with_gsi1(&keys::product_in_category(
+            &self.category,
+            self.name.as_str(),
+            &self.id,
+        ))
+    }
+}
+
+fn stamp() -> OffsetDateTime {
+    crate::time::now()
+        .replace_nanosecond(0)
+        .expect("0 is a valid nanosecond")
+}
+
+/// The writes that move a category's count by `n` (creating the category if new).
+fn count(category: &CategorySlug, n: i64) -> Write {
+    let index = keys::categories_index(category);
+    Write::update(
+        keys::category(category),
+        Update::default()
+            .add("product_count", n)
+            .set("slug", category.as_str())
+            .set(keys::GSI1PK, index.pk)
+            .set(keys::GSI1SK, index.sk),
+    )
+}
+
+/// The catalogue repository over the table port.
+#[derive(Clone)]
+pub struct Catalog {
+    table: Arc<dyn Table>,
+}
+
+impl Catalog {
+    pub fn new(table: Arc<dyn Table>) -> Self {
+        Self { table }
+    }
+
+    pub async fn create(&self, draft: ProductDraft) -> Result<Product> {
+        let now = stamp();
+        let product = Product {
+            id: ProductId::new(),
+            sku: draft.sku,
+            name: draft.name,
+            description: draft.description,
+            price: draft.price,
+            stock: draft.stock,
+            category: draft.category,
+            images: draft.images,
+            attributes: draft.attributes,
+            active: draft.active,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        let writes = vec![
+            Write::create(product.item()),
+            Write::create(
+                Item::marker(&keys::sku(&product.sku)).with("product_id", product.id.to_string()),
+            ),
+            Write::put(
+                Item::marker(&keys::products_all(&product.id))
+                    .with("product_id", product.id.to_string()),
+            ),
+            count(&product.category, 1),
+        ];
+        match self.table.transact(writes).await {
+            Ok(()) => Ok(product),
+            Err(WriteError::ConditionFailed { .. }) => {
+                Err(Error::Conflict(format!("SKU {} is taken", product.sku)))
+            }
+            Err(e) => Err(anyhow::Error::from(e).context("creating a product").into()),
+        }
+    }
+
+    pub async fn get(&self, id: &ProductId) -> Result<Option<Product>> {
+        let item = self.table.get(&keys::product(id)).await?;
+        Ok(item.map(|i| i.decode()).transpose()?)
+    }
+
+    /// Products in id (creation) order, or in one category by name.
+    pub async fn list(
+        &self,
+        category: Option<&CategorySlug>,
+        limit: usize,
+        after: Option<Value>,
+    ) -> Result<(Vec<Product>, Option<Value>)> {
+        if let Some(category) = category {
+            let page = self
+                .table
+                .query(
+                    &Query::gsi1(keys::category_partition(category))
+                        .limit(limit)
+                        .after(after),
+                )
+                .await
+                .context("listing a category")?;
+            let products = page
+                .items
+                .iter()
+                .map(Item::decode)
+                .collect::<anyhow::Result<_>>()?;
+            return Ok((products, page.next));
+        }
+        let page = self
+            .table
+            .query(
+                &Query::partition(keys::PRODUCTS_PARTITION)
+                    .limit(limit)
+                    .after(after),
+            )
+            .await
+            .context("listing the catalogue")?;
+        let ids: Vec<ProductId> = page
+            .items
+            .iter()
+            .filter_map(|row| {
+                row.str("product_id")
+                    .and_then(|id| ProductId::parse(id).ok())
+            })
+            .collect();
+        let keys: Vec<Key> = ids.iter().map(keys::product).collect();
+        let mut found: HashMap<String, Product> = HashMap::new();
+        for item in self.table.batch_get(&keys).await? {
+            let product: Product = item.decode()?;
+            found.insert(product.id.to_string(), product);
+        }
+        let products = ids
+            .iter()
+            .filter_map(|id| found.remove(&id.to_string()))
+            .collect();
+        Ok((products, page.next))
+    }
+
+    /// Replaces the editable fields if the product is still at `expected` (when given).
+    pub async fn update(
+        &self,
+        id: &ProductId,
+        draft: ProductDraft,
+        expected: Option<u64>,
+    ) -> Result<Product> {
+        let current = self.get(id).await?.ok_or(Error::NotFound("product"))?;
+        if expected.is_some_and(|v| v != current.version) {
+            return Err(Error::PreconditionFailed);
+        }
+        let next = Product {
+            sku: draft.sku,
+            name: draft.name,
+            description: draft.description,
+            price: draft.price,
+            stock: draft.stock,
+            category: draft.category,
+            images: draft.images,
+            attributes: draft.attributes,
+            active: draft.active,
+            updated_at: stamp(),
+            version: current.version + 1,
+            ..current.clone()
+        };
+        let mut writes =
+            vec![Write::put(next.item()).when(Condition::equals("version", current.version))];
+        let sku_changed = next.sku != current.sku;
+        if sku_changed {
+            writes.push(Write::delete(keys::sku(&current.sku)));
+            writes.push(Write::create(
+                Item::marker(&keys::sku(&next.sku)).with("product_id", id.to_string()),
+            ));
+        }
+        if next.category != current.category {
+            writes.push(count(&current.category, -1));
+            writes.push(count(&next.category, 1));
+        }
+        match self.table.transact(writes).await {
+            Ok(()) => Ok(next),
+            Err(WriteError::ConditionFailed {
+                index: Some(0) | None,
+            }) => Err(Error::PreconditionFailed),
+            Err(WriteError::ConditionFailed { .. }) => {
+                Err(Error::Conflict(format!("SKU {} is taken", next.sku)))
+            }
+            Err(WriteError::Conflict) => Err(Error::PreconditionFailed),
+            Err(e) => Err(anyhow::Error::from(e).context("updating a product").into()),
+        }
+    }
+
+    pub async fn delete(&self, id: &ProductId) -> Result<()> {
+        let current = self.get(id).await?.ok_or(Error::NotFound("product"))?;
+        let writes = vec![
+            Write::delete(keys::product(id)).when(Condition::equals("version", current.version)),
+            Write::delete(keys::sku(&current.sku)),
+            Write::delete(keys::products_all(id)),
+            count(&current.category, -1),
+        ];
+        match self.table.transact(writes).await {
+            Ok(()) => Ok(()),
+            Err(WriteError::ConditionFailed { .. } | WriteError::Conflict) => Err(Error::Conflict(
+                "the product changed while it was being deleted; retry".into(),
+            )),
+            Err(e) => Err(anyhow::Error::from(e).context("deleting a product").into()),
+        }
+    }
+
+    /// Categories that hold at least one product, by slug.
+    pub async fn categories(&self) -> Result<Vec<Category>> {
+        let mut categories = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self
+                .table
+                .query(
+                    &Query::gsi1(keys::CATEGORIES_PARTITION)
+                        .limit(100)
+                        .after(after),
+                )
+                .await
+                .context("listing categories")?;
+            for item in &page.items {
+                let category: Category = item.decode()?;
+                if category.product_count > 0 {
+                    categories.push(category);
+                }
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(categories),
+            }
+        }
+    }
+}

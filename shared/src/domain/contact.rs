@@ -1,0 +1,233 @@
+//! How to reach a person: email address, phone number, postal address.
+
+use super::{Invalid, Name};
+use serde::{Deserialize, Serialize};
+
+/// An email address, trimmed and lower-cased, so one mailbox has one spelling.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Email(String);
+
+impl Email {
+    pub const MAX_CHARS: usize = 254;
+
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let email = raw.trim().to_lowercase();
+        if email.len() > Self::MAX_CHARS {
+            return Err(Invalid::new(format!(
+                "must be at most {} characters",
+                Self::MAX_CHARS
+            )));
+        }
+        let invalid = || Invalid::new("must be an email address like name@example.com");
+        let (local, domain) = email.rsplit_once('@').ok_or_else(invalid)?;
+        let labels_ok = domain.split('.').count() >= 2
+            && domain.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+            });
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..")
+            && local
+                .chars()
+                .all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
+        if labels_ok && local_ok {
+            Ok(Self(email))
+        } else {
+            Err(invalid())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Email {
+    type Error = Invalid;
+    fn try_from(raw: String) -> Result<Self, Invalid> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<Email> for String {
+    fn from(value: Email) -> String {
+        value.0
+    }
+}
+
+impl std::fmt::Display for Email {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A phone number in E.164 form: `+` then 8 to 15 digits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Phone(String);
+
+impl Phone {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let compact: String = raw
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
+            .collect();
+        let digits = compact.strip_prefix('+').unwrap_or("");
+        if (8..=15).contains(&digits.len())
+            && digits.chars().all(|c| c.is_ascii_digit())
+            && !digits.starts_with('0')
+        {
+            Ok(Self(compact))
+        } else {
+            Err(Invalid::new(
+                "must be an international number like +4915112345678",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Phone {
+    type Error = Invalid;
+    fn try_from(raw: String) -> Result<Self, Invalid> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<Phone> for String {
+    fn from(value: Phone) -> String {
+        value.0
+    }
+}
+
+/// A postal address; `country` is an ISO 3166-1 alpha-2 code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Address {
+    #[schema(value_type = String)]
+    pub name: Name,
+    #[schema(value_type = String)]
+    pub line1: Name,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub line2: Option<Name>,
+    #[schema(value_type = String)]
+    pub city: Name,
+    #[schema(value_type = String)]
+    pub postal_code: PostalCode,
+    #[schema(value_type = String, example = "DE")]
+    pub country: Country,
+}
+
+/// A postal code: 1 to 16 letters, digits, spaces or dashes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PostalCode(String);
+
+impl TryFrom<String> for PostalCode {
+    type Error = Invalid;
+    fn try_from(raw: String) -> Result<Self, Invalid> {
+        let code = raw.trim().to_owned();
+        if (1..=16).contains(&code.len())
+            && code
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-')
+        {
+            Ok(Self(code))
+        } else {
+            Err(Invalid::new(
+                "postal_code must be 1 to 16 letters, digits, spaces or dashes",
+            ))
+        }
+    }
+}
+
+impl From<PostalCode> for String {
+    fn from(value: PostalCode) -> String {
+        value.0
+    }
+}
+
+/// An ISO 3166-1 alpha-2 country code, upper case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Country(String);
+
+impl TryFrom<String> for Country {
+    type Error = Invalid;
+    fn try_from(raw: String) -> Result<Self, Invalid> {
+        let code = raw.trim().to_ascii_uppercase();
+        if code.len() == 2 && code.chars().all(|c| c.is_ascii_uppercase()) {
+            Ok(Self(code))
+        } else {
+            Err(Invalid::new(
+                "country must be a two-letter ISO 3166-1 code like \"DE\"",
+            ))
+        }
+    }
+}
+
+impl From<Country> for String {
+    fn from(value: Country) -> String {
+        value.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised() {
+        assert_eq!(
+            Email::parse(" Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a..b@example.com",
+            "ada@-x.com",
+            "a b@example.com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad} should be refused");
+        }
+        assert!(Email::parse(&format!("{}@example.com", "a".repeat(250))).is_err());
+    }
+
+    #[test]
+    fn phones_are_e164() {
+        assert_eq!(
+            Phone::parse("+49 151 1234-5678").unwrap().as_str(),
+            "+4915112345678"
+        );
+        assert!(Phone::parse("015112345678").is_err());
+        assert!(Phone::parse("+12").is_err());
+    }
+
+    #[test]
+    fn addresses_refuse_unknown_fields_and_bad_parts() {
+        let ok = serde_json::json!({"name":"Ada","line1":"1 Main St","city":"Berlin","postal_code":"10115","country":"de"});
+        let a: Address = serde_json::from_value(ok.clone()).unwrap();
+        assert_eq!(String::from(a.country), "DE");
+        let mut extra = ok.clone();
+        extra["admin"] = true.into();
+        assert!(serde_json::from_value::<Address>(extra).is_err());
+        let mut bad = ok;
+        bad["country"] = "Germany".into();
+        assert!(serde_json::from_value::<Address>(bad).is_err());
+    }
+}

@@ -1,0 +1,121 @@
+//! Identifiers. Products have sortable ULIDs; users are named by the identity provider's subject.
+
+use super::Invalid;
+use serde::{Deserialize, Serialize};
+
+/// A product's id: a ULID, so ids sort by creation time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ProductId(ulid::Ulid);
+
+impl ProductId {
+    pub fn new() -> Self {
+        Self(ulid::Ulid::new())
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        ulid::Ulid::from_string(raw)
+            .map(Self)
+            .map_err(|_| Invalid::new("is not a product id"))
+    }
+}
+
+impl Default for ProductId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TryFrom<String> for ProductId {
+    type Error = Invalid;
+    fn try_from(raw: String) -> Result<Self, Invalid> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<ProductId> for String {
+    fn from(value: ProductId) -> String {
+        value.0.to_string()
+    }
+}
+
+impl std::fmt::Display for ProductId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A user's id: the identity provider's `sub` claim (a UUID in Cognito and in the embedded
+/// provider). Anything outside `[A-Za-z0-9-]{1,128}` is refused, so an id is safe in a key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct UserId(String);
+
+impl UserId {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        if (1..=128).contains(&raw.len())
+            && raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(Invalid::new("is not a user id"))
+        }
+    }
+
+    /// A fresh random id in UUID v4 form, as Cognito assigns.
+    pub fn random() -> Self {
+        let bytes: [u8; 16] = rand::random();
+        let mut b = bytes;
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        Self(format!(
+            "{}-{}-{}-{}-{}",
+            &hex[0..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..32]
+        ))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for UserId {
+    type Error = Invalid;
+    fn try_from(raw: String) -> Result<Self, Invalid> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<UserId> for String {
+    fn from(value: UserId) -> String {
+        value.0
+    }
+}
+
+impl std::fmt::Display for UserId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_parse_strictly() {
+        let p = ProductId::new();
+        assert_eq!(ProductId::parse(&p.to_string()).unwrap(), p);
+        assert!(ProductId::parse("not-a-ulid").is_err());
+        let u = UserId::random();
+        assert_eq!(u.as_str().len(), 36);
+        assert!(UserId::parse(u.as_str()).is_ok());
+        assert!(UserId::parse("a#b").is_err());
+        assert!(UserId::parse("").is_err());
+    }
+}

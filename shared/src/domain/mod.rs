@@ -1,0 +1,48 @@
+//! Plain domain types that validate on construction. No I/O, no AWS types: a value of one of
+//! these types is valid by the fact that it exists, so code past the HTTP edge never re-checks.
+
+mod contact;
+mod ids;
+mod money;
+mod password;
+mod text;
+
+pub use contact::{Address, Email, Phone};
+pub use ids::{ProductId, UserId};
+pub use money::{Currency, Money};
+pub use password::Password;
+pub use text::{CategorySlug, Description, ImageUrl, Name, Sku};
+
+/// Why a value was refused; the message is written for the API caller.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+impl Invalid {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+/// A whole number of items in stock; never negative.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct Stock(u32);
+
+impl Stock {
+    /// The most a single product may hold, keeping every sum far from overflow.
+    pub const MAX: i64 = 1_000_000_000;
+
+    pub fn new(value: i64) -> Result<Self, Invalid> {
+        if !(0..=Self::MAX).contains(&value) {
+            return Err(Invalid::new(format!("must be between 0 and {}", Self::MAX)));
+        }
+        Ok(Self(value as u32))
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}

@@ -1,0 +1,167 @@
+//! Money in integer minor units of an ISO 4217 currency. Never a float.
+
+use super::Invalid;
+use serde::{Deserialize, Serialize};
+
+/// Active ISO 4217 codes with two minor-unit digits (the common case).
+const TWO_DIGITS: &str = "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BOV BRL \
+    BSD BTN BWP BYN BZD CAD CDF CHE CHF CHW CNY COP COU CRC CUP CVE CZK DKK DOP DZD EGP ERN ETB EUR \
+    FJD FKP GBP GEL GHS GIP GMD GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR JMD KES KGS KHR KPW KYD KZT \
+    LAK LBP LKR LRD LSL MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK \
+    NPR NZD PAB PEN PGK PHP PKR PLN QAR RON RSD RUB SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN \
+    SVC SYP SZL THB TJS TMT TOP TRY TTD TWD TZS UAH USD USN UYU UZS VED VES WST XCD XCG YER ZAR ZMW \
+    ZWG";
+/// Active ISO 4217 codes without minor units.
+const ZERO_DIGITS: &str = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF";
+/// Active ISO 4217 codes with three minor-unit digits.
+const THREE_DIGITS: &str = "BHD IQD JOD KWD LYD OMR TND";
+/// Active ISO 4217 codes with four minor-unit digits.
+const FOUR_DIGITS: &str = "CLF UYW";
+
+/// An ISO 4217 currency code, upper case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Currency([u8; 3]);
+
+impl Currency {
+    pub const EUR: Currency = Currency(*b"EUR");
+    pub const USD: Currency = Currency(*b"USD");
+
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let code = raw.trim();
+        if code.len() == 3 && Self::minor_digits_of(code).is_some() {
+            let b = code.as_bytes();
+            return Ok(Self([b[0], b[1], b[2]]));
+        }
+        Err(Invalid::new(format!(
+            "\"{}\" is not an ISO 4217 currency code (for example \"EUR\")",
+            code.chars().take(8).collect::<String>()
+        )))
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("currency codes are ASCII")
+    }
+
+    /// How many digits of minor units the currency has (2 for EUR, 0 for JPY).
+    pub fn minor_digits(&self) -> u32 {
+        Self::minor_digits_of(self.as_str()).expect("a parsed currency is known")
+    }
+
+    fn minor_digits_of(code: &str) -> Option<u32> {
+        let listed = |list: &str| list.split_whitespace().any(|c| c == code);
+        [
+            (TWO_DIGITS, 2),
+            (ZERO_DIGITS, 0),
+            (THREE_DIGITS, 3),
+            (FOUR_DIGITS, 4),
+        ]
+        .into_iter()
+        .find_map(|(list, digits)| listed(list).then_some(digits))
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = Invalid;
+    fn try_from(raw: String) -> Result<Self, Invalid> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<Currency> for String {
+    fn from(value: Currency) -> String {
+        value.as_str().to_owned()
+    }
+}
+
+impl std::fmt::Display for Currency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An amount of money: integer minor units (cents for EUR) and a currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Money {
+    /// Minor units: 1999 is 19.99 EUR.
+    pub amount: i64,
+    /// ISO 4217 code.
+    #[schema(value_type = String, example = "EUR")]
+    pub currency: Currency,
+}
+
+impl Money {
+    /// The largest amount a single price may carry (10^12 minor units).
+    pub const MAX_AMOUNT: i64 = 1_000_000_000_000;
+
+    /// A price: a non-negative amount no larger than [`Money::MAX_AMOUNT`].
+    pub fn price(amount: i64, currency: Currency) -> Result<Self, Invalid> {
+        if amount < 0 {
+            return Err(Invalid::new("must not be negative"));
+        }
+        if amount > Self::MAX_AMOUNT {
+            return Err(Invalid::new(format!(
+                "must be at most {}",
+                Self::MAX_AMOUNT
+            )));
+        }
+        Ok(Self { amount, currency })
+    }
+}
+
+impl std::fmt::Display for Money {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let digits = self.currency.minor_digits();
+        if digits == 0 {
+            return write!(f, "{} {}", self.amount, self.currency);
+        }
+        let scale = 10_i64.pow(digits);
+        let sign = if self.amount < 0 { "-" } else { "" };
+        let abs = self.amount.unsigned_abs();
+        let scale = scale as u64;
+        write!(
+            f,
+            "{sign}{}.{:0width$} {}",
+            abs / scale,
+            abs % scale,
+            self.currency,
+            width = digits as usize
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn currencies_are_iso_4217() {
+        assert_eq!(Currency::parse("EUR").unwrap(), Currency::EUR);
+        assert_eq!(Currency::parse("JPY").unwrap().minor_digits(), 0);
+        assert_eq!(Currency::parse("KWD").unwrap().minor_digits(), 3);
+        assert!(Currency::parse("eur").is_err());
+        assert!(Currency::parse("XYZ").is_err());
+        assert!(Currency::parse("EU").is_err());
+    }
+
+    #[test]
+    fn prices_are_bounded() {
+        assert!(Money::price(-1, Currency::EUR).is_err());
+        assert!(Money::price(Money::MAX_AMOUNT + 1, Currency::EUR).is_err());
+        let m = Money::price(1999, Currency::EUR).unwrap();
+        assert_eq!(m.to_string(), "19.99 EUR");
+        let y = Money::price(500, Currency::parse("JPY").unwrap()).unwrap();
+        assert_eq!(y.to_string(), "500 JPY");
+    }
+
+    #[test]
+    fn money_serializes_as_amount_and_code() {
+        let m = Money::price(1999, Currency::EUR).unwrap();
+        let json = serde_json::to_value(m).unwrap();
+        assert_eq!(json, serde_json::json!({"amount": 1999, "currency": "EUR"}));
+        assert!(
+            serde_json::from_value::<Money>(serde_json::json!({"amount": 1, "currency": "ABC"}))
+                .is_err()
+        );
+    }
+}

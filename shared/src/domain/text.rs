@@ -1,0 +1,179 @@
+//! Bounded text: names, descriptions, SKUs, category slugs and image URLs.
+
+use super::Invalid;
+use serde::{Deserialize, Serialize};
+
+/// Trims and checks a string against a length range in characters; refuses control characters.
+fn bounded(raw: &str, min: usize, max: usize) -> Result<String, Invalid> {
+    let trimmed = raw.trim();
+    let len = trimmed.chars().count();
+    if len < min {
+        return Err(if min == 1 {
+            Invalid::new("must not be empty")
+        } else {
+            Invalid::new(format!("must be at least {min} characters"))
+        });
+    }
+    if len > max {
+        return Err(Invalid::new(format!("must be at most {max} characters")));
+    }
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(Invalid::new("must not contain control characters"));
+    }
+    Ok(trimmed.to_owned())
+}
+
+macro_rules! text_type {
+    ($(#[$doc:meta])* $name:ident, $min:expr, $max:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub const MAX_CHARS: usize = $max;
+
+            pub fn parse(raw: &str) -> Result<Self, Invalid> {
+                Self::check(bounded(raw, $min, $max)?).map(Self)
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = Invalid;
+            fn try_from(raw: String) -> Result<Self, Invalid> {
+                Self::parse(&raw)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+text_type!(
+    /// A person's or a product's name: 1 to 200 characters.
+    Name, 1, 200
+);
+text_type!(
+    /// A product description: up to 5000 characters.
+    Description, 0, 5000
+);
+text_type!(
+    /// A stock-keeping unit: 1 to 64 of `A-Z 0-9 - _ .`, stored upper-case.
+    Sku, 1, 64
+);
+text_type!(
+    /// A category slug: 1 to 64 of `a-z 0-9 -`, starting with a letter or digit.
+    CategorySlug, 1, 64
+);
+text_type!(
+    /// An absolute `https://` image URL of at most 2048 characters.
+    ImageUrl, 1, 2048
+);
+
+impl Name {
+    fn check(s: String) -> Result<String, Invalid> {
+        Ok(s)
+    }
+}
+
+impl Description {
+    fn check(s: String) -> Result<String, Invalid> {
+        Ok(s)
+    }
+}
+
+impl Sku {
+    fn check(s: String) -> Result<String, Invalid> {
+        let upper = s.to_ascii_uppercase();
+        if upper
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || "-_.".contains(c))
+        {
+            Ok(upper)
+        } else {
+            Err(Invalid::new(
+                "may contain only letters, digits, '-', '_' and '.'",
+            ))
+        }
+    }
+}
+
+impl CategorySlug {
+    fn check(s: String) -> Result<String, Invalid> {
+        let ok_first = s
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        if ok_first
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            Ok(s)
+        } else {
+            Err(Invalid::new(
+                "must be lower-case letters, digits and '-' (for example \"home-garden\")",
+            ))
+        }
+    }
+}
+
+impl ImageUrl {
+    fn check(s: String) -> Result<String, Invalid> {
+        let rest = s
+            .strip_prefix("https://")
+            .ok_or_else(|| Invalid::new("must be an https:// URL"))?;
+        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        if host.is_empty() || s.chars().any(char::is_whitespace) {
+            return Err(Invalid::new("must be an https:// URL with a host"));
+        }
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(Name::parse("  Ada  ").unwrap().as_str(), "Ada");
+        assert!(Name::parse("   ").is_err());
+        assert!(Name::parse(&"x".repeat(201)).is_err());
+        assert!(Name::parse(&"é".repeat(200)).is_ok());
+        assert!(Name::parse("a\u{0}b").is_err());
+    }
+
+    #[test]
+    fn skus_are_upper_cased_and_restricted() {
+        assert_eq!(Sku::parse("tee-01.b").unwrap().as_str(), "TEE-01.B");
+        assert!(Sku::parse("tee 01").is_err());
+        assert!(Sku::parse("").is_err());
+    }
+
+    #[test]
+    fn slugs_and_urls() {
+        assert!(CategorySlug::parse("home-garden").is_ok());
+        assert!(CategorySlug::parse("Home").is_err());
+        assert!(CategorySlug::parse("-x").is_err());
+        assert!(ImageUrl::parse("https://img.example/a.png").is_ok());
+        assert!(ImageUrl::parse("http://img.example/a.png").is_err());
+        assert!(ImageUrl::parse("https:///a.png").is_err());
+    }
+}

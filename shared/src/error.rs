@@ -1,0 +1,280 @@
+//! The one error type of every service and its RFC 9457 `application/problem+json` answer.
+//!
+//! Each variant's doc names its status. Internal errors are logged with their whole source chain
+//! and answered with a generic detail: nothing internal reaches a caller.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::domain::Invalid;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One refused field of a request body or query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    /// The field's name as the caller sent it (`price.currency` for nested fields).
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// 400: the request cannot be read (malformed JSON or query, bad cursor, malformed id).
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: no valid credentials, or credentials that were refused.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// 403: the caller is known but may not do this.
+    #[error("this action needs the admin role")]
+    Forbidden,
+    /// 404: no such resource, or one the caller may not see.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// 409: the request conflicts with the current state (taken email, duplicate SKU).
+    #[error("{0}")]
+    Conflict(String),
+    /// 412: `If-Match` names a version that is no longer current.
+    #[error("the resource has changed since you read it; fetch it again")]
+    PreconditionFailed,
+    /// 413: the body is larger than the limit.
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    /// 415: the body is not `application/json`.
+    #[error("send the body as application/json")]
+    UnsupportedMediaType,
+    /// 422: well-formed but invalid; lists every refused field.
+    #[error("{detail}")]
+    Validation {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
+    /// 429: too many requests from this client; retry after the given seconds.
+    #[error("too many requests; retry in {0} s")]
+    TooManyRequests(u64),
+    /// 500 (or 503 for a throttled dependency): an infrastructure fault. Logged, never shown.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl Error {
+    /// A 422 naming one field.
+    pub fn invalid(field: impl Into<String>, invalid: Invalid) -> Self {
+        let errors = vec![FieldError {
+            field: field.into(),
+            message: invalid.0,
+        }];
+        Self::Validation {
+            detail: summary(&errors),
+            errors,
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable problem `type`, a URI reference relative to the API.
+    pub fn problem_type(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "/problems/bad-request",
+            Self::Unauthenticated(_) => "/problems/unauthenticated",
+            Self::Forbidden => "/problems/forbidden",
+            Self::NotFound(_) => "/problems/not-found",
+            Self::Conflict(_) => "/problems/conflict",
+            Self::PreconditionFailed => "/problems/precondition-failed",
+            Self::PayloadTooLarge(_) => "/problems/payload-too-large",
+            Self::UnsupportedMediaType => "/problems/unsupported-media-type",
+            Self::Validation { .. } => "/problems/validation",
+            Self::TooManyRequests(_) => "/problems/too-many-requests",
+            Self::Internal(_) => "/problems/internal",
+        }
+    }
+}
+
+fn summary(errors: &[FieldError]) -> String {
+    match errors {
+        [one] => format!("{}: {}", one.field, one.message),
+        _ => format!("{} fields are invalid", errors.len()),
+    }
+}
+
+/// The problem document (RFC 9457).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// Stable identifier of the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The HTTP reason phrase.
+    pub title: &'static str,
+    pub status: u16,
+    /// What went wrong, for a person.
+    pub detail: String,
+    /// Every refused field (validation problems only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let detail = match &self {
+            Self::Internal(source) => {
+                tracing::error!(error = format!("{source:#}"), "request failed");
+                "something went wrong on our side; please retry".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let retry_after = match &self {
+            Self::TooManyRequests(secs) => Some(*secs),
+            _ => None,
+        };
+        let problem = Problem {
+            kind: self.problem_type(),
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            detail,
+            errors: match self {
+                Self::Validation { errors, .. } => errors,
+                _ => Vec::new(),
+            },
+        };
+        let body = serde_json::to_vec(&problem).expect("a problem serializes");
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(secs) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+/// Collects every invalid field of a request before building a domain value from it, so one
+/// answer names all of them.
+#[derive(Debug, Default)]
+pub struct Validation {
+    errors: Vec<FieldError>,
+}
+
+impl Validation {
+    /// Records the field's error, if any, and hands back the value, if any.
+    pub fn field<T>(&mut self, name: &str, result: Result<T, Invalid>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(invalid) => {
+                self.errors.push(FieldError {
+                    field: name.to_owned(),
+                    message: invalid.0,
+                });
+                None
+            }
+        }
+    }
+
+    /// Like [`Validation::field`] for an optional input.
+    pub fn optional<T, R>(
+        &mut self,
+        name: &str,
+        raw: Option<R>,
+        parse: impl FnOnce(R) -> Result<T, Invalid>,
+    ) -> Option<Option<T>> {
+        match raw {
+            None => Some(None),
+            Some(raw) => self.field(name, parse(raw)).map(Some),
+        }
+    }
+
+    /// Like [`Validation::field`] for every element of a list, naming `field[i]`.
+    pub fn each<T, R>(
+        &mut self,
+        name: &str,
+        raw: impl IntoIterator<Item = R>,
+        parse: impl Fn(R) -> Result<T, Invalid>,
+    ) -> Option<Vec<T>> {
+        let mut values = Vec::new();
+        let mut ok = true;
+        for (i, item) in raw.into_iter().enumerate() {
+            match self.field(&format!("{name}[{i}]"), parse(item)) {
+                Some(v) => values.push(v),
+                None => ok = false,
+            }
+        }
+        ok.then_some(values)
+    }
+
+    /// Builds the value when every field passed; otherwise a 422 listing the failures.
+    /// `build` sees `Some` for every field that was recorded without error.
+    pub fn finish<T>(self, build: impl FnOnce() -> Option<T>) -> Result<T> {
+        if self.errors.is_empty() {
+            Ok(build().expect("every validated field is present"))
+        } else {
+            Err(Error::Validation {
+                detail: summary(&self.errors),
+                errors: self.errors,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    async fn body(response: Response) -> serde_json::Value {
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn internal_errors_never_leak() {
+        let err = Error::Internal(anyhow::anyhow!("dynamodb: secret table name"));
+        let response = err.into_response();
+        assert_eq!(response.status(), 500);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let json = body(response).await;
+        assert!(!json.to_string().contains("secret"));
+        assert_eq!(json["type"], "/problems/internal");
+    }
+
+    #[tokio::test]
+    async fn validation_lists_every_field() {
+        let mut v = Validation::default();
+        let a = v.field("email", crate::domain::Email::parse("nope"));
+        let b = v.field("name", crate::domain::Name::parse(""));
+        let err = v.finish(|| Some((a?, b?))).unwrap_err();
+        let response = err.into_response();
+        assert_eq!(response.status(), 422);
+        let json = body(response).await;
+        assert_eq!(json["errors"].as_array().unwrap().len(), 2);
+        assert_eq!(json["errors"][0]["field"], "email");
+    }
+
+    #[tokio::test]
+    async fn throttling_says_when_to_retry() {
+        let response = Error::TooManyRequests(3).into_response();
+        assert_eq!(response.headers()["retry-after"], "3");
+    }
+}

@@ -1,0 +1,100 @@
+//! JSON bodies and query strings whose rejections speak problem+json like every other error.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::Error;
+use crate::error::FieldError;
+
+/// `axum::Json` with problem+json rejections: 400 malformed, 413 too large, 415 not JSON,
+/// 422 wrong types, missing or unknown fields.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+impl<S, T> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(rejection.into()),
+        }
+    }
+}
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+impl From<JsonRejection> for Error {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::JsonDataError(e) => {
+                let text = e.body_text();
+                let text = text
+                    .strip_prefix("Failed to deserialize the JSON body into the target type: ")
+                    .unwrap_or(&text)
+                    .to_owned();
+                let errors = field_of(&text).into_iter().collect();
+                Error::Validation {
+                    detail: text,
+                    errors,
+                }
+            }
+            JsonRejection::JsonSyntaxError(_) => {
+                Error::BadRequest("the body is not valid JSON".into())
+            }
+            JsonRejection::MissingJsonContentType(_) => Error::UnsupportedMediaType,
+            JsonRejection::BytesRejection(e) if e.status() == 413 => {
+                Error::PayloadTooLarge(crate::http::json::BODY_LIMIT)
+            }
+            other => Error::BadRequest(other.body_text()),
+        }
+    }
+}
+
+/// The largest request body a service reads, in bytes (API Gateway allows 10 MB; a shop's
+/// requests are small).
+pub const BODY_LIMIT: usize = 256 * 1024;
+
+/// Serde's "path: message" split into a field error when the path is a plain field path.
+fn field_of(text: &str) -> Option<FieldError> {
+    let (path, message) = text.split_once(": ")?;
+    let plain = !path.is_empty()
+        && path
+            .chars()
+            .all(|c| c.is_alphanumeric() || "._[]".contains(c));
+    plain.then(|| FieldError {
+        field: path.to_owned(),
+        message: message.to_owned(),
+    })
+}
+
+/// `axum::extract::Query` whose rejection is a 400 problem.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Self(q.0))
+            .map_err(|rejection: QueryRejection| Error::BadRequest(rejection.body_text()))
+    }
+}

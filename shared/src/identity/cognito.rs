@@ -1,0 +1,292 @@
+//! The Cognito adapter of [`Identity`]: the user pool's public client API for the shopper's
+//! own actions, the admin API for the back office. Users sign in with their email.
+
+use async_trait::async_trait;
+use aws_sdk_cognitoidentityprovider::Client;
+use aws_sdk_cognitoidentityprovider::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_cognitoidentityprovider::types::{
+    AttributeType, AuthFlowType, AuthenticationResultType, MessageActionType,
+};
+
+use super::{Identity, IdentityError, NewAccount, SignedUp, Tokens};
+use crate::domain::{Email, Password, UserId};
+
+/// Where the user pool is.
+#[derive(Debug, Clone)]
+pub struct CognitoConfig {
+    pub user_pool_id: String,
+    pub client_id: String,
+}
+
+/// The Cognito adapter: a client built once per process and the pool it serves.
+#[derive(Clone)]
+pub struct CognitoIdentity {
+    client: Client,
+    config: CognitoConfig,
+}
+
+impl CognitoIdentity {
+    pub fn new(client: Client, config: CognitoConfig) -> Self {
+        Self { client, config }
+    }
+}
+
+/// The service error's code and the whole error for logs.
+fn classify<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
+    e: SdkError<E>,
+    known: &[(&str, fn(String) -> IdentityError)],
+    doing: &str,
+) -> IdentityError {
+    let code = e
+        .as_service_error()
+        .and_then(|s| s.code())
+        .map(str::to_owned);
+    let message = e
+        .as_service_error()
+        .and_then(|s| s.message())
+        .unwrap_or_default()
+        .to_owned();
+    match code
+        .as_deref()
+        .and_then(|c| known.iter().find(|(k, _)| *k == c))
+    {
+        Some((_, make)) => make(message),
+        None if code.as_deref() == Some("TooManyRequestsException")
+            || code.as_deref() == Some("LimitExceededException") =>
+        {
+            IdentityError::TooManyAttempts
+        }
+        None => IdentityError::Other(anyhow::anyhow!("{doing}: {}", DisplayErrorContext(e))),
+    }
+}
+
+fn attribute(name: &str, value: &str) -> AttributeType {
+    AttributeType::builder()
+        .name(name)
+        .value(value)
+        .build()
+        .expect("name is set")
+}
+
+fn attributes(account: &NewAccount) -> Vec<AttributeType> {
+    let mut attrs = vec![
+        attribute("email", account.email.as_str()),
+        attribute("name", account.name.as_str()),
+    ];
+    if let Some(phone) = &account.phone {
+        attrs.push(attribute("phone_number", phone.as_str()));
+    }
+    attrs
+}
+
+fn tokens(result: Option<AuthenticationResultType>) -> Result<Tokens, IdentityError> {
+    let result =
+        result.ok_or_else(|| anyhow::anyhow!("Cognito answered a challenge instead of tokens"))?;
+    Ok(Tokens {
+        access_token: result
+            .access_token
+            .ok_or_else(|| anyhow::anyhow!("no access token"))?,
+        id_token: result
+            .id_token
+            .ok_or_else(|| anyhow::anyhow!("no id token"))?,
+        refresh_token: result.refresh_token,
+        expires_in: result.expires_in.max(0) as u64,
+        token_type: result.token_type.unwrap_or_else(|| "Bearer".into()),
+    })
+}
+
+const CREDENTIALS: &[(&str, fn(String) -> IdentityError)] = &[
+    ("NotAuthorizedException", |_| {
+        IdentityError::InvalidCredentials
+    }),
+    ("UserNotFoundException", |_| {
+        IdentityError::InvalidCredentials
+    }),
+    ("UserNotConfirmedException", |_| IdentityError::NotConfirmed),
+];
+const CODES: &[(&str, fn(String) -> IdentityError)] = &[
+    ("CodeMismatchException", |_| IdentityError::InvalidCode),
+    ("ExpiredCodeException", |_| IdentityError::InvalidCode),
+    ("UserNotFoundException", |_| IdentityError::InvalidCode),
+    ("InvalidPasswordException", IdentityError::WeakPassword),
+];
+const USERS: &[(&str, fn(String) -> IdentityError)] = &[
+    ("UserNotFoundException", |_| IdentityError::NoSuchUser),
+    ("UsernameExistsException", |_| IdentityError::EmailTaken),
+    ("InvalidPasswordException", IdentityError::WeakPassword),
+];
+
+#[async_trait]
+impl Identity for CognitoIdentity {
+    async fn sign_up(&self, account: &NewAccount) -> Result<SignedUp, IdentityError> {
+        let out = self
+            .client
+            .sign_up()
+            .client_id(&self.config.client_id)
+            .username(account.email.as_str())
+            .password(account.password.expose())
+            .set_user_attributes(Some(attributes(account)))
+            .send()
+            .await
+            .map_err(|e| classify(e, USERS, "signing up"))?;
+        let user_id =
+            UserId::parse(&out.user_sub).map_err(|e| anyhow::anyhow!("Cognito's sub {e}"))?;
+        Ok(SignedUp {
+            user_id,
+            confirmed: out.user_confirmed,
+        })
+    }
+
+    async fn confirm_sign_up(&self, email: &Email, code: &str) -> Result<(), IdentityError> {
+        self.client
+            .confirm_sign_up()
+            .client_id(&self.config.client_id)
+            .username(email.as_str())
+            .confirmation_code(code)
+            .send()
+            .await
+            .map_err(|e| classify(e, CODES, "confirming a sign-up"))?;
+        Ok(())
+    }
+
+    async fn log_in(&self, email: &Email, password: &Password) -> Result<Tokens, IdentityError> {
+        let out = self
+            .client
+            .initiate_auth()
+            .client_id(&self.config.client_id)
+            .auth_flow(AuthFlowType::UserPasswordAuth)
+            .auth_parameters("USERNAME", email.as_str())
+            .auth_parameters("PASSWORD", password.expose())
+            .send()
+            .await
+            .map_err(|e| classify(e, CREDENTIALS, "logging in"))?;
+        tokens(out.authentication_result)
+    }
+
+    async fn refresh(&self, refresh_token: &str) -> Result<Tokens, IdentityError> {
+        let out = self
+            .client
+            .initiate_auth()
+            .client_id(&self.config.client_id)
+            .auth_flow(AuthFlowType::RefreshTokenAuth)
+            .auth_parameters("REFRESH_TOKEN", refresh_token)
+            .send()
+            .await
+            .map_err(|e| {
+                classify(
+                    e,
+                    &[("NotAuthorizedException", |_| IdentityError::InvalidToken)],
+                    "refreshing",
+                )
+            })?;
+        let mut tokens = tokens(out.authentication_result)?;
+        tokens.refresh_token = None;
+        Ok(tokens)
+    }
+
+    async fn log_out(&self, access_token: &str) -> Result<(), IdentityError> {
+        self.client
+            .global_sign_out()
+            .access_token(access_token)
+            .send()
+            .await
+            .map_err(|e| {
+                classify(
+                    e,
+                    &[("NotAuthorizedException", |_| IdentityError::InvalidToken)],
+                    "signing out",
+                )
+            })?;
+        Ok(())
+    }
+
+    async fn forgot_password(&self, email: &Email) -> Result<(), IdentityError> {
+        let result = self
+            .client
+            .forgot_password()
+            .client_id(&self.config.client_id)
+            .username(email.as_str())
+            .send()
+            .await;
+        match result.map_err(|e| classify(e, USERS, "starting a password reset")) {
+            Ok(_) | Err(IdentityError::NoSuchUser) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn reset_password(
+        &self,
+        email: &Email,
+        code: &str,
+        password: &Password,
+    ) -> Result<(), IdentityError> {
+        self.client
+            .confirm_forgot_password()
+            .client_id(&self.config.client_id)
+            .username(email.as_str())
+            .confirmation_code(code)
+            .password(password.expose())
+            .send()
+            .await
+            .map_err(|e| classify(e, CODES, "resetting a password"))?;
+        Ok(())
+    }
+
+    async fn create_user(&self, account: &NewAccount) -> Result<UserId, IdentityError> {
+        let mut attrs = attributes(account);
+        attrs.push(attribute("email_verified", "true"));
+        let out = self
+            .client
+            .admin_create_user()
+            .user_pool_id(&self.config.user_pool_id)
+            .username(account.email.as_str())
+            .set_user_attributes(Some(attrs))
+            .message_action(MessageActionType::Suppress)
+            .send()
+            .await
+            .map_err(|e| classify(e, USERS, "creating a user"))?;
+        self.client
+            .admin_set_user_password()
+            .user_pool_id(&self.config.user_pool_id)
+            .username(account.email.as_str())
+            .password(account.password.expose())
+            .permanent(true)
+            .send()
+            .await
+            .map_err(|e| classify(e, USERS, "setting a new user's password"))?;
+        let sub = out
+            .user
+            .and_then(|u| {
+                u.attributes
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|a| a.name == "sub")
+            })
+            .and_then(|a| a.value)
+            .ok_or_else(|| anyhow::anyhow!("Cognito created a user without a sub"))?;
+        Ok(UserId::parse(&sub).map_err(|e| anyhow::anyhow!("Cognito's sub {e}"))?)
+    }
+
+    async fn add_to_group(&self, email: &Email, group: &str) -> Result<(), IdentityError> {
+        self.client
+            .admin_add_user_to_group()
+            .user_pool_id(&self.config.user_pool_id)
+            .username(email.as_str())
+            .group_name(group)
+            .send()
+            .await
+            .map_err(|e| classify(e, USERS, "adding a user to a group"))?;
+        Ok(())
+    }
+
+    async fn delete_user(&self, email: &Email) -> Result<(), IdentityError> {
+        self.client
+            .admin_delete_user()
+            .user_pool_id(&self.config.user_pool_id)
+            .username(email.as_str())
+            .send()
+            .await
+            .map_err(|e| classify(e, USERS, "deleting a user"))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,225 @@
+//! The identity contract, run over every adapter (the embedded one here, Cognito against the
+//! emulator in the cross-service tests). `code` fetches the code the provider sent, the way the
+//! person would from their mailbox.
+
+use std::future::Future;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::Value;
+
+use super::{Identity, IdentityError, NewAccount};
+use crate::domain::{Email, Name, Password};
+
+fn account(tag: &str) -> NewAccount {
+    NewAccount {
+        email: Email::parse(&format!(
+            "{tag}-{}@example.com",
+            ulid::Ulid::new().to_string().to_lowercase()
+        ))
+        .unwrap(),
+        password: Password::parse("Correct-Horse-42").unwrap(),
+        name: Name::parse("Ada Lovelace").unwrap(),
+        phone: None,
+    }
+}
+
+/// The unverified payload of a JWT, to read what a provider put in it.
+pub fn claims_of(token: &str) -> Value {
+    let payload = token.split('.').nth(1).expect("a JWT has a payload");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url"))
+        .expect("JSON claims")
+}
+
+async fn signed_up<F, Fut>(identity: &dyn Identity, code: &F, tag: &str) -> NewAccount
+where
+    F: Fn(Email, &'static str) -> Fut,
+    Fut: Future<Output = String>,
+{
+    let acc = account(tag);
+    let made = identity.sign_up(&acc).await.unwrap();
+    if !made.confirmed {
+        let c = code(acc.email.clone(), "confirm").await;
+        identity.confirm_sign_up(&acc.email, &c).await.unwrap();
+    }
+    acc
+}
+
+/// Runs every check of the contract.
+pub async fn run<F, Fut>(identity: &dyn Identity, code: F)
+where
+    F: Fn(Email, &'static str) -> Fut,
+    Fut: Future<Output = String>,
+{
+    // Sign up, log in: the ID token names the user as Cognito does.
+    let acc = signed_up(identity, &code, "shopper").await;
+    let tokens = identity.log_in(&acc.email, &acc.password).await.unwrap();
+    let claims = claims_of(&tokens.id_token);
+    assert_eq!(claims["email"], acc.email.as_str());
+    assert_eq!(claims["token_use"], "id");
+    assert!(claims["sub"].is_string() && claims["exp"].is_number() && claims["iss"].is_string());
+    assert_eq!(claims_of(&tokens.access_token)["token_use"], "access");
+    assert_eq!(tokens.token_type, "Bearer");
+    assert!(tokens.expires_in > 0);
+    let refresh = tokens
+        .refresh_token
+        .clone()
+        .expect("log-in gives a refresh token");
+
+    // One email, one account.
+    assert!(matches!(
+        identity.sign_up(&acc).await,
+        Err(IdentityError::EmailTaken)
+    ));
+
+    // Wrong password and unknown email are the same error.
+    let wrong = Password::presented("Wrong-Password-1").unwrap();
+    assert!(matches!(
+        identity.log_in(&acc.email, &wrong).await,
+        Err(IdentityError::InvalidCredentials)
+    ));
+    let nobody = account("nobody");
+    assert!(matches!(
+        identity.log_in(&nobody.email, &nobody.password).await,
+        Err(IdentityError::InvalidCredentials)
+    ));
+
+    // Refresh works until the user logs out everywhere.
+    let again = identity.refresh(&refresh).await.unwrap();
+    assert_eq!(claims_of(&again.id_token)["sub"], claims["sub"]);
+    identity.log_out(&tokens.access_token).await.unwrap();
+    assert!(matches!(
+        identity.refresh(&refresh).await,
+        Err(IdentityError::InvalidToken)
+    ));
+    assert!(identity.refresh("not-a-token").await.is_err());
+
+    // Forgetting a password says nothing about whether the account exists.
+    identity.forgot_password(&nobody.email).await.unwrap();
+    identity.forgot_password(&acc.email).await.unwrap();
+    let reset_code = code(acc.email.clone(), "password_reset").await;
+    let new_password = Password::parse("Battery-Staple-77").unwrap();
+    identity
+        .reset_password(&acc.email, &reset_code, &new_password)
+        .await
+        .unwrap();
+    assert!(identity.log_in(&acc.email, &new_password).await.is_ok());
+
+    // The back office: created accounts log in at once; groups reach the ID token.
+    let admin = account("admin");
+    let admin_id = identity.create_user(&admin).await.unwrap();
+    identity.add_to_group(&admin.email, "admin").await.unwrap();
+    let admin_tokens = identity
+        .log_in(&admin.email, &admin.password)
+        .await
+        .unwrap();
+    let admin_claims = claims_of(&admin_tokens.id_token);
+    assert_eq!(admin_claims["sub"], admin_id.as_str());
+    let groups = admin_claims["cognito:groups"].to_string();
+    assert!(groups.contains("admin"), "groups in the id token: {groups}");
+
+    // Deleting an account: it can no longer log in, and its email is free again.
+    identity.delete_user(&admin.email).await.unwrap();
+    assert!(
+        identity
+            .log_in(&admin.email, &admin.password)
+            .await
+            .is_err()
+    );
+    assert!(matches!(
+        identity.delete_user(&admin.email).await,
+        Err(IdentityError::NoSuchUser)
+    ));
+    identity.create_user(&admin).await.unwrap();
+}
+
+#[cfg(test)]
+mod embedded {
+    use std::sync::Arc;
+
+    use super::super::embedded::{EmbeddedConfig, EmbeddedIdentity, SigningKey};
+    use super::*;
+    use crate::keys;
+    use crate::table::{Query, Table};
+
+    /// Reads the newest code of `purpose` from the user's outbox.
+    pub(crate) async fn outbox_code(table: &dyn Table, email: &Email, purpose: &str) -> String {
+        let owner = table.get(&keys::email(email)).await.unwrap().unwrap();
+        let user = crate::domain::UserId::parse(owner.str("user_id").unwrap()).unwrap();
+        let page = table
+            .query(
+                &Query::partition(keys::user_partition(&user))
+                    .prefix(keys::NOTIFICATION_PREFIX)
+                    .descending(),
+            )
+            .await
+            .unwrap();
+        let note = page
+            .items
+            .iter()
+            .find(|i| i.str("kind") == Some(purpose))
+            .expect("a code was sent");
+        note.str("code").unwrap().to_owned()
+    }
+
+    #[tokio::test]
+    async fn embedded_identity_honours_the_contract() {
+        let table: Arc<dyn Table> = crate::table::contract_support::sqlite().await;
+        let config = EmbeddedConfig {
+            issuer: "http://localhost/test".into(),
+            client_id: "test".into(),
+            auto_confirm: false,
+        };
+        let identity = EmbeddedIdentity::new(table.clone(), SigningKey::generate(), config);
+        let t = table.clone();
+        run(&identity, move |email, purpose| {
+            let t = t.clone();
+            async move { outbox_code(&*t, &email, purpose).await }
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn tokens_verify_and_forgeries_do_not() {
+        let table: Arc<dyn Table> = crate::table::contract_support::sqlite().await;
+        let config = EmbeddedConfig {
+            issuer: "http://localhost/test".into(),
+            client_id: "test".into(),
+            auto_confirm: true,
+        };
+        let identity = EmbeddedIdentity::new(table.clone(), SigningKey::generate(), config.clone());
+        let acc = account("verify");
+        identity.sign_up(&acc).await.unwrap();
+        let tokens = identity.log_in(&acc.email, &acc.password).await.unwrap();
+        let verifier = identity.verifier();
+        assert!(verifier.verify_id_token(&tokens.id_token).is_ok());
+        assert!(
+            verifier.verify_id_token(&tokens.access_token).is_err(),
+            "access tokens are not id tokens"
+        );
+        // Another key, another issuer, alg none: all refused.
+        let other = EmbeddedIdentity::new(table.clone(), SigningKey::generate(), config.clone());
+        let other_acc = account("other");
+        other.sign_up(&other_acc).await.unwrap();
+        let forged = other
+            .log_in(&other_acc.email, &other_acc.password)
+            .await
+            .unwrap();
+        assert!(verifier.verify_id_token(&forged.id_token).is_err());
+        let parts: Vec<&str> = tokens.id_token.split('.').collect();
+        let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        assert!(
+            verifier
+                .verify_id_token(&format!("{none_header}.{}.", parts[1]))
+                .is_err()
+        );
+        let mut claims = claims_of(&tokens.id_token);
+        claims["cognito:groups"] = serde_json::json!(["admin"]);
+        let tampered = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
+        assert!(
+            verifier
+                .verify_id_token(&format!("{}.{tampered}.{}", parts[0], parts[2]))
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,558 @@
+//! The embedded identity provider: what Cognito does, kept in the table.
+//!
+//! Passwords are argon2id hashes; sessions are ES256 JWTs with Cognito's claims (`sub`,
+//! `email`, `cognito:groups`, `token_use`, `iss`, `aud`/`client_id`, `exp`); refresh tokens
+//! are random and stored only as SHA-256 hashes, so a copy of the table cannot use them.
+//! Codes (confirmation, password reset) are stored hashed with a TTL and an attempt limit, and
+//! delivered through the notification outbox under the user.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use p256::elliptic_curve::sec1::ToEncodedPoint;
+use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::{Identity, IdentityError, NewAccount, SignedUp, Tokens};
+use crate::domain::{Email, Password, UserId};
+use crate::http::caller::ADMIN_GROUP;
+use crate::keys;
+use crate::table::{Condition, Item, Query, Table, Update, Write, WriteError};
+
+/// How long ID and access tokens live.
+pub const TOKEN_SECONDS: u64 = 3600;
+/// How long a refresh token lives.
+pub const REFRESH_SECONDS: i64 = 30 * 24 * 3600;
+/// How long a code stays valid, and how many wrong tries it takes.
+const CODE_SECONDS: i64 = 3600;
+const CODE_ATTEMPTS: i64 = 5;
+
+/// The ES256 key that signs tokens; persisted by whoever runs the provider.
+#[derive(Clone)]
+pub struct SigningKey {
+    secret: p256::SecretKey,
+    kid: String,
+}
+
+impl SigningKey {
+    pub fn generate() -> Self {
+        Self::from_secret(p256::SecretKey::random(&mut rand::rngs::OsRng))
+    }
+
+    pub fn from_pkcs8_pem(pem: &str) -> anyhow::Result<Self> {
+        Ok(Self::from_secret(
+            p256::SecretKey::from_pkcs8_pem(pem).context("reading the signing key")?,
+        ))
+    }
+
+    pub fn to_pkcs8_pem(&self) -> String {
+        self.secret
+            .to_pkcs8_pem(LineEnding::LF)
+            .expect("a P-256 key encodes")
+            .to_string()
+    }
+
+    fn from_secret(secret: p256::SecretKey) -> Self {
+        let point = secret.public_key().to_encoded_point(false);
+        let digest = Sha256::digest(point.as_bytes());
+        let kid = URL_SAFE_NO_PAD.encode(&digest[..12]);
+        Self { secret, kid }
+    }
+
+    /// The public half as a JWKS document.
+    pub fn jwks(&self) -> Value {
+        let point = self.secret.public_key().to_encoded_point(false);
+        let x = URL_SAFE_NO_PAD.encode(point.x().expect("uncompressed point"));
+        let y = URL_SAFE_NO_PAD.encode(point.y().expect("uncompressed point"));
+        json!({"keys": [{"kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": self.kid, "x": x, "y": y}]})
+    }
+
+    fn encoding_key(&self) -> EncodingKey {
+        EncodingKey::from_ec_pem(self.to_pkcs8_pem().as_bytes()).expect("our own PEM is valid")
+    }
+}
+
+/// Settings of the embedded provider.
+#[derive(Clone)]
+pub struct EmbeddedConfig {
+    /// The `iss` claim; the local stack uses its own URL.
+    pub issuer: String,
+    /// The app client id: `aud` of ID tokens, `client_id` of access tokens.
+    pub client_id: String,
+    /// Confirm new accounts at once, as a pre-sign-up trigger would; otherwise send a code.
+    pub auto_confirm: bool,
+}
+
+/// The embedded adapter of [`Identity`].
+pub struct EmbeddedIdentity {
+    table: Arc<dyn Table>,
+    key: SigningKey,
+    encoding: EncodingKey,
+    config: EmbeddedConfig,
+    verifier: super::jwt::Verifier,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Credentials {
+    email: Email,
+    password_hash: String,
+    groups: Vec<String>,
+    confirmed: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+struct EmailOwner {
+    user_id: UserId,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredCode {
+    code_hash: String,
+    attempts: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RefreshRecord {
+    user_id: UserId,
+}
+
+fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn now() -> i64 {
+    crate::time::epoch_seconds(crate::time::now())
+}
+
+async fn hash_password(password: &Password) -> anyhow::Result<String> {
+    let password = password.clone();
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        Argon2::default()
+            .hash_password(password.expose().as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
+    })
+    .await?
+}
+
+async fn password_matches(password: &Password, hash: String) -> anyhow::Result<bool> {
+    let password = password.clone();
+    tokio::task::spawn_blocking(move || {
+        let parsed =
+            PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("reading a stored hash: {e}"))?;
+        Ok(Argon2::default()
+            .verify_password(password.expose().as_bytes(), &parsed)
+            .is_ok())
+    })
+    .await?
+}
+
+/// A stand-in hash verified for unknown emails, so they take as long as wrong passwords.
+const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2hvcC1kZWNveS1zYWx0$0q3bL6YfY3cwhW4c3i9hjqKc2Vz6I0Jb0oQ5Jk7n3ZQ";
+
+impl EmbeddedIdentity {
+    pub fn new(table: Arc<dyn Table>, key: SigningKey, config: EmbeddedConfig) -> Self {
+        let verifier = super::jwt::Verifier::new(&key.jwks(), &config.issuer, &config.client_id)
+            .expect("our own JWKS is usable");
+        Self {
+            encoding: key.encoding_key(),
+            table,
+            key,
+            config,
+            verifier,
+        }
+    }
+
+    /// The public keys, served as `/.well-known/jwks.json`.
+    pub fn jwks(&self) -> Value {
+        self.key.jwks()
+    }
+
+    /// A verifier for this provider's ID tokens.
+    pub fn verifier(&self) -> super::jwt::Verifier {
+        self.verifier.clone()
+    }
+
+    async fn owner(&self, email: &Email) -> anyhow::Result<Option<UserId>> {
+        let item = self
+            .table
+            .get(&keys::email(email))
+            .await
+            .context("looking up an email")?;
+        Ok(item
+            .map(|i| i.decode::<EmailOwner>())
+            .transpose()?
+            .map(|o| o.user_id))
+    }
+
+    async fn credentials(&self, user: &UserId) -> anyhow::Result<Option<Credentials>> {
+        let item = self
+            .table
+            .get(&keys::user_credentials(user))
+            .await
+            .context("reading credentials")?;
+        item.map(|i| i.decode()).transpose()
+    }
+
+    fn sign(&self, claims: &Value) -> anyhow::Result<String> {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(self.key.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.encoding).context("signing a token")
+    }
+
+    fn tokens(
+        &self,
+        user: &UserId,
+        creds: &Credentials,
+        refresh_token: Option<String>,
+    ) -> anyhow::Result<Tokens> {
+        let iat = now();
+        let exp = iat + TOKEN_SECONDS as i64;
+        let id_token = self.sign(&json!({
+            "sub": user, "email": creds.email, "email_verified": creds.confirmed,
+            "cognito:groups": creds.groups, "cognito:username": user, "token_use": "id",
+            "iss": self.config.issuer, "aud": self.config.client_id,
+            "iat": iat, "auth_time": iat, "exp": exp, "jti": ulid::Ulid::new().to_string(),
+        }))?;
+        let access_token = self.sign(&json!({
+            "sub": user, "cognito:groups": creds.groups, "token_use": "access",
+            "scope": "aws.cognito.signin.user.admin", "username": user,
+            "iss": self.config.issuer, "client_id": self.config.client_id,
+            "iat": iat, "auth_time": iat, "exp": exp, "jti": ulid::Ulid::new().to_string(),
+        }))?;
+        Ok(Tokens {
+            access_token,
+            id_token,
+            refresh_token,
+            expires_in: TOKEN_SECONDS,
+            token_type: "Bearer".into(),
+        })
+    }
+
+    /// Stores a fresh code for `purpose` and delivers it through the user's outbox.
+    async fn send_code(&self, user: &UserId, email: &Email, purpose: &str) -> anyhow::Result<()> {
+        let code = format!("{:06}", rand::random::<u32>() % 1_000_000);
+        let stored = StoredCode {
+            code_hash: sha256_hex(&code),
+            attempts: 0,
+        };
+        let at = crate::time::now();
+        let stamp = at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let notification = json!({
+            "kind": purpose, "channel": "email", "to": email, "code": code, "created_at": stamp,
+        });
+        let id = ulid::Ulid::new().to_string();
+        self.table
+            .transact(vec![
+                Write::put(
+                    Item::new(&keys::user_code(user, purpose), &stored)
+                        .expiring_at(now() + CODE_SECONDS),
+                ),
+                Write::put(Item::new(
+                    &keys::notification(user, &stamp, &id),
+                    &notification,
+                )),
+            ])
+            .await
+            .map_err(|e| anyhow::anyhow!("storing a {purpose} code: {e}"))
+    }
+
+    /// Spends one attempt of the user's code for `purpose`; Ok only for the right code.
+    async fn check_code(
+        &self,
+        user: &UserId,
+        purpose: &str,
+        code: &str,
+    ) -> Result<(), IdentityError> {
+        let key = keys::user_code(user, purpose);
+        let item = self
+            .table
+            .get(&key)
+            .await?
+            .ok_or(IdentityError::InvalidCode)?;
+        let stored: StoredCode = item.decode()?;
+        if stored.attempts >= CODE_ATTEMPTS {
+            return Err(IdentityError::TooManyAttempts);
+        }
+        let spent = self
+            .table
+            .update(
+                &key,
+                Update::default().add("attempts", 1),
+                Some(Condition::equals("attempts", stored.attempts)),
+            )
+            .await;
+        match spent {
+            Ok(_) => {}
+            Err(WriteError::ConditionFailed { .. }) => return Err(IdentityError::TooManyAttempts),
+            Err(e) => return Err(anyhow::Error::from(e).into()),
+        }
+        let given = sha256_hex(code.trim());
+        if constant_time_eq(given.as_bytes(), stored.code_hash.as_bytes()) {
+            Ok(())
+        } else {
+            Err(IdentityError::InvalidCode)
+        }
+    }
+
+    async fn revoke_sessions(&self, user: &UserId) -> anyhow::Result<()> {
+        let mut after = None;
+        loop {
+            let page = self
+                .table
+                .query(
+                    &Query::gsi1(keys::user_partition(user))
+                        .prefix(keys::REFRESH_PREFIX)
+                        .limit(100)
+                        .after(after),
+                )
+                .await?;
+            for item in &page.items {
+                self.table
+                    .write(Write::delete(item.key()))
+                    .await
+                    .map_err(anyhow::Error::from)?;
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(()),
+            }
+        }
+    }
+
+    async fn create(
+        &self,
+        account: &NewAccount,
+        confirmed: bool,
+        groups: Vec<String>,
+    ) -> Result<UserId, IdentityError> {
+        let user = UserId::random();
+        let creds = Credentials {
+            email: account.email.clone(),
+            password_hash: hash_password(&account.password).await?,
+            groups,
+            confirmed,
+        };
+        let result = self
+            .table
+            .transact(vec![
+                Write::create(Item::new(
+                    &keys::email(&account.email),
+                    &EmailOwner {
+                        user_id: user.clone(),
+                    },
+                )),
+                Write::create(Item::new(&keys::user_credentials(&user), &creds)),
+            ])
+            .await;
+        match result {
+            Ok(()) => Ok(user),
+            Err(WriteError::ConditionFailed { .. }) => Err(IdentityError::EmailTaken),
+            Err(e) => Err(anyhow::Error::from(e).into()),
+        }
+    }
+
+    /// Creates the administrator if the email is free; answers whether it did.
+    pub async fn ensure_admin(&self, account: &NewAccount) -> Result<bool, IdentityError> {
+        match self.create(account, true, vec![ADMIN_GROUP.into()]).await {
+            Ok(_) => Ok(true),
+            Err(IdentityError::EmailTaken) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[async_trait]
+impl Identity for EmbeddedIdentity {
+    async fn sign_up(&self, account: &NewAccount) -> Result<SignedUp, IdentityError> {
+        let confirmed = self.config.auto_confirm;
+        let user_id = self.create(account, confirmed, Vec::new()).await?;
+        if !confirmed {
+            self.send_code(&user_id, &account.email, "confirm").await?;
+        }
+        Ok(SignedUp { user_id, confirmed })
+    }
+
+    async fn confirm_sign_up(&self, email: &Email, code: &str) -> Result<(), IdentityError> {
+        let user = self.owner(email).await?.ok_or(IdentityError::InvalidCode)?;
+        self.check_code(&user, "confirm", code).await?;
+        self.table
+            .transact(vec![
+                Write::update(
+                    keys::user_credentials(&user),
+                    Update::default().set("confirmed", true),
+                )
+                .when(Condition::Exists),
+                Write::delete(keys::user_code(&user, "confirm")),
+            ])
+            .await
+            .map_err(|e| anyhow::anyhow!("confirming an account: {e}"))?;
+        Ok(())
+    }
+
+    async fn log_in(&self, email: &Email, password: &Password) -> Result<Tokens, IdentityError> {
+        let Some(user) = self.owner(email).await? else {
+            let _ = password_matches(password, DECOY_HASH.into()).await;
+            return Err(IdentityError::InvalidCredentials);
+        };
+        let creds = self
+            .credentials(&user)
+            .await?
+            .ok_or(IdentityError::InvalidCredentials)?;
+        if !password_matches(password, creds.password_hash.clone()).await? {
+            return Err(IdentityError::InvalidCredentials);
+        }
+        if !creds.confirmed {
+            return Err(IdentityError::NotConfirmed);
+        }
+        let refresh: [u8; 32] = rand::random();
+        let refresh = URL_SAFE_NO_PAD.encode(refresh);
+        let hash = sha256_hex(&refresh);
+        let record = Item::new(
+            &keys::refresh_token(&hash),
+            &RefreshRecord {
+                user_id: user.clone(),
+            },
+        )
+        .with_gsi1(&keys::refresh_token_index(&user, &hash))
+        .expiring_at(now() + REFRESH_SECONDS);
+        self.table
+            .write(Write::create(record))
+            .await
+            .map_err(anyhow::Error::from)?;
+        Ok(self.tokens(&user, &creds, Some(refresh))?)
+    }
+
+    async fn refresh(&self, refresh_token: &str) -> Result<Tokens, IdentityError> {
+        let hash = sha256_hex(refresh_token);
+        let item = self
+            .table
+            .get(&keys::refresh_token(&hash))
+            .await?
+            .ok_or(IdentityError::InvalidToken)?;
+        let record: RefreshRecord = item.decode()?;
+        let creds = self
+            .credentials(&record.user_id)
+            .await?
+            .ok_or(IdentityError::InvalidToken)?;
+        Ok(self.tokens(&record.user_id, &creds, None)?)
+    }
+
+    async fn log_out(&self, access_token: &str) -> Result<(), IdentityError> {
+        let claims = self
+            .verifier
+            .verify_access_token(access_token)
+            .map_err(|_| IdentityError::InvalidToken)?;
+        let user = claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .and_then(|s| UserId::parse(s).ok())
+            .ok_or(IdentityError::InvalidToken)?;
+        self.revoke_sessions(&user).await?;
+        Ok(())
+    }
+
+    async fn forgot_password(&self, email: &Email) -> Result<(), IdentityError> {
+        if let Some(user) = self.owner(email).await? {
+            self.send_code(&user, email, "password_reset").await?;
+        }
+        Ok(())
+    }
+
+    async fn reset_password(
+        &self,
+        email: &Email,
+        code: &str,
+        password: &Password,
+    ) -> Result<(), IdentityError> {
+        let user = self.owner(email).await?.ok_or(IdentityError::InvalidCode)?;
+        self.check_code(&user, "password_reset", code).await?;
+        let hash = hash_password(password).await?;
+        self.table
+            .transact(vec![
+                Write::update(
+                    keys::user_credentials(&user),
+                    Update::default().set("password_hash", hash),
+                )
+                .when(Condition::Exists),
+                Write::delete(keys::user_code(&user, "password_reset")),
+            ])
+            .await
+            .map_err(|e| anyhow::anyhow!("resetting a password: {e}"))?;
+        self.revoke_sessions(&user).await?;
+        Ok(())
+    }
+
+    async fn create_user(&self, account: &NewAccount) -> Result<UserId, IdentityError> {
+        self.create(account, true, Vec::new()).await
+    }
+
+    async fn add_to_group(&self, email: &Email, group: &str) -> Result<(), IdentityError> {
+        let user = self.owner(email).await?.ok_or(IdentityError::NoSuchUser)?;
+        let mut creds = self
+            .credentials(&user)
+            .await?
+            .ok_or(IdentityError::NoSuchUser)?;
+        if !creds.groups.iter().any(|g| g == group) {
+            creds.groups.push(group.to_owned());
+            self.table
+                .write(Write::update(
+                    keys::user_credentials(&user),
+                    Update::default().set("groups", json!(creds.groups)),
+                ))
+                .await
+                .map_err(anyhow::Error::from)?;
+        }
+        Ok(())
+    }
+
+    async fn delete_user(&self, email: &Email) -> Result<(), IdentityError> {
+        let user = self.owner(email).await?.ok_or(IdentityError::NoSuchUser)?;
+        self.revoke_sessions(&user).await?;
+        self.table
+            .transact(vec![
+                Write::delete(keys::email(email)),
+                Write::delete(keys::user_credentials(&user)),
+                Write::delete(keys::user_code(&user, "confirm")),
+                Write::delete(keys::user_code(&user, "password_reset")),
+            ])
+            .await
+            .map_err(|e| anyhow::anyhow!("deleting an account: {e}"))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signing_keys_round_trip_through_pem() {
+        let key = SigningKey::generate();
+        let again = SigningKey::from_pkcs8_pem(&key.to_pkcs8_pem()).unwrap();
+        assert_eq!(key.jwks(), again.jwks());
+    }
+
+    #[test]
+    fn decoy_hash_is_well_formed() {
+        assert!(PasswordHash::new(DECOY_HASH).is_ok());
+    }
+}

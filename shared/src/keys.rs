@@ -1,0 +1,108 @@
+//! Every key of the single table, built here and nowhere else.
+//!
+//! | item | PK | SK | GSI1PK / GSI1SK |
+//! |---|---|---|---|
+//! | user profile | `USER#<id>` | `PROFILE` | `USERS` / `<created>#<id>` |
+//! | user credentials (embedded identity) | `USER#<id>` | `CREDENTIALS` | |
+//! | email uniqueness | `EMAIL#<email>` | `EMAIL` | |
+//! | refresh token (embedded identity) | `REFRESH#<sha256>` | `REFRESH` | `USER#<id>` / `REFRESH#<sha256>` |
+//! | one-time code (embedded identity) | `USER#<id>` | `CODE#<purpose>` | |
+//! | notification | `USER#<id>` | `NOTIFICATION#<ts>#<id>` | |
+//! | product | `PRODUCT#<id>` | `PRODUCT` | `CATEGORY#<slug>` / `<name>#<id>` ; catalogue: see [`products_all`] |
+//! | SKU uniqueness | `SKU#<sku>` | `SKU` | |
+//! | category | `CATEGORY#<slug>` | `CATEGORY` | `CATEGORIES` / `<slug>` |
+
+use crate::domain::{CategorySlug, Email, ProductId, Sku, UserId};
+use crate::table::Key;
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+pub const GSI1PK: &str = "GSI1PK";
+pub const GSI1SK: &str = "GSI1SK";
+pub const EXPIRES_AT: &str = "expires_at";
+
+fn user_pk(id: &UserId) -> String {
+    format!("USER#{id}")
+}
+
+pub fn user_profile(id: &UserId) -> Key {
+    Key::new(user_pk(id), "PROFILE")
+}
+
+/// GSI1 entry listing every user by creation time.
+pub fn users_index(created: &str, id: &UserId) -> Key {
+    Key::new("USERS", format!("{created}#{id}"))
+}
+
+pub const USERS_PARTITION: &str = "USERS";
+
+pub fn user_credentials(id: &UserId) -> Key {
+    Key::new(user_pk(id), "CREDENTIALS")
+}
+
+pub fn user_code(id: &UserId, purpose: &str) -> Key {
+    Key::new(user_pk(id), format!("CODE#{purpose}"))
+}
+
+/// The partition of everything stored under a user (profile, credentials, notifications...).
+pub fn user_partition(id: &UserId) -> String {
+    user_pk(id)
+}
+
+pub fn email(email: &Email) -> Key {
+    Key::new(format!("EMAIL#{email}"), "EMAIL")
+}
+
+pub fn refresh_token(hash: &str) -> Key {
+    Key::new(format!("REFRESH#{hash}"), "REFRESH")
+}
+
+pub fn refresh_token_index(user: &UserId, hash: &str) -> Key {
+    Key::new(user_pk(user), format!("REFRESH#{hash}"))
+}
+
+pub const REFRESH_PREFIX: &str = "REFRESH#";
+
+pub fn notification(user: &UserId, at: &str, id: &str) -> Key {
+    Key::new(user_pk(user), format!("NOTIFICATION#{at}#{id}"))
+}
+
+pub const NOTIFICATION_PREFIX: &str = "NOTIFICATION#";
+
+pub fn product(id: &ProductId) -> Key {
+    Key::new(format!("PRODUCT#{id}"), "PRODUCT")
+}
+
+/// GSI1 entry listing a category's products by name.
+pub fn product_in_category(category: &CategorySlug, name: &str, id: &ProductId) -> Key {
+    Key::new(
+        category_partition(category),
+        format!("{}#{id}", name.to_lowercase()),
+    )
+}
+
+pub fn category_partition(category: &CategorySlug) -> String {
+    format!("CATEGORY#{category}")
+}
+
+pub fn sku(sku: &Sku) -> Key {
+    Key::new(format!("SKU#{sku}"), "SKU")
+}
+
+/// The catalogue partition: every product is also a `PRODUCTS` / `<id>` row, so the full list
+/// is one query in id (creation) order, never a scan.
+pub fn products_all(id: &ProductId) -> Key {
+    Key::new(PRODUCTS_PARTITION, format!("PRODUCT#{id}"))
+}
+
+pub const PRODUCTS_PARTITION: &str = "PRODUCTS";
+
+pub fn category(slug: &CategorySlug) -> Key {
+    Key::new(category_partition(slug), "CATEGORY")
+}
+
+pub fn categories_index(slug: &CategorySlug) -> Key {
+    Key::new(CATEGORIES_PARTITION, slug.as_str())
+}
+
+pub const CATEGORIES_PARTITION: &str = "CATEGORIES";

@@ -1,0 +1,462 @@
+//! The table port: one key-value table with a sort key, one global secondary index (GSI1),
+//! conditional writes, atomic counters, transactions and a TTL attribute, the subset of
+//! DynamoDB the shop relies on. Implemented by [`dynamo::DynamoTable`] in AWS and
+//! [`sqlite::SqliteTable`] locally; both pass the suite in [`contract`].
+//!
+//! Items are JSON objects whose top-level attributes are the item's attributes; `PK`, `SK`,
+//! `GSI1PK`, `GSI1SK` (strings) and `expires_at` (epoch seconds) have their DynamoDB meaning.
+//! Items whose `expires_at` has passed are never returned, as if TTL had already removed them.
+
+pub mod contract;
+#[cfg(test)]
+pub(crate) mod contract_support;
+pub mod dynamo;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::keys::{EXPIRES_AT, GSI1PK, GSI1SK, PK, SK};
+
+/// The most writes one transaction may hold (DynamoDB's limit).
+pub const MAX_TRANSACTION_WRITES: usize = 100;
+
+/// A primary key (or a GSI1 key, where noted).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+impl Key {
+    pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
+        Self {
+            pk: pk.into(),
+            sk: sk.into(),
+        }
+    }
+}
+
+/// One item: a JSON object holding its keys and attributes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item(pub Map<String, Value>);
+
+impl Item {
+    /// An item with this primary key and the attributes of `record` (which must serialize
+    /// to a JSON object).
+    pub fn new(key: &Key, record: &impl Serialize) -> Self {
+        let mut map = match serde_json::to_value(record).expect("records serialize") {
+            Value::Object(map) => map,
+            other => panic!("a record must be a JSON object, not {other}"),
+        };
+        map.insert(PK.into(), key.pk.clone().into());
+        map.insert(SK.into(), key.sk.clone().into());
+        Self(map)
+    }
+
+    /// An item that is only a key (uniqueness markers, list rows).
+    pub fn marker(key: &Key) -> Self {
+        Self::new(key, &serde_json::json!({}))
+    }
+
+    pub fn with_gsi1(mut self, key: &Key) -> Self {
+        self.0.insert(GSI1PK.into(), key.pk.clone().into());
+        self.0.insert(GSI1SK.into(), key.sk.clone().into());
+        self
+    }
+
+    pub fn with(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.0.insert(name.into(), value.into());
+        self
+    }
+
+    pub fn expiring_at(self, epoch_seconds: i64) -> Self {
+        self.with(EXPIRES_AT, epoch_seconds)
+    }
+
+    pub fn key(&self) -> Key {
+        Key::new(
+            self.str(PK).unwrap_or_default(),
+            self.str(SK).unwrap_or_default(),
+        )
+    }
+
+    pub fn gsi1(&self) -> Option<Key> {
+        Some(Key::new(self.str(GSI1PK)?, self.str(GSI1SK)?))
+    }
+
+    pub fn str(&self, name: &str) -> Option<&str> {
+        self.0.get(name).and_then(Value::as_str)
+    }
+
+    pub fn int(&self, name: &str) -> Option<i64> {
+        self.0.get(name).and_then(Value::as_i64)
+    }
+
+    pub fn expires_at(&self) -> Option<i64> {
+        self.int(EXPIRES_AT)
+    }
+
+    /// Whether TTL would have removed the item by `now` (epoch seconds).
+    pub fn expired(&self, now: i64) -> bool {
+        self.expires_at().is_some_and(|at| at <= now)
+    }
+
+    /// The item's attributes as a record; key attributes are ignored unless the record asks.
+    pub fn decode<T: DeserializeOwned>(&self) -> anyhow::Result<T> {
+        serde_json::from_value(Value::Object(self.0.clone()))
+            .map_err(|e| anyhow::anyhow!("decoding item {:?}: {e}", self.key()))
+    }
+}
+
+/// A condition on the current item, checked atomically with the write.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    /// The item exists.
+    Exists,
+    /// No item has this key.
+    NotExists,
+    /// `attribute = value`.
+    Equals(String, Value),
+    /// `attribute >= n` (a number attribute).
+    AtLeast(String, i64),
+    /// `attribute` is one of the values.
+    OneOf(String, Vec<Value>),
+    /// All of them.
+    And(Vec<Condition>),
+}
+
+impl Condition {
+    pub fn equals(name: &str, value: impl Into<Value>) -> Self {
+        Self::Equals(name.into(), value.into())
+    }
+
+    /// Evaluates the condition against the current item (`None` when absent). Adapters that
+    /// cannot push conditions to the store use this under their write lock.
+    pub fn holds(&self, current: Option<&Item>) -> bool {
+        match self {
+            Self::Exists => current.is_some(),
+            Self::NotExists => current.is_none(),
+            Self::Equals(name, value) => current.and_then(|i| i.0.get(name)) == Some(value),
+            Self::AtLeast(name, n) => current.and_then(|i| i.int(name)).is_some_and(|v| v >= *n),
+            Self::OneOf(name, values) => current
+                .and_then(|i| i.0.get(name))
+                .is_some_and(|v| values.contains(v)),
+            Self::And(all) => all.iter().all(|c| c.holds(current)),
+        }
+    }
+}
+
+/// Changes to some attributes of an item. Applied to a missing item it creates one (as
+/// DynamoDB's UpdateItem does); guard with [`Condition::Exists`] where that is wrong.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Update {
+    pub set: Vec<(String, Value)>,
+    pub add: Vec<(String, i64)>,
+    pub remove: Vec<String>,
+}
+
+impl Update {
+    pub fn set(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.set.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets every attribute of `record` (a JSON object).
+    pub fn set_all(mut self, record: &impl Serialize) -> Self {
+        if let Value::Object(map) = serde_json::to_value(record).expect("records serialize") {
+            self.set.extend(map);
+        }
+        self
+    }
+
+    /// Atomically adds `n` (which may be negative) to a number attribute, starting from 0.
+    pub fn add(mut self, name: &str, n: i64) -> Self {
+        self.add.push((name.into(), n));
+        self
+    }
+
+    pub fn remove(mut self, name: &str) -> Self {
+        self.remove.push(name.into());
+        self
+    }
+
+    /// Applies the changes to an item in memory (for adapters that evaluate writes themselves).
+    pub fn apply(&self, key: &Key, current: Option<Item>) -> Item {
+        let mut item = current.unwrap_or_else(|| Item::marker(key));
+        for (name, value) in &self.set {
+            item.0.insert(name.clone(), value.clone());
+        }
+        for (name, n) in &self.add {
+            let old = item.int(name).unwrap_or(0);
+            item.0.insert(name.clone(), (old + n).into());
+        }
+        for name in &self.remove {
+            item.0.remove(name);
+        }
+        item
+    }
+}
+
+/// One write, alone or in a transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    Put {
+        item: Item,
+        condition: Option<Condition>,
+    },
+    Update {
+        key: Key,
+        update: Update,
+        condition: Option<Condition>,
+    },
+    Delete {
+        key: Key,
+        condition: Option<Condition>,
+    },
+    /// No change; the transaction fails unless the condition holds.
+    Check { key: Key, condition: Condition },
+}
+
+impl Write {
+    pub fn put(item: Item) -> Self {
+        Self::Put {
+            item,
+            condition: None,
+        }
+    }
+
+    /// A put that fails if the key is taken.
+    pub fn create(item: Item) -> Self {
+        Self::Put {
+            item,
+            condition: Some(Condition::NotExists),
+        }
+    }
+
+    pub fn update(key: Key, update: Update) -> Self {
+        Self::Update {
+            key,
+            update,
+            condition: None,
+        }
+    }
+
+    pub fn delete(key: Key) -> Self {
+        Self::Delete {
+            key,
+            condition: None,
+        }
+    }
+
+    /// Adds (or tightens) the write's condition.
+    pub fn when(self, condition: Condition) -> Self {
+        let merge = |c: Option<Condition>| match c {
+            None => Some(condition.clone()),
+            Some(existing) => Some(Condition::And(vec![existing, condition.clone()])),
+        };
+        match self {
+            Self::Put { item, condition } => Self::Put {
+                item,
+                condition: merge(condition),
+            },
+            Self::Update {
+                key,
+                update,
+                condition,
+            } => Self::Update {
+                key,
+                update,
+                condition: merge(condition),
+            },
+            Self::Delete { key, condition } => Self::Delete {
+                key,
+                condition: merge(condition),
+            },
+            Self::Check { key, .. } => Self::Check {
+                key,
+                condition: merge(None).expect("just set"),
+            },
+        }
+    }
+
+    pub fn key(&self) -> Key {
+        match self {
+            Self::Put { item, .. } => item.key(),
+            Self::Update { key, .. } | Self::Delete { key, .. } | Self::Check { key, .. } => {
+                key.clone()
+            }
+        }
+    }
+
+    pub fn condition(&self) -> Option<&Condition> {
+        match self {
+            Self::Put { condition, .. }
+            | Self::Update { condition, .. }
+            | Self::Delete { condition, .. } => condition.as_ref(),
+            Self::Check { condition, .. } => Some(condition),
+        }
+    }
+}
+
+/// Which key a query walks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Index {
+    Primary,
+    Gsi1,
+}
+
+/// Which sort keys a query wants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SortKey {
+    Any,
+    Prefix(String),
+    /// Inclusive on both ends.
+    Between(String, String),
+}
+
+/// A query of one partition in sort-key order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    pub index: Index,
+    pub partition: String,
+    pub sort: SortKey,
+    pub ascending: bool,
+    pub limit: usize,
+    /// Where the previous page stopped ([`QueryPage::next`]).
+    pub after: Option<Value>,
+}
+
+impl Query {
+    pub fn partition(partition: impl Into<String>) -> Self {
+        Self {
+            index: Index::Primary,
+            partition: partition.into(),
+            sort: SortKey::Any,
+            ascending: true,
+            limit: 100,
+            after: None,
+        }
+    }
+
+    pub fn gsi1(partition: impl Into<String>) -> Self {
+        Self {
+            index: Index::Gsi1,
+            ..Self::partition(partition)
+        }
+    }
+
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.sort = SortKey::Prefix(prefix.into());
+        self
+    }
+
+    pub fn between(mut self, from: impl Into<String>, to: impl Into<String>) -> Self {
+        self.sort = SortKey::Between(from.into(), to.into());
+        self
+    }
+
+    pub fn descending(mut self) -> Self {
+        self.ascending = false;
+        self
+    }
+
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    pub fn after(mut self, after: Option<Value>) -> Self {
+        self.after = after;
+        self
+    }
+
+    /// Whether a sort key is in the query's range.
+    pub fn wants(&self, sort_key: &str) -> bool {
+        match &self.sort {
+            SortKey::Any => true,
+            SortKey::Prefix(p) => sort_key.starts_with(p.as_str()),
+            SortKey::Between(from, to) => from.as_str() <= sort_key && sort_key <= to.as_str(),
+        }
+    }
+}
+
+/// A page of query results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryPage {
+    pub items: Vec<Item>,
+    /// An opaque position to pass as [`Query::after`] for the next page; `None` at the end.
+    pub next: Option<Value>,
+}
+
+/// How a write failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// A condition did not hold; for a transaction, `index` names the first failing write.
+    #[error("condition failed (write {index:?})")]
+    ConditionFailed { index: Option<usize> },
+    /// Another transaction touched the same items at the same moment; safe to retry.
+    #[error("transaction conflict")]
+    Conflict,
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// One change to an item, as DynamoDB Streams reports it with NEW_AND_OLD_IMAGES.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// Position in the stream; strictly increasing.
+    pub sequence: i64,
+    pub key: Key,
+    pub old: Option<Item>,
+    pub new: Option<Item>,
+}
+
+#[async_trait]
+pub trait Table: Send + Sync {
+    async fn get(&self, key: &Key) -> anyhow::Result<Option<Item>>;
+
+    /// The items that exist, in no particular order.
+    async fn batch_get(&self, keys: &[Key]) -> anyhow::Result<Vec<Item>>;
+
+    async fn query(&self, query: &Query) -> anyhow::Result<QueryPage>;
+
+    async fn write(&self, write: Write) -> Result<(), WriteError>;
+
+    /// All or nothing, at most [`MAX_TRANSACTION_WRITES`] writes, at most one per item.
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), WriteError>;
+
+    /// An update that answers the item as it is afterwards (atomic counters).
+    async fn update(
+        &self,
+        key: &Key,
+        update: Update,
+        condition: Option<Condition>,
+    ) -> Result<Item, WriteError>;
+}
+
+/// The table's change stream, for the embedded stack (in AWS, Lambda reads DynamoDB Streams).
+#[async_trait]
+pub trait ChangeFeed: Send + Sync {
+    /// Changes after `sequence`, oldest first, at most `limit`.
+    async fn changes_after(&self, sequence: i64, limit: usize) -> anyhow::Result<Vec<Change>>;
+}
+
+/// Checks what both adapters refuse before touching the store.
+pub(crate) fn check_transaction(writes: &[Write]) -> Result<(), WriteError> {
+    if writes.is_empty() || writes.len() > MAX_TRANSACTION_WRITES {
+        return Err(anyhow::anyhow!(
+            "a transaction holds 1 to {MAX_TRANSACTION_WRITES} writes, not {}",
+            writes.len()
+        )
+        .into());
+    }
+    let mut keys: Vec<Key> = writes.iter().map(Write::key).collect();
+    keys.sort();
+    if keys.windows(2).any(|w| w[0] == w[1]) {
+        return Err(anyhow::anyhow!("a transaction may touch each item once").into());
+    }
+    Ok(())
+}

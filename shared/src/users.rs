@@ -1,0 +1,244 @@
+//! User profiles: the shop's own record of a person, keyed by the identity provider's `sub`.
+//! The identity provider owns credentials; this owns name, phone, address and preferences.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use crate::domain::{Address, Email, Name, Phone, UserId};
+use crate::keys;
+use crate::table::{Condition, Item, Query, Table, Write, WriteError};
+use crate::{Error, Result};
+
+/// How a person wants to hear from the shop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationPreferences {
+    pub email: bool,
+    pub sms: bool,
+}
+
+impl Default for NotificationPreferences {
+    fn default() -> Self {
+        Self {
+            email: true,
+            sms: false,
+        }
+    }
+}
+
+/// A user's profile as stored and as answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UserProfile {
+    #[schema(value_type = String)]
+    pub id: UserId,
+    #[schema(value_type = String)]
+    pub email: Email,
+    #[schema(value_type = String)]
+    pub name: Name,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Phone>,
+    #[serde(default)]
+    pub address: Option<Address>,
+    #[serde(default)]
+    pub preferences: NotificationPreferences,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: OffsetDateTime,
+    pub version: u64,
+}
+
+impl UserProfile {
+    pub fn new(id: UserId, email: Email, name: Name, phone: Option<Phone>) -> Self {
+        let now = crate::time::now()
+            .replace_nanosecond(0)
+            .expect("0 is a valid nanosecond");
+        Self {
+            id,
+            email,
+            name,
+            phone,
+            address: None,
+            preferences: NotificationPreferences::default(),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
+    fn item(&self) -> Item {
+        let created = self.created_at.unix_timestamp().to_string();
+        Item::new(&keys::user_profile(&self.id), self)
+            .with_gsi1(&keys::users_index(&format!("{created:0>12}"), &self.id))
+    }
+}
+
+/// The changes a user (or an admin) may make to a profile. `None` leaves a field alone;
+/// `Some(None)` clears an optional one.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileChanges {
+    pub name: Option<Name>,
+    pub phone: Option<Option<Phone>>,
+    pub address: Option<Option<Address>>,
+    pub preferences: Option<NotificationPreferences>,
+}
+
+/// The user repository over the table port.
+#[derive(Clone)]
+pub struct Users {
+    table: Arc<dyn Table>,
+}
+
+/// Attributes that are secrets or storage details, never exported.
+const PRIVATE_ATTRIBUTES: &[&str] = &[
+    "password_hash",
+    "code_hash",
+    "PK",
+    "SK",
+    "GSI1PK",
+    "GSI1SK",
+    "expires_at",
+    "code",
+];
+
+impl Users {
+    pub fn new(table: Arc<dyn Table>) -> Self {
+        Self { table }
+    }
+
+    /// Stores a new profile; an existing one is kept (sign-up may be retried).
+    pub async fn create(&self, profile: &UserProfile) -> Result<UserProfile> {
+        match self.table.write(Write::create(profile.item())).await {
+            Ok(()) => Ok(profile.clone()),
+            Err(WriteError::ConditionFailed { .. }) => {
+                self.get(&profile.id).await?.ok_or(Error::NotFound("user"))
+            }
+            Err(e) => Err(anyhow::Error::from(e).context("creating a profile").into()),
+        }
+    }
+
+    pub async fn get(&self, id: &UserId) -> Result<Option<UserProfile>> {
+        let item = self.table.get(&keys::user_profile(id)).await?;
+        Ok(item.map(|i| i.decode()).transpose()?)
+    }
+
+    /// Every user, oldest first.
+    pub async fn list(
+        &self,
+        limit: usize,
+        after: Option<Value>,
+    ) -> Result<(Vec<UserProfile>, Option<Value>)> {
+        let page = self
+            .table
+            .query(&Query::gsi1(keys::USERS_PARTITION).limit(limit).after(after))
+            .await
+            .context("listing users")?;
+        let users = page
+            .items
+            .iter()
+            .map(Item::decode)
+            .collect::<anyhow::Result<_>>()?;
+        Ok((users, page.next))
+    }
+
+    /// Applies changes if the profile is still at `expected` (when given): 412 otherwise.
+    pub async fn update(
+        &self,
+        id: &UserId,
+        changes: ProfileChanges,
+        expected: Option<u64>,
+    ) -> Result<UserProfile> {
+        let current = self.get(id).await?.ok_or(Error::NotFound("user"))?;
+        if expected.is_some_and(|v| v != current.version) {
+            return Err(Error::PreconditionFailed);
+        }
+        let mut next = current.clone();
+        if let Some(name) = changes.name {
+            next.name = name;
+        }
+        if let Some(phone) = changes.phone {
+            next.phone = phone;
+        }
+        if let Some(address) = changes.address {
+            next.address = address;
+        }
+        if let Some(preferences) = changes.preferences {
+            next.preferences = preferences;
+        }
+        next.version += 1;
+        next.updated_at = crate::time::now()
+            .replace_nanosecond(0)
+            .expect("0 is valid");
+        let write = Write::put(next.item()).when(Condition::equals("version", current.version));
+        match self.table.write(write).await {
+            Ok(()) => Ok(next),
+            Err(WriteError::ConditionFailed { .. }) => Err(Error::PreconditionFailed),
+            Err(e) => Err(anyhow::Error::from(e).context("updating a profile").into()),
+        }
+    }
+
+    /// Removes the profile and everything else stored under the user.
+    pub async fn delete(&self, id: &UserId) -> Result<()> {
+        loop {
+            let page = self
+                .table
+                .query(&Query::partition(keys::user_partition(id)).limit(100))
+                .await?;
+            if page.items.is_empty() {
+                return Ok(());
+            }
+            for chunk in page.items.chunks(25) {
+                let writes = chunk.iter().map(|i| Write::delete(i.key())).collect();
+                self.table
+                    .transact(writes)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("deleting a user's items: {e}"))?;
+            }
+        }
+    }
+
+    /// Everything the shop holds about a person (GDPR access), secrets removed: the items under
+    /// the user and the items indexed to them.
+    pub async fn export(&self, id: &UserId) -> Result<Value> {
+        let mut records = Vec::new();
+        for query in [
+            Query::partition(keys::user_partition(id)),
+            Query::gsi1(keys::user_partition(id)),
+        ] {
+            let mut after = None;
+            loop {
+                let page = self
+                    .table
+                    .query(&query.clone().limit(100).after(after))
+                    .await?;
+                records.extend(page.items.into_iter().map(|item| {
+                    let kind = item
+                        .key()
+                        .sk
+                        .split('#')
+                        .next()
+                        .unwrap_or_default()
+                        .to_lowercase();
+                    let mut data: Map<String, Value> = item.0;
+                    data.retain(|k, _| !PRIVATE_ATTRIBUTES.contains(&k.as_str()));
+                    serde_json::json!({"kind": kind, "data": data})
+                }));
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+        }
+        let exported_at = crate::time::now()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        Ok(serde_json::json!({"user_id": id, "exported_at": exported_at, "records": records}))
+    }
+}
