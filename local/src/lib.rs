@@ -1,1 +1,283 @@
+//! The local stack: every service's router behind one gateway that does API Gateway's jobs,
+//! with embedded backends (SQLite, the embedded identity provider) by default and the AWS
+//! adapters on request. `cargo run` at the workspace root starts it.
 
+pub mod gateway;
+pub mod provision;
+pub mod seed;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::response::Html;
+use axum::routing::get;
+use shop::catalog::Catalog;
+use shop::identity::Identity;
+use shop::identity::embedded::{EmbeddedConfig, EmbeddedIdentity, SigningKey};
+use shop::identity::jwt::Verifier;
+use shop::table::Table;
+use shop::table::sqlite::SqliteTable;
+use shop::users::Users;
+use tokio::net::TcpListener;
+
+/// Which adapters the stack runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite and the embedded identity provider, with data under the data directory.
+    Embedded,
+    /// DynamoDB and Cognito (`AWS_ENDPOINT_URL` for an emulator), named by `TABLE_NAME`,
+    /// `USER_POOL_ID` and `USER_POOL_CLIENT_ID`.
+    Aws,
+}
+
+/// The stack's settings; [`Config::from_env`] reads them from `SHOP_*` variables.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    pub backend: Backend,
+    pub admin_email: String,
+    pub admin_password: Option<String>,
+    /// Confirm new accounts at once (as a pre-sign-up trigger would); otherwise send a code.
+    pub auto_confirm: bool,
+    /// Requests per second per client (0: unlimited), and the burst allowed.
+    pub rate_limit: f64,
+    pub burst: f64,
+    pub max_body: usize,
+    pub seed_catalogue: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            data_dir: PathBuf::from(".shop-data"),
+            backend: Backend::Embedded,
+            admin_email: "admin@shop.local".into(),
+            admin_password: None,
+            auto_confirm: true,
+            rate_limit: 50.0,
+            burst: 100.0,
+            max_body: shop::http::json::BODY_LIMIT,
+            seed_catalogue: true,
+        }
+    }
+}
+
+impl Config {
+    pub fn from_env() -> anyhow::Result<Self> {
+        let mut c = Self::default();
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        if let Some(addr) = var("SHOP_ADDR") {
+            c.addr = addr
+                .parse()
+                .with_context(|| format!("SHOP_ADDR={addr} is not host:port"))?;
+        }
+        if let Some(dir) = var("SHOP_DATA_DIR") {
+            c.data_dir = dir.into();
+        }
+        c.backend = match var("SHOP_BACKEND").as_deref() {
+            None | Some("embedded") => Backend::Embedded,
+            Some("aws") => Backend::Aws,
+            Some(other) => anyhow::bail!("SHOP_BACKEND={other}: use embedded or aws"),
+        };
+        if let Some(email) = var("SHOP_ADMIN_EMAIL") {
+            c.admin_email = email;
+        }
+        c.admin_password = var("SHOP_ADMIN_PASSWORD");
+        c.auto_confirm = var("SHOP_CONFIRM").as_deref() != Some("code");
+        if let Some(rate) = var("SHOP_RATE_LIMIT") {
+            c.rate_limit = rate.parse().context("SHOP_RATE_LIMIT is requests per second")?;
+            c.burst = (c.rate_limit * 2.0).max(1.0);
+        }
+        c.seed_catalogue = var("SHOP_SEED").as_deref() != Some("false");
+        Ok(c)
+    }
+}
+
+/// A built stack: the router to serve and what start-up should tell the person.
+pub struct Stack {
+    pub router: Router,
+    pub openapi: utoipa::openapi::OpenApi,
+    pub routes: Vec<gateway::Route>,
+    /// The admin password, when this start generated it (printed once).
+    pub generated_admin_password: Option<String>,
+    /// The embedded table, for tests and tools (None in AWS mode).
+    pub table: Arc<dyn Table>,
+}
+
+/// The merged OpenAPI document of every service.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = shop::openapi::base();
+    for part in [auth::openapi(), users::openapi(), products::openapi()] {
+        doc.merge(part);
+    }
+    doc
+}
+
+fn read_or_create(path: &Path, make: impl FnOnce() -> String) -> anyhow::Result<String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let text = make();
+            write_private(path, &text).with_context(|| format!("writing {}", path.display()))?;
+            Ok(text)
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
+}
+
+/// The adapters behind the services, and the verifier the gateway checks tokens with.
+async fn backends(config: &Config, public_url: &str) -> anyhow::Result<(Arc<dyn Table>, Arc<dyn Identity>, Verifier)> {
+    match config.backend {
+        Backend::Embedded => {
+            std::fs::create_dir_all(&config.data_dir)
+                .with_context(|| format!("creating {}", config.data_dir.display()))?;
+            let table: Arc<dyn Table> = Arc::new(SqliteTable::open(&config.data_dir.join("shop.db"))?);
+            let pem = read_or_create(&config.data_dir.join("signing-key.pem"), || {
+                SigningKey::generate().to_pkcs8_pem()
+            })?;
+            let secret = read_or_create(&config.data_dir.join("cursor-secret"), || {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>())
+            })?;
+            shop::http::page::set_cursor_secret(secret.trim().as_bytes());
+            let identity = EmbeddedIdentity::new(
+                table.clone(),
+                SigningKey::from_pkcs8_pem(&pem)?,
+                EmbeddedConfig {
+                    issuer: public_url.into(),
+                    client_id: "shop-local".into(),
+                    auto_confirm: config.auto_confirm,
+                },
+            );
+            let verifier = identity.verifier();
+            Ok((table, Arc::new(identity), verifier))
+        }
+        Backend::Aws => {
+            let aws = shop::aws::load().await;
+            let region = aws
+                .region()
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "us-east-1".into());
+            let pool = shop::aws::env("USER_POOL_ID")?;
+            let client_id = shop::aws::env("USER_POOL_CLIENT_ID")?;
+            if let Ok(secret) = std::env::var("CURSOR_SECRET") {
+                shop::http::page::set_cursor_secret(secret.as_bytes());
+            }
+            let issuer = std::env::var("SHOP_JWT_ISSUER")
+                .unwrap_or_else(|_| format!("https://cognito-idp.{region}.amazonaws.com/{pool}"));
+            // An emulator serves the JWKS at its own address while its tokens name AWS's host.
+            let jwks_url = std::env::var("SHOP_JWKS_URL").unwrap_or_else(|_| match std::env::var("AWS_ENDPOINT_URL") {
+                Ok(endpoint) => format!("{}/{pool}/.well-known/jwks.json", endpoint.trim_end_matches('/')),
+                Err(_) => format!("{issuer}/.well-known/jwks.json"),
+            });
+            let jwks: serde_json::Value = reqwest::get(&jwks_url)
+                .await
+                .and_then(|r| r.error_for_status())
+                .with_context(|| format!("fetching {jwks_url}"))?
+                .json()
+                .await
+                .with_context(|| format!("reading {jwks_url}"))?;
+            let verifier = Verifier::new(&jwks, issuer, &client_id)?;
+            Ok((shop::aws::table(&aws)?, shop::aws::identity(&aws)?, verifier))
+        }
+    }
+}
+
+/// Builds the stack for `public_url` (the address it will be reached at).
+pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
+    let (table, identity, verifier) = backends(config, public_url).await?;
+    let users = Users::new(table.clone());
+    let generated_admin_password = seed::admin(
+        &*identity,
+        &users,
+        &config.admin_email,
+        config.admin_password.as_deref(),
+    )
+    .await?;
+    if config.seed_catalogue {
+        let added = seed::catalogue(&Catalog::new(table.clone())).await?;
+        if added > 0 {
+            tracing::info!(products = added, "demo catalogue created");
+        }
+    }
+    let api = Router::new()
+        .merge(auth::router(auth::AuthState::new(table.clone(), identity.clone())))
+        .merge(users::router(users::UsersState::new(table.clone(), identity.clone())))
+        .merge(products::router(products::ProductsState::new(table.clone())));
+    let openapi = openapi();
+    let routes = gateway::routes(&openapi);
+    let gw = Arc::new(gateway::Gateway {
+        routes: routes.clone(),
+        verifier,
+        throttle: gateway::Throttle::new(config.rate_limit, config.burst),
+        max_body: config.max_body,
+    });
+    let spec = serde_json::to_value(&openapi)?;
+    let router = shop::http::fallbacks(
+        api.route(
+            "/openapi.json",
+            get(move || std::future::ready(axum::Json(spec.clone()))),
+        )
+        .route("/docs", get(|| std::future::ready(Html(DOCS))))
+        .route("/health", get(|| std::future::ready("ok"))),
+    )
+    .layer(axum::middleware::from_fn_with_state(gw, gateway::gateway));
+    Ok(Stack {
+        router,
+        openapi,
+        routes,
+        generated_admin_password,
+        table,
+    })
+}
+
+/// A running stack (for tests and benchmarks): its address and the task serving it.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub url: String,
+    pub stack_routes: Vec<gateway::Route>,
+    pub generated_admin_password: Option<String>,
+    pub table: Arc<dyn Table>,
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+/// Binds `config.addr` (port 0 picks a free one), builds the stack and serves it.
+pub async fn spawn(config: Config) -> anyhow::Result<Running> {
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("binding {}", config.addr))?;
+    let addr = listener.local_addr()?;
+    let url = format!("http://{addr}");
+    let stack = build(&config, &url).await?;
+    let app = stack.router.into_make_service_with_connect_info::<SocketAddr>();
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "the local stack stopped");
+        }
+    });
+    Ok(Running {
+        addr,
+        url,
+        stack_routes: stack.routes,
+        generated_admin_password: stack.generated_admin_password,
+        table: stack.table,
+        task,
+    })
+}
+
+/// An API reference page that renders /openapi.json without any external script.
+const DOCS: &str = include_str!("docs.html");

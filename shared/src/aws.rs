@@ -39,3 +39,30 @@ pub async fn load() -> SdkConfig {
 pub fn env(name: &str) -> anyhow::Result<String> {
     std::env::var(name).map_err(|_| anyhow::anyhow!("the environment variable {name} is not set"))
 }
+
+/// The DynamoDB table named by `TABLE_NAME`.
+pub fn table(config: &SdkConfig) -> anyhow::Result<std::sync::Arc<dyn crate::table::Table>> {
+    let client = aws_sdk_dynamodb::Client::new(config);
+    Ok(std::sync::Arc::new(crate::table::dynamo::DynamoTable::new(
+        client,
+        env("TABLE_NAME")?,
+    )))
+}
+
+/// The Cognito user pool named by `USER_POOL_ID` and its app client `USER_POOL_CLIENT_ID`.
+pub fn identity(config: &SdkConfig) -> anyhow::Result<std::sync::Arc<dyn crate::identity::Identity>> {
+    let client = aws_sdk_cognitoidentityprovider::Client::new(config);
+    let pool = crate::identity::cognito::CognitoConfig {
+        user_pool_id: env("USER_POOL_ID")?,
+        client_id: env("USER_POOL_CLIENT_ID")?,
+    };
+    Ok(std::sync::Arc::new(crate::identity::cognito::CognitoIdentity::new(
+        client, pool,
+    )))
+}
+
+/// Reads `CURSOR_SECRET` (shared by every instance) into the cursor signer.
+pub fn cursor_secret_from_env() -> anyhow::Result<()> {
+    crate::http::page::set_cursor_secret(env("CURSOR_SECRET")?.as_bytes());
+    Ok(())
+}

@@ -134,20 +134,13 @@ impl Catalog {
         };
         let writes = vec![
             Write::create(product.item()),
-            Write::create(
-                Item::marker(&keys::sku(&product.sku)).with("product_id", product.id.to_string()),
-            ),
-            Write::put(
-                Item::marker(&keys::products_all(&product.id))
-                    .with("product_id", product.id.to_string()),
-            ),
+            Write::create(Item::marker(&keys::sku(&product.sku)).with("product_id", product.id.to_string())),
+            Write::put(Item::marker(&keys::products_all(&product.id)).with("product_id", product.id.to_string())),
             count(&product.category, 1),
         ];
         match self.table.transact(writes).await {
             Ok(()) => Ok(product),
-            Err(WriteError::ConditionFailed { .. }) => {
-                Err(Error::Conflict(format!("SKU {} is taken", product.sku)))
-            }
+            Err(WriteError::ConditionFailed { .. }) => Err(Error::Conflict(format!("SKU {} is taken", product.sku))),
             Err(e) => Err(anyhow::Error::from(e).context("creating a product").into()),
         }
     }
@@ -174,29 +167,18 @@ impl Catalog {
                 )
                 .await
                 .context("listing a category")?;
-            let products = page
-                .items
-                .iter()
-                .map(Item::decode)
-                .collect::<anyhow::Result<_>>()?;
+            let products = page.items.iter().map(Item::decode).collect::<anyhow::Result<_>>()?;
             return Ok((products, page.next));
         }
         let page = self
             .table
-            .query(
-                &Query::partition(keys::PRODUCTS_PARTITION)
-                    .limit(limit)
-                    .after(after),
-            )
+            .query(&Query::partition(keys::PRODUCTS_PARTITION).limit(limit).after(after))
             .await
             .context("listing the catalogue")?;
         let ids: Vec<ProductId> = page
             .items
             .iter()
-            .filter_map(|row| {
-                row.str("product_id")
-                    .and_then(|id| ProductId::parse(id).ok())
-            })
+            .filter_map(|row| row.str("product_id").and_then(|id| ProductId::parse(id).ok()))
             .collect();
         let keys: Vec<Key> = ids.iter().map(keys::product).collect();
         let mut found: HashMap<String, Product> = HashMap::new();
@@ -204,20 +186,12 @@ impl Catalog {
             let product: Product = item.decode()?;
             found.insert(product.id.to_string(), product);
         }
-        let products = ids
-            .iter()
-            .filter_map(|id| found.remove(&id.to_string()))
-            .collect();
+        let products = ids.iter().filter_map(|id| found.remove(&id.to_string())).collect();
         Ok((products, page.next))
     }
 
     /// Replaces the editable fields if the product is still at `expected` (when given).
-    pub async fn update(
-        &self,
-        id: &ProductId,
-        draft: ProductDraft,
-        expected: Option<u64>,
-    ) -> Result<Product> {
+    pub async fn update(&self, id: &ProductId, draft: ProductDraft, expected: Option<u64>) -> Result<Product> {
         let current = self.get(id).await?.ok_or(Error::NotFound("product"))?;
         if expected.is_some_and(|v| v != current.version) {
             return Err(Error::PreconditionFailed);
@@ -236,8 +210,7 @@ impl Catalog {
             version: current.version + 1,
             ..current.clone()
         };
-        let mut writes =
-            vec![Write::put(next.item()).when(Condition::equals("version", current.version))];
+        let mut writes = vec![Write::put(next.item()).when(Condition::equals("version", current.version))];
         let sku_changed = next.sku != current.sku;
         if sku_changed {
             writes.push(Write::delete(keys::sku(&current.sku)));
@@ -251,12 +224,8 @@ impl Catalog {
         }
         match self.table.transact(writes).await {
             Ok(()) => Ok(next),
-            Err(WriteError::ConditionFailed {
-                index: Some(0) | None,
-            }) => Err(Error::PreconditionFailed),
-            Err(WriteError::ConditionFailed { .. }) => {
-                Err(Error::Conflict(format!("SKU {} is taken", next.sku)))
-            }
+            Err(WriteError::ConditionFailed { index: Some(0) | None }) => Err(Error::PreconditionFailed),
+            Err(WriteError::ConditionFailed { .. }) => Err(Error::Conflict(format!("SKU {} is taken", next.sku))),
             Err(WriteError::Conflict) => Err(Error::PreconditionFailed),
             Err(e) => Err(anyhow::Error::from(e).context("updating a product").into()),
         }
@@ -286,11 +255,7 @@ impl Catalog {
         loop {
             let page = self
                 .table
-                .query(
-                    &Query::gsi1(keys::CATEGORIES_PARTITION)
-                        .limit(100)
-                        .after(after),
-                )
+                .query(&Query::gsi1(keys::CATEGORIES_PARTITION).limit(100).after(after))
                 .await
                 .context("listing categories")?;
             for item in &page.items {

@@ -34,6 +34,9 @@ pub enum Error {
     /// 404: no such resource, or one the caller may not see.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// 405: the path exists, the method does not.
+    #[error("this method is not allowed on this path")]
+    MethodNotAllowed,
     /// 409: the request conflicts with the current state (taken email, duplicate SKU).
     #[error("{0}")]
     Conflict(String),
@@ -48,10 +51,7 @@ pub enum Error {
     UnsupportedMediaType,
     /// 422: well-formed but invalid; lists every refused field.
     #[error("{detail}")]
-    Validation {
-        detail: String,
-        errors: Vec<FieldError>,
-    },
+    Validation { detail: String, errors: Vec<FieldError> },
     /// 429: too many requests from this client; retry after the given seconds.
     #[error("too many requests; retry in {0} s")]
     TooManyRequests(u64),
@@ -79,6 +79,7 @@ impl Error {
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -96,6 +97,7 @@ impl Error {
             Self::Unauthenticated(_) => "/problems/unauthenticated",
             Self::Forbidden => "/problems/forbidden",
             Self::NotFound(_) => "/problems/not-found",
+            Self::MethodNotAllowed => "/problems/method-not-allowed",
             Self::Conflict(_) => "/problems/conflict",
             Self::PreconditionFailed => "/problems/precondition-failed",
             Self::PayloadTooLarge(_) => "/problems/payload-too-large",
@@ -250,10 +252,7 @@ mod tests {
         let err = Error::Internal(anyhow::anyhow!("dynamodb: secret table name"));
         let response = err.into_response();
         assert_eq!(response.status(), 500);
-        assert_eq!(
-            response.headers()["content-type"],
-            "application/problem+json"
-        );
+        assert_eq!(response.headers()["content-type"], "application/problem+json");
         let json = body(response).await;
         assert!(!json.to_string().contains("secret"));
         assert_eq!(json["type"], "/problems/internal");

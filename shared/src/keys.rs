@@ -75,10 +75,7 @@ pub fn product(id: &ProductId) -> Key {
 
 /// GSI1 entry listing a category's products by name.
 pub fn product_in_category(category: &CategorySlug, name: &str, id: &ProductId) -> Key {
-    Key::new(
-        category_partition(category),
-        format!("{}#{id}", name.to_lowercase()),
-    )
+    Key::new(category_partition(category), format!("{}#{id}", name.to_lowercase()))
 }
 
 pub fn category_partition(category: &CategorySlug) -> String {

@@ -37,5 +37,5 @@ pub async fn serve_http(build: impl FnOnce() -> anyhow::Result<Router>) -> Resul
         tracing::error!(error = format!("{e:#}"), "start-up failed");
         e
     })?;
-    lambda_http::run(router).await
+    lambda_http::run(crate::http::fallbacks(router)).await
 }

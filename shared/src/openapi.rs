@@ -26,7 +26,12 @@ pub fn base() -> OpenApi {
             ComponentsBuilder::new()
                 .security_scheme(
                     BEARER,
-                    SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+                    SecurityScheme::Http(
+                        HttpBuilder::new()
+                            .scheme(HttpAuthScheme::Bearer)
+                            .bearer_format("JWT")
+                            .build(),
+                    ),
                 )
                 .schema(crate::error::Problem::name(), crate::error::Problem::schema())
                 .schema(crate::error::FieldError::name(), crate::error::FieldError::schema())

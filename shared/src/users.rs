@@ -117,9 +117,7 @@ impl Users {
     pub async fn create(&self, profile: &UserProfile) -> Result<UserProfile> {
         match self.table.write(Write::create(profile.item())).await {
             Ok(()) => Ok(profile.clone()),
-            Err(WriteError::ConditionFailed { .. }) => {
-                self.get(&profile.id).await?.ok_or(Error::NotFound("user"))
-            }
+            Err(WriteError::ConditionFailed { .. }) => self.get(&profile.id).await?.ok_or(Error::NotFound("user")),
             Err(e) => Err(anyhow::Error::from(e).context("creating a profile").into()),
         }
     }
@@ -130,31 +128,18 @@ impl Users {
     }
 
     /// Every user, oldest first.
-    pub async fn list(
-        &self,
-        limit: usize,
-        after: Option<Value>,
-    ) -> Result<(Vec<UserProfile>, Option<Value>)> {
+    pub async fn list(&self, limit: usize, after: Option<Value>) -> Result<(Vec<UserProfile>, Option<Value>)> {
         let page = self
             .table
             .query(&Query::gsi1(keys::USERS_PARTITION).limit(limit).after(after))
             .await
             .context("listing users")?;
-        let users = page
-            .items
-            .iter()
-            .map(Item::decode)
-            .collect::<anyhow::Result<_>>()?;
+        let users = page.items.iter().map(Item::decode).collect::<anyhow::Result<_>>()?;
         Ok((users, page.next))
     }
 
     /// Applies changes if the profile is still at `expected` (when given): 412 otherwise.
-    pub async fn update(
-        &self,
-        id: &UserId,
-        changes: ProfileChanges,
-        expected: Option<u64>,
-    ) -> Result<UserProfile> {
+    pub async fn update(&self, id: &UserId, changes: ProfileChanges, expected: Option<u64>) -> Result<UserProfile> {
         let current = self.get(id).await?.ok_or(Error::NotFound("user"))?;
         if expected.is_some_and(|v| v != current.version) {
             return Err(Error::PreconditionFailed);
@@ -173,9 +158,7 @@ impl Users {
             next.preferences = preferences;
         }
         next.version += 1;
-        next.updated_at = crate::time::now()
-            .replace_nanosecond(0)
-            .expect("0 is valid");
+        next.updated_at = crate::time::now().replace_nanosecond(0).expect("0 is valid");
         let write = Write::put(next.item()).when(Condition::equals("version", current.version));
         match self.table.write(write).await {
             Ok(()) => Ok(next),
@@ -214,18 +197,9 @@ impl Users {
         ] {
             let mut after = None;
             loop {
-                let page = self
-                    .table
-                    .query(&query.clone().limit(100).after(after))
-                    .await?;
+                let page = self.table.query(&query.clone().limit(100).after(after)).await?;
                 records.extend(page.items.into_iter().map(|item| {
-                    let kind = item
-                        .key()
-                        .sk
-                        .split('#')
-                        .next()
-                        .unwrap_or_default()
-                        .to_lowercase();
+                    let kind = item.key().sk.split('#').next().unwrap_or_default().to_lowercase();
                     let mut data: Map<String, Value> = item.0;
                     data.retain(|k, _| !PRIVATE_ATTRIBUTES.contains(&k.as_str()));
                     serde_json::json!({"kind": kind, "data": data})

@@ -1,1 +1,208 @@
+//! Shared helpers of the cross-service tests: a local stack per test on a free port with its
+//! own data directory, a typed HTTP client, and the AWS emulator's configuration.
 
+use std::path::PathBuf;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+pub const ADMIN_EMAIL: &str = "admin@shop.test";
+pub const ADMIN_PASSWORD: &str = "Admin-Password-1";
+pub const PASSWORD: &str = "Correct-Horse-42";
+
+/// A fresh, empty folder under the system's temp directory.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("shop-{tag}-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A local stack serving on a free port.
+pub struct TestApp {
+    pub url: String,
+    pub http: reqwest::Client,
+    pub running: local::Running,
+    pub config: local::Config,
+}
+
+/// An answer, read whole.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts the status, showing the body when it is wrong.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(self.status.as_u16(), status, "unexpected answer: {:#}", self.body);
+        self
+    }
+
+    /// Asserts a problem+json answer with this status.
+    #[track_caller]
+    pub fn problem(self, status: u16) -> Self {
+        let this = self.expect(status);
+        assert_eq!(
+            this.header("content-type"),
+            Some("application/problem+json"),
+            "{:#}",
+            this.body
+        );
+        assert_eq!(this.body["status"], status);
+        assert!(this.body["type"].as_str().is_some_and(|t| t.starts_with("/problems/")));
+        assert!(this.body["detail"].is_string());
+        this
+    }
+}
+
+impl TestApp {
+    /// A stack with embedded backends, a seeded catalogue and no throttling.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(adjust: impl FnOnce(&mut local::Config)) -> Self {
+        let mut config = local::Config {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            data_dir: temp_dir("app"),
+            admin_email: ADMIN_EMAIL.into(),
+            admin_password: Some(ADMIN_PASSWORD.into()),
+            rate_limit: 0.0,
+            ..local::Config::default()
+        };
+        adjust(&mut config);
+        let running = local::spawn(config.clone()).await.expect("the local stack starts");
+        Self {
+            url: running.url.clone(),
+            http: reqwest::Client::new(),
+            running,
+            config,
+        }
+    }
+
+    /// Sends a request; `token` becomes `Authorization: Bearer`.
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+        self.send(method, path, token, body, &[]).await
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut request = self.http.request(method, format!("{}{path}", self.url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("the stack answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.unwrap();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        Answer { status, headers, body }
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    /// Registers a shopper with a unique email; answers (email, user id).
+    pub async fn register(&self, name: &str) -> (String, String) {
+        let email = format!(
+            "{}-{}@example.com",
+            name.to_lowercase(),
+            ulid::Ulid::new().to_string().to_lowercase()
+        );
+        let answer = self
+            .call(
+                Method::POST,
+                "/api/auth/register",
+                None,
+                Some(json!({"email": email, "password": PASSWORD, "name": name})),
+            )
+            .await
+            .expect(201);
+        (email, answer.body["user_id"].as_str().unwrap().to_owned())
+    }
+
+    /// Logs in; answers the whole token response.
+    pub async fn login(&self, email: &str, password: &str) -> Value {
+        self.call(
+            Method::POST,
+            "/api/auth/login",
+            None,
+            Some(json!({"email": email, "password": password})),
+        )
+        .await
+        .expect(200)
+        .body
+    }
+
+    /// Registers and logs in a shopper; answers (id token, user id, email).
+    pub async fn shopper(&self, name: &str) -> (String, String, String) {
+        let (email, id) = self.register(name).await;
+        let tokens = self.login(&email, PASSWORD).await;
+        (tokens["id_token"].as_str().unwrap().to_owned(), id, email)
+    }
+
+    /// The administrator's ID token.
+    pub async fn admin(&self) -> String {
+        self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await["id_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+/// A valid product body with a unique SKU.
+pub fn product_body(name: &str, category: &str, amount: i64, stock: i64) -> Value {
+    json!({
+        "sku": format!("T-{}", ulid::Ulid::new()),
+        "name": name,
+        "description": "A product made by a test",
+        "price": {"amount": amount, "currency": "EUR"},
+        "stock": stock,
+        "category": category,
+        "images": ["https://images.example.com/t.jpg"],
+        "attributes": {"colour": "blue"}
+    })
+}
+
+/// The AWS emulator the test command started (`SHOP_TEST_AWS_ENDPOINT`). Fails loudly when it
+/// is missing: these tests must run, not skip.
+pub async fn emulator() -> aws_config::SdkConfig {
+    let endpoint = std::env::var("SHOP_TEST_AWS_ENDPOINT")
+        .expect("SHOP_TEST_AWS_ENDPOINT is not set: run the tests with ./scripts/test, which starts the AWS emulator");
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .load()
+        .await
+}

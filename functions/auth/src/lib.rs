@@ -1,1 +1,228 @@
+//! The auth service: registration, confirmation, log-in, refresh, log-out and password reset,
+//! in front of the identity provider. None of its routes needs a signed-in caller.
 
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use shop::domain::{Email, Invalid, Name, Password, Phone, UserId};
+use shop::error::Validation;
+use shop::http::Json;
+use shop::identity::{Identity, NewAccount, Tokens};
+use shop::openapi::Shared;
+use shop::users::{UserProfile, Users};
+use shop::{Error, Result};
+use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// What the auth service needs.
+#[derive(Clone)]
+pub struct AuthState {
+    pub identity: Arc<dyn Identity>,
+    pub users: Users,
+}
+
+impl AuthState {
+    pub fn new(table: Arc<dyn shop::table::Table>, identity: Arc<dyn Identity>) -> Self {
+        Self {
+            identity,
+            users: Users::new(table),
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(tags((name = "auth", description = "Accounts and sessions")), modifiers(&Shared))]
+struct Doc;
+
+fn routes() -> OpenApiRouter<AuthState> {
+    OpenApiRouter::with_openapi(Doc::openapi())
+        .routes(routes!(register))
+        .routes(routes!(confirm))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(forgot_password))
+        .routes(routes!(reset_password))
+}
+
+/// The service's router, ready to serve.
+pub fn router(state: AuthState) -> Router {
+    shop::http::service(routes(), state)
+}
+
+/// The service's OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().into_openapi()
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterBody {
+    email: String,
+    /// At least 10 characters with a lower-case letter, an upper-case letter and a digit.
+    password: String,
+    name: String,
+    /// E.164, like +4915112345678.
+    #[serde(default)]
+    phone: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Registered {
+    #[schema(value_type = String)]
+    user_id: UserId,
+    /// False when a code was sent that must come back to POST /api/auth/confirm.
+    confirmed: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmBody {
+    email: String,
+    code: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    email: String,
+    password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshBody {
+    refresh_token: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogoutBody {
+    access_token: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForgotBody {
+    email: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetBody {
+    email: String,
+    code: String,
+    /// The new password, under the same policy as at registration.
+    password: String,
+}
+
+fn code(raw: &str) -> std::result::Result<String, Invalid> {
+    let code = raw.trim();
+    if (1..=64).contains(&code.len()) && code.chars().all(|c| c.is_ascii_graphic()) {
+        Ok(code.to_owned())
+    } else {
+        Err(Invalid::new("must be the code that was sent"))
+    }
+}
+
+fn token(raw: &str) -> std::result::Result<&str, Error> {
+    if raw.is_empty() || raw.len() > 8192 {
+        return Err(Error::Unauthenticated(
+            "the token is invalid, expired or revoked".into(),
+        ));
+    }
+    Ok(raw)
+}
+
+/// Create an account. Depending on the pool, it is confirmed at once or a code is sent.
+#[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = RegisterBody,
+    responses((status = 201, body = Registered), (status = 409, body = shop::error::Problem, description = "Email taken"),
+              (status = 422, body = shop::error::Problem, description = "Invalid field or weak password")))]
+async fn register(State(state): State<AuthState>, Json(body): Json<RegisterBody>) -> Result<Response> {
+    let mut v = Validation::default();
+    let email = v.field("email", Email::parse(&body.email));
+    let password = v.field("password", Password::parse(&body.password));
+    let name = v.field("name", Name::parse(&body.name));
+    let phone = v.optional("phone", body.phone.as_deref(), Phone::parse);
+    let account = v.finish(|| {
+        Some(NewAccount {
+            email: email?,
+            password: password?,
+            name: name?,
+            phone: phone?,
+        })
+    })?;
+    let made = state.identity.sign_up(&account).await?;
+    let profile = UserProfile::new(made.user_id.clone(), account.email, account.name, account.phone);
+    state.users.create(&profile).await?;
+    tracing::info!(user = %made.user_id, confirmed = made.confirmed, "account registered");
+    let body = Registered {
+        user_id: made.user_id,
+        confirmed: made.confirmed,
+    };
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// Confirm an account with the code that was sent.
+#[utoipa::path(post, path = "/api/auth/confirm", tag = "auth", request_body = ConfirmBody,
+    responses((status = 204), (status = 422, body = shop::error::Problem)))]
+async fn confirm(State(state): State<AuthState>, Json(body): Json<ConfirmBody>) -> Result<StatusCode> {
+    let mut v = Validation::default();
+    let email = v.field("email", Email::parse(&body.email));
+    let code = v.field("code", code(&body.code));
+    let (email, code) = v.finish(|| Some((email?, code?)))?;
+    state.identity.confirm_sign_up(&email, &code).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Log in with email and password.
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginBody,
+    responses((status = 200, body = Tokens), (status = 401, body = shop::error::Problem)))]
+async fn login(State(state): State<AuthState>, Json(body): Json<LoginBody>) -> Result<Json<Tokens>> {
+    let refused = || Error::Unauthenticated("the email or password is wrong".into());
+    let email = Email::parse(&body.email).map_err(|_| refused())?;
+    let password = Password::presented(&body.password).map_err(|_| refused())?;
+    Ok(Json(state.identity.log_in(&email, &password).await?))
+}
+
+/// New ID and access tokens for a refresh token.
+#[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body = RefreshBody,
+    responses((status = 200, body = Tokens), (status = 401, body = shop::error::Problem)))]
+async fn refresh(State(state): State<AuthState>, Json(body): Json<RefreshBody>) -> Result<Json<Tokens>> {
+    Ok(Json(state.identity.refresh(token(&body.refresh_token)?).await?))
+}
+
+/// Sign out everywhere: every refresh token of the user stops working.
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", request_body = LogoutBody,
+    responses((status = 204), (status = 401, body = shop::error::Problem)))]
+async fn logout(State(state): State<AuthState>, Json(body): Json<LogoutBody>) -> Result<StatusCode> {
+    state.identity.log_out(token(&body.access_token)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Send a password reset code. The answer is the same whether or not the account exists.
+#[utoipa::path(post, path = "/api/auth/password/forgot", tag = "auth", request_body = ForgotBody,
+    responses((status = 202), (status = 422, body = shop::error::Problem)))]
+async fn forgot_password(State(state): State<AuthState>, Json(body): Json<ForgotBody>) -> Result<StatusCode> {
+    let email = Email::parse(&body.email).map_err(|e| Error::invalid("email", e))?;
+    state.identity.forgot_password(&email).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Set a new password with the code that was sent.
+#[utoipa::path(post, path = "/api/auth/password/reset", tag = "auth", request_body = ResetBody,
+    responses((status = 204), (status = 422, body = shop::error::Problem)))]
+async fn reset_password(State(state): State<AuthState>, Json(body): Json<ResetBody>) -> Result<StatusCode> {
+    let mut v = Validation::default();
+    let email = v.field("email", Email::parse(&body.email));
+    let code = v.field("code", code(&body.code));
+    let password = v.field("password", Password::parse(&body.password));
+    let (email, code, password) = v.finish(|| Some((email?, code?, password?)))?;
+    state.identity.reset_password(&email, &code, &password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,1 +1,13 @@
-fn main() {}
+//! The auth service on AWS Lambda.
+
+#[tokio::main]
+async fn main() -> Result<(), shop::lambda::Error> {
+    shop::lambda::serve_http(|| {
+        let aws = shop::aws::lambda_config()?;
+        Ok(auth::router(auth::AuthState::new(
+            shop::aws::table(&aws)?,
+            shop::aws::identity(&aws)?,
+        )))
+    })
+    .await
+}

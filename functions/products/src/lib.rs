@@ -1,1 +1,244 @@
+//! The catalogue service: products and categories. Reading is public; changing is for admins.
 
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use shop::catalog::{Catalog, Category, MAX_ATTRIBUTES, MAX_IMAGES, Product, ProductDraft};
+use shop::domain::{CategorySlug, Currency, Description, ImageUrl, Invalid, Money, Name, ProductId, Sku, Stock};
+use shop::error::Validation;
+use shop::http::{Caller, IfMatch, Json, Page, PageParams, Query, Versioned};
+use shop::openapi::Shared;
+use shop::{Error, Result};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// What the catalogue service needs.
+#[derive(Clone)]
+pub struct ProductsState {
+    pub catalog: Catalog,
+}
+
+impl ProductsState {
+    pub fn new(table: std::sync::Arc<dyn shop::table::Table>) -> Self {
+        Self {
+            catalog: Catalog::new(table),
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(tags((name = "products", description = "The catalogue")), modifiers(&Shared))]
+struct Doc;
+
+fn routes() -> OpenApiRouter<ProductsState> {
+    OpenApiRouter::with_openapi(Doc::openapi())
+        .routes(routes!(list_products, create_product))
+        .routes(routes!(get_product, update_product, delete_product))
+        .routes(routes!(list_categories))
+}
+
+/// The service's router, ready to serve.
+pub fn router(state: ProductsState) -> Router {
+    shop::http::service(routes(), state)
+}
+
+/// The service's OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().into_openapi()
+}
+
+/// A product as an editor sends it (POST creates, PUT replaces).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductBody {
+    #[schema(example = "TEE-BLK-M")]
+    sku: String,
+    name: String,
+    #[serde(default)]
+    description: String,
+    price: PriceBody,
+    stock: i64,
+    #[schema(example = "apparel")]
+    category: String,
+    #[serde(default)]
+    images: Vec<String>,
+    #[serde(default)]
+    attributes: BTreeMap<String, String>,
+    #[serde(default = "active_by_default")]
+    active: bool,
+}
+
+fn active_by_default() -> bool {
+    true
+}
+
+/// A price: integer minor units and an ISO 4217 currency.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PriceBody {
+    #[schema(example = 1999)]
+    amount: i64,
+    #[schema(example = "EUR")]
+    currency: String,
+}
+
+fn attribute(name: &str, value: &str) -> std::result::Result<(String, String), Invalid> {
+    let name_ok = (1..=64).contains(&name.chars().count());
+    let value_ok = value.chars().count() <= 500;
+    if name_ok && value_ok {
+        Ok((name.to_owned(), value.to_owned()))
+    } else {
+        Err(Invalid::new(
+            "attribute names are 1 to 64 characters, values at most 500",
+        ))
+    }
+}
+
+impl TryFrom<ProductBody> for ProductDraft {
+    type Error = Error;
+
+    fn try_from(body: ProductBody) -> Result<Self> {
+        let mut v = Validation::default();
+        let sku = v.field("sku", Sku::parse(&body.sku));
+        let name = v.field("name", Name::parse(&body.name));
+        let description = v.field("description", Description::parse(&body.description));
+        let currency = v.field("price.currency", Currency::parse(&body.price.currency));
+        let price = currency.and_then(|c| v.field("price.amount", Money::price(body.price.amount, c)));
+        let stock = v.field("stock", Stock::new(body.stock));
+        let category = v.field("category", CategorySlug::parse(&body.category));
+        let too_many = |n: usize, max: usize| {
+            if n > max {
+                Err(Invalid::new(format!("at most {max}")))
+            } else {
+                Ok(())
+            }
+        };
+        v.field("images", too_many(body.images.len(), MAX_IMAGES));
+        let images = v.each("images", &body.images, |s| ImageUrl::parse(s));
+        v.field("attributes", too_many(body.attributes.len(), MAX_ATTRIBUTES));
+        let attributes = v.each("attributes", &body.attributes, |(k, val)| attribute(k, val));
+        v.finish(|| {
+            Some(ProductDraft {
+                sku: sku?,
+                name: name?,
+                description: description?,
+                price: price?,
+                stock: stock?,
+                category: category?,
+                images: images?,
+                attributes: attributes?.into_iter().collect(),
+                active: body.active,
+            })
+        })
+    }
+}
+
+/// Filters of the product list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListFilter {
+    /// Only this category's products, by name.
+    category: Option<String>,
+    /// Page size, 1 to 100 (default 20).
+    #[allow(dead_code)]
+    limit: Option<u32>,
+    /// The `cursor` of a `Link: rel="next"` header.
+    #[allow(dead_code)]
+    cursor: Option<String>,
+}
+
+fn product_id(raw: &str) -> Result<ProductId> {
+    ProductId::parse(raw).map_err(|_| Error::NotFound("product"))
+}
+
+/// List active products, newest id last; by name within a category.
+#[utoipa::path(get, path = "/api/products", tag = "products", params(ListFilter),
+    responses((status = 200, body = [Product], description = "A page of products; `Link` names the next"),
+              (status = 400, body = shop::error::Problem)))]
+async fn list_products(
+    State(state): State<ProductsState>,
+    Query(filter): Query<ListFilter>,
+    page: PageParams,
+) -> Result<Page<Product>> {
+    let category = filter
+        .category
+        .map(|c| CategorySlug::parse(&c).map_err(|e| Error::BadRequest(format!("category {e}"))))
+        .transpose()?;
+    let (products, next) = state
+        .catalog
+        .list(category.as_ref(), page.limit, page.after.clone())
+        .await?;
+    Ok(page.page(products.into_iter().filter(|p| p.active).collect(), next))
+}
+
+/// One product, with its version as ETag.
+#[utoipa::path(get, path = "/api/products/{id}", tag = "products", params(("id" = String, Path)),
+    responses((status = 200, body = Product), (status = 304), (status = 404, body = shop::error::Problem)))]
+async fn get_product(State(state): State<ProductsState>, Path(id): Path<String>) -> Result<Versioned<Product>> {
+    let product = state
+        .catalog
+        .get(&product_id(&id)?)
+        .await?
+        .ok_or(Error::NotFound("product"))?;
+    Ok(Versioned(product.version, product))
+}
+
+/// Add a product (admin).
+#[utoipa::path(post, path = "/api/products", tag = "products", request_body = ProductBody, security(("cognito" = [])),
+    responses((status = 201, body = Product), (status = 401, body = shop::error::Problem), (status = 403, body = shop::error::Problem),
+              (status = 409, body = shop::error::Problem, description = "SKU taken"), (status = 422, body = shop::error::Problem)))]
+async fn create_product(
+    State(state): State<ProductsState>,
+    caller: Caller,
+    Json(body): Json<ProductBody>,
+) -> Result<axum::response::Response> {
+    caller.require_admin()?;
+    let product = state.catalog.create(body.try_into()?).await?;
+    tracing::info!(product = %product.id, sku = %product.sku, "product created");
+    Ok(shop::http::created(
+        &format!("/api/products/{}", product.id),
+        product.version,
+        product,
+    ))
+}
+
+/// Replace a product's fields (admin). Send `If-Match` with the ETag you read.
+#[utoipa::path(put, path = "/api/products/{id}", tag = "products", request_body = ProductBody, security(("cognito" = [])),
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    responses((status = 200, body = Product), (status = 404, body = shop::error::Problem),
+              (status = 412, body = shop::error::Problem), (status = 422, body = shop::error::Problem)))]
+async fn update_product(
+    State(state): State<ProductsState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    IfMatch(expected): IfMatch,
+    Json(body): Json<ProductBody>,
+) -> Result<Versioned<Product>> {
+    caller.require_admin()?;
+    let id = product_id(&id)?;
+    let product = state.catalog.update(&id, body.try_into()?, expected).await?;
+    Ok(Versioned(product.version, product))
+}
+
+/// Remove a product (admin).
+#[utoipa::path(delete, path = "/api/products/{id}", tag = "products", security(("cognito" = [])), params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = shop::error::Problem)))]
+async fn delete_product(
+    State(state): State<ProductsState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    caller.require_admin()?;
+    state.catalog.delete(&product_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Categories that hold products.
+#[utoipa::path(get, path = "/api/categories", tag = "products", responses((status = 200, body = [Category])))]
+async fn list_categories(State(state): State<ProductsState>) -> Result<Json<Vec<Category>>> {
+    Ok(Json(state.catalog.categories().await?))
+}

@@ -1,1 +1,245 @@
+//! The users service: profiles, the back office's user list, GDPR export and account deletion.
+//! A shopper reaches only their own profile (another's answers 404); admins reach all.
 
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+use shop::domain::{Address, Email, Name, Password, Phone, UserId};
+use shop::error::Validation;
+use shop::http::{Caller, IfMatch, Json, Page, PageParams, Versioned};
+use shop::identity::{Identity, NewAccount};
+use shop::openapi::Shared;
+use shop::users::{NotificationPreferences, ProfileChanges, UserProfile, Users};
+use shop::{Error, Result};
+use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// What the users service needs.
+#[derive(Clone)]
+pub struct UsersState {
+    pub users: Users,
+    pub identity: Arc<dyn Identity>,
+}
+
+impl UsersState {
+    pub fn new(table: Arc<dyn shop::table::Table>, identity: Arc<dyn Identity>) -> Self {
+        Self {
+            users: Users::new(table),
+            identity,
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(tags((name = "users", description = "Profiles and accounts")), modifiers(&Shared))]
+struct Doc;
+
+fn routes() -> OpenApiRouter<UsersState> {
+    OpenApiRouter::with_openapi(Doc::openapi())
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(me))
+        .routes(routes!(export_me))
+        .routes(routes!(get_user, update_user, delete_user))
+}
+
+/// The service's router, ready to serve.
+pub fn router(state: UsersState) -> Router {
+    shop::http::service(routes(), state)
+}
+
+/// The service's OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().into_openapi()
+}
+
+/// An account an admin creates.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserBody {
+    email: String,
+    name: String,
+    password: String,
+    #[serde(default)]
+    phone: Option<String>,
+}
+
+impl TryFrom<NewUserBody> for NewAccount {
+    type Error = Error;
+
+    fn try_from(body: NewUserBody) -> Result<Self> {
+        let mut v = Validation::default();
+        let email = v.field("email", Email::parse(&body.email));
+        let name = v.field("name", Name::parse(&body.name));
+        let password = v.field("password", Password::parse(&body.password));
+        let phone = v.optional("phone", body.phone.as_deref(), Phone::parse);
+        v.finish(|| {
+            Some(NewAccount {
+                email: email?,
+                password: password?,
+                name: name?,
+                phone: phone?,
+            })
+        })
+    }
+}
+
+fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// The fields of a profile its owner (or an admin) may change. Anything else (id, email,
+/// groups, version) is refused.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileBody {
+    #[serde(default)]
+    name: Option<String>,
+    /// `null` removes the phone number.
+    #[serde(default, deserialize_with = "present")]
+    phone: Option<Option<String>>,
+    /// `null` removes the address.
+    #[serde(default, deserialize_with = "present")]
+    address: Option<Option<Address>>,
+    #[serde(default)]
+    preferences: Option<NotificationPreferences>,
+}
+
+impl TryFrom<ProfileBody> for ProfileChanges {
+    type Error = Error;
+
+    fn try_from(body: ProfileBody) -> Result<Self> {
+        let mut v = Validation::default();
+        let name = v.optional("name", body.name.as_deref(), Name::parse);
+        let phone = match body.phone {
+            Some(Some(raw)) => v.field("phone", Phone::parse(&raw)).map(|p| Some(Some(p))),
+            Some(None) => Some(Some(None)),
+            None => Some(None),
+        };
+        v.finish(|| {
+            Some(ProfileChanges {
+                name: name?,
+                phone: phone?,
+                address: body.address,
+                preferences: body.preferences,
+            })
+        })
+    }
+}
+
+/// The profile at `id` if the caller may see it; 404 for anyone else's.
+async fn visible(state: &UsersState, caller: &Caller, id: &str) -> Result<UserProfile> {
+    let id = UserId::parse(id).map_err(|_| Error::NotFound("user"))?;
+    if !caller.may_access(&id) {
+        return Err(Error::NotFound("user"));
+    }
+    state.users.get(&id).await?.ok_or(Error::NotFound("user"))
+}
+
+/// Every user, oldest first (admin).
+#[utoipa::path(get, path = "/api/users", tag = "users", security(("cognito" = [])),
+    params(("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = [UserProfile]), (status = 403, body = shop::error::Problem)))]
+async fn list_users(State(state): State<UsersState>, caller: Caller, page: PageParams) -> Result<Page<UserProfile>> {
+    caller.require_admin()?;
+    let (users, next) = state.users.list(page.limit, page.after.clone()).await?;
+    Ok(page.page(users, next))
+}
+
+/// Create a confirmed account with a password (admin).
+#[utoipa::path(post, path = "/api/users", tag = "users", security(("cognito" = [])), request_body = NewUserBody,
+    responses((status = 201, body = UserProfile), (status = 409, body = shop::error::Problem), (status = 422, body = shop::error::Problem)))]
+async fn create_user(
+    State(state): State<UsersState>,
+    caller: Caller,
+    Json(body): Json<NewUserBody>,
+) -> Result<Response> {
+    caller.require_admin()?;
+    let account: NewAccount = body.try_into()?;
+    let id = state.identity.create_user(&account).await?;
+    let profile = state
+        .users
+        .create(&UserProfile::new(id, account.email, account.name, account.phone))
+        .await?;
+    tracing::info!(user = %profile.id, by = %caller.user_id, "account created by an admin");
+    Ok(shop::http::created(
+        &format!("/api/users/{}", profile.id),
+        profile.version,
+        profile,
+    ))
+}
+
+/// The caller's own profile.
+#[utoipa::path(get, path = "/api/users/me", tag = "users", security(("cognito" = [])),
+    responses((status = 200, body = UserProfile), (status = 401, body = shop::error::Problem)))]
+async fn me(State(state): State<UsersState>, caller: Caller) -> Result<Versioned<UserProfile>> {
+    let profile = match state.users.get(&caller.user_id).await? {
+        Some(profile) => profile,
+        // An account whose profile write was lost at sign-up gets one now, from its claims.
+        None => {
+            let email = caller.email.clone().ok_or(Error::NotFound("user"))?;
+            let name = Name::parse(email.as_str().split('@').next().unwrap_or("shopper"))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            state
+                .users
+                .create(&UserProfile::new(caller.user_id.clone(), email, name, None))
+                .await?
+        }
+    };
+    Ok(Versioned(profile.version, profile))
+}
+
+/// Everything the shop holds about the caller (GDPR access request).
+#[utoipa::path(get, path = "/api/users/me/export", tag = "users", security(("cognito" = [])),
+    responses((status = 200, description = "All records about the caller")))]
+async fn export_me(State(state): State<UsersState>, caller: Caller) -> Result<Json<Value>> {
+    Ok(Json(state.users.export(&caller.user_id).await?))
+}
+
+/// A profile (admin, or its owner).
+#[utoipa::path(get, path = "/api/users/{id}", tag = "users", security(("cognito" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = UserProfile), (status = 404, body = shop::error::Problem)))]
+async fn get_user(
+    State(state): State<UsersState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Versioned<UserProfile>> {
+    let profile = visible(&state, &caller, &id).await?;
+    Ok(Versioned(profile.version, profile))
+}
+
+/// Change name, phone, address or preferences (admin, or the owner). Honours `If-Match`.
+#[utoipa::path(put, path = "/api/users/{id}", tag = "users", security(("cognito" = [])), request_body = ProfileBody,
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 200, body = UserProfile), (status = 404, body = shop::error::Problem),
+              (status = 412, body = shop::error::Problem), (status = 422, body = shop::error::Problem)))]
+async fn update_user(
+    State(state): State<UsersState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    IfMatch(expected): IfMatch,
+    Json(body): Json<ProfileBody>,
+) -> Result<Versioned<UserProfile>> {
+    let current = visible(&state, &caller, &id).await?;
+    let profile = state.users.update(&current.id, body.try_into()?, expected).await?;
+    Ok(Versioned(profile.version, profile))
+}
+
+/// Delete an account: the identity and everything stored under the user (admin, or the owner).
+#[utoipa::path(delete, path = "/api/users/{id}", tag = "users", security(("cognito" = [])), params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = shop::error::Problem)))]
+async fn delete_user(State(state): State<UsersState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode> {
+    let profile = visible(&state, &caller, &id).await?;
+    match state.identity.delete_user(&profile.email).await {
+        Ok(()) | Err(shop::identity::IdentityError::NoSuchUser) => {}
+        Err(e) => return Err(e.into()),
+    }
+    state.users.delete(&profile.id).await?;
+    tracing::info!(user = %profile.id, by = %caller.user_id, "account deleted");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,1 +1,12 @@
-fn main() {}
+//! The users service on AWS Lambda.
+
+#[tokio::main]
+async fn main() -> Result<(), shop::lambda::Error> {
+    shop::lambda::serve_http(|| {
+        let aws = shop::aws::lambda_config()?;
+        shop::aws::cursor_secret_from_env()?;
+        let state = users::UsersState::new(shop::aws::table(&aws)?, shop::aws::identity(&aws)?);
+        Ok(users::router(state))
+    })
+    .await
+}

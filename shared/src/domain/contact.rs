@@ -14,10 +14,7 @@ impl Email {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let email = raw.trim().to_lowercase();
         if email.len() > Self::MAX_CHARS {
-            return Err(Invalid::new(format!(
-                "must be at most {} characters",
-                Self::MAX_CHARS
-            )));
+            return Err(Invalid::new(format!("must be at most {} characters", Self::MAX_CHARS)));
         }
         let invalid = || Invalid::new("must be an email address like name@example.com");
         let (local, domain) = email.rsplit_once('@').ok_or_else(invalid)?;
@@ -75,20 +72,12 @@ pub struct Phone(String);
 
 impl Phone {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        let compact: String = raw
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
-            .collect();
+        let compact: String = raw.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')).collect();
         let digits = compact.strip_prefix('+').unwrap_or("");
-        if (8..=15).contains(&digits.len())
-            && digits.chars().all(|c| c.is_ascii_digit())
-            && !digits.starts_with('0')
-        {
+        if (8..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) && !digits.starts_with('0') {
             Ok(Self(compact))
         } else {
-            Err(Invalid::new(
-                "must be an international number like +4915112345678",
-            ))
+            Err(Invalid::new("must be an international number like +4915112345678"))
         }
     }
 
@@ -138,11 +127,7 @@ impl TryFrom<String> for PostalCode {
     type Error = Invalid;
     fn try_from(raw: String) -> Result<Self, Invalid> {
         let code = raw.trim().to_owned();
-        if (1..=16).contains(&code.len())
-            && code
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-')
-        {
+        if (1..=16).contains(&code.len()) && code.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-') {
             Ok(Self(code))
         } else {
             Err(Invalid::new(
@@ -170,9 +155,7 @@ impl TryFrom<String> for Country {
         if code.len() == 2 && code.chars().all(|c| c.is_ascii_uppercase()) {
             Ok(Self(code))
         } else {
-            Err(Invalid::new(
-                "country must be a two-letter ISO 3166-1 code like \"DE\"",
-            ))
+            Err(Invalid::new("country must be a two-letter ISO 3166-1 code like \"DE\""))
         }
     }
 }
@@ -189,10 +172,7 @@ mod tests {
 
     #[test]
     fn emails_are_normalised() {
-        assert_eq!(
-            Email::parse(" Ada@Example.COM ").unwrap().as_str(),
-            "ada@example.com"
-        );
+        assert_eq!(Email::parse(" Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
         for bad in [
             "",
             "ada",
@@ -210,17 +190,15 @@ mod tests {
 
     #[test]
     fn phones_are_e164() {
-        assert_eq!(
-            Phone::parse("+49 151 1234-5678").unwrap().as_str(),
-            "+4915112345678"
-        );
+        assert_eq!(Phone::parse("+49 151 1234-5678").unwrap().as_str(), "+4915112345678");
         assert!(Phone::parse("015112345678").is_err());
         assert!(Phone::parse("+12").is_err());
     }
 
     #[test]
     fn addresses_refuse_unknown_fields_and_bad_parts() {
-        let ok = serde_json::json!({"name":"Ada","line1":"1 Main St","city":"Berlin","postal_code":"10115","country":"de"});
+        let ok =
+            serde_json::json!({"name":"Ada","line1":"1 Main St","city":"Berlin","postal_code":"10115","country":"de"});
         let a: Address = serde_json::from_value(ok.clone()).unwrap();
         assert_eq!(String::from(a.country), "DE");
         let mut extra = ok.clone();

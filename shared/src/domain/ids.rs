@@ -3,14 +3,22 @@
 use super::Invalid;
 use serde::{Deserialize, Serialize};
 
+/// A ULID strictly greater than the previous one from this process.
+pub fn monotonic_ulid() -> ulid::Ulid {
+    static GENERATOR: std::sync::Mutex<ulid::Generator> = std::sync::Mutex::new(ulid::Generator::new());
+    let mut generator = GENERATOR.lock().unwrap_or_else(|p| p.into_inner());
+    generator.generate().unwrap_or_else(|_| ulid::Ulid::new())
+}
+
 /// A product's id: a ULID, so ids sort by creation time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct ProductId(ulid::Ulid);
 
 impl ProductId {
+    /// A new id, later than every id this process made before (monotonic within a millisecond).
     pub fn new() -> Self {
-        Self(ulid::Ulid::new())
+        Self(monotonic_ulid())
     }
 
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
@@ -53,9 +61,7 @@ pub struct UserId(String);
 
 impl UserId {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        if (1..=128).contains(&raw.len())
-            && raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        {
+        if (1..=128).contains(&raw.len()) && raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             Ok(Self(raw.to_owned()))
         } else {
             Err(Invalid::new("is not a user id"))

@@ -8,7 +8,7 @@ mod password;
 mod text;
 
 pub use contact::{Address, Email, Phone};
-pub use ids::{ProductId, UserId};
+pub use ids::{ProductId, UserId, monotonic_ulid};
 pub use money::{Currency, Money};
 pub use password::Password;
 pub use text::{CategorySlug, Description, ImageUrl, Name, Sku};
@@ -25,9 +25,7 @@ impl Invalid {
 }
 
 /// A whole number of items in stock; never negative.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct Stock(u32);
 

@@ -50,14 +50,9 @@ impl Currency {
 
     fn minor_digits_of(code: &str) -> Option<u32> {
         let listed = |list: &str| list.split_whitespace().any(|c| c == code);
-        [
-            (TWO_DIGITS, 2),
-            (ZERO_DIGITS, 0),
-            (THREE_DIGITS, 3),
-            (FOUR_DIGITS, 4),
-        ]
-        .into_iter()
-        .find_map(|(list, digits)| listed(list).then_some(digits))
+        [(TWO_DIGITS, 2), (ZERO_DIGITS, 0), (THREE_DIGITS, 3), (FOUR_DIGITS, 4)]
+            .into_iter()
+            .find_map(|(list, digits)| listed(list).then_some(digits))
     }
 }
 
@@ -100,10 +95,7 @@ impl Money {
             return Err(Invalid::new("must not be negative"));
         }
         if amount > Self::MAX_AMOUNT {
-            return Err(Invalid::new(format!(
-                "must be at most {}",
-                Self::MAX_AMOUNT
-            )));
+            return Err(Invalid::new(format!("must be at most {}", Self::MAX_AMOUNT)));
         }
         Ok(Self { amount, currency })
     }
@@ -159,9 +151,6 @@ mod tests {
         let m = Money::price(1999, Currency::EUR).unwrap();
         let json = serde_json::to_value(m).unwrap();
         assert_eq!(json, serde_json::json!({"amount": 1999, "currency": "EUR"}));
-        assert!(
-            serde_json::from_value::<Money>(serde_json::json!({"amount": 1, "currency": "ABC"}))
-                .is_err()
-        );
+        assert!(serde_json::from_value::<Money>(serde_json::json!({"amount": 1, "currency": "ABC"})).is_err());
     }
 }

@@ -17,10 +17,7 @@ fn bounded(raw: &str, min: usize, max: usize) -> Result<String, Invalid> {
     if len > max {
         return Err(Invalid::new(format!("must be at most {max} characters")));
     }
-    if trimmed
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
+    if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
         return Err(Invalid::new("must not contain control characters"));
     }
     Ok(trimmed.to_owned())
@@ -108,9 +105,7 @@ impl Sku {
         {
             Ok(upper)
         } else {
-            Err(Invalid::new(
-                "may contain only letters, digits, '-', '_' and '.'",
-            ))
+            Err(Invalid::new("may contain only letters, digits, '-', '_' and '.'"))
         }
     }
 }

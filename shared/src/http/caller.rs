@@ -29,11 +29,7 @@ impl Caller {
 
     /// 403 unless the caller is in the admin group.
     pub fn require_admin(&self) -> Result<(), Error> {
-        if self.is_admin() {
-            Ok(())
-        } else {
-            Err(Error::Forbidden)
-        }
+        if self.is_admin() { Ok(()) } else { Err(Error::Forbidden) }
     }
 
     /// Whether the caller may act on `user`'s data: themselves, or an admin.
@@ -48,15 +44,8 @@ impl Caller {
             .get("email")
             .and_then(Value::as_str)
             .and_then(|e| Email::parse(e).ok());
-        let groups = claims
-            .get("cognito:groups")
-            .map(parse_groups)
-            .unwrap_or_default();
-        Some(Self {
-            user_id,
-            email,
-            groups,
-        })
+        let groups = claims.get("cognito:groups").map(parse_groups).unwrap_or_default();
+        Some(Self { user_id, email, groups })
     }
 }
 
@@ -64,11 +53,7 @@ impl Caller {
 /// (HTTP API); a JSON array is accepted too.
 fn parse_groups(value: &Value) -> Vec<String> {
     match value {
-        Value::Array(items) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
+        Value::Array(items) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
         Value::String(s) => s
             .trim_matches(|c| c == '[' || c == ']')
             .split([',', ' '])
@@ -97,9 +82,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             .request_context_ref()
             .and_then(claims)
             .and_then(Caller::from_claims)
-            .ok_or_else(|| {
-                Error::Unauthenticated("sign in and send `Authorization: Bearer <id token>`".into())
-            })
+            .ok_or_else(|| Error::Unauthenticated("sign in and send `Authorization: Bearer <id token>`".into()))
     }
 }
 
@@ -107,9 +90,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 /// local gateway and the tests use it; in AWS, API Gateway does this.
 pub fn authorizer_context(claims: serde_json::Map<String, Value>) -> RequestContext {
     let mut ctx = lambda_http::aws_lambda_events::apigw::ApiGatewayProxyRequestContext::default();
-    ctx.authorizer
-        .fields
-        .insert("claims".into(), Value::Object(claims));
+    ctx.authorizer.fields.insert("claims".into(), Value::Object(claims));
     RequestContext::ApiGatewayV1(ctx)
 }
 
@@ -122,10 +103,7 @@ mod tests {
     fn groups_in_every_shape() {
         assert_eq!(parse_groups(&json!("admin")), vec!["admin"]);
         assert_eq!(parse_groups(&json!("admin,staff")), vec!["admin", "staff"]);
-        assert_eq!(
-            parse_groups(&json!("[admin staff]")),
-            vec!["admin", "staff"]
-        );
+        assert_eq!(parse_groups(&json!("[admin staff]")), vec!["admin", "staff"]);
         assert_eq!(parse_groups(&json!(["admin"])), vec!["admin"]);
     }
 

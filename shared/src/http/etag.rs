@@ -64,10 +64,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
         let Some(value) = parts.headers.get(header::IF_MATCH) else {
             return Ok(Self(None));
         };
-        let value = value
-            .to_str()
-            .map_err(|_| Error::PreconditionFailed)?
-            .trim();
+        let value = value.to_str().map_err(|_| Error::PreconditionFailed)?.trim();
         if value == "*" {
             return Ok(Self(None));
         }

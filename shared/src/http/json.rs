@@ -46,14 +46,9 @@ impl From<JsonRejection> for Error {
                     .unwrap_or(&text)
                     .to_owned();
                 let errors = field_of(&text).into_iter().collect();
-                Error::Validation {
-                    detail: text,
-                    errors,
-                }
+                Error::Validation { detail: text, errors }
             }
-            JsonRejection::JsonSyntaxError(_) => {
-                Error::BadRequest("the body is not valid JSON".into())
-            }
+            JsonRejection::JsonSyntaxError(_) => Error::BadRequest("the body is not valid JSON".into()),
             JsonRejection::MissingJsonContentType(_) => Error::UnsupportedMediaType,
             JsonRejection::BytesRejection(e) if e.status() == 413 => {
                 Error::PayloadTooLarge(crate::http::json::BODY_LIMIT)
@@ -70,10 +65,7 @@ pub const BODY_LIMIT: usize = 256 * 1024;
 /// Serde's "path: message" split into a field error when the path is a plain field path.
 fn field_of(text: &str) -> Option<FieldError> {
     let (path, message) = text.split_once(": ")?;
-    let plain = !path.is_empty()
-        && path
-            .chars()
-            .all(|c| c.is_alphanumeric() || "._[]".contains(c));
+    let plain = !path.is_empty() && path.chars().all(|c| c.is_alphanumeric() || "._[]".contains(c));
     plain.then(|| FieldError {
         field: path.to_owned(),
         message: message.to_owned(),

@@ -57,11 +57,7 @@ impl Cursor {
     }
 
     pub fn open(scope: &str, cursor: &str) -> Result<Value, Error> {
-        let bad = || {
-            Error::BadRequest(
-                "the cursor is not valid for this list; start again without it".into(),
-            )
-        };
+        let bad = || Error::BadRequest("the cursor is not valid for this list; start again without it".into());
         let (payload, tag) = cursor.split_once('.').ok_or_else(bad)?;
         let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| bad())?;
         let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| bad())?;
@@ -91,9 +87,8 @@ impl<S: Send + Sync> FromRequestParts<S> for PageParams {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
-        let pairs: Vec<(String, String)> =
-            serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
-                .map_err(|_| Error::BadRequest("the query string is malformed".into()))?;
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
+            .map_err(|_| Error::BadRequest("the query string is malformed".into()))?;
         let mut limit = DEFAULT_LIMIT;
         let mut cursor = None;
         let mut filters = Vec::new();
@@ -105,9 +100,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PageParams {
                         .ok()
                         .filter(|n| *n >= 1)
                         .ok_or_else(|| {
-                            Error::BadRequest(format!(
-                                "limit must be a whole number from 1 to {MAX_LIMIT}"
-                            ))
+                            Error::BadRequest(format!("limit must be a whole number from 1 to {MAX_LIMIT}"))
                         })?
                         .min(MAX_LIMIT);
                 }

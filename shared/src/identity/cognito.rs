@@ -31,25 +31,22 @@ impl CognitoIdentity {
     }
 }
 
-/// The service error's code and the whole error for logs.
+/// Cognito error codes and the port's error each one means.
+type ErrorMap = &'static [(&'static str, fn(String) -> IdentityError)];
+
+/// The port's error for a Cognito failure; unknown ones keep their whole context for the logs.
 fn classify<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
     e: SdkError<E>,
-    known: &[(&str, fn(String) -> IdentityError)],
+    known: ErrorMap,
     doing: &str,
 ) -> IdentityError {
-    let code = e
-        .as_service_error()
-        .and_then(|s| s.code())
-        .map(str::to_owned);
+    let code = e.as_service_error().and_then(|s| s.code()).map(str::to_owned);
     let message = e
         .as_service_error()
         .and_then(|s| s.message())
         .unwrap_or_default()
         .to_owned();
-    match code
-        .as_deref()
-        .and_then(|c| known.iter().find(|(k, _)| *k == c))
-    {
+    match code.as_deref().and_then(|c| known.iter().find(|(k, _)| *k == c)) {
         Some((_, make)) => make(message),
         None if code.as_deref() == Some("TooManyRequestsException")
             || code.as_deref() == Some("LimitExceededException") =>
@@ -80,37 +77,29 @@ fn attributes(account: &NewAccount) -> Vec<AttributeType> {
 }
 
 fn tokens(result: Option<AuthenticationResultType>) -> Result<Tokens, IdentityError> {
-    let result =
-        result.ok_or_else(|| anyhow::anyhow!("Cognito answered a challenge instead of tokens"))?;
+    let result = result.ok_or_else(|| anyhow::anyhow!("Cognito answered a challenge instead of tokens"))?;
     Ok(Tokens {
-        access_token: result
-            .access_token
-            .ok_or_else(|| anyhow::anyhow!("no access token"))?,
-        id_token: result
-            .id_token
-            .ok_or_else(|| anyhow::anyhow!("no id token"))?,
+        access_token: result.access_token.ok_or_else(|| anyhow::anyhow!("no access token"))?,
+        id_token: result.id_token.ok_or_else(|| anyhow::anyhow!("no id token"))?,
         refresh_token: result.refresh_token,
         expires_in: result.expires_in.max(0) as u64,
         token_type: result.token_type.unwrap_or_else(|| "Bearer".into()),
     })
 }
 
-const CREDENTIALS: &[(&str, fn(String) -> IdentityError)] = &[
-    ("NotAuthorizedException", |_| {
-        IdentityError::InvalidCredentials
-    }),
-    ("UserNotFoundException", |_| {
-        IdentityError::InvalidCredentials
-    }),
+const CREDENTIALS: ErrorMap = &[
+    ("NotAuthorizedException", |_| IdentityError::InvalidCredentials),
+    ("UserNotFoundException", |_| IdentityError::InvalidCredentials),
     ("UserNotConfirmedException", |_| IdentityError::NotConfirmed),
 ];
-const CODES: &[(&str, fn(String) -> IdentityError)] = &[
+const CODES: ErrorMap = &[
     ("CodeMismatchException", |_| IdentityError::InvalidCode),
     ("ExpiredCodeException", |_| IdentityError::InvalidCode),
     ("UserNotFoundException", |_| IdentityError::InvalidCode),
     ("InvalidPasswordException", IdentityError::WeakPassword),
 ];
-const USERS: &[(&str, fn(String) -> IdentityError)] = &[
+const TOKENS: ErrorMap = &[("NotAuthorizedException", |_| IdentityError::InvalidToken)];
+const USERS: ErrorMap = &[
     ("UserNotFoundException", |_| IdentityError::NoSuchUser),
     ("UsernameExistsException", |_| IdentityError::EmailTaken),
     ("InvalidPasswordException", IdentityError::WeakPassword),
@@ -129,8 +118,7 @@ impl Identity for CognitoIdentity {
             .send()
             .await
             .map_err(|e| classify(e, USERS, "signing up"))?;
-        let user_id =
-            UserId::parse(&out.user_sub).map_err(|e| anyhow::anyhow!("Cognito's sub {e}"))?;
+        let user_id = UserId::parse(&out.user_sub).map_err(|e| anyhow::anyhow!("Cognito's sub {e}"))?;
         Ok(SignedUp {
             user_id,
             confirmed: out.user_confirmed,
@@ -172,13 +160,7 @@ impl Identity for CognitoIdentity {
             .auth_parameters("REFRESH_TOKEN", refresh_token)
             .send()
             .await
-            .map_err(|e| {
-                classify(
-                    e,
-                    &[("NotAuthorizedException", |_| IdentityError::InvalidToken)],
-                    "refreshing",
-                )
-            })?;
+            .map_err(|e| classify(e, TOKENS, "refreshing"))?;
         let mut tokens = tokens(out.authentication_result)?;
         tokens.refresh_token = None;
         Ok(tokens)
@@ -190,13 +172,7 @@ impl Identity for CognitoIdentity {
             .access_token(access_token)
             .send()
             .await
-            .map_err(|e| {
-                classify(
-                    e,
-                    &[("NotAuthorizedException", |_| IdentityError::InvalidToken)],
-                    "signing out",
-                )
-            })?;
+            .map_err(|e| classify(e, TOKENS, "signing out"))?;
         Ok(())
     }
 
@@ -214,12 +190,7 @@ impl Identity for CognitoIdentity {
         }
     }
 
-    async fn reset_password(
-        &self,
-        email: &Email,
-        code: &str,
-        password: &Password,
-    ) -> Result<(), IdentityError> {
+    async fn reset_password(&self, email: &Email, code: &str, password: &Password) -> Result<(), IdentityError> {
         self.client
             .confirm_forgot_password()
             .client_id(&self.config.client_id)
@@ -256,12 +227,7 @@ impl Identity for CognitoIdentity {
             .map_err(|e| classify(e, USERS, "setting a new user's password"))?;
         let sub = out
             .user
-            .and_then(|u| {
-                u.attributes
-                    .unwrap_or_default()
-                    .into_iter()
-                    .find(|a| a.name == "sub")
-            })
+            .and_then(|u| u.attributes.unwrap_or_default().into_iter().find(|a| a.name == "sub"))
             .and_then(|a| a.value)
             .ok_or_else(|| anyhow::anyhow!("Cognito created a user without a sub"))?;
         Ok(UserId::parse(&sub).map_err(|e| anyhow::anyhow!("Cognito's sub {e}"))?)

@@ -27,8 +27,7 @@ fn account(tag: &str) -> NewAccount {
 /// The unverified payload of a JWT, to read what a provider put in it.
 pub fn claims_of(token: &str) -> Value {
     let payload = token.split('.').nth(1).expect("a JWT has a payload");
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url"))
-        .expect("JSON claims")
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("JSON claims")
 }
 
 async fn signed_up<F, Fut>(identity: &dyn Identity, code: &F, tag: &str) -> NewAccount
@@ -61,16 +60,10 @@ where
     assert_eq!(claims_of(&tokens.access_token)["token_use"], "access");
     assert_eq!(tokens.token_type, "Bearer");
     assert!(tokens.expires_in > 0);
-    let refresh = tokens
-        .refresh_token
-        .clone()
-        .expect("log-in gives a refresh token");
+    let refresh = tokens.refresh_token.clone().expect("log-in gives a refresh token");
 
     // One email, one account.
-    assert!(matches!(
-        identity.sign_up(&acc).await,
-        Err(IdentityError::EmailTaken)
-    ));
+    assert!(matches!(identity.sign_up(&acc).await, Err(IdentityError::EmailTaken)));
 
     // Wrong password and unknown email are the same error.
     let wrong = Password::presented("Wrong-Password-1").unwrap();
@@ -109,10 +102,7 @@ where
     let admin = account("admin");
     let admin_id = identity.create_user(&admin).await.unwrap();
     identity.add_to_group(&admin.email, "admin").await.unwrap();
-    let admin_tokens = identity
-        .log_in(&admin.email, &admin.password)
-        .await
-        .unwrap();
+    let admin_tokens = identity.log_in(&admin.email, &admin.password).await.unwrap();
     let admin_claims = claims_of(&admin_tokens.id_token);
     assert_eq!(admin_claims["sub"], admin_id.as_str());
     let groups = admin_claims["cognito:groups"].to_string();
@@ -120,12 +110,7 @@ where
 
     // Deleting an account: it can no longer log in, and its email is free again.
     identity.delete_user(&admin.email).await.unwrap();
-    assert!(
-        identity
-            .log_in(&admin.email, &admin.password)
-            .await
-            .is_err()
-    );
+    assert!(identity.log_in(&admin.email, &admin.password).await.is_err());
     assert!(matches!(
         identity.delete_user(&admin.email).await,
         Err(IdentityError::NoSuchUser)
@@ -201,10 +186,7 @@ mod embedded {
         let other = EmbeddedIdentity::new(table.clone(), SigningKey::generate(), config.clone());
         let other_acc = account("other");
         other.sign_up(&other_acc).await.unwrap();
-        let forged = other
-            .log_in(&other_acc.email, &other_acc.password)
-            .await
-            .unwrap();
+        let forged = other.log_in(&other_acc.email, &other_acc.password).await.unwrap();
         assert!(verifier.verify_id_token(&forged.id_token).is_err());
         let parts: Vec<&str> = tokens.id_token.split('.').collect();
         let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);

@@ -23,7 +23,6 @@ use sha2::{Digest, Sha256};
 
 use super::{Identity, IdentityError, NewAccount, SignedUp, Tokens};
 use crate::domain::{Email, Password, UserId};
-use crate::http::caller::ADMIN_GROUP;
 use crate::keys;
 use crate::table::{Condition, Item, Query, Table, Update, Write, WriteError};
 
@@ -150,8 +149,7 @@ async fn hash_password(password: &Password) -> anyhow::Result<String> {
 async fn password_matches(password: &Password, hash: String) -> anyhow::Result<bool> {
     let password = password.clone();
     tokio::task::spawn_blocking(move || {
-        let parsed =
-            PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("reading a stored hash: {e}"))?;
+        let parsed = PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("reading a stored hash: {e}"))?;
         Ok(Argon2::default()
             .verify_password(password.expose().as_bytes(), &parsed)
             .is_ok())
@@ -160,12 +158,13 @@ async fn password_matches(password: &Password, hash: String) -> anyhow::Result<b
 }
 
 /// A stand-in hash verified for unknown emails, so they take as long as wrong passwords.
-const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2hvcC1kZWNveS1zYWx0$0q3bL6YfY3cwhW4c3i9hjqKc2Vz6I0Jb0oQ5Jk7n3ZQ";
+const DECOY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c2hvcC1kZWNveS1zYWx0$0q3bL6YfY3cwhW4c3i9hjqKc2Vz6I0Jb0oQ5Jk7n3ZQ";
 
 impl EmbeddedIdentity {
     pub fn new(table: Arc<dyn Table>, key: SigningKey, config: EmbeddedConfig) -> Self {
-        let verifier = super::jwt::Verifier::new(&key.jwks(), &config.issuer, &config.client_id)
-            .expect("our own JWKS is usable");
+        let verifier =
+            super::jwt::Verifier::new(&key.jwks(), &config.issuer, &config.client_id).expect("our own JWKS is usable");
         Self {
             encoding: key.encoding_key(),
             table,
@@ -191,10 +190,7 @@ impl EmbeddedIdentity {
             .get(&keys::email(email))
             .await
             .context("looking up an email")?;
-        Ok(item
-            .map(|i| i.decode::<EmailOwner>())
-            .transpose()?
-            .map(|o| o.user_id))
+        Ok(item.map(|i| i.decode::<EmailOwner>()).transpose()?.map(|o| o.user_id))
     }
 
     async fn credentials(&self, user: &UserId) -> anyhow::Result<Option<Credentials>> {
@@ -212,12 +208,7 @@ impl EmbeddedIdentity {
         jsonwebtoken::encode(&header, claims, &self.encoding).context("signing a token")
     }
 
-    fn tokens(
-        &self,
-        user: &UserId,
-        creds: &Credentials,
-        refresh_token: Option<String>,
-    ) -> anyhow::Result<Tokens> {
+    fn tokens(&self, user: &UserId, creds: &Credentials, refresh_token: Option<String>) -> anyhow::Result<Tokens> {
         let iat = now();
         let exp = iat + TOKEN_SECONDS as i64;
         let id_token = self.sign(&json!({
@@ -258,32 +249,17 @@ impl EmbeddedIdentity {
         let id = ulid::Ulid::new().to_string();
         self.table
             .transact(vec![
-                Write::put(
-                    Item::new(&keys::user_code(user, purpose), &stored)
-                        .expiring_at(now() + CODE_SECONDS),
-                ),
-                Write::put(Item::new(
-                    &keys::notification(user, &stamp, &id),
-                    &notification,
-                )),
+                Write::put(Item::new(&keys::user_code(user, purpose), &stored).expiring_at(now() + CODE_SECONDS)),
+                Write::put(Item::new(&keys::notification(user, &stamp, &id), &notification)),
             ])
             .await
             .map_err(|e| anyhow::anyhow!("storing a {purpose} code: {e}"))
     }
 
     /// Spends one attempt of the user's code for `purpose`; Ok only for the right code.
-    async fn check_code(
-        &self,
-        user: &UserId,
-        purpose: &str,
-        code: &str,
-    ) -> Result<(), IdentityError> {
+    async fn check_code(&self, user: &UserId, purpose: &str, code: &str) -> Result<(), IdentityError> {
         let key = keys::user_code(user, purpose);
-        let item = self
-            .table
-            .get(&key)
-            .await?
-            .ok_or(IdentityError::InvalidCode)?;
+        let item = self.table.get(&key).await?.ok_or(IdentityError::InvalidCode)?;
         let stored: StoredCode = item.decode()?;
         if stored.attempts >= CODE_ATTEMPTS {
             return Err(IdentityError::TooManyAttempts);
@@ -352,9 +328,7 @@ impl EmbeddedIdentity {
             .transact(vec![
                 Write::create(Item::new(
                     &keys::email(&account.email),
-                    &EmailOwner {
-                        user_id: user.clone(),
-                    },
+                    &EmailOwner { user_id: user.clone() },
                 )),
                 Write::create(Item::new(&keys::user_credentials(&user), &creds)),
             ])
@@ -363,15 +337,6 @@ impl EmbeddedIdentity {
             Ok(()) => Ok(user),
             Err(WriteError::ConditionFailed { .. }) => Err(IdentityError::EmailTaken),
             Err(e) => Err(anyhow::Error::from(e).into()),
-        }
-    }
-
-    /// Creates the administrator if the email is free; answers whether it did.
-    pub async fn ensure_admin(&self, account: &NewAccount) -> Result<bool, IdentityError> {
-        match self.create(account, true, vec![ADMIN_GROUP.into()]).await {
-            Ok(_) => Ok(true),
-            Err(IdentityError::EmailTaken) => Ok(false),
-            Err(e) => Err(e),
         }
     }
 }
@@ -396,11 +361,8 @@ impl Identity for EmbeddedIdentity {
         self.check_code(&user, "confirm", code).await?;
         self.table
             .transact(vec![
-                Write::update(
-                    keys::user_credentials(&user),
-                    Update::default().set("confirmed", true),
-                )
-                .when(Condition::Exists),
+                Write::update(keys::user_credentials(&user), Update::default().set("confirmed", true))
+                    .when(Condition::Exists),
                 Write::delete(keys::user_code(&user, "confirm")),
             ])
             .await
@@ -426,14 +388,9 @@ impl Identity for EmbeddedIdentity {
         let refresh: [u8; 32] = rand::random();
         let refresh = URL_SAFE_NO_PAD.encode(refresh);
         let hash = sha256_hex(&refresh);
-        let record = Item::new(
-            &keys::refresh_token(&hash),
-            &RefreshRecord {
-                user_id: user.clone(),
-            },
-        )
-        .with_gsi1(&keys::refresh_token_index(&user, &hash))
-        .expiring_at(now() + REFRESH_SECONDS);
+        let record = Item::new(&keys::refresh_token(&hash), &RefreshRecord { user_id: user.clone() })
+            .with_gsi1(&keys::refresh_token_index(&user, &hash))
+            .expiring_at(now() + REFRESH_SECONDS);
         self.table
             .write(Write::create(record))
             .await
@@ -477,12 +434,7 @@ impl Identity for EmbeddedIdentity {
         Ok(())
     }
 
-    async fn reset_password(
-        &self,
-        email: &Email,
-        code: &str,
-        password: &Password,
-    ) -> Result<(), IdentityError> {
+    async fn reset_password(&self, email: &Email, code: &str, password: &Password) -> Result<(), IdentityError> {
         let user = self.owner(email).await?.ok_or(IdentityError::InvalidCode)?;
         self.check_code(&user, "password_reset", code).await?;
         let hash = hash_password(password).await?;
@@ -507,10 +459,7 @@ impl Identity for EmbeddedIdentity {
 
     async fn add_to_group(&self, email: &Email, group: &str) -> Result<(), IdentityError> {
         let user = self.owner(email).await?.ok_or(IdentityError::NoSuchUser)?;
-        let mut creds = self
-            .credentials(&user)
-            .await?
-            .ok_or(IdentityError::NoSuchUser)?;
+        let mut creds = self.credentials(&user).await?.ok_or(IdentityError::NoSuchUser)?;
         if !creds.groups.iter().any(|g| g == group) {
             creds.groups.push(group.to_owned());
             self.table

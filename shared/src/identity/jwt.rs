@@ -22,11 +22,7 @@ pub struct Verifier {
 
 impl Verifier {
     /// From a JWKS document, the expected `iss` and the app client id (`aud`).
-    pub fn new(
-        jwks: &Value,
-        issuer: impl Into<String>,
-        audience: impl Into<String>,
-    ) -> anyhow::Result<Self> {
+    pub fn new(jwks: &Value, issuer: impl Into<String>, audience: impl Into<String>) -> anyhow::Result<Self> {
         let set: JwkSet = serde_json::from_value(jwks.clone())?;
         let mut keys = HashMap::new();
         for jwk in &set.keys {
@@ -36,10 +32,7 @@ impl Verifier {
             let Some(alg) = algorithm(jwk) else { continue };
             keys.insert(kid, (DecodingKey::from_jwk(jwk)?, alg));
         }
-        anyhow::ensure!(
-            !keys.is_empty(),
-            "the JWKS holds no usable ES256 or RS256 key"
-        );
+        anyhow::ensure!(!keys.is_empty(), "the JWKS holds no usable ES256 or RS256 key");
         Ok(Self {
             keys,
             issuer: issuer.into(),
@@ -56,18 +49,14 @@ impl Verifier {
             .get(&kid)
             .ok_or_else(|| Refused(format!("unknown kid {kid}")))?;
         if header.alg != *alg {
-            return Err(Refused(format!(
-                "alg {:?} does not match the key",
-                header.alg
-            )));
+            return Err(Refused(format!("alg {:?} does not match the key", header.alg)));
         }
         let mut validation = Validation::new(*alg);
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 5;
-        let data = decode::<Map<String, Value>>(token, key, &validation)
-            .map_err(|e| Refused(e.to_string()))?;
+        let data = decode::<Map<String, Value>>(token, key, &validation).map_err(|e| Refused(e.to_string()))?;
         if data.claims.get("token_use").and_then(Value::as_str) != Some("id") {
             return Err(Refused("not an id token".into()));
         }
@@ -86,8 +75,7 @@ impl Verifier {
         validation.set_issuer(&[&self.issuer]);
         validation.validate_aud = false;
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-        let data = decode::<Map<String, Value>>(token, key, &validation)
-            .map_err(|e| Refused(e.to_string()))?;
+        let data = decode::<Map<String, Value>>(token, key, &validation).map_err(|e| Refused(e.to_string()))?;
         let claims = data.claims;
         if claims.get("token_use").and_then(Value::as_str) != Some("access")
             || claims.get("client_id").and_then(Value::as_str) != Some(self.audience.as_str())
@@ -101,9 +89,7 @@ impl Verifier {
 fn algorithm(jwk: &Jwk) -> Option<Algorithm> {
     use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve};
     match &jwk.algorithm {
-        AlgorithmParameters::EllipticCurve(ec) if ec.curve == EllipticCurve::P256 => {
-            Some(Algorithm::ES256)
-        }
+        AlgorithmParameters::EllipticCurve(ec) if ec.curve == EllipticCurve::P256 => Some(Algorithm::ES256),
         AlgorithmParameters::RSA(_) => Some(Algorithm::RS256),
         _ => None,
     }

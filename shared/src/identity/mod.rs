@@ -73,16 +73,10 @@ impl From<IdentityError> for Error {
     fn from(e: IdentityError) -> Self {
         match e {
             IdentityError::EmailTaken => Error::Conflict(e.to_string()),
-            IdentityError::InvalidCredentials | IdentityError::InvalidToken => {
-                Error::Unauthenticated(e.to_string())
-            }
+            IdentityError::InvalidCredentials | IdentityError::InvalidToken => Error::Unauthenticated(e.to_string()),
             IdentityError::NotConfirmed => Error::Unauthenticated(e.to_string()),
-            IdentityError::InvalidCode => {
-                Error::invalid("code", crate::domain::Invalid(e.to_string()))
-            }
-            IdentityError::WeakPassword(rule) => {
-                Error::invalid("password", crate::domain::Invalid(rule))
-            }
+            IdentityError::InvalidCode => Error::invalid("code", crate::domain::Invalid(e.to_string())),
+            IdentityError::WeakPassword(rule) => Error::invalid("password", crate::domain::Invalid(rule)),
             IdentityError::TooManyAttempts => Error::TooManyRequests(60),
             IdentityError::NoSuchUser => Error::NotFound("user"),
             IdentityError::Other(e) => Error::Internal(e),
@@ -107,12 +101,7 @@ pub trait Identity: Send + Sync {
     /// Sends a reset code if the account exists; says nothing either way.
     async fn forgot_password(&self, email: &Email) -> Result<(), IdentityError>;
 
-    async fn reset_password(
-        &self,
-        email: &Email,
-        code: &str,
-        password: &Password,
-    ) -> Result<(), IdentityError>;
+    async fn reset_password(&self, email: &Email, code: &str, password: &Password) -> Result<(), IdentityError>;
 
     /// An administrator creates a confirmed account with a password.
     async fn create_user(&self, account: &NewAccount) -> Result<UserId, IdentityError>;

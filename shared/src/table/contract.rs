@@ -34,19 +34,14 @@ pub async fn conditional_writes(table: &dyn Table) {
         matches!(again, Err(WriteError::ConditionFailed { .. })),
         "create twice must fail: {again:?}"
     );
-    let stale =
-        Write::put(Item::new(&key, &json!({"version": 2}))).when(Condition::equals("version", 7));
+    let stale = Write::put(Item::new(&key, &json!({"version": 2}))).when(Condition::equals("version", 7));
     assert!(matches!(
         table.write(stale).await,
         Err(WriteError::ConditionFailed { .. })
     ));
-    let fresh_put =
-        Write::put(Item::new(&key, &json!({"version": 2}))).when(Condition::equals("version", 1));
+    let fresh_put = Write::put(Item::new(&key, &json!({"version": 2}))).when(Condition::equals("version", 1));
     table.write(fresh_put).await.unwrap();
-    assert_eq!(
-        table.get(&key).await.unwrap().unwrap().int("version"),
-        Some(2)
-    );
+    assert_eq!(table.get(&key).await.unwrap().unwrap().int("version"), Some(2));
     let missing = Write::delete(Key::new(fresh("T"), "A")).when(Condition::Exists);
     assert!(matches!(
         table.write(missing).await,
@@ -84,16 +79,9 @@ pub async fn atomic_counters(table: &dyn Table) {
         )
         .await;
     assert!(matches!(short, Err(WriteError::ConditionFailed { .. })));
-    assert_eq!(
-        table.get(&key).await.unwrap().unwrap().int("stock"),
-        Some(2)
-    );
+    assert_eq!(table.get(&key).await.unwrap().unwrap().int("stock"), Some(2));
     let removed = table
-        .update(
-            &key,
-            Update::default().remove("label"),
-            Some(Condition::Exists),
-        )
+        .update(&key, Update::default().remove("label"), Some(Condition::Exists))
         .await
         .unwrap();
     assert_eq!(removed.str("label"), None);
@@ -106,13 +94,9 @@ pub async fn transactions_are_all_or_nothing(table: &dyn Table) {
         .write(Write::put(Item::new(&a, &json!({"stock": 1}))))
         .await
         .unwrap();
-    table
-        .write(Write::put(Item::new(&b, &json!({"n": 1}))))
-        .await
-        .unwrap();
+    table.write(Write::put(Item::new(&b, &json!({"n": 1})))).await.unwrap();
     let failing = vec![
-        Write::update(a.clone(), Update::default().add("stock", -1))
-            .when(Condition::AtLeast("stock".into(), 1)),
+        Write::update(a.clone(), Update::default().add("stock", -1)).when(Condition::AtLeast("stock".into(), 1)),
         Write::create(Item::new(&c, &json!({}))),
         Write::Check {
             key: b.clone(),
@@ -130,8 +114,7 @@ pub async fn transactions_are_all_or_nothing(table: &dyn Table) {
     );
     assert_eq!(table.get(&c).await.unwrap(), None);
     let passing = vec![
-        Write::update(a.clone(), Update::default().add("stock", -1))
-            .when(Condition::AtLeast("stock".into(), 1)),
+        Write::update(a.clone(), Update::default().add("stock", -1)).when(Condition::AtLeast("stock".into(), 1)),
         Write::create(Item::new(&c, &json!({}))),
         Write::delete(b.clone()).when(Condition::equals("n", 1)),
     ];
@@ -142,10 +125,7 @@ pub async fn transactions_are_all_or_nothing(table: &dyn Table) {
     let twice = table
         .transact(vec![Write::delete(a.clone()), Write::delete(a.clone())])
         .await;
-    assert!(
-        matches!(twice, Err(WriteError::Other(_))),
-        "one write per item"
-    );
+    assert!(matches!(twice, Err(WriteError::Other(_))), "one write per item");
 }
 
 pub async fn queries_by_partition_prefix_and_range(table: &dyn Table) {
@@ -160,28 +140,16 @@ pub async fn queries_by_partition_prefix_and_range(table: &dyn Table) {
     let all = table.query(&Query::partition(&p)).await.unwrap();
     assert_eq!(sks(&all), ["A#1", "A#2", "A#3", "B#1", "C#1"]);
     assert_eq!(all.next, None);
-    let prefixed = table
-        .query(&Query::partition(&p).prefix("A#"))
-        .await
-        .unwrap();
+    let prefixed = table.query(&Query::partition(&p).prefix("A#")).await.unwrap();
     assert_eq!(sks(&prefixed), ["A#1", "A#2", "A#3"]);
-    let range = table
-        .query(&Query::partition(&p).between("A#2", "B#1"))
-        .await
-        .unwrap();
+    let range = table.query(&Query::partition(&p).between("A#2", "B#1")).await.unwrap();
     assert_eq!(sks(&range), ["A#2", "A#3", "B#1"]);
-    let newest = table
-        .query(&Query::partition(&p).descending().limit(2))
-        .await
-        .unwrap();
+    let newest = table.query(&Query::partition(&p).descending().limit(2)).await.unwrap();
     assert_eq!(sks(&newest), ["C#1", "B#1"]);
     let mut seen = Vec::new();
     let mut after = None;
     loop {
-        let page = table
-            .query(&Query::partition(&p).limit(2).after(after))
-            .await
-            .unwrap();
+        let page = table.query(&Query::partition(&p).limit(2).after(after)).await.unwrap();
         seen.extend(sks(&page));
         match page.next {
             Some(next) => after = Some(next),
@@ -199,8 +167,7 @@ pub async fn secondary_index(table: &dyn Table) {
     let g = fresh("G");
     for (i, name) in ["cherry", "apple", "banana"].iter().enumerate() {
         let key = Key::new(fresh("P"), "PRODUCT");
-        let item =
-            Item::new(&key, &json!({"name": name})).with_gsi1(&Key::new(&g, format!("{name}#{i}")));
+        let item = Item::new(&key, &json!({"name": name})).with_gsi1(&Key::new(&g, format!("{name}#{i}")));
         table.write(Write::put(item)).await.unwrap();
     }
     let names = |page: &super::QueryPage| {
@@ -211,10 +178,7 @@ pub async fn secondary_index(table: &dyn Table) {
     };
     let first = table.query(&Query::gsi1(&g).limit(2)).await.unwrap();
     assert_eq!(names(&first), ["apple", "banana"]);
-    let rest = table
-        .query(&Query::gsi1(&g).limit(2).after(first.next))
-        .await
-        .unwrap();
+    let rest = table.query(&Query::gsi1(&g).limit(2).after(first.next)).await.unwrap();
     assert_eq!(names(&rest), ["cherry"]);
     let by_prefix = table.query(&Query::gsi1(&g).prefix("ban")).await.unwrap();
     assert_eq!(names(&by_prefix), ["banana"]);
@@ -224,10 +188,7 @@ pub async fn batch_get_returns_what_exists(table: &dyn Table) {
     let p = fresh("B");
     let keys: Vec<Key> = (0..130).map(|i| Key::new(&p, format!("{i:03}"))).collect();
     for key in keys.iter().step_by(2) {
-        table
-            .write(Write::put(Item::new(key, &json!({"n": 1}))))
-            .await
-            .unwrap();
+        table.write(Write::put(Item::new(key, &json!({"n": 1})))).await.unwrap();
     }
     let mut found: Vec<String> = table
         .batch_get(&keys)
@@ -295,10 +256,7 @@ pub async fn concurrent_decrements_never_oversell(table: std::sync::Arc<dyn Tabl
         sold += task.await.unwrap() as i32;
     }
     assert_eq!(sold, 10);
-    assert_eq!(
-        table.get(&key).await.unwrap().unwrap().int("stock"),
-        Some(0)
-    );
+    assert_eq!(table.get(&key).await.unwrap().unwrap().int("stock"), Some(0));
 }
 
 /// Generates one `#[tokio::test]` per contract check for the adapter `$make` builds
@@ -352,20 +310,14 @@ mod sqlite {
             .await
             .unwrap();
         table
-            .write(super::Write::update(
-                key.clone(),
-                super::Update::default().add("n", 1),
-            ))
+            .write(super::Write::update(key.clone(), super::Update::default().add("n", 1)))
             .await
             .unwrap();
         let failed = table
             .write(super::Write::create(super::Item::new(&key, &json!({}))))
             .await;
         assert!(failed.is_err());
-        table
-            .write(super::Write::delete(key.clone()))
-            .await
-            .unwrap();
+        table.write(super::Write::delete(key.clone())).await.unwrap();
         let changes = table.changes_after(0, 10).await.unwrap();
         assert_eq!(changes.len(), 3, "the failed write left no change");
         assert!(changes[0].old.is_none() && changes[0].new.as_ref().unwrap().int("n") == Some(1));
@@ -381,9 +333,7 @@ mod sqlite {
         let key = super::Key::new("T#2", "A");
         let past = crate::time::epoch_seconds(crate::time::now()) - 1;
         table
-            .write(super::Write::put(
-                super::Item::new(&key, &json!({})).expiring_at(past),
-            ))
+            .write(super::Write::put(super::Item::new(&key, &json!({})).expiring_at(past)))
             .await
             .unwrap();
         assert_eq!(table.purge_expired().unwrap(), 1);

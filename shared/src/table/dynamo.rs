@@ -10,14 +10,11 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem,
-    Update as DynUpdate,
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update as DynUpdate,
 };
 use serde_json::{Map, Value};
 
-use super::{
-    Condition, Index, Item, Key, Query, QueryPage, SortKey, Table, Update, Write, WriteError,
-};
+use super::{Condition, Index, Item, Key, Query, QueryPage, SortKey, Table, Update, Write, WriteError};
 use crate::keys::{EXPIRES_AT, GSI1PK, GSI1SK, PK, SK};
 
 pub const GSI1: &str = "GSI1";
@@ -53,8 +50,7 @@ fn to_attributes(map: &Map<String, Value>) -> anyhow::Result<Attributes> {
 }
 
 fn from_attributes(attrs: Attributes) -> anyhow::Result<Item> {
-    let map: Map<String, Value> =
-        serde_dynamo::from_item(attrs).context("reading DynamoDB attributes")?;
+    let map: Map<String, Value> = serde_dynamo::from_item(attrs).context("reading DynamoDB attributes")?;
     Ok(Item(map))
 }
 
@@ -154,13 +150,7 @@ impl Expr {
             let adds: Vec<String> = update
                 .add
                 .iter()
-                .map(|(n, by)| {
-                    format!(
-                        "{} {}",
-                        self.name(n),
-                        self.value(AttributeValue::N(by.to_string()))
-                    )
-                })
+                .map(|(n, by)| format!("{} {}", self.name(n), self.value(AttributeValue::N(by.to_string()))))
                 .collect();
             clauses.push(format!("ADD {}", adds.join(", ")));
         }
@@ -278,13 +268,7 @@ impl Table for DynamoTable {
                     .request_items(&self.table, request)
                     .send()
                     .await
-                    .map_err(|e| {
-                        anyhow::anyhow!(
-                            "batch reading {} keys: {}",
-                            chunk.len(),
-                            DisplayErrorContext(e)
-                        )
-                    })?;
+                    .map_err(|e| anyhow::anyhow!("batch reading {} keys: {}", chunk.len(), DisplayErrorContext(e)))?;
                 for attrs in out
                     .responses
                     .unwrap_or_default()
@@ -299,10 +283,7 @@ impl Table for DynamoTable {
                 pending = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table));
                 if pending.is_some() {
                     attempt += 1;
-                    anyhow::ensure!(
-                        attempt < 8,
-                        "DynamoDB left keys unprocessed after {attempt} attempts"
-                    );
+                    anyhow::ensure!(attempt < 8, "DynamoDB left keys unprocessed after {attempt} attempts");
                     tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
                 }
             }
@@ -355,9 +336,10 @@ impl Table for DynamoTable {
         if query.index == Index::Gsi1 {
             request = request.index_name(GSI1);
         }
-        let out = request.send().await.map_err(|e| {
-            anyhow::anyhow!("querying {}: {}", query.partition, DisplayErrorContext(e))
-        })?;
+        let out = request
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("querying {}: {}", query.partition, DisplayErrorContext(e)))?;
         let items = out
             .items
             .unwrap_or_default()
@@ -375,11 +357,7 @@ impl Table for DynamoTable {
     async fn write(&self, write: Write) -> Result<(), WriteError> {
         match write {
             Write::Check { .. } => self.transact(vec![write]).await,
-            Write::Update {
-                key,
-                update,
-                condition,
-            } => self.update(&key, update, condition).await.map(|_| ()),
+            Write::Update { key, update, condition } => self.update(&key, update, condition).await.map(|_| ()),
             Write::Put { item, condition } => {
                 let mut expr = Expr::default();
                 let condition = condition.as_ref().map(|c| expr.condition(c)).transpose()?;
@@ -395,15 +373,8 @@ impl Table for DynamoTable {
                     .await;
                 match result {
                     Ok(_) => Ok(()),
-                    Err(e) if is_condition_failure(&e) => {
-                        Err(WriteError::ConditionFailed { index: None })
-                    }
-                    Err(e) => {
-                        Err(
-                            anyhow::anyhow!("writing {:?}: {}", item.key(), DisplayErrorContext(e))
-                                .into(),
-                        )
-                    }
+                    Err(e) if is_condition_failure(&e) => Err(WriteError::ConditionFailed { index: None }),
+                    Err(e) => Err(anyhow::anyhow!("writing {:?}: {}", item.key(), DisplayErrorContext(e)).into()),
                 }
             }
             Write::Delete { key, condition } => {
@@ -421,12 +392,8 @@ impl Table for DynamoTable {
                     .await;
                 match result {
                     Ok(_) => Ok(()),
-                    Err(e) if is_condition_failure(&e) => {
-                        Err(WriteError::ConditionFailed { index: None })
-                    }
-                    Err(e) => {
-                        Err(anyhow::anyhow!("deleting {key:?}: {}", DisplayErrorContext(e)).into())
-                    }
+                    Err(e) if is_condition_failure(&e) => Err(WriteError::ConditionFailed { index: None }),
+                    Err(e) => Err(anyhow::anyhow!("deleting {key:?}: {}", DisplayErrorContext(e)).into()),
                 }
             }
         }
@@ -445,20 +412,12 @@ impl Table for DynamoTable {
             .send()
             .await;
         let Err(e) = result else { return Ok(()) };
-        if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-            e.as_service_error()
-        {
+        if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = e.as_service_error() {
             let reasons = cancelled.cancellation_reasons();
-            if let Some(index) = reasons
-                .iter()
-                .position(|r| r.code() == Some("ConditionalCheckFailed"))
-            {
+            if let Some(index) = reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed")) {
                 return Err(WriteError::ConditionFailed { index: Some(index) });
             }
-            if reasons
-                .iter()
-                .any(|r| r.code() == Some("TransactionConflict"))
-            {
+            if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
                 return Err(WriteError::Conflict);
             }
             if reasons.is_empty()
@@ -475,20 +434,10 @@ impl Table for DynamoTable {
         ) {
             return Err(WriteError::Conflict);
         }
-        Err(anyhow::anyhow!(
-            "transaction of {} writes: {}",
-            writes.len(),
-            DisplayErrorContext(e)
-        )
-        .into())
+        Err(anyhow::anyhow!("transaction of {} writes: {}", writes.len(), DisplayErrorContext(e)).into())
     }
 
-    async fn update(
-        &self,
-        key: &Key,
-        update: Update,
-        condition: Option<Condition>,
-    ) -> Result<Item, WriteError> {
+    async fn update(&self, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, WriteError> {
         let mut expr = Expr::default();
         let condition = condition.as_ref().map(|c| expr.condition(c)).transpose()?;
         let update_expression = expr.update(&update)?;

@@ -77,10 +77,7 @@ impl Item {
     }
 
     pub fn key(&self) -> Key {
-        Key::new(
-            self.str(PK).unwrap_or_default(),
-            self.str(SK).unwrap_or_default(),
-        )
+        Key::new(self.str(PK).unwrap_or_default(), self.str(SK).unwrap_or_default())
     }
 
     pub fn gsi1(&self) -> Option<Key> {
@@ -141,9 +138,7 @@ impl Condition {
             Self::NotExists => current.is_none(),
             Self::Equals(name, value) => current.and_then(|i| i.0.get(name)) == Some(value),
             Self::AtLeast(name, n) => current.and_then(|i| i.int(name)).is_some_and(|v| v >= *n),
-            Self::OneOf(name, values) => current
-                .and_then(|i| i.0.get(name))
-                .is_some_and(|v| values.contains(v)),
+            Self::OneOf(name, values) => current.and_then(|i| i.0.get(name)).is_some_and(|v| values.contains(v)),
             Self::And(all) => all.iter().all(|c| c.holds(current)),
         }
     }
@@ -217,15 +212,15 @@ pub enum Write {
         condition: Option<Condition>,
     },
     /// No change; the transaction fails unless the condition holds.
-    Check { key: Key, condition: Condition },
+    Check {
+        key: Key,
+        condition: Condition,
+    },
 }
 
 impl Write {
     pub fn put(item: Item) -> Self {
-        Self::Put {
-            item,
-            condition: None,
-        }
+        Self::Put { item, condition: None }
     }
 
     /// A put that fails if the key is taken.
@@ -245,10 +240,7 @@ impl Write {
     }
 
     pub fn delete(key: Key) -> Self {
-        Self::Delete {
-            key,
-            condition: None,
-        }
+        Self::Delete { key, condition: None }
     }
 
     /// Adds (or tightens) the write's condition.
@@ -262,11 +254,7 @@ impl Write {
                 item,
                 condition: merge(condition),
             },
-            Self::Update {
-                key,
-                update,
-                condition,
-            } => Self::Update {
+            Self::Update { key, update, condition } => Self::Update {
                 key,
                 update,
                 condition: merge(condition),
@@ -285,17 +273,15 @@ impl Write {
     pub fn key(&self) -> Key {
         match self {
             Self::Put { item, .. } => item.key(),
-            Self::Update { key, .. } | Self::Delete { key, .. } | Self::Check { key, .. } => {
-                key.clone()
-            }
+            Self::Update { key, .. } | Self::Delete { key, .. } | Self::Check { key, .. } => key.clone(),
         }
     }
 
     pub fn condition(&self) -> Option<&Condition> {
         match self {
-            Self::Put { condition, .. }
-            | Self::Update { condition, .. }
-            | Self::Delete { condition, .. } => condition.as_ref(),
+            Self::Put { condition, .. } | Self::Update { condition, .. } | Self::Delete { condition, .. } => {
+                condition.as_ref()
+            }
             Self::Check { condition, .. } => Some(condition),
         }
     }
@@ -429,12 +415,7 @@ pub trait Table: Send + Sync {
     async fn transact(&self, writes: Vec<Write>) -> Result<(), WriteError>;
 
     /// An update that answers the item as it is afterwards (atomic counters).
-    async fn update(
-        &self,
-        key: &Key,
-        update: Update,
-        condition: Option<Condition>,
-    ) -> Result<Item, WriteError>;
+    async fn update(&self, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, WriteError>;
 }
 
 /// The table's change stream, for the embedded stack (in AWS, Lambda reads DynamoDB Streams).

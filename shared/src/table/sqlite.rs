@@ -13,8 +13,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::{Value, json};
 
 use super::{
-    Change, ChangeFeed, Condition, Index, Item, Key, Query, QueryPage, SortKey, Table, Update,
-    Write, WriteError,
+    Change, ChangeFeed, Condition, Index, Item, Key, Query, QueryPage, SortKey, Table, Update, Write, WriteError,
 };
 use crate::keys::{GSI1PK, GSI1SK, PK, SK};
 
@@ -52,9 +51,7 @@ impl SqliteTable {
     /// Opens (creating if needed) the table in the file at `path`.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
         let writer = connect(path).with_context(|| format!("opening {}", path.display()))?;
-        writer
-            .execute_batch(SCHEMA)
-            .context("creating the schema")?;
+        writer.execute_batch(SCHEMA).context("creating the schema")?;
         let readers = (0..READERS)
             .map(|_| connect(path).map(Mutex::new))
             .collect::<anyhow::Result<_>>()?;
@@ -75,16 +72,11 @@ impl SqliteTable {
         let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let expired: Vec<(String, String, String)> = tx
-            .prepare(
-                "SELECT pk, sk, body FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?1",
-            )?
+            .prepare("SELECT pk, sk, body FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?1")?
             .query_map([now()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<_, _>>()?;
         for (pk, sk, body) in &expired {
-            tx.execute(
-                "DELETE FROM items WHERE pk = ?1 AND sk = ?2",
-                params![pk, sk],
-            )?;
+            tx.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![pk, sk])?;
             tx.execute(
                 "INSERT INTO changes (pk, sk, old, new) VALUES (?1, ?2, ?3, NULL)",
                 params![pk, sk, body],
@@ -163,10 +155,7 @@ fn apply(conn: &Connection, write: &Write) -> anyhow::Result<bool> {
         Write::Delete { .. } => None,
         Write::Check { .. } => return Ok(true),
     };
-    conn.execute(
-        "DELETE FROM items WHERE pk = ?1 AND sk = ?2",
-        params![key.pk, key.sk],
-    )?;
+    conn.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk])?;
     if let Some(item) = &next {
         store(conn, item)?;
     }
@@ -198,9 +187,7 @@ impl SqliteTable {
             }
         }
         let last = match writes.last() {
-            Some(w @ Write::Update { .. }) => {
-                load(&tx, &w.key()).context("reading the update back")?
-            }
+            Some(w @ Write::Update { .. }) => load(&tx, &w.key()).context("reading the update back")?,
             _ => None,
         };
         tx.commit().context("committing a write")?;
@@ -230,14 +217,8 @@ impl Table for SqliteTable {
             Index::Primary => ("pk", "sk"),
             Index::Gsi1 => ("gsi1pk", "gsi1sk"),
         };
-        let (cmp, order) = if query.ascending {
-            (">", "ASC")
-        } else {
-            ("<", "DESC")
-        };
-        let mut sql = format!(
-            "SELECT body FROM items WHERE {pcol} = ?1 AND (expires_at IS NULL OR expires_at > ?2)"
-        );
+        let (cmp, order) = if query.ascending { (">", "ASC") } else { ("<", "DESC") };
+        let mut sql = format!("SELECT body FROM items WHERE {pcol} = ?1 AND (expires_at IS NULL OR expires_at > ?2)");
         let mut args: Vec<Value> = vec![query.partition.clone().into(), now().into()];
         let mut arg = |sql: &mut String, clause: &str, value: Value| {
             args.push(value);
@@ -247,11 +228,7 @@ impl Table for SqliteTable {
             SortKey::Any => {}
             SortKey::Prefix(p) => {
                 arg(&mut sql, &format!(" AND {scol} >= ?"), p.clone().into());
-                arg(
-                    &mut sql,
-                    &format!(" AND {scol} < ?"),
-                    format!("{p}\u{10FFFF}").into(),
-                );
+                arg(&mut sql, &format!(" AND {scol} < ?"), format!("{p}\u{10FFFF}").into());
             }
             SortKey::Between(from, to) => {
                 arg(&mut sql, &format!(" AND {scol} >= ?"), from.clone().into());
@@ -262,22 +239,14 @@ impl Table for SqliteTable {
             let s = |name: &str| after.get(name).and_then(Value::as_str).map(str::to_owned);
             let bad = || anyhow::anyhow!("a query position must hold the item's keys");
             match query.index {
-                Index::Primary => arg(
-                    &mut sql,
-                    &format!(" AND sk {cmp} ?"),
-                    s(SK).ok_or_else(bad)?.into(),
-                ),
+                Index::Primary => arg(&mut sql, &format!(" AND sk {cmp} ?"), s(SK).ok_or_else(bad)?.into()),
                 Index::Gsi1 => {
                     let (g, p, k) = (
                         s(GSI1SK).ok_or_else(bad)?,
                         s(PK).ok_or_else(bad)?,
                         s(SK).ok_or_else(bad)?,
                     );
-                    arg(
-                        &mut sql,
-                        &format!(" AND (gsi1sk, pk, sk) {cmp} (?"),
-                        g.into(),
-                    );
+                    arg(&mut sql, &format!(" AND (gsi1sk, pk, sk) {cmp} (?"), g.into());
                     arg(&mut sql, ", ?", p.into());
                     arg(&mut sql, ", ?)", k.into());
                 }
@@ -285,9 +254,7 @@ impl Table for SqliteTable {
         }
         match query.index {
             Index::Primary => sql.push_str(&format!(" ORDER BY sk {order}")),
-            Index::Gsi1 => {
-                sql.push_str(&format!(" ORDER BY gsi1sk {order}, pk {order}, sk {order}"))
-            }
+            Index::Gsi1 => sql.push_str(&format!(" ORDER BY gsi1sk {order}, pk {order}, sk {order}")),
         }
         sql.push_str(&format!(" LIMIT {}", query.limit + 1));
         let conn = self.reader();
@@ -324,12 +291,7 @@ impl Table for SqliteTable {
         self.run(&writes).map(|_| ())
     }
 
-    async fn update(
-        &self,
-        key: &Key,
-        update: Update,
-        condition: Option<Condition>,
-    ) -> Result<Item, WriteError> {
+    async fn update(&self, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, WriteError> {
         let write = Write::Update {
             key: key.clone(),
             update,
@@ -354,14 +316,11 @@ pub(crate) fn position(item: &Item, index: Index) -> Value {
 impl ChangeFeed for SqliteTable {
     async fn changes_after(&self, sequence: i64, limit: usize) -> anyhow::Result<Vec<Change>> {
         let conn = self.reader();
-        let mut stmt = conn.prepare_cached(
-            "SELECT seq, pk, sk, old, new FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        )?;
+        let mut stmt =
+            conn.prepare_cached("SELECT seq, pk, sk, old, new FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
         let rows = stmt.query_map(params![sequence, limit as i64], |row| {
             let image = |i: usize| -> rusqlite::Result<Option<Item>> {
-                row.get::<_, Option<String>>(i)?
-                    .map(|b| parse_item(&b))
-                    .transpose()
+                row.get::<_, Option<String>>(i)?.map(|b| parse_item(&b)).transpose()
             };
             Ok(Change {
                 sequence: row.get(0)?,

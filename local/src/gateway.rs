@@ -1,0 +1,206 @@
+//! What API Gateway does in AWS, done locally in front of the merged routers: a body-size
+//! limit, per-client throttling (429 with Retry-After), and for every route that template.yaml
+//! puts behind the Cognito authorizer, JWT verification and claims injection into the REST
+//! request context, where [`shop::http::Caller`] reads them.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use shop::Error;
+use shop::identity::jwt::Verifier;
+
+/// One route of the API and whether it needs a signed-in caller.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Route {
+    pub method: String,
+    pub path: String,
+    pub needs_caller: bool,
+}
+
+/// The route table, read off the OpenAPI document the services generate.
+pub fn routes(doc: &utoipa::openapi::OpenApi) -> Vec<Route> {
+    let mut routes = Vec::new();
+    for (path, item) in &doc.paths.paths {
+        let operations = [
+            ("GET", &item.get),
+            ("POST", &item.post),
+            ("PUT", &item.put),
+            ("DELETE", &item.delete),
+            ("PATCH", &item.patch),
+        ];
+        for (method, operation) in operations {
+            if let Some(op) = operation {
+                routes.push(Route {
+                    method: method.into(),
+                    path: path.clone(),
+                    needs_caller: shop::openapi::needs_caller(op),
+                });
+            }
+        }
+    }
+    routes.sort();
+    routes
+}
+
+fn matches(pattern: &str, path: &str) -> Option<usize> {
+    let (p, q): (Vec<&str>, Vec<&str>) = (pattern.split('/').collect(), path.split('/').collect());
+    if p.len() != q.len() {
+        return None;
+    }
+    let mut params = 0;
+    for (a, b) in p.iter().zip(&q) {
+        if a.starts_with('{') && a.ends_with('}') {
+            if b.is_empty() {
+                return None;
+            }
+            params += 1;
+        } else if a != b {
+            return None;
+        }
+    }
+    Some(params)
+}
+
+/// A token bucket per client address.
+pub struct Throttle {
+    rate: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+}
+
+impl Throttle {
+    /// `rate` requests per second with bursts of `burst`; a rate of 0 turns throttling off.
+    pub fn new(rate: f64, burst: f64) -> Self {
+        Self {
+            rate,
+            burst: burst.max(1.0),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes a token for `client`, or says how many seconds until one is free.
+    fn take(&self, client: IpAddr) -> Result<(), u64> {
+        if self.rate <= 0.0 {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() > 100_000 {
+            buckets.retain(|_, (_, at)| now.duration_since(*at).as_secs() < 60);
+        }
+        let (tokens, at) = buckets.entry(client).or_insert((self.burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.rate).min(self.burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - *tokens) / self.rate).ceil().max(1.0) as u64)
+        }
+    }
+}
+
+/// The gateway's state.
+pub struct Gateway {
+    pub routes: Vec<Route>,
+    pub verifier: Verifier,
+    pub throttle: Throttle,
+    pub max_body: usize,
+}
+
+impl Gateway {
+    fn route(&self, method: &Method, path: &str) -> Option<&Route> {
+        self.routes
+            .iter()
+            .filter(|r| r.method == method.as_str())
+            .filter_map(|r| matches(&r.path, path).map(|params| (params, r)))
+            .min_by_key(|(params, _)| *params)
+            .map(|(_, r)| r)
+    }
+}
+
+/// The gateway middleware.
+pub async fn gateway(State(gw): State<Arc<Gateway>>, mut request: Request, next: Next) -> Response {
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    if let Err(retry_after) = gw.throttle.take(client) {
+        return Error::TooManyRequests(retry_after).into_response();
+    }
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > gw.max_body) {
+        return Error::PayloadTooLarge(gw.max_body).into_response();
+    }
+    let needs_caller = gw
+        .route(request.method(), request.uri().path())
+        .is_some_and(|r| r.needs_caller);
+    if needs_caller {
+        let token = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim());
+        let claims = match token.map(|t| gw.verifier.verify_id_token(t)) {
+            Some(Ok(claims)) => claims,
+            Some(Err(refused)) => {
+                tracing::info!(reason = %refused, "token refused");
+                return Error::Unauthenticated("the token is invalid or expired; log in again".into()).into_response();
+            }
+            None => {
+                return Error::Unauthenticated("sign in and send `Authorization: Bearer <id token>`".into())
+                    .into_response();
+            }
+        };
+        // API Gateway hands claims over as strings; groups as "a,b".
+        let mut context_claims = serde_json::Map::new();
+        for (name, value) in claims {
+            let text = match value {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Array(items) => {
+                    items.iter().filter_map(|i| i.as_str()).collect::<Vec<_>>().join(",")
+                }
+                other => other.to_string(),
+            };
+            context_claims.insert(name, text.into());
+        }
+        request
+            .extensions_mut()
+            .insert(shop::http::caller::authorizer_context(context_claims));
+    }
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn static_segments_win_over_parameters() {
+        assert_eq!(matches("/api/users/{id}", "/api/users/me"), Some(1));
+        assert_eq!(matches("/api/users/me", "/api/users/me"), Some(0));
+        assert_eq!(matches("/api/users/{id}", "/api/users/"), None);
+        assert_eq!(matches("/api/users", "/api/users/x"), None);
+    }
+
+    #[test]
+    fn throttle_refuses_past_the_burst_and_says_when() {
+        let t = Throttle::new(1.0, 2.0);
+        let ip = IpAddr::from([10, 0, 0, 1]);
+        assert!(t.take(ip).is_ok());
+        assert!(t.take(ip).is_ok());
+        assert_eq!(t.take(ip), Err(1));
+        assert!(t.take(IpAddr::from([10, 0, 0, 2])).is_ok(), "per client");
+    }
+}

@@ -1,0 +1,207 @@
+//! Creates the table and the user pool on an AWS endpoint (a local emulator, or a sandbox
+//! account) from template.yaml's own resource definitions, so the local stack in AWS mode and
+//! the deployed stack cannot drift apart.
+
+use anyhow::Context;
+use aws_config::SdkConfig;
+use aws_sdk_cognitoidentityprovider::types::{
+    ExplicitAuthFlowsType, PasswordPolicyType, UserPoolPolicyType, UsernameAttributeType,
+};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
+};
+use serde_yaml::Value;
+
+/// The deployment template, compiled in.
+pub const TEMPLATE: &str = include_str!("../../template.yaml");
+
+/// What provisioning made.
+#[derive(Debug, Clone)]
+pub struct Provisioned {
+    pub table_name: String,
+    pub user_pool_id: String,
+    pub client_id: String,
+}
+
+fn resource(name: &str) -> anyhow::Result<Value> {
+    let template: Value = serde_yaml::from_str(TEMPLATE).context("reading template.yaml")?;
+    template["Resources"][name]["Properties"]
+        .as_mapping()
+        .map(|m| Value::Mapping(m.clone()))
+        .with_context(|| format!("template.yaml has no {name}"))
+}
+
+fn text(v: &Value) -> anyhow::Result<&str> {
+    v.as_str().with_context(|| format!("expected a string, found {v:?}"))
+}
+
+fn key_schema(list: &Value) -> anyhow::Result<Vec<KeySchemaElement>> {
+    list.as_sequence()
+        .context("KeySchema is a list")?
+        .iter()
+        .map(|k| {
+            Ok(KeySchemaElement::builder()
+                .attribute_name(text(&k["AttributeName"])?)
+                .key_type(KeyType::from(text(&k["KeyType"])?))
+                .build()?)
+        })
+        .collect()
+}
+
+/// Creates the table (unless it exists) as template.yaml's `ShopTable` defines it.
+pub async fn table(config: &SdkConfig, name: &str) -> anyhow::Result<()> {
+    let client = aws_sdk_dynamodb::Client::new(config);
+    if client.describe_table().table_name(name).send().await.is_ok() {
+        return Ok(());
+    }
+    let def = resource("ShopTable")?;
+    let attributes = def["AttributeDefinitions"]
+        .as_sequence()
+        .context("AttributeDefinitions is a list")?
+        .iter()
+        .map(|a| {
+            Ok(AttributeDefinition::builder()
+                .attribute_name(text(&a["AttributeName"])?)
+                .attribute_type(ScalarAttributeType::from(text(&a["AttributeType"])?))
+                .build()?)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let indexes = def["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .context("GlobalSecondaryIndexes is a list")?
+        .iter()
+        .map(|g| {
+            Ok(GlobalSecondaryIndex::builder()
+                .index_name(text(&g["IndexName"])?)
+                .set_key_schema(Some(key_schema(&g["KeySchema"])?))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::from(text(&g["Projection"]["ProjectionType"])?))
+                        .build(),
+                )
+                .build()?)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let stream = StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(StreamViewType::from(text(
+            &def["StreamSpecification"]["StreamViewType"],
+        )?))
+        .build()?;
+    client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::from(text(&def["BillingMode"])?))
+        .set_attribute_definitions(Some(attributes))
+        .set_key_schema(Some(key_schema(&def["KeySchema"])?))
+        .set_global_secondary_indexes(Some(indexes))
+        .stream_specification(stream)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "creating table {name}: {}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(e)
+            )
+        })?;
+    let ttl = &def["TimeToLiveSpecification"];
+    client
+        .update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name(text(&ttl["AttributeName"])?)
+                .enabled(ttl["Enabled"].as_bool().unwrap_or(true))
+                .build()?,
+        )
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("enabling TTL: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+    Ok(())
+}
+
+/// Creates a user pool, its app client and the admin group as template.yaml defines them.
+pub async fn user_pool(config: &SdkConfig, name: &str) -> anyhow::Result<(String, String)> {
+    let client = aws_sdk_cognitoidentityprovider::Client::new(config);
+    let pool = resource("UserPool")?;
+    let policy = &pool["Policies"]["PasswordPolicy"];
+    let number = |v: &Value| v.as_i64().map(|n| n as i32);
+    let password_policy = PasswordPolicyType::builder()
+        .set_minimum_length(number(&policy["MinimumLength"]))
+        .set_require_lowercase(policy["RequireLowercase"].as_bool())
+        .set_require_uppercase(policy["RequireUppercase"].as_bool())
+        .set_require_numbers(policy["RequireNumbers"].as_bool())
+        .set_require_symbols(policy["RequireSymbols"].as_bool())
+        .build();
+    let username_attributes = pool["UsernameAttributes"]
+        .as_sequence()
+        .context("UsernameAttributes is a list")?
+        .iter()
+        .map(|a| Ok(UsernameAttributeType::from(text(a)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let made = client
+        .create_user_pool()
+        .pool_name(name)
+        .set_username_attributes(Some(username_attributes))
+        .policies(UserPoolPolicyType::builder().password_policy(password_policy).build())
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "creating the user pool: {}",
+                aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(e)
+            )
+        })?;
+    let pool_id = made.user_pool.and_then(|p| p.id).context("the new pool has no id")?;
+    let app = resource("UserPoolClient")?;
+    let flows = app["ExplicitAuthFlows"]
+        .as_sequence()
+        .context("ExplicitAuthFlows is a list")?
+        .iter()
+        .map(|f| Ok(ExplicitAuthFlowsType::from(text(f)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let made = client
+        .create_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_name(format!("{name}-api"))
+        .generate_secret(app["GenerateSecret"].as_bool().unwrap_or(false))
+        .set_explicit_auth_flows(Some(flows))
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "creating the app client: {}",
+                aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(e)
+            )
+        })?;
+    let client_id = made
+        .user_pool_client
+        .and_then(|c| c.client_id)
+        .context("the new client has no id")?;
+    let group = resource("AdminGroup")?;
+    client
+        .create_group()
+        .user_pool_id(&pool_id)
+        .group_name(text(&group["GroupName"])?)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "creating the admin group: {}",
+                aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(e)
+            )
+        })?;
+    Ok((pool_id, client_id))
+}
+
+/// Provisions both.
+pub async fn all(config: &SdkConfig, table_name: &str, pool_name: &str) -> anyhow::Result<Provisioned> {
+    table(config, table_name).await?;
+    let (user_pool_id, client_id) = user_pool(config, pool_name).await?;
+    Ok(Provisioned {
+        table_name: table_name.into(),
+        user_pool_id,
+        client_id,
+    })
+}

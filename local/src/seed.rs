@@ -1,0 +1,168 @@
+//! The first start's content: a demo catalogue and the administrator's account.
+
+use shop::catalog::{Catalog, ProductDraft};
+use shop::domain::{CategorySlug, Currency, Description, Email, ImageUrl, Money, Name, Password, Sku, Stock};
+use shop::identity::{Identity, IdentityError, NewAccount};
+use shop::users::{UserProfile, Users};
+
+const CATALOGUE: &[(&str, &str, &[&str])] = &[
+    (
+        "apparel",
+        "TEE",
+        &[
+            "Organic Cotton T-Shirt",
+            "Merino Wool Sweater",
+            "Denim Jacket",
+            "Linen Shirt",
+            "Rain Shell",
+            "Fleece Hoodie",
+            "Chino Trousers",
+            "Wool Socks (3 pack)",
+        ],
+    ),
+    (
+        "electronics",
+        "ELEC",
+        &[
+            "Wireless Earbuds",
+            "USB-C Charger 65W",
+            "Mechanical Keyboard",
+            "4K Webcam",
+            "Portable SSD 1TB",
+            "Bluetooth Speaker",
+            "E-Reader",
+            "Smart Plug (2 pack)",
+        ],
+    ),
+    (
+        "home-garden",
+        "HOME",
+        &[
+            "Cast Iron Skillet",
+            "French Press",
+            "Linen Bedding Set",
+            "Ceramic Planter",
+            "Garden Shears",
+            "Scented Candle",
+            "Bamboo Cutting Board",
+            "Wool Throw Blanket",
+        ],
+    ),
+    (
+        "books",
+        "BOOK",
+        &[
+            "The Pragmatic Programmer",
+            "Designing Data-Intensive Applications",
+            "Zero to Production in Rust",
+            "Rust for Rustaceans",
+            "The Mythical Man-Month",
+            "Domain-Driven Design",
+            "Release It!",
+            "Working Effectively with Legacy Code",
+        ],
+    ),
+    (
+        "sports",
+        "SPORT",
+        &[
+            "Yoga Mat",
+            "Running Shoes",
+            "Water Bottle 750ml",
+            "Resistance Bands",
+            "Cycling Gloves",
+            "Trail Backpack 20L",
+            "Jump Rope",
+            "Foam Roller",
+        ],
+    ),
+    (
+        "toys",
+        "TOY",
+        &[
+            "Wooden Building Blocks",
+            "Puzzle 1000 Pieces",
+            "Plush Bear",
+            "Kite",
+            "Marble Run",
+            "Watercolour Set",
+            "Card Game",
+            "Toy Train Set",
+        ],
+    ),
+];
+
+/// Fills an empty catalogue with 48 products in 6 categories; answers how many it added.
+pub async fn catalogue(catalog: &Catalog) -> anyhow::Result<usize> {
+    let (existing, _) = catalog.list(None, 1, None).await?;
+    if !existing.is_empty() {
+        return Ok(0);
+    }
+    let mut added = 0;
+    for (c, (category, prefix, names)) in CATALOGUE.iter().enumerate() {
+        for (i, name) in names.iter().enumerate() {
+            let n = c * 8 + i;
+            let draft = ProductDraft {
+                sku: Sku::parse(&format!("{prefix}-{:03}", i + 1))?,
+                name: Name::parse(name)?,
+                description: Description::parse(&format!("{name}: a demo product of the {category} category."))?,
+                price: Money::price(499 + (n as i64 * 737) % 15_000, Currency::EUR)?,
+                stock: Stock::new(5 + (n as i64 * 37) % 200)?,
+                category: CategorySlug::parse(category)?,
+                images: vec![ImageUrl::parse(&format!(
+                    "https://images.example.com/{category}/{}.jpg",
+                    i + 1
+                ))?],
+                attributes: [("brand".to_owned(), "Demo".to_owned())].into(),
+                active: true,
+            };
+            catalog
+                .create(draft)
+                .await
+                .map_err(|e| anyhow::anyhow!("seeding {name}: {e}"))?;
+            added += 1;
+        }
+    }
+    Ok(added)
+}
+
+/// Makes sure the administrator exists and is in the admin group. Answers the password when
+/// this call created the account with a generated one.
+pub async fn admin(
+    identity: &dyn Identity,
+    users: &Users,
+    email: &str,
+    password: Option<&str>,
+) -> anyhow::Result<Option<String>> {
+    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("SHOP_ADMIN_EMAIL {e}"))?;
+    let generated = password.is_none().then(generate_password);
+    let chosen = password
+        .map(str::to_owned)
+        .or_else(|| generated.clone())
+        .expect("one of them");
+    let password = Password::parse(&chosen).map_err(|e| anyhow::anyhow!("SHOP_ADMIN_PASSWORD {e}"))?;
+    let account = NewAccount {
+        email: email.clone(),
+        password,
+        name: Name::parse("Shop Admin")?,
+        phone: None,
+    };
+    let created = match identity.create_user(&account).await {
+        Ok(id) => {
+            users
+                .create(&UserProfile::new(id, email.clone(), account.name.clone(), None))
+                .await?;
+            true
+        }
+        Err(IdentityError::EmailTaken) => false,
+        Err(e) => return Err(e.into()),
+    };
+    identity.add_to_group(&email, shop::http::caller::ADMIN_GROUP).await?;
+    Ok(if created { generated } else { None })
+}
+
+fn generate_password() -> String {
+    use base64::Engine;
+    let bytes: [u8; 18] = rand::random();
+    format!("Aa1-{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
