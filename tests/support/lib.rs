@@ -137,29 +137,43 @@ impl TestApp {
             name.to_lowercase(),
             ulid::Ulid::new().to_string().to_lowercase()
         );
-        let answer = self
-            .call(
-                Method::POST,
-                "/api/auth/register",
-                None,
-                Some(json!({"email": email, "password": PASSWORD, "name": name})),
-            )
-            .await
-            .expect(201);
-        (email, answer.body["user_id"].as_str().unwrap().to_owned())
+        let body = json!({"email": email, "password": PASSWORD, "name": name});
+        let answer = self.post("/api/auth/register", None, body).await.expect(201);
+        let user_id = answer.body["user_id"].as_str().unwrap().to_owned();
+        if answer.body["confirmed"] == false {
+            let code = self.sent_code(&user_id, "confirm").await;
+            self.post("/api/auth/confirm", None, json!({"email": email, "code": code}))
+                .await
+                .expect(204);
+        }
+        (email, user_id)
+    }
+
+    /// The newest code of `kind` sent to the user: read from the outbox of the embedded
+    /// provider; on the emulator, whose Cognito accepts any code it did not issue, a stand-in.
+    pub async fn sent_code(&self, user_id: &str, kind: &str) -> String {
+        if self.config.backend == local::Backend::Aws {
+            return "123456".into();
+        }
+        let user = shop::domain::UserId::parse(user_id).unwrap();
+        let query = shop::table::Query::partition(shop::keys::user_partition(&user))
+            .prefix(shop::keys::NOTIFICATION_PREFIX)
+            .descending();
+        let page = self.running.table.query(&query).await.unwrap();
+        let note = page
+            .items
+            .iter()
+            .find(|i| i.str("kind") == Some(kind))
+            .expect("a code in the outbox");
+        note.str("code").unwrap().to_owned()
     }
 
     /// Logs in; answers the whole token response.
     pub async fn login(&self, email: &str, password: &str) -> Value {
-        self.call(
-            Method::POST,
-            "/api/auth/login",
-            None,
-            Some(json!({"email": email, "password": password})),
-        )
-        .await
-        .expect(200)
-        .body
+        self.post("/api/auth/login", None, json!({"email": email, "password": password}))
+            .await
+            .expect(200)
+            .body
     }
 
     /// Registers and logs in a shopper; answers (id token, user id, email).
