@@ -1,1 +1,121 @@
+//! template.yaml against the code: every function's API events are exactly the routes its
+//! router serves and documents, with the authorizer exactly where the code wants a caller; the
+//! local gateway uses that same route table.
 
+use std::collections::BTreeSet;
+
+use serde_yaml::Value;
+
+type Route = (String, String, bool);
+
+fn template() -> Value {
+    serde_yaml::from_str(local::provision::TEMPLATE).expect("template.yaml is YAML")
+}
+
+/// (method, path, needs the authorizer) of one function's Api events.
+fn template_routes(function: &Value) -> BTreeSet<Route> {
+    let events = function["Properties"]["Events"]
+        .as_mapping()
+        .expect("the function has events");
+    events
+        .values()
+        .filter(|e| e["Type"] == "Api")
+        .map(|e| {
+            let p = &e["Properties"];
+            let authorized = p["Auth"]["Authorizer"].as_str() == Some("CognitoAuthorizer");
+            (
+                p["Method"].as_str().unwrap().to_uppercase(),
+                p["Path"].as_str().unwrap().to_owned(),
+                authorized,
+            )
+        })
+        .collect()
+}
+
+fn code_routes(doc: &utoipa::openapi::OpenApi) -> BTreeSet<Route> {
+    local::gateway::routes(doc)
+        .into_iter()
+        .map(|r| (r.method, r.path, r.needs_caller))
+        .collect()
+}
+
+#[test]
+fn each_function_deploys_exactly_the_routes_it_serves() {
+    let template = template();
+    let services = [
+        ("AuthFunction", "auth", auth::openapi()),
+        ("UsersFunction", "users", users::openapi()),
+        ("ProductsFunction", "products", products::openapi()),
+    ];
+    let mut all = BTreeSet::new();
+    for (resource, binary, doc) in services {
+        let function = &template["Resources"][resource];
+        assert_eq!(
+            function["Metadata"]["BuildProperties"]["Binary"].as_str(),
+            Some(binary),
+            "{resource} builds {binary}"
+        );
+        assert_eq!(function["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"));
+        let deployed = template_routes(function);
+        let served = code_routes(&doc);
+        assert_eq!(
+            deployed, served,
+            "{resource}: template.yaml events vs the router's routes"
+        );
+        all.extend(served);
+    }
+    assert_eq!(
+        all,
+        code_routes(&local::openapi()),
+        "the local gateway's route table is the template's"
+    );
+}
+
+#[test]
+fn functions_are_arm64_on_the_os_only_runtime_with_their_own_policies() {
+    let template = template();
+    let globals = &template["Globals"]["Function"];
+    assert_eq!(globals["Runtime"], "provided.al2023");
+    assert_eq!(globals["Architectures"][0], "arm64");
+    assert_eq!(globals["Tracing"], "Active");
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let statements = resource["Properties"]["Policies"][0]["Statement"].as_sequence();
+        let statements = statements.unwrap_or_else(|| panic!("{name:?} has an inline least-privilege policy"));
+        for statement in statements {
+            let actions = statement["Action"].as_sequence().unwrap();
+            assert!(
+                actions.iter().all(|a| !a.as_str().unwrap().ends_with('*')),
+                "{name:?}: no wildcard actions"
+            );
+            assert!(statement["Resource"] != "*", "{name:?}: no wildcard resources");
+        }
+    }
+}
+
+#[test]
+fn the_table_has_the_single_table_shape() {
+    let template = template();
+    let table = &template["Resources"]["ShopTable"]["Properties"];
+    assert_eq!(table["StreamSpecification"]["StreamViewType"], "NEW_AND_OLD_IMAGES");
+    assert_eq!(
+        table["TimeToLiveSpecification"]["AttributeName"],
+        shop::keys::EXPIRES_AT
+    );
+    assert_eq!(
+        table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        true
+    );
+    assert_eq!(table["SSESpecification"]["SSEEnabled"], true);
+    assert_eq!(
+        table["GlobalSecondaryIndexes"][0]["IndexName"],
+        shop::table::dynamo::GSI1
+    );
+    let policy = &template["Resources"]["UserPool"]["Properties"]["Policies"]["PasswordPolicy"];
+    assert_eq!(
+        policy["MinimumLength"].as_u64(),
+        Some(shop::domain::Password::MIN_CHARS as u64)
+    );
+}

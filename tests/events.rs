@@ -1,1 +1,160 @@
+//! Every file in events/ fed to its function's handler, as `sam local invoke -e` would: the
+//! event becomes a request through lambda_http, the function's router answers, and the answer
+//! must be the one this table expects. A new event file without an expectation fails the test.
 
+use std::path::Path;
+use std::sync::Arc;
+
+use http_body_util::BodyExt;
+use serde_json::Value;
+use shop::catalog::{Catalog, ProductDraft};
+use shop::domain::{CategorySlug, Currency, Description, Email, Money, Name, Password, Sku, Stock, UserId};
+use shop::identity::embedded::{EmbeddedConfig, EmbeddedIdentity, SigningKey};
+use shop::identity::{Identity, NewAccount};
+use shop::table::Table;
+use shop::table::sqlite::SqliteTable;
+use shop::users::{UserProfile, Users};
+use tower::ServiceExt;
+
+/// The status each sample event must get against the fixture world below.
+const EXPECTED: &[(&str, u16)] = &[
+    ("auth/register", 201),
+    ("auth/confirm", 422),
+    ("auth/login", 200),
+    ("auth/refresh", 401),
+    ("auth/logout", 401),
+    ("auth/forgot-password", 202),
+    ("auth/reset-password", 422),
+    ("users/list-users", 200),
+    ("users/create-user", 201),
+    ("users/get-me", 200),
+    ("users/export-me", 200),
+    ("users/get-user", 200),
+    ("users/update-user", 200),
+    ("users/delete-user", 204),
+    ("products/list-products", 200),
+    ("products/get-product", 200),
+    ("products/create-product", 201),
+    ("products/update-product", 200),
+    ("products/delete-product", 204),
+    ("products/list-categories", 200),
+];
+
+/// The product id the sample events name; the fixture's real id takes its place.
+const SAMPLE_PRODUCT: &str = "01JD0000000000000000000001";
+
+struct World {
+    table: Arc<dyn Table>,
+    identity: Arc<dyn Identity>,
+    product: String,
+}
+
+/// The users the events' claims name, the shopper's account, and one product.
+async fn world() -> World {
+    let dir = shop_tests::temp_dir("events");
+    let table: Arc<dyn Table> = Arc::new(SqliteTable::open(&dir.join("shop.db")).unwrap());
+    let config = EmbeddedConfig {
+        issuer: "http://localhost".into(),
+        client_id: "events".into(),
+        auto_confirm: true,
+    };
+    let identity: Arc<dyn Identity> = Arc::new(EmbeddedIdentity::new(table.clone(), SigningKey::generate(), config));
+    let users = Users::new(table.clone());
+    for (id, email, name) in [
+        ("11111111-1111-4111-8111-111111111111", "admin@example.com", "Admin"),
+        ("22222222-2222-4222-8222-222222222222", "shopper@example.com", "Shopper"),
+    ] {
+        let (email, name) = (Email::parse(email).unwrap(), Name::parse(name).unwrap());
+        users
+            .create(&UserProfile::new(
+                UserId::parse(id).unwrap(),
+                email.clone(),
+                name.clone(),
+                None,
+            ))
+            .await
+            .unwrap();
+        let password = Password::parse(shop_tests::PASSWORD).unwrap();
+        identity
+            .create_user(&NewAccount {
+                email,
+                password,
+                name,
+                phone: None,
+            })
+            .await
+            .unwrap();
+    }
+    let product = Catalog::new(table.clone())
+        .create(ProductDraft {
+            sku: Sku::parse("BOOK-001").unwrap(),
+            name: Name::parse("The Pragmatic Programmer").unwrap(),
+            description: Description::parse("").unwrap(),
+            price: Money::price(3499, Currency::EUR).unwrap(),
+            stock: Stock::new(40).unwrap(),
+            category: CategorySlug::parse("books").unwrap(),
+            images: vec![],
+            attributes: Default::default(),
+            active: true,
+        })
+        .await
+        .unwrap();
+    World {
+        table,
+        identity,
+        product: product.id.to_string(),
+    }
+}
+
+fn router(function: &str, world: &World) -> shop::lambda::Handler {
+    let (table, identity) = (world.table.clone(), world.identity.clone());
+    let router = match function {
+        "auth" => auth::router(auth::AuthState::new(table, identity)),
+        "users" => users::router(users::UsersState::new(table, identity)),
+        "products" => products::router(products::ProductsState::new(table)),
+        other => panic!("events/{other}/ names no function"),
+    };
+    shop::lambda::handler(router)
+}
+
+#[tokio::test]
+async fn every_sample_event_gets_its_expected_answer() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
+    let mut seen = Vec::new();
+    for function in std::fs::read_dir(&root).unwrap() {
+        let function = function.unwrap().path();
+        for file in std::fs::read_dir(&function).unwrap() {
+            let file = file.unwrap().path();
+            let name = format!(
+                "{}/{}",
+                function.file_name().unwrap().to_str().unwrap(),
+                file.file_stem().unwrap().to_str().unwrap()
+            );
+            let expected = EXPECTED
+                .iter()
+                .find(|(n, _)| *n == name)
+                .unwrap_or_else(|| panic!("events/{name}.json has no expected answer"))
+                .1;
+            let world = world().await;
+            let text = std::fs::read_to_string(&file)
+                .unwrap()
+                .replace(SAMPLE_PRODUCT, &world.product);
+            let request = lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let function_name = name.split('/').next().unwrap();
+            let response = router(function_name, &world).oneshot(request).await.unwrap();
+            let status = response.status().as_u16();
+            let content_type = response
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            assert_eq!(status, expected, "events/{name}.json answered {body:#}");
+            if status >= 400 {
+                assert_eq!(content_type.as_deref(), Some("application/problem+json"), "{name}");
+            }
+            seen.push(name);
+        }
+    }
+    assert_eq!(seen.len(), EXPECTED.len(), "every expectation has its event file");
+}
