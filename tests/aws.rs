@@ -18,9 +18,7 @@ async fn dynamo() -> Arc<dyn Table> {
     let name = TABLE
         .get_or_init(|| async {
             let name = format!("shop-contract-{}", ulid::Ulid::new());
-            local::provision::table(&emulator().await, &name)
-                .await
-                .expect("provisioning the table");
+            local::provision::table(&emulator().await, &name).await.expect("provisioning the table");
             name
         })
         .await;
@@ -37,36 +35,14 @@ async fn the_provisioned_table_matches_the_template() {
     let name = format!("shop-shape-{}", ulid::Ulid::new());
     local::provision::table(&config, &name).await.unwrap();
     let client = aws_sdk_dynamodb::Client::new(&config);
-    let table = client
-        .describe_table()
-        .table_name(&name)
-        .send()
-        .await
-        .unwrap()
-        .table
-        .unwrap();
-    let keys: Vec<String> = table
-        .key_schema()
-        .iter()
-        .map(|k| k.attribute_name().to_owned())
-        .collect();
+    let table = client.describe_table().table_name(&name).send().await.unwrap().table.unwrap();
+    let keys: Vec<String> = table.key_schema().iter().map(|k| k.attribute_name().to_owned()).collect();
     assert_eq!(keys, ["PK", "SK"]);
     let gsi = &table.global_secondary_indexes()[0];
     assert_eq!(gsi.index_name(), Some("GSI1"));
-    assert_eq!(
-        table
-            .stream_specification()
-            .unwrap()
-            .stream_view_type()
-            .unwrap()
-            .as_str(),
-        "NEW_AND_OLD_IMAGES"
-    );
+    assert_eq!(table.stream_specification().unwrap().stream_view_type().unwrap().as_str(), "NEW_AND_OLD_IMAGES");
     let ttl = client.describe_time_to_live().table_name(&name).send().await.unwrap();
-    assert_eq!(
-        ttl.time_to_live_description().unwrap().attribute_name(),
-        Some("expires_at")
-    );
+    assert_eq!(ttl.time_to_live_description().unwrap().attribute_name(), Some("expires_at"));
     // Provisioning again is harmless.
     local::provision::table(&config, &name).await.unwrap();
 }
@@ -77,10 +53,7 @@ async fn cognito_identity_honours_the_contract() {
     let (pool, client_id) = local::provision::user_pool(&config, "shop-contract").await.unwrap();
     let identity = shop::identity::cognito::CognitoIdentity::new(
         aws_sdk_cognitoidentityprovider::Client::new(&config),
-        shop::identity::cognito::CognitoConfig {
-            user_pool_id: pool,
-            client_id,
-        },
+        shop::identity::cognito::CognitoConfig { user_pool_id: pool, client_id },
     );
     // Cognito mails the codes; the emulator accepts any code that it did not issue itself.
     shop::identity::contract::run(&identity, |_email, _purpose| async { "123456".to_owned() }).await;
@@ -92,9 +65,8 @@ async fn cognito_identity_honours_the_contract() {
 async fn the_local_stack_runs_on_the_aws_adapters() {
     let config = emulator().await;
     let endpoint = std::env::var("SHOP_TEST_AWS_ENDPOINT").unwrap();
-    let made = local::provision::all(&config, &format!("shop-local-{}", ulid::Ulid::new()), "shop-local")
-        .await
-        .unwrap();
+    let made =
+        local::provision::all(&config, &format!("shop-local-{}", ulid::Ulid::new()), "shop-local").await.unwrap();
     // The stack reads its AWS settings from the environment, as in real use.
     set_env(&[
         ("AWS_ENDPOINT_URL", endpoint.as_str()),
@@ -119,54 +91,21 @@ async fn the_local_stack_runs_on_the_aws_adapters() {
     assert!(users.body.as_array().unwrap().len() >= 2);
     let products = app.get("/api/products?limit=100", None).await.expect(200);
     assert_eq!(products.body.as_array().unwrap().len(), 48);
-    let created = app
-        .post(
-            "/api/products",
-            Some(&admin),
-            product_body("Aws Lamp", "lighting", 1000, 3),
-        )
-        .await
-        .expect(201);
+    let created =
+        app.post("/api/products", Some(&admin), product_body("Aws Lamp", "lighting", 1000, 3)).await.expect(201);
     let id = created.body["id"].as_str().unwrap();
     let etag = created.header("etag").unwrap().to_owned();
     let mut body = product_body("Aws Lamp 2", "lighting", 1200, 3);
     body["sku"] = created.body["sku"].clone();
-    app.send(
-        Method::PUT,
-        &format!("/api/products/{id}"),
-        Some(&admin),
-        Some(body.clone()),
-        &[("if-match", &etag)],
-    )
-    .await
-    .expect(200);
-    app.send(
-        Method::PUT,
-        &format!("/api/products/{id}"),
-        Some(&admin),
-        Some(body),
-        &[("if-match", &etag)],
-    )
-    .await
-    .problem(412);
-    app.call(Method::DELETE, &format!("/api/products/{id}"), Some(&admin), None)
+    app.send(Method::PUT, &format!("/api/products/{id}"), Some(&admin), Some(body.clone()), &[("if-match", &etag)])
         .await
-        .expect(204);
-    app.call(
-        Method::DELETE,
-        &format!("/api/users/{shopper_id}"),
-        Some(&shopper),
-        None,
-    )
-    .await
-    .expect(204);
-    app.post(
-        "/api/auth/login",
-        None,
-        json!({"email": me.body["email"], "password": PASSWORD}),
-    )
-    .await
-    .problem(401);
+        .expect(200);
+    app.send(Method::PUT, &format!("/api/products/{id}"), Some(&admin), Some(body), &[("if-match", &etag)])
+        .await
+        .problem(412);
+    app.call(Method::DELETE, &format!("/api/products/{id}"), Some(&admin), None).await.expect(204);
+    app.call(Method::DELETE, &format!("/api/users/{shopper_id}"), Some(&shopper), None).await.expect(204);
+    app.post("/api/auth/login", None, json!({"email": me.body["email"], "password": PASSWORD})).await.problem(401);
 }
 
 #[allow(unsafe_code)]

@@ -14,29 +14,20 @@ fn template() -> Value {
 
 /// (method, path, needs the authorizer) of one function's Api events.
 fn template_routes(function: &Value) -> BTreeSet<Route> {
-    let events = function["Properties"]["Events"]
-        .as_mapping()
-        .expect("the function has events");
+    let events = function["Properties"]["Events"].as_mapping().expect("the function has events");
     events
         .values()
         .filter(|e| e["Type"] == "Api")
         .map(|e| {
             let p = &e["Properties"];
             let authorized = p["Auth"]["Authorizer"].as_str() == Some("CognitoAuthorizer");
-            (
-                p["Method"].as_str().unwrap().to_uppercase(),
-                p["Path"].as_str().unwrap().to_owned(),
-                authorized,
-            )
+            (p["Method"].as_str().unwrap().to_uppercase(), p["Path"].as_str().unwrap().to_owned(), authorized)
         })
         .collect()
 }
 
 fn code_routes(doc: &utoipa::openapi::OpenApi) -> BTreeSet<Route> {
-    local::gateway::routes(doc)
-        .into_iter()
-        .map(|r| (r.method, r.path, r.needs_caller))
-        .collect()
+    local::gateway::routes(doc).into_iter().map(|r| (r.method, r.path, r.needs_caller)).collect()
 }
 
 #[test]
@@ -58,17 +49,10 @@ fn each_function_deploys_exactly_the_routes_it_serves() {
         assert_eq!(function["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"));
         let deployed = template_routes(function);
         let served = code_routes(&doc);
-        assert_eq!(
-            deployed, served,
-            "{resource}: template.yaml events vs the router's routes"
-        );
+        assert_eq!(deployed, served, "{resource}: template.yaml events vs the router's routes");
         all.extend(served);
     }
-    assert_eq!(
-        all,
-        code_routes(&local::openapi()),
-        "the local gateway's route table is the template's"
-    );
+    assert_eq!(all, code_routes(&local::openapi()), "the local gateway's route table is the template's");
 }
 
 #[test]
@@ -86,10 +70,7 @@ fn functions_are_arm64_on_the_os_only_runtime_with_their_own_policies() {
         let statements = statements.unwrap_or_else(|| panic!("{name:?} has an inline least-privilege policy"));
         for statement in statements {
             let actions = statement["Action"].as_sequence().unwrap();
-            assert!(
-                actions.iter().all(|a| !a.as_str().unwrap().ends_with('*')),
-                "{name:?}: no wildcard actions"
-            );
+            assert!(actions.iter().all(|a| !a.as_str().unwrap().ends_with('*')), "{name:?}: no wildcard actions");
             assert!(statement["Resource"] != "*", "{name:?}: no wildcard resources");
         }
     }
@@ -100,22 +81,10 @@ fn the_table_has_the_single_table_shape() {
     let template = template();
     let table = &template["Resources"]["ShopTable"]["Properties"];
     assert_eq!(table["StreamSpecification"]["StreamViewType"], "NEW_AND_OLD_IMAGES");
-    assert_eq!(
-        table["TimeToLiveSpecification"]["AttributeName"],
-        shop::keys::EXPIRES_AT
-    );
-    assert_eq!(
-        table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
-        true
-    );
+    assert_eq!(table["TimeToLiveSpecification"]["AttributeName"], shop::keys::EXPIRES_AT);
+    assert_eq!(table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true);
     assert_eq!(table["SSESpecification"]["SSEEnabled"], true);
-    assert_eq!(
-        table["GlobalSecondaryIndexes"][0]["IndexName"],
-        shop::table::dynamo::GSI1
-    );
+    assert_eq!(table["GlobalSecondaryIndexes"][0]["IndexName"], shop::table::dynamo::GSI1);
     let policy = &template["Resources"]["UserPool"]["Properties"]["Policies"]["PasswordPolicy"];
-    assert_eq!(
-        policy["MinimumLength"].as_u64(),
-        Some(shop::domain::Password::MIN_CHARS as u64)
-    );
+    assert_eq!(policy["MinimumLength"].as_u64(), Some(shop::domain::Password::MIN_CHARS as u64));
 }

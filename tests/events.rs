@@ -53,11 +53,7 @@ struct World {
 async fn world() -> World {
     let dir = shop_tests::temp_dir("events");
     let table: Arc<dyn Table> = Arc::new(SqliteTable::open(&dir.join("shop.db")).unwrap());
-    let config = EmbeddedConfig {
-        issuer: "http://localhost".into(),
-        client_id: "events".into(),
-        auto_confirm: true,
-    };
+    let config = EmbeddedConfig { issuer: "http://localhost".into(), client_id: "events".into(), auto_confirm: true };
     let identity: Arc<dyn Identity> = Arc::new(EmbeddedIdentity::new(table.clone(), SigningKey::generate(), config));
     let users = Users::new(table.clone());
     for (id, email, name) in [
@@ -65,25 +61,9 @@ async fn world() -> World {
         ("22222222-2222-4222-8222-222222222222", "shopper@example.com", "Shopper"),
     ] {
         let (email, name) = (Email::parse(email).unwrap(), Name::parse(name).unwrap());
-        users
-            .create(&UserProfile::new(
-                UserId::parse(id).unwrap(),
-                email.clone(),
-                name.clone(),
-                None,
-            ))
-            .await
-            .unwrap();
+        users.create(&UserProfile::new(UserId::parse(id).unwrap(), email.clone(), name.clone(), None)).await.unwrap();
         let password = Password::parse(shop_tests::PASSWORD).unwrap();
-        identity
-            .create_user(&NewAccount {
-                email,
-                password,
-                name,
-                phone: None,
-            })
-            .await
-            .unwrap();
+        identity.create_user(&NewAccount { email, password, name, phone: None }).await.unwrap();
     }
     let product = Catalog::new(table.clone())
         .create(ProductDraft {
@@ -99,11 +79,7 @@ async fn world() -> World {
         })
         .await
         .unwrap();
-    World {
-        table,
-        identity,
-        product: product.id.to_string(),
-    }
+    World { table, identity, product: product.id.to_string() }
 }
 
 fn router(function: &str, world: &World) -> shop::lambda::Handler {
@@ -136,17 +112,12 @@ async fn every_sample_event_gets_its_expected_answer() {
                 .unwrap_or_else(|| panic!("events/{name}.json has no expected answer"))
                 .1;
             let world = world().await;
-            let text = std::fs::read_to_string(&file)
-                .unwrap()
-                .replace(SAMPLE_PRODUCT, &world.product);
+            let text = std::fs::read_to_string(&file).unwrap().replace(SAMPLE_PRODUCT, &world.product);
             let request = lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
             let function_name = name.split('/').next().unwrap();
             let response = router(function_name, &world).oneshot(request).await.unwrap();
             let status = response.status().as_u16();
-            let content_type = response
-                .headers()
-                .get("content-type")
-                .map(|v| v.to_str().unwrap().to_owned());
+            let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
             let bytes = response.into_body().collect().await.unwrap().to_bytes();
             let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
             assert_eq!(status, expected, "events/{name}.json answered {body:#}");

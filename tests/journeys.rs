@@ -48,13 +48,7 @@ async fn a_shopper_and_an_admin_go_through_the_shop() {
     let mut path = "/api/products?limit=7".to_owned();
     loop {
         let page = app.get(&path, None).await.expect(200);
-        seen.extend(
-            page.body
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| p["id"].as_str().unwrap().to_owned()),
-        );
+        seen.extend(page.body.as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_owned()));
         let Some(link) = page.header("link") else {
             break;
         };
@@ -66,10 +60,7 @@ async fn a_shopper_and_an_admin_go_through_the_shop() {
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), seen.len());
-    let books = app
-        .get("/api/products?category=books&limit=100", None)
-        .await
-        .expect(200);
+    let books = app.get("/api/products?category=books&limit=100", None).await.expect(200);
     assert_eq!(books.body.as_array().unwrap().len(), 8);
     let categories = app.get("/api/categories", None).await.expect(200);
     assert_eq!(categories.body.as_array().unwrap().len(), 6);
@@ -77,27 +68,14 @@ async fn a_shopper_and_an_admin_go_through_the_shop() {
     // A single product has an ETag; If-None-Match gives 304.
     let product = app.get(&format!("/api/products/{}", seen[0]), None).await.expect(200);
     let etag = product.header("etag").unwrap().to_owned();
-    let again = app
-        .send(
-            Method::GET,
-            &format!("/api/products/{}", seen[0]),
-            None,
-            None,
-            &[("if-none-match", &etag)],
-        )
-        .await;
+    let again =
+        app.send(Method::GET, &format!("/api/products/{}", seen[0]), None, None, &[("if-none-match", &etag)]).await;
     assert_eq!(again.status, 304);
 
     // The admin creates, updates and deletes a product.
     let admin = app.admin().await;
-    let created = app
-        .post(
-            "/api/products",
-            Some(&admin),
-            product_body("Test Lamp", "lighting", 2599, 12),
-        )
-        .await
-        .expect(201);
+    let created =
+        app.post("/api/products", Some(&admin), product_body("Test Lamp", "lighting", 2599, 12)).await.expect(201);
     let id = created.body["id"].as_str().unwrap().to_owned();
     assert_eq!(created.header("location").unwrap(), format!("/api/products/{id}"));
     assert_eq!(created.body["price"], json!({"amount": 2599, "currency": "EUR"}));
@@ -105,37 +83,17 @@ async fn a_shopper_and_an_admin_go_through_the_shop() {
     let mut body = product_body("Test Lamp Pro", "lighting", 2999, 10);
     body["sku"] = created.body["sku"].clone();
     let updated = app
-        .send(
-            Method::PUT,
-            &format!("/api/products/{id}"),
-            Some(&admin),
-            Some(body.clone()),
-            &[("if-match", &etag)],
-        )
+        .send(Method::PUT, &format!("/api/products/{id}"), Some(&admin), Some(body.clone()), &[("if-match", &etag)])
         .await
         .expect(200);
     assert_eq!(updated.body["version"], 2);
     assert_eq!(updated.body["name"], "Test Lamp Pro");
-    app.send(
-        Method::PUT,
-        &format!("/api/products/{id}"),
-        Some(&admin),
-        Some(body),
-        &[("if-match", &etag)],
-    )
-    .await
-    .problem(412);
-    let lighting = app.get("/api/categories", None).await.body;
-    assert!(
-        lighting
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|c| c["slug"] == "lighting" && c["product_count"] == 1)
-    );
-    app.call(Method::DELETE, &format!("/api/products/{id}"), Some(&admin), None)
+    app.send(Method::PUT, &format!("/api/products/{id}"), Some(&admin), Some(body), &[("if-match", &etag)])
         .await
-        .expect(204);
+        .problem(412);
+    let lighting = app.get("/api/categories", None).await.body;
+    assert!(lighting.as_array().unwrap().iter().any(|c| c["slug"] == "lighting" && c["product_count"] == 1));
+    app.call(Method::DELETE, &format!("/api/products/{id}"), Some(&admin), None).await.expect(204);
     app.get(&format!("/api/products/{id}"), None).await.problem(404);
 
     // GDPR export holds the profile and no secrets.
@@ -146,87 +104,40 @@ async fn a_shopper_and_an_admin_go_through_the_shop() {
 
     // Refresh, then log out everywhere: the refresh token dies.
     let refresh = tokens["refresh_token"].as_str().unwrap();
-    app.post("/api/auth/refresh", None, json!({"refresh_token": refresh}))
-        .await
-        .expect(200);
-    app.post(
-        "/api/auth/logout",
-        None,
-        json!({"access_token": tokens["access_token"]}),
-    )
-    .await
-    .expect(204);
-    app.post("/api/auth/refresh", None, json!({"refresh_token": refresh}))
-        .await
-        .problem(401);
+    app.post("/api/auth/refresh", None, json!({"refresh_token": refresh})).await.expect(200);
+    app.post("/api/auth/logout", None, json!({"access_token": tokens["access_token"]})).await.expect(204);
+    app.post("/api/auth/refresh", None, json!({"refresh_token": refresh})).await.problem(401);
 
     // Delete the account: the profile and the identity are gone.
-    let token = app.login(&email, PASSWORD).await["id_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.call(Method::DELETE, &format!("/api/users/{user_id}"), Some(&token), None)
-        .await
-        .expect(204);
-    app.post("/api/auth/login", None, json!({"email": email, "password": PASSWORD}))
-        .await
-        .problem(401);
-    app.get(&format!("/api/users/{user_id}"), Some(&admin))
-        .await
-        .problem(404);
+    let token = app.login(&email, PASSWORD).await["id_token"].as_str().unwrap().to_owned();
+    app.call(Method::DELETE, &format!("/api/users/{user_id}"), Some(&token), None).await.expect(204);
+    app.post("/api/auth/login", None, json!({"email": email, "password": PASSWORD})).await.problem(401);
+    app.get(&format!("/api/users/{user_id}"), Some(&admin)).await.problem(404);
 }
 
 #[tokio::test]
 async fn accounts_refuse_weak_passwords_taken_emails_and_wrong_credentials() {
     let app = TestApp::spawn().await;
     let weak = app
-        .post(
-            "/api/auth/register",
-            None,
-            json!({"email": "w@example.com", "password": "short", "name": "W"}),
-        )
+        .post("/api/auth/register", None, json!({"email": "w@example.com", "password": "short", "name": "W"}))
         .await
         .problem(422);
     assert_eq!(weak.body["errors"][0]["field"], "password");
     assert!(weak.body["detail"].as_str().unwrap().contains("at least 10 characters"));
     let (email, _) = app.register("Bea").await;
-    app.post(
-        "/api/auth/register",
-        None,
-        json!({"email": email.to_uppercase(), "password": PASSWORD, "name": "B"}),
-    )
-    .await
-    .problem(409);
-    let wrong = app
-        .post(
-            "/api/auth/login",
-            None,
-            json!({"email": email, "password": "Wrong-Pass-1"}),
-        )
+    app.post("/api/auth/register", None, json!({"email": email.to_uppercase(), "password": PASSWORD, "name": "B"}))
         .await
-        .problem(401);
+        .problem(409);
+    let wrong =
+        app.post("/api/auth/login", None, json!({"email": email, "password": "Wrong-Pass-1"})).await.problem(401);
     let unknown = app
-        .post(
-            "/api/auth/login",
-            None,
-            json!({"email": "nobody@example.com", "password": "Wrong-Pass-1"}),
-        )
+        .post("/api/auth/login", None, json!({"email": "nobody@example.com", "password": "Wrong-Pass-1"}))
         .await
         .problem(401);
     assert_eq!(wrong.body, unknown.body, "the same answer for both");
     // Forgot-password: the same answer whether the account exists or not.
-    let known = app
-        .post("/api/auth/password/forgot", None, json!({"email": email}))
-        .await
-        .expect(202);
-    let nobody = app
-        .post(
-            "/api/auth/password/forgot",
-            None,
-            json!({"email": "nobody@example.com"}),
-        )
-        .await
-        .expect(202);
+    let known = app.post("/api/auth/password/forgot", None, json!({"email": email})).await.expect(202);
+    let nobody = app.post("/api/auth/password/forgot", None, json!({"email": "nobody@example.com"})).await.expect(202);
     assert_eq!(known.body, nobody.body);
     // A wrong code is refused; the real one (from the outbox) works.
     app.post(
@@ -246,29 +157,17 @@ async fn the_emailed_code_flow_confirms_accounts() {
     let registered = app.post("/api/auth/register", None, body).await.expect(201).body;
     assert_eq!(registered["confirmed"], false);
     let user_id = registered["user_id"].as_str().unwrap();
-    app.post("/api/auth/login", None, json!({"email": email, "password": PASSWORD}))
-        .await
-        .problem(401);
+    app.post("/api/auth/login", None, json!({"email": email, "password": PASSWORD})).await.problem(401);
     let code = app.sent_code(user_id, "confirm").await;
-    app.post("/api/auth/confirm", None, json!({"email": email, "code": "999999"}))
-        .await
-        .problem(422);
-    app.post("/api/auth/confirm", None, json!({"email": email, "code": code}))
-        .await
-        .expect(204);
+    app.post("/api/auth/confirm", None, json!({"email": email, "code": "999999"})).await.problem(422);
+    app.post("/api/auth/confirm", None, json!({"email": email, "code": code})).await.expect(204);
     app.login(email, PASSWORD).await;
     // Password reset with the emailed code.
-    app.post("/api/auth/password/forgot", None, json!({"email": email}))
-        .await
-        .expect(202);
+    app.post("/api/auth/password/forgot", None, json!({"email": email})).await.expect(202);
     let code = app.sent_code(user_id, "password_reset").await;
-    app.post(
-        "/api/auth/password/reset",
-        None,
-        json!({"email": email, "code": code, "password": "New-Password-9"}),
-    )
-    .await
-    .expect(204);
+    app.post("/api/auth/password/reset", None, json!({"email": email, "code": code, "password": "New-Password-9"}))
+        .await
+        .expect(204);
     app.login(email, "New-Password-9").await;
 }
 
@@ -278,10 +177,7 @@ async fn every_route_enforces_its_authorization() {
     let (alice, alice_id, _) = app.shopper("Alice").await;
     let (_bob, bob_id, _) = app.shopper("Bob").await;
     let admin = app.admin().await;
-    let product = app.get("/api/products?limit=1", None).await.body[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let product = app.get("/api/products?limit=1", None).await.body[0]["id"].as_str().unwrap().to_owned();
 
     // No token, a malformed one, a forged one, alg none, an access token: 401 everywhere.
     let claims = shop::identity::contract::claims_of(&alice);
@@ -297,10 +193,7 @@ async fn every_route_enforces_its_authorization() {
     let mut expired_claims = claims.clone();
     expired_claims["exp"] = json!(1);
     let expired = format!("{}.{}.{}", parts[0], b64(&expired_claims), parts[2]);
-    let access = app.login(ADMIN_EMAIL, shop_tests::ADMIN_PASSWORD).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let access = app.login(ADMIN_EMAIL, shop_tests::ADMIN_PASSWORD).await["access_token"].as_str().unwrap().to_owned();
     let bad_tokens = [
         None,
         Some("garbage"),
@@ -323,9 +216,7 @@ async fn every_route_enforces_its_authorization() {
     ];
     for (method, path) in &protected {
         for token in bad_tokens {
-            app.call(method.clone(), path, token, Some(json!({})))
-                .await
-                .problem(401);
+            app.call(method.clone(), path, token, Some(json!({}))).await.problem(401);
         }
     }
     // A token from another issuer: another stack's admin.
@@ -335,16 +226,10 @@ async fn every_route_enforces_its_authorization() {
 
     // A shopper on admin routes: 403.
     app.get("/api/users", Some(&alice)).await.problem(403);
-    app.post(
-        "/api/users",
-        Some(&alice),
-        json!({"email": "x@example.com", "name": "X", "password": PASSWORD}),
-    )
-    .await
-    .problem(403);
-    app.post("/api/products", Some(&alice), product_body("Nope", "misc", 100, 1))
+    app.post("/api/users", Some(&alice), json!({"email": "x@example.com", "name": "X", "password": PASSWORD}))
         .await
         .problem(403);
+    app.post("/api/products", Some(&alice), product_body("Nope", "misc", 100, 1)).await.problem(403);
     app.call(
         Method::PUT,
         &format!("/api/products/{product}"),
@@ -353,48 +238,26 @@ async fn every_route_enforces_its_authorization() {
     )
     .await
     .problem(403);
-    app.call(Method::DELETE, &format!("/api/products/{product}"), Some(&alice), None)
-        .await
-        .problem(403);
+    app.call(Method::DELETE, &format!("/api/products/{product}"), Some(&alice), None).await.problem(403);
 
     // Another shopper's resources: 404, and nothing changes.
-    app.get(&format!("/api/users/{bob_id}"), Some(&alice))
+    app.get(&format!("/api/users/{bob_id}"), Some(&alice)).await.problem(404);
+    app.call(Method::PUT, &format!("/api/users/{bob_id}"), Some(&alice), Some(json!({"name": "Hacked"})))
         .await
         .problem(404);
-    app.call(
-        Method::PUT,
-        &format!("/api/users/{bob_id}"),
-        Some(&alice),
-        Some(json!({"name": "Hacked"})),
-    )
-    .await
-    .problem(404);
-    app.call(Method::DELETE, &format!("/api/users/{bob_id}"), Some(&alice), None)
-        .await
-        .problem(404);
+    app.call(Method::DELETE, &format!("/api/users/{bob_id}"), Some(&alice), None).await.problem(404);
     let bob = app.get(&format!("/api/users/{bob_id}"), Some(&admin)).await.expect(200);
     assert_eq!(bob.body["name"], "Bob");
 
     // Mass assignment: fields a caller may not set are refused.
-    for field in [
-        json!({"id": "x"}),
-        json!({"email": "evil@example.com"}),
-        json!({"groups": ["admin"]}),
-        json!({"version": 9}),
-    ] {
+    for field in
+        [json!({"id": "x"}), json!({"email": "evil@example.com"}), json!({"groups": ["admin"]}), json!({"version": 9})]
+    {
         let refused = app
-            .call(
-                Method::PUT,
-                &format!("/api/users/{alice_id}"),
-                Some(&alice),
-                Some(field.clone()),
-            )
+            .call(Method::PUT, &format!("/api/users/{alice_id}"), Some(&alice), Some(field.clone()))
             .await
             .problem(422);
-        assert!(
-            refused.body["detail"].as_str().unwrap().contains("unknown field"),
-            "{field}"
-        );
+        assert!(refused.body["detail"].as_str().unwrap().contains("unknown field"), "{field}");
     }
     let me = app.get("/api/users/me", Some(&alice)).await.expect(200);
     assert_eq!(me.body["version"], 1, "nothing was applied");
@@ -407,36 +270,21 @@ async fn every_route_enforces_its_authorization() {
     assert_eq!(list.body.as_array().unwrap().len(), 2);
     assert!(list.header("link").is_some());
     let made = app
-        .post(
-            "/api/users",
-            Some(&admin),
-            json!({"email": "made@example.com", "name": "Made", "password": PASSWORD}),
-        )
+        .post("/api/users", Some(&admin), json!({"email": "made@example.com", "name": "Made", "password": PASSWORD}))
         .await
         .expect(201);
     assert_eq!(made.body["email"], "made@example.com");
     app.login("made@example.com", PASSWORD).await;
-    app.call(
-        Method::PUT,
-        &format!("/api/users/{bob_id}"),
-        Some(&admin),
-        Some(json!({"name": "Robert"})),
-    )
-    .await
-    .expect(200);
+    app.call(Method::PUT, &format!("/api/users/{bob_id}"), Some(&admin), Some(json!({"name": "Robert"})))
+        .await
+        .expect(200);
 }
 
 #[tokio::test]
 async fn bad_input_gets_a_clear_problem_and_changes_nothing() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
-    let before = app
-        .get("/api/products?limit=100", None)
-        .await
-        .body
-        .as_array()
-        .unwrap()
-        .len();
+    let before = app.get("/api/products?limit=100", None).await.body.as_array().unwrap().len();
     let raw = |body: &'static str, content_type: &'static str| {
         let (url, http, admin) = (app.url.clone(), app.http.clone(), admin.clone());
         async move {
@@ -448,16 +296,10 @@ async fn bad_input_gets_a_clear_problem_and_changes_nothing() {
                 .send()
                 .await
                 .unwrap();
-            (
-                r.status().as_u16(),
-                r.headers()["content-type"].to_str().unwrap().to_owned(),
-            )
+            (r.status().as_u16(), r.headers()["content-type"].to_str().unwrap().to_owned())
         }
     };
-    assert_eq!(
-        raw("{not json", "application/json").await,
-        (400, "application/problem+json".into())
-    );
+    assert_eq!(raw("{not json", "application/json").await, (400, "application/problem+json".into()));
     assert_eq!(raw("{}", "text/plain").await, (415, "application/problem+json".into()));
     let cases: Vec<(Value, &str)> = vec![
         (json!({"sku": 5}), "sku"),
@@ -499,13 +341,8 @@ async fn bad_input_gets_a_clear_problem_and_changes_nothing() {
     ];
     for (body, field) in cases {
         let answer = app.post("/api/products", Some(&admin), body.clone()).await.problem(422);
-        let named = answer.body["errors"]
-            .as_array()
-            .is_some_and(|e| e.iter().any(|e| e["field"] == field))
-            || answer.body["detail"]
-                .as_str()
-                .unwrap()
-                .contains(field.split('[').next().unwrap());
+        let named = answer.body["errors"].as_array().is_some_and(|e| e.iter().any(|e| e["field"] == field))
+            || answer.body["detail"].as_str().unwrap().contains(field.split('[').next().unwrap());
         assert!(named, "{field} is named in {:#}", answer.body);
     }
     // Too large, bad cursor, bad limit, bad id, unknown route and method.
@@ -515,35 +352,19 @@ async fn bad_input_gets_a_clear_problem_and_changes_nothing() {
     let page = app.get("/api/products?limit=2", None).await;
     let link = page.header("link").unwrap().to_owned();
     let cursor = link.split("cursor=").nth(1).unwrap().split('>').next().unwrap();
-    app.get(&format!("/api/products?category=books&cursor={cursor}"), None)
-        .await
-        .problem(400);
+    app.get(&format!("/api/products?category=books&cursor={cursor}"), None).await.problem(400);
     let tampered = format!("{}A{}", &cursor[..5], &cursor[6..]);
-    app.get(&format!("/api/products?cursor={tampered}"), None)
-        .await
-        .problem(400);
+    app.get(&format!("/api/products?cursor={tampered}"), None).await.problem(400);
     app.get("/api/products?limit=abc", None).await.problem(400);
     app.get("/api/products?limit=0", None).await.problem(400);
     let capped = app.get("/api/products?limit=5000", None).await.expect(200);
-    assert_eq!(
-        capped.body.as_array().unwrap().len(),
-        48,
-        "capped at 100, so the whole catalogue"
-    );
+    assert_eq!(capped.body.as_array().unwrap().len(), 48, "capped at 100, so the whole catalogue");
     app.get("/api/products/not-an-id", None).await.problem(404);
-    app.get("/api/products/01J00000000000000000000000", None)
-        .await
-        .problem(404);
+    app.get("/api/products/01J00000000000000000000000", None).await.problem(404);
     app.get("/api/products?category=BAD!", None).await.problem(400);
     app.get("/api/nowhere", None).await.problem(404);
     app.call(Method::PATCH, "/api/products", None, None).await.problem(405);
-    let after = app
-        .get("/api/products?limit=100", None)
-        .await
-        .body
-        .as_array()
-        .unwrap()
-        .len();
+    let after = app.get("/api/products?limit=100", None).await.body.as_array().unwrap().len();
     assert_eq!(before, after, "nothing was created");
     // A duplicate SKU is a conflict.
     let body = product_body("Dup", "misc", 100, 1);
@@ -578,13 +399,7 @@ async fn data_survives_a_restart_and_the_catalogue_is_seeded_once() {
     app.running.task.abort();
     let again = TestApp::spawn_with(|c| c.data_dir = data_dir).await;
     again.login(&email, PASSWORD).await;
-    let products = again
-        .get("/api/products?limit=100", None)
-        .await
-        .body
-        .as_array()
-        .unwrap()
-        .len();
+    let products = again.get("/api/products?limit=100", None).await.body.as_array().unwrap().len();
     assert_eq!(products, 48);
 }
 
@@ -600,12 +415,6 @@ async fn the_api_is_described_and_documented() {
     for route in &app.running.stack_routes {
         let op = &doc["paths"][&route.path][route.method.to_lowercase()];
         assert!(op.is_object(), "{} {} is documented", route.method, route.path);
-        assert_eq!(
-            op["security"].is_array(),
-            route.needs_caller,
-            "{} {} security",
-            route.method,
-            route.path
-        );
+        assert_eq!(op["security"].is_array(), route.needs_caller, "{} {} security", route.method, route.path);
     }
 }

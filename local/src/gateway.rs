@@ -77,11 +77,7 @@ pub struct Throttle {
 impl Throttle {
     /// `rate` requests per second with bursts of `burst`; a rate of 0 turns throttling off.
     pub fn new(rate: f64, burst: f64) -> Self {
-        Self {
-            rate,
-            burst: burst.max(1.0),
-            buckets: Mutex::new(HashMap::new()),
-        }
+        Self { rate, burst: burst.max(1.0), buckets: Mutex::new(HashMap::new()) }
     }
 
     /// Takes a token for `client`, or says how many seconds until one is free.
@@ -127,11 +123,8 @@ impl Gateway {
 
 /// The gateway middleware.
 pub async fn gateway(State(gw): State<Arc<Gateway>>, mut request: Request, next: Next) -> Response {
-    let client = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let client =
+        request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::from([127, 0, 0, 1]));
     if let Err(retry_after) = gw.throttle.take(client) {
         return Error::TooManyRequests(retry_after).into_response();
     }
@@ -143,9 +136,7 @@ pub async fn gateway(State(gw): State<Arc<Gateway>>, mut request: Request, next:
     if declared.is_some_and(|n| n > gw.max_body) {
         return Error::PayloadTooLarge(gw.max_body).into_response();
     }
-    let needs_caller = gw
-        .route(request.method(), request.uri().path())
-        .is_some_and(|r| r.needs_caller);
+    let needs_caller = gw.route(request.method(), request.uri().path()).is_some_and(|r| r.needs_caller);
     if needs_caller {
         let token = request
             .headers()
@@ -175,9 +166,7 @@ pub async fn gateway(State(gw): State<Arc<Gateway>>, mut request: Request, next:
             };
             context_claims.insert(name, text.into());
         }
-        request
-            .extensions_mut()
-            .insert(shop::http::caller::authorizer_context(context_claims));
+        request.extensions_mut().insert(shop::http::caller::authorizer_context(context_claims));
     }
     next.run(request).await
 }

@@ -72,9 +72,7 @@ impl Config {
         let mut c = Self::default();
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         if let Some(addr) = var("SHOP_ADDR") {
-            c.addr = addr
-                .parse()
-                .with_context(|| format!("SHOP_ADDR={addr} is not host:port"))?;
+            c.addr = addr.parse().with_context(|| format!("SHOP_ADDR={addr} is not host:port"))?;
         }
         if let Some(dir) = var("SHOP_DATA_DIR") {
             c.data_dir = dir.into();
@@ -146,9 +144,8 @@ async fn backends(config: &Config, public_url: &str) -> anyhow::Result<(Arc<dyn 
             std::fs::create_dir_all(&config.data_dir)
                 .with_context(|| format!("creating {}", config.data_dir.display()))?;
             let table: Arc<dyn Table> = Arc::new(SqliteTable::open(&config.data_dir.join("shop.db"))?);
-            let pem = read_or_create(&config.data_dir.join("signing-key.pem"), || {
-                SigningKey::generate().to_pkcs8_pem()
-            })?;
+            let pem =
+                read_or_create(&config.data_dir.join("signing-key.pem"), || SigningKey::generate().to_pkcs8_pem())?;
             let secret = read_or_create(&config.data_dir.join("cursor-secret"), || {
                 use base64::Engine;
                 base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>())
@@ -168,10 +165,7 @@ async fn backends(config: &Config, public_url: &str) -> anyhow::Result<(Arc<dyn 
         }
         Backend::Aws => {
             let aws = shop::aws::load().await;
-            let region = aws
-                .region()
-                .map(|r| r.to_string())
-                .unwrap_or_else(|| "us-east-1".into());
+            let region = aws.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
             let pool = shop::aws::env("USER_POOL_ID")?;
             let client_id = shop::aws::env("USER_POOL_CLIENT_ID")?;
             if let Ok(secret) = std::env::var("CURSOR_SECRET") {
@@ -201,13 +195,8 @@ async fn backends(config: &Config, public_url: &str) -> anyhow::Result<(Arc<dyn 
 pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
     let (table, identity, verifier) = backends(config, public_url).await?;
     let users = Users::new(table.clone());
-    let generated_admin_password = seed::admin(
-        &*identity,
-        &users,
-        &config.admin_email,
-        config.admin_password.as_deref(),
-    )
-    .await?;
+    let generated_admin_password =
+        seed::admin(&*identity, &users, &config.admin_email, config.admin_password.as_deref()).await?;
     if config.seed_catalogue {
         let added = seed::catalogue(&Catalog::new(table.clone())).await?;
         if added > 0 {
@@ -228,21 +217,12 @@ pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
     });
     let spec = serde_json::to_value(&openapi)?;
     let router = shop::http::fallbacks(
-        api.route(
-            "/openapi.json",
-            get(move || std::future::ready(axum::Json(spec.clone()))),
-        )
-        .route("/docs", get(|| std::future::ready(Html(DOCS))))
-        .route("/health", get(|| std::future::ready("ok"))),
+        api.route("/openapi.json", get(move || std::future::ready(axum::Json(spec.clone()))))
+            .route("/docs", get(|| std::future::ready(Html(DOCS))))
+            .route("/health", get(|| std::future::ready("ok"))),
     )
     .layer(axum::middleware::from_fn_with_state(gw, gateway::gateway));
-    Ok(Stack {
-        router,
-        openapi,
-        routes,
-        generated_admin_password,
-        table,
-    })
+    Ok(Stack { router, openapi, routes, generated_admin_password, table })
 }
 
 /// A running stack (for tests and benchmarks): its address and the task serving it.
@@ -257,9 +237,7 @@ pub struct Running {
 
 /// Binds `config.addr` (port 0 picks a free one), builds the stack and serves it.
 pub async fn spawn(config: Config) -> anyhow::Result<Running> {
-    let listener = TcpListener::bind(config.addr)
-        .await
-        .with_context(|| format!("binding {}", config.addr))?;
+    let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
     let addr = listener.local_addr()?;
     let url = format!("http://{addr}");
     let stack = build(&config, &url).await?;

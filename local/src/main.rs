@@ -23,10 +23,9 @@ async fn serve() -> anyhow::Result<()> {
     println!("Shop is running at {url}");
     println!("  API docs:  {url}/docs   (OpenAPI: {url}/openapi.json)");
     match (&config.backend, &running.generated_admin_password) {
-        (_, Some(password)) => println!(
-            "  Admin:     {} / {password}   (generated now and shown once)",
-            config.admin_email
-        ),
+        (_, Some(password)) => {
+            println!("  Admin:     {} / {password}   (generated now and shown once)", config.admin_email)
+        }
         (_, None) if config.admin_password.is_some() => {
             println!("  Admin:     {} / (SHOP_ADMIN_PASSWORD)", config.admin_email)
         }
@@ -34,10 +33,7 @@ async fn serve() -> anyhow::Result<()> {
     }
     match config.backend {
         Backend::Embedded => println!("  Data:      {}", config.data_dir.display()),
-        Backend::Aws => println!(
-            "  Backend:   AWS (table {})",
-            std::env::var("TABLE_NAME").unwrap_or_default()
-        ),
+        Backend::Aws => println!("  Backend:   AWS (table {})", std::env::var("TABLE_NAME").unwrap_or_default()),
     }
     println!(
         "Log in: curl -s {url}/api/auth/login -H 'content-type: application/json' -d '{{\"email\":\"{}\",\"password\":\"...\"}}'",

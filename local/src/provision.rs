@@ -85,9 +85,7 @@ pub async fn table(config: &SdkConfig, name: &str) -> anyhow::Result<()> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let stream = StreamSpecification::builder()
         .stream_enabled(true)
-        .stream_view_type(StreamViewType::from(text(
-            &def["StreamSpecification"]["StreamViewType"],
-        )?))
+        .stream_view_type(StreamViewType::from(text(&def["StreamSpecification"]["StreamViewType"])?))
         .build()?;
     client
         .create_table()
@@ -99,12 +97,7 @@ pub async fn table(config: &SdkConfig, name: &str) -> anyhow::Result<()> {
         .stream_specification(stream)
         .send()
         .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "creating table {name}: {}",
-                aws_sdk_dynamodb::error::DisplayErrorContext(e)
-            )
-        })?;
+        .map_err(|e| anyhow::anyhow!("creating table {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
     let ttl = &def["TimeToLiveSpecification"];
     client
         .update_time_to_live()
@@ -175,23 +168,11 @@ pub async fn user_pool(config: &SdkConfig, name: &str) -> anyhow::Result<(String
                 aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(e)
             )
         })?;
-    let client_id = made
-        .user_pool_client
-        .and_then(|c| c.client_id)
-        .context("the new client has no id")?;
+    let client_id = made.user_pool_client.and_then(|c| c.client_id).context("the new client has no id")?;
     let group = resource("AdminGroup")?;
-    client
-        .create_group()
-        .user_pool_id(&pool_id)
-        .group_name(text(&group["GroupName"])?)
-        .send()
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "creating the admin group: {}",
-                aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(e)
-            )
-        })?;
+    client.create_group().user_pool_id(&pool_id).group_name(text(&group["GroupName"])?).send().await.map_err(|e| {
+        anyhow::anyhow!("creating the admin group: {}", aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(e))
+    })?;
     Ok((pool_id, client_id))
 }
 
@@ -199,9 +180,5 @@ pub async fn user_pool(config: &SdkConfig, name: &str) -> anyhow::Result<(String
 pub async fn all(config: &SdkConfig, table_name: &str, pool_name: &str) -> anyhow::Result<Provisioned> {
     table(config, table_name).await?;
     let (user_pool_id, client_id) = user_pool(config, pool_name).await?;
-    Ok(Provisioned {
-        table_name: table_name.into(),
-        user_pool_id,
-        client_id,
-    })
+    Ok(Provisioned { table_name: table_name.into(), user_pool_id, client_id })
 }

@@ -109,17 +109,11 @@ pub async fn catalogue(catalog: &Catalog) -> anyhow::Result<usize> {
                 price: Money::price(499 + (n as i64 * 737) % 15_000, Currency::EUR)?,
                 stock: Stock::new(5 + (n as i64 * 37) % 200)?,
                 category: CategorySlug::parse(category)?,
-                images: vec![ImageUrl::parse(&format!(
-                    "https://images.example.com/{category}/{}.jpg",
-                    i + 1
-                ))?],
+                images: vec![ImageUrl::parse(&format!("https://images.example.com/{category}/{}.jpg", i + 1))?],
                 attributes: [("brand".to_owned(), "Demo".to_owned())].into(),
                 active: true,
             };
-            catalog
-                .create(draft)
-                .await
-                .map_err(|e| anyhow::anyhow!("seeding {name}: {e}"))?;
+            catalog.create(draft).await.map_err(|e| anyhow::anyhow!("seeding {name}: {e}"))?;
             added += 1;
         }
     }
@@ -136,22 +130,12 @@ pub async fn admin(
 ) -> anyhow::Result<Option<String>> {
     let email = Email::parse(email).map_err(|e| anyhow::anyhow!("SHOP_ADMIN_EMAIL {e}"))?;
     let generated = password.is_none().then(generate_password);
-    let chosen = password
-        .map(str::to_owned)
-        .or_else(|| generated.clone())
-        .expect("one of them");
+    let chosen = password.map(str::to_owned).or_else(|| generated.clone()).expect("one of them");
     let password = Password::parse(&chosen).map_err(|e| anyhow::anyhow!("SHOP_ADMIN_PASSWORD {e}"))?;
-    let account = NewAccount {
-        email: email.clone(),
-        password,
-        name: Name::parse("Shop Admin")?,
-        phone: None,
-    };
+    let account = NewAccount { email: email.clone(), password, name: Name::parse("Shop Admin")?, phone: None };
     let created = match identity.create_user(&account).await {
         Ok(id) => {
-            users
-                .create(&UserProfile::new(id, email.clone(), account.name.clone(), None))
-                .await?;
+            users.create(&UserProfile::new(id, email.clone(), account.name.clone(), None)).await?;
             true
         }
         Err(IdentityError::EmailTaken) => false,

@@ -43,10 +43,7 @@ pub fn env(name: &str) -> anyhow::Result<String> {
 /// The DynamoDB table named by `TABLE_NAME`.
 pub fn table(config: &SdkConfig) -> anyhow::Result<std::sync::Arc<dyn crate::table::Table>> {
     let client = aws_sdk_dynamodb::Client::new(config);
-    Ok(std::sync::Arc::new(crate::table::dynamo::DynamoTable::new(
-        client,
-        env("TABLE_NAME")?,
-    )))
+    Ok(std::sync::Arc::new(crate::table::dynamo::DynamoTable::new(client, env("TABLE_NAME")?)))
 }
 
 /// The Cognito user pool named by `USER_POOL_ID` and its app client `USER_POOL_CLIENT_ID`.
@@ -56,9 +53,7 @@ pub fn identity(config: &SdkConfig) -> anyhow::Result<std::sync::Arc<dyn crate::
         user_pool_id: env("USER_POOL_ID")?,
         client_id: env("USER_POOL_CLIENT_ID")?,
     };
-    Ok(std::sync::Arc::new(crate::identity::cognito::CognitoIdentity::new(
-        client, pool,
-    )))
+    Ok(std::sync::Arc::new(crate::identity::cognito::CognitoIdentity::new(client, pool)))
 }
 
 /// Reads `CURSOR_SECRET` (shared by every instance) into the cursor signer.

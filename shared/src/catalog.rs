@@ -86,9 +86,7 @@ impl Product {
 }
 
 fn stamp() -> OffsetDateTime {
-    crate::time::now()
-        .replace_nanosecond(0)
-        .expect("0 is a valid nanosecond")
+    crate::time::now().replace_nanosecond(0).expect("0 is a valid nanosecond")
 }
 
 /// The writes that move a category's count by `n` (creating the category if new).
@@ -141,7 +139,7 @@ impl Catalog {
         match self.table.transact(writes).await {
             Ok(()) => Ok(product),
             Err(WriteError::ConditionFailed { .. }) => Err(Error::Conflict(format!("SKU {} is taken", product.sku))),
-            Err(e) => Err(anyhow::Error::from(e).context("creating a product").into()),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -160,11 +158,7 @@ impl Catalog {
         if let Some(category) = category {
             let page = self
                 .table
-                .query(
-                    &Query::gsi1(keys::category_partition(category))
-                        .limit(limit)
-                        .after(after),
-                )
+                .query(&Query::gsi1(keys::category_partition(category)).limit(limit).after(after))
                 .await
                 .context("listing a category")?;
             let products = page.items.iter().map(Item::decode).collect::<anyhow::Result<_>>()?;
@@ -214,9 +208,7 @@ impl Catalog {
         let sku_changed = next.sku != current.sku;
         if sku_changed {
             writes.push(Write::delete(keys::sku(&current.sku)));
-            writes.push(Write::create(
-                Item::marker(&keys::sku(&next.sku)).with("product_id", id.to_string()),
-            ));
+            writes.push(Write::create(Item::marker(&keys::sku(&next.sku)).with("product_id", id.to_string())));
         }
         if next.category != current.category {
             writes.push(count(&current.category, -1));
@@ -226,8 +218,7 @@ impl Catalog {
             Ok(()) => Ok(next),
             Err(WriteError::ConditionFailed { index: Some(0) | None }) => Err(Error::PreconditionFailed),
             Err(WriteError::ConditionFailed { .. }) => Err(Error::Conflict(format!("SKU {} is taken", next.sku))),
-            Err(WriteError::Conflict) => Err(Error::PreconditionFailed),
-            Err(e) => Err(anyhow::Error::from(e).context("updating a product").into()),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -241,10 +232,7 @@ impl Catalog {
         ];
         match self.table.transact(writes).await {
             Ok(()) => Ok(()),
-            Err(WriteError::ConditionFailed { .. } | WriteError::Conflict) => Err(Error::Conflict(
-                "the product changed while it was being deleted; retry".into(),
-            )),
-            Err(e) => Err(anyhow::Error::from(e).context("deleting a product").into()),
+            Err(e) => Err(e.into()),
         }
     }
 

@@ -63,14 +63,8 @@ pub enum Error {
 impl Error {
     /// A 422 naming one field.
     pub fn invalid(field: impl Into<String>, invalid: Invalid) -> Self {
-        let errors = vec![FieldError {
-            field: field.into(),
-            message: invalid.0,
-        }];
-        Self::Validation {
-            detail: summary(&errors),
-            errors,
-        }
+        let errors = vec![FieldError { field: field.into(), message: invalid.0 }];
+        Self::Validation { detail: summary(&errors), errors }
     }
 
     pub fn status(&self) -> StatusCode {
@@ -105,6 +99,21 @@ impl Error {
             Self::Validation { .. } => "/problems/validation",
             Self::TooManyRequests(_) => "/problems/too-many-requests",
             Self::Internal(_) => "/problems/internal",
+        }
+    }
+}
+
+impl From<crate::table::WriteError> for Error {
+    fn from(e: crate::table::WriteError) -> Self {
+        use crate::table::WriteError;
+        match e {
+            WriteError::ConditionFailed { .. } => {
+                Error::Conflict("the resource changed meanwhile; read it again".into())
+            }
+            WriteError::Conflict => {
+                Error::Conflict("another request changed the same data at the same moment; retry".into())
+            }
+            WriteError::Other(e) => Error::Internal(e),
         }
     }
 }
@@ -159,10 +168,7 @@ impl IntoResponse for Error {
         let body = serde_json::to_vec(&problem).expect("a problem serializes");
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if let Some(secs) = retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
@@ -183,10 +189,7 @@ impl Validation {
         match result {
             Ok(value) => Some(value),
             Err(invalid) => {
-                self.errors.push(FieldError {
-                    field: name.to_owned(),
-                    message: invalid.0,
-                });
+                self.errors.push(FieldError { field: name.to_owned(), message: invalid.0 });
                 None
             }
         }
@@ -229,10 +232,7 @@ impl Validation {
         if self.errors.is_empty() {
             Ok(build().expect("every validated field is present"))
         } else {
-            Err(Error::Validation {
-                detail: summary(&self.errors),
-                errors: self.errors,
-            })
+            Err(Error::Validation { detail: summary(&self.errors), errors: self.errors })
         }
     }
 }

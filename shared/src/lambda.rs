@@ -17,11 +17,7 @@ pub use lambda_http::Error;
 pub fn init_tracing() {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| {
-            EnvFilter::try_new(
-                std::env::var("AWS_LAMBDA_LOG_LEVEL")
-                    .unwrap_or_else(|_| "info".into())
-                    .to_lowercase(),
-            )
+            EnvFilter::try_new(std::env::var("AWS_LAMBDA_LOG_LEVEL").unwrap_or_else(|_| "info".into()).to_lowercase())
         })
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
@@ -63,11 +59,7 @@ fn strip_stage(mut request: lambda_http::Request) -> lambda_http::Request {
     };
     let Some(stage) = stage else { return request };
     let uri = request.uri();
-    let Some(rest) = uri
-        .path()
-        .strip_prefix(&format!("/{stage}"))
-        .filter(|rest| rest.starts_with('/'))
-    else {
+    let Some(rest) = uri.path().strip_prefix(&format!("/{stage}")).filter(|rest| rest.starts_with('/')) else {
         return request;
     };
     let path_and_query = match uri.query() {

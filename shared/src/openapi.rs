@@ -27,10 +27,7 @@ pub fn base() -> OpenApi {
                 .security_scheme(
                     BEARER,
                     SecurityScheme::Http(
-                        HttpBuilder::new()
-                            .scheme(HttpAuthScheme::Bearer)
-                            .bearer_format("JWT")
-                            .build(),
+                        HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
                     ),
                 )
                 .schema(crate::error::Problem::name(), crate::error::Problem::schema())
@@ -57,8 +54,8 @@ impl Modify for Shared {
 
 /// Whether an operation needs a signed-in caller (carries the bearer scheme).
 pub fn needs_caller(operation: &utoipa::openapi::path::Operation) -> bool {
-    operation.security.as_ref().is_some_and(|reqs| {
-        reqs.iter()
-            .any(|r| serde_json::to_value(r).is_ok_and(|v| v.get(BEARER).is_some()))
-    })
+    operation
+        .security
+        .as_ref()
+        .is_some_and(|reqs| reqs.iter().any(|r| serde_json::to_value(r).is_ok_and(|v| v.get(BEARER).is_some())))
 }

@@ -23,10 +23,7 @@ pub struct NotificationPreferences {
 
 impl Default for NotificationPreferences {
     fn default() -> Self {
-        Self {
-            email: true,
-            sms: false,
-        }
+        Self { email: true, sms: false }
     }
 }
 
@@ -57,9 +54,7 @@ pub struct UserProfile {
 
 impl UserProfile {
     pub fn new(id: UserId, email: Email, name: Name, phone: Option<Phone>) -> Self {
-        let now = crate::time::now()
-            .replace_nanosecond(0)
-            .expect("0 is a valid nanosecond");
+        let now = crate::time::now().replace_nanosecond(0).expect("0 is a valid nanosecond");
         Self {
             id,
             email,
@@ -97,16 +92,8 @@ pub struct Users {
 }
 
 /// Attributes that are secrets or storage details, never exported.
-const PRIVATE_ATTRIBUTES: &[&str] = &[
-    "password_hash",
-    "code_hash",
-    "PK",
-    "SK",
-    "GSI1PK",
-    "GSI1SK",
-    "expires_at",
-    "code",
-];
+const PRIVATE_ATTRIBUTES: &[&str] =
+    &["password_hash", "code_hash", "PK", "SK", "GSI1PK", "GSI1SK", "expires_at", "code"];
 
 impl Users {
     pub fn new(table: Arc<dyn Table>) -> Self {
@@ -118,7 +105,7 @@ impl Users {
         match self.table.write(Write::create(profile.item())).await {
             Ok(()) => Ok(profile.clone()),
             Err(WriteError::ConditionFailed { .. }) => self.get(&profile.id).await?.ok_or(Error::NotFound("user")),
-            Err(e) => Err(anyhow::Error::from(e).context("creating a profile").into()),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -163,26 +150,20 @@ impl Users {
         match self.table.write(write).await {
             Ok(()) => Ok(next),
             Err(WriteError::ConditionFailed { .. }) => Err(Error::PreconditionFailed),
-            Err(e) => Err(anyhow::Error::from(e).context("updating a profile").into()),
+            Err(e) => Err(e.into()),
         }
     }
 
     /// Removes the profile and everything else stored under the user.
     pub async fn delete(&self, id: &UserId) -> Result<()> {
         loop {
-            let page = self
-                .table
-                .query(&Query::partition(keys::user_partition(id)).limit(100))
-                .await?;
+            let page = self.table.query(&Query::partition(keys::user_partition(id)).limit(100)).await?;
             if page.items.is_empty() {
                 return Ok(());
             }
             for chunk in page.items.chunks(25) {
                 let writes = chunk.iter().map(|i| Write::delete(i.key())).collect();
-                self.table
-                    .transact(writes)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("deleting a user's items: {e}"))?;
+                self.table.transact(writes).await?;
             }
         }
     }
@@ -191,10 +172,7 @@ impl Users {
     /// the user and the items indexed to them.
     pub async fn export(&self, id: &UserId) -> Result<Value> {
         let mut records = Vec::new();
-        for query in [
-            Query::partition(keys::user_partition(id)),
-            Query::gsi1(keys::user_partition(id)),
-        ] {
+        for query in [Query::partition(keys::user_partition(id)), Query::gsi1(keys::user_partition(id))] {
             let mut after = None;
             loop {
                 let page = self.table.query(&query.clone().limit(100).after(after)).await?;
@@ -210,9 +188,7 @@ impl Users {
                 }
             }
         }
-        let exported_at = crate::time::now()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
+        let exported_at = crate::time::now().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
         Ok(serde_json::json!({"user_id": id, "exported_at": exported_at, "records": records}))
     }
 }

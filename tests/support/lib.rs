@@ -49,12 +49,7 @@ impl Answer {
     #[track_caller]
     pub fn problem(self, status: u16) -> Self {
         let this = self.expect(status);
-        assert_eq!(
-            this.header("content-type"),
-            Some("application/problem+json"),
-            "{:#}",
-            this.body
-        );
+        assert_eq!(this.header("content-type"), Some("application/problem+json"), "{:#}", this.body);
         assert_eq!(this.body["status"], status);
         assert!(this.body["type"].as_str().is_some_and(|t| t.starts_with("/problems/")));
         assert!(this.body["detail"].is_string());
@@ -79,12 +74,7 @@ impl TestApp {
         };
         adjust(&mut config);
         let running = local::spawn(config.clone()).await.expect("the local stack starts");
-        Self {
-            url: running.url.clone(),
-            http: reqwest::Client::new(),
-            running,
-            config,
-        }
+        Self { url: running.url.clone(), http: reqwest::Client::new(), running, config }
     }
 
     /// Sends a request; `token` becomes `Authorization: Bearer`.
@@ -132,19 +122,13 @@ impl TestApp {
 
     /// Registers a shopper with a unique email; answers (email, user id).
     pub async fn register(&self, name: &str) -> (String, String) {
-        let email = format!(
-            "{}-{}@example.com",
-            name.to_lowercase(),
-            ulid::Ulid::new().to_string().to_lowercase()
-        );
+        let email = format!("{}-{}@example.com", name.to_lowercase(), ulid::Ulid::new().to_string().to_lowercase());
         let body = json!({"email": email, "password": PASSWORD, "name": name});
         let answer = self.post("/api/auth/register", None, body).await.expect(201);
         let user_id = answer.body["user_id"].as_str().unwrap().to_owned();
         if answer.body["confirmed"] == false {
             let code = self.sent_code(&user_id, "confirm").await;
-            self.post("/api/auth/confirm", None, json!({"email": email, "code": code}))
-                .await
-                .expect(204);
+            self.post("/api/auth/confirm", None, json!({"email": email, "code": code})).await.expect(204);
         }
         (email, user_id)
     }
@@ -160,20 +144,13 @@ impl TestApp {
             .prefix(shop::keys::NOTIFICATION_PREFIX)
             .descending();
         let page = self.running.table.query(&query).await.unwrap();
-        let note = page
-            .items
-            .iter()
-            .find(|i| i.str("kind") == Some(kind))
-            .expect("a code in the outbox");
+        let note = page.items.iter().find(|i| i.str("kind") == Some(kind)).expect("a code in the outbox");
         note.str("code").unwrap().to_owned()
     }
 
     /// Logs in; answers the whole token response.
     pub async fn login(&self, email: &str, password: &str) -> Value {
-        self.post("/api/auth/login", None, json!({"email": email, "password": password}))
-            .await
-            .expect(200)
-            .body
+        self.post("/api/auth/login", None, json!({"email": email, "password": password})).await.expect(200).body
     }
 
     /// Registers and logs in a shopper; answers (id token, user id, email).
@@ -185,10 +162,7 @@ impl TestApp {
 
     /// The administrator's ID token.
     pub async fn admin(&self) -> String {
-        self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await["id_token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await["id_token"].as_str().unwrap().to_owned()
     }
 }
 
@@ -214,9 +188,7 @@ pub async fn emulator() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "testing", "testing", None, None, "tests",
-        ))
+        .credentials_provider(aws_credential_types::Credentials::new("testing", "testing", None, None, "tests"))
         .load()
         .await
 }

@@ -28,10 +28,7 @@ pub struct AuthState {
 
 impl AuthState {
     pub fn new(table: Arc<dyn shop::table::Table>, identity: Arc<dyn Identity>) -> Self {
-        Self {
-            identity,
-            users: Users::new(table),
-        }
+        Self { identity, users: Users::new(table) }
     }
 }
 
@@ -132,9 +129,7 @@ fn code(raw: &str) -> std::result::Result<String, Invalid> {
 
 fn token(raw: &str) -> std::result::Result<&str, Error> {
     if raw.is_empty() || raw.len() > 8192 {
-        return Err(Error::Unauthenticated(
-            "the token is invalid, expired or revoked".into(),
-        ));
+        return Err(Error::Unauthenticated("the token is invalid, expired or revoked".into()));
     }
     Ok(raw)
 }
@@ -149,22 +144,12 @@ async fn register(State(state): State<AuthState>, Json(body): Json<RegisterBody>
     let password = v.field("password", Password::parse(&body.password));
     let name = v.field("name", Name::parse(&body.name));
     let phone = v.optional("phone", body.phone.as_deref(), Phone::parse);
-    let account = v.finish(|| {
-        Some(NewAccount {
-            email: email?,
-            password: password?,
-            name: name?,
-            phone: phone?,
-        })
-    })?;
+    let account = v.finish(|| Some(NewAccount { email: email?, password: password?, name: name?, phone: phone? }))?;
     let made = state.identity.sign_up(&account).await?;
     let profile = UserProfile::new(made.user_id.clone(), account.email, account.name, account.phone);
     state.users.create(&profile).await?;
     tracing::info!(user = %made.user_id, confirmed = made.confirmed, "account registered");
-    let body = Registered {
-        user_id: made.user_id,
-        confirmed: made.confirmed,
-    };
+    let body = Registered { user_id: made.user_id, confirmed: made.confirmed };
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 

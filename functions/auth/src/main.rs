@@ -4,10 +4,7 @@
 async fn main() -> Result<(), shop::lambda::Error> {
     shop::lambda::serve_http(|| {
         let aws = shop::aws::lambda_config()?;
-        Ok(auth::router(auth::AuthState::new(
-            shop::aws::table(&aws)?,
-            shop::aws::identity(&aws)?,
-        )))
+        Ok(auth::router(auth::AuthState::new(shop::aws::table(&aws)?, shop::aws::identity(&aws)?)))
     })
     .await
 }

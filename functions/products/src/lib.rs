@@ -24,9 +24,7 @@ pub struct ProductsState {
 
 impl ProductsState {
     pub fn new(table: std::sync::Arc<dyn shop::table::Table>) -> Self {
-        Self {
-            catalog: Catalog::new(table),
-        }
+        Self { catalog: Catalog::new(table) }
     }
 }
 
@@ -92,9 +90,7 @@ fn attribute(name: &str, value: &str) -> std::result::Result<(String, String), I
     if name_ok && value_ok {
         Ok((name.to_owned(), value.to_owned()))
     } else {
-        Err(Invalid::new(
-            "attribute names are 1 to 64 characters, values at most 500",
-        ))
+        Err(Invalid::new("attribute names are 1 to 64 characters, values at most 500"))
     }
 }
 
@@ -111,11 +107,7 @@ impl TryFrom<ProductBody> for ProductDraft {
         let stock = v.field("stock", Stock::new(body.stock));
         let category = v.field("category", CategorySlug::parse(&body.category));
         let too_many = |n: usize, max: usize| {
-            if n > max {
-                Err(Invalid::new(format!("at most {max}")))
-            } else {
-                Ok(())
-            }
+            if n > max { Err(Invalid::new(format!("at most {max}"))) } else { Ok(()) }
         };
         v.field("images", too_many(body.images.len(), MAX_IMAGES));
         let images = v.each("images", &body.images, |s| ImageUrl::parse(s));
@@ -168,10 +160,7 @@ async fn list_products(
         .category
         .map(|c| CategorySlug::parse(&c).map_err(|e| Error::BadRequest(format!("category {e}"))))
         .transpose()?;
-    let (products, next) = state
-        .catalog
-        .list(category.as_ref(), page.limit, page.after.clone())
-        .await?;
+    let (products, next) = state.catalog.list(category.as_ref(), page.limit, page.after.clone()).await?;
     Ok(page.page(products.into_iter().filter(|p| p.active).collect(), next))
 }
 
@@ -179,11 +168,7 @@ async fn list_products(
 #[utoipa::path(get, path = "/api/products/{id}", tag = "products", params(("id" = String, Path)),
     responses((status = 200, body = Product), (status = 304), (status = 404, body = shop::error::Problem)))]
 async fn get_product(State(state): State<ProductsState>, Path(id): Path<String>) -> Result<Versioned<Product>> {
-    let product = state
-        .catalog
-        .get(&product_id(&id)?)
-        .await?
-        .ok_or(Error::NotFound("product"))?;
+    let product = state.catalog.get(&product_id(&id)?).await?.ok_or(Error::NotFound("product"))?;
     Ok(Versioned(product.version, product))
 }
 
@@ -199,11 +184,7 @@ async fn create_product(
     caller.require_admin()?;
     let product = state.catalog.create(body.try_into()?).await?;
     tracing::info!(product = %product.id, sku = %product.sku, "product created");
-    Ok(shop::http::created(
-        &format!("/api/products/{}", product.id),
-        product.version,
-        product,
-    ))
+    Ok(shop::http::created(&format!("/api/products/{}", product.id), product.version, product))
 }
 
 /// Replace a product's fields (admin). Send `If-Match` with the ETag you read.

@@ -29,10 +29,7 @@ pub struct UsersState {
 
 impl UsersState {
     pub fn new(table: Arc<dyn shop::table::Table>, identity: Arc<dyn Identity>) -> Self {
-        Self {
-            users: Users::new(table),
-            identity,
-        }
+        Self { users: Users::new(table), identity }
     }
 }
 
@@ -78,14 +75,7 @@ impl TryFrom<NewUserBody> for NewAccount {
         let name = v.field("name", Name::parse(&body.name));
         let password = v.field("password", Password::parse(&body.password));
         let phone = v.optional("phone", body.phone.as_deref(), Phone::parse);
-        v.finish(|| {
-            Some(NewAccount {
-                email: email?,
-                password: password?,
-                name: name?,
-                phone: phone?,
-            })
-        })
+        v.finish(|| Some(NewAccount { email: email?, password: password?, name: name?, phone: phone? }))
     }
 }
 
@@ -122,12 +112,7 @@ impl TryFrom<ProfileBody> for ProfileChanges {
             None => Some(None),
         };
         v.finish(|| {
-            Some(ProfileChanges {
-                name: name?,
-                phone: phone?,
-                address: body.address,
-                preferences: body.preferences,
-            })
+            Some(ProfileChanges { name: name?, phone: phone?, address: body.address, preferences: body.preferences })
         })
     }
 }
@@ -162,16 +147,9 @@ async fn create_user(
     caller.require_admin()?;
     let account: NewAccount = body.try_into()?;
     let id = state.identity.create_user(&account).await?;
-    let profile = state
-        .users
-        .create(&UserProfile::new(id, account.email, account.name, account.phone))
-        .await?;
+    let profile = state.users.create(&UserProfile::new(id, account.email, account.name, account.phone)).await?;
     tracing::info!(user = %profile.id, by = %caller.user_id, "account created by an admin");
-    Ok(shop::http::created(
-        &format!("/api/users/{}", profile.id),
-        profile.version,
-        profile,
-    ))
+    Ok(shop::http::created(&format!("/api/users/{}", profile.id), profile.version, profile))
 }
 
 /// The caller's own profile.
@@ -185,10 +163,7 @@ async fn me(State(state): State<UsersState>, caller: Caller) -> Result<Versioned
             let email = caller.email.clone().ok_or(Error::NotFound("user"))?;
             let name = Name::parse(email.as_str().split('@').next().unwrap_or("shopper"))
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            state
-                .users
-                .create(&UserProfile::new(caller.user_id.clone(), email, name, None))
-                .await?
+            state.users.create(&UserProfile::new(caller.user_id.clone(), email, name, None)).await?
         }
     };
     Ok(Versioned(profile.version, profile))

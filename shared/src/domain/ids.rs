@@ -22,9 +22,7 @@ impl ProductId {
     }
 
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        ulid::Ulid::from_string(raw)
-            .map(Self)
-            .map_err(|_| Invalid::new("is not a product id"))
+        ulid::Ulid::from_string(raw).map(Self).map_err(|_| Invalid::new("is not a product id"))
     }
 }
 
@@ -75,14 +73,7 @@ impl UserId {
         b[6] = (b[6] & 0x0f) | 0x40;
         b[8] = (b[8] & 0x3f) | 0x80;
         let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-        Self(format!(
-            "{}-{}-{}-{}-{}",
-            &hex[0..8],
-            &hex[8..12],
-            &hex[12..16],
-            &hex[16..20],
-            &hex[20..32]
-        ))
+        Self(format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32]))
     }
 
     pub fn as_str(&self) -> &str {

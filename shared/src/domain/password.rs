@@ -60,22 +60,10 @@ mod tests {
 
     #[test]
     fn policy_names_the_failing_rule() {
-        assert_eq!(
-            Password::parse("Short1").unwrap_err().0,
-            "must be at least 10 characters"
-        );
-        assert_eq!(
-            Password::parse("alllowercase1").unwrap_err().0,
-            "must contain an upper-case letter"
-        );
-        assert_eq!(
-            Password::parse("NoDigitsHereAtAll").unwrap_err().0,
-            "must contain a digit"
-        );
+        assert_eq!(Password::parse("Short1").unwrap_err().0, "must be at least 10 characters");
+        assert_eq!(Password::parse("alllowercase1").unwrap_err().0, "must contain an upper-case letter");
+        assert_eq!(Password::parse("NoDigitsHereAtAll").unwrap_err().0, "must contain a digit");
         assert!(Password::parse("Correct-Horse-42").is_ok());
-        assert_eq!(
-            format!("{:?}", Password::parse("Correct-Horse-42").unwrap()),
-            "Password(<redacted>)"
-        );
+        assert_eq!(format!("{:?}", Password::parse("Correct-Horse-42").unwrap()), "Password(<redacted>)");
     }
 }

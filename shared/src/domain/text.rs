@@ -99,10 +99,7 @@ impl Description {
 impl Sku {
     fn check(s: String) -> Result<String, Invalid> {
         let upper = s.to_ascii_uppercase();
-        if upper
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || "-_.".contains(c))
-        {
+        if upper.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || "-_.".contains(c)) {
             Ok(upper)
         } else {
             Err(Invalid::new("may contain only letters, digits, '-', '_' and '.'"))
@@ -112,28 +109,18 @@ impl Sku {
 
 impl CategorySlug {
     fn check(s: String) -> Result<String, Invalid> {
-        let ok_first = s
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-        if ok_first
-            && s.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        {
+        let ok_first = s.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        if ok_first && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
             Ok(s)
         } else {
-            Err(Invalid::new(
-                "must be lower-case letters, digits and '-' (for example \"home-garden\")",
-            ))
+            Err(Invalid::new("must be lower-case letters, digits and '-' (for example \"home-garden\")"))
         }
     }
 }
 
 impl ImageUrl {
     fn check(s: String) -> Result<String, Invalid> {
-        let rest = s
-            .strip_prefix("https://")
-            .ok_or_else(|| Invalid::new("must be an https:// URL"))?;
+        let rest = s.strip_prefix("https://").ok_or_else(|| Invalid::new("must be an https:// URL"))?;
         let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
         if host.is_empty() || s.chars().any(char::is_whitespace) {
             return Err(Invalid::new("must be an https:// URL with a host"));

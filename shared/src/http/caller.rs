@@ -40,10 +40,7 @@ impl Caller {
     /// Reads the caller from authorizer claims (`sub`, `email`, `cognito:groups`).
     pub fn from_claims(claims: &serde_json::Map<String, Value>) -> Option<Self> {
         let user_id = UserId::parse(claims.get("sub")?.as_str()?).ok()?;
-        let email = claims
-            .get("email")
-            .and_then(Value::as_str)
-            .and_then(|e| Email::parse(e).ok());
+        let email = claims.get("email").and_then(Value::as_str).and_then(|e| Email::parse(e).ok());
         let groups = claims.get("cognito:groups").map(parse_groups).unwrap_or_default();
         Some(Self { user_id, email, groups })
     }

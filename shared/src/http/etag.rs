@@ -39,11 +39,8 @@ pub async fn not_modified(request: Request, next: Next) -> Response {
         return response;
     };
     let current = current.to_str().unwrap_or_default();
-    let matches = wanted
-        .to_str()
-        .unwrap_or_default()
-        .split(',')
-        .any(|tag| tag.trim() == "*" || opaque(tag) == opaque(current));
+    let matches =
+        wanted.to_str().unwrap_or_default().split(',').any(|tag| tag.trim() == "*" || opaque(tag) == opaque(current));
     if response.status() == StatusCode::OK && matches {
         let mut headers = HeaderMap::new();
         headers.insert(header::ETAG, response.headers()[header::ETAG].clone());
@@ -68,10 +65,6 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
         if value == "*" {
             return Ok(Self(None));
         }
-        opaque(value)
-            .trim_matches('"')
-            .parse()
-            .map(|v| Self(Some(v)))
-            .map_err(|_| Error::PreconditionFailed)
+        opaque(value).trim_matches('"').parse().map(|v| Self(Some(v))).map_err(|_| Error::PreconditionFailed)
     }
 }

@@ -66,10 +66,7 @@ pub const BODY_LIMIT: usize = 256 * 1024;
 fn field_of(text: &str) -> Option<FieldError> {
     let (path, message) = text.split_once(": ")?;
     let plain = !path.is_empty() && path.chars().all(|c| c.is_alphanumeric() || "._[]".contains(c));
-    plain.then(|| FieldError {
-        field: path.to_owned(),
-        message: message.to_owned(),
-    })
+    plain.then(|| FieldError { field: path.to_owned(), message: message.to_owned() })
 }
 
 /// `axum::extract::Query` whose rejection is a 400 problem.

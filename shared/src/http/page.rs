@@ -49,11 +49,7 @@ impl Cursor {
 
     pub fn seal(scope: &str, position: &Value) -> String {
         let payload = serde_json::to_vec(position).expect("a position serializes");
-        format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(&payload),
-            URL_SAFE_NO_PAD.encode(Self::tag(scope, &payload))
-        )
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(Self::tag(scope, &payload)))
     }
 
     pub fn open(scope: &str, cursor: &str) -> Result<Value, Error> {
@@ -109,30 +105,16 @@ impl<S: Send + Sync> FromRequestParts<S> for PageParams {
             }
         }
         filters.sort();
-        let scope = format!(
-            "{}?{}",
-            parts.uri.path(),
-            serde_urlencoded::to_string(&filters).unwrap_or_default()
-        );
+        let scope = format!("{}?{}", parts.uri.path(), serde_urlencoded::to_string(&filters).unwrap_or_default());
         let after = cursor.map(|c| Cursor::open(&scope, &c)).transpose()?;
-        Ok(Self {
-            limit,
-            after,
-            scope,
-            filters,
-        })
+        Ok(Self { limit, after, scope, filters })
     }
 }
 
 impl PageParams {
     /// A first page of the given size, for callers outside HTTP.
     pub fn first(limit: usize) -> Self {
-        Self {
-            limit,
-            after: None,
-            scope: String::new(),
-            filters: Vec::new(),
-        }
+        Self { limit, after: None, scope: String::new(), filters: Vec::new() }
     }
 
     /// The page to answer with; `next` is where the following page starts, if there is one.
@@ -143,10 +125,7 @@ impl PageParams {
             query.push(("cursor".into(), Cursor::seal(&self.scope, &position)));
             // A query-only reference resolves against the request's own URL (RFC 3986 §5.2),
             // so the link is right behind any stage prefix or custom domain.
-            format!(
-                "<?{}>; rel=\"next\"",
-                serde_urlencoded::to_string(&query).unwrap_or_default()
-            )
+            format!("<?{}>; rel=\"next\"", serde_urlencoded::to_string(&query).unwrap_or_default())
         });
         Page { items, link }
     }
@@ -179,10 +158,7 @@ mod tests {
         let position = json!({"PK": "PRODUCT#1", "SK": "PRODUCT"});
         let sealed = Cursor::seal("/api/products?", &position);
         assert_eq!(Cursor::open("/api/products?", &sealed).unwrap(), position);
-        assert!(
-            Cursor::open("/api/products?category=x", &sealed).is_err(),
-            "bound to its list"
-        );
+        assert!(Cursor::open("/api/products?category=x", &sealed).is_err(), "bound to its list");
         let (payload, tag) = sealed.split_once('.').unwrap();
         let forged = URL_SAFE_NO_PAD.encode(br#"{"PK":"USER#2","SK":"PROFILE"}"#);
         assert!(Cursor::open("/api/products?", &format!("{forged}.{tag}")).is_err());

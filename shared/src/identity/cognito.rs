@@ -41,11 +41,7 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>
     doing: &str,
 ) -> IdentityError {
     let code = e.as_service_error().and_then(|s| s.code()).map(str::to_owned);
-    let message = e
-        .as_service_error()
-        .and_then(|s| s.message())
-        .unwrap_or_default()
-        .to_owned();
+    let message = e.as_service_error().and_then(|s| s.message()).unwrap_or_default().to_owned();
     match code.as_deref().and_then(|c| known.iter().find(|(k, _)| *k == c)) {
         Some((_, make)) => make(message),
         None if code.as_deref() == Some("TooManyRequestsException")
@@ -58,18 +54,11 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>
 }
 
 fn attribute(name: &str, value: &str) -> AttributeType {
-    AttributeType::builder()
-        .name(name)
-        .value(value)
-        .build()
-        .expect("name is set")
+    AttributeType::builder().name(name).value(value).build().expect("name is set")
 }
 
 fn attributes(account: &NewAccount) -> Vec<AttributeType> {
-    let mut attrs = vec![
-        attribute("email", account.email.as_str()),
-        attribute("name", account.name.as_str()),
-    ];
+    let mut attrs = vec![attribute("email", account.email.as_str()), attribute("name", account.name.as_str())];
     if let Some(phone) = &account.phone {
         attrs.push(attribute("phone_number", phone.as_str()));
     }
@@ -119,10 +108,7 @@ impl Identity for CognitoIdentity {
             .await
             .map_err(|e| classify(e, USERS, "signing up"))?;
         let user_id = UserId::parse(&out.user_sub).map_err(|e| anyhow::anyhow!("Cognito's sub {e}"))?;
-        Ok(SignedUp {
-            user_id,
-            confirmed: out.user_confirmed,
-        })
+        Ok(SignedUp { user_id, confirmed: out.user_confirmed })
     }
 
     async fn confirm_sign_up(&self, email: &Email, code: &str) -> Result<(), IdentityError> {
@@ -177,13 +163,8 @@ impl Identity for CognitoIdentity {
     }
 
     async fn forgot_password(&self, email: &Email) -> Result<(), IdentityError> {
-        let result = self
-            .client
-            .forgot_password()
-            .client_id(&self.config.client_id)
-            .username(email.as_str())
-            .send()
-            .await;
+        let result =
+            self.client.forgot_password().client_id(&self.config.client_id).username(email.as_str()).send().await;
         match result.map_err(|e| classify(e, USERS, "starting a password reset")) {
             Ok(_) | Err(IdentityError::NoSuchUser) => Ok(()),
             Err(e) => Err(e),

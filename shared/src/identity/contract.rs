@@ -13,11 +13,7 @@ use crate::domain::{Email, Name, Password};
 
 fn account(tag: &str) -> NewAccount {
     NewAccount {
-        email: Email::parse(&format!(
-            "{tag}-{}@example.com",
-            ulid::Ulid::new().to_string().to_lowercase()
-        ))
-        .unwrap(),
+        email: Email::parse(&format!("{tag}-{}@example.com", ulid::Ulid::new().to_string().to_lowercase())).unwrap(),
         password: Password::parse("Correct-Horse-42").unwrap(),
         name: Name::parse("Ada Lovelace").unwrap(),
         phone: None,
@@ -67,24 +63,15 @@ where
 
     // Wrong password and unknown email are the same error.
     let wrong = Password::presented("Wrong-Password-1").unwrap();
-    assert!(matches!(
-        identity.log_in(&acc.email, &wrong).await,
-        Err(IdentityError::InvalidCredentials)
-    ));
+    assert!(matches!(identity.log_in(&acc.email, &wrong).await, Err(IdentityError::InvalidCredentials)));
     let nobody = account("nobody");
-    assert!(matches!(
-        identity.log_in(&nobody.email, &nobody.password).await,
-        Err(IdentityError::InvalidCredentials)
-    ));
+    assert!(matches!(identity.log_in(&nobody.email, &nobody.password).await, Err(IdentityError::InvalidCredentials)));
 
     // Refresh works until the user logs out everywhere.
     let again = identity.refresh(&refresh).await.unwrap();
     assert_eq!(claims_of(&again.id_token)["sub"], claims["sub"]);
     identity.log_out(&tokens.access_token).await.unwrap();
-    assert!(matches!(
-        identity.refresh(&refresh).await,
-        Err(IdentityError::InvalidToken)
-    ));
+    assert!(matches!(identity.refresh(&refresh).await, Err(IdentityError::InvalidToken)));
     assert!(identity.refresh("not-a-token").await.is_err());
 
     // Forgetting a password says nothing about whether the account exists.
@@ -92,10 +79,7 @@ where
     identity.forgot_password(&acc.email).await.unwrap();
     let reset_code = code(acc.email.clone(), "password_reset").await;
     let new_password = Password::parse("Battery-Staple-77").unwrap();
-    identity
-        .reset_password(&acc.email, &reset_code, &new_password)
-        .await
-        .unwrap();
+    identity.reset_password(&acc.email, &reset_code, &new_password).await.unwrap();
     assert!(identity.log_in(&acc.email, &new_password).await.is_ok());
 
     // The back office: created accounts log in at once; groups reach the ID token.
@@ -111,10 +95,7 @@ where
     // Deleting an account: it can no longer log in, and its email is free again.
     identity.delete_user(&admin.email).await.unwrap();
     assert!(identity.log_in(&admin.email, &admin.password).await.is_err());
-    assert!(matches!(
-        identity.delete_user(&admin.email).await,
-        Err(IdentityError::NoSuchUser)
-    ));
+    assert!(matches!(identity.delete_user(&admin.email).await, Err(IdentityError::NoSuchUser)));
     identity.create_user(&admin).await.unwrap();
 }
 
@@ -132,29 +113,18 @@ mod embedded {
         let owner = table.get(&keys::email(email)).await.unwrap().unwrap();
         let user = crate::domain::UserId::parse(owner.str("user_id").unwrap()).unwrap();
         let page = table
-            .query(
-                &Query::partition(keys::user_partition(&user))
-                    .prefix(keys::NOTIFICATION_PREFIX)
-                    .descending(),
-            )
+            .query(&Query::partition(keys::user_partition(&user)).prefix(keys::NOTIFICATION_PREFIX).descending())
             .await
             .unwrap();
-        let note = page
-            .items
-            .iter()
-            .find(|i| i.str("kind") == Some(purpose))
-            .expect("a code was sent");
+        let note = page.items.iter().find(|i| i.str("kind") == Some(purpose)).expect("a code was sent");
         note.str("code").unwrap().to_owned()
     }
 
     #[tokio::test]
     async fn embedded_identity_honours_the_contract() {
         let table: Arc<dyn Table> = crate::table::contract_support::sqlite().await;
-        let config = EmbeddedConfig {
-            issuer: "http://localhost/test".into(),
-            client_id: "test".into(),
-            auto_confirm: false,
-        };
+        let config =
+            EmbeddedConfig { issuer: "http://localhost/test".into(), client_id: "test".into(), auto_confirm: false };
         let identity = EmbeddedIdentity::new(table.clone(), SigningKey::generate(), config);
         let t = table.clone();
         run(&identity, move |email, purpose| {
@@ -167,21 +137,15 @@ mod embedded {
     #[tokio::test]
     async fn tokens_verify_and_forgeries_do_not() {
         let table: Arc<dyn Table> = crate::table::contract_support::sqlite().await;
-        let config = EmbeddedConfig {
-            issuer: "http://localhost/test".into(),
-            client_id: "test".into(),
-            auto_confirm: true,
-        };
+        let config =
+            EmbeddedConfig { issuer: "http://localhost/test".into(), client_id: "test".into(), auto_confirm: true };
         let identity = EmbeddedIdentity::new(table.clone(), SigningKey::generate(), config.clone());
         let acc = account("verify");
         identity.sign_up(&acc).await.unwrap();
         let tokens = identity.log_in(&acc.email, &acc.password).await.unwrap();
         let verifier = identity.verifier();
         assert!(verifier.verify_id_token(&tokens.id_token).is_ok());
-        assert!(
-            verifier.verify_id_token(&tokens.access_token).is_err(),
-            "access tokens are not id tokens"
-        );
+        assert!(verifier.verify_id_token(&tokens.access_token).is_err(), "access tokens are not id tokens");
         // Another key, another issuer, alg none: all refused.
         let other = EmbeddedIdentity::new(table.clone(), SigningKey::generate(), config.clone());
         let other_acc = account("other");
@@ -190,18 +154,10 @@ mod embedded {
         assert!(verifier.verify_id_token(&forged.id_token).is_err());
         let parts: Vec<&str> = tokens.id_token.split('.').collect();
         let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
-        assert!(
-            verifier
-                .verify_id_token(&format!("{none_header}.{}.", parts[1]))
-                .is_err()
-        );
+        assert!(verifier.verify_id_token(&format!("{none_header}.{}.", parts[1])).is_err());
         let mut claims = claims_of(&tokens.id_token);
         claims["cognito:groups"] = serde_json::json!(["admin"]);
         let tampered = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
-        assert!(
-            verifier
-                .verify_id_token(&format!("{}.{tampered}.{}", parts[0], parts[2]))
-                .is_err()
-        );
+        assert!(verifier.verify_id_token(&format!("{}.{tampered}.{}", parts[0], parts[2])).is_err());
     }
 }

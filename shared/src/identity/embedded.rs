@@ -47,16 +47,11 @@ impl SigningKey {
     }
 
     pub fn from_pkcs8_pem(pem: &str) -> anyhow::Result<Self> {
-        Ok(Self::from_secret(
-            p256::SecretKey::from_pkcs8_pem(pem).context("reading the signing key")?,
-        ))
+        Ok(Self::from_secret(p256::SecretKey::from_pkcs8_pem(pem).context("reading the signing key")?))
     }
 
     pub fn to_pkcs8_pem(&self) -> String {
-        self.secret
-            .to_pkcs8_pem(LineEnding::LF)
-            .expect("a P-256 key encodes")
-            .to_string()
+        self.secret.to_pkcs8_pem(LineEnding::LF).expect("a P-256 key encodes").to_string()
     }
 
     fn from_secret(secret: p256::SecretKey) -> Self {
@@ -124,10 +119,7 @@ struct RefreshRecord {
 }
 
 fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn now() -> i64 {
@@ -150,9 +142,7 @@ async fn password_matches(password: &Password, hash: String) -> anyhow::Result<b
     let password = password.clone();
     tokio::task::spawn_blocking(move || {
         let parsed = PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("reading a stored hash: {e}"))?;
-        Ok(Argon2::default()
-            .verify_password(password.expose().as_bytes(), &parsed)
-            .is_ok())
+        Ok(Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok())
     })
     .await?
 }
@@ -165,13 +155,7 @@ impl EmbeddedIdentity {
     pub fn new(table: Arc<dyn Table>, key: SigningKey, config: EmbeddedConfig) -> Self {
         let verifier =
             super::jwt::Verifier::new(&key.jwks(), &config.issuer, &config.client_id).expect("our own JWKS is usable");
-        Self {
-            encoding: key.encoding_key(),
-            table,
-            key,
-            config,
-            verifier,
-        }
+        Self { encoding: key.encoding_key(), table, key, config, verifier }
     }
 
     /// The public keys, served as `/.well-known/jwks.json`.
@@ -185,20 +169,12 @@ impl EmbeddedIdentity {
     }
 
     async fn owner(&self, email: &Email) -> anyhow::Result<Option<UserId>> {
-        let item = self
-            .table
-            .get(&keys::email(email))
-            .await
-            .context("looking up an email")?;
+        let item = self.table.get(&keys::email(email)).await.context("looking up an email")?;
         Ok(item.map(|i| i.decode::<EmailOwner>()).transpose()?.map(|o| o.user_id))
     }
 
     async fn credentials(&self, user: &UserId) -> anyhow::Result<Option<Credentials>> {
-        let item = self
-            .table
-            .get(&keys::user_credentials(user))
-            .await
-            .context("reading credentials")?;
+        let item = self.table.get(&keys::user_credentials(user)).await.context("reading credentials")?;
         item.map(|i| i.decode()).transpose()
     }
 
@@ -223,26 +199,15 @@ impl EmbeddedIdentity {
             "iss": self.config.issuer, "client_id": self.config.client_id,
             "iat": iat, "auth_time": iat, "exp": exp, "jti": ulid::Ulid::new().to_string(),
         }))?;
-        Ok(Tokens {
-            access_token,
-            id_token,
-            refresh_token,
-            expires_in: TOKEN_SECONDS,
-            token_type: "Bearer".into(),
-        })
+        Ok(Tokens { access_token, id_token, refresh_token, expires_in: TOKEN_SECONDS, token_type: "Bearer".into() })
     }
 
     /// Stores a fresh code for `purpose` and delivers it through the user's outbox.
     async fn send_code(&self, user: &UserId, email: &Email, purpose: &str) -> anyhow::Result<()> {
         let code = format!("{:06}", rand::random::<u32>() % 1_000_000);
-        let stored = StoredCode {
-            code_hash: sha256_hex(&code),
-            attempts: 0,
-        };
+        let stored = StoredCode { code_hash: sha256_hex(&code), attempts: 0 };
         let at = crate::time::now();
-        let stamp = at
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
+        let stamp = at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
         let notification = json!({
             "kind": purpose, "channel": "email", "to": email, "code": code, "created_at": stamp,
         });
@@ -266,11 +231,7 @@ impl EmbeddedIdentity {
         }
         let spent = self
             .table
-            .update(
-                &key,
-                Update::default().add("attempts", 1),
-                Some(Condition::equals("attempts", stored.attempts)),
-            )
+            .update(&key, Update::default().add("attempts", 1), Some(Condition::equals("attempts", stored.attempts)))
             .await;
         match spent {
             Ok(_) => {}
@@ -290,18 +251,10 @@ impl EmbeddedIdentity {
         loop {
             let page = self
                 .table
-                .query(
-                    &Query::gsi1(keys::user_partition(user))
-                        .prefix(keys::REFRESH_PREFIX)
-                        .limit(100)
-                        .after(after),
-                )
+                .query(&Query::gsi1(keys::user_partition(user)).prefix(keys::REFRESH_PREFIX).limit(100).after(after))
                 .await?;
             for item in &page.items {
-                self.table
-                    .write(Write::delete(item.key()))
-                    .await
-                    .map_err(anyhow::Error::from)?;
+                self.table.write(Write::delete(item.key())).await.map_err(anyhow::Error::from)?;
             }
             match page.next {
                 Some(next) => after = Some(next),
@@ -326,10 +279,7 @@ impl EmbeddedIdentity {
         let result = self
             .table
             .transact(vec![
-                Write::create(Item::new(
-                    &keys::email(&account.email),
-                    &EmailOwner { user_id: user.clone() },
-                )),
+                Write::create(Item::new(&keys::email(&account.email), &EmailOwner { user_id: user.clone() })),
                 Write::create(Item::new(&keys::user_credentials(&user), &creds)),
             ])
             .await;
@@ -375,10 +325,7 @@ impl Identity for EmbeddedIdentity {
             let _ = password_matches(password, DECOY_HASH.into()).await;
             return Err(IdentityError::InvalidCredentials);
         };
-        let creds = self
-            .credentials(&user)
-            .await?
-            .ok_or(IdentityError::InvalidCredentials)?;
+        let creds = self.credentials(&user).await?.ok_or(IdentityError::InvalidCredentials)?;
         if !password_matches(password, creds.password_hash.clone()).await? {
             return Err(IdentityError::InvalidCredentials);
         }
@@ -391,33 +338,20 @@ impl Identity for EmbeddedIdentity {
         let record = Item::new(&keys::refresh_token(&hash), &RefreshRecord { user_id: user.clone() })
             .with_gsi1(&keys::refresh_token_index(&user, &hash))
             .expiring_at(now() + REFRESH_SECONDS);
-        self.table
-            .write(Write::create(record))
-            .await
-            .map_err(anyhow::Error::from)?;
+        self.table.write(Write::create(record)).await.map_err(anyhow::Error::from)?;
         Ok(self.tokens(&user, &creds, Some(refresh))?)
     }
 
     async fn refresh(&self, refresh_token: &str) -> Result<Tokens, IdentityError> {
         let hash = sha256_hex(refresh_token);
-        let item = self
-            .table
-            .get(&keys::refresh_token(&hash))
-            .await?
-            .ok_or(IdentityError::InvalidToken)?;
+        let item = self.table.get(&keys::refresh_token(&hash)).await?.ok_or(IdentityError::InvalidToken)?;
         let record: RefreshRecord = item.decode()?;
-        let creds = self
-            .credentials(&record.user_id)
-            .await?
-            .ok_or(IdentityError::InvalidToken)?;
+        let creds = self.credentials(&record.user_id).await?.ok_or(IdentityError::InvalidToken)?;
         Ok(self.tokens(&record.user_id, &creds, None)?)
     }
 
     async fn log_out(&self, access_token: &str) -> Result<(), IdentityError> {
-        let claims = self
-            .verifier
-            .verify_access_token(access_token)
-            .map_err(|_| IdentityError::InvalidToken)?;
+        let claims = self.verifier.verify_access_token(access_token).map_err(|_| IdentityError::InvalidToken)?;
         let user = claims
             .get("sub")
             .and_then(Value::as_str)
@@ -440,11 +374,8 @@ impl Identity for EmbeddedIdentity {
         let hash = hash_password(password).await?;
         self.table
             .transact(vec![
-                Write::update(
-                    keys::user_credentials(&user),
-                    Update::default().set("password_hash", hash),
-                )
-                .when(Condition::Exists),
+                Write::update(keys::user_credentials(&user), Update::default().set("password_hash", hash))
+                    .when(Condition::Exists),
                 Write::delete(keys::user_code(&user, "password_reset")),
             ])
             .await

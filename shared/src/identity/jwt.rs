@@ -33,21 +33,14 @@ impl Verifier {
             keys.insert(kid, (DecodingKey::from_jwk(jwk)?, alg));
         }
         anyhow::ensure!(!keys.is_empty(), "the JWKS holds no usable ES256 or RS256 key");
-        Ok(Self {
-            keys,
-            issuer: issuer.into(),
-            audience: audience.into(),
-        })
+        Ok(Self { keys, issuer: issuer.into(), audience: audience.into() })
     }
 
     /// The token's claims if it is a valid, unexpired ID token of this issuer and client.
     pub fn verify_id_token(&self, token: &str) -> Result<Map<String, Value>, Refused> {
         let header = decode_header(token).map_err(|e| Refused(format!("header: {e}")))?;
         let kid = header.kid.ok_or_else(|| Refused("no kid".into()))?;
-        let (key, alg) = self
-            .keys
-            .get(&kid)
-            .ok_or_else(|| Refused(format!("unknown kid {kid}")))?;
+        let (key, alg) = self.keys.get(&kid).ok_or_else(|| Refused(format!("unknown kid {kid}")))?;
         if header.alg != *alg {
             return Err(Refused(format!("alg {:?} does not match the key", header.alg)));
         }
@@ -67,10 +60,7 @@ impl Verifier {
     pub fn verify_access_token(&self, token: &str) -> Result<Map<String, Value>, Refused> {
         let header = decode_header(token).map_err(|e| Refused(format!("header: {e}")))?;
         let kid = header.kid.ok_or_else(|| Refused("no kid".into()))?;
-        let (key, alg) = self
-            .keys
-            .get(&kid)
-            .ok_or_else(|| Refused(format!("unknown kid {kid}")))?;
+        let (key, alg) = self.keys.get(&kid).ok_or_else(|| Refused(format!("unknown kid {kid}")))?;
         let mut validation = Validation::new(*alg);
         validation.set_issuer(&[&self.issuer]);
         validation.validate_aud = false;

@@ -15,10 +15,7 @@ fn fresh(prefix: &str) -> String {
 pub async fn put_get_delete(table: &dyn Table) {
     let key = Key::new(fresh("T"), "A");
     assert_eq!(table.get(&key).await.unwrap(), None);
-    let item = Item::new(
-        &key,
-        &json!({"name": "lamp", "stock": 3, "tags": ["a", "b"], "nested": {"x": 1}}),
-    );
+    let item = Item::new(&key, &json!({"name": "lamp", "stock": 3, "tags": ["a", "b"], "nested": {"x": 1}}));
     table.write(Write::put(item.clone())).await.unwrap();
     assert_eq!(table.get(&key).await.unwrap(), Some(item));
     table.write(Write::delete(key.clone())).await.unwrap();
@@ -30,88 +27,51 @@ pub async fn conditional_writes(table: &dyn Table) {
     let item = Item::new(&key, &json!({"version": 1}));
     table.write(Write::create(item.clone())).await.unwrap();
     let again = table.write(Write::create(item.clone())).await;
-    assert!(
-        matches!(again, Err(WriteError::ConditionFailed { .. })),
-        "create twice must fail: {again:?}"
-    );
+    assert!(matches!(again, Err(WriteError::ConditionFailed { .. })), "create twice must fail: {again:?}");
     let stale = Write::put(Item::new(&key, &json!({"version": 2}))).when(Condition::equals("version", 7));
-    assert!(matches!(
-        table.write(stale).await,
-        Err(WriteError::ConditionFailed { .. })
-    ));
+    assert!(matches!(table.write(stale).await, Err(WriteError::ConditionFailed { .. })));
     let fresh_put = Write::put(Item::new(&key, &json!({"version": 2}))).when(Condition::equals("version", 1));
     table.write(fresh_put).await.unwrap();
     assert_eq!(table.get(&key).await.unwrap().unwrap().int("version"), Some(2));
     let missing = Write::delete(Key::new(fresh("T"), "A")).when(Condition::Exists);
-    assert!(matches!(
-        table.write(missing).await,
-        Err(WriteError::ConditionFailed { .. })
-    ));
+    assert!(matches!(table.write(missing).await, Err(WriteError::ConditionFailed { .. })));
     let one_of = Write::update(key.clone(), Update::default().set("status", "PAID"))
         .when(Condition::OneOf("version".into(), vec![json!(5), json!(6)]));
-    assert!(matches!(
-        table.write(one_of).await,
-        Err(WriteError::ConditionFailed { .. })
-    ));
+    assert!(matches!(table.write(one_of).await, Err(WriteError::ConditionFailed { .. })));
 }
 
 pub async fn atomic_counters(table: &dyn Table) {
     let key = Key::new(fresh("T"), "A");
-    table
-        .write(Write::put(Item::new(&key, &json!({"stock": 5}))))
-        .await
-        .unwrap();
+    table.write(Write::put(Item::new(&key, &json!({"stock": 5})))).await.unwrap();
     let after = table
-        .update(
-            &key,
-            Update::default().add("stock", -3).set("label", "x"),
-            Some(Condition::AtLeast("stock".into(), 3)),
-        )
+        .update(&key, Update::default().add("stock", -3).set("label", "x"), Some(Condition::AtLeast("stock".into(), 3)))
         .await
         .unwrap();
     assert_eq!(after.int("stock"), Some(2));
     assert_eq!(after.str("label"), Some("x"));
-    let short = table
-        .update(
-            &key,
-            Update::default().add("stock", -3),
-            Some(Condition::AtLeast("stock".into(), 3)),
-        )
-        .await;
+    let short =
+        table.update(&key, Update::default().add("stock", -3), Some(Condition::AtLeast("stock".into(), 3))).await;
     assert!(matches!(short, Err(WriteError::ConditionFailed { .. })));
     assert_eq!(table.get(&key).await.unwrap().unwrap().int("stock"), Some(2));
-    let removed = table
-        .update(&key, Update::default().remove("label"), Some(Condition::Exists))
-        .await
-        .unwrap();
+    let removed = table.update(&key, Update::default().remove("label"), Some(Condition::Exists)).await.unwrap();
     assert_eq!(removed.str("label"), None);
 }
 
 pub async fn transactions_are_all_or_nothing(table: &dyn Table) {
     let p = fresh("T");
     let (a, b, c) = (Key::new(&p, "A"), Key::new(&p, "B"), Key::new(&p, "C"));
-    table
-        .write(Write::put(Item::new(&a, &json!({"stock": 1}))))
-        .await
-        .unwrap();
+    table.write(Write::put(Item::new(&a, &json!({"stock": 1})))).await.unwrap();
     table.write(Write::put(Item::new(&b, &json!({"n": 1})))).await.unwrap();
     let failing = vec![
         Write::update(a.clone(), Update::default().add("stock", -1)).when(Condition::AtLeast("stock".into(), 1)),
         Write::create(Item::new(&c, &json!({}))),
-        Write::Check {
-            key: b.clone(),
-            condition: Condition::equals("n", 2),
-        },
+        Write::Check { key: b.clone(), condition: Condition::equals("n", 2) },
     ];
     match table.transact(failing).await {
         Err(WriteError::ConditionFailed { index }) => assert_eq!(index, Some(2)),
         other => panic!("expected the check to fail the transaction, got {other:?}"),
     }
-    assert_eq!(
-        table.get(&a).await.unwrap().unwrap().int("stock"),
-        Some(1),
-        "nothing applied"
-    );
+    assert_eq!(table.get(&a).await.unwrap().unwrap().int("stock"), Some(1), "nothing applied");
     assert_eq!(table.get(&c).await.unwrap(), None);
     let passing = vec![
         Write::update(a.clone(), Update::default().add("stock", -1)).when(Condition::AtLeast("stock".into(), 1)),
@@ -122,19 +82,14 @@ pub async fn transactions_are_all_or_nothing(table: &dyn Table) {
     assert_eq!(table.get(&a).await.unwrap().unwrap().int("stock"), Some(0));
     assert!(table.get(&c).await.unwrap().is_some());
     assert_eq!(table.get(&b).await.unwrap(), None);
-    let twice = table
-        .transact(vec![Write::delete(a.clone()), Write::delete(a.clone())])
-        .await;
+    let twice = table.transact(vec![Write::delete(a.clone()), Write::delete(a.clone())]).await;
     assert!(matches!(twice, Err(WriteError::Other(_))), "one write per item");
 }
 
 pub async fn queries_by_partition_prefix_and_range(table: &dyn Table) {
     let p = fresh("Q");
     for sk in ["A#1", "A#2", "A#3", "B#1", "C#1"] {
-        table
-            .write(Write::put(Item::new(&Key::new(&p, sk), &json!({"sk": sk}))))
-            .await
-            .unwrap();
+        table.write(Write::put(Item::new(&Key::new(&p, sk), &json!({"sk": sk})))).await.unwrap();
     }
     let sks = |page: &super::QueryPage| page.items.iter().map(|i| i.key().sk).collect::<Vec<_>>();
     let all = table.query(&Query::partition(&p)).await.unwrap();
@@ -156,11 +111,7 @@ pub async fn queries_by_partition_prefix_and_range(table: &dyn Table) {
             None => break,
         }
     }
-    assert_eq!(
-        seen,
-        ["A#1", "A#2", "A#3", "B#1", "C#1"],
-        "pages cover the partition once"
-    );
+    assert_eq!(seen, ["A#1", "A#2", "A#3", "B#1", "C#1"], "pages cover the partition once");
 }
 
 pub async fn secondary_index(table: &dyn Table) {
@@ -170,12 +121,8 @@ pub async fn secondary_index(table: &dyn Table) {
         let item = Item::new(&key, &json!({"name": name})).with_gsi1(&Key::new(&g, format!("{name}#{i}")));
         table.write(Write::put(item)).await.unwrap();
     }
-    let names = |page: &super::QueryPage| {
-        page.items
-            .iter()
-            .map(|i| i.str("name").unwrap().to_owned())
-            .collect::<Vec<_>>()
-    };
+    let names =
+        |page: &super::QueryPage| page.items.iter().map(|i| i.str("name").unwrap().to_owned()).collect::<Vec<_>>();
     let first = table.query(&Query::gsi1(&g).limit(2)).await.unwrap();
     assert_eq!(names(&first), ["apple", "banana"]);
     let rest = table.query(&Query::gsi1(&g).limit(2).after(first.next)).await.unwrap();
@@ -190,13 +137,7 @@ pub async fn batch_get_returns_what_exists(table: &dyn Table) {
     for key in keys.iter().step_by(2) {
         table.write(Write::put(Item::new(key, &json!({"n": 1})))).await.unwrap();
     }
-    let mut found: Vec<String> = table
-        .batch_get(&keys)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|i| i.key().sk)
-        .collect();
+    let mut found: Vec<String> = table.batch_get(&keys).await.unwrap().into_iter().map(|i| i.key().sk).collect();
     found.sort();
     let expected: Vec<String> = keys.iter().step_by(2).map(|k| k.sk.clone()).collect();
     assert_eq!(found, expected);
@@ -208,32 +149,20 @@ pub async fn expired_items_are_invisible(table: &dyn Table) {
     let future = past + 3600;
     let gone = Key::new(&p, "GONE");
     let kept = Key::new(&p, "KEPT");
-    table
-        .write(Write::put(Item::new(&gone, &json!({})).expiring_at(past)))
-        .await
-        .unwrap();
-    table
-        .write(Write::put(Item::new(&kept, &json!({})).expiring_at(future)))
-        .await
-        .unwrap();
+    table.write(Write::put(Item::new(&gone, &json!({})).expiring_at(past))).await.unwrap();
+    table.write(Write::put(Item::new(&kept, &json!({})).expiring_at(future))).await.unwrap();
     assert_eq!(table.get(&gone).await.unwrap(), None);
     assert!(table.get(&kept).await.unwrap().is_some());
     let page = table.query(&Query::partition(&p)).await.unwrap();
     assert_eq!(page.items.len(), 1);
     // An expired item does not hold its key: creating over it succeeds.
-    table
-        .write(Write::create(Item::new(&gone, &json!({"again": true}))))
-        .await
-        .unwrap();
+    table.write(Write::create(Item::new(&gone, &json!({"again": true})))).await.unwrap();
     assert!(table.get(&gone).await.unwrap().is_some());
 }
 
 pub async fn concurrent_decrements_never_oversell(table: std::sync::Arc<dyn Table>) {
     let key = Key::new(fresh("S"), "PRODUCT");
-    table
-        .write(Write::put(Item::new(&key, &json!({"stock": 10}))))
-        .await
-        .unwrap();
+    table.write(Write::put(Item::new(&key, &json!({"stock": 10})))).await.unwrap();
     let tasks: Vec<_> = (0..40)
         .map(|_| {
             let (table, key) = (table.clone(), key.clone());
@@ -305,17 +234,9 @@ mod sqlite {
     async fn every_write_reaches_the_change_feed_once() {
         let table = table().await;
         let key = super::Key::new("T#1", "A");
-        table
-            .write(super::Write::put(super::Item::new(&key, &json!({"n": 1}))))
-            .await
-            .unwrap();
-        table
-            .write(super::Write::update(key.clone(), super::Update::default().add("n", 1)))
-            .await
-            .unwrap();
-        let failed = table
-            .write(super::Write::create(super::Item::new(&key, &json!({}))))
-            .await;
+        table.write(super::Write::put(super::Item::new(&key, &json!({"n": 1})))).await.unwrap();
+        table.write(super::Write::update(key.clone(), super::Update::default().add("n", 1))).await.unwrap();
+        let failed = table.write(super::Write::create(super::Item::new(&key, &json!({})))).await;
         assert!(failed.is_err());
         table.write(super::Write::delete(key.clone())).await.unwrap();
         let changes = table.changes_after(0, 10).await.unwrap();
@@ -332,10 +253,7 @@ mod sqlite {
         let table = table().await;
         let key = super::Key::new("T#2", "A");
         let past = crate::time::epoch_seconds(crate::time::now()) - 1;
-        table
-            .write(super::Write::put(super::Item::new(&key, &json!({})).expiring_at(past)))
-            .await
-            .unwrap();
+        table.write(super::Write::put(super::Item::new(&key, &json!({})).expiring_at(past))).await.unwrap();
         assert_eq!(table.purge_expired().unwrap(), 1);
         let changes = table.changes_after(0, 10).await.unwrap();
         assert!(changes.last().unwrap().new.is_none());

@@ -28,10 +28,7 @@ pub struct DynamoTable {
 
 impl DynamoTable {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
+        Self { client, table: table.into() }
     }
 
     pub fn client(&self) -> &Client {
@@ -55,10 +52,7 @@ fn from_attributes(attrs: Attributes) -> anyhow::Result<Item> {
 }
 
 fn key_attributes(key: &Key) -> Attributes {
-    HashMap::from([
-        (PK.into(), AttributeValue::S(key.pk.clone())),
-        (SK.into(), AttributeValue::S(key.sk.clone())),
-    ])
+    HashMap::from([(PK.into(), AttributeValue::S(key.pk.clone())), (SK.into(), AttributeValue::S(key.sk.clone()))])
 }
 
 fn value(v: &Value) -> anyhow::Result<AttributeValue> {
@@ -119,18 +113,12 @@ impl Expr {
             }
             Condition::OneOf(name, values) => {
                 let n = self.name(name);
-                let list = values
-                    .iter()
-                    .map(|v| Ok(self.value(value(v)?)))
-                    .collect::<anyhow::Result<Vec<_>>>()?
-                    .join(", ");
+                let list =
+                    values.iter().map(|v| Ok(self.value(value(v)?))).collect::<anyhow::Result<Vec<_>>>()?.join(", ");
                 format!("{n} IN ({list})")
             }
             Condition::And(all) => {
-                let parts = all
-                    .iter()
-                    .map(|c| self.condition(c))
-                    .collect::<anyhow::Result<Vec<_>>>()?;
+                let parts = all.iter().map(|c| self.condition(c)).collect::<anyhow::Result<Vec<_>>>()?;
                 format!("({})", parts.join(" AND "))
             }
         })
@@ -225,9 +213,7 @@ impl DynamoTable {
 }
 
 fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(e: &SdkError<E>) -> bool {
-    e.as_service_error()
-        .and_then(|s| s.code())
-        .is_some_and(|code| code == "ConditionalCheckFailedException")
+    e.as_service_error().and_then(|s| s.code()).is_some_and(|code| code == "ConditionalCheckFailedException")
 }
 
 #[async_trait]
@@ -243,10 +229,7 @@ impl Table for DynamoTable {
             .await
             .map_err(|e| anyhow::anyhow!("reading {key:?}: {}", DisplayErrorContext(e)))?;
         let now = now();
-        out.item
-            .map(from_attributes)
-            .transpose()
-            .map(|i| i.filter(|i| !i.expired(now)))
+        out.item.map(from_attributes).transpose().map(|i| i.filter(|i| !i.expired(now)))
     }
 
     async fn batch_get(&self, keys: &[Key]) -> anyhow::Result<Vec<Item>> {
@@ -262,19 +245,11 @@ impl Table for DynamoTable {
             );
             let mut attempt = 0u32;
             while let Some(request) = pending.take() {
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(|e| anyhow::anyhow!("batch reading {} keys: {}", chunk.len(), DisplayErrorContext(e)))?;
-                for attrs in out
-                    .responses
-                    .unwrap_or_default()
-                    .remove(&self.table)
-                    .unwrap_or_default()
-                {
+                let out =
+                    self.client.batch_get_item().request_items(&self.table, request).send().await.map_err(|e| {
+                        anyhow::anyhow!("batch reading {} keys: {}", chunk.len(), DisplayErrorContext(e))
+                    })?;
+                for attrs in out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
                     let item = from_attributes(attrs)?;
                     if !item.expired(now) {
                         found.push(item);
@@ -340,12 +315,7 @@ impl Table for DynamoTable {
             .send()
             .await
             .map_err(|e| anyhow::anyhow!("querying {}: {}", query.partition, DisplayErrorContext(e)))?;
-        let items = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(from_attributes)
-            .collect::<anyhow::Result<_>>()?;
+        let items = out.items.unwrap_or_default().into_iter().map(from_attributes).collect::<anyhow::Result<_>>()?;
         let next = out
             .last_evaluated_key
             .map(|k| serde_dynamo::from_item::<_, Map<String, Value>>(k).map(Value::Object))
@@ -401,40 +371,20 @@ impl Table for DynamoTable {
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), WriteError> {
         super::check_transaction(&writes)?;
-        let items = writes
-            .iter()
-            .map(|w| self.transact_item(w))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        let Err(e) = result else { return Ok(()) };
-        if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = e.as_service_error() {
-            let reasons = cancelled.cancellation_reasons();
-            if let Some(index) = reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed")) {
-                return Err(WriteError::ConditionFailed { index: Some(index) });
-            }
-            if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
-                return Err(WriteError::Conflict);
-            }
-            if reasons.is_empty()
-                && cancelled
-                    .message()
-                    .is_some_and(|m| m.contains("ConditionalCheckFailed"))
-            {
-                return Err(WriteError::ConditionFailed { index: None });
+        let items = writes.iter().map(|w| self.transact_item(w)).collect::<anyhow::Result<Vec<_>>>()?;
+        // A cancelled transaction applied nothing, so one that lost a race is tried again,
+        // with jittered backoff, before the conflict reaches the caller.
+        let mut attempt = 0;
+        loop {
+            match self.transact_once(items.clone()).await {
+                Err(WriteError::Conflict) if attempt < 4 => {
+                    attempt += 1;
+                    let jitter = rand::random::<u64>() % (10 << attempt);
+                    tokio::time::sleep(std::time::Duration::from_millis(jitter + 5)).await;
+                }
+                other => return other,
             }
         }
-        if matches!(
-            e.as_service_error(),
-            Some(TransactWriteItemsError::TransactionInProgressException(_))
-        ) {
-            return Err(WriteError::Conflict);
-        }
-        Err(anyhow::anyhow!("transaction of {} writes: {}", writes.len(), DisplayErrorContext(e)).into())
     }
 
     async fn update(&self, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, WriteError> {
@@ -458,5 +408,29 @@ impl Table for DynamoTable {
             Err(e) if is_condition_failure(&e) => Err(WriteError::ConditionFailed { index: None }),
             Err(e) => Err(anyhow::anyhow!("updating {key:?}: {}", DisplayErrorContext(e)).into()),
         }
+    }
+}
+
+impl DynamoTable {
+    async fn transact_once(&self, items: Vec<TransactWriteItem>) -> Result<(), WriteError> {
+        let count = items.len();
+        let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
+        let Err(e) = result else { return Ok(()) };
+        if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = e.as_service_error() {
+            let reasons = cancelled.cancellation_reasons();
+            if let Some(index) = reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed")) {
+                return Err(WriteError::ConditionFailed { index: Some(index) });
+            }
+            if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
+                return Err(WriteError::Conflict);
+            }
+            if reasons.is_empty() && cancelled.message().is_some_and(|m| m.contains("ConditionalCheckFailed")) {
+                return Err(WriteError::ConditionFailed { index: None });
+            }
+        }
+        if matches!(e.as_service_error(), Some(TransactWriteItemsError::TransactionInProgressException(_))) {
+            return Err(WriteError::Conflict);
+        }
+        Err(anyhow::anyhow!("transaction of {count} writes: {}", DisplayErrorContext(e)).into())
     }
 }

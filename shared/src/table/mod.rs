@@ -32,10 +32,7 @@ pub struct Key {
 
 impl Key {
     pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
-        Self {
-            pk: pk.into(),
-            sk: sk.into(),
-        }
+        Self { pk: pk.into(), sk: sk.into() }
     }
 }
 
@@ -225,18 +222,11 @@ impl Write {
 
     /// A put that fails if the key is taken.
     pub fn create(item: Item) -> Self {
-        Self::Put {
-            item,
-            condition: Some(Condition::NotExists),
-        }
+        Self::Put { item, condition: Some(Condition::NotExists) }
     }
 
     pub fn update(key: Key, update: Update) -> Self {
-        Self::Update {
-            key,
-            update,
-            condition: None,
-        }
+        Self::Update { key, update, condition: None }
     }
 
     pub fn delete(key: Key) -> Self {
@@ -250,23 +240,10 @@ impl Write {
             Some(existing) => Some(Condition::And(vec![existing, condition.clone()])),
         };
         match self {
-            Self::Put { item, condition } => Self::Put {
-                item,
-                condition: merge(condition),
-            },
-            Self::Update { key, update, condition } => Self::Update {
-                key,
-                update,
-                condition: merge(condition),
-            },
-            Self::Delete { key, condition } => Self::Delete {
-                key,
-                condition: merge(condition),
-            },
-            Self::Check { key, .. } => Self::Check {
-                key,
-                condition: merge(None).expect("just set"),
-            },
+            Self::Put { item, condition } => Self::Put { item, condition: merge(condition) },
+            Self::Update { key, update, condition } => Self::Update { key, update, condition: merge(condition) },
+            Self::Delete { key, condition } => Self::Delete { key, condition: merge(condition) },
+            Self::Check { key, .. } => Self::Check { key, condition: merge(None).expect("just set") },
         }
     }
 
@@ -328,10 +305,7 @@ impl Query {
     }
 
     pub fn gsi1(partition: impl Into<String>) -> Self {
-        Self {
-            index: Index::Gsi1,
-            ..Self::partition(partition)
-        }
+        Self { index: Index::Gsi1, ..Self::partition(partition) }
     }
 
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
@@ -428,11 +402,9 @@ pub trait ChangeFeed: Send + Sync {
 /// Checks what both adapters refuse before touching the store.
 pub(crate) fn check_transaction(writes: &[Write]) -> Result<(), WriteError> {
     if writes.is_empty() || writes.len() > MAX_TRANSACTION_WRITES {
-        return Err(anyhow::anyhow!(
-            "a transaction holds 1 to {MAX_TRANSACTION_WRITES} writes, not {}",
-            writes.len()
-        )
-        .into());
+        return Err(
+            anyhow::anyhow!("a transaction holds 1 to {MAX_TRANSACTION_WRITES} writes, not {}", writes.len()).into()
+        );
     }
     let mut keys: Vec<Key> = writes.iter().map(Write::key).collect();
     keys.sort();

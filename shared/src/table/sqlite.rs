@@ -52,14 +52,8 @@ impl SqliteTable {
     pub fn open(path: &Path) -> anyhow::Result<Self> {
         let writer = connect(path).with_context(|| format!("opening {}", path.display()))?;
         writer.execute_batch(SCHEMA).context("creating the schema")?;
-        let readers = (0..READERS)
-            .map(|_| connect(path).map(Mutex::new))
-            .collect::<anyhow::Result<_>>()?;
-        Ok(Self {
-            writer: Mutex::new(writer),
-            readers,
-            next_reader: AtomicUsize::new(0),
-        })
+        let readers = (0..READERS).map(|_| connect(path).map(Mutex::new)).collect::<anyhow::Result<_>>()?;
+        Ok(Self { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) })
     }
 
     fn reader(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -77,10 +71,7 @@ impl SqliteTable {
             .collect::<Result<_, _>>()?;
         for (pk, sk, body) in &expired {
             tx.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![pk, sk])?;
-            tx.execute(
-                "INSERT INTO changes (pk, sk, old, new) VALUES (?1, ?2, ?3, NULL)",
-                params![pk, sk, body],
-            )?;
+            tx.execute("INSERT INTO changes (pk, sk, old, new) VALUES (?1, ?2, ?3, NULL)", params![pk, sk, body])?;
         }
         tx.commit()?;
         Ok(expired.len())
@@ -103,11 +94,7 @@ fn now() -> i64 {
 fn parse_item(body: &str) -> rusqlite::Result<Item> {
     match serde_json::from_str(body) {
         Ok(Value::Object(map)) => Ok(Item(map)),
-        _ => Err(rusqlite::Error::InvalidColumnType(
-            0,
-            "body".into(),
-            rusqlite::types::Type::Text,
-        )),
+        _ => Err(rusqlite::Error::InvalidColumnType(0, "body".into(), rusqlite::types::Type::Text)),
     }
 }
 
@@ -176,14 +163,10 @@ fn apply(conn: &Connection, write: &Write) -> anyhow::Result<bool> {
 impl SqliteTable {
     fn run(&self, writes: &[Write]) -> Result<Option<Item>, WriteError> {
         let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .context("beginning a write")?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).context("beginning a write")?;
         for (index, write) in writes.iter().enumerate() {
             if !apply(&tx, write)? {
-                return Err(WriteError::ConditionFailed {
-                    index: (writes.len() > 1).then_some(index),
-                });
+                return Err(WriteError::ConditionFailed { index: (writes.len() > 1).then_some(index) });
             }
         }
         let last = match writes.last() {
@@ -241,11 +224,7 @@ impl Table for SqliteTable {
             match query.index {
                 Index::Primary => arg(&mut sql, &format!(" AND sk {cmp} ?"), s(SK).ok_or_else(bad)?.into()),
                 Index::Gsi1 => {
-                    let (g, p, k) = (
-                        s(GSI1SK).ok_or_else(bad)?,
-                        s(PK).ok_or_else(bad)?,
-                        s(SK).ok_or_else(bad)?,
-                    );
+                    let (g, p, k) = (s(GSI1SK).ok_or_else(bad)?, s(PK).ok_or_else(bad)?, s(SK).ok_or_else(bad)?);
                     arg(&mut sql, &format!(" AND (gsi1sk, pk, sk) {cmp} (?"), g.into());
                     arg(&mut sql, ", ?", p.into());
                     arg(&mut sql, ", ?)", k.into());
@@ -268,9 +247,7 @@ impl Table for SqliteTable {
             })
             .collect();
         let mut items: Vec<Item> = stmt
-            .query_map(rusqlite::params_from_iter(params), |row| {
-                parse_item(&row.get::<_, String>(0)?)
-            })?
+            .query_map(rusqlite::params_from_iter(params), |row| parse_item(&row.get::<_, String>(0)?))?
             .collect::<Result<_, _>>()
             .with_context(|| format!("querying {}", query.partition))?;
         let next = if items.len() > query.limit {
@@ -292,11 +269,7 @@ impl Table for SqliteTable {
     }
 
     async fn update(&self, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, WriteError> {
-        let write = Write::Update {
-            key: key.clone(),
-            update,
-            condition,
-        };
+        let write = Write::Update { key: key.clone(), update, condition };
         self.run(std::slice::from_ref(&write))?
             .ok_or_else(|| anyhow::anyhow!("the updated item {key:?} is gone").into())
     }

@@ -1,0 +1,197 @@
+//! Measures what the README promises to report:
+//!
+//! 1. cold start: from process start to the first poll of the Lambda Runtime API, for each
+//!    function (its AWS clients built) against a hello-world lambda_runtime binary, runs
+//!    interleaved so the machine's state affects all alike;
+//! 2. the size of each function's release bootstrap, deflate-compressed as in the deployment zip;
+//! 3. requests per second for GET /api/products/{id} through the local stack against a bare
+//!    axum handler serving the same JSON from memory, in one run on one machine.
+//!
+//! Run: `cargo build --release --workspace --bins && cargo run --release -p shop-tests --bin bench`
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+
+const FUNCTIONS: &[&str] = &["auth", "users", "products"];
+const COLD_STARTS: usize = 40;
+
+fn release_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release")
+}
+
+/// One cold start: spawn, wait for `GET /2018-06-01/runtime/invocation/next`, kill.
+fn cold_start(binary: &Path) -> Duration {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let api = listener.local_addr().unwrap().to_string();
+    let started = Instant::now();
+    let mut child = Command::new(binary)
+        .env_clear()
+        .envs([
+            ("AWS_LAMBDA_RUNTIME_API", api.as_str()),
+            ("AWS_LAMBDA_FUNCTION_NAME", "bench"),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "1"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"),
+            ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench"),
+            ("AWS_LAMBDA_LOG_STREAM_NAME", "bench"),
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_SESSION_TOKEN", "token"),
+            ("TABLE_NAME", "shop"),
+            ("USER_POOL_ID", "eu-west-1_EXAMPLE"),
+            ("USER_POOL_CLIENT_ID", "exampleclient"),
+            ("CURSOR_SECRET", "0123456789abcdef0123456789abcdef"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("starting {}: {e} (build it with cargo build --release --workspace --bins)", binary.display())
+        });
+    let (stream, _) = listener.accept().unwrap();
+    let mut line = String::new();
+    BufReader::new(&stream).read_line(&mut line).unwrap();
+    let elapsed = started.elapsed();
+    assert!(line.starts_with("GET /2018-06-01/runtime/invocation/next"), "unexpected first request: {line}");
+    child.kill().ok();
+    child.wait().ok();
+    elapsed
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn cold_starts() {
+    println!("## Cold start: process start -> first Runtime API poll ({COLD_STARTS} runs each, interleaved)");
+    let mut names = vec!["hello-lambda"];
+    names.extend(FUNCTIONS);
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); names.len()];
+    for _ in 0..COLD_STARTS {
+        for (i, name) in names.iter().enumerate() {
+            samples[i].push(cold_start(&release_dir().join(name)));
+        }
+    }
+    let medians: Vec<Duration> = samples
+        .iter_mut()
+        .map(|s| {
+            s.sort();
+            percentile(s, 0.5)
+        })
+        .collect();
+    println!("| binary | median | p90 | median / hello-world |");
+    println!("|---|---|---|---|");
+    for (i, name) in names.iter().enumerate() {
+        println!(
+            "| {name} | {:.2} ms | {:.2} ms | {:.2}x |",
+            medians[i].as_secs_f64() * 1e3,
+            percentile(&samples[i], 0.9).as_secs_f64() * 1e3,
+            medians[i].as_secs_f64() / medians[0].as_secs_f64()
+        );
+    }
+}
+
+fn sizes() {
+    println!("\n## Release bootstrap size ({} target)", std::env::consts::ARCH);
+    println!("| function | binary | deflated (zip) |");
+    println!("|---|---|---|");
+    for name in FUNCTIONS {
+        let bytes = std::fs::read(release_dir().join(name)).unwrap();
+        let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(&bytes).unwrap();
+        let zipped = encoder.finish().unwrap().len();
+        println!("| {name} | {:.2} MB | {:.2} MB |", bytes.len() as f64 / 1e6, zipped as f64 / 1e6);
+    }
+}
+
+/// Drives `connections` keep-alive connections at `url` for `duration`; answers requests/s.
+async fn load(addr: std::net::SocketAddr, path: &str, connections: usize, duration: Duration) -> f64 {
+    let done = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (done, stop, path) = (done.clone(), stop.clone(), path.to_owned());
+        tasks.push(tokio::spawn(async move {
+            let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            stream.set_nodelay(true).unwrap();
+            let (mut sender, conn) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.unwrap();
+            tokio::spawn(conn);
+            while !stop.load(Ordering::Relaxed) {
+                let request = hyper::Request::get(&path).header("host", "bench").body(Empty::<Bytes>::new()).unwrap();
+                let response = sender.send_request(request).await.unwrap();
+                assert_eq!(response.status(), 200);
+                response.into_body().collect().await.unwrap();
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = done.load(Ordering::Relaxed);
+    let started = Instant::now();
+    tokio::time::sleep(duration).await;
+    let count = done.load(Ordering::Relaxed) - before;
+    let rate = count as f64 / started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    for task in tasks {
+        task.await.unwrap();
+    }
+    rate
+}
+
+async fn throughput() {
+    println!(
+        "\n## GET /api/products/{{id}}: local stack vs a bare axum handler (same process layout, 32 connections, 5 s)"
+    );
+    let config = local::Config {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        data_dir: shop_tests::temp_dir("bench"),
+        rate_limit: 0.0,
+        admin_password: Some(shop_tests::ADMIN_PASSWORD.into()),
+        ..local::Config::default()
+    };
+    let stack = local::spawn(config).await.unwrap();
+    let id = reqwest::get(format!("{}/api/products?limit=1", stack.url))
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/products/{id}");
+    let body = reqwest::get(format!("{}{path}", stack.url)).await.unwrap().bytes().await.unwrap();
+    let bare = axum::Router::new().route(
+        "/api/products/{id}",
+        axum::routing::get(move || {
+            let body = body.clone();
+            async move { ([("content-type", "application/json")], body) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let bare_addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, bare).await.unwrap() });
+    let shop = load(stack.addr, &path, 32, Duration::from_secs(5)).await;
+    let baseline = load(bare_addr, &path, 32, Duration::from_secs(5)).await;
+    println!("| server | requests/s |");
+    println!("|---|---|");
+    println!("| local stack (gateway, JWT-free public route, SQLite read, ETag) | {shop:.0} |");
+    println!("| bare axum, same JSON from memory | {baseline:.0} |");
+    println!("| ratio | {:.2} |", shop / baseline);
+}
+
+fn main() {
+    println!("# Shop benchmarks ({} cores)\n", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    cold_starts();
+    sizes();
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(throughput());
+}
