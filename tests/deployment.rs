@@ -88,3 +88,23 @@ fn the_table_has_the_single_table_shape() {
     let policy = &template["Resources"]["UserPool"]["Properties"]["Policies"]["PasswordPolicy"];
     assert_eq!(policy["MinimumLength"].as_u64(), Some(shop::domain::Password::MIN_CHARS as u64));
 }
+
+/// Every route the template deploys reaches a handler: none falls through to the router's
+/// "route not found" or "method not allowed" answers, so a documented route is a routed one.
+#[tokio::test]
+async fn every_deployed_route_is_served() {
+    let app = shop_tests::TestApp::spawn().await;
+    let template = template();
+    for (_, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        for (method, path, _) in template_routes(resource) {
+            let concrete = path.replace("{id}", "01J00000000000000000000000");
+            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            let answer = app.call(method.clone(), &concrete, None, Some(serde_json::json!({}))).await;
+            let fell_through = answer.status == 405 || answer.body["detail"] == "route not found";
+            assert!(!fell_through, "{method} {path} is deployed but not routed: {:#}", answer.body);
+        }
+    }
+}

@@ -48,23 +48,19 @@ pub fn routes(doc: &utoipa::openapi::OpenApi) -> Vec<Route> {
     routes
 }
 
+/// Whether `path` fits `pattern` (`{name}` matches one non-empty segment); answers how many
+/// parameters it took, so the most literal route can win.
 fn matches(pattern: &str, path: &str) -> Option<usize> {
-    let (p, q): (Vec<&str>, Vec<&str>) = (pattern.split('/').collect(), path.split('/').collect());
-    if p.len() != q.len() {
-        return None;
-    }
+    let (mut p, mut q) = (pattern.split('/'), path.split('/'));
     let mut params = 0;
-    for (a, b) in p.iter().zip(&q) {
-        if a.starts_with('{') && a.ends_with('}') {
-            if b.is_empty() {
-                return None;
-            }
-            params += 1;
-        } else if a != b {
-            return None;
+    loop {
+        match (p.next(), q.next()) {
+            (None, None) => return Some(params),
+            (Some(a), Some(b)) if a.starts_with('{') && a.ends_with('}') && !b.is_empty() => params += 1,
+            (Some(a), Some(b)) if a == b => {}
+            _ => return None,
         }
     }
-    Some(params)
 }
 
 /// A token bucket per client address.

@@ -2,11 +2,31 @@
 //!
 //! In Lambda everything the SDK needs is already in the environment (region, the function's
 //! role credentials), so [`lambda_config`] reads it directly: no profile files, no instance
-//! metadata, no network at start-up. Elsewhere [`load`] runs the full default chain.
+//! metadata, no network at start-up. Its HTTPS client trusts the roots that AWS endpoints
+//! chain to (Amazon Trust Services), compiled in: reading and parsing the system's whole CA
+//! directory would be most of a cold start. Elsewhere [`load`] runs the full default chain.
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+
+/// Amazon Root CA 1-4 and Starfield Services Root CA G2, which every AWS endpoint chains to.
+const AWS_ROOTS: &str = include_str!("aws-roots.pem");
+
+/// An HTTPS client that trusts only the AWS roots.
+pub fn https_client() -> SharedHttpClient {
+    let trust = AWS_ROOTS
+        .split_inclusive("-----END CERTIFICATE-----\n")
+        .filter(|pem| pem.contains("BEGIN CERTIFICATE"))
+        .fold(TrustStore::empty().with_native_roots(false), |store, pem| store.with_pem_certificate(pem.as_bytes()));
+    let context = TlsContext::builder().with_trust_store(trust).build().expect("the compiled-in roots are valid");
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https()
+}
 
 /// Configuration from the Lambda execution environment's variables.
 pub fn lambda_config() -> anyhow::Result<SdkConfig> {
@@ -22,6 +42,7 @@ pub fn lambda_config() -> anyhow::Result<SdkConfig> {
     let mut builder = SdkConfig::builder()
         .region(Region::new(region))
         .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .http_client(https_client())
         .behavior_version(BehaviorVersion::latest());
     if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
         builder = builder.endpoint_url(endpoint);
@@ -60,4 +81,22 @@ pub fn identity(config: &SdkConfig) -> anyhow::Result<std::sync::Arc<dyn crate::
 pub fn cursor_secret_from_env() -> anyhow::Result<()> {
     crate::http::page::set_cursor_secret(env("CURSOR_SECRET")?.as_bytes());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_compiled_in_roots_load() {
+        assert_eq!(AWS_ROOTS.matches("BEGIN CERTIFICATE").count(), 5);
+        // Building a client loads the trust store; a bad certificate would fail here.
+        // SAFETY-free: the variables are read, never written, by this test.
+        let config = SdkConfig::builder()
+            .region(Region::new("eu-west-1"))
+            .http_client(https_client())
+            .behavior_version(BehaviorVersion::latest())
+            .build();
+        let _client = aws_sdk_dynamodb::Client::new(&config);
+    }
 }

@@ -100,8 +100,7 @@ impl Item {
 
     /// The item's attributes as a record; key attributes are ignored unless the record asks.
     pub fn decode<T: DeserializeOwned>(&self) -> anyhow::Result<T> {
-        serde_json::from_value(Value::Object(self.0.clone()))
-            .map_err(|e| anyhow::anyhow!("decoding item {:?}: {e}", self.key()))
+        T::deserialize(&self.0).map_err(|e| anyhow::anyhow!("decoding item {:?}: {e}", self.key()))
     }
 }
 

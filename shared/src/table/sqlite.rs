@@ -99,12 +99,9 @@ fn parse_item(body: &str) -> rusqlite::Result<Item> {
 }
 
 fn load(conn: &Connection, key: &Key) -> rusqlite::Result<Option<Item>> {
-    conn.query_row(
-        "SELECT body FROM items WHERE pk = ?1 AND sk = ?2 AND (expires_at IS NULL OR expires_at > ?3)",
-        params![key.pk, key.sk, now()],
-        |row| parse_item(&row.get::<_, String>(0)?),
-    )
-    .optional()
+    conn.prepare_cached("SELECT body FROM items WHERE pk = ?1 AND sk = ?2 AND (expires_at IS NULL OR expires_at > ?3)")?
+        .query_row(params![key.pk, key.sk, now()], |row| parse_item(row.get_ref(0)?.as_str()?))
+        .optional()
 }
 
 fn store(conn: &Connection, item: &Item) -> rusqlite::Result<()> {
