@@ -19,3 +19,6 @@ pub mod time;
 pub mod users;
 
 pub use error::{Error, Result};
+
+#[doc(hidden)]
+pub use {paste, utoipa_axum};

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -16,8 +15,6 @@ use shop::openapi::Shared;
 use shop::users::{UserProfile, Users};
 use shop::{Error, Result};
 use utoipa::{OpenApi, ToSchema};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 /// What the auth service needs.
 #[derive(Clone)]
@@ -36,26 +33,7 @@ impl AuthState {
 #[openapi(tags((name = "auth", description = "Accounts and sessions")), modifiers(&Shared))]
 struct Doc;
 
-fn routes() -> OpenApiRouter<AuthState> {
-    OpenApiRouter::with_openapi(Doc::openapi())
-        .routes(routes!(register))
-        .routes(routes!(confirm))
-        .routes(routes!(login))
-        .routes(routes!(refresh))
-        .routes(routes!(logout))
-        .routes(routes!(forgot_password))
-        .routes(routes!(reset_password))
-}
-
-/// The service's router, ready to serve.
-pub fn router(state: AuthState) -> Router {
-    shop::http::service(routes(), state)
-}
-
-/// The service's OpenAPI document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes().into_openapi()
-}
+shop::service!(AuthState, Doc, [register, confirm, login, refresh, logout, forgot_password, reset_password]);
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -13,8 +12,6 @@ use shop::http::{Caller, IfMatch, Json, Page, PageParams, Query, Versioned};
 use shop::openapi::Shared;
 use shop::{Error, Result};
 use utoipa::{IntoParams, OpenApi, ToSchema};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 /// What the catalogue service needs.
 #[derive(Clone)]
@@ -32,22 +29,11 @@ impl ProductsState {
 #[openapi(tags((name = "products", description = "The catalogue")), modifiers(&Shared))]
 struct Doc;
 
-fn routes() -> OpenApiRouter<ProductsState> {
-    OpenApiRouter::with_openapi(Doc::openapi())
-        .routes(routes!(list_products, create_product))
-        .routes(routes!(get_product, update_product, delete_product))
-        .routes(routes!(list_categories))
-}
-
-/// The service's router, ready to serve.
-pub fn router(state: ProductsState) -> Router {
-    shop::http::service(routes(), state)
-}
-
-/// The service's OpenAPI document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes().into_openapi()
-}
+shop::service!(
+    ProductsState,
+    Doc,
+    [list_products, create_product, get_product, update_product, delete_product, list_categories]
+);
 
 /// A product as an editor sends it (POST creates, PUT replaces).
 #[derive(Debug, Deserialize, ToSchema)]

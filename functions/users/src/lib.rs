@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -17,8 +16,6 @@ use shop::openapi::Shared;
 use shop::users::{NotificationPreferences, ProfileChanges, UserProfile, Users};
 use shop::{Error, Result};
 use utoipa::{OpenApi, ToSchema};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 /// What the users service needs.
 #[derive(Clone)]
@@ -37,23 +34,7 @@ impl UsersState {
 #[openapi(tags((name = "users", description = "Profiles and accounts")), modifiers(&Shared))]
 struct Doc;
 
-fn routes() -> OpenApiRouter<UsersState> {
-    OpenApiRouter::with_openapi(Doc::openapi())
-        .routes(routes!(list_users, create_user))
-        .routes(routes!(me))
-        .routes(routes!(export_me))
-        .routes(routes!(get_user, update_user, delete_user))
-}
-
-/// The service's router, ready to serve.
-pub fn router(state: UsersState) -> Router {
-    shop::http::service(routes(), state)
-}
-
-/// The service's OpenAPI document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes().into_openapi()
-}
+shop::service!(UsersState, Doc, [list_users, create_user, me, export_me, get_user, update_user, delete_user]);
 
 /// An account an admin creates.
 #[derive(Debug, Deserialize, ToSchema)]

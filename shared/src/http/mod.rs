@@ -35,10 +35,58 @@ pub fn conventions<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Route
         .layer(axum::extract::DefaultBodyLimit::max(json::BODY_LIMIT))
 }
 
-/// A service's router from its documented routes: the routes with the conventions applied,
-/// ready to serve. Each service's `router(state)` is this call.
-pub fn service<S: Clone + Send + Sync + 'static>(routes: utoipa_axum::router::OpenApiRouter<S>, state: S) -> Router {
-    conventions(routes.split_for_parts().0.with_state(state))
+/// Adds one documented handler to a router, at the path and methods its `#[utoipa::path]`
+/// names (`P` is the path type that attribute generates). Only the route is built, not its
+/// OpenAPI description, so a Lambda's cold start does not pay for the document.
+pub fn route<P, H, T, S>(router: Router<S>, handler: H) -> Router<S>
+where
+    P: utoipa::Path,
+    H: axum::handler::Handler<T, S>,
+    T: 'static,
+    S: Clone + Send + Sync + 'static,
+{
+    use axum::routing::MethodFilter;
+    use utoipa::openapi::path::HttpMethod;
+    let filter = P::methods()
+        .into_iter()
+        .map(|method| match method {
+            HttpMethod::Get => MethodFilter::GET,
+            HttpMethod::Post => MethodFilter::POST,
+            HttpMethod::Put => MethodFilter::PUT,
+            HttpMethod::Delete => MethodFilter::DELETE,
+            HttpMethod::Patch => MethodFilter::PATCH,
+            HttpMethod::Head => MethodFilter::HEAD,
+            HttpMethod::Options => MethodFilter::OPTIONS,
+            HttpMethod::Trace => MethodFilter::TRACE,
+        })
+        .reduce(MethodFilter::or)
+        .expect("an operation has a method");
+    router.route(&P::path(), axum::routing::on(filter, handler))
+}
+
+/// Declares a service from one list of documented handlers: `router(state)`, which serves
+/// them with the conventions applied, and `openapi()`, which describes them.
+///
+/// ```ignore
+/// shop::service!(ProductsState, Doc, [list_products, get_product]);
+/// ```
+#[macro_export]
+macro_rules! service {
+    ($state:ty, $doc:ty, [$($handler:ident),+ $(,)?]) => {
+        /// The service's router, ready to serve.
+        pub fn router(state: $state) -> ::axum::Router {
+            let router = ::axum::Router::new();
+            $( let router = $crate::paste::paste! { $crate::http::route::<[<__path_ $handler>], _, _, _>(router, $handler) }; )+
+            $crate::http::conventions(router.with_state(state))
+        }
+
+        /// The service's OpenAPI document.
+        pub fn openapi() -> ::utoipa::openapi::OpenApi {
+            $crate::utoipa_axum::router::OpenApiRouter::<$state>::with_openapi(<$doc as ::utoipa::OpenApi>::openapi())
+                $( .routes($crate::utoipa_axum::routes!($handler)) )+
+                .into_openapi()
+        }
+    };
 }
 
 /// Problem+json answers for unknown paths (404) and methods (405). Applied once to the router
