@@ -37,6 +37,7 @@ fn each_function_deploys_exactly_the_routes_it_serves() {
         ("AuthFunction", "auth", auth::openapi()),
         ("UsersFunction", "users", users::openapi()),
         ("ProductsFunction", "products", products::openapi()),
+        ("CartFunction", "cart", cart::openapi()),
     ];
     let mut all = BTreeSet::new();
     for (resource, binary, doc) in services {
@@ -100,7 +101,9 @@ async fn every_deployed_route_is_served() {
             continue;
         }
         for (method, path, _) in template_routes(resource) {
-            let concrete = path.replace("{id}", "01J00000000000000000000000");
+            let concrete = path
+                .replace("{id}", "01J00000000000000000000000")
+                .replace("{product_id}", "01J00000000000000000000000");
             let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
             let answer = app.call(method.clone(), &concrete, None, Some(serde_json::json!({}))).await;
             let fell_through = answer.status == 405 || answer.body["detail"] == "route not found";

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use shop::catalog::{Catalog, ProductDraft};
-use shop::domain::{CategorySlug, Currency, Description, Email, Money, Name, Password, Sku, Stock, UserId};
+use shop::domain::{CategorySlug, Currency, Description, Email, Money, Name, Password, Quantity, Sku, Stock, UserId};
 use shop::identity::embedded::{EmbeddedConfig, EmbeddedIdentity, SigningKey};
 use shop::identity::{Identity, NewAccount};
 use shop::table::Table;
@@ -38,6 +38,10 @@ const EXPECTED: &[(&str, u16)] = &[
     ("products/update-product", 200),
     ("products/delete-product", 204),
     ("products/list-categories", 200),
+    ("cart/get-cart", 200),
+    ("cart/clear-cart", 204),
+    ("cart/set-item", 200),
+    ("cart/remove-item", 204),
 ];
 
 /// The product id the sample events name; the fixture's real id takes its place.
@@ -79,6 +83,8 @@ async fn world() -> World {
         })
         .await
         .unwrap();
+    let shopper = UserId::parse("22222222-2222-4222-8222-222222222222").unwrap();
+    shop::cart::Carts::new(table.clone()).set(&shopper, &product.id, Quantity::new(1).unwrap()).await.unwrap();
     World { table, identity, product: product.id.to_string() }
 }
 
@@ -88,6 +94,7 @@ fn router(function: &str, world: &World) -> shop::lambda::Handler {
         "auth" => auth::router(auth::AuthState::new(table, identity)),
         "users" => users::router(users::UsersState::new(table, identity)),
         "products" => products::router(products::ProductsState::new(table)),
+        "cart" => cart::router(cart::CartState::new(table)),
         other => panic!("events/{other}/ names no function"),
     };
     shop::lambda::handler(router)

@@ -366,6 +366,29 @@ async fn bad_input_gets_a_clear_problem_and_changes_nothing() {
     app.call(Method::PATCH, "/api/products", None, None).await.problem(405);
     let after = app.get("/api/products?limit=100", None).await.body.as_array().unwrap().len();
     assert_eq!(before, after, "nothing was created");
+    // The other services refuse bad input the same way.
+    app.post("/api/auth/register", None, json!({"email": "not-an-email", "password": PASSWORD, "name": "X"}))
+        .await
+        .problem(422);
+    app.post(
+        "/api/auth/register",
+        None,
+        json!({"email": "x@example.com", "password": PASSWORD, "name": "x".repeat(201)}),
+    )
+    .await
+    .problem(422);
+    app.post("/api/auth/register", None, json!({"email": "x@example.com", "password": 5, "name": "X"}))
+        .await
+        .problem(422);
+    app.post("/api/auth/login", None, json!("not an object")).await.problem(422);
+    let (shopper, shopper_id, _) = app.shopper("Gus").await;
+    let path = format!("/api/users/{shopper_id}");
+    app.call(Method::PUT, &path, Some(&shopper), Some(json!({"phone": "12"}))).await.problem(422);
+    app.call(Method::PUT, &path, Some(&shopper), Some(json!({"address": {"line1": "x"}}))).await.problem(422);
+    app.send(Method::PUT, &path, Some(&shopper), Some(json!({"name": "G"})), &[("if-match", "garbage")])
+        .await
+        .problem(412);
+    app.get("/api/users/not%23an%23id", Some(&admin)).await.problem(404);
     // A duplicate SKU is a conflict.
     let body = product_body("Dup", "misc", 100, 1);
     app.post("/api/products", Some(&admin), body.clone()).await.expect(201);
@@ -408,6 +431,9 @@ async fn the_api_is_described_and_documented() {
     let app = TestApp::spawn().await;
     let doc = app.get("/openapi.json", None).await.expect(200).body;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let jwks = app.get("/.well-known/jwks.json", None).await.expect(200).body;
+    assert_eq!(jwks["keys"][0]["alg"], "ES256");
+    assert!(jwks["keys"][0].get("d").is_none(), "only the public key");
     let docs = app.http.get(format!("{}/docs", app.url)).send().await.unwrap();
     assert_eq!(docs.status(), 200);
     assert!(docs.text().await.unwrap().contains("/openapi.json"));
@@ -417,4 +443,120 @@ async fn the_api_is_described_and_documented() {
         assert!(op.is_object(), "{} {} is documented", route.method, route.path);
         assert_eq!(op["security"].is_array(), route.needs_caller, "{} {} security", route.method, route.path);
     }
+}
+
+#[tokio::test]
+async fn a_shopper_fills_and_empties_a_cart_priced_from_the_catalogue() {
+    let app = TestApp::spawn().await;
+    let (alice, _, _) = app.shopper("Alice").await;
+    let (bob, _, _) = app.shopper("Bob").await;
+    let admin = app.admin().await;
+    let products = app.get("/api/products?limit=3", None).await.body;
+    let (a, b) = (products[0]["id"].as_str().unwrap().to_owned(), products[1]["id"].as_str().unwrap().to_owned());
+    let (price_a, price_b) =
+        (products[0]["price"]["amount"].as_i64().unwrap(), products[1]["price"]["amount"].as_i64().unwrap());
+
+    let empty = app.get("/api/cart", Some(&alice)).await.expect(200).body;
+    assert_eq!(empty["lines"], json!([]));
+    assert_eq!(empty["ready_for_checkout"], false);
+    app.call(Method::PUT, &format!("/api/cart/items/{a}"), Some(&alice), Some(json!({"quantity": 2})))
+        .await
+        .expect(200);
+    let cart = app.call(Method::PUT, &format!("/api/cart/items/{b}"), Some(&alice), Some(json!({"quantity": 1}))).await;
+    let cart = cart.expect(200).body;
+    assert_eq!(cart["lines"].as_array().unwrap().len(), 2);
+    assert_eq!(cart["lines"][0]["line_total"]["amount"], price_a * 2);
+    assert_eq!(cart["total"], json!({"amount": price_a * 2 + price_b, "currency": "EUR"}));
+    assert_eq!(cart["ready_for_checkout"], true);
+    // Setting again changes the quantity, not the number of lines.
+    let cart = app.call(Method::PUT, &format!("/api/cart/items/{a}"), Some(&alice), Some(json!({"quantity": 5}))).await;
+    assert_eq!(cart.expect(200).body["lines"][0]["quantity"], 5);
+
+    // Bob's cart is his own.
+    assert_eq!(app.get("/api/cart", Some(&bob)).await.expect(200).body["lines"], json!([]));
+    app.call(Method::DELETE, &format!("/api/cart/items/{a}"), Some(&bob), None).await.problem(404);
+
+    // Lines flag what cannot be bought: short of stock, then inactive, then gone.
+    let product = app.get(&format!("/api/products/{a}"), None).await;
+    let etag = product.header("etag").unwrap().to_owned();
+    let mut body = product.body.clone();
+    for field in ["id", "created_at", "updated_at", "version"] {
+        body.as_object_mut().unwrap().remove(field);
+    }
+    body["stock"] = json!(3);
+    let updated = app
+        .send(Method::PUT, &format!("/api/products/{a}"), Some(&admin), Some(body.clone()), &[("if-match", &etag)])
+        .await;
+    let etag = updated.expect(200).header("etag").unwrap().to_owned();
+    let cart = app.get("/api/cart", Some(&alice)).await.body;
+    assert_eq!(cart["lines"][0]["problem"], "short_of_stock");
+    assert_eq!(cart["total"]["amount"], price_b, "problem lines are not in the total");
+    assert_eq!(cart["ready_for_checkout"], false);
+    body["active"] = json!(false);
+    app.send(Method::PUT, &format!("/api/products/{a}"), Some(&admin), Some(body), &[("if-match", &etag)])
+        .await
+        .expect(200);
+    assert_eq!(app.get("/api/cart", Some(&alice)).await.body["lines"][0]["problem"], "inactive");
+    app.call(Method::PUT, &format!("/api/cart/items/{a}"), Some(&alice), Some(json!({"quantity": 1})))
+        .await
+        .problem(422);
+    app.call(Method::DELETE, &format!("/api/products/{a}"), Some(&admin), None).await.expect(204);
+    assert_eq!(app.get("/api/cart", Some(&alice)).await.body["lines"][0]["problem"], "gone");
+
+    // Bad input changes nothing.
+    for quantity in [json!(0), json!(100), json!(-1), json!(1.5), json!("2")] {
+        app.call(Method::PUT, &format!("/api/cart/items/{b}"), Some(&alice), Some(json!({"quantity": quantity})))
+            .await
+            .problem(422);
+    }
+    app.call(Method::PUT, "/api/cart/items/not-an-id", Some(&alice), Some(json!({"quantity": 1}))).await.problem(404);
+    app.call(Method::PUT, "/api/cart/items/01J00000000000000000000000", Some(&alice), Some(json!({"quantity": 1})))
+        .await
+        .problem(404);
+    app.call(Method::PUT, &format!("/api/cart/items/{b}"), Some(&alice), Some(json!({"quantity": 1, "price": 1})))
+        .await
+        .problem(422);
+    app.get("/api/cart", None).await.problem(401);
+    assert_eq!(app.get("/api/cart", Some(&alice)).await.body["lines"][1]["quantity"], 1);
+
+    // Remove a line, then empty the cart.
+    app.call(Method::DELETE, &format!("/api/cart/items/{b}"), Some(&alice), None).await.expect(204);
+    app.call(Method::DELETE, &format!("/api/cart/items/{b}"), Some(&alice), None).await.problem(404);
+    app.call(Method::DELETE, "/api/cart", Some(&alice), None).await.expect(204);
+    assert_eq!(app.get("/api/cart", Some(&alice)).await.body["lines"], json!([]));
+}
+
+#[tokio::test]
+async fn a_cart_holds_a_bounded_number_of_lines_even_under_concurrency() {
+    let app = TestApp::spawn().await;
+    let (alice, _, _) = app.shopper("Alice").await;
+    let ids: Vec<String> = app
+        .get("/api/products?limit=48", None)
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_owned())
+        .collect();
+    let puts = ids.iter().map(|id| {
+        let (app, alice) = (&app, &alice);
+        async move {
+            app.call(Method::PUT, &format!("/api/cart/items/{id}"), Some(alice), Some(json!({"quantity": 1})))
+                .await
+                .status
+                .as_u16()
+        }
+    });
+    let statuses = futures::future::join_all(puts).await;
+    let max = shop::cart::MAX_LINES as usize;
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), max);
+    assert_eq!(statuses.iter().filter(|s| **s == 422).count(), ids.len() - max);
+    assert_eq!(app.get("/api/cart", Some(&alice)).await.body["lines"].as_array().unwrap().len(), max);
+    // Removing a line makes room again.
+    app.call(Method::DELETE, &format!("/api/cart/items/{}", ids[0]), Some(&alice), None).await.expect(204);
+    let last = statuses.iter().position(|s| *s == 422).unwrap();
+    app.call(Method::PUT, &format!("/api/cart/items/{}", ids[last]), Some(&alice), Some(json!({"quantity": 1})))
+        .await
+        .expect(200);
 }

@@ -110,7 +110,7 @@ pub struct Stack {
 /// The merged OpenAPI document of every service.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = shop::openapi::base();
-    for part in [auth::openapi(), users::openapi(), products::openapi()] {
+    for part in [auth::openapi(), users::openapi(), products::openapi(), cart::openapi()] {
         doc.merge(part);
     }
     doc
@@ -137,8 +137,17 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     options.open(path)?.write_all(text.as_bytes())
 }
 
-/// The adapters behind the services, and the verifier the gateway checks tokens with.
-async fn backends(config: &Config, public_url: &str) -> anyhow::Result<(Arc<dyn Table>, Arc<dyn Identity>, Verifier)> {
+/// The adapters behind the services.
+struct Backends {
+    table: Arc<dyn Table>,
+    identity: Arc<dyn Identity>,
+    /// What the gateway checks tokens with.
+    verifier: Verifier,
+    /// The embedded provider's public keys, served at `/.well-known/jwks.json`.
+    jwks: Option<serde_json::Value>,
+}
+
+async fn backends(config: &Config, public_url: &str) -> anyhow::Result<Backends> {
     match config.backend {
         Backend::Embedded => {
             std::fs::create_dir_all(&config.data_dir)
@@ -160,8 +169,8 @@ async fn backends(config: &Config, public_url: &str) -> anyhow::Result<(Arc<dyn 
                     auto_confirm: config.auto_confirm,
                 },
             );
-            let verifier = identity.verifier();
-            Ok((table, Arc::new(identity), verifier))
+            let (verifier, jwks) = (identity.verifier(), Some(identity.jwks()));
+            Ok(Backends { table, identity: Arc::new(identity), verifier, jwks })
         }
         Backend::Aws => {
             let aws = shop::aws::load().await;
@@ -186,14 +195,14 @@ async fn backends(config: &Config, public_url: &str) -> anyhow::Result<(Arc<dyn 
                 .await
                 .with_context(|| format!("reading {jwks_url}"))?;
             let verifier = Verifier::new(&jwks, issuer, &client_id)?;
-            Ok((shop::aws::table(&aws)?, shop::aws::identity(&aws)?, verifier))
+            Ok(Backends { table: shop::aws::table(&aws)?, identity: shop::aws::identity(&aws)?, verifier, jwks: None })
         }
     }
 }
 
 /// Builds the stack for `public_url` (the address it will be reached at).
 pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
-    let (table, identity, verifier) = backends(config, public_url).await?;
+    let Backends { table, identity, verifier, jwks } = backends(config, public_url).await?;
     let users = Users::new(table.clone());
     let generated_admin_password =
         seed::admin(&*identity, &users, &config.admin_email, config.admin_password.as_deref()).await?;
@@ -206,7 +215,8 @@ pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
     let api = Router::new()
         .merge(auth::router(auth::AuthState::new(table.clone(), identity.clone())))
         .merge(users::router(users::UsersState::new(table.clone(), identity.clone())))
-        .merge(products::router(products::ProductsState::new(table.clone())));
+        .merge(products::router(products::ProductsState::new(table.clone())))
+        .merge(cart::router(cart::CartState::new(table.clone())));
     let openapi = openapi();
     let routes = gateway::routes(&openapi);
     let gw = Arc::new(gateway::Gateway {
@@ -216,6 +226,10 @@ pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
         max_body: config.max_body,
     });
     let spec = serde_json::to_value(&openapi)?;
+    let api = match jwks {
+        Some(jwks) => api.route("/.well-known/jwks.json", get(move || std::future::ready(axum::Json(jwks.clone())))),
+        None => api,
+    };
     let router = shop::http::fallbacks(
         api.route("/openapi.json", get(move || std::future::ready(axum::Json(spec.clone()))))
             .route("/docs", get(|| std::future::ready(Html(DOCS))))

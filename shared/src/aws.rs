@@ -10,13 +10,35 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 /// Amazon Root CA 1-4 and Starfield Services Root CA G2, which every AWS endpoint chains to.
 const AWS_ROOTS: &str = include_str!("aws-roots.pem");
 
-/// An HTTPS client that trusts only the AWS roots.
+/// An HTTPS client that trusts only the AWS roots. Its TLS configuration is built once per
+/// process, with the first connection: the stock client builds one (and throws it away) for
+/// every SDK client at construction, to front-load reading the system's CA directory, which
+/// this client never reads.
 pub fn https_client() -> SharedHttpClient {
+    SharedHttpClient::new(TlsOnFirstConnection(aws_https_client()))
+}
+
+#[derive(Debug)]
+struct TlsOnFirstConnection(SharedHttpClient);
+
+impl HttpClient for TlsOnFirstConnection {
+    fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
+}
+
+fn aws_https_client() -> SharedHttpClient {
     let trust = AWS_ROOTS
         .split_inclusive("-----END CERTIFICATE-----\n")
         .filter(|pem| pem.contains("BEGIN CERTIFICATE"))
@@ -86,17 +108,27 @@ pub fn cursor_secret_from_env() -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder;
 
     #[test]
     fn the_compiled_in_roots_load() {
         assert_eq!(AWS_ROOTS.matches("BEGIN CERTIFICATE").count(), 5);
-        // Building a client loads the trust store; a bad certificate would fail here.
-        // SAFETY-free: the variables are read, never written, by this test.
+        // Validating the stock client builds a connector, which loads the trust store: a bad
+        // certificate panics here.
+        let components = RuntimeComponentsBuilder::new("test");
+        aws_https_client()
+            .validate_base_client_config(&components, &aws_sdk_dynamodb::config::ConfigBag::base())
+            .unwrap();
+    }
+
+    #[test]
+    fn clients_build_from_the_lambda_environment_without_io() {
         let config = SdkConfig::builder()
             .region(Region::new("eu-west-1"))
             .http_client(https_client())
             .behavior_version(BehaviorVersion::latest())
             .build();
-        let _client = aws_sdk_dynamodb::Client::new(&config);
+        let _dynamodb = aws_sdk_dynamodb::Client::new(&config);
+        let _cognito = aws_sdk_cognitoidentityprovider::Client::new(&config);
     }
 }

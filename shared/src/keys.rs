@@ -8,6 +8,8 @@
 //! | refresh token (embedded identity) | `REFRESH#<sha256>` | `REFRESH` | `USER#<id>` / `REFRESH#<sha256>` |
 //! | one-time code (embedded identity) | `USER#<id>` | `CODE#<purpose>` | |
 //! | notification | `USER#<id>` | `NOTIFICATION#<ts>#<id>` | |
+//! | cart header (line count) | `USER#<id>` | `CART` | |
+//! | cart line | `USER#<id>` | `CART#<product>` | |
 //! | product | `PRODUCT#<id>` | `PRODUCT` | `CATEGORY#<slug>` / `<name>#<id>` ; catalogue: see [`products_all`] |
 //! | SKU uniqueness | `SKU#<sku>` | `SKU` | |
 //! | category | `CATEGORY#<slug>` | `CATEGORY` | `CATEGORIES` / `<slug>` |
@@ -103,3 +105,13 @@ pub fn categories_index(slug: &CategorySlug) -> Key {
 }
 
 pub const CATEGORIES_PARTITION: &str = "CATEGORIES";
+
+pub fn cart(user: &UserId) -> Key {
+    Key::new(user_pk(user), "CART")
+}
+
+pub fn cart_line(user: &UserId, product: &ProductId) -> Key {
+    Key::new(user_pk(user), format!("{CART_LINE_PREFIX}{product}"))
+}
+
+pub const CART_LINE_PREFIX: &str = "CART#";

@@ -6,6 +6,7 @@
 //! every service follows and [`lambda`] the one way a function runs on AWS Lambda.
 
 pub mod aws;
+pub mod cart;
 pub mod catalog;
 pub mod domain;
 pub mod error;

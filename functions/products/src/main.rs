@@ -1,6 +1,7 @@
 //! The catalogue service on AWS Lambda.
 
-#[tokio::main]
+// Lambda hands an execution environment one event at a time: one thread serves it.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shop::lambda::Error> {
     shop::lambda::serve_http(|| {
         let aws = shop::aws::lambda_config()?;

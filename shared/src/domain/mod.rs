@@ -44,3 +44,51 @@ impl Stock {
         self.0
     }
 }
+
+/// How many of one product a line holds: 1 to [`Quantity::MAX`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct Quantity(u32);
+
+impl Quantity {
+    pub const MAX: i64 = 99;
+
+    pub fn new(value: i64) -> Result<Self, Invalid> {
+        if (1..=Self::MAX).contains(&value) {
+            Ok(Self(value as u32))
+        } else {
+            Err(Invalid::new(format!("must be a whole number from 1 to {}", Self::MAX)))
+        }
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl TryFrom<i64> for Quantity {
+    type Error = Invalid;
+    fn try_from(value: i64) -> Result<Self, Invalid> {
+        Self::new(value)
+    }
+}
+
+impl From<Quantity> for i64 {
+    fn from(value: Quantity) -> i64 {
+        value.0 as i64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities_and_stock_are_bounded() {
+        assert!(Quantity::new(0).is_err());
+        assert!(Quantity::new(100).is_err());
+        assert_eq!(Quantity::new(3).unwrap().get(), 3);
+        assert!(Stock::new(-1).is_err());
+        assert_eq!(Stock::new(0).unwrap().get(), 0);
+    }
+}

@@ -48,7 +48,7 @@ impl From<JsonRejection> for Error {
                 let errors = field_of(&text).into_iter().collect();
                 Error::Validation { detail: text, errors }
             }
-            JsonRejection::JsonSyntaxError(_) => Error::BadRequest("the body is not valid JSON".into()),
+            JsonRejection::JsonSyntaxError(e) => Error::BadRequest(e.body_text()),
             JsonRejection::MissingJsonContentType(_) => Error::UnsupportedMediaType,
             JsonRejection::BytesRejection(e) if e.status() == 413 => {
                 Error::PayloadTooLarge(crate::http::json::BODY_LIMIT)

@@ -40,6 +40,15 @@ pub async fn conditional_writes(table: &dyn Table) {
     assert!(matches!(table.write(one_of).await, Err(WriteError::ConditionFailed { .. })));
 }
 
+pub async fn bounded_counters(table: &dyn Table) {
+    let key = Key::new(fresh("T"), "COUNTER");
+    let bump = || Write::update(key.clone(), Update::default().add("n", 1)).when(Condition::Under("n".into(), 2));
+    table.write(bump()).await.unwrap();
+    table.write(bump()).await.unwrap();
+    assert!(matches!(table.write(bump()).await, Err(WriteError::ConditionFailed { .. })), "capped at 2");
+    assert_eq!(table.get(&key).await.unwrap().unwrap().int("n"), Some(2));
+}
+
 pub async fn atomic_counters(table: &dyn Table) {
     let key = Key::new(fresh("T"), "A");
     table.write(Write::put(Item::new(&key, &json!({"stock": 5})))).await.unwrap();
@@ -194,7 +203,7 @@ pub async fn concurrent_decrements_never_oversell(table: std::sync::Arc<dyn Tabl
 macro_rules! table_contract {
     ($make:expr) => {
         $crate::table_contract!(@tests $make;
-            put_get_delete, conditional_writes, atomic_counters, transactions_are_all_or_nothing,
+            put_get_delete, conditional_writes, atomic_counters, bounded_counters, transactions_are_all_or_nothing,
             queries_by_partition_prefix_and_range, secondary_index, batch_get_returns_what_exists,
             expired_items_are_invisible);
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -111,6 +111,11 @@ impl Expr {
                 let n = self.name(name);
                 format!("{n} >= {}", self.value(AttributeValue::N(min.to_string())))
             }
+            Condition::Under(name, n) => {
+                let n_name = self.name(name);
+                let v = self.value(AttributeValue::N(n.to_string()));
+                format!("(attribute_not_exists({n_name}) OR {n_name} < {v})")
+            }
             Condition::OneOf(name, values) => {
                 let n = self.name(name);
                 let list =

@@ -117,6 +117,8 @@ pub enum Condition {
     AtLeast(String, i64),
     /// `attribute` is one of the values.
     OneOf(String, Vec<Value>),
+    /// A counter (absent counts as 0, as does a missing item) is below `n`.
+    Under(String, i64),
     /// All of them.
     And(Vec<Condition>),
 }
@@ -135,6 +137,7 @@ impl Condition {
             Self::Equals(name, value) => current.and_then(|i| i.0.get(name)) == Some(value),
             Self::AtLeast(name, n) => current.and_then(|i| i.int(name)).is_some_and(|v| v >= *n),
             Self::OneOf(name, values) => current.and_then(|i| i.0.get(name)).is_some_and(|v| values.contains(v)),
+            Self::Under(name, n) => current.and_then(|i| i.int(name)).unwrap_or(0) < *n,
             Self::And(all) => all.iter().all(|c| c.holds(current)),
         }
     }
