@@ -38,6 +38,7 @@ fn each_function_deploys_exactly_the_routes_it_serves() {
         ("UsersFunction", "users", users::openapi()),
         ("ProductsFunction", "products", products::openapi()),
         ("CartFunction", "cart", cart::openapi()),
+        ("OrdersFunction", "orders", orders::openapi()),
     ];
     let mut all = BTreeSet::new();
     for (resource, binary, doc) in services {

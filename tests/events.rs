@@ -42,15 +42,22 @@ const EXPECTED: &[(&str, u16)] = &[
     ("cart/clear-cart", 204),
     ("cart/set-item", 200),
     ("cart/remove-item", 204),
+    ("orders/place-order", 201),
+    ("orders/list-orders", 200),
+    ("orders/get-order", 200),
+    ("orders/cancel-order", 200),
+    ("orders/set-status", 200),
 ];
 
-/// The product id the sample events name; the fixture's real id takes its place.
+/// The product and order ids the sample events name; the fixture's real ids take their place.
 const SAMPLE_PRODUCT: &str = "01JD0000000000000000000001";
+const SAMPLE_ORDER: &str = "01JD0000000000000000000002";
 
 struct World {
     table: Arc<dyn Table>,
     identity: Arc<dyn Identity>,
     product: String,
+    order: String,
 }
 
 /// The users the events' claims name, the shopper's account, and one product.
@@ -85,7 +92,21 @@ async fn world() -> World {
         .unwrap();
     let shopper = UserId::parse("22222222-2222-4222-8222-222222222222").unwrap();
     shop::cart::Carts::new(table.clone()).set(&shopper, &product.id, Quantity::new(1).unwrap()).await.unwrap();
-    World { table, identity, product: product.id.to_string() }
+    // A paid order of the shopper's, ready to ship or cancel.
+    let orders = shop::orders::Orders::new(table.clone());
+    let address = serde_json::from_value(serde_json::json!(
+        {"name": "Shopper", "line1": "1 Main St", "city": "Berlin", "postal_code": "10115", "country": "DE"}
+    ))
+    .unwrap();
+    let request = shop::orders::CheckoutRequest {
+        user: shopper,
+        items: Some(vec![(product.id, Quantity::new(1).unwrap())]),
+        shipping_address: address,
+        idempotency: None,
+    };
+    let order = orders.checkout(request).await.unwrap().order;
+    orders.transition(&order.id, shop::domain::OrderStatus::Paid, "test", None).await.unwrap();
+    World { table, identity, product: product.id.to_string(), order: order.id.to_string() }
 }
 
 fn router(function: &str, world: &World) -> shop::lambda::Handler {
@@ -95,6 +116,7 @@ fn router(function: &str, world: &World) -> shop::lambda::Handler {
         "users" => users::router(users::UsersState::new(table, identity)),
         "products" => products::router(products::ProductsState::new(table)),
         "cart" => cart::router(cart::CartState::new(table)),
+        "orders" => orders::router(orders::OrdersState::new(table)),
         other => panic!("events/{other}/ names no function"),
     };
     shop::lambda::handler(router)
@@ -119,7 +141,10 @@ async fn every_sample_event_gets_its_expected_answer() {
                 .unwrap_or_else(|| panic!("events/{name}.json has no expected answer"))
                 .1;
             let world = world().await;
-            let text = std::fs::read_to_string(&file).unwrap().replace(SAMPLE_PRODUCT, &world.product);
+            let text = std::fs::read_to_string(&file)
+                .unwrap()
+                .replace(SAMPLE_PRODUCT, &world.product)
+                .replace(SAMPLE_ORDER, &world.order);
             let request = lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
             let function_name = name.split('/').next().unwrap();
             let response = router(function_name, &world).oneshot(request).await.unwrap();

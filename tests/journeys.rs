@@ -560,3 +560,206 @@ async fn a_cart_holds_a_bounded_number_of_lines_even_under_concurrency() {
         .await
         .expect(200);
 }
+
+fn address() -> Value {
+    json!({"name": "Ada Lovelace", "line1": "1 Main St", "city": "Berlin", "postal_code": "10115", "country": "DE"})
+}
+
+/// A product made for the test, with its id.
+async fn stocked_product(app: &TestApp, admin: &str, stock: i64) -> String {
+    let created = app.post("/api/products", Some(admin), product_body("Limited Lamp", "lighting", 1500, stock)).await;
+    created.expect(201).body["id"].as_str().unwrap().to_owned()
+}
+
+async fn stock_of(app: &TestApp, product: &str) -> i64 {
+    app.get(&format!("/api/products/{product}"), None).await.body["stock"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn checkout_cancel_ship_and_deliver() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (alice, alice_id, _) = app.shopper("Alice").await;
+    let (bob, _, _) = app.shopper("Bob").await;
+    let lamp = stocked_product(&app, &admin, 10).await;
+
+    // From the cart: prices from the catalogue, the cart emptied, the stock taken.
+    app.call(Method::PUT, &format!("/api/cart/items/{lamp}"), Some(&alice), Some(json!({"quantity": 3})))
+        .await
+        .expect(200);
+    app.post("/api/orders", Some(&alice), json!({"shipping_address": address()})).await.expect(201);
+    let placed = app.get("/api/orders", Some(&alice)).await.expect(200).body;
+    let order = &placed[0];
+    assert_eq!(order["status"], "PENDING_PAYMENT");
+    assert_eq!(order["user_id"], alice_id.as_str());
+    assert_eq!(order["total"], json!({"amount": 4500, "currency": "EUR"}));
+    assert_eq!(order["lines"][0]["unit_price"]["amount"], 1500);
+    assert_eq!(order["history"][0]["status"], "PENDING_PAYMENT");
+    assert_eq!(stock_of(&app, &lamp).await, 7);
+    assert_eq!(app.get("/api/cart", Some(&alice)).await.body["lines"], json!([]));
+    let id = order["id"].as_str().unwrap().to_owned();
+
+    // Others cannot see or cancel it; an empty cart cannot be ordered.
+    app.get(&format!("/api/orders/{id}"), Some(&bob)).await.problem(404);
+    app.post(&format!("/api/orders/{id}/cancel"), Some(&bob), json!({})).await.problem(404);
+    assert_eq!(app.get("/api/orders", Some(&bob)).await.body, json!([]));
+    app.post("/api/orders", Some(&bob), json!({"shipping_address": address()})).await.problem(422);
+    app.get("/api/orders?status=PAID", Some(&bob)).await.problem(400);
+
+    // Cancelling gives the stock back, once.
+    let cancelled = app.post(&format!("/api/orders/{id}/cancel"), Some(&alice), json!({})).await.expect(200).body;
+    assert_eq!(cancelled["status"], "CANCELLED");
+    assert_eq!(cancelled["history"].as_array().unwrap().len(), 2);
+    assert_eq!(stock_of(&app, &lamp).await, 10);
+    app.post(&format!("/api/orders/{id}/cancel"), Some(&alice), json!({})).await.problem(409);
+    assert_eq!(stock_of(&app, &lamp).await, 10);
+
+    // Explicit items; the admin cannot ship an unpaid order; a shopper cannot ship at all.
+    let items = json!({"items": [{"product_id": lamp, "quantity": 2}], "shipping_address": address()});
+    let second = app.post("/api/orders", Some(&alice), items).await.expect(201).body;
+    let second_id = second["id"].as_str().unwrap();
+    let ship = json!({"status": "SHIPPED", "tracking_number": "1Z999"});
+    let status_path = format!("/api/orders/{second_id}/status");
+    app.call(Method::PUT, &status_path, Some(&alice), Some(ship.clone())).await.problem(403);
+    app.call(Method::PUT, &status_path, Some(&admin), Some(ship.clone())).await.problem(409);
+    app.call(Method::PUT, &status_path, Some(&admin), Some(json!({"status": "SHIPPED"}))).await.problem(422);
+    app.call(Method::PUT, &status_path, Some(&admin), Some(json!({"status": "PAID"}))).await.problem(422);
+    app.call(Method::PUT, &status_path, Some(&admin), Some(json!({"status": "LOST"}))).await.problem(422);
+
+    // Paid (the payments flow will do this), then shipped and delivered by the back office.
+    let orders = shop::orders::Orders::new(app.running.table.clone());
+    let second_order = shop::domain::OrderId::parse(second_id).unwrap();
+    orders.transition(&second_order, shop::domain::OrderStatus::Paid, "test", None).await.unwrap();
+    let shipped = app.call(Method::PUT, &status_path, Some(&admin), Some(ship)).await.expect(200).body;
+    assert_eq!(shipped["status"], "SHIPPED");
+    assert_eq!(shipped["tracking_number"], "1Z999");
+    app.post(&format!("/api/orders/{second_id}/cancel"), Some(&alice), json!({})).await.problem(409);
+    let delivered = app.call(Method::PUT, &status_path, Some(&admin), Some(json!({"status": "DELIVERED"}))).await;
+    let history = delivered.expect(200).body["history"].clone();
+    let statuses: Vec<&str> = history.as_array().unwrap().iter().map(|h| h["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["PENDING_PAYMENT", "PAID", "SHIPPED", "DELIVERED"]);
+
+    // The back office lists every order, and by status.
+    let all = app.get("/api/orders", Some(&admin)).await.expect(200).body;
+    assert_eq!(all.as_array().unwrap().len(), 2);
+    assert_eq!(all[0]["id"], second_id, "newest first");
+    let delivered = app.get("/api/orders?status=DELIVERED", Some(&admin)).await.expect(200).body;
+    assert_eq!(delivered.as_array().unwrap().len(), 1);
+    let cancelled = app.get("/api/orders?status=CANCELLED", Some(&admin)).await.expect(200).body;
+    assert_eq!(cancelled[0]["id"], id.as_str());
+    app.get("/api/orders?status=nope", Some(&admin)).await.problem(400);
+}
+
+#[tokio::test]
+async fn checkout_refuses_what_it_cannot_sell_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (alice, _, _) = app.shopper("Alice").await;
+    let lamp = stocked_product(&app, &admin, 2).await;
+    let order = |items: Value| json!({"items": items, "shipping_address": address()});
+    let short =
+        app.post("/api/orders", Some(&alice), order(json!([{"product_id": lamp, "quantity": 3}]))).await.problem(409);
+    assert!(short.body["detail"].as_str().unwrap().contains("not enough in stock"));
+    app.post("/api/orders", Some(&alice), order(json!([{"product_id": "01J00000000000000000000000", "quantity": 1}])))
+        .await
+        .problem(422);
+    app.post("/api/orders", Some(&alice), order(json!([{"product_id": lamp, "quantity": 0}]))).await.problem(422);
+    app.post("/api/orders", Some(&alice), order(json!([]))).await.problem(422);
+    app.post("/api/orders", Some(&alice), json!({"items": [{"product_id": lamp, "quantity": 1}]})).await.problem(422);
+    let mut bad_country = order(json!([{"product_id": lamp, "quantity": 1}]));
+    bad_country["shipping_address"]["country"] = json!("Germany");
+    app.post("/api/orders", Some(&alice), bad_country).await.problem(422);
+    let mut priced = order(json!([{"product_id": lamp, "quantity": 1}]));
+    priced["total"] = json!({"amount": 1, "currency": "EUR"});
+    app.post("/api/orders", Some(&alice), priced).await.problem(422);
+    app.send(
+        Method::POST,
+        "/api/orders",
+        Some(&alice),
+        Some(order(json!([{"product_id": lamp, "quantity": 1}]))),
+        &[("idempotency-key", "")],
+    )
+    .await
+    .problem(400);
+    assert_eq!(stock_of(&app, &lamp).await, 2);
+    assert_eq!(app.get("/api/orders", Some(&alice)).await.body, json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_checkouts_never_oversell() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let lamp = stocked_product(&app, &admin, 25).await;
+    let mut shoppers = Vec::new();
+    for i in 0..8 {
+        shoppers.push(app.shopper(&format!("Buyer{i}")).await.0);
+    }
+    let body = json!({"items": [{"product_id": lamp, "quantity": 1}], "shipping_address": address()});
+    let attempts = (0..200).map(|i| {
+        let (app, token, body) = (&app, &shoppers[i % shoppers.len()], body.clone());
+        async move { app.post("/api/orders", Some(token), body).await.status.as_u16() }
+    });
+    let statuses = futures::future::join_all(attempts).await;
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 25, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 175);
+    assert_eq!(stock_of(&app, &lamp).await, 0);
+    let all = app.get("/api/orders?limit=100", Some(&admin)).await.body;
+    assert_eq!(all.as_array().unwrap().len(), 25);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_idempotency_key_makes_one_order() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (alice, _, _) = app.shopper("Alice").await;
+    let lamp = stocked_product(&app, &admin, 50).await;
+    let body = json!({"items": [{"product_id": lamp, "quantity": 2}], "shipping_address": address()});
+    let attempts = (0..20).map(|_| {
+        let (app, alice, body) = (&app, &alice, body.clone());
+        async move {
+            app.send(Method::POST, "/api/orders", Some(alice), Some(body), &[("idempotency-key", "checkout-1")]).await
+        }
+    });
+    let answers = futures::future::join_all(attempts).await;
+    let first = &answers[0];
+    for answer in &answers {
+        assert_eq!(answer.status, 201);
+        assert_eq!(answer.body, first.body, "identical answers");
+    }
+    assert_eq!(stock_of(&app, &lamp).await, 48);
+    assert_eq!(app.get("/api/orders", Some(&alice)).await.body.as_array().unwrap().len(), 1);
+    // The same key with another body is refused; another key is another order.
+    let other = json!({"items": [{"product_id": lamp, "quantity": 1}], "shipping_address": address()});
+    app.send(Method::POST, "/api/orders", Some(&alice), Some(other.clone()), &[("idempotency-key", "checkout-1")])
+        .await
+        .problem(422);
+    app.send(Method::POST, "/api/orders", Some(&alice), Some(other), &[("idempotency-key", "checkout-2")])
+        .await
+        .expect(201);
+    assert_eq!(stock_of(&app, &lamp).await, 47);
+}
+
+#[tokio::test]
+async fn unpaid_orders_expire_and_give_their_stock_back() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (alice, _, _) = app.shopper("Alice").await;
+    let lamp = stocked_product(&app, &admin, 5).await;
+    let body = json!({"items": [{"product_id": lamp, "quantity": 2}], "shipping_address": address()});
+    let unpaid = app.post("/api/orders", Some(&alice), body.clone()).await.expect(201).body;
+    let paid = app.post("/api/orders", Some(&alice), body).await.expect(201).body;
+    let orders = shop::orders::Orders::new(app.running.table.clone());
+    let paid_id = shop::domain::OrderId::parse(paid["id"].as_str().unwrap()).unwrap();
+    orders.transition(&paid_id, shop::domain::OrderStatus::Paid, "test", None).await.unwrap();
+    assert_eq!(stock_of(&app, &lamp).await, 1);
+    // Nothing is old enough yet.
+    let cutoff = time::OffsetDateTime::now_utc() - time::Duration::minutes(30);
+    assert_eq!(orders.expire(cutoff).await.unwrap(), 0);
+    // Everything placed before now is.
+    assert_eq!(orders.expire(time::OffsetDateTime::now_utc() + time::Duration::seconds(1)).await.unwrap(), 1);
+    let expired = app.get(&format!("/api/orders/{}", unpaid["id"].as_str().unwrap()), Some(&alice)).await.body;
+    assert_eq!(expired["status"], "CANCELLED");
+    assert_eq!(expired["history"][1]["by"], "system");
+    assert_eq!(app.get(&format!("/api/orders/{paid_id}"), Some(&alice)).await.body["status"], "PAID");
+    assert_eq!(stock_of(&app, &lamp).await, 3);
+}

@@ -110,7 +110,7 @@ pub struct Stack {
 /// The merged OpenAPI document of every service.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = shop::openapi::base();
-    for part in [auth::openapi(), users::openapi(), products::openapi(), cart::openapi()] {
+    for part in [auth::openapi(), users::openapi(), products::openapi(), cart::openapi(), orders::openapi()] {
         doc.merge(part);
     }
     doc
@@ -216,7 +216,8 @@ pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
         .merge(auth::router(auth::AuthState::new(table.clone(), identity.clone())))
         .merge(users::router(users::UsersState::new(table.clone(), identity.clone())))
         .merge(products::router(products::ProductsState::new(table.clone())))
-        .merge(cart::router(cart::CartState::new(table.clone())));
+        .merge(cart::router(cart::CartState::new(table.clone())))
+        .merge(orders::router(orders::OrdersState::new(table.clone())));
     let openapi = openapi();
     let routes = gateway::routes(&openapi);
     let gw = Arc::new(gateway::Gateway {

@@ -5,7 +5,7 @@
 //! can never share one; a thin `PRODUCTS` row per product makes the whole catalogue one query.
 //! Categories keep a product count, updated in those same transactions.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 
 use crate::domain::{CategorySlug, Description, ImageUrl, Money, Name, ProductId, Sku, Stock};
 use crate::keys;
-use crate::table::{Condition, Item, Key, Query, Table, Update, Write, WriteError};
+use crate::table::{Condition, Item, Query, Table, Update, Write, WriteError};
 use crate::{Error, Result};
 
 /// The most images and attributes a product carries.
@@ -169,18 +169,10 @@ impl Catalog {
             .query(&Query::partition(keys::PRODUCTS_PARTITION).limit(limit).after(after))
             .await
             .context("listing the catalogue")?;
-        let ids: Vec<ProductId> = page
-            .items
-            .iter()
-            .filter_map(|row| row.str("product_id").and_then(|id| ProductId::parse(id).ok()))
-            .collect();
-        let keys: Vec<Key> = ids.iter().map(keys::product).collect();
-        let mut found: HashMap<String, Product> = HashMap::new();
-        for item in self.table.batch_get(&keys).await? {
-            let product: Product = item.decode()?;
-            found.insert(product.id.to_string(), product);
-        }
-        let products = ids.iter().filter_map(|id| found.remove(&id.to_string())).collect();
+        let products = crate::table::follow(&*self.table, &page.items, "product_id", |id| {
+            ProductId::parse(id).ok().map(|id| keys::product(&id))
+        })
+        .await?;
         Ok((products, page.next))
     }
 

@@ -10,11 +10,15 @@
 //! | notification | `USER#<id>` | `NOTIFICATION#<ts>#<id>` | |
 //! | cart header (line count) | `USER#<id>` | `CART` | |
 //! | cart line | `USER#<id>` | `CART#<product>` | |
+//! | order (lines embedded) | `ORDER#<id>` | `ORDER` | `USER#<user>` / `ORDER#<created>#<id>` |
+//! | order list rows | `ORDERS` and `STATUS#<status>` | `<created>#<id>` | |
+//! | idempotency record | `IDEMPOTENCY#<scope>#<key>` | `IDEMPOTENCY` (TTL 24 h) | |
+//! | domain event (outbox) | `EVENT#<ulid>` | `EVENT` (TTL 1 d) | |
 //! | product | `PRODUCT#<id>` | `PRODUCT` | `CATEGORY#<slug>` / `<name>#<id>` ; catalogue: see [`products_all`] |
 //! | SKU uniqueness | `SKU#<sku>` | `SKU` | |
 //! | category | `CATEGORY#<slug>` | `CATEGORY` | `CATEGORIES` / `<slug>` |
 
-use crate::domain::{CategorySlug, Email, ProductId, Sku, UserId};
+use crate::domain::{CategorySlug, Email, OrderId, OrderStatus, ProductId, Sku, UserId};
 use crate::table::Key;
 
 pub const PK: &str = "PK";
@@ -115,3 +119,38 @@ pub fn cart_line(user: &UserId, product: &ProductId) -> Key {
 }
 
 pub const CART_LINE_PREFIX: &str = "CART#";
+
+pub fn order(id: &OrderId) -> Key {
+    Key::new(format!("ORDER#{id}"), "ORDER")
+}
+
+/// GSI1 entry listing a user's orders, newest last in key order.
+pub fn order_of_user(user: &UserId, created: &str, id: &OrderId) -> Key {
+    Key::new(user_pk(user), format!("{ORDER_PREFIX}{created}#{id}"))
+}
+
+pub const ORDER_PREFIX: &str = "ORDER#";
+
+/// The row listing an order among all orders.
+pub fn orders_row(created: &str, id: &OrderId) -> Key {
+    Key::new(ORDERS_PARTITION, format!("{created}#{id}"))
+}
+
+pub const ORDERS_PARTITION: &str = "ORDERS";
+
+/// The row listing an order among the orders in one status.
+pub fn status_row(status: OrderStatus, created: &str, id: &OrderId) -> Key {
+    Key::new(status_partition(status), format!("{created}#{id}"))
+}
+
+pub fn status_partition(status: OrderStatus) -> String {
+    format!("STATUS#{}", status.as_str())
+}
+
+pub fn idempotency(scope: &str, key: &str) -> Key {
+    Key::new(format!("IDEMPOTENCY#{scope}#{key}"), "IDEMPOTENCY")
+}
+
+pub fn event(id: &ulid::Ulid) -> Key {
+    Key::new(format!("EVENT#{id}"), "EVENT")
+}

@@ -15,6 +15,7 @@ pub mod identity;
 pub mod keys;
 pub mod lambda;
 pub mod openapi;
+pub mod orders;
 pub mod table;
 pub mod time;
 pub mod users;

@@ -10,46 +10,60 @@ pub fn monotonic_ulid() -> ulid::Ulid {
     generator.generate().unwrap_or_else(|_| ulid::Ulid::new())
 }
 
-/// A product's id: a ULID, so ids sort by creation time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct ProductId(ulid::Ulid);
+/// Declares an id type holding a ULID, so ids sort by creation time.
+macro_rules! ulid_id {
+    ($(#[$doc:meta])* $name:ident, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(ulid::Ulid);
 
-impl ProductId {
-    /// A new id, later than every id this process made before (monotonic within a millisecond).
-    pub fn new() -> Self {
-        Self(monotonic_ulid())
-    }
+        impl $name {
+            /// A new id, later than every id this process made before.
+            pub fn new() -> Self {
+                Self(monotonic_ulid())
+            }
 
-    pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        ulid::Ulid::from_string(raw).map(Self).map_err(|_| Invalid::new("is not a product id"))
-    }
+            pub fn parse(raw: &str) -> Result<Self, Invalid> {
+                ulid::Ulid::from_string(raw).map(Self).map_err(|_| Invalid::new(concat!("is not ", $what)))
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = Invalid;
+            fn try_from(raw: String) -> Result<Self, Invalid> {
+                Self::parse(&raw)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0.to_string()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
 }
 
-impl Default for ProductId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl TryFrom<String> for ProductId {
-    type Error = Invalid;
-    fn try_from(raw: String) -> Result<Self, Invalid> {
-        Self::parse(&raw)
-    }
-}
-
-impl From<ProductId> for String {
-    fn from(value: ProductId) -> String {
-        value.0.to_string()
-    }
-}
-
-impl std::fmt::Display for ProductId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
+ulid_id!(
+    /// A product's id.
+    ProductId, "a product id"
+);
+ulid_id!(
+    /// An order's id.
+    OrderId, "an order id"
+);
 
 /// A user's id: the identity provider's `sub` claim (a UUID in Cognito and in the embedded
 /// provider). Anything outside `[A-Za-z0-9-]{1,128}` is refused, so an id is safe in a key.

@@ -4,12 +4,14 @@
 mod contact;
 mod ids;
 mod money;
+mod order;
 mod password;
 mod text;
 
 pub use contact::{Address, Email, Phone};
-pub use ids::{ProductId, UserId, monotonic_ulid};
+pub use ids::{OrderId, ProductId, UserId, monotonic_ulid};
 pub use money::{Currency, Money};
+pub use order::OrderStatus;
 pub use password::Password;
 pub use text::{CategorySlug, Description, ImageUrl, Name, Sku};
 

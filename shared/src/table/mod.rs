@@ -401,6 +401,21 @@ pub trait ChangeFeed: Send + Sync {
     async fn changes_after(&self, sequence: i64, limit: usize) -> anyhow::Result<Vec<Change>>;
 }
 
+/// The items a page of list rows points at (each row names its target in `attribute`),
+/// decoded, in the rows' order: a list row per entity keeps a list to one query and one batch
+/// read. Rows whose target is gone are skipped.
+pub async fn follow<T: DeserializeOwned>(
+    table: &dyn Table,
+    rows: &[Item],
+    attribute: &str,
+    key_of: impl Fn(&str) -> Option<Key>,
+) -> anyhow::Result<Vec<T>> {
+    let keys: Vec<Key> = rows.iter().filter_map(|row| row.str(attribute).and_then(&key_of)).collect();
+    let mut found: std::collections::HashMap<Key, Item> =
+        table.batch_get(&keys).await?.into_iter().map(|item| (item.key(), item)).collect();
+    keys.iter().filter_map(|key| found.remove(key)).map(|item| item.decode()).collect()
+}
+
 /// Checks what both adapters refuse before touching the store.
 pub(crate) fn check_transaction(writes: &[Write]) -> Result<(), WriteError> {
     if writes.is_empty() || writes.len() > MAX_TRANSACTION_WRITES {

@@ -1,0 +1,218 @@
+//! The orders service: checkout, the shopper's orders, cancellation, and the back office's
+//! shipping and delivery updates.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use shop::domain::{Address, OrderId, OrderStatus, ProductId, Quantity};
+use shop::error::Validation;
+use shop::http::{Caller, Json, Page, PageParams, Query, Versioned};
+use shop::openapi::Shared;
+use shop::orders::{CheckoutRequest, Order, OrderScope, Orders};
+use shop::{Error, Result};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+/// What the orders service needs.
+#[derive(Clone)]
+pub struct OrdersState {
+    pub orders: Orders,
+}
+
+impl OrdersState {
+    pub fn new(table: std::sync::Arc<dyn shop::table::Table>) -> Self {
+        Self { orders: Orders::new(table) }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(tags((name = "orders", description = "Checkout and orders")), modifiers(&Shared))]
+struct Doc;
+
+shop::service!(OrdersState, Doc, [place_order, list_orders, get_order, cancel_order, set_status]);
+
+/// A line to order.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ItemBody {
+    product_id: String,
+    quantity: i64,
+}
+
+/// A checkout: the cart (no `items`) or explicit lines, and where to ship.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderBody {
+    #[serde(default)]
+    items: Option<Vec<ItemBody>>,
+    shipping_address: Address,
+}
+
+/// An admin's status update.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusBody {
+    /// SHIPPED (with `tracking_number`) or DELIVERED.
+    status: String,
+    #[serde(default)]
+    tracking_number: Option<String>,
+}
+
+/// Filters of the order list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListFilter {
+    /// Admins only: orders in this status.
+    status: Option<String>,
+    #[allow(dead_code)]
+    limit: Option<u32>,
+    #[allow(dead_code)]
+    cursor: Option<String>,
+}
+
+fn order_id(raw: &str) -> Result<OrderId> {
+    OrderId::parse(raw).map_err(|_| Error::NotFound("order"))
+}
+
+/// The order if the caller may see it: its owner or an admin; 404 for anyone else.
+async fn visible(state: &OrdersState, caller: &Caller, id: &str) -> Result<Order> {
+    let order = state.orders.get(&order_id(id)?).await?.ok_or(Error::NotFound("order"))?;
+    if caller.may_access(&order.user_id) { Ok(order) } else { Err(Error::NotFound("order")) }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let key = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| (1..=255).contains(&k.len()) && k.chars().all(|c| c.is_ascii_graphic()));
+    key.map(|k| Some(k.to_owned()))
+        .ok_or_else(|| Error::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into()))
+}
+
+/// Place an order from the cart, or from `items`. Prices come from the catalogue. Send an
+/// `Idempotency-Key` to make retries safe: the same key and body answer the first order again.
+#[utoipa::path(post, path = "/api/orders", tag = "orders", security(("cognito" = [])), request_body = OrderBody,
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Order), (status = 409, body = shop::error::Problem, description = "Not enough stock"),
+              (status = 422, body = shop::error::Problem)))]
+async fn place_order(
+    State(state): State<OrdersState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Json(body): Json<OrderBody>,
+) -> Result<Response> {
+    let key = idempotency_key(&headers)?;
+    let fingerprint = shop::orders::fingerprint(&serde_json::to_value(&body).map_err(anyhow::Error::from)?);
+    let mut v = Validation::default();
+    let items = body.items.map(|items| {
+        v.each("items", items, |item| {
+            let product = ProductId::parse(&item.product_id)?;
+            let quantity = Quantity::new(item.quantity)?;
+            Ok((product, quantity))
+        })
+    });
+    let items = v.finish(|| items.map_or(Some(None), |i| i.map(Some)))?;
+    let request = CheckoutRequest {
+        user: caller.user_id.clone(),
+        items,
+        shipping_address: body.shipping_address,
+        idempotency: key.map(|k| (k, fingerprint)),
+    };
+    let checkout = state.orders.checkout(request).await?;
+    let order = checkout.order;
+    if !checkout.replayed {
+        tracing::info!(order = %order.id, user = %order.user_id, total = %order.total, "order placed");
+    }
+    let mut response = shop::http::created(&format!("/api/orders/{}", order.id), order.version, order);
+    if checkout.replayed {
+        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+/// The caller's orders, newest first; admins see everyone's and can filter by status.
+#[utoipa::path(get, path = "/api/orders", tag = "orders", security(("cognito" = [])), params(ListFilter),
+    responses((status = 200, body = [Order]), (status = 400, body = shop::error::Problem)))]
+async fn list_orders(
+    State(state): State<OrdersState>,
+    caller: Caller,
+    Query(filter): Query<ListFilter>,
+    page: PageParams,
+) -> Result<Page<Order>> {
+    let scope = match (caller.is_admin(), filter.status) {
+        (true, Some(status)) => {
+            OrderScope::Status(OrderStatus::parse(&status).map_err(|e| Error::BadRequest(format!("status {e}")))?)
+        }
+        (true, None) => OrderScope::All,
+        (false, Some(_)) => return Err(Error::BadRequest("filtering by status is for the back office".into())),
+        (false, None) => OrderScope::User(caller.user_id.clone()),
+    };
+    let (orders, next) = state.orders.list(scope, page.limit, page.after.clone()).await?;
+    Ok(page.page(orders, next))
+}
+
+/// One order (its owner or an admin).
+#[utoipa::path(get, path = "/api/orders/{id}", tag = "orders", security(("cognito" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = Order), (status = 404, body = shop::error::Problem)))]
+async fn get_order(
+    State(state): State<OrdersState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Versioned<Order>> {
+    let order = visible(&state, &caller, &id).await?;
+    Ok(Versioned(order.version, order))
+}
+
+/// Cancel an order before it ships (its owner or an admin); the stock goes back.
+#[utoipa::path(post, path = "/api/orders/{id}/cancel", tag = "orders", security(("cognito" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = Order), (status = 404, body = shop::error::Problem), (status = 409, body = shop::error::Problem)))]
+async fn cancel_order(
+    State(state): State<OrdersState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Versioned<Order>> {
+    let order = visible(&state, &caller, &id).await?;
+    let order = state.orders.transition(&order.id, OrderStatus::Cancelled, caller.user_id.as_str(), None).await?;
+    Ok(Versioned(order.version, order))
+}
+
+/// Mark an order shipped (with a tracking number) or delivered (admin).
+#[utoipa::path(put, path = "/api/orders/{id}/status", tag = "orders", security(("cognito" = [])), params(("id" = String, Path)),
+    request_body = StatusBody,
+    responses((status = 200, body = Order), (status = 403, body = shop::error::Problem), (status = 404, body = shop::error::Problem),
+              (status = 409, body = shop::error::Problem, description = "Not a legal transition"), (status = 422, body = shop::error::Problem)))]
+async fn set_status(
+    State(state): State<OrdersState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<StatusBody>,
+) -> Result<impl IntoResponse> {
+    caller.require_admin()?;
+    let status = OrderStatus::parse(&body.status).map_err(|e| Error::invalid("status", e))?;
+    let tracking = body.tracking_number.map(|t| t.trim().to_owned());
+    match (status, &tracking) {
+        (OrderStatus::Shipped, Some(t)) if (1..=64).contains(&t.len()) && t.chars().all(|c| c.is_ascii_graphic()) => {}
+        (OrderStatus::Shipped, _) => {
+            return Err(Error::invalid(
+                "tracking_number",
+                shop::domain::Invalid::new("is 1 to 64 visible characters, required to ship"),
+            ));
+        }
+        (OrderStatus::Delivered, None) => {}
+        (OrderStatus::Delivered, Some(_)) => {
+            return Err(Error::invalid("tracking_number", shop::domain::Invalid::new("is only set when shipping")));
+        }
+        _ => {
+            return Err(Error::invalid(
+                "status",
+                shop::domain::Invalid::new("here only SHIPPED or DELIVERED; cancel through /cancel"),
+            ));
+        }
+    }
+    let id = order_id(&id)?;
+    state.orders.get(&id).await?.ok_or(Error::NotFound("order"))?;
+    let order = state.orders.transition(&id, status, caller.user_id.as_str(), tracking).await?;
+    Ok((StatusCode::OK, Versioned(order.version, order)))
+}

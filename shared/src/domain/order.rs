@@ -1,0 +1,77 @@
+//! The status machine orders move through.
+
+use super::Invalid;
+use serde::{Deserialize, Serialize};
+
+/// Where an order is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderStatus {
+    PendingPayment,
+    Paid,
+    Shipped,
+    Delivered,
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub const ALL: [OrderStatus; 5] =
+        [Self::PendingPayment, Self::Paid, Self::Shipped, Self::Delivered, Self::Cancelled];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PendingPayment => "PENDING_PAYMENT",
+            Self::Paid => "PAID",
+            Self::Shipped => "SHIPPED",
+            Self::Delivered => "DELIVERED",
+            Self::Cancelled => "CANCELLED",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+            .ok_or_else(|| Invalid::new("must be one of PENDING_PAYMENT, PAID, SHIPPED, DELIVERED, CANCELLED"))
+    }
+
+    /// The legal transitions: pay, ship, deliver, and cancel before shipping.
+    pub fn can_become(self, next: OrderStatus) -> bool {
+        use OrderStatus::*;
+        matches!(
+            (self, next),
+            (PendingPayment, Paid)
+                | (PendingPayment, Cancelled)
+                | (Paid, Shipped)
+                | (Paid, Cancelled)
+                | (Shipped, Delivered)
+        )
+    }
+
+    /// Every status from which `next` may be reached (the write's condition).
+    pub fn sources_of(next: OrderStatus) -> Vec<OrderStatus> {
+        Self::ALL.into_iter().filter(|s| s.can_become(next)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_legal_transitions() {
+        use OrderStatus::*;
+        assert!(PendingPayment.can_become(Paid));
+        assert!(Paid.can_become(Shipped));
+        assert!(Shipped.can_become(Delivered));
+        assert!(Paid.can_become(Cancelled));
+        assert!(!Shipped.can_become(Cancelled), "not after shipping");
+        assert!(!Delivered.can_become(Shipped));
+        assert!(!Cancelled.can_become(Paid));
+        assert!(!PendingPayment.can_become(Shipped));
+        assert_eq!(OrderStatus::sources_of(Cancelled), vec![PendingPayment, Paid]);
+        assert_eq!(OrderStatus::parse("SHIPPED").unwrap(), Shipped);
+        assert!(OrderStatus::parse("shipped").is_err());
+        assert_eq!(serde_json::to_value(PendingPayment).unwrap(), "PENDING_PAYMENT");
+    }
+}
