@@ -115,3 +115,70 @@ fn set_env(pairs: &[(&str, &str)]) {
         unsafe { std::env::set_var(name, value) };
     }
 }
+
+/// The checkout transaction on DynamoDB: 200 concurrent checkouts of a product with 25 in
+/// stock make exactly 25 orders; one idempotency key makes one order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_checkouts_never_oversell() {
+    use shop::domain::{Quantity, UserId};
+    use shop::orders::{CheckoutRequest, Orders};
+    let table = dynamo().await;
+    let catalog = shop::catalog::Catalog::new(table.clone());
+    let draft: shop::catalog::ProductDraft = shop::catalog::ProductDraft {
+        sku: shop::domain::Sku::parse(&format!("AWS-{}", ulid::Ulid::new())).unwrap(),
+        name: shop::domain::Name::parse("Scarce Lamp").unwrap(),
+        description: shop::domain::Description::parse("").unwrap(),
+        price: shop::domain::Money::price(1000, shop::domain::Currency::EUR).unwrap(),
+        stock: shop::domain::Stock::new(25).unwrap(),
+        category: shop::domain::CategorySlug::parse("lighting").unwrap(),
+        images: vec![],
+        attributes: Default::default(),
+        active: true,
+    };
+    let product = catalog.create(draft).await.unwrap();
+    let orders = Orders::new(table.clone());
+    let address: shop::domain::Address = serde_json::from_value(
+        json!({"name": "Ada", "line1": "1 Main St", "city": "Berlin", "postal_code": "10115", "country": "DE"}),
+    )
+    .unwrap();
+    let request = |user: &UserId, key: Option<&str>| CheckoutRequest {
+        user: user.clone(),
+        items: Some(vec![(product.id, Quantity::new(1).unwrap())]),
+        shipping_address: address.clone(),
+        idempotency: key.map(|k| (k.to_owned(), "fingerprint".to_owned())),
+    };
+    let buyers: Vec<UserId> = (0..8).map(|_| UserId::random()).collect();
+    let attempts = (0..200).map(|i| {
+        let (orders, request) = (orders.clone(), request(&buyers[i % buyers.len()], None));
+        async move { orders.checkout(request).await }
+    });
+    let results = futures::future::join_all(attempts).await;
+    let placed = results.iter().filter(|r| r.is_ok()).count();
+    let refused = results.iter().filter(|r| matches!(r, Err(shop::Error::Conflict(_)))).count();
+    assert_eq!((placed, refused), (25, 175));
+    assert_eq!(catalog.get(&product.id).await.unwrap().unwrap().stock.get(), 0);
+
+    // Restock a little, then one key, many requests: one order.
+    let mut restock = catalog.get(&product.id).await.unwrap().unwrap();
+    restock.stock = shop::domain::Stock::new(10).unwrap();
+    let draft = shop::catalog::ProductDraft {
+        sku: restock.sku,
+        name: restock.name,
+        description: restock.description,
+        price: restock.price,
+        stock: restock.stock,
+        category: restock.category,
+        images: restock.images,
+        attributes: restock.attributes,
+        active: true,
+    };
+    catalog.update(&product.id, draft, None).await.unwrap();
+    let buyer = UserId::random();
+    let same_key = (0..10).map(|_| {
+        let (orders, request) = (orders.clone(), request(&buyer, Some("dynamo-key")));
+        async move { orders.checkout(request).await.map(|c| c.order.id) }
+    });
+    let ids: Vec<_> = futures::future::join_all(same_key).await.into_iter().map(Result::unwrap).collect();
+    assert!(ids.iter().all(|id| *id == ids[0]), "one order for one key");
+    assert_eq!(catalog.get(&product.id).await.unwrap().unwrap().stock.get(), 9);
+}

@@ -48,6 +48,9 @@ pub struct Config {
     pub burst: f64,
     pub max_body: usize,
     pub seed_catalogue: bool,
+    /// How long an order may wait for payment, and how often the expiry job looks.
+    pub payment_window: time::Duration,
+    pub expiry_every: std::time::Duration,
 }
 
 impl Default for Config {
@@ -63,6 +66,8 @@ impl Default for Config {
             burst: 100.0,
             max_body: shop::http::json::BODY_LIMIT,
             seed_catalogue: true,
+            payment_window: expiry::DEFAULT_PAYMENT_WINDOW,
+            expiry_every: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -92,6 +97,7 @@ impl Config {
             c.burst = (c.rate_limit * 2.0).max(1.0);
         }
         c.seed_catalogue = var("SHOP_SEED").as_deref() != Some("false");
+        c.payment_window = expiry::Expiry::window_from_env()?;
         Ok(c)
     }
 }
@@ -257,9 +263,24 @@ pub async fn spawn(config: Config) -> anyhow::Result<Running> {
     let url = format!("http://{addr}");
     let stack = build(&config, &url).await?;
     let app = stack.router.into_make_service_with_connect_info::<SocketAddr>();
+    // The schedule that EventBridge keeps in AWS.
+    let job = expiry::Expiry::new(stack.table.clone(), config.payment_window);
+    let every = config.expiry_every;
     let task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "the local stack stopped");
+        let schedule = async move {
+            let mut ticks = tokio::time::interval(every);
+            loop {
+                ticks.tick().await;
+                if let Err(e) = job.run().await {
+                    tracing::error!(error = %e, "the expiry job failed; it runs again at the next tick");
+                }
+            }
+        };
+        tokio::select! {
+            served = axum::serve(listener, app) => if let Err(e) = served {
+                tracing::error!(error = %e, "the local stack stopped");
+            },
+            _ = schedule => {}
         }
     });
     Ok(Running {

@@ -41,6 +41,29 @@ pub async fn serve_http(build: impl FnOnce() -> anyhow::Result<Router>) -> Resul
     lambda_http::run(handler(router)).await
 }
 
+/// Runs an event consumer (a schedule, a queue, a stream) on Lambda. `build` makes its state
+/// once per execution environment; `handle` answers each event's JSON payload.
+pub async fn serve_events<S, F, Fut>(build: impl FnOnce() -> anyhow::Result<S>, handle: F) -> Result<(), Error>
+where
+    S: Clone + Send + Sync + 'static,
+    F: Fn(S, serde_json::Value) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<serde_json::Value, Error>> + Send,
+{
+    init_tracing();
+    let state = build().map_err(|e| {
+        tracing::error!(error = format!("{e:#}"), "start-up failed");
+        e
+    })?;
+    let handle = std::sync::Arc::new(handle);
+    lambda_http::lambda_runtime::run(lambda_http::lambda_runtime::service_fn(
+        move |event: lambda_http::lambda_runtime::LambdaEvent<serde_json::Value>| {
+            let (state, handle) = (state.clone(), handle.clone());
+            async move { handle(state, event.payload).await }
+        },
+    ))
+    .await
+}
+
 /// A service ready for lambda_http.
 pub type Handler = MapRequest<Router, fn(lambda_http::Request) -> lambda_http::Request>;
 

@@ -1,0 +1,53 @@
+//! The expiry job: orders left unpaid longer than the payment window are cancelled and their
+//! stock goes back, one transaction per order. EventBridge runs it every five minutes in AWS;
+//! the local stack runs it in-process.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use shop::orders::Orders;
+use shop::table::Table;
+use time::Duration;
+
+/// How long an order may wait for its payment by default.
+pub const DEFAULT_PAYMENT_WINDOW: Duration = Duration::minutes(30);
+
+/// The job: the orders and how long they may stay unpaid.
+#[derive(Clone)]
+pub struct Expiry {
+    orders: Orders,
+    window: Duration,
+}
+
+impl Expiry {
+    pub fn new(table: Arc<dyn Table>, window: Duration) -> Self {
+        Self { orders: Orders::new(table), window }
+    }
+
+    /// The window from `ORDER_PAYMENT_MINUTES`, or [`DEFAULT_PAYMENT_WINDOW`].
+    pub fn window_from_env() -> anyhow::Result<Duration> {
+        match std::env::var("ORDER_PAYMENT_MINUTES") {
+            Ok(minutes) => Ok(Duration::minutes(
+                minutes
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("ORDER_PAYMENT_MINUTES={minutes} is not a number of minutes"))?,
+            )),
+            Err(_) => Ok(DEFAULT_PAYMENT_WINDOW),
+        }
+    }
+
+    /// Cancels what has waited too long; answers how many orders it cancelled.
+    pub async fn run(&self) -> shop::Result<usize> {
+        let cancelled = self.orders.expire(shop::time::now() - self.window).await?;
+        if cancelled > 0 {
+            tracing::info!(cancelled, "unpaid orders expired");
+        }
+        Ok(cancelled)
+    }
+
+    /// The Lambda handler for a scheduled event: the event says nothing the job needs.
+    pub async fn handle(&self, _scheduled: Value) -> Result<Value, shop::lambda::Error> {
+        let cancelled = self.run().await.map_err(|e| format!("expiring orders: {e:#}"))?;
+        Ok(json!({ "cancelled": cancelled }))
+    }
+}
