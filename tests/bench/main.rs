@@ -5,11 +5,12 @@
 //!    interleaved so the machine's state affects all alike;
 //! 2. the size of each function's release bootstrap, deflate-compressed as in the deployment zip;
 //! 3. requests per second for GET /api/products/{id} through the local stack against a bare
-//!    axum handler serving the same JSON from memory, in one run on one machine.
+//!    axum handler serving the same JSON from memory, in one run on one machine;
+//! 4. checkouts per second through the local stack, and that stock and orders still agree.
 //!
 //! Run: `cargo build --release --workspace --bins && cargo run --release -p shop-tests --bin bench`
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Write as _};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -19,8 +20,10 @@ use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
+use shop::table::sqlite::SqliteTable;
+use shop::table::{Condition, Item, Key, Query, QueryPage, Table, Update, Write, WriteError};
 
-const FUNCTIONS: &[&str] = &["auth", "users", "products"];
+const FUNCTIONS: &[&str] = &["auth", "users", "products", "cart", "orders", "expiry"];
 const COLD_STARTS: usize = 40;
 
 fn release_dir() -> PathBuf {
@@ -189,9 +192,137 @@ async fn throughput() {
     println!("| ratio | {:.2} |", shop / baseline);
 }
 
+async fn checkouts() {
+    println!("\n## POST /api/orders on the local stack (16 concurrent shoppers, 5 s)");
+    let app = shop_tests::TestApp::spawn().await;
+    let admin = app.admin().await;
+    let stock = 1_000_000;
+    let product =
+        app.post("/api/products", Some(&admin), shop_tests::product_body("Bench Lamp", "bench", 100, stock)).await;
+    let product = product.body["id"].as_str().unwrap().to_owned();
+    let mut shoppers = Vec::new();
+    for i in 0..16 {
+        shoppers.push(app.shopper(&format!("Bench{i}")).await.0);
+    }
+    let body = serde_json::json!({
+        "items": [{"product_id": product, "quantity": 1}],
+        "shipping_address": {"name": "B", "line1": "1 Main St", "city": "Berlin", "postal_code": "10115", "country": "DE"}
+    });
+    let stop = Instant::now() + Duration::from_secs(5);
+    let runs = shoppers.iter().map(|token| {
+        let (app, body) = (&app, body.clone());
+        async move {
+            let mut placed = 0u64;
+            while Instant::now() < stop {
+                let answer = app.post("/api/orders", Some(token), body.clone()).await;
+                assert_eq!(answer.status, 201, "{:#}", answer.body);
+                placed += 1;
+            }
+            placed
+        }
+    });
+    let started = Instant::now();
+    let placed: u64 = futures::future::join_all(runs).await.into_iter().sum();
+    let elapsed = started.elapsed().as_secs_f64();
+    let left = app.get(&format!("/api/products/{product}"), None).await.body["stock"].as_i64().unwrap();
+    println!("| checkouts | per second | stock sold | oversold |");
+    println!("|---|---|---|---|");
+    println!("| {placed} | {:.0} | {} | {} |", placed as f64 / elapsed, stock - left, (stock - left) as u64 != placed);
+}
+
+/// Counts the table requests (each one a DynamoDB request in AWS) a checkout makes.
+struct Counting {
+    inner: Arc<dyn Table>,
+    calls: std::sync::Mutex<Vec<&'static str>>,
+}
+
+impl Counting {
+    fn count(&self, call: &'static str) {
+        self.calls.lock().unwrap().push(call);
+    }
+}
+
+#[async_trait::async_trait]
+impl Table for Counting {
+    async fn get(&self, key: &Key) -> anyhow::Result<Option<Item>> {
+        self.count("GetItem");
+        self.inner.get(key).await
+    }
+    async fn batch_get(&self, keys: &[Key]) -> anyhow::Result<Vec<Item>> {
+        self.count("BatchGetItem");
+        self.inner.batch_get(keys).await
+    }
+    async fn query(&self, query: &Query) -> anyhow::Result<QueryPage> {
+        self.count("Query");
+        self.inner.query(query).await
+    }
+    async fn write(&self, write: Write) -> Result<(), WriteError> {
+        self.count("write");
+        self.inner.write(write).await
+    }
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), WriteError> {
+        self.count("TransactWriteItems");
+        self.inner.transact(writes).await
+    }
+    async fn update(&self, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, WriteError> {
+        self.count("UpdateItem");
+        self.inner.update(key, update, condition).await
+    }
+}
+
+async fn requests_per_checkout() {
+    println!("\n## Table requests per checkout (each a DynamoDB request in AWS)");
+    let sqlite: Arc<dyn Table> =
+        Arc::new(SqliteTable::open(&shop_tests::temp_dir("bench-count").join("shop.db")).unwrap());
+    let counting = Arc::new(Counting { inner: sqlite.clone(), calls: Default::default() });
+    let catalog = shop::catalog::Catalog::new(sqlite.clone());
+    let lamps: Vec<_> = futures::future::join_all((0..3).map(|i| {
+        let catalog = catalog.clone();
+        async move {
+            catalog
+                .create(shop::catalog::ProductDraft {
+                    sku: shop::domain::Sku::parse(&format!("COUNT-{i}")).unwrap(),
+                    name: shop::domain::Name::parse("Lamp").unwrap(),
+                    description: shop::domain::Description::parse("").unwrap(),
+                    price: shop::domain::Money::price(100, shop::domain::Currency::EUR).unwrap(),
+                    stock: shop::domain::Stock::new(100).unwrap(),
+                    category: shop::domain::CategorySlug::parse("bench").unwrap(),
+                    images: vec![],
+                    attributes: Default::default(),
+                    active: true,
+                })
+                .await
+                .unwrap()
+                .id
+        }
+    }))
+    .await;
+    let orders = shop::orders::Orders::new(counting.clone());
+    let address: shop::domain::Address = serde_json::from_value(
+        serde_json::json!({"name": "B", "line1": "1 Main St", "city": "Berlin", "postal_code": "10115", "country": "DE"}),
+    )
+    .unwrap();
+    println!("| checkout | requests |");
+    println!("|---|---|");
+    for (label, key) in [("3 lines", None), ("3 lines with Idempotency-Key", Some(("k".to_owned(), "f".to_owned())))] {
+        counting.calls.lock().unwrap().clear();
+        let request = shop::orders::CheckoutRequest {
+            user: shop::domain::UserId::random(),
+            items: Some(lamps.iter().map(|id| (*id, shop::domain::Quantity::new(1).unwrap())).collect()),
+            shipping_address: address.clone(),
+            idempotency: key,
+        };
+        orders.checkout(request).await.unwrap();
+        println!("| {label} | {} |", counting.calls.lock().unwrap().join(" + "));
+    }
+}
+
 fn main() {
     println!("# Shop benchmarks ({} cores)\n", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     cold_starts();
     sizes();
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(throughput());
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    runtime.block_on(throughput());
+    runtime.block_on(checkouts());
+    runtime.block_on(requests_per_checkout());
 }
