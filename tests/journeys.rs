@@ -763,3 +763,40 @@ async fn unpaid_orders_expire_and_give_their_stock_back() {
     assert_eq!(app.get(&format!("/api/orders/{paid_id}"), Some(&alice)).await.body["status"], "PAID");
     assert_eq!(stock_of(&app, &lamp).await, 3);
 }
+
+/// The docs page, rendered by a real browser, lists every route of the API.
+#[tokio::test]
+async fn the_docs_page_lists_every_route_in_a_browser() {
+    let app = TestApp::spawn().await;
+    let profile = shop_tests::temp_dir("chromium");
+    let browser = std::env::var("SHOP_CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    let url = format!("{}/docs", app.url);
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(&browser)
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"])
+            .args(["--disable-background-networking", "--disable-component-update", "--disable-sync"])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .args(["--virtual-time-budget=10000", "--dump-dom", &url])
+            .output()
+            .unwrap_or_else(|e| panic!("starting {browser}: {e} (./scripts/test installs chromium)"))
+    })
+    .await
+    .unwrap();
+    let dom = String::from_utf8_lossy(&output.stdout);
+    let shown: std::collections::BTreeSet<(String, String)> = dom
+        .split("class=\"op\">")
+        .skip(1)
+        .map(|op| {
+            let after =
+                |marker: &str, end: char| op.split(marker).nth(1).unwrap().split(end).next().unwrap().to_owned();
+            (after("class=\"method ", '"').to_uppercase(), after("class=\"path\">", '<'))
+        })
+        .collect();
+    let routes: std::collections::BTreeSet<(String, String)> =
+        app.running.stack_routes.iter().map(|r| (r.method.clone(), r.path.clone())).collect();
+    let paths = |set: &std::collections::BTreeSet<(String, String)>| {
+        set.iter().map(|(_, p)| p.clone()).collect::<std::collections::BTreeSet<_>>()
+    };
+    assert_eq!(paths(&shown), paths(&routes), "the rendered page lists every path");
+    assert_eq!(shown.len(), routes.len(), "one entry per operation: {dom}");
+}
