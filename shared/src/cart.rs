@@ -9,12 +9,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 
 use crate::catalog::Product;
 use crate::domain::{Money, ProductId, Quantity, UserId};
 use crate::keys;
 use crate::table::{Condition, Item, Key, Query, Table, Update, Write, WriteError};
+use crate::time::Timestamp;
 use crate::{Error, Result};
 
 /// The most lines a cart holds: with a stock update and a cart clean-up per line, an order,
@@ -25,8 +25,7 @@ pub const MAX_LINES: i64 = 40;
 struct LineRecord {
     product_id: ProductId,
     quantity: Quantity,
-    #[serde(with = "time::serde::rfc3339")]
-    added_at: OffsetDateTime,
+    added_at: Timestamp,
 }
 
 /// Why a line cannot be bought as it is.
@@ -100,7 +99,7 @@ impl Carts {
             Err(WriteError::ConditionFailed { .. }) => {}
             Err(e) => return Err(e.into()),
         }
-        let line = LineRecord { product_id: *product, quantity, added_at: crate::time::now() };
+        let line = LineRecord { product_id: *product, quantity, added_at: Timestamp::now() };
         let writes = vec![
             Write::create(Item::new(&key, &line)),
             Write::update(keys::cart(user), Update::default().add("lines", 1))

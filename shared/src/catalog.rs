@@ -11,11 +11,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use time::OffsetDateTime;
 
 use crate::domain::{CategorySlug, Description, ImageUrl, Money, Name, ProductId, Sku, Stock};
 use crate::keys;
 use crate::table::{Condition, Item, Query, Table, Update, Write, WriteError};
+use crate::time::Timestamp;
 use crate::{Error, Result};
 
 /// The most images and attributes a product carries.
@@ -43,12 +43,8 @@ pub struct Product {
     pub images: Vec<ImageUrl>,
     pub attributes: BTreeMap<String, String>,
     pub active: bool,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub updated_at: OffsetDateTime,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
     /// Increases with every change; sent as the ETag.
     pub version: u64,
 }
@@ -85,10 +81,6 @@ impl Product {
     }
 }
 
-fn stamp() -> OffsetDateTime {
-    crate::time::now().replace_nanosecond(0).expect("0 is a valid nanosecond")
-}
-
 /// The writes that move a category's count by `n` (creating the category if new).
 fn count(category: &CategorySlug, n: i64) -> Write {
     let index = keys::categories_index(category);
@@ -114,7 +106,7 @@ impl Catalog {
     }
 
     pub async fn create(&self, draft: ProductDraft) -> Result<Product> {
-        let now = stamp();
+        let now = Timestamp::now();
         let product = Product {
             id: ProductId::new(),
             sku: draft.sku,
@@ -192,7 +184,7 @@ impl Catalog {
             images: draft.images,
             attributes: draft.attributes,
             active: draft.active,
-            updated_at: stamp(),
+            updated_at: Timestamp::now(),
             version: current.version + 1,
             ..current.clone()
         };

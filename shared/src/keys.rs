@@ -2,12 +2,12 @@
 //!
 //! | item | PK | SK | GSI1PK / GSI1SK |
 //! |---|---|---|---|
-//! | user profile | `USER#<id>` | `PROFILE` | `USERS` / `<created>#<id>` |
+//! | user profile | `USER#<id>` | `PROFILE` | `USERS` / `<created ms>#<id>` |
 //! | user credentials (embedded identity) | `USER#<id>` | `CREDENTIALS` | |
 //! | email uniqueness | `EMAIL#<email>` | `EMAIL` | |
 //! | refresh token (embedded identity) | `REFRESH#<sha256>` | `REFRESH` | `USER#<id>` / `REFRESH#<sha256>` |
 //! | one-time code (embedded identity) | `USER#<id>` | `CODE#<purpose>` | |
-//! | notification | `USER#<id>` | `NOTIFICATION#<ts>#<id>` | |
+//! | notification | `USER#<id>` | `NOTIFICATION#<ms since epoch>#<id>` | |
 //! | cart header (line count) | `USER#<id>` | `CART` | |
 //! | cart line | `USER#<id>` | `CART#<product>` | |
 //! | order (lines embedded) | `ORDER#<id>` | `ORDER` | `USER#<user>` / `ORDER#<created>#<id>` |

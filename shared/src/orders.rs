@@ -20,6 +20,7 @@ use crate::catalog::Product;
 use crate::domain::{Address, Money, OrderId, OrderStatus, ProductId, Quantity, UserId};
 use crate::keys;
 use crate::table::{Condition, Item, Key, Query, Table, Update, Write, WriteError};
+use crate::time::Timestamp;
 use crate::{Error, Result};
 
 /// How long an idempotency key holds its first answer.
@@ -44,9 +45,7 @@ pub struct OrderLine {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StatusChange {
     pub status: OrderStatus,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub at: OffsetDateTime,
+    pub at: Timestamp,
     /// Who made the change: a user id, or `system` for expiry.
     pub by: String,
 }
@@ -65,18 +64,14 @@ pub struct Order {
     #[serde(default)]
     pub tracking_number: Option<String>,
     pub history: Vec<StatusChange>,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub updated_at: OffsetDateTime,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
     pub version: u64,
 }
 
 impl Order {
     fn created_key(&self) -> String {
-        format!("{:020}", self.created_at.unix_timestamp_nanos() / 1_000_000)
+        self.created_at.sort_key()
     }
 
     fn item(&self) -> Item {
@@ -121,12 +116,6 @@ pub fn fingerprint(body: &Value) -> String {
     Sha256::digest(body.to_string().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Now, to the millisecond (orders placed in one second still sort by time).
-fn stamp() -> OffsetDateTime {
-    let now = crate::time::now();
-    now.replace_nanosecond(now.millisecond() as u32 * 1_000_000).expect("a millisecond is a valid nanosecond")
-}
-
 fn now_epoch() -> i64 {
     crate::time::epoch_seconds(crate::time::now())
 }
@@ -137,7 +126,7 @@ fn event(kind: &str, order: &Order, extra: Value) -> Write {
     let mut detail = json!({
         "type": kind, "event_id": id.to_string(), "order_id": order.id, "user_id": order.user_id,
         "status": order.status, "total": order.total,
-        "at": order.updated_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        "at": order.updated_at,
     });
     if let (Value::Object(d), Value::Object(e)) = (&mut detail, extra) {
         d.extend(e);
@@ -265,7 +254,7 @@ impl Orders {
         if lines.iter().any(|l| l.unit_price.currency != currency) {
             return Err(Retry::Failed(Error::invalid("items", crate::domain::Invalid::new("mixes currencies"))));
         }
-        let now = stamp();
+        let now = Timestamp::now();
         let order = Order {
             id: OrderId::new(),
             user_id: request.user.clone(),
@@ -372,7 +361,7 @@ impl Orders {
                     next.as_str()
                 )));
             }
-            let now = stamp();
+            let now = Timestamp::now();
             let mut order = current.clone();
             order.status = next;
             order.updated_at = now;
@@ -422,7 +411,7 @@ impl Orders {
     /// Cancels pending orders placed before `cutoff`, each in its own transaction; answers
     /// how many it cancelled.
     pub async fn expire(&self, cutoff: OffsetDateTime) -> Result<usize> {
-        let until = format!("{:020}", cutoff.unix_timestamp_nanos() / 1_000_000);
+        let until = Timestamp::at(cutoff).sort_key();
         let mut cancelled = 0;
         let mut after = None;
         loop {

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use time::OffsetDateTime;
 
 use crate::domain::{Address, Email, Name, Phone, UserId};
 use crate::keys;
 use crate::table::{Condition, Item, Query, Table, Write, WriteError};
+use crate::time::Timestamp;
 use crate::{Error, Result};
 
 /// How a person wants to hear from the shop.
@@ -43,18 +43,14 @@ pub struct UserProfile {
     pub address: Option<Address>,
     #[serde(default)]
     pub preferences: NotificationPreferences,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub updated_at: OffsetDateTime,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
     pub version: u64,
 }
 
 impl UserProfile {
     pub fn new(id: UserId, email: Email, name: Name, phone: Option<Phone>) -> Self {
-        let now = crate::time::now().replace_nanosecond(0).expect("0 is a valid nanosecond");
+        let now = Timestamp::now();
         Self {
             id,
             email,
@@ -145,7 +141,7 @@ impl Users {
             next.preferences = preferences;
         }
         next.version += 1;
-        next.updated_at = crate::time::now().replace_nanosecond(0).expect("0 is valid");
+        next.updated_at = Timestamp::now();
         let write = Write::put(next.item()).when(Condition::equals("version", current.version));
         match self.table.write(write).await {
             Ok(()) => Ok(next),
@@ -188,7 +184,7 @@ impl Users {
                 }
             }
         }
-        let exported_at = crate::time::now().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+        let exported_at = Timestamp::now();
         Ok(serde_json::json!({"user_id": id, "exported_at": exported_at, "records": records}))
     }
 }

@@ -206,16 +206,15 @@ impl EmbeddedIdentity {
     async fn send_code(&self, user: &UserId, email: &Email, purpose: &str) -> anyhow::Result<()> {
         let code = format!("{:06}", rand::random::<u32>() % 1_000_000);
         let stored = StoredCode { code_hash: sha256_hex(&code), attempts: 0 };
-        let at = crate::time::now();
-        let stamp = at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+        let at = crate::time::Timestamp::now();
         let notification = json!({
-            "kind": purpose, "channel": "email", "to": email, "code": code, "created_at": stamp,
+            "kind": purpose, "channel": "email", "to": email, "code": code, "created_at": at,
         });
         let id = ulid::Ulid::new().to_string();
         self.table
             .transact(vec![
                 Write::put(Item::new(&keys::user_code(user, purpose), &stored).expiring_at(now() + CODE_SECONDS)),
-                Write::put(Item::new(&keys::notification(user, &stamp, &id), &notification)),
+                Write::put(Item::new(&keys::notification(user, &at.sort_key(), &id), &notification)),
             ])
             .await
             .map_err(|e| anyhow::anyhow!("storing a {purpose} code: {e}"))
