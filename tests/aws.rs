@@ -124,23 +124,10 @@ async fn dynamodb_checkouts_never_oversell() {
     use shop::orders::{CheckoutRequest, Orders};
     let table = dynamo().await;
     let catalog = shop::catalog::Catalog::new(table.clone());
-    let draft: shop::catalog::ProductDraft = shop::catalog::ProductDraft {
-        sku: shop::domain::Sku::parse(&format!("AWS-{}", ulid::Ulid::new())).unwrap(),
-        name: shop::domain::Name::parse("Scarce Lamp").unwrap(),
-        description: shop::domain::Description::parse("").unwrap(),
-        price: shop::domain::Money::price(1000, shop::domain::Currency::EUR).unwrap(),
-        stock: shop::domain::Stock::new(25).unwrap(),
-        category: shop::domain::CategorySlug::parse("lighting").unwrap(),
-        images: vec![],
-        attributes: Default::default(),
-        active: true,
-    };
+    let draft = shop_tests::draft(&format!("AWS-{}", ulid::Ulid::new()), "Scarce Lamp", "lighting", 1000, 25);
     let product = catalog.create(draft).await.unwrap();
     let orders = Orders::new(table.clone());
-    let address: shop::domain::Address = serde_json::from_value(
-        json!({"name": "Ada", "line1": "1 Main St", "city": "Berlin", "postal_code": "10115", "country": "DE"}),
-    )
-    .unwrap();
+    let address = shop_tests::shipping_address();
     let request = |user: &UserId, key: Option<&str>| CheckoutRequest {
         user: user.clone(),
         items: Some(vec![(product.id, Quantity::new(1).unwrap())]),
@@ -159,20 +146,9 @@ async fn dynamodb_checkouts_never_oversell() {
     assert_eq!(catalog.get(&product.id).await.unwrap().unwrap().stock.get(), 0);
 
     // Restock a little, then one key, many requests: one order.
-    let mut restock = catalog.get(&product.id).await.unwrap().unwrap();
+    let mut restock = shop::catalog::ProductDraft::from(catalog.get(&product.id).await.unwrap().unwrap());
     restock.stock = shop::domain::Stock::new(10).unwrap();
-    let draft = shop::catalog::ProductDraft {
-        sku: restock.sku,
-        name: restock.name,
-        description: restock.description,
-        price: restock.price,
-        stock: restock.stock,
-        category: restock.category,
-        images: restock.images,
-        attributes: restock.attributes,
-        active: true,
-    };
-    catalog.update(&product.id, draft, None).await.unwrap();
+    catalog.update(&product.id, restock, None).await.unwrap();
     let buyer = UserId::random();
     let same_key = (0..10).map(|_| {
         let (orders, request) = (orders.clone(), request(&buyer, Some("dynamo-key")));

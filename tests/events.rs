@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use http_body_util::BodyExt;
 use serde_json::Value;
-use shop::catalog::{Catalog, ProductDraft};
-use shop::domain::{CategorySlug, Currency, Description, Email, Money, Name, Password, Quantity, Sku, Stock, UserId};
+use shop::catalog::Catalog;
+use shop::domain::{Email, Name, Password, Quantity, UserId};
 use shop::identity::embedded::{EmbeddedConfig, EmbeddedIdentity, SigningKey};
 use shop::identity::{Identity, NewAccount};
 use shop::table::Table;
@@ -79,31 +79,17 @@ async fn world() -> World {
         identity.create_user(&NewAccount { email, password, name, phone: None }).await.unwrap();
     }
     let product = Catalog::new(table.clone())
-        .create(ProductDraft {
-            sku: Sku::parse("BOOK-001").unwrap(),
-            name: Name::parse("The Pragmatic Programmer").unwrap(),
-            description: Description::parse("").unwrap(),
-            price: Money::price(3499, Currency::EUR).unwrap(),
-            stock: Stock::new(40).unwrap(),
-            category: CategorySlug::parse("books").unwrap(),
-            images: vec![],
-            attributes: Default::default(),
-            active: true,
-        })
+        .create(shop_tests::draft("BOOK-001", "The Pragmatic Programmer", "books", 3499, 40))
         .await
         .unwrap();
     let shopper = UserId::parse("22222222-2222-4222-8222-222222222222").unwrap();
     shop::cart::Carts::new(table.clone()).set(&shopper, &product.id, Quantity::new(1).unwrap()).await.unwrap();
     // A paid order of the shopper's, ready to ship or cancel.
     let orders = shop::orders::Orders::new(table.clone());
-    let address = serde_json::from_value(serde_json::json!(
-        {"name": "Shopper", "line1": "1 Main St", "city": "Berlin", "postal_code": "10115", "country": "DE"}
-    ))
-    .unwrap();
     let request = shop::orders::CheckoutRequest {
         user: shopper,
         items: Some(vec![(product.id, Quantity::new(1).unwrap())]),
-        shipping_address: address,
+        shipping_address: shop_tests::shipping_address(),
         idempotency: None,
     };
     let order = orders.checkout(request).await.unwrap().order;

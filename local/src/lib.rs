@@ -105,12 +105,13 @@ impl Config {
 /// A built stack: the router to serve and what start-up should tell the person.
 pub struct Stack {
     pub router: Router,
-    pub openapi: utoipa::openapi::OpenApi,
     pub routes: Vec<gateway::Route>,
     /// The admin password, when this start generated it (printed once).
     pub generated_admin_password: Option<String>,
-    /// The embedded table, for tests and tools (None in AWS mode).
+    /// The table the services use, for tests and tools.
     pub table: Arc<dyn Table>,
+    /// The embedded table, whose expired items the stack sweeps as DynamoDB's TTL would.
+    pub sweep: Option<Arc<SqliteTable>>,
 }
 
 /// The merged OpenAPI document of every service.
@@ -151,6 +152,7 @@ struct Backends {
     verifier: Verifier,
     /// The embedded provider's public keys, served at `/.well-known/jwks.json`.
     jwks: Option<serde_json::Value>,
+    sweep: Option<Arc<SqliteTable>>,
 }
 
 async fn backends(config: &Config, public_url: &str) -> anyhow::Result<Backends> {
@@ -158,7 +160,8 @@ async fn backends(config: &Config, public_url: &str) -> anyhow::Result<Backends>
         Backend::Embedded => {
             std::fs::create_dir_all(&config.data_dir)
                 .with_context(|| format!("creating {}", config.data_dir.display()))?;
-            let table: Arc<dyn Table> = Arc::new(SqliteTable::open(&config.data_dir.join("shop.db"))?);
+            let sqlite = Arc::new(SqliteTable::open(&config.data_dir.join("shop.db"))?);
+            let table: Arc<dyn Table> = sqlite.clone();
             let pem =
                 read_or_create(&config.data_dir.join("signing-key.pem"), || SigningKey::generate().to_pkcs8_pem())?;
             let secret = read_or_create(&config.data_dir.join("cursor-secret"), || {
@@ -176,7 +179,7 @@ async fn backends(config: &Config, public_url: &str) -> anyhow::Result<Backends>
                 },
             );
             let (verifier, jwks) = (identity.verifier(), Some(identity.jwks()));
-            Ok(Backends { table, identity: Arc::new(identity), verifier, jwks })
+            Ok(Backends { table, identity: Arc::new(identity), verifier, jwks, sweep: Some(sqlite) })
         }
         Backend::Aws => {
             let aws = shop::aws::load().await;
@@ -201,14 +204,15 @@ async fn backends(config: &Config, public_url: &str) -> anyhow::Result<Backends>
                 .await
                 .with_context(|| format!("reading {jwks_url}"))?;
             let verifier = Verifier::new(&jwks, issuer, &client_id)?;
-            Ok(Backends { table: shop::aws::table(&aws)?, identity: shop::aws::identity(&aws)?, verifier, jwks: None })
+            let (table, identity) = (shop::aws::table(&aws)?, shop::aws::identity(&aws)?);
+            Ok(Backends { table, identity, verifier, jwks: None, sweep: None })
         }
     }
 }
 
 /// Builds the stack for `public_url` (the address it will be reached at).
 pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
-    let Backends { table, identity, verifier, jwks } = backends(config, public_url).await?;
+    let Backends { table, identity, verifier, jwks, sweep } = backends(config, public_url).await?;
     let users = Users::new(table.clone());
     let generated_admin_password =
         seed::admin(&*identity, &users, &config.admin_email, config.admin_password.as_deref()).await?;
@@ -243,7 +247,7 @@ pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
             .route("/health", get(|| std::future::ready("ok"))),
     )
     .layer(axum::middleware::from_fn_with_state(gw, gateway::gateway));
-    Ok(Stack { router, openapi, routes, generated_admin_password, table })
+    Ok(Stack { router, routes, generated_admin_password, table, sweep })
 }
 
 /// A running stack (for tests and benchmarks): its address and the task serving it.
@@ -263,9 +267,9 @@ pub async fn spawn(config: Config) -> anyhow::Result<Running> {
     let url = format!("http://{addr}");
     let stack = build(&config, &url).await?;
     let app = stack.router.into_make_service_with_connect_info::<SocketAddr>();
-    // The schedule that EventBridge keeps in AWS.
+    // What AWS runs on a schedule: the expiry job (EventBridge) and the TTL sweep (DynamoDB).
     let job = expiry::Expiry::new(stack.table.clone(), config.payment_window);
-    let every = config.expiry_every;
+    let (every, sweep) = (config.expiry_every, stack.sweep);
     let task = tokio::spawn(async move {
         let schedule = async move {
             let mut ticks = tokio::time::interval(every);
@@ -273,6 +277,9 @@ pub async fn spawn(config: Config) -> anyhow::Result<Running> {
                 ticks.tick().await;
                 if let Err(e) = job.run().await {
                     tracing::error!(error = %e, "the expiry job failed; it runs again at the next tick");
+                }
+                if let Some(Err(e)) = sweep.as_ref().map(|table| table.purge_expired()) {
+                    tracing::error!(error = %e, "sweeping expired items failed; it runs again at the next tick");
                 }
             }
         };

@@ -52,11 +52,10 @@ fn aws_https_client() -> SharedHttpClient {
 
 /// Configuration from the Lambda execution environment's variables.
 pub fn lambda_config() -> anyhow::Result<SdkConfig> {
-    let var = |name: &str| std::env::var(name).map_err(|_| anyhow::anyhow!("{name} is not set"));
-    let region = std::env::var("AWS_REGION").or_else(|_| var("AWS_DEFAULT_REGION"))?;
+    let region = env("AWS_REGION").or_else(|_| env("AWS_DEFAULT_REGION"))?;
     let credentials = Credentials::new(
-        var("AWS_ACCESS_KEY_ID")?,
-        var("AWS_SECRET_ACCESS_KEY")?,
+        env("AWS_ACCESS_KEY_ID")?,
+        env("AWS_SECRET_ACCESS_KEY")?,
         std::env::var("AWS_SESSION_TOKEN").ok(),
         None,
         "lambda-environment",

@@ -63,6 +63,23 @@ pub struct ProductDraft {
     pub active: bool,
 }
 
+impl From<Product> for ProductDraft {
+    /// The editable part of a product, to change some of it and write it back.
+    fn from(p: Product) -> Self {
+        Self {
+            sku: p.sku,
+            name: p.name,
+            description: p.description,
+            price: p.price,
+            stock: p.stock,
+            category: p.category,
+            images: p.images,
+            attributes: p.attributes,
+            active: p.active,
+        }
+    }
+}
+
 /// A category and how many products it holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Category {

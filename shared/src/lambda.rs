@@ -30,15 +30,19 @@ pub fn init_tracing() {
         .try_init();
 }
 
-/// Runs a service on Lambda. `build` makes the router once per execution environment, so
-/// clients are created at cold start and reused by every request.
-pub async fn serve_http(build: impl FnOnce() -> anyhow::Result<Router>) -> Result<(), Error> {
+/// Logging first, then what the function keeps for its whole execution environment (its
+/// AWS clients among it), so requests reuse it and a failure to build it is logged.
+fn start<S>(build: impl FnOnce() -> anyhow::Result<S>) -> Result<S, Error> {
     init_tracing();
-    let router = build().map_err(|e| {
+    build().map_err(|e| {
         tracing::error!(error = format!("{e:#}"), "start-up failed");
-        e
-    })?;
-    lambda_http::run(handler(router)).await
+        e.into()
+    })
+}
+
+/// Runs a service on Lambda; `build` makes its router once per execution environment.
+pub async fn serve_http(build: impl FnOnce() -> anyhow::Result<Router>) -> Result<(), Error> {
+    lambda_http::run(handler(start(build)?)).await
 }
 
 /// Runs an event consumer (a schedule, a queue, a stream) on Lambda. `build` makes its state
@@ -49,11 +53,7 @@ where
     F: Fn(S, serde_json::Value) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<serde_json::Value, Error>> + Send,
 {
-    init_tracing();
-    let state = build().map_err(|e| {
-        tracing::error!(error = format!("{e:#}"), "start-up failed");
-        e
-    })?;
+    let state = start(build)?;
     let handle = std::sync::Arc::new(handle);
     lambda_http::lambda_runtime::run(lambda_http::lambda_runtime::service_fn(
         move |event: lambda_http::lambda_runtime::LambdaEvent<serde_json::Value>| {

@@ -206,7 +206,7 @@ async fn checkouts() {
     }
     let body = serde_json::json!({
         "items": [{"product_id": product, "quantity": 1}],
-        "shipping_address": {"name": "B", "line1": "1 Main St", "city": "Berlin", "postal_code": "10115", "country": "DE"}
+        "shipping_address": shop_tests::shipping_address()
     });
     let stop = Instant::now() + Duration::from_secs(5);
     let runs = shoppers.iter().map(|token| {
@@ -276,32 +276,15 @@ async fn requests_per_checkout() {
         Arc::new(SqliteTable::open(&shop_tests::temp_dir("bench-count").join("shop.db")).unwrap());
     let counting = Arc::new(Counting { inner: sqlite.clone(), calls: Default::default() });
     let catalog = shop::catalog::Catalog::new(sqlite.clone());
-    let lamps: Vec<_> = futures::future::join_all((0..3).map(|i| {
-        let catalog = catalog.clone();
-        async move {
-            catalog
-                .create(shop::catalog::ProductDraft {
-                    sku: shop::domain::Sku::parse(&format!("COUNT-{i}")).unwrap(),
-                    name: shop::domain::Name::parse("Lamp").unwrap(),
-                    description: shop::domain::Description::parse("").unwrap(),
-                    price: shop::domain::Money::price(100, shop::domain::Currency::EUR).unwrap(),
-                    stock: shop::domain::Stock::new(100).unwrap(),
-                    category: shop::domain::CategorySlug::parse("bench").unwrap(),
-                    images: vec![],
-                    attributes: Default::default(),
-                    active: true,
-                })
-                .await
-                .unwrap()
-                .id
-        }
-    }))
-    .await;
+    let lamps: Vec<_> =
+        futures::future::join_all((0..3).map(|i| {
+            let catalog = catalog.clone();
+            async move {
+                catalog.create(shop_tests::draft(&format!("COUNT-{i}"), "Lamp", "bench", 100, 100)).await.unwrap().id
+            }
+        }))
+        .await;
     let orders = shop::orders::Orders::new(counting.clone());
-    let address: shop::domain::Address = serde_json::from_value(
-        serde_json::json!({"name": "B", "line1": "1 Main St", "city": "Berlin", "postal_code": "10115", "country": "DE"}),
-    )
-    .unwrap();
     println!("| checkout | requests |");
     println!("|---|---|");
     for (label, key) in [("3 lines", None), ("3 lines with Idempotency-Key", Some(("k".to_owned(), "f".to_owned())))] {
@@ -309,7 +292,7 @@ async fn requests_per_checkout() {
         let request = shop::orders::CheckoutRequest {
             user: shop::domain::UserId::random(),
             items: Some(lamps.iter().map(|id| (*id, shop::domain::Quantity::new(1).unwrap())).collect()),
-            shipping_address: address.clone(),
+            shipping_address: shop_tests::shipping_address(),
             idempotency: key,
         };
         orders.checkout(request).await.unwrap();

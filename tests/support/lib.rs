@@ -180,6 +180,28 @@ pub fn product_body(name: &str, category: &str, amount: i64, stock: i64) -> Valu
     })
 }
 
+/// A valid product for the repositories, made for a test.
+pub fn draft(sku: &str, name: &str, category: &str, price: i64, stock: i64) -> shop::catalog::ProductDraft {
+    use shop::domain::{CategorySlug, Currency, Description, Money, Name, Sku, Stock};
+    shop::catalog::ProductDraft {
+        sku: Sku::parse(sku).unwrap(),
+        name: Name::parse(name).unwrap(),
+        description: Description::parse("").unwrap(),
+        price: Money::price(price, Currency::EUR).unwrap(),
+        stock: Stock::new(stock).unwrap(),
+        category: CategorySlug::parse(category).unwrap(),
+        images: vec![],
+        attributes: Default::default(),
+        active: true,
+    }
+}
+
+/// The shipping address the tests order to.
+pub fn shipping_address() -> shop::domain::Address {
+    let address = json!({"name": "Ada Lovelace", "line1": "1 Main St", "city": "Berlin", "postal_code": "10115", "country": "DE"});
+    serde_json::from_value(address).unwrap()
+}
+
 /// The AWS emulator the test command started (`SHOP_TEST_AWS_ENDPOINT`). Fails loudly when it
 /// is missing: these tests must run, not skip.
 pub async fn emulator() -> aws_config::SdkConfig {

@@ -39,10 +39,6 @@ pub struct ItemBody {
     quantity: i64,
 }
 
-fn product_id(raw: &str) -> Result<ProductId> {
-    ProductId::parse(raw).map_err(|_| Error::NotFound("product"))
-}
-
 /// The caller's cart with today's prices, line totals and the total.
 #[utoipa::path(get, path = "/api/cart", tag = "cart", security(("cognito" = [])),
     responses((status = 200, body = CartView), (status = 401, body = shop::error::Problem)))]
@@ -68,7 +64,7 @@ async fn set_item(
     Path(id): Path<String>,
     Json(body): Json<ItemBody>,
 ) -> Result<Json<CartView>> {
-    let id = product_id(&id)?;
+    let id = shop::http::path_id(&id, ProductId::parse, "product")?;
     let quantity = Quantity::new(body.quantity).map_err(|e| Error::invalid("quantity", e))?;
     let product = state.catalog.get(&id).await?.ok_or(Error::NotFound("product"))?;
     if !product.active {
@@ -82,7 +78,7 @@ async fn set_item(
 #[utoipa::path(delete, path = "/api/cart/items/{product_id}", tag = "cart", security(("cognito" = [])),
     params(("product_id" = String, Path)), responses((status = 204), (status = 404, body = shop::error::Problem)))]
 async fn remove_item(State(state): State<CartState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode> {
-    if state.carts.remove(&caller.user_id, &product_id(&id)?).await? {
+    if state.carts.remove(&caller.user_id, &shop::http::path_id(&id, ProductId::parse, "product")?).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(Error::NotFound("cart line"))

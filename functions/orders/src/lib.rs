@@ -2,8 +2,8 @@
 //! shipping and delivery updates.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use shop::domain::{Address, OrderId, OrderStatus, ProductId, Quantity};
 use shop::error::Validation;
@@ -70,13 +70,10 @@ pub struct ListFilter {
     cursor: Option<String>,
 }
 
-fn order_id(raw: &str) -> Result<OrderId> {
-    OrderId::parse(raw).map_err(|_| Error::NotFound("order"))
-}
-
 /// The order if the caller may see it: its owner or an admin; 404 for anyone else.
 async fn visible(state: &OrdersState, caller: &Caller, id: &str) -> Result<Order> {
-    let order = state.orders.get(&order_id(id)?).await?.ok_or(Error::NotFound("order"))?;
+    let order =
+        state.orders.get(&shop::http::path_id(id, OrderId::parse, "order")?).await?.ok_or(Error::NotFound("order"))?;
     if caller.may_access(&order.user_id) { Ok(order) } else { Err(Error::NotFound("order")) }
 }
 
@@ -188,7 +185,7 @@ async fn set_status(
     caller: Caller,
     Path(id): Path<String>,
     Json(body): Json<StatusBody>,
-) -> Result<impl IntoResponse> {
+) -> Result<Versioned<Order>> {
     caller.require_admin()?;
     let status = OrderStatus::parse(&body.status).map_err(|e| Error::invalid("status", e))?;
     let tracking = body.tracking_number.map(|t| t.trim().to_owned());
@@ -211,8 +208,8 @@ async fn set_status(
             ));
         }
     }
-    let id = order_id(&id)?;
+    let id = shop::http::path_id(&id, OrderId::parse, "order")?;
     state.orders.get(&id).await?.ok_or(Error::NotFound("order"))?;
     let order = state.orders.transition(&id, status, caller.user_id.as_str(), tracking).await?;
-    Ok((StatusCode::OK, Versioned(order.version, order)))
+    Ok(Versioned(order.version, order))
 }

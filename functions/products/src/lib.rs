@@ -129,10 +129,6 @@ pub struct ListFilter {
     cursor: Option<String>,
 }
 
-fn product_id(raw: &str) -> Result<ProductId> {
-    ProductId::parse(raw).map_err(|_| Error::NotFound("product"))
-}
-
 /// List active products, newest id last; by name within a category.
 #[utoipa::path(get, path = "/api/products", tag = "products", params(ListFilter),
     responses((status = 200, body = [Product], description = "A page of products; `Link` names the next"),
@@ -154,7 +150,11 @@ async fn list_products(
 #[utoipa::path(get, path = "/api/products/{id}", tag = "products", params(("id" = String, Path)),
     responses((status = 200, body = Product), (status = 304), (status = 404, body = shop::error::Problem)))]
 async fn get_product(State(state): State<ProductsState>, Path(id): Path<String>) -> Result<Versioned<Product>> {
-    let product = state.catalog.get(&product_id(&id)?).await?.ok_or(Error::NotFound("product"))?;
+    let product = state
+        .catalog
+        .get(&shop::http::path_id(&id, ProductId::parse, "product")?)
+        .await?
+        .ok_or(Error::NotFound("product"))?;
     Ok(Versioned(product.version, product))
 }
 
@@ -186,7 +186,7 @@ async fn update_product(
     Json(body): Json<ProductBody>,
 ) -> Result<Versioned<Product>> {
     caller.require_admin()?;
-    let id = product_id(&id)?;
+    let id = shop::http::path_id(&id, ProductId::parse, "product")?;
     let product = state.catalog.update(&id, body.try_into()?, expected).await?;
     Ok(Versioned(product.version, product))
 }
@@ -200,7 +200,7 @@ async fn delete_product(
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
     caller.require_admin()?;
-    state.catalog.delete(&product_id(&id)?).await?;
+    state.catalog.delete(&shop::http::path_id(&id, ProductId::parse, "product")?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -100,7 +100,7 @@ impl TryFrom<ProfileBody> for ProfileChanges {
 
 /// The profile at `id` if the caller may see it; 404 for anyone else's.
 async fn visible(state: &UsersState, caller: &Caller, id: &str) -> Result<UserProfile> {
-    let id = UserId::parse(id).map_err(|_| Error::NotFound("user"))?;
+    let id = shop::http::path_id(id, UserId::parse, "user")?;
     if !caller.may_access(&id) {
         return Err(Error::NotFound("user"));
     }

@@ -25,7 +25,6 @@ pub struct Currency([u8; 3]);
 
 impl Currency {
     pub const EUR: Currency = Currency(*b"EUR");
-    pub const USD: Currency = Currency(*b"USD");
 
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let code = raw.trim();

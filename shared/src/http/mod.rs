@@ -17,6 +17,12 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+/// An id from the path: one that cannot be parsed names nothing, so it is a 404 like any other
+/// unknown `what`.
+pub fn path_id<T, E>(raw: &str, parse: impl FnOnce(&str) -> Result<T, E>, what: &'static str) -> crate::Result<T> {
+    parse(raw).map_err(|_| crate::Error::NotFound(what))
+}
+
 /// 201 Created with the new resource's `Location`, version as ETag, and body.
 pub fn created<T: Serialize>(location: &str, version: u64, body: T) -> Response {
     let mut response = Versioned(version, body).into_response();

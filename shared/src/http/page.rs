@@ -112,11 +112,6 @@ impl<S: Send + Sync> FromRequestParts<S> for PageParams {
 }
 
 impl PageParams {
-    /// A first page of the given size, for callers outside HTTP.
-    pub fn first(limit: usize) -> Self {
-        Self { limit, after: None, scope: String::new(), filters: Vec::new() }
-    }
-
     /// The page to answer with; `next` is where the following page starts, if there is one.
     pub fn page<T>(self, items: Vec<T>, next: Option<Value>) -> Page<T> {
         let link = next.map(|position| {

@@ -91,6 +91,8 @@ pub async fn transactions_are_all_or_nothing(table: &dyn Table) {
     assert_eq!(table.get(&a).await.unwrap().unwrap().int("stock"), Some(0));
     assert!(table.get(&c).await.unwrap().is_some());
     assert_eq!(table.get(&b).await.unwrap(), None);
+    let alone = table.transact(vec![Write::create(Item::new(&c, &json!({})))]).await;
+    assert!(matches!(alone, Err(WriteError::ConditionFailed { index: Some(0) })), "{alone:?}");
     let twice = table.transact(vec![Write::delete(a.clone()), Write::delete(a.clone())]).await;
     assert!(matches!(twice, Err(WriteError::Other(_))), "one write per item");
 }

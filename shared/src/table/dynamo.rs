@@ -30,14 +30,6 @@ impl DynamoTable {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self { client, table: table.into() }
     }
-
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    pub fn name(&self) -> &str {
-        &self.table
-    }
 }
 
 type Attributes = HashMap<String, AttributeValue>;

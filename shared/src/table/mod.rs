@@ -158,14 +158,6 @@ impl Update {
         self
     }
 
-    /// Sets every attribute of `record` (a JSON object).
-    pub fn set_all(mut self, record: &impl Serialize) -> Self {
-        if let Value::Object(map) = serde_json::to_value(record).expect("records serialize") {
-            self.set.extend(map);
-        }
-        self
-    }
-
     /// Atomically adds `n` (which may be negative) to a number attribute, starting from 0.
     pub fn add(mut self, name: &str, n: i64) -> Self {
         self.add.push((name.into(), n));
@@ -235,17 +227,19 @@ impl Write {
         Self::Delete { key, condition: None }
     }
 
-    /// Adds (or tightens) the write's condition.
-    pub fn when(self, condition: Condition) -> Self {
-        let merge = |c: Option<Condition>| match c {
-            None => Some(condition.clone()),
-            Some(existing) => Some(Condition::And(vec![existing, condition.clone()])),
+    /// Adds a condition to the write's own, if it has one.
+    pub fn when(self, extra: Condition) -> Self {
+        let tighten = |existing: Option<Condition>| match existing {
+            None => extra,
+            Some(existing) => Condition::And(vec![existing, extra]),
         };
         match self {
-            Self::Put { item, condition } => Self::Put { item, condition: merge(condition) },
-            Self::Update { key, update, condition } => Self::Update { key, update, condition: merge(condition) },
-            Self::Delete { key, condition } => Self::Delete { key, condition: merge(condition) },
-            Self::Check { key, .. } => Self::Check { key, condition: merge(None).expect("just set") },
+            Self::Put { item, condition } => Self::Put { item, condition: Some(tighten(condition)) },
+            Self::Update { key, update, condition } => {
+                Self::Update { key, update, condition: Some(tighten(condition)) }
+            }
+            Self::Delete { key, condition } => Self::Delete { key, condition: Some(tighten(condition)) },
+            Self::Check { key, condition } => Self::Check { key, condition: tighten(Some(condition)) },
         }
     }
 
@@ -429,4 +423,20 @@ pub(crate) fn check_transaction(writes: &[Write]) -> Result<(), WriteError> {
         return Err(anyhow::anyhow!("a transaction may touch each item once").into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conditions_tighten_and_never_replace() {
+        let check = Write::Check { key: Key::new("A", "B"), condition: Condition::Exists }
+            .when(Condition::AtLeast("n".into(), 1));
+        let both = Condition::And(vec![Condition::Exists, Condition::AtLeast("n".into(), 1)]);
+        assert_eq!(check.condition(), Some(&both));
+        let create = Write::create(Item::marker(&Key::new("A", "B"))).when(Condition::Exists);
+        assert_eq!(create.condition(), Some(&Condition::And(vec![Condition::NotExists, Condition::Exists])));
+        assert_eq!(Write::delete(Key::new("A", "B")).when(Condition::Exists).condition(), Some(&Condition::Exists));
+    }
 }

@@ -121,8 +121,15 @@ fn store(conn: &Connection, item: &Item) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Applies one write inside an open transaction; `Ok(false)` when its condition fails.
-fn apply(conn: &Connection, write: &Write) -> anyhow::Result<bool> {
+/// What one write did inside an open transaction.
+enum Applied {
+    /// Its condition did not hold; nothing changed.
+    Refused,
+    /// The item as it is now (`None`: absent).
+    Done(Option<Item>),
+}
+
+fn apply(conn: &Connection, write: &Write) -> anyhow::Result<Applied> {
     let key = write.key();
     if key.pk.is_empty() || key.sk.is_empty() {
         anyhow::bail!("an item needs a non-empty PK and SK");
@@ -131,45 +138,44 @@ fn apply(conn: &Connection, write: &Write) -> anyhow::Result<bool> {
     if let Some(condition) = write.condition()
         && !condition.holds(current.as_ref())
     {
-        return Ok(false);
+        return Ok(Applied::Refused);
     }
     let next = match write {
         Write::Put { item, .. } => Some(item.clone()),
         Write::Update { update, .. } => Some(update.apply(&key, current.clone())),
         Write::Delete { .. } => None,
-        Write::Check { .. } => return Ok(true),
+        Write::Check { .. } => return Ok(Applied::Done(current)),
     };
-    conn.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk])?;
-    if let Some(item) = &next {
-        store(conn, item)?;
+    match &next {
+        Some(item) => store(conn, item)?,
+        // Also removes an expired item the sweeper has not reached yet.
+        None => {
+            conn.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk])?;
+        }
     }
     if current.is_some() || next.is_some() {
+        let image = |item: &Option<Item>| item.as_ref().map(|i| Value::Object(i.0.clone()).to_string());
         conn.execute(
             "INSERT INTO changes (pk, sk, old, new) VALUES (?1, ?2, ?3, ?4)",
-            params![
-                key.pk,
-                key.sk,
-                current.map(|i| Value::Object(i.0).to_string()),
-                next.map(|i| Value::Object(i.0).to_string())
-            ],
+            params![key.pk, key.sk, image(&current), image(&next)],
         )?;
     }
-    Ok(true)
+    Ok(Applied::Done(next))
 }
 
 impl SqliteTable {
-    fn run(&self, writes: &[Write]) -> Result<Option<Item>, WriteError> {
+    /// Applies the writes in one transaction, all or none; answers the last write's item.
+    /// A failing condition names its write's index when the writes came as a transaction.
+    fn run(&self, writes: &[Write], transaction: bool) -> Result<Option<Item>, WriteError> {
         let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).context("beginning a write")?;
+        let mut last = None;
         for (index, write) in writes.iter().enumerate() {
-            if !apply(&tx, write)? {
-                return Err(WriteError::ConditionFailed { index: (writes.len() > 1).then_some(index) });
+            match apply(&tx, write)? {
+                Applied::Refused => return Err(WriteError::ConditionFailed { index: transaction.then_some(index) }),
+                Applied::Done(item) => last = item,
             }
         }
-        let last = match writes.last() {
-            Some(w @ Write::Update { .. }) => load(&tx, &w.key()).context("reading the update back")?,
-            _ => None,
-        };
         tx.commit().context("committing a write")?;
         Ok(last)
     }
@@ -257,17 +263,17 @@ impl Table for SqliteTable {
     }
 
     async fn write(&self, write: Write) -> Result<(), WriteError> {
-        self.run(std::slice::from_ref(&write)).map(|_| ())
+        self.run(std::slice::from_ref(&write), false).map(|_| ())
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), WriteError> {
         super::check_transaction(&writes)?;
-        self.run(&writes).map(|_| ())
+        self.run(&writes, true).map(|_| ())
     }
 
     async fn update(&self, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, WriteError> {
         let write = Write::Update { key: key.clone(), update, condition };
-        self.run(std::slice::from_ref(&write))?
+        self.run(std::slice::from_ref(&write), false)?
             .ok_or_else(|| anyhow::anyhow!("the updated item {key:?} is gone").into())
     }
 }
