@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::json;
 use shop::table::Table;
 use shop::table::dynamo::DynamoTable;
-use shop_tests::{PASSWORD, TestApp, emulator, product_body};
+use shop_tests::{PASSWORD, TestApp, emulator, eventually, product_body};
 use tokio::sync::OnceCell;
 
 /// One table for the whole suite, provisioned from template.yaml once.
@@ -76,6 +76,7 @@ async fn the_local_stack_runs_on_the_aws_adapters() {
         ("TABLE_NAME", made.table_name.as_str()),
         ("USER_POOL_ID", made.user_pool_id.as_str()),
         ("USER_POOL_CLIENT_ID", made.client_id.as_str()),
+        ("TOPIC_ARN", made.topic_arn.as_str()),
     ]);
     let app = TestApp::spawn_with(|c| {
         c.backend = local::Backend::Aws;
@@ -103,6 +104,25 @@ async fn the_local_stack_runs_on_the_aws_adapters() {
     app.send(Method::PUT, &format!("/api/products/{id}"), Some(&admin), Some(body), &[("if-match", &etag)])
         .await
         .problem(412);
+
+    // An order's events go the AWS way: DynamoDB stream -> publisher -> SNS -> filtered SQS
+    // queues -> consumers, on the emulator.
+    let items =
+        json!({"items": [{"product_id": id, "quantity": 2}], "shipping_address": shop_tests::shipping_address()});
+    let order = app.post("/api/orders", Some(&shopper), items).await.expect(201).body;
+    let sales = shop::sales::Sales::new(app.running.table.clone());
+    let product = shop::domain::ProductId::parse(id).unwrap();
+    let counted = shop::sales::ProductSales { units: 2, orders: 1 };
+    eventually(60, "the sale counted through SNS and SQS", || async {
+        (sales.of(&product).await.unwrap() == counted).then_some(())
+    })
+    .await;
+    eventually(60, "the order email through SNS and SQS", || async {
+        let notes = app.outbox(&shopper_id).await;
+        notes.iter().any(|n| n["order_id"] == order["id"] && n["kind"] == "OrderPlaced").then_some(())
+    })
+    .await;
+
     app.call(Method::DELETE, &format!("/api/products/{id}"), Some(&admin), None).await.expect(204);
     app.call(Method::DELETE, &format!("/api/users/{shopper_id}"), Some(&shopper), None).await.expect(204);
     app.post("/api/auth/login", None, json!({"email": me.body["email"], "password": PASSWORD})).await.problem(401);
@@ -157,4 +177,78 @@ async fn dynamodb_checkouts_never_oversell() {
     let ids: Vec<_> = futures::future::join_all(same_key).await.into_iter().map(Result::unwrap).collect();
     assert!(ids.iter().all(|id| *id == ids[0]), "one order for one key");
     assert_eq!(catalog.get(&product.id).await.unwrap().unwrap().stock.get(), 9);
+}
+
+fn event(kind: &str) -> shop::events::Event {
+    serde_json::from_value(json!({"event_id": ulid::Ulid::new().to_string(), "type": kind, "order_id": "o"})).unwrap()
+}
+
+/// The topic and queues as provisioned from template.yaml: each queue gets the types its filter
+/// policy names, with the `type` attribute; a message received five times without being deleted
+/// moves to the DLQ, where the dead-letters command lists it and from which it redrives it.
+#[tokio::test]
+async fn events_cross_sns_to_filtered_sqs_queues_and_dead_letter() {
+    use aws_sdk_sqs::types::MessageAttributeValue;
+    use local::aws_events::queue_name;
+    use local::dead_letters::{Action, run};
+    use shop::events::{NOTIFICATIONS, SALES};
+    let config = emulator().await;
+    let stack = format!("shop-events-{}", ulid::Ulid::new());
+    let topic = local::provision::events(&config, &stack).await.unwrap();
+    let publisher = shop::events::aws::SnsPublisher::new(aws_sdk_sns::Client::new(&config), topic);
+    let (placed, shipped) = (event("OrderPlaced"), event("OrderShipped"));
+    assert_eq!(publisher.publish(&[placed.clone(), shipped.clone()]).await.unwrap(), 2);
+
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let url = |name: String| {
+        let sqs = sqs.clone();
+        async move { sqs.get_queue_url().queue_name(name).send().await.unwrap().queue_url().unwrap().to_owned() }
+    };
+    let (notifications, sales) = (url(queue_name(&stack, &NOTIFICATIONS)).await, url(queue_name(&stack, &SALES)).await);
+    let receive = |queue: String| {
+        let sqs = sqs.clone();
+        async move {
+            let got = sqs
+                .receive_message()
+                .queue_url(queue)
+                .max_number_of_messages(10)
+                .visibility_timeout(0)
+                .message_attribute_names("All")
+                .send()
+                .await
+                .unwrap();
+            got.messages().to_vec()
+        }
+    };
+    let mut kinds: Vec<String> = receive(notifications.clone())
+        .await
+        .iter()
+        .map(|m| serde_json::from_str::<shop::events::Event>(m.body().unwrap()).unwrap().kind)
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds, ["OrderPlaced", "OrderShipped"]);
+    let on_sales = receive(sales.clone()).await;
+    assert_eq!(on_sales.len(), 1, "the sales filter lets only OrderPlaced and OrderCancelled through");
+    let body: shop::events::Event = serde_json::from_str(on_sales[0].body().unwrap()).unwrap();
+    assert_eq!(body, placed, "delivered raw, whole");
+    let attribute = on_sales[0].message_attributes().unwrap().get("type").map(MessageAttributeValue::string_value);
+    assert_eq!(attribute, Some(Some("OrderPlaced")));
+
+    // Received four more times and never deleted (a consumer failing): the next receive moves
+    // it to the DLQ instead of delivering it.
+    for _ in 0..4 {
+        assert_eq!(receive(sales.clone()).await.len(), 1);
+    }
+    assert!(receive(sales.clone()).await.is_empty());
+    let endpoint = std::env::var("SHOP_TEST_AWS_ENDPOINT").unwrap();
+    set_env(&[("TABLE_NAME", stack.as_str()), ("AWS_ENDPOINT_URL", endpoint.as_str()), ("AWS_REGION", "us-east-1")]);
+    let aws = local::Config { backend: local::Backend::Aws, ..local::Config::default() };
+    let (dead, _) = run(&aws, Action::List, Some("sales")).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!((dead[0].event_id.as_str(), dead[0].kind.as_str()), (placed.event_id.as_str(), "OrderPlaced"));
+    assert_eq!(run(&aws, Action::Redrive, None).await.unwrap().1, 1);
+    assert!(run(&aws, Action::List, None).await.unwrap().0.is_empty());
+    let back = receive(sales).await;
+    assert_eq!(back.len(), 1);
+    assert_eq!(serde_json::from_str::<shop::events::Event>(back[0].body().unwrap()).unwrap(), placed);
 }

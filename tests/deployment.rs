@@ -91,6 +91,56 @@ fn the_table_has_the_single_table_shape() {
     assert_eq!(policy["MinimumLength"].as_u64(), Some(shop::domain::Password::MIN_CHARS as u64));
 }
 
+/// A `!Ref X` or `!GetAtt X.Y` as text, for comparing references.
+fn reference(v: &Value) -> String {
+    match v {
+        Value::Tagged(t) => format!("{} {}", t.tag, t.value.as_str().unwrap_or_default()),
+        other => format!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_event_backbone_is_deployed_as_the_code_routes_it() {
+    let template = template();
+    let resources = &template["Resources"];
+    for queue in shop::events::QUEUES {
+        let stem = local::provision::resource_stem(queue);
+        let subscription = &resources[format!("{stem}Subscription").as_str()]["Properties"];
+        let types: Vec<&str> =
+            subscription["FilterPolicy"]["type"].as_sequence().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+        assert_eq!(types, queue.types, "{stem}: the filter policy is the code's list");
+        assert_eq!(subscription["FilterPolicyScope"], "MessageAttributes");
+        assert_eq!(subscription["RawMessageDelivery"], true, "consumers read the event itself");
+        assert_eq!(reference(&subscription["Endpoint"]), format!("!GetAtt {stem}Queue.Arn"));
+
+        let properties = &resources[format!("{stem}Queue").as_str()]["Properties"];
+        let function = &resources[format!("{stem}Function").as_str()];
+        assert_eq!(function["Metadata"]["BuildProperties"]["Binary"].as_str(), Some(queue.name));
+        let timeout = function["Properties"]["Timeout"].as_u64().unwrap();
+        assert!(properties["VisibilityTimeout"].as_u64().unwrap() >= 6 * timeout, "{stem}: visibility >= 6x timeout");
+        assert!(properties["RedrivePolicy"]["maxReceiveCount"].as_u64().unwrap() >= 5);
+        let dlq = format!("{stem}DeadLetterQueue");
+        assert_eq!(reference(&properties["RedrivePolicy"]["deadLetterTargetArn"]), format!("!GetAtt {dlq}.Arn"));
+        let alarm = &resources[format!("{stem}DeadLettersAlarm").as_str()]["Properties"];
+        assert_eq!(reference(&alarm["Dimensions"][0]["Value"]), format!("!GetAtt {dlq}.QueueName"));
+
+        let trigger = &function["Properties"]["Events"]["Queue"];
+        assert_eq!(trigger["Type"], "SQS");
+        assert_eq!(reference(&trigger["Properties"]["Queue"]), format!("!GetAtt {stem}Queue.Arn"));
+        assert_eq!(trigger["Properties"]["FunctionResponseTypes"][0], "ReportBatchItemFailures");
+    }
+
+    let publisher = &resources["PublisherFunction"]["Properties"];
+    assert_eq!(reference(&publisher["Environment"]["Variables"]["TOPIC_ARN"]), "!Ref EventsTopic");
+    let stream = &publisher["Events"]["TableStream"]["Properties"];
+    assert_eq!(reference(&stream["Stream"]), "!GetAtt ShopTable.StreamArn");
+    assert_eq!(stream["FunctionResponseTypes"][0], "ReportBatchItemFailures");
+    let pattern: serde_json::Value =
+        serde_json::from_str(stream["FilterCriteria"]["Filters"][0]["Pattern"].as_str().unwrap()).unwrap();
+    assert_eq!(pattern["eventName"], serde_json::json!(["INSERT"]));
+    assert_eq!(pattern["dynamodb"]["Keys"]["PK"]["S"][0]["prefix"], shop::keys::EVENT_PREFIX);
+}
+
 /// Every route the template deploys reaches a handler: none falls through to the router's
 /// "route not found" or "method not allowed" answers, so a documented route is a routed one.
 #[tokio::test]

@@ -3,7 +3,7 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use shop_tests::{ADMIN_EMAIL, PASSWORD, TestApp, product_body};
+use shop_tests::{ADMIN_EMAIL, PASSWORD, TestApp, eventually, product_body};
 
 #[tokio::test]
 async fn a_shopper_and_an_admin_go_through_the_shop() {
@@ -655,6 +655,91 @@ async fn checkout_cancel_ship_and_deliver() {
     let cancelled = app.get("/api/orders?status=CANCELLED", Some(&admin)).await.expect(200).body;
     assert_eq!(cancelled[0]["id"], id.as_str());
     app.get("/api/orders?status=nope", Some(&admin)).await.problem(400);
+}
+
+/// The notifications a user's outbox holds for an order's events, by kind.
+async fn order_notes(app: &TestApp, user: &str, order: &str) -> Vec<(String, String)> {
+    let notes = app.outbox(user).await.into_iter().filter(|n| n["order_id"] == order);
+    notes.map(|n| (n["kind"].as_str().unwrap().to_owned(), n["channel"].as_str().unwrap().to_owned())).collect()
+}
+
+#[tokio::test]
+async fn order_events_reach_notifications_and_sales_once_each() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (alice, alice_id, alice_email) = app.shopper("Alice").await;
+    let lamp = stocked_product(&app, &admin, 10).await;
+    let lamp_id = shop::domain::ProductId::parse(&lamp).unwrap();
+    let sales = shop::sales::Sales::new(app.running.table.clone());
+    let items = json!({"items": [{"product_id": lamp, "quantity": 3}], "shipping_address": address()});
+    let order = app.post("/api/orders", Some(&alice), items).await.expect(201).body;
+    let id = order["id"].as_str().unwrap();
+
+    let placed = ("OrderPlaced".to_owned(), "email".to_owned());
+    eventually(10, "the order placed email", || async {
+        (order_notes(&app, &alice_id, id).await == [placed.clone()]).then_some(())
+    })
+    .await;
+    let note = app.outbox(&alice_id).await.into_iter().find(|n| n["order_id"] == id).unwrap();
+    assert_eq!(note["to"], alice_email.as_str());
+    assert!(note["subject"].as_str().unwrap().contains(id), "{note}");
+    assert!(note["text"].as_str().unwrap().contains("45.00 EUR"), "{note}");
+    let counted = shop::sales::ProductSales { units: 3, orders: 1 };
+    eventually(10, "the sale counted", || async { (sales.of(&lamp_id).await.unwrap() == counted).then_some(()) }).await;
+
+    // SMS too once the shopper asks for it; cancelling takes the sale back.
+    let prefs = json!({"phone": "+4915112345678", "preferences": {"email": true, "sms": true}});
+    app.call(Method::PUT, &format!("/api/users/{alice_id}"), Some(&alice), Some(prefs)).await.expect(200);
+    app.post(&format!("/api/orders/{id}/cancel"), Some(&alice), json!({})).await.expect(200);
+    eventually(10, "the cancellation by email and SMS", || async {
+        let notes = order_notes(&app, &alice_id, id).await;
+        (notes.len() == 3).then_some(notes)
+    })
+    .await;
+    let cancelled: Vec<String> = order_notes(&app, &alice_id, id)
+        .await
+        .into_iter()
+        .filter(|(kind, _)| kind == "OrderCancelled")
+        .map(|(_, channel)| channel)
+        .collect();
+    assert_eq!(cancelled.len(), 2);
+    assert!(cancelled.contains(&"sms".to_owned()) && cancelled.contains(&"email".to_owned()));
+    eventually(10, "the sale taken back", || async {
+        (sales.of(&lamp_id).await.unwrap() == shop::sales::ProductSales::default()).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_poison_event_is_dead_lettered_listed_and_redriven() {
+    use local::dead_letters::{Action, run};
+    let app = TestApp::spawn().await;
+    // An event whose body no consumer can read (written as a faulty release might).
+    let id = shop::domain::monotonic_ulid();
+    let poison =
+        shop::table::Item::new(&shop::keys::event(&id), &json!({"event_id": id.to_string(), "type": "OrderPlaced"}));
+    app.running.table.write(shop::table::Write::create(poison)).await.unwrap();
+    let dead = eventually(10, "both consumers giving up", || async {
+        let (dead, _) = run(&app.config, Action::List, None).await.unwrap();
+        (dead.len() == 2).then_some(dead)
+    })
+    .await;
+    let mut queues: Vec<&str> = dead.iter().map(|d| d.queue.as_str()).collect();
+    queues.sort();
+    assert_eq!(queues, ["notifications", "sales"]);
+    assert!(dead.iter().all(|d| d.event_id == id.to_string() && d.receives == 5 && d.kind == "OrderPlaced"));
+    assert!(dead[0].error.as_deref().unwrap().contains("does not parse"), "{:?}", dead[0].error);
+    assert!(run(&app.config, Action::List, Some("nope")).await.is_err());
+
+    // Redriven, it is tried again (five more times) and dead-lettered again.
+    assert_eq!(run(&app.config, Action::Redrive, Some("sales")).await.unwrap().1, 1);
+    let (left, _) = run(&app.config, Action::List, None).await.unwrap();
+    assert!(left.len() == 1 || left.len() == 2, "{left:?}");
+    eventually(10, "the redriven event failing again", || async {
+        let (dead, _) = run(&app.config, Action::List, Some("sales")).await.unwrap();
+        (dead.len() == 1 && dead[0].receives == 5).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]

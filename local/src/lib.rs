@@ -2,6 +2,9 @@
 //! with embedded backends (SQLite, the embedded identity provider) by default and the AWS
 //! adapters on request. `cargo run` at the workspace root starts it.
 
+pub mod aws_events;
+pub mod cli;
+pub mod dead_letters;
 pub mod gateway;
 pub mod provision;
 pub mod seed;
@@ -15,6 +18,8 @@ use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
 use shop::catalog::Catalog;
+use shop::events::Consumer;
+use shop::events::bus::{Bus, Delivery};
 use shop::identity::Identity;
 use shop::identity::embedded::{EmbeddedConfig, EmbeddedIdentity, SigningKey};
 use shop::identity::jwt::Verifier;
@@ -51,6 +56,9 @@ pub struct Config {
     /// How long an order may wait for payment, and how often the expiry job looks.
     pub payment_window: time::Duration,
     pub expiry_every: std::time::Duration,
+    /// The event queues' retry and dead-letter rules (embedded bus), and how often the
+    /// publisher and consumers look for work (both modes).
+    pub delivery: Delivery,
 }
 
 impl Default for Config {
@@ -68,6 +76,7 @@ impl Default for Config {
             seed_catalogue: true,
             payment_window: expiry::DEFAULT_PAYMENT_WINDOW,
             expiry_every: std::time::Duration::from_secs(60),
+            delivery: Delivery::default(),
         }
     }
 }
@@ -112,6 +121,29 @@ pub struct Stack {
     pub table: Arc<dyn Table>,
     /// The embedded table, whose expired items the stack sweeps as DynamoDB's TTL would.
     pub sweep: Option<Arc<SqliteTable>>,
+    /// What carries the events from the table to the consumers.
+    pub events: Events,
+}
+
+/// The event backbone the stack runs: the embedded bus, or pollers doing Lambda's event source
+/// mappings' work against AWS (an emulator).
+pub enum Events {
+    Embedded { bus: Arc<Bus>, feed: Arc<SqliteTable> },
+    Aws(aws_events::Pollers),
+}
+
+impl Events {
+    /// Runs the publisher and the consumers until the task is dropped.
+    pub async fn run(self, table: Arc<dyn Table>, poll: std::time::Duration) {
+        let consumers: Vec<Arc<dyn Consumer>> = vec![
+            Arc::new(shop::notifications::OrderNotifications::new(table.clone())),
+            Arc::new(shop::sales::Sales::new(table)),
+        ];
+        match self {
+            Events::Embedded { bus, feed } => bus.run(feed, consumers).await,
+            Events::Aws(pollers) => pollers.run(consumers, poll).await,
+        }
+    }
 }
 
 /// The merged OpenAPI document of every service.
@@ -153,6 +185,7 @@ struct Backends {
     /// The embedded provider's public keys, served at `/.well-known/jwks.json`.
     jwks: Option<serde_json::Value>,
     sweep: Option<Arc<SqliteTable>>,
+    events: Events,
 }
 
 async fn backends(config: &Config, public_url: &str) -> anyhow::Result<Backends> {
@@ -179,7 +212,9 @@ async fn backends(config: &Config, public_url: &str) -> anyhow::Result<Backends>
                 },
             );
             let (verifier, jwks) = (identity.verifier(), Some(identity.jwks()));
-            Ok(Backends { table, identity: Arc::new(identity), verifier, jwks, sweep: Some(sqlite) })
+            let bus = Arc::new(Bus::open_for_consuming(&config.data_dir.join("bus.db"), config.delivery)?);
+            let events = Events::Embedded { bus, feed: sqlite.clone() };
+            Ok(Backends { table, identity: Arc::new(identity), verifier, jwks, sweep: Some(sqlite), events })
         }
         Backend::Aws => {
             let aws = shop::aws::load().await;
@@ -205,14 +240,15 @@ async fn backends(config: &Config, public_url: &str) -> anyhow::Result<Backends>
                 .with_context(|| format!("reading {jwks_url}"))?;
             let verifier = Verifier::new(&jwks, issuer, &client_id)?;
             let (table, identity) = (shop::aws::table(&aws)?, shop::aws::identity(&aws)?);
-            Ok(Backends { table, identity, verifier, jwks: None, sweep: None })
+            let events = Events::Aws(aws_events::Pollers::from_env(&aws)?);
+            Ok(Backends { table, identity, verifier, jwks: None, sweep: None, events })
         }
     }
 }
 
 /// Builds the stack for `public_url` (the address it will be reached at).
 pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
-    let Backends { table, identity, verifier, jwks, sweep } = backends(config, public_url).await?;
+    let Backends { table, identity, verifier, jwks, sweep, events } = backends(config, public_url).await?;
     let users = Users::new(table.clone());
     let generated_admin_password =
         seed::admin(&*identity, &users, &config.admin_email, config.admin_password.as_deref()).await?;
@@ -247,7 +283,7 @@ pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
             .route("/health", get(|| std::future::ready("ok"))),
     )
     .layer(axum::middleware::from_fn_with_state(gw, gateway::gateway));
-    Ok(Stack { router, routes, generated_admin_password, table, sweep })
+    Ok(Stack { router, routes, generated_admin_password, table, sweep, events })
 }
 
 /// A running stack (for tests and benchmarks): its address and the task serving it.
@@ -270,6 +306,7 @@ pub async fn spawn(config: Config) -> anyhow::Result<Running> {
     // What AWS runs on a schedule: the expiry job (EventBridge) and the TTL sweep (DynamoDB).
     let job = expiry::Expiry::new(stack.table.clone(), config.payment_window);
     let (every, sweep) = (config.expiry_every, stack.sweep);
+    let events = stack.events.run(stack.table.clone(), config.delivery.poll);
     let task = tokio::spawn(async move {
         let schedule = async move {
             let mut ticks = tokio::time::interval(every);
@@ -288,6 +325,7 @@ pub async fn spawn(config: Config) -> anyhow::Result<Running> {
                 tracing::error!(error = %e, "the local stack stopped");
             },
             _ = schedule => {}
+            _ = events => {}
         }
     });
     Ok(Running {

@@ -11,7 +11,9 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
     ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
+use aws_sdk_sqs::types::QueueAttributeName;
 use serde_yaml::Value;
+use shop::events::Queue;
 
 /// The deployment template, compiled in.
 pub const TEMPLATE: &str = include_str!("../../template.yaml");
@@ -22,6 +24,7 @@ pub struct Provisioned {
     pub table_name: String,
     pub user_pool_id: String,
     pub client_id: String,
+    pub topic_arn: String,
 }
 
 fn resource(name: &str) -> anyhow::Result<Value> {
@@ -176,9 +179,81 @@ pub async fn user_pool(config: &SdkConfig, name: &str) -> anyhow::Result<(String
     Ok((pool_id, client_id))
 }
 
-/// Provisions both.
+/// The template's name for a queue's resources: `notifications` -> `Notifications`.
+pub fn resource_stem(queue: &Queue) -> String {
+    let mut chars = queue.name.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+fn sqs_error(what: &str, e: impl std::error::Error) -> anyhow::Error {
+    anyhow::anyhow!("{what}: {}", aws_sdk_sqs::error::DisplayErrorContext(e))
+}
+
+/// Creates the events topic and, for every queue of the bus, its DLQ, the queue with its redrive
+/// policy and visibility timeout, and its raw-delivery subscription with its filter policy, all
+/// as template.yaml defines them; queues are named after `stack` (see
+/// [`crate::aws_events::queue_name`]). Answers the topic's ARN. Creating again changes nothing.
+pub async fn events(config: &SdkConfig, stack: &str) -> anyhow::Result<String> {
+    let (sns, sqs) = (aws_sdk_sns::Client::new(config), aws_sdk_sqs::Client::new(config));
+    let topic = sns
+        .create_topic()
+        .name(format!("{stack}-events"))
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the topic: {}", aws_sdk_sns::error::DisplayErrorContext(e)))?;
+    let topic_arn = topic.topic_arn().context("the topic has no ARN")?.to_owned();
+    for queue in shop::events::QUEUES {
+        let stem = resource_stem(queue);
+        let def = resource(&format!("{stem}Queue"))?;
+        let dlq_name = crate::aws_events::dead_letter_queue_name(stack, queue);
+        let dlq = sqs.create_queue().queue_name(&dlq_name).send().await.map_err(|e| sqs_error("creating a DLQ", e))?;
+        let dlq_arn = queue_arn(&sqs, dlq.queue_url().context("no DLQ url")?).await?;
+        let redrive = serde_json::json!({
+            "deadLetterTargetArn": dlq_arn,
+            "maxReceiveCount": def["RedrivePolicy"]["maxReceiveCount"].as_i64().context("maxReceiveCount")?,
+        });
+        let visibility = def["VisibilityTimeout"].as_i64().context("VisibilityTimeout")?;
+        let made = sqs
+            .create_queue()
+            .queue_name(crate::aws_events::queue_name(stack, queue))
+            .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
+            .attributes(QueueAttributeName::VisibilityTimeout, visibility.to_string())
+            .send()
+            .await
+            .map_err(|e| sqs_error("creating a queue", e))?;
+        let arn = queue_arn(&sqs, made.queue_url().context("no queue url")?).await?;
+        let subscription = resource(&format!("{stem}Subscription"))?;
+        let filter: serde_json::Value = serde_yaml::from_value(subscription["FilterPolicy"].clone())?;
+        let raw = subscription["RawMessageDelivery"].as_bool().unwrap_or(false);
+        sns.subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(arn)
+            .attributes("RawMessageDelivery", raw.to_string())
+            .attributes("FilterPolicyScope", text(&subscription["FilterPolicyScope"])?)
+            .attributes("FilterPolicy", filter.to_string())
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("subscribing a queue: {}", aws_sdk_sns::error::DisplayErrorContext(e)))?;
+    }
+    Ok(topic_arn)
+}
+
+async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> anyhow::Result<String> {
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| sqs_error("reading a queue's ARN", e))?;
+    attributes.attributes().and_then(|a| a.get(&QueueAttributeName::QueueArn)).cloned().context("a queue without ARN")
+}
+
+/// Provisions all of it.
 pub async fn all(config: &SdkConfig, table_name: &str, pool_name: &str) -> anyhow::Result<Provisioned> {
     table(config, table_name).await?;
     let (user_pool_id, client_id) = user_pool(config, pool_name).await?;
-    Ok(Provisioned { table_name: table_name.into(), user_pool_id, client_id })
+    let topic_arn = events(config, table_name).await?;
+    Ok(Provisioned { table_name: table_name.into(), user_pool_id, client_id, topic_arn })
 }

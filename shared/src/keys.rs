@@ -14,6 +14,8 @@
 //! | order list rows | `ORDERS` and `STATUS#<status>` | `<created>#<id>` | |
 //! | idempotency record | `IDEMPOTENCY#<scope>#<key>` | `IDEMPOTENCY` (TTL 24 h) | |
 //! | domain event (outbox) | `EVENT#<ulid>` | `EVENT` (TTL 1 d) | |
+//! | event a consumer applied | `PROCESSED#<consumer>#<event>` | `PROCESSED` (TTL 14 d) | |
+//! | a product's sales | `PRODUCT#<id>` | `SALES` | |
 //! | product | `PRODUCT#<id>` | `PRODUCT` | `CATEGORY#<slug>` / `<name>#<id>` ; catalogue: see [`products_all`] |
 //! | SKU uniqueness | `SKU#<sku>` | `SKU` | |
 //! | category | `CATEGORY#<slug>` | `CATEGORY` | `CATEGORIES` / `<slug>` |
@@ -152,5 +154,17 @@ pub fn idempotency(scope: &str, key: &str) -> Key {
 }
 
 pub fn event(id: &ulid::Ulid) -> Key {
-    Key::new(format!("EVENT#{id}"), "EVENT")
+    Key::new(format!("{EVENT_PREFIX}{id}"), "EVENT")
+}
+
+/// What every event item's partition key starts with (the stream publisher's filter).
+pub const EVENT_PREFIX: &str = "EVENT#";
+
+/// The record that `consumer` has applied event `event`.
+pub fn processed(consumer: &str, event: &str) -> Key {
+    Key::new(format!("PROCESSED#{consumer}#{event}"), "PROCESSED")
+}
+
+pub fn sales(product: &ProductId) -> Key {
+    Key::new(format!("PRODUCT#{product}"), "SALES")
 }

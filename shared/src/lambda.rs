@@ -64,6 +64,18 @@ where
     .await
 }
 
+/// Runs a queue's consumer on Lambda (SQS batches, partial batch responses); `build` makes it
+/// over the table once per execution environment.
+pub async fn serve_consumer<C: crate::events::Consumer + 'static>(
+    build: impl FnOnce(std::sync::Arc<dyn crate::table::Table>) -> C,
+) -> Result<(), Error> {
+    serve_events(
+        || Ok(std::sync::Arc::new(build(crate::aws::table(&crate::aws::lambda_config()?)?))),
+        |consumer, batch| async move { crate::events::aws::handle_queue(&*consumer, batch).await },
+    )
+    .await
+}
+
 /// A service ready for lambda_http.
 pub type Handler = MapRequest<Router, fn(lambda_http::Request) -> lambda_http::Request>;
 

@@ -120,18 +120,42 @@ fn now_epoch() -> i64 {
     crate::time::epoch_seconds(crate::time::now())
 }
 
-/// The event item written in the same transaction as a change.
-fn event(kind: &str, order: &Order, extra: Value) -> Write {
+/// The event item written in the same transaction as a change: the order as it now is.
+fn event(order: &Order, from: Option<OrderStatus>) -> Write {
     let id = crate::domain::monotonic_ulid();
-    let mut detail = json!({
-        "type": kind, "event_id": id.to_string(), "order_id": order.id, "user_id": order.user_id,
-        "status": order.status, "total": order.total,
-        "at": order.updated_at,
-    });
-    if let (Value::Object(d), Value::Object(e)) = (&mut detail, extra) {
-        d.extend(e);
-    }
+    let detail = OrderEvent {
+        event_id: id.to_string(),
+        kind: order.status.event().to_owned(),
+        at: order.updated_at,
+        order_id: order.id,
+        user_id: order.user_id.clone(),
+        status: order.status,
+        from,
+        total: order.total,
+        lines: order.lines.clone(),
+        tracking_number: order.tracking_number.clone(),
+    };
     Write::create(Item::new(&keys::event(&id), &detail).expiring_at(now_epoch() + EVENT_SECONDS))
+}
+
+/// What every order event carries (`OrderPlaced`, `OrderPaid`, `OrderShipped`,
+/// `OrderDelivered`, `OrderCancelled`): the order as the change left it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderEvent {
+    pub event_id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub at: Timestamp,
+    pub order_id: OrderId,
+    pub user_id: UserId,
+    pub status: OrderStatus,
+    /// The status before, for a change of status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<OrderStatus>,
+    pub total: Money,
+    pub lines: Vec<OrderLine>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking_number: Option<String>,
 }
 
 /// The order repository over the table port.
@@ -294,7 +318,7 @@ impl Orders {
         writes.push(Write::create(order.item()));
         writes.push(Write::put(order.row(keys::orders_row(&created, &order.id))));
         writes.push(Write::put(order.row(keys::status_row(order.status, &created, &order.id))));
-        writes.push(event("OrderPlaced", &order, json!({"lines": order.lines})));
+        writes.push(event(&order, None));
         if from_cart {
             let bought: Vec<ProductId> = order.lines.iter().map(|l| l.product_id).collect();
             writes.extend(Carts::clearing(&request.user, &bought));
@@ -380,11 +404,7 @@ impl Orders {
                 Write::delete(keys::status_row(current.status, &created, id)),
                 Write::put(order.row(keys::status_row(next, &created, id))),
             ];
-            let kind = match next {
-                OrderStatus::Cancelled => "OrderCancelled",
-                _ => "OrderStatusChanged",
-            };
-            writes.push(event(kind, &order, json!({"from": current.status})));
+            writes.push(event(&order, Some(current.status)));
             if next == OrderStatus::Cancelled {
                 let existing: Vec<Key> = order.lines.iter().map(|l| keys::product(&l.product_id)).collect();
                 let present: Vec<String> = self.table.batch_get(&existing).await?.iter().map(|i| i.key().pk).collect();

@@ -23,7 +23,8 @@ use hyper::body::Bytes;
 use shop::table::sqlite::SqliteTable;
 use shop::table::{Condition, Item, Key, Query, QueryPage, Table, Update, Write, WriteError};
 
-const FUNCTIONS: &[&str] = &["auth", "users", "products", "cart", "orders", "expiry"];
+const FUNCTIONS: &[&str] =
+    &["auth", "users", "products", "cart", "orders", "expiry", "publisher", "notifications", "sales"];
 const COLD_STARTS: usize = 40;
 
 fn release_dir() -> PathBuf {
@@ -52,6 +53,7 @@ fn cold_start(binary: &Path) -> Duration {
             ("USER_POOL_ID", "eu-west-1_EXAMPLE"),
             ("USER_POOL_CLIENT_ID", "exampleclient"),
             ("CURSOR_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("TOPIC_ARN", "arn:aws:sns:eu-west-1:123456789012:shop-events"),
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -228,6 +230,21 @@ async fn checkouts() {
     println!("| checkouts | per second | stock sold | oversold |");
     println!("|---|---|---|---|");
     println!("| {placed} | {:.0} | {} | {} |", placed as f64 / elapsed, stock - left, (stock - left) as u64 != placed);
+
+    // The embedded bus meanwhile: how far behind the consumers were when the burst ended, and
+    // how long until every OrderPlaced was applied (the sales counter is the last effect).
+    let sales = shop::sales::Sales::new(app.running.table.clone());
+    let id = shop::domain::ProductId::parse(&product).unwrap();
+    let behind = placed as i64 - sales.of(&id).await.unwrap().orders;
+    let catching_up = Instant::now();
+    while sales.of(&id).await.unwrap().orders < placed as i64 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let lag = catching_up.elapsed().as_secs_f64();
+    println!("\n## Events: OrderPlaced -> notifications and sales consumers (embedded bus, same run)");
+    println!("| events | behind at the end of the burst | caught up after | events/s end to end |");
+    println!("|---|---|---|---|");
+    println!("| {placed} | {behind} | {lag:.2} s | {:.0} |", placed as f64 / (elapsed + lag));
 }
 
 /// Counts the table requests (each one a DynamoDB request in AWS) a checkout makes.

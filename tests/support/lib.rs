@@ -70,6 +70,7 @@ impl TestApp {
             admin_email: ADMIN_EMAIL.into(),
             admin_password: Some(ADMIN_PASSWORD.into()),
             rate_limit: 0.0,
+            delivery: QUICK_DELIVERY,
             ..local::Config::default()
         };
         adjust(&mut config);
@@ -148,6 +149,11 @@ impl TestApp {
         note.str("code").unwrap().to_owned()
     }
 
+    /// The messages in a user's outbox (codes and notifications), newest first.
+    pub async fn outbox(&self, user_id: &str) -> Vec<Value> {
+        outbox(&*self.running.table, user_id).await
+    }
+
     /// Logs in; answers the whole token response.
     pub async fn login(&self, email: &str, password: &str) -> Value {
         self.post("/api/auth/login", None, json!({"email": email, "password": password})).await.expect(200).body
@@ -165,6 +171,39 @@ impl TestApp {
         self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await["id_token"].as_str().unwrap().to_owned()
     }
 }
+
+/// The messages in a user's outbox, newest first.
+pub async fn outbox(table: &dyn shop::table::Table, user_id: &str) -> Vec<Value> {
+    let user = shop::domain::UserId::parse(user_id).unwrap();
+    let query = shop::table::Query::partition(shop::keys::user_partition(&user))
+        .prefix(shop::keys::NOTIFICATION_PREFIX)
+        .descending();
+    table.query(&query).await.unwrap().items.into_iter().map(|i| Value::Object(i.0)).collect()
+}
+
+/// Waits (up to `seconds`) until `check` answers Some, and answers that; panics naming `what`.
+pub async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
+    seconds: u64,
+    what: &str,
+    mut check: impl FnMut() -> F,
+) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(std::time::Instant::now() < deadline, "gave up waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Event delivery quick enough for tests: retries without waiting.
+pub const QUICK_DELIVERY: shop::events::bus::Delivery = shop::events::bus::Delivery {
+    max_receives: 5,
+    visibility: std::time::Duration::from_secs(30),
+    retry_after: std::time::Duration::from_millis(5),
+    poll: std::time::Duration::from_millis(20),
+};
 
 /// A valid product body with a unique SKU.
 pub fn product_body(name: &str, category: &str, amount: i64, stock: i64) -> Value {

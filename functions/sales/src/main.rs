@@ -1,0 +1,7 @@
+//! Units sold per product on AWS Lambda, fed by the `sales` SQS queue.
+
+// Lambda hands an execution environment one event at a time: one thread serves it.
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), shop::lambda::Error> {
+    shop::lambda::serve_consumer(shop::sales::Sales::new).await
+}

@@ -1,0 +1,407 @@
+//! The embedded bus: SNS and SQS's jobs for the local stack, persisted in one SQLite file.
+//!
+//! [`Bus::pump`] reads the table's change stream after the bus's cursor and, in one SQLite
+//! transaction, adds a message per (queue, event) for every queue whose filter takes the event
+//! and moves the cursor past what it read: a crash before the commit reads the same changes
+//! again, a crash after it never reads them twice, and a (queue, event) pair is stored once
+//! whatever happens. Consumers receive messages as from SQS: a receive counts and hides the
+//! message for a while; success deletes it; a failure makes it visible again after a backoff,
+//! and the receive that reaches the limit moves it to the queue's dead letters, from which
+//! [`Bus::redrive`] sends it back. A restart makes every message that was in flight visible
+//! again at once (only this process consumes the bus); the consumers' own once-per-event
+//! records keep a redelivered message from applying its effect twice.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+
+use super::{Consumer, Event, QUEUES, Queue};
+use crate::table::ChangeFeed;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS cursor (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    queue TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    body TEXT NOT NULL,
+    receives INTEGER NOT NULL DEFAULT 0,
+    visible_at INTEGER NOT NULL DEFAULT 0,
+    dead_at INTEGER,
+    last_error TEXT,
+    PRIMARY KEY (queue, event_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS messages_ready ON messages (queue, visible_at) WHERE dead_at IS NULL;
+";
+
+/// The queues' delivery rules (SQS's redrive policy and visibility timeout).
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery {
+    /// Receives before a failing message becomes a dead letter (SQS `maxReceiveCount`).
+    pub max_receives: u32,
+    /// How long a received message stays hidden while its consumer works.
+    pub visibility: Duration,
+    /// The wait after the first failure; it doubles with each further failure.
+    pub retry_after: Duration,
+    /// How often an idle worker looks for new changes or messages.
+    pub poll: Duration,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Self {
+            max_receives: 5,
+            visibility: Duration::from_secs(60),
+            retry_after: Duration::from_secs(1),
+            poll: Duration::from_millis(100),
+        }
+    }
+}
+
+/// A message received from a queue.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub event: Event,
+    /// How many times it has been received, this time included.
+    pub receives: u32,
+}
+
+/// A message that ran out of receives.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeadLetter {
+    pub queue: String,
+    pub event_id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub receives: u32,
+    pub error: Option<String>,
+    /// When it became a dead letter, milliseconds since the epoch.
+    pub dead_at: i64,
+}
+
+/// The bus over its SQLite file.
+pub struct Bus {
+    conn: Mutex<Connection>,
+    delivery: Delivery,
+}
+
+fn now_ms() -> i64 {
+    (crate::time::now().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl Bus {
+    /// Opens (creating if needed) the bus in the file at `path`.
+    pub fn open(path: &Path, delivery: Delivery) -> anyhow::Result<Self> {
+        let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.execute_batch(SCHEMA).context("creating the bus schema")?;
+        Ok(Self { conn: Mutex::new(conn), delivery })
+    }
+
+    /// The bus as the process that consumes it opens it: whatever was in flight when the last
+    /// process stopped is visible again now.
+    pub fn open_for_consuming(path: &Path, delivery: Delivery) -> anyhow::Result<Self> {
+        let bus = Self::open(path, delivery)?;
+        bus.conn().execute("UPDATE messages SET visible_at = 0 WHERE dead_at IS NULL", [])?;
+        Ok(bus)
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Moves the table's new changes onto the queues; answers how many changes it read (0: up
+    /// to date).
+    pub async fn pump(&self, feed: &dyn ChangeFeed) -> anyhow::Result<usize> {
+        let cursor: i64 = self.conn().query_row("SELECT seq FROM cursor", [], |r| r.get(0)).optional()?.unwrap_or(0);
+        let changes = feed.changes_after(cursor, 500).await?;
+        let Some(last) = changes.last().map(|c| c.sequence) else { return Ok(0) };
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Another pump may have moved the cursor meanwhile: take only what is still ahead of it.
+        let at: i64 = tx.query_row("SELECT seq FROM cursor", [], |r| r.get(0)).optional()?.unwrap_or(0);
+        for change in changes.iter().filter(|c| c.sequence > at) {
+            let Some(event) = Event::published_by(change.old.as_ref(), change.new.as_ref()) else { continue };
+            let body = serde_json::to_string(&event)?;
+            for queue in QUEUES.iter().filter(|q| q.accepts(&event.kind)) {
+                tx.execute(
+                    "INSERT OR IGNORE INTO messages (queue, event_id, type, body) VALUES (?1, ?2, ?3, ?4)",
+                    params![queue.name, event.event_id, event.kind, body],
+                )?;
+            }
+        }
+        tx.execute(
+            "INSERT INTO cursor (id, seq) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET seq = max(seq, ?1)",
+            [last],
+        )?;
+        tx.commit()?;
+        Ok(changes.len())
+    }
+
+    /// Receives up to `max` visible messages of `queue`, hiding them for the visibility timeout.
+    pub fn receive(&self, queue: &Queue, max: usize) -> anyhow::Result<Vec<Message>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now = now_ms();
+        let rows: Vec<(String, String, u32)> = tx
+            .prepare_cached(
+                "SELECT event_id, body, receives FROM messages
+                 WHERE queue = ?1 AND dead_at IS NULL AND visible_at <= ?2 ORDER BY visible_at, event_id LIMIT ?3",
+            )?
+            .query_map(params![queue.name, now, max as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut messages = Vec::with_capacity(rows.len());
+        for (event_id, body, receives) in rows {
+            tx.execute(
+                "UPDATE messages SET receives = receives + 1, visible_at = ?3 WHERE queue = ?1 AND event_id = ?2",
+                params![queue.name, event_id, now + millis(self.delivery.visibility)],
+            )?;
+            let event = serde_json::from_str(&body).with_context(|| format!("message {event_id} on {}", queue.name))?;
+            messages.push(Message { event, receives: receives + 1 });
+        }
+        tx.commit()?;
+        Ok(messages)
+    }
+
+    /// The consumer applied the message: it leaves the queue.
+    pub fn delete(&self, queue: &Queue, event_id: &str) -> anyhow::Result<()> {
+        self.conn()
+            .execute("DELETE FROM messages WHERE queue = ?1 AND event_id = ?2", params![queue.name, event_id])?;
+        Ok(())
+    }
+
+    /// The consumer failed: the message comes back after a backoff, or, out of receives,
+    /// becomes a dead letter.
+    pub fn failed(&self, queue: &Queue, message: &Message, error: &str) -> anyhow::Result<()> {
+        let now = now_ms();
+        let (visible_at, dead_at) = if message.receives >= self.delivery.max_receives {
+            (now, Some(now))
+        } else {
+            let backoff = self.delivery.retry_after.saturating_mul(1 << (message.receives - 1).min(10));
+            (now + millis(backoff.min(self.delivery.visibility)), None)
+        };
+        self.conn().execute(
+            "UPDATE messages SET visible_at = ?3, dead_at = ?4, last_error = ?5 WHERE queue = ?1 AND event_id = ?2",
+            params![queue.name, message.event.event_id, visible_at, dead_at, error],
+        )?;
+        Ok(())
+    }
+
+    /// The dead letters of one queue, or of all, oldest first.
+    pub fn dead_letters(&self, queue: Option<&str>) -> anyhow::Result<Vec<DeadLetter>> {
+        let conn = self.conn();
+        let mut statement = conn.prepare(
+            "SELECT queue, event_id, type, receives, last_error, dead_at FROM messages
+             WHERE dead_at IS NOT NULL AND (?1 IS NULL OR queue = ?1) ORDER BY dead_at, event_id",
+        )?;
+        let letters = statement
+            .query_map([queue], |r| {
+                Ok(DeadLetter {
+                    queue: r.get(0)?,
+                    event_id: r.get(1)?,
+                    kind: r.get(2)?,
+                    receives: r.get(3)?,
+                    error: r.get(4)?,
+                    dead_at: r.get(5)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(letters)
+    }
+
+    /// Sends the dead letters of one queue, or of all, back to their queues with a fresh
+    /// receive count; answers how many.
+    pub fn redrive(&self, queue: Option<&str>) -> anyhow::Result<usize> {
+        let moved = self.conn().execute(
+            "UPDATE messages SET dead_at = NULL, receives = 0, visible_at = 0
+             WHERE dead_at IS NOT NULL AND (?1 IS NULL OR queue = ?1)",
+            [queue],
+        )?;
+        Ok(moved)
+    }
+
+    /// Messages waiting (not dead) on `queue`, in flight or not.
+    pub fn depth(&self, queue: &Queue) -> anyhow::Result<usize> {
+        let n: i64 = self.conn().query_row(
+            "SELECT count(*) FROM messages WHERE queue = ?1 AND dead_at IS NULL",
+            [queue.name],
+            |r| r.get(0),
+        )?;
+        Ok(n as usize)
+    }
+
+    /// Delivers `queue`'s visible messages to `consumer` until none is left; answers how many
+    /// it handled.
+    pub async fn drain(&self, consumer: &dyn Consumer) -> anyhow::Result<usize> {
+        let queue = consumer.queue();
+        let mut handled = 0;
+        loop {
+            let messages = self.receive(queue, 10)?;
+            if messages.is_empty() {
+                return Ok(handled);
+            }
+            for message in &messages {
+                match consumer.handle(&message.event).await {
+                    Ok(()) => self.delete(queue, &message.event.event_id)?,
+                    Err(e) => {
+                        tracing::warn!(
+                            queue = queue.name, event_id = %message.event.event_id, receives = message.receives,
+                            error = format!("{e:#}"), "a consumer failed; the message will come back"
+                        );
+                        self.failed(queue, message, &format!("{e:#}"))?;
+                    }
+                }
+                handled += 1;
+            }
+        }
+    }
+
+    /// Runs the publisher and every consumer until the task is dropped: the local stack's
+    /// stream-to-SNS-to-SQS-to-Lambda, in-process.
+    pub async fn run(self: Arc<Self>, feed: Arc<dyn ChangeFeed>, consumers: Vec<Arc<dyn Consumer>>) {
+        let poll = self.delivery.poll;
+        let mut workers = tokio::task::JoinSet::new();
+        let bus = self.clone();
+        workers.spawn(super::keep_working("publishing events", poll, move || {
+            let (bus, feed) = (bus.clone(), feed.clone());
+            async move { bus.pump(&*feed).await }
+        }));
+        for consumer in consumers {
+            let bus = self.clone();
+            workers.spawn(super::keep_working("consuming events", poll, move || {
+                let (bus, consumer) = (bus.clone(), consumer.clone());
+                async move { bus.drain(&*consumer).await }
+            }));
+        }
+        while workers.join_next().await.is_some() {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{NOTIFICATIONS, SALES};
+    use crate::table::sqlite::SqliteTable;
+    use crate::table::{Item, Key, Table, Write};
+    use async_trait::async_trait;
+    use serde_json::json;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn dir() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("shop-bus-{}", ulid::Ulid::new()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    const FAST: Delivery = Delivery {
+        max_receives: 3,
+        visibility: Duration::from_secs(30),
+        retry_after: Duration::ZERO,
+        poll: Duration::from_millis(10),
+    };
+
+    async fn emit(table: &SqliteTable, id: &str, kind: &str) {
+        let item = Item::new(&Key::new(format!("EVENT#{id}"), "EVENT"), &json!({"event_id": id, "type": kind}));
+        table.write(Write::create(item)).await.unwrap();
+    }
+
+    /// Fails its first `failures` deliveries, then counts the events it was given.
+    struct Flaky {
+        failures: AtomicUsize,
+        seen: Mutex<Vec<String>>,
+    }
+
+    #[async_trait]
+    impl Consumer for Flaky {
+        fn queue(&self) -> &'static Queue {
+            &SALES
+        }
+        async fn handle(&self, event: &Event) -> anyhow::Result<()> {
+            if self.failures.load(Ordering::SeqCst) > 0 {
+                self.failures.fetch_sub(1, Ordering::SeqCst);
+                anyhow::bail!("not now");
+            }
+            self.seen.lock().unwrap().push(event.event_id.clone());
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn each_event_reaches_each_queue_that_takes_its_type_once() {
+        let dir = dir();
+        let table = SqliteTable::open(&dir.join("shop.db")).unwrap();
+        let bus = Bus::open(&dir.join("bus.db"), FAST).unwrap();
+        emit(&table, "01A", "OrderPlaced").await;
+        emit(&table, "01B", "OrderShipped").await;
+        table.write(Write::put(Item::marker(&Key::new("ORDER#1", "ORDER")))).await.unwrap();
+        assert_eq!(bus.pump(&table).await.unwrap(), 3);
+        assert_eq!(bus.pump(&table).await.unwrap(), 0, "the cursor moved past them");
+        assert_eq!((bus.depth(&NOTIFICATIONS).unwrap(), bus.depth(&SALES).unwrap()), (2, 1));
+        // A second bus reading the same changes (a crash before the cursor was saved) adds nothing.
+        bus.conn().execute("UPDATE cursor SET seq = 0", []).unwrap();
+        bus.pump(&table).await.unwrap();
+        assert_eq!((bus.depth(&NOTIFICATIONS).unwrap(), bus.depth(&SALES).unwrap()), (2, 1));
+        let got: Vec<String> = bus.receive(&SALES, 10).unwrap().into_iter().map(|m| m.event.event_id).collect();
+        assert_eq!(got, ["01A"]);
+        assert!(bus.receive(&SALES, 10).unwrap().is_empty(), "hidden while in flight");
+    }
+
+    #[tokio::test]
+    async fn failures_retry_then_dead_letter_and_redrive() {
+        let dir = dir();
+        let table = SqliteTable::open(&dir.join("shop.db")).unwrap();
+        let bus = Bus::open(&dir.join("bus.db"), FAST).unwrap();
+        emit(&table, "01A", "OrderPlaced").await;
+        bus.pump(&table).await.unwrap();
+        let flaky = Flaky { failures: AtomicUsize::new(2), seen: Mutex::default() };
+        assert_eq!(bus.drain(&flaky).await.unwrap(), 3, "two failures, then success");
+        assert_eq!(*flaky.seen.lock().unwrap(), ["01A"]);
+        assert_eq!(bus.depth(&SALES).unwrap(), 0);
+
+        emit(&table, "01B", "OrderPlaced").await;
+        bus.pump(&table).await.unwrap();
+        let broken = Flaky { failures: AtomicUsize::new(usize::MAX), seen: Mutex::default() };
+        assert_eq!(bus.drain(&broken).await.unwrap(), 3, "three receives, the limit");
+        let dead = bus.dead_letters(None).unwrap();
+        assert_eq!(dead.len(), 1);
+        assert_eq!((dead[0].event_id.as_str(), dead[0].kind.as_str(), dead[0].receives), ("01B", "OrderPlaced", 3));
+        assert_eq!(dead[0].error.as_deref(), Some("not now"));
+        assert!(bus.receive(&SALES, 10).unwrap().is_empty(), "a dead letter is not delivered");
+
+        assert_eq!(bus.redrive(Some("notifications")).unwrap(), 0);
+        assert_eq!(bus.redrive(Some("sales")).unwrap(), 1);
+        assert!(bus.dead_letters(None).unwrap().is_empty());
+        assert_eq!(bus.drain(&flaky).await.unwrap(), 1);
+        assert_eq!(*flaky.seen.lock().unwrap(), ["01A", "01B"]);
+    }
+
+    #[tokio::test]
+    async fn a_restart_delivers_what_was_in_flight() {
+        let dir = dir();
+        let table = SqliteTable::open(&dir.join("shop.db")).unwrap();
+        emit(&table, "01A", "OrderPlaced").await;
+        {
+            let bus = Bus::open_for_consuming(&dir.join("bus.db"), FAST).unwrap();
+            bus.pump(&table).await.unwrap();
+            assert_eq!(bus.receive(&SALES, 10).unwrap().len(), 1);
+            // The process dies here, before the consumer answers.
+        }
+        let bus = Bus::open_for_consuming(&dir.join("bus.db"), FAST).unwrap();
+        let again = bus.receive(&SALES, 10).unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].receives, 2, "the lost receive still counts");
+    }
+}
