@@ -90,6 +90,8 @@ pub struct DeadLetter {
 pub struct Bus {
     conn: Mutex<Connection>,
     delivery: Delivery,
+    /// When the pump last dropped published changes past the stream's retention.
+    trimmed: Mutex<Option<std::time::Instant>>,
 }
 
 fn now_ms() -> i64 {
@@ -108,7 +110,7 @@ impl Bus {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA).context("creating the bus schema")?;
-        Ok(Self { conn: Mutex::new(conn), delivery })
+        Ok(Self { conn: Mutex::new(conn), delivery, trimmed: Mutex::default() })
     }
 
     /// The bus as the process that consumes it opens it: whatever was in flight when the last
@@ -124,9 +126,22 @@ impl Bus {
     }
 
     /// Moves the table's new changes onto the queues; answers how many changes it read (0: up
-    /// to date).
+    /// to date). Once a minute it also lets the feed drop what it published more than the
+    /// stream's retention ago; nothing unpublished is ever dropped.
     pub async fn pump(&self, feed: &dyn ChangeFeed) -> anyhow::Result<usize> {
         let cursor: i64 = self.conn().query_row("SELECT seq FROM cursor", [], |r| r.get(0)).optional()?.unwrap_or(0);
+        let due = {
+            let mut trimmed = self.trimmed.lock().unwrap_or_else(|p| p.into_inner());
+            let due = trimmed.is_none_or(|at| at.elapsed() >= Duration::from_secs(60));
+            if due {
+                *trimmed = Some(std::time::Instant::now());
+            }
+            due
+        };
+        if due {
+            let before = crate::time::epoch_seconds(crate::time::now()) - crate::table::STREAM_RETENTION_SECONDS;
+            feed.forget(cursor, before).await?;
+        }
         let changes = feed.changes_after(cursor, 500).await?;
         let Some(last) = changes.last().map(|c| c.sequence) else { return Ok(0) };
         let mut conn = self.conn();
@@ -306,6 +321,14 @@ mod tests {
         dir
     }
 
+    /// A table and a bus in a fresh folder.
+    fn world() -> (std::path::PathBuf, SqliteTable, Bus) {
+        let dir = dir();
+        let table = SqliteTable::open(&dir.join("shop.db")).unwrap();
+        let bus = Bus::open(&dir.join("bus.db"), FAST).unwrap();
+        (dir, table, bus)
+    }
+
     const FAST: Delivery = Delivery {
         max_receives: 3,
         visibility: Duration::from_secs(30),
@@ -341,9 +364,7 @@ mod tests {
 
     #[tokio::test]
     async fn each_event_reaches_each_queue_that_takes_its_type_once() {
-        let dir = dir();
-        let table = SqliteTable::open(&dir.join("shop.db")).unwrap();
-        let bus = Bus::open(&dir.join("bus.db"), FAST).unwrap();
+        let (_, table, bus) = world();
         emit(&table, "01A", "OrderPlaced").await;
         emit(&table, "01B", "OrderShipped").await;
         table.write(Write::put(Item::marker(&Key::new("ORDER#1", "ORDER")))).await.unwrap();
@@ -361,9 +382,7 @@ mod tests {
 
     #[tokio::test]
     async fn failures_retry_then_dead_letter_and_redrive() {
-        let dir = dir();
-        let table = SqliteTable::open(&dir.join("shop.db")).unwrap();
-        let bus = Bus::open(&dir.join("bus.db"), FAST).unwrap();
+        let (_, table, bus) = world();
         emit(&table, "01A", "OrderPlaced").await;
         bus.pump(&table).await.unwrap();
         let flaky = Flaky { failures: AtomicUsize::new(2), seen: Mutex::default() };
@@ -403,5 +422,28 @@ mod tests {
         let again = bus.receive(&SALES, 10).unwrap();
         assert_eq!(again.len(), 1);
         assert_eq!(again[0].receives, 2, "the lost receive still counts");
+    }
+
+    #[tokio::test]
+    async fn published_changes_outlive_the_retention_only_and_unpublished_ones_stay() {
+        let (dir, table, bus) = world();
+        emit(&table, "01A", "OrderPlaced").await;
+        emit(&table, "01B", "OrderPlaced").await;
+        bus.pump(&table).await.unwrap();
+        emit(&table, "01C", "OrderPlaced").await;
+        // Two days pass for every change; only the first two have been published.
+        let raw = Connection::open(dir.join("shop.db")).unwrap();
+        raw.execute("UPDATE changes SET at = at - 2 * 86400", []).unwrap();
+        *bus.trimmed.lock().unwrap() = None;
+        bus.pump(&table).await.unwrap();
+        let left: Vec<String> = raw
+            .prepare("SELECT pk FROM changes ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(left, ["EVENT#01C"], "the published ones went; the unpublished one was published, not lost");
+        assert_eq!(bus.depth(&SALES).unwrap(), 3);
     }
 }

@@ -393,7 +393,15 @@ pub trait Table: Send + Sync {
 pub trait ChangeFeed: Send + Sync {
     /// Changes after `sequence`, oldest first, at most `limit`.
     async fn changes_after(&self, sequence: i64, limit: usize) -> anyhow::Result<Vec<Change>>;
+
+    /// Drops the changes up to `through` that were made before `before` (epoch seconds), as a
+    /// stream's retention would; answers how many went.
+    async fn forget(&self, through: i64, before: i64) -> anyhow::Result<usize>;
 }
+
+/// How long the embedded change stream keeps a change its reader has taken: DynamoDB Streams'
+/// retention.
+pub const STREAM_RETENTION_SECONDS: i64 = 24 * 3600;
 
 /// The items a page of list rows points at (each row names its target in `attribute`),
 /// decoded, in the rows' order: a list row per entity keeps a list to one query and one batch

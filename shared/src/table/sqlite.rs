@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS changes (
     pk TEXT NOT NULL,
     sk TEXT NOT NULL,
     old TEXT,
-    new TEXT
+    new TEXT,
+    at INTEGER
 );
 ";
 
@@ -52,6 +53,10 @@ impl SqliteTable {
     pub fn open(path: &Path) -> anyhow::Result<Self> {
         let writer = connect(path).with_context(|| format!("opening {}", path.display()))?;
         writer.execute_batch(SCHEMA).context("creating the schema")?;
+        // Files made before changes carried their time.
+        if !writer.prepare("SELECT 1 FROM pragma_table_info('changes') WHERE name = 'at'")?.exists([])? {
+            writer.execute("ALTER TABLE changes ADD COLUMN at INTEGER", [])?;
+        }
         let readers = (0..READERS).map(|_| connect(path).map(Mutex::new)).collect::<anyhow::Result<_>>()?;
         Ok(Self { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) })
     }
@@ -71,7 +76,10 @@ impl SqliteTable {
             .collect::<Result<_, _>>()?;
         for (pk, sk, body) in &expired {
             tx.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![pk, sk])?;
-            tx.execute("INSERT INTO changes (pk, sk, old, new) VALUES (?1, ?2, ?3, NULL)", params![pk, sk, body])?;
+            tx.execute(
+                "INSERT INTO changes (pk, sk, old, new, at) VALUES (?1, ?2, ?3, NULL, ?4)",
+                params![pk, sk, body, now()],
+            )?;
         }
         tx.commit()?;
         Ok(expired.len())
@@ -156,8 +164,8 @@ fn apply(conn: &Connection, write: &Write) -> anyhow::Result<Applied> {
     if current.is_some() || next.is_some() {
         let image = |item: &Option<Item>| item.as_ref().map(|i| Value::Object(i.0.clone()).to_string());
         conn.execute(
-            "INSERT INTO changes (pk, sk, old, new) VALUES (?1, ?2, ?3, ?4)",
-            params![key.pk, key.sk, image(&current), image(&next)],
+            "INSERT INTO changes (pk, sk, old, new, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![key.pk, key.sk, image(&current), image(&next), now()],
         )?;
     }
     Ok(Applied::Done(next))
@@ -306,5 +314,12 @@ impl ChangeFeed for SqliteTable {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    async fn forget(&self, through: i64, before: i64) -> anyhow::Result<usize> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let gone =
+            conn.execute("DELETE FROM changes WHERE seq <= ?1 AND coalesce(at, 0) < ?2", params![through, before])?;
+        Ok(gone)
     }
 }
