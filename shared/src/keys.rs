@@ -14,7 +14,7 @@
 //! | order list rows | `ORDERS` and `STATUS#<status>` | `<created>#<id>` | |
 //! | idempotency record | `IDEMPOTENCY#<scope>#<key>` | `IDEMPOTENCY` (TTL 24 h) | |
 //! | domain event (outbox) | `EVENT#<ulid>` | `EVENT` (TTL 1 d) | |
-//! | event a consumer applied | `PROCESSED#<consumer>#<event>` | `PROCESSED` (TTL 14 d) | |
+//! | event a consumer applied | `PROCESSED#<consumer>#<event>` | `PROCESSED` (TTL 15 d) | |
 //! | a product's sales | `PRODUCT#<id>` | `SALES` | |
 //! | product | `PRODUCT#<id>` | `PRODUCT` | `CATEGORY#<slug>` / `<name>#<id>` ; catalogue: see [`products_all`] |
 //! | SKU uniqueness | `SKU#<sku>` | `SKU` | |

@@ -26,10 +26,10 @@ impl OrderNotifications {
     }
 }
 
-/// The subject and text of an order event's message.
-fn message(event: &OrderEvent) -> (String, String) {
+/// The subject and text of an order event's message; None for an event shoppers do not hear of.
+fn message(event: &OrderEvent) -> Option<(String, String)> {
     let order = &event.order_id;
-    match event.kind.as_str() {
+    Some(match event.kind.as_str() {
         "OrderPlaced" => (
             format!("Order {order} received"),
             format!("Thank you: we have your order {order} for {}. It ships once paid.", event.total),
@@ -45,8 +45,9 @@ fn message(event: &OrderEvent) -> (String, String) {
             },
         ),
         "OrderDelivered" => (format!("Order {order} delivered"), format!("Order {order} has been delivered.")),
-        _ => (format!("Order {order} cancelled"), format!("Order {order} has been cancelled.")),
-    }
+        "OrderCancelled" => (format!("Order {order} cancelled"), format!("Order {order} has been cancelled.")),
+        _ => return None,
+    })
 }
 
 #[async_trait]
@@ -57,9 +58,9 @@ impl Consumer for OrderNotifications {
 
     async fn handle(&self, event: &Event) -> anyhow::Result<()> {
         let order: OrderEvent = event.decode()?;
+        let Some((subject, text)) = message(&order) else { return Ok(()) };
         // A deleted account hears nothing more.
         let Some(user) = self.users.get(&order.user_id).await? else { return Ok(()) };
-        let (subject, text) = message(&order);
         let mut to = Vec::new();
         if user.preferences.email {
             to.push(("email", user.email.to_string()));
