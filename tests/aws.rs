@@ -252,3 +252,18 @@ async fn events_cross_sns_to_filtered_sqs_queues_and_dead_letter() {
     assert_eq!(back.len(), 1);
     assert_eq!(serde_json::from_str::<shop::events::Event>(back[0].body().unwrap()).unwrap(), placed);
 }
+
+/// A stream batch the publisher cannot publish (SNS refuses it) answers its first event record
+/// as the batch item failure, so Lambda retries from there instead of skipping it.
+#[tokio::test]
+async fn the_publisher_reports_what_it_could_not_publish() {
+    let config = emulator().await;
+    let gone = "arn:aws:sns:us-east-1:123456789012:no-such-topic";
+    let publisher = shop::events::aws::SnsPublisher::new(aws_sdk_sns::Client::new(&config), gone);
+    let sample =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../events/publisher/stream.json")).unwrap();
+    let batch: serde_json::Value = serde_json::from_str(&sample).unwrap();
+    let first = batch["Records"][0]["dynamodb"]["SequenceNumber"].clone();
+    let answer = shop::events::aws::handle_stream(&publisher, batch).await.unwrap();
+    assert_eq!(answer, json!({"batchItemFailures": [{"itemIdentifier": first}]}));
+}
