@@ -2,8 +2,19 @@
 
 use crate::{Backend, Config};
 
-/// The command line: `serve` (the default), `provision`, `dead-letters`.
-pub async fn main() -> anyhow::Result<()> {
+/// The command line: `serve` (the default), `provision`, `dead-letters`. A failure is one
+/// line on stderr (with its causes) and exit status 1.
+pub async fn run() -> std::process::ExitCode {
+    match main().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn main() -> anyhow::Result<()> {
     shop::lambda::init_tracing();
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {

@@ -3,6 +3,6 @@
 //! `cargo run -- dead-letters [list|redrive] [queue]`: the events the consumers gave up on.
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    local::cli::main().await
+async fn main() -> std::process::ExitCode {
+    local::cli::run().await
 }

@@ -2,6 +2,6 @@
 //! start it as a process and kill it.
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    local::cli::main().await
+async fn main() -> std::process::ExitCode {
+    local::cli::run().await
 }
