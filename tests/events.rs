@@ -37,6 +37,7 @@ const EXPECTED: &[(&str, u16)] = &[
     ("products/create-product", 201),
     ("products/update-product", 200),
     ("products/delete-product", 204),
+    ("products/product-sales", 200),
     ("products/list-categories", 200),
     ("cart/get-cart", 200),
     ("cart/clear-cart", 204),

@@ -239,6 +239,7 @@ async fn every_route_enforces_its_authorization() {
     .await
     .problem(403);
     app.call(Method::DELETE, &format!("/api/products/{product}"), Some(&alice), None).await.problem(403);
+    app.get(&format!("/api/products/{product}/sales"), Some(&alice)).await.problem(403);
 
     // Another shopper's resources: 404, and nothing changes.
     app.get(&format!("/api/users/{bob_id}"), Some(&alice)).await.problem(404);
@@ -686,6 +687,9 @@ async fn order_events_reach_notifications_and_sales_once_each() {
     assert!(note["text"].as_str().unwrap().contains("45.00 EUR"), "{note}");
     let counted = shop::sales::ProductSales { units: 3, orders: 1 };
     eventually(10, "the sale counted", || async { (sales.of(&lamp_id).await.unwrap() == counted).then_some(()) }).await;
+    let shown = app.get(&format!("/api/products/{lamp}/sales"), Some(&admin)).await.expect(200).body;
+    assert_eq!(shown, json!({"units": 3, "orders": 1}));
+    app.get("/api/products/01J00000000000000000000000/sales", Some(&admin)).await.problem(404);
 
     // SMS too once the shopper asks for it; cancelling takes the sale back.
     let prefs = json!({"phone": "+4915112345678", "preferences": {"email": true, "sms": true}});

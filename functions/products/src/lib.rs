@@ -10,6 +10,7 @@ use shop::domain::{CategorySlug, Currency, Description, ImageUrl, Invalid, Money
 use shop::error::Validation;
 use shop::http::{Caller, IfMatch, Json, Page, PageParams, Query, Versioned};
 use shop::openapi::Shared;
+use shop::sales::{ProductSales, Sales};
 use shop::{Error, Result};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -17,11 +18,12 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 #[derive(Clone)]
 pub struct ProductsState {
     pub catalog: Catalog,
+    pub sales: Sales,
 }
 
 impl ProductsState {
     pub fn new(table: std::sync::Arc<dyn shop::table::Table>) -> Self {
-        Self { catalog: Catalog::new(table) }
+        Self { catalog: Catalog::new(table.clone()), sales: Sales::new(table) }
     }
 }
 
@@ -32,7 +34,7 @@ struct Doc;
 shop::service!(
     ProductsState,
     Doc,
-    [list_products, create_product, get_product, update_product, delete_product, list_categories]
+    [list_products, create_product, get_product, update_product, delete_product, product_sales, list_categories]
 );
 
 /// A product as an editor sends it (POST creates, PUT replaces).
@@ -202,6 +204,21 @@ async fn delete_product(
     caller.require_admin()?;
     state.catalog.delete(&shop::http::path_id(&id, ProductId::parse, "product")?).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Units of a product sold, and in how many orders, cancelled orders not counted (admin). The
+/// sales consumer counts them from the order events, moments after each checkout.
+#[utoipa::path(get, path = "/api/products/{id}/sales", tag = "products", params(("id" = String, Path)), security(("cognito" = [])),
+    responses((status = 200, body = ProductSales), (status = 403, body = shop::error::Problem), (status = 404, body = shop::error::Problem)))]
+async fn product_sales(
+    State(state): State<ProductsState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ProductSales>> {
+    caller.require_admin()?;
+    let id = shop::http::path_id(&id, ProductId::parse, "product")?;
+    state.catalog.get(&id).await?.ok_or(Error::NotFound("product"))?;
+    Ok(Json(state.sales.of(&id).await?))
 }
 
 /// Categories that hold products.
