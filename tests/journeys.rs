@@ -839,7 +839,7 @@ async fn one_idempotency_key_makes_one_order() {
 async fn unpaid_orders_expire_and_give_their_stock_back() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
-    let (alice, _, _) = app.shopper("Alice").await;
+    let (alice, alice_id, _) = app.shopper("Alice").await;
     let lamp = stocked_product(&app, &admin, 5).await;
     let body = json!({"items": [{"product_id": lamp, "quantity": 2}], "shipping_address": address()});
     let unpaid = app.post("/api/orders", Some(&alice), body.clone()).await.expect(201).body;
@@ -858,6 +858,13 @@ async fn unpaid_orders_expire_and_give_their_stock_back() {
     assert_eq!(expired["history"][1]["by"], "system");
     assert_eq!(app.get(&format!("/api/orders/{paid_id}"), Some(&alice)).await.body["status"], "PAID");
     assert_eq!(stock_of(&app, &lamp).await, 3);
+    // The cancellation's event reaches the shopper.
+    let id = unpaid["id"].as_str().unwrap();
+    let cancelled = ("OrderCancelled".to_owned(), "email".to_owned());
+    eventually(10, "the expiry's OrderCancelled email", || async {
+        order_notes(&app, &alice_id, id).await.contains(&cancelled).then_some(())
+    })
+    .await;
 }
 
 /// The docs page, rendered by a real browser, lists every route of the API.

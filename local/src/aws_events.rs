@@ -12,6 +12,7 @@ use anyhow::Context;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use serde_json::{Map, Value};
+use shop::aws::failed;
 use shop::events::aws::{SnsPublisher, deliver};
 use shop::events::{Consumer, Event, Queue, keep_working};
 use shop::table::Item;
@@ -32,35 +33,39 @@ pub struct Pollers {
     sqs: aws_sdk_sqs::Client,
     publisher: SnsPublisher,
     table: String,
+    /// The pause after an empty receive or read, or a failure.
+    poll: Duration,
 }
 
 impl Pollers {
     /// The table from `TABLE_NAME` (which also names the queues), the topic from `TOPIC_ARN`.
-    pub fn from_env(config: &SdkConfig) -> anyhow::Result<Self> {
+    pub fn from_env(config: &SdkConfig, poll: Duration) -> anyhow::Result<Self> {
         Ok(Self {
             dynamodb: aws_sdk_dynamodb::Client::new(config),
             streams: aws_sdk_dynamodbstreams::Client::new(config),
             sqs: aws_sdk_sqs::Client::new(config),
             publisher: shop::aws::publisher(config)?,
             table: shop::aws::env("TABLE_NAME")?,
+            poll,
         })
     }
 
     /// Polls the stream and every consumer's queue until the task is dropped.
-    pub async fn run(self, consumers: Vec<Arc<dyn Consumer>>, poll: Duration) {
+    pub async fn run(self, consumers: Vec<Arc<dyn Consumer>>) {
+        let poll = self.poll;
         let this = Arc::new(self);
         let mut workers = tokio::task::JoinSet::new();
         let stream = this.clone();
         // Both rounds run until they fail; a failure starts them again from the top.
         workers.spawn(keep_working("reading the table's stream", poll, move || {
             let stream = stream.clone();
-            async move { stream.publish_stream(poll).await.map(|()| 0) }
+            async move { stream.publish_stream().await.map(|()| 0) }
         }));
         for consumer in consumers {
             let queues = this.clone();
             workers.spawn(keep_working("polling a queue", poll, move || {
                 let (queues, consumer) = (queues.clone(), consumer.clone());
-                async move { queues.consume(&*consumer, poll).await.map(|()| 0) }
+                async move { queues.consume(&*consumer).await.map(|()| 0) }
             }));
         }
         while workers.join_next().await.is_some() {}
@@ -69,10 +74,17 @@ impl Pollers {
     /// Follows every shard of the table's stream from its oldest record (as a mapping with
     /// `StartingPosition: TRIM_HORIZON`), publishing events in order; a batch that could not
     /// be published completely is tried again before the stream is read further.
-    async fn publish_stream(&self, poll: Duration) -> anyhow::Result<()> {
-        let table = self.dynamodb.describe_table().table_name(&self.table).send().await?;
+    async fn publish_stream(&self) -> anyhow::Result<()> {
+        let table = self
+            .dynamodb
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+            .map_err(failed("describing the table"))?;
         let arn = table.table().and_then(|t| t.latest_stream_arn()).context("the table has no stream")?.to_owned();
-        let stream = self.streams.describe_stream().stream_arn(&arn).send().await?;
+        let stream =
+            self.streams.describe_stream().stream_arn(&arn).send().await.map_err(failed("describing the stream"))?;
         let shards: Vec<String> = stream
             .stream_description()
             .map(|d| d.shards().iter().filter_map(|s| s.shard_id().map(str::to_owned)).collect())
@@ -86,13 +98,21 @@ impl Pollers {
                 .shard_id(shard)
                 .shard_iterator_type(ShardIteratorType::TrimHorizon)
                 .send()
-                .await?;
+                .await
+                .map_err(failed("opening a shard"))?;
             iterators.extend(it.shard_iterator().map(str::to_owned));
         }
         loop {
             let mut read = 0;
             for iterator in iterators.iter_mut() {
-                let records = self.streams.get_records().shard_iterator(iterator.as_str()).limit(100).send().await?;
+                let records = self
+                    .streams
+                    .get_records()
+                    .shard_iterator(iterator.as_str())
+                    .limit(100)
+                    .send()
+                    .await
+                    .map_err(failed("reading the stream"))?;
                 let mut events = Vec::new();
                 for record in records.records() {
                     let Some(change) = record.dynamodb() else { continue };
@@ -105,7 +125,7 @@ impl Pollers {
                 while published < events.len() {
                     published += self.publisher.publish(&events[published..]).await?;
                     if published < events.len() {
-                        tokio::time::sleep(poll).await;
+                        tokio::time::sleep(self.poll).await;
                     }
                 }
                 if let Some(next) = records.next_shard_iterator() {
@@ -113,27 +133,36 @@ impl Pollers {
                 }
             }
             if read == 0 {
-                tokio::time::sleep(poll).await;
+                tokio::time::sleep(self.poll).await;
             }
         }
     }
 
     /// Receives the consumer's queue in batches of ten, as the SQS mapping does.
-    async fn consume(&self, consumer: &dyn Consumer, poll: Duration) -> anyhow::Result<()> {
+    async fn consume(&self, consumer: &dyn Consumer) -> anyhow::Result<()> {
         let name = queue_name(&self.table, consumer.queue());
-        let url = self.sqs.get_queue_url().queue_name(&name).send().await.with_context(|| format!("queue {name}"))?;
+        let url =
+            self.sqs.get_queue_url().queue_name(&name).send().await.map_err(failed(format!("finding queue {name}")))?;
         let url = url.queue_url().context("no queue url")?.to_owned();
         loop {
-            let received = self.sqs.receive_message().queue_url(&url).max_number_of_messages(10).send().await?;
+            let received = self
+                .sqs
+                .receive_message()
+                .queue_url(&url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .map_err(failed(format!("receiving from {name}")))?;
             if received.messages().is_empty() {
-                tokio::time::sleep(poll).await;
+                tokio::time::sleep(self.poll).await;
                 continue;
             }
             for message in received.messages() {
                 match deliver(consumer, message.body().unwrap_or_default()).await {
                     Ok(()) => {
                         if let Some(handle) = message.receipt_handle() {
-                            self.sqs.delete_message().queue_url(&url).receipt_handle(handle).send().await?;
+                            let deleted = self.sqs.delete_message().queue_url(&url).receipt_handle(handle).send().await;
+                            deleted.map_err(failed(format!("deleting from {name}")))?;
                         }
                     }
                     Err(e) => {

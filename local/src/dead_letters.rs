@@ -5,6 +5,7 @@
 
 use anyhow::Context;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, SendMessageBatchRequestEntry};
+use shop::aws::failed;
 use shop::events::bus::{Bus, DeadLetter};
 use shop::events::{Event, QUEUES, Queue};
 
@@ -64,7 +65,7 @@ pub async fn run(config: &Config, action: Action, queue: Option<&str>) -> anyhow
 }
 
 async fn url(sqs: &aws_sdk_sqs::Client, name: &str) -> anyhow::Result<String> {
-    let found = sqs.get_queue_url().queue_name(name).send().await.with_context(|| format!("finding queue {name}"))?;
+    let found = sqs.get_queue_url().queue_name(name).send().await.map_err(failed(format!("finding queue {name}")))?;
     found.queue_url().map(str::to_owned).with_context(|| format!("queue {name} has no URL"))
 }
 
@@ -78,7 +79,7 @@ async fn peek(sqs: &aws_sdk_sqs::Client, queue: &Queue, dlq: &str) -> anyhow::Re
         .message_system_attribute_names(MessageSystemAttributeName::All)
         .send()
         .await
-        .context("reading a DLQ")?;
+        .map_err(failed("reading a DLQ"))?;
     Ok(received
         .messages()
         .iter()
@@ -111,7 +112,8 @@ async fn redrive(sqs: &aws_sdk_sqs::Client, dlq: &str, source: &str) -> anyhow::
             .visibility_timeout(60)
             .message_attribute_names("All")
             .send()
-            .await?;
+            .await
+            .map_err(failed("receiving from a DLQ"))?;
         if received.messages().is_empty() {
             return Ok(moved);
         }
@@ -127,11 +129,22 @@ async fn redrive(sqs: &aws_sdk_sqs::Client, dlq: &str, source: &str) -> anyhow::
                     .build()?)
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let sent = sqs.send_message_batch().queue_url(source).set_entries(Some(entries)).send().await?;
+        let sent = sqs
+            .send_message_batch()
+            .queue_url(source)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(failed("sending back"))?;
         anyhow::ensure!(sent.failed().is_empty(), "sending back failed for {} messages", sent.failed().len());
         for message in received.messages() {
             if let Some(handle) = message.receipt_handle() {
-                sqs.delete_message().queue_url(dlq).receipt_handle(handle).send().await?;
+                sqs.delete_message()
+                    .queue_url(dlq)
+                    .receipt_handle(handle)
+                    .send()
+                    .await
+                    .map_err(failed("deleting from a DLQ"))?;
             }
             moved += 1;
         }

@@ -134,14 +134,14 @@ pub enum Events {
 
 impl Events {
     /// Runs the publisher and the consumers until the task is dropped.
-    pub async fn run(self, table: Arc<dyn Table>, poll: std::time::Duration) {
+    pub async fn run(self, table: Arc<dyn Table>) {
         let consumers: Vec<Arc<dyn Consumer>> = vec![
             Arc::new(shop::notifications::OrderNotifications::new(table.clone())),
             Arc::new(shop::sales::Sales::new(table)),
         ];
         match self {
             Events::Embedded { bus, feed } => bus.run(feed, consumers).await,
-            Events::Aws(pollers) => pollers.run(consumers, poll).await,
+            Events::Aws(pollers) => pollers.run(consumers).await,
         }
     }
 }
@@ -240,7 +240,7 @@ async fn backends(config: &Config, public_url: &str) -> anyhow::Result<Backends>
                 .with_context(|| format!("reading {jwks_url}"))?;
             let verifier = Verifier::new(&jwks, issuer, &client_id)?;
             let (table, identity) = (shop::aws::table(&aws)?, shop::aws::identity(&aws)?);
-            let events = Events::Aws(aws_events::Pollers::from_env(&aws)?);
+            let events = Events::Aws(aws_events::Pollers::from_env(&aws, config.delivery.poll)?);
             Ok(Backends { table, identity, verifier, jwks: None, sweep: None, events })
         }
     }
@@ -306,7 +306,7 @@ pub async fn spawn(config: Config) -> anyhow::Result<Running> {
     // What AWS runs on a schedule: the expiry job (EventBridge) and the TTL sweep (DynamoDB).
     let job = expiry::Expiry::new(stack.table.clone(), config.payment_window);
     let (every, sweep) = (config.expiry_every, stack.sweep);
-    let events = stack.events.run(stack.table.clone(), config.delivery.poll);
+    let events = stack.events.run(stack.table.clone());
     let task = tokio::spawn(async move {
         let schedule = async move {
             let mut ticks = tokio::time::interval(every);

@@ -13,6 +13,7 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_yaml::Value;
+use shop::aws::failed;
 use shop::events::Queue;
 
 /// The deployment template, compiled in.
@@ -100,7 +101,7 @@ pub async fn table(config: &SdkConfig, name: &str) -> anyhow::Result<()> {
         .stream_specification(stream)
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("creating table {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+        .map_err(failed(format!("creating table {name}")))?;
     let ttl = &def["TimeToLiveSpecification"];
     client
         .update_time_to_live()
@@ -113,7 +114,7 @@ pub async fn table(config: &SdkConfig, name: &str) -> anyhow::Result<()> {
         )
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("enabling TTL: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+        .map_err(failed("enabling TTL"))?;
     Ok(())
 }
 
@@ -143,12 +144,7 @@ pub async fn user_pool(config: &SdkConfig, name: &str) -> anyhow::Result<(String
         .policies(UserPoolPolicyType::builder().password_policy(password_policy).build())
         .send()
         .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "creating the user pool: {}",
-                aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(e)
-            )
-        })?;
+        .map_err(failed("creating the user pool"))?;
     let pool_id = made.user_pool.and_then(|p| p.id).context("the new pool has no id")?;
     let app = resource("UserPoolClient")?;
     let flows = app["ExplicitAuthFlows"]
@@ -165,17 +161,16 @@ pub async fn user_pool(config: &SdkConfig, name: &str) -> anyhow::Result<(String
         .set_explicit_auth_flows(Some(flows))
         .send()
         .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "creating the app client: {}",
-                aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(e)
-            )
-        })?;
+        .map_err(failed("creating the app client"))?;
     let client_id = made.user_pool_client.and_then(|c| c.client_id).context("the new client has no id")?;
     let group = resource("AdminGroup")?;
-    client.create_group().user_pool_id(&pool_id).group_name(text(&group["GroupName"])?).send().await.map_err(|e| {
-        anyhow::anyhow!("creating the admin group: {}", aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(e))
-    })?;
+    client
+        .create_group()
+        .user_pool_id(&pool_id)
+        .group_name(text(&group["GroupName"])?)
+        .send()
+        .await
+        .map_err(failed("creating the admin group"))?;
     Ok((pool_id, client_id))
 }
 
@@ -185,28 +180,20 @@ pub fn resource_stem(queue: &Queue) -> String {
     chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
-fn sqs_error(what: &str, e: impl std::error::Error) -> anyhow::Error {
-    anyhow::anyhow!("{what}: {}", aws_sdk_sqs::error::DisplayErrorContext(e))
-}
-
 /// Creates the events topic and, for every queue of the bus, its DLQ, the queue with its redrive
 /// policy and visibility timeout, and its raw-delivery subscription with its filter policy, all
 /// as template.yaml defines them; queues are named after `stack` (see
 /// [`crate::aws_events::queue_name`]). Answers the topic's ARN. Creating again changes nothing.
 pub async fn events(config: &SdkConfig, stack: &str) -> anyhow::Result<String> {
     let (sns, sqs) = (aws_sdk_sns::Client::new(config), aws_sdk_sqs::Client::new(config));
-    let topic = sns
-        .create_topic()
-        .name(format!("{stack}-events"))
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!("creating the topic: {}", aws_sdk_sns::error::DisplayErrorContext(e)))?;
+    let topic =
+        sns.create_topic().name(format!("{stack}-events")).send().await.map_err(failed("creating the topic"))?;
     let topic_arn = topic.topic_arn().context("the topic has no ARN")?.to_owned();
     for queue in shop::events::QUEUES {
         let stem = resource_stem(queue);
         let def = resource(&format!("{stem}Queue"))?;
         let dlq_name = crate::aws_events::dead_letter_queue_name(stack, queue);
-        let dlq = sqs.create_queue().queue_name(&dlq_name).send().await.map_err(|e| sqs_error("creating a DLQ", e))?;
+        let dlq = sqs.create_queue().queue_name(&dlq_name).send().await.map_err(failed("creating a DLQ"))?;
         let dlq_arn = queue_arn(&sqs, dlq.queue_url().context("no DLQ url")?).await?;
         let redrive = serde_json::json!({
             "deadLetterTargetArn": dlq_arn,
@@ -220,7 +207,7 @@ pub async fn events(config: &SdkConfig, stack: &str) -> anyhow::Result<String> {
             .attributes(QueueAttributeName::VisibilityTimeout, visibility.to_string())
             .send()
             .await
-            .map_err(|e| sqs_error("creating a queue", e))?;
+            .map_err(failed("creating a queue"))?;
         let arn = queue_arn(&sqs, made.queue_url().context("no queue url")?).await?;
         let subscription = resource(&format!("{stem}Subscription"))?;
         let filter: serde_json::Value = serde_yaml::from_value(subscription["FilterPolicy"].clone())?;
@@ -234,7 +221,7 @@ pub async fn events(config: &SdkConfig, stack: &str) -> anyhow::Result<String> {
             .attributes("FilterPolicy", filter.to_string())
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("subscribing a queue: {}", aws_sdk_sns::error::DisplayErrorContext(e)))?;
+            .map_err(failed("subscribing a queue"))?;
     }
     Ok(topic_arn)
 }
@@ -246,7 +233,7 @@ async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> anyhow::Result<Strin
         .attribute_names(QueueAttributeName::QueueArn)
         .send()
         .await
-        .map_err(|e| sqs_error("reading a queue's ARN", e))?;
+        .map_err(failed("reading a queue's ARN"))?;
     attributes.attributes().and_then(|a| a.get(&QueueAttributeName::QueueArn)).cloned().context("a queue without ARN")
 }
 

@@ -77,6 +77,12 @@ pub async fn load() -> SdkConfig {
     aws_config::load_defaults(BehaviorVersion::latest()).await
 }
 
+/// Turns an SDK failure into an error naming what was being done and the service's own words
+/// (an SDK error's `Display` alone says only "service error"): `.map_err(failed("creating x"))`.
+pub fn failed<E: std::error::Error>(doing: impl std::fmt::Display) -> impl FnOnce(E) -> anyhow::Error {
+    move |e| anyhow::anyhow!("{doing}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e))
+}
+
 /// A required environment variable, with an error that names it.
 pub fn env(name: &str) -> anyhow::Result<String> {
     std::env::var(name).map_err(|_| anyhow::anyhow!("the environment variable {name} is not set"))

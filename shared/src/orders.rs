@@ -7,6 +7,7 @@
 //! exists without its event. Every later change of status is a transaction too, conditioned on
 //! a legal source status, with its own event.
 
+use crate::time::epoch_now;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -116,10 +117,6 @@ pub fn fingerprint(body: &Value) -> String {
     Sha256::digest(body.to_string().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn now_epoch() -> i64 {
-    crate::time::epoch_seconds(crate::time::now())
-}
-
 /// The event item written in the same transaction as a change: the order as it now is.
 fn event(order: &Order, from: Option<OrderStatus>) -> Write {
     let id = crate::domain::monotonic_ulid();
@@ -135,7 +132,7 @@ fn event(order: &Order, from: Option<OrderStatus>) -> Write {
         lines: order.lines.clone(),
         tracking_number: order.tracking_number.clone(),
     };
-    Write::create(Item::new(&keys::event(&id), &detail).expiring_at(now_epoch() + EVENT_SECONDS))
+    Write::create(Item::new(&keys::event(&id), &detail).expiring_at(epoch_now() + EVENT_SECONDS))
 }
 
 /// What every order event carries (`OrderPlaced`, `OrderPaid`, `OrderShipped`,
@@ -297,7 +294,7 @@ impl Orders {
         if let Some((key, fingerprint)) = &request.idempotency {
             let record = IdempotencyRecord { fingerprint: fingerprint.clone(), order_id: order.id };
             let item = Item::new(&keys::idempotency(request.user.as_str(), key), &record)
-                .expiring_at(now_epoch() + IDEMPOTENCY_SECONDS);
+                .expiring_at(epoch_now() + IDEMPOTENCY_SECONDS);
             writes.push(Write::create(item));
         }
         let first_stock_write = writes.len();

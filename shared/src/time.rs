@@ -19,6 +19,11 @@ pub fn epoch_seconds(at: OffsetDateTime) -> i64 {
     at.unix_timestamp()
 }
 
+/// Now, in seconds since the Unix epoch (TTLs, expiry checks).
+pub fn epoch_now() -> i64 {
+    epoch_seconds(now())
+}
+
 /// An instant in UTC to the millisecond, written as RFC 3339 (`2026-11-25T19:00:00.123Z`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(OffsetDateTime);

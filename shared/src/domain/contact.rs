@@ -40,25 +40,6 @@ impl Email {
     }
 }
 
-impl TryFrom<String> for Email {
-    type Error = Invalid;
-    fn try_from(raw: String) -> Result<Self, Invalid> {
-        Self::parse(&raw)
-    }
-}
-
-impl From<Email> for String {
-    fn from(value: Email) -> String {
-        value.0
-    }
-}
-
-impl std::fmt::Display for Email {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// A phone number in E.164 form: `+` then 8 to 15 digits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -77,19 +58,6 @@ impl Phone {
 
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-impl TryFrom<String> for Phone {
-    type Error = Invalid;
-    fn try_from(raw: String) -> Result<Self, Invalid> {
-        Self::parse(&raw)
-    }
-}
-
-impl From<Phone> for String {
-    fn from(value: Phone) -> String {
-        value.0
     }
 }
 
@@ -117,9 +85,8 @@ pub struct Address {
 #[serde(try_from = "String", into = "String")]
 pub struct PostalCode(String);
 
-impl TryFrom<String> for PostalCode {
-    type Error = Invalid;
-    fn try_from(raw: String) -> Result<Self, Invalid> {
+impl PostalCode {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let code = raw.trim().to_owned();
         if (1..=16).contains(&code.len()) && code.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-') {
             Ok(Self(code))
@@ -127,11 +94,9 @@ impl TryFrom<String> for PostalCode {
             Err(Invalid::new("postal_code must be 1 to 16 letters, digits, spaces or dashes"))
         }
     }
-}
 
-impl From<PostalCode> for String {
-    fn from(value: PostalCode) -> String {
-        value.0
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -140,9 +105,8 @@ impl From<PostalCode> for String {
 #[serde(try_from = "String", into = "String")]
 pub struct Country(String);
 
-impl TryFrom<String> for Country {
-    type Error = Invalid;
-    fn try_from(raw: String) -> Result<Self, Invalid> {
+impl Country {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let code = raw.trim().to_ascii_uppercase();
         if code.len() == 2 && code.chars().all(|c| c.is_ascii_uppercase()) {
             Ok(Self(code))
@@ -150,13 +114,13 @@ impl TryFrom<String> for Country {
             Err(Invalid::new("country must be a two-letter ISO 3166-1 code like \"DE\""))
         }
     }
-}
 
-impl From<Country> for String {
-    fn from(value: Country) -> String {
-        value.0
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
+
+string_form!(Email, Phone, PostalCode, Country);
 
 #[cfg(test)]
 mod tests {

@@ -95,24 +95,7 @@ impl UserId {
     }
 }
 
-impl TryFrom<String> for UserId {
-    type Error = Invalid;
-    fn try_from(raw: String) -> Result<Self, Invalid> {
-        Self::parse(&raw)
-    }
-}
-
-impl From<UserId> for String {
-    fn from(value: UserId) -> String {
-        value.0
-    }
-}
-
-impl std::fmt::Display for UserId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+string_form!(UserId);
 
 #[cfg(test)]
 mod tests {

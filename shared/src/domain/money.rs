@@ -55,24 +55,7 @@ impl Currency {
     }
 }
 
-impl TryFrom<String> for Currency {
-    type Error = Invalid;
-    fn try_from(raw: String) -> Result<Self, Invalid> {
-        Self::parse(&raw)
-    }
-}
-
-impl From<Currency> for String {
-    fn from(value: Currency) -> String {
-        value.as_str().to_owned()
-    }
-}
-
-impl std::fmt::Display for Currency {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+string_form!(Currency);
 
 /// An amount of money: integer minor units (cents for EUR) and a currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

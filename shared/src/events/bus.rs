@@ -140,7 +140,7 @@ impl Bus {
             due
         };
         if due {
-            let before = crate::time::epoch_seconds(crate::time::now()) - crate::table::STREAM_RETENTION_SECONDS;
+            let before = crate::time::epoch_now() - crate::table::STREAM_RETENTION_SECONDS;
             feed.forget(cursor, before).await?;
         }
         let changes = feed.changes_after(cursor, 500).await?;
@@ -254,16 +254,6 @@ impl Bus {
         Ok(moved)
     }
 
-    /// Messages waiting (not dead) on `queue`, in flight or not.
-    pub fn depth(&self, queue: &Queue) -> anyhow::Result<usize> {
-        let n: i64 = self.conn().query_row(
-            "SELECT count(*) FROM messages WHERE queue = ?1 AND dead_at IS NULL",
-            [queue.name],
-            |r| r.get(0),
-        )?;
-        Ok(n as usize)
-    }
-
     /// Delivers `queue`'s visible messages to `consumer` until none is left; answers how many
     /// it handled.
     pub async fn drain(&self, consumer: &dyn Consumer) -> anyhow::Result<usize> {
@@ -327,6 +317,18 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("shop-bus-{}", ulid::Ulid::new()));
         std::fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    impl Bus {
+        /// Messages waiting (not dead) on `queue`, in flight or not.
+        fn depth(&self, queue: &Queue) -> anyhow::Result<usize> {
+            let n: i64 = self.conn().query_row(
+                "SELECT count(*) FROM messages WHERE queue = ?1 AND dead_at IS NULL",
+                [queue.name],
+                |r| r.get(0),
+            )?;
+            Ok(n as usize)
+        }
     }
 
     /// A table and a bus in a fresh folder.

@@ -6,6 +6,7 @@
 //! Codes (confirmation, password reset) are stored hashed with a TTL and an attempt limit, and
 //! delivered through the notification outbox under the user.
 
+use crate::time::epoch_now;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -122,10 +123,6 @@ fn sha256_hex(text: &str) -> String {
     Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn now() -> i64 {
-    crate::time::epoch_seconds(crate::time::now())
-}
-
 async fn hash_password(password: &Password) -> anyhow::Result<String> {
     let password = password.clone();
     tokio::task::spawn_blocking(move || {
@@ -185,7 +182,7 @@ impl EmbeddedIdentity {
     }
 
     fn tokens(&self, user: &UserId, creds: &Credentials, refresh_token: Option<String>) -> anyhow::Result<Tokens> {
-        let iat = now();
+        let iat = epoch_now();
         let exp = iat + TOKEN_SECONDS as i64;
         let id_token = self.sign(&json!({
             "sub": user, "email": creds.email, "email_verified": creds.confirmed,
@@ -213,7 +210,7 @@ impl EmbeddedIdentity {
         let id = ulid::Ulid::new().to_string();
         self.table
             .transact(vec![
-                Write::put(Item::new(&keys::user_code(user, purpose), &stored).expiring_at(now() + CODE_SECONDS)),
+                Write::put(Item::new(&keys::user_code(user, purpose), &stored).expiring_at(epoch_now() + CODE_SECONDS)),
                 Write::put(Item::new(&keys::notification(user, &at.sort_key(), &id), &notification)),
             ])
             .await
@@ -336,7 +333,7 @@ impl Identity for EmbeddedIdentity {
         let hash = sha256_hex(&refresh);
         let record = Item::new(&keys::refresh_token(&hash), &RefreshRecord { user_id: user.clone() })
             .with_gsi1(&keys::refresh_token_index(&user, &hash))
-            .expiring_at(now() + REFRESH_SECONDS);
+            .expiring_at(epoch_now() + REFRESH_SECONDS);
         self.table.write(Write::create(record)).await.map_err(anyhow::Error::from)?;
         Ok(self.tokens(&user, &creds, Some(refresh))?)
     }

@@ -156,7 +156,7 @@ pub async fn batch_get_returns_what_exists(table: &dyn Table) {
 
 pub async fn expired_items_are_invisible(table: &dyn Table) {
     let p = fresh("E");
-    let past = crate::time::epoch_seconds(crate::time::now()) - 10;
+    let past = crate::time::epoch_now() - 10;
     let future = past + 3600;
     let gone = Key::new(&p, "GONE");
     let kept = Key::new(&p, "KEPT");
@@ -263,7 +263,7 @@ mod sqlite {
     async fn purge_removes_expired_items_through_the_feed() {
         let table = table().await;
         let key = super::Key::new("T#2", "A");
-        let past = crate::time::epoch_seconds(crate::time::now()) - 1;
+        let past = crate::time::epoch_now() - 1;
         table.write(super::Write::put(super::Item::new(&key, &json!({})).expiring_at(past))).await.unwrap();
         assert_eq!(table.purge_expired().unwrap(), 1);
         let changes = table.changes_after(0, 10).await.unwrap();

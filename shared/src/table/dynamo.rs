@@ -2,6 +2,7 @@
 //! never leaves this module; conditions become condition expressions, so DynamoDB itself
 //! enforces every invariant.
 
+use crate::time::epoch_now;
 use std::collections::HashMap;
 
 use anyhow::Context;
@@ -51,10 +52,6 @@ fn value(v: &Value) -> anyhow::Result<AttributeValue> {
     serde_dynamo::to_attribute_value(v).context("converting a value to a DynamoDB attribute")
 }
 
-fn now() -> i64 {
-    crate::time::epoch_seconds(crate::time::now())
-}
-
 fn fail(context: &'static str) -> impl FnOnce(String) -> anyhow::Error {
     move |e| anyhow::anyhow!("{context}: {e}")
 }
@@ -86,13 +83,13 @@ impl Expr {
         Ok(match condition {
             Condition::Exists => {
                 let (pk, exp) = (self.name(PK), self.name(EXPIRES_AT));
-                let t = self.value(AttributeValue::N(now().to_string()));
+                let t = self.value(AttributeValue::N(epoch_now().to_string()));
                 format!("(attribute_exists({pk}) AND (attribute_not_exists({exp}) OR {exp} > {t}))")
             }
             // An expired item that TTL has not swept yet counts as absent, as in every read.
             Condition::NotExists => {
                 let (pk, exp) = (self.name(PK), self.name(EXPIRES_AT));
-                let t = self.value(AttributeValue::N(now().to_string()));
+                let t = self.value(AttributeValue::N(epoch_now().to_string()));
                 format!("(attribute_not_exists({pk}) OR {exp} <= {t})")
             }
             Condition::Equals(name, v) => {
@@ -225,12 +222,12 @@ impl Table for DynamoTable {
             .send()
             .await
             .map_err(|e| anyhow::anyhow!("reading {key:?}: {}", DisplayErrorContext(e)))?;
-        let now = now();
+        let now = epoch_now();
         out.item.map(from_attributes).transpose().map(|i| i.filter(|i| !i.expired(now)))
     }
 
     async fn batch_get(&self, keys: &[Key]) -> anyhow::Result<Vec<Item>> {
-        let now = now();
+        let now = epoch_now();
         let mut found = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(100) {
             let mut pending = Some(
@@ -287,7 +284,7 @@ impl Table for DynamoTable {
             }
         }
         let exp = expr.name(EXPIRES_AT);
-        let t = expr.value(AttributeValue::N(now().to_string()));
+        let t = expr.value(AttributeValue::N(epoch_now().to_string()));
         let filter = format!("attribute_not_exists({exp}) OR {exp} > {t}");
         let start = match &query.after {
             Some(Value::Object(map)) => Some(to_attributes(map)?),

@@ -3,6 +3,7 @@
 //! conditions atomic, and records its change in the `changes` table in that same transaction:
 //! the change stream cannot miss or invent a write.
 
+use crate::time::epoch_now;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -72,13 +73,13 @@ impl SqliteTable {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let expired: Vec<(String, String, String)> = tx
             .prepare("SELECT pk, sk, body FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?1")?
-            .query_map([now()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .query_map([epoch_now()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<_, _>>()?;
         for (pk, sk, body) in &expired {
             tx.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![pk, sk])?;
             tx.execute(
                 "INSERT INTO changes (pk, sk, old, new, at) VALUES (?1, ?2, ?3, NULL, ?4)",
-                params![pk, sk, body, now()],
+                params![pk, sk, body, epoch_now()],
             )?;
         }
         tx.commit()?;
@@ -95,10 +96,6 @@ fn connect(path: &Path) -> anyhow::Result<Connection> {
     Ok(conn)
 }
 
-fn now() -> i64 {
-    crate::time::epoch_seconds(crate::time::now())
-}
-
 fn parse_item(body: &str) -> rusqlite::Result<Item> {
     match serde_json::from_str(body) {
         Ok(Value::Object(map)) => Ok(Item(map)),
@@ -108,7 +105,7 @@ fn parse_item(body: &str) -> rusqlite::Result<Item> {
 
 fn load(conn: &Connection, key: &Key) -> rusqlite::Result<Option<Item>> {
     conn.prepare_cached("SELECT body FROM items WHERE pk = ?1 AND sk = ?2 AND (expires_at IS NULL OR expires_at > ?3)")?
-        .query_row(params![key.pk, key.sk, now()], |row| parse_item(row.get_ref(0)?.as_str()?))
+        .query_row(params![key.pk, key.sk, epoch_now()], |row| parse_item(row.get_ref(0)?.as_str()?))
         .optional()
 }
 
@@ -165,7 +162,7 @@ fn apply(conn: &Connection, write: &Write) -> anyhow::Result<Applied> {
         let image = |item: &Option<Item>| item.as_ref().map(|i| Value::Object(i.0.clone()).to_string());
         conn.execute(
             "INSERT INTO changes (pk, sk, old, new, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![key.pk, key.sk, image(&current), image(&next), now()],
+            params![key.pk, key.sk, image(&current), image(&next), epoch_now()],
         )?;
     }
     Ok(Applied::Done(next))
@@ -213,7 +210,7 @@ impl Table for SqliteTable {
         };
         let (cmp, order) = if query.ascending { (">", "ASC") } else { ("<", "DESC") };
         let mut sql = format!("SELECT body FROM items WHERE {pcol} = ?1 AND (expires_at IS NULL OR expires_at > ?2)");
-        let mut args: Vec<Value> = vec![query.partition.clone().into(), now().into()];
+        let mut args: Vec<Value> = vec![query.partition.clone().into(), epoch_now().into()];
         let mut arg = |sql: &mut String, clause: &str, value: Value| {
             args.push(value);
             sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
