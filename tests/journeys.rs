@@ -82,18 +82,23 @@ async fn a_shopper_and_an_admin_go_through_the_shop() {
     let etag = created.header("etag").unwrap().to_owned();
     let mut body = product_body("Test Lamp Pro", "lighting", 2999, 10);
     body["sku"] = created.body["sku"].clone();
+    body.as_object_mut().unwrap().remove("stock");
     let updated = app
         .send(Method::PUT, &format!("/api/products/{id}"), Some(&admin), Some(body.clone()), &[("if-match", &etag)])
         .await
         .expect(200);
     assert_eq!(updated.body["version"], 2);
     assert_eq!(updated.body["name"], "Test Lamp Pro");
+    assert_eq!(updated.body["stock"], 12, "an edit keeps the stock");
     app.send(Method::PUT, &format!("/api/products/{id}"), Some(&admin), Some(body), &[("if-match", &etag)])
         .await
         .problem(412);
     let lighting = app.get("/api/categories", None).await.body;
     assert!(lighting.as_array().unwrap().iter().any(|c| c["slug"] == "lighting" && c["product_count"] == 1));
-    app.call(Method::DELETE, &format!("/api/products/{id}"), Some(&admin), None).await.expect(204);
+    let etag = updated.header("etag").unwrap();
+    app.send(Method::DELETE, &format!("/api/products/{id}"), Some(&admin), None, &[("if-match", etag)])
+        .await
+        .expect(204);
     app.get(&format!("/api/products/{id}"), None).await.problem(404);
 
     // GDPR export holds the profile and no secrets.
@@ -486,14 +491,13 @@ async fn a_shopper_fills_and_empties_a_cart_priced_from_the_catalogue() {
 
     // Lines flag what cannot be bought: short of stock, then inactive, then gone.
     let product = app.get(&format!("/api/products/{a}"), None).await;
-    let etag = product.header("etag").unwrap().to_owned();
     let mut body = product.body.clone();
-    for field in ["id", "created_at", "updated_at", "version"] {
+    for field in ["id", "created_at", "updated_at", "version", "stock"] {
         body.as_object_mut().unwrap().remove(field);
     }
-    body["stock"] = json!(3);
+    let delta = 3 - product.body["stock"].as_i64().unwrap();
     let updated = app
-        .send(Method::PUT, &format!("/api/products/{a}"), Some(&admin), Some(body.clone()), &[("if-match", &etag)])
+        .post(&format!("/api/products/{a}/stock"), Some(&admin), json!({"delta": delta, "reason": "count correction"}))
         .await;
     let etag = updated.expect(200).header("etag").unwrap().to_owned();
     let cart = app.get("/api/cart", Some(&alice)).await.body;
@@ -501,14 +505,18 @@ async fn a_shopper_fills_and_empties_a_cart_priced_from_the_catalogue() {
     assert_eq!(cart["total"]["amount"], price_b, "problem lines are not in the total");
     assert_eq!(cart["ready_for_checkout"], false);
     body["active"] = json!(false);
-    app.send(Method::PUT, &format!("/api/products/{a}"), Some(&admin), Some(body), &[("if-match", &etag)])
+    let updated = app
+        .send(Method::PUT, &format!("/api/products/{a}"), Some(&admin), Some(body), &[("if-match", &etag)])
         .await
         .expect(200);
     assert_eq!(app.get("/api/cart", Some(&alice)).await.body["lines"][0]["problem"], "inactive");
     app.call(Method::PUT, &format!("/api/cart/items/{a}"), Some(&alice), Some(json!({"quantity": 1})))
         .await
         .problem(422);
-    app.call(Method::DELETE, &format!("/api/products/{a}"), Some(&admin), None).await.expect(204);
+    let etag = updated.header("etag").unwrap();
+    app.send(Method::DELETE, &format!("/api/products/{a}"), Some(&admin), None, &[("if-match", etag)])
+        .await
+        .expect(204);
     assert_eq!(app.get("/api/cart", Some(&alice)).await.body["lines"][0]["problem"], "gone");
 
     // Bad input changes nothing.
@@ -637,7 +645,7 @@ async fn checkout_cancel_ship_and_deliver() {
     // Paid (the payments flow will do this), then shipped and delivered by the back office.
     let orders = shop::orders::Orders::new(app.running.table.clone());
     let second_order = shop::domain::OrderId::parse(second_id).unwrap();
-    orders.transition(&second_order, shop::domain::OrderStatus::Paid, "test", None).await.unwrap();
+    shop_tests::pay(&orders, &second_order).await;
     let shipped = app.call(Method::PUT, &status_path, Some(&admin), Some(ship)).await.expect(200).body;
     assert_eq!(shipped["status"], "SHIPPED");
     assert_eq!(shipped["tracking_number"], "1Z999");
@@ -846,7 +854,7 @@ async fn unpaid_orders_expire_and_give_their_stock_back() {
     let paid = app.post("/api/orders", Some(&alice), body).await.expect(201).body;
     let orders = shop::orders::Orders::new(app.running.table.clone());
     let paid_id = shop::domain::OrderId::parse(paid["id"].as_str().unwrap()).unwrap();
-    orders.transition(&paid_id, shop::domain::OrderStatus::Paid, "test", None).await.unwrap();
+    shop_tests::pay(&orders, &paid_id).await;
     assert_eq!(stock_of(&app, &lamp).await, 1);
     // Nothing is old enough yet.
     let cutoff = time::OffsetDateTime::now_utc() - time::Duration::minutes(30);
@@ -922,4 +930,161 @@ async fn the_local_stack_sweeps_expired_items() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("the expired item was not swept");
+}
+
+#[tokio::test]
+async fn stock_moves_only_by_sales_and_the_inventory_route() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (alice, _, _) = app.shopper("Alice").await;
+    let lamp = stocked_product(&app, &admin, 5).await;
+    let path = format!("/api/products/{lamp}");
+    let read = app.get(&path, None).await.expect(200);
+    let etag = read.header("etag").unwrap().to_owned();
+
+    // A sale moves the revision: the ETag read before it no longer matches.
+    let items = json!({"items": [{"product_id": lamp, "quantity": 2}], "shipping_address": address()});
+    app.post("/api/orders", Some(&alice), items).await.expect(201);
+    let after = app.send(Method::GET, &path, None, None, &[("if-none-match", &etag)]).await.expect(200);
+    assert_eq!(after.body["stock"], 3);
+    assert_ne!(after.header("etag").unwrap(), etag);
+
+    // An edit from a form read before the sale is refused; one without If-Match too.
+    let mut edit = read.body.clone();
+    for field in ["id", "created_at", "updated_at", "version", "stock"] {
+        edit.as_object_mut().unwrap().remove(field);
+    }
+    edit["name"] = json!("Renamed Lamp");
+    app.send(Method::PUT, &path, Some(&admin), Some(edit.clone()), &[("if-match", &etag)]).await.problem(412);
+    app.call(Method::PUT, &path, Some(&admin), Some(edit.clone())).await.problem(428);
+    app.call(Method::DELETE, &path, Some(&admin), None).await.problem(428);
+    let fresh = after.header("etag").unwrap().to_owned();
+    let mut with_stock = edit.clone();
+    with_stock["stock"] = json!(5);
+    let refused =
+        app.send(Method::PUT, &path, Some(&admin), Some(with_stock), &[("if-match", &fresh)]).await.problem(422);
+    assert_eq!(refused.body["errors"][0]["field"], "stock");
+    let renamed = app.send(Method::PUT, &path, Some(&admin), Some(edit), &[("if-match", &fresh)]).await.expect(200);
+    assert_eq!((renamed.body["name"].as_str(), renamed.body["stock"].as_i64()), (Some("Renamed Lamp"), Some(3)));
+
+    // The inventory route: atomic, never below zero, admins only, with a reason.
+    let stock_path = format!("{path}/stock");
+    let restocked = app.post(&stock_path, Some(&admin), json!({"delta": 10, "reason": "restock"})).await.expect(200);
+    assert_eq!(restocked.body["stock"], 13);
+    assert_eq!(restocked.header("etag"), Some(format!("\"{}\"", restocked.body["version"]).as_str()));
+    let version = restocked.body["version"].clone();
+    app.post(&stock_path, Some(&admin), json!({"delta": -14, "reason": "write-off"})).await.problem(409);
+    for bad in [json!({"delta": 0, "reason": "x"}), json!({"delta": 1, "reason": ""}), json!({"delta": 1})] {
+        app.post(&stock_path, Some(&admin), bad).await.problem(422);
+    }
+    app.post(&stock_path, Some(&alice), json!({"delta": 1, "reason": "mine"})).await.problem(403);
+    app.post("/api/products/01J00000000000000000000000/stock", Some(&admin), json!({"delta": 1, "reason": "x"}))
+        .await
+        .problem(404);
+    let now = app.get(&path, None).await.body;
+    assert_eq!((now["stock"].clone(), now["version"].clone()), (json!(13), version), "refusals change nothing");
+}
+
+#[tokio::test]
+async fn a_replayed_checkout_answers_exactly_its_first_answer() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (alice, _, _) = app.shopper("Alice").await;
+    let lamp = stocked_product(&app, &admin, 5).await;
+    let body = json!({"items": [{"product_id": lamp, "quantity": 1}], "shipping_address": address()});
+    let key = [("idempotency-key", "replay-1")];
+    let first = app.send(Method::POST, "/api/orders", Some(&alice), Some(body.clone()), &key).await.expect(201);
+    assert_eq!(first.header("idempotent-replayed"), None);
+    let id = first.body["id"].as_str().unwrap();
+    app.post(&format!("/api/orders/{id}/cancel"), Some(&alice), json!({})).await.expect(200);
+    let again = app.send(Method::POST, "/api/orders", Some(&alice), Some(body), &key).await.expect(201);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.body, first.body, "the first answer, not the order as it is now");
+    assert_eq!(again.header("etag"), first.header("etag"));
+    assert_eq!(again.header("location"), first.header("location"));
+}
+
+#[tokio::test]
+async fn erasure_leaves_nothing_a_leftover_token_can_bring_back() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (email, user_id) = app.register("Erin").await;
+    let tokens = app.login(&email, PASSWORD).await;
+    let token = tokens["id_token"].as_str().unwrap().to_owned();
+    let lamp = stocked_product(&app, &admin, 5).await;
+    app.call(Method::PUT, &format!("/api/cart/items/{lamp}"), Some(&token), Some(json!({"quantity": 1})))
+        .await
+        .expect(200);
+    let items = json!({"items": [{"product_id": lamp, "quantity": 2}], "shipping_address": address()});
+    let order = app.post("/api/orders", Some(&token), items).await.expect(201).body;
+    let export = app.get("/api/users/me/export", Some(&token)).await.expect(200).body;
+    let kinds: Vec<&str> = export["records"].as_array().unwrap().iter().filter_map(|r| r["kind"].as_str()).collect();
+    for kind in ["profile", "cart", "order"] {
+        assert!(kinds.contains(&kind), "the export holds the {kind}: {kinds:?}");
+    }
+    assert!(!export.to_string().contains("IDEMPOTENCY") && !export.to_string().contains("password_hash"));
+
+    app.call(Method::DELETE, &format!("/api/users/{user_id}"), Some(&token), None).await.expect(204);
+
+    // The ID token is still unexpired, as API Gateway's authorizer would still accept it.
+    app.get("/api/users/me", Some(&token)).await.problem(401);
+    app.get("/api/cart", Some(&token)).await.problem(401);
+    app.get("/api/orders", Some(&token)).await.problem(401);
+    app.get("/api/users/me", Some(&token)).await.problem(401);
+    let user = shop::domain::UserId::parse(&user_id).unwrap();
+    let left = app.running.table.query(&shop::table::Query::partition(shop::keys::user_partition(&user))).await;
+    assert!(left.unwrap().items.is_empty(), "nothing is left under the user");
+    app.post("/api/auth/login", None, json!({"email": email, "password": PASSWORD})).await.problem(401);
+    app.post("/api/auth/refresh", None, json!({"refresh_token": tokens["refresh_token"]})).await.problem(401);
+
+    // The order stays for accounting, without the person.
+    let kept = app.get(&format!("/api/orders/{}", order["id"].as_str().unwrap()), Some(&admin)).await.expect(200).body;
+    assert_eq!(kept["shipping_address"]["name"], "(erased)");
+    assert_eq!(kept["shipping_address"]["line1"], "(erased)");
+    assert_eq!(kept["shipping_address"]["country"], order["shipping_address"]["country"]);
+    assert_eq!(
+        (&kept["total"], &kept["lines"], &kept["created_at"]),
+        (&order["total"], &order["lines"], &order["created_at"])
+    );
+    assert!(!kept.to_string().contains("Ada"), "{kept}");
+}
+
+#[tokio::test]
+async fn repeated_failed_log_ins_are_slowed_down_for_every_address() {
+    let app = TestApp::spawn().await;
+    let (email, _) = app.register("Gus").await;
+    let unknown = "nobody-here@example.com";
+    for who in [email.as_str(), unknown] {
+        let wrong = json!({"email": who, "password": "Wrong-Password-1"});
+        for _ in 0..5 {
+            app.post("/api/auth/login", None, wrong.clone()).await.problem(401);
+        }
+        // The sixth is refused without being tried, for an account or none alike.
+        let slowed = app.post("/api/auth/login", None, wrong.clone()).await.problem(429);
+        assert_eq!(slowed.header("retry-after"), Some("1"));
+    }
+    let right = json!({"email": email, "password": PASSWORD});
+    app.post("/api/auth/login", None, right.clone()).await.problem(429);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.post("/api/auth/login", None, json!({"email": email, "password": "Wrong-Password-1"})).await.problem(401);
+    let longer = app.post("/api/auth/login", None, right.clone()).await.problem(429);
+    assert_eq!(longer.header("retry-after"), Some("2"), "each failure doubles the wait");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    app.post("/api/auth/login", None, right.clone()).await.expect(200);
+    app.post("/api/auth/login", None, json!({"email": email, "password": "Wrong-Password-1"})).await.problem(401);
+    app.post("/api/auth/login", None, right).await.expect(200);
+}
+
+#[tokio::test]
+async fn one_time_codes_leave_the_outbox_when_they_expire() {
+    let app = TestApp::spawn_with(|c| c.auto_confirm = false).await;
+    let (email, user_id) = app.register("Cora").await;
+    app.post("/api/auth/password/forgot", None, json!({"email": email})).await.expect(202);
+    let now = shop::time::epoch_now();
+    let codes: Vec<Value> = app.outbox(&user_id).await.into_iter().filter(|m| m["code"].is_string()).collect();
+    assert_eq!(codes.len(), 2, "confirm and reset");
+    for message in codes {
+        let expires = message["expires_at"].as_i64().expect("a code's message expires");
+        assert!(expires > now && expires <= now + 3600, "{message}");
+    }
 }

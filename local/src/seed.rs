@@ -107,13 +107,13 @@ pub async fn catalogue(catalog: &Catalog) -> anyhow::Result<usize> {
                 name: Name::parse(name)?,
                 description: Description::parse(&format!("{name}: a demo product of the {category} category."))?,
                 price: Money::price(499 + (n as i64 * 737) % 15_000, Currency::EUR)?,
-                stock: Stock::new(5 + (n as i64 * 37) % 200)?,
                 category: CategorySlug::parse(category)?,
                 images: vec![ImageUrl::parse(&format!("https://images.example.com/{category}/{}.jpg", i + 1))?],
                 attributes: [("brand".to_owned(), "Demo".to_owned())].into(),
                 active: true,
             };
-            catalog.create(draft).await.map_err(|e| anyhow::anyhow!("seeding {name}: {e}"))?;
+            let stock = Stock::new(5 + (n as i64 * 37) % 200)?;
+            catalog.create(draft, stock).await.map_err(|e| anyhow::anyhow!("seeding {name}: {e}"))?;
             added += 1;
         }
     }

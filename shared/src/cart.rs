@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::Product;
 use crate::domain::{Money, ProductId, Quantity, UserId};
 use crate::keys;
-use crate::table::{Condition, Item, Key, Query, Table, Update, Write, WriteError};
+use crate::table::{Condition, Item, Key, Query, Table, Update, Write, WriteError, backoff};
 use crate::time::Timestamp;
 use crate::{Error, Result};
 
@@ -81,7 +81,7 @@ impl Carts {
     }
 
     /// The lines, oldest first.
-    pub async fn lines(&self, user: &UserId) -> Result<Vec<(ProductId, Quantity)>> {
+    pub async fn lines(&self, user: &UserId) -> anyhow::Result<Vec<(ProductId, Quantity)>> {
         let query =
             Query::partition(keys::user_partition(user)).prefix(keys::CART_LINE_PREFIX).limit(MAX_LINES as usize + 1);
         let page = self.table.query(&query).await?;
@@ -133,16 +133,30 @@ impl Carts {
         }
     }
 
-    /// The writes that empty the cart of these products (for checkout's transaction too).
+    /// The writes that take these lines out of the cart (for checkout's transaction too). Each
+    /// line must still be there, and the header's count goes down by as many, so a line added
+    /// meanwhile keeps its place in the count.
     pub fn clearing(user: &UserId, products: &[ProductId]) -> Vec<Write> {
-        let mut writes: Vec<Write> = products.iter().map(|p| Write::delete(keys::cart_line(user, p))).collect();
-        writes.push(Write::delete(keys::cart(user)));
+        let mut writes: Vec<Write> =
+            products.iter().map(|p| Write::delete(keys::cart_line(user, p)).when(Condition::Exists)).collect();
+        writes.push(Write::update(keys::cart(user), Update::default().add("lines", -(products.len() as i64))));
         writes
     }
 
+    /// Empties the cart.
     pub async fn clear(&self, user: &UserId) -> Result<()> {
-        let products: Vec<ProductId> = self.lines(user).await?.into_iter().map(|(p, _)| p).collect();
-        Ok(self.table.transact(Self::clearing(user, &products)).await?)
+        for attempt in 0..8 {
+            let products: Vec<ProductId> = self.lines(user).await?.into_iter().map(|(p, _)| p).collect();
+            if products.is_empty() {
+                return Ok(());
+            }
+            match self.table.transact(Self::clearing(user, &products)).await {
+                // A line went meanwhile: read the cart again.
+                Err(WriteError::ConditionFailed { .. } | WriteError::Conflict) => backoff(attempt).await,
+                other => return Ok(other?),
+            }
+        }
+        Err(Error::Conflict("the cart kept changing while emptying it; retry".into()))
     }
 
     /// The cart priced from the catalogue as it is now.

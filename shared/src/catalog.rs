@@ -12,11 +12,11 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::domain::{CategorySlug, Description, ImageUrl, Money, Name, ProductId, Sku, Stock};
+use crate::domain::{CategorySlug, Description, ImageUrl, Money, Name, ProductId, Reason, Sku, Stock};
+use crate::events::{self, EventKind, ProductEvent, StockCause, StockChanged, StockMove};
 use crate::keys;
-use crate::table::{Condition, Item, Query, Table, Update, Write, WriteError};
+use crate::table::{Condition, Item, Query, Table, Update, Write, WriteError, backoff};
 use crate::time::Timestamp;
-use crate::{Error, Result};
 
 /// The most images and attributes a product carries.
 pub const MAX_IMAGES: usize = 10;
@@ -45,18 +45,19 @@ pub struct Product {
     pub active: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
-    /// Increases with every change; sent as the ETag.
+    /// The revision: increases with every change, stock movements included; sent as the ETag
+    /// and carried by the product's events.
     pub version: u64,
 }
 
-/// Everything about a product its editor chooses (POST and PUT bodies, validated).
+/// Everything about a product its editor chooses (POST and PUT bodies, validated). Stock is
+/// not among them: it moves only by sales, cancellations and [`Catalog::adjust_stock`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProductDraft {
     pub sku: Sku,
     pub name: Name,
     pub description: Description,
     pub price: Money,
-    pub stock: Stock,
     pub category: CategorySlug,
     pub images: Vec<ImageUrl>,
     pub attributes: BTreeMap<String, String>,
@@ -71,7 +72,6 @@ impl From<Product> for ProductDraft {
             name: p.name,
             description: p.description,
             price: p.price,
-            stock: p.stock,
             category: p.category,
             images: p.images,
             attributes: p.attributes,
@@ -79,6 +79,40 @@ impl From<Product> for ProductDraft {
         }
     }
 }
+
+/// Why a catalogue change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("product not found")]
+    NotFound,
+    #[error("SKU {0} is taken")]
+    SkuTaken(Sku),
+    /// The product changed since the revision the caller read (`If-Match`).
+    #[error("the product has changed since you read it; fetch it again")]
+    Stale,
+    /// An adjustment would take the stock below zero (or past its maximum).
+    #[error("the stock is {stock}; it cannot move by {delta}")]
+    StockOutOfRange { stock: u32, delta: i64 },
+    /// Lost every race for the product; the caller may retry.
+    #[error("the product kept changing meanwhile; retry")]
+    Contention,
+    #[error(transparent)]
+    Store(#[from] anyhow::Error),
+}
+
+impl From<WriteError> for CatalogError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Conflict => Self::Contention,
+            other => Self::Store(anyhow::anyhow!(other)),
+        }
+    }
+}
+
+type Result<T, E = CatalogError> = std::result::Result<T, E>;
+
+/// How often a stock adjustment that lost a race to a sale is read again and retried.
+const ATTEMPTS: usize = 64;
 
 /// A category and how many products it holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -89,6 +123,12 @@ pub struct Category {
 }
 
 impl Product {
+    /// The write recording a `ProductCreated` or `ProductUpdated` event for the product as it is.
+    fn event(&self, kind: EventKind) -> Write {
+        let detail = ProductEvent { product_id: self.id, revision: self.version, product: Some(self.clone()) };
+        events::record(kind, &detail)
+    }
+
     fn item(&self) -> Item {
         Item::new(&keys::product(&self.id), self).with_gsi1(&keys::product_in_category(
             &self.category,
@@ -122,7 +162,8 @@ impl Catalog {
         Self { table }
     }
 
-    pub async fn create(&self, draft: ProductDraft) -> Result<Product> {
+    /// Adds a product with its first `stock`.
+    pub async fn create(&self, draft: ProductDraft, stock: Stock) -> Result<Product> {
         let now = Timestamp::now();
         let product = Product {
             id: ProductId::new(),
@@ -130,7 +171,7 @@ impl Catalog {
             name: draft.name,
             description: draft.description,
             price: draft.price,
-            stock: draft.stock,
+            stock,
             category: draft.category,
             images: draft.images,
             attributes: draft.attributes,
@@ -144,10 +185,11 @@ impl Catalog {
             Write::create(Item::marker(&keys::sku(&product.sku)).with("product_id", product.id.to_string())),
             Write::put(Item::marker(&keys::products_all(&product.id)).with("product_id", product.id.to_string())),
             count(&product.category, 1),
+            product.event(EventKind::ProductCreated),
         ];
         match self.table.transact(writes).await {
             Ok(()) => Ok(product),
-            Err(WriteError::ConditionFailed { .. }) => Err(Error::Conflict(format!("SKU {} is taken", product.sku))),
+            Err(WriteError::ConditionFailed { .. }) => Err(CatalogError::SkuTaken(product.sku)),
             Err(e) => Err(e.into()),
         }
     }
@@ -155,6 +197,15 @@ impl Catalog {
     pub async fn get(&self, id: &ProductId) -> Result<Option<Product>> {
         let item = self.table.get(&keys::product(id)).await?;
         Ok(item.map(|i| i.decode()).transpose()?)
+    }
+
+    /// The product, if it is at revision `expected` (any revision for `None`).
+    async fn current(&self, id: &ProductId, expected: Option<u64>) -> Result<Product> {
+        let current = self.get(id).await?.ok_or(CatalogError::NotFound)?;
+        if expected.is_some_and(|v| v != current.version) {
+            return Err(CatalogError::Stale);
+        }
+        Ok(current)
     }
 
     /// Products in id (creation) order, or in one category by name.
@@ -185,18 +236,15 @@ impl Catalog {
         Ok((products, page.next))
     }
 
-    /// Replaces the editable fields if the product is still at `expected` (when given).
+    /// Replaces the editable fields if the product is still at revision `expected` (when
+    /// given); the stock stays as it is.
     pub async fn update(&self, id: &ProductId, draft: ProductDraft, expected: Option<u64>) -> Result<Product> {
-        let current = self.get(id).await?.ok_or(Error::NotFound("product"))?;
-        if expected.is_some_and(|v| v != current.version) {
-            return Err(Error::PreconditionFailed);
-        }
+        let current = self.current(id, expected).await?;
         let next = Product {
             sku: draft.sku,
             name: draft.name,
             description: draft.description,
             price: draft.price,
-            stock: draft.stock,
             category: draft.category,
             images: draft.images,
             attributes: draft.attributes,
@@ -205,9 +253,11 @@ impl Catalog {
             version: current.version + 1,
             ..current.clone()
         };
-        let mut writes = vec![Write::put(next.item()).when(Condition::equals("version", current.version))];
-        let sku_changed = next.sku != current.sku;
-        if sku_changed {
+        let mut writes = vec![
+            Write::put(next.item()).when(Condition::equals("version", current.version)),
+            next.event(EventKind::ProductUpdated),
+        ];
+        if next.sku != current.sku {
             writes.push(Write::delete(keys::sku(&current.sku)));
             writes.push(Write::create(Item::marker(&keys::sku(&next.sku)).with("product_id", id.to_string())));
         }
@@ -217,24 +267,55 @@ impl Catalog {
         }
         match self.table.transact(writes).await {
             Ok(()) => Ok(next),
-            Err(WriteError::ConditionFailed { index: Some(0) | None }) => Err(Error::PreconditionFailed),
-            Err(WriteError::ConditionFailed { .. }) => Err(Error::Conflict(format!("SKU {} is taken", next.sku))),
+            Err(WriteError::ConditionFailed { index: Some(0) | None }) => Err(CatalogError::Stale),
+            Err(WriteError::ConditionFailed { .. }) => Err(CatalogError::SkuTaken(next.sku)),
             Err(e) => Err(e.into()),
         }
     }
 
-    pub async fn delete(&self, id: &ProductId) -> Result<()> {
-        let current = self.get(id).await?.ok_or(Error::NotFound("product"))?;
+    /// Removes the product if it is still at revision `expected` (when given).
+    pub async fn delete(&self, id: &ProductId, expected: Option<u64>) -> Result<()> {
+        let current = self.current(id, expected).await?;
+        let deleted = ProductEvent { product_id: *id, revision: current.version + 1, product: None };
         let writes = vec![
             Write::delete(keys::product(id)).when(Condition::equals("version", current.version)),
             Write::delete(keys::sku(&current.sku)),
             Write::delete(keys::products_all(id)),
             count(&current.category, -1),
+            events::record(EventKind::ProductDeleted, &deleted),
         ];
         match self.table.transact(writes).await {
             Ok(()) => Ok(()),
+            Err(WriteError::ConditionFailed { .. }) => Err(CatalogError::Stale),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Moves the stock by `delta` units (restock, write-off, count correction) atomically,
+    /// never below zero, with a `StockChanged` event; answers the product afterwards.
+    #[tracing::instrument(skip(self, reason))]
+    pub async fn adjust_stock(&self, id: &ProductId, delta: i64, reason: &Reason) -> Result<Product> {
+        for attempt in 0..ATTEMPTS {
+            let current = self.get(id).await?.ok_or(CatalogError::NotFound)?;
+            let stock = current
+                .stock
+                .moved(delta)
+                .ok_or(CatalogError::StockOutOfRange { stock: current.stock.get(), delta })?;
+            let next = Product { stock, version: current.version + 1, updated_at: Timestamp::now(), ..current.clone() };
+            let moved = StockMove { product_id: *id, delta, stock: stock.get(), revision: next.version };
+            let cause = StockCause::Adjustment { reason: reason.to_string() };
+            let writes = vec![
+                Write::put(next.item()).when(Condition::equals("version", current.version)),
+                events::record(EventKind::StockChanged, &StockChanged { cause, products: vec![moved] }),
+            ];
+            match self.table.transact(writes).await {
+                Ok(()) => return Ok(next),
+                // Sold or edited meanwhile: read it again.
+                Err(WriteError::ConditionFailed { .. } | WriteError::Conflict) => backoff(attempt).await,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(CatalogError::Contention)
     }
 
     /// Categories that hold at least one product, by slug.

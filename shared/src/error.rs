@@ -43,6 +43,9 @@ pub enum Error {
     /// 412: `If-Match` names a version that is no longer current.
     #[error("the resource has changed since you read it; fetch it again")]
     PreconditionFailed,
+    /// 428: a change that must name the version it was based on came without `If-Match`.
+    #[error("send If-Match with the ETag you read, so a change made meanwhile is not overwritten")]
+    PreconditionRequired,
     /// 413: the body is larger than the limit.
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
@@ -76,6 +79,7 @@ impl Error {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -94,6 +98,7 @@ impl Error {
             Self::MethodNotAllowed => "/problems/method-not-allowed",
             Self::Conflict(_) => "/problems/conflict",
             Self::PreconditionFailed => "/problems/precondition-failed",
+            Self::PreconditionRequired => "/problems/precondition-required",
             Self::PayloadTooLarge(_) => "/problems/payload-too-large",
             Self::UnsupportedMediaType => "/problems/unsupported-media-type",
             Self::Validation { .. } => "/problems/validation",
@@ -102,6 +107,8 @@ impl Error {
         }
     }
 }
+
+// The domain's errors as HTTP answers: the only place they meet status codes.
 
 impl From<crate::table::WriteError> for Error {
     fn from(e: crate::table::WriteError) -> Self {
@@ -114,6 +121,54 @@ impl From<crate::table::WriteError> for Error {
                 Error::Conflict("another request changed the same data at the same moment; retry".into())
             }
             WriteError::Other(e) => Error::Internal(e),
+        }
+    }
+}
+
+impl From<crate::orders::OrderError> for Error {
+    fn from(e: crate::orders::OrderError) -> Self {
+        use crate::orders::OrderError;
+        match e {
+            OrderError::NotFound => Error::NotFound("order"),
+            OrderError::OutOfStock { .. } | OrderError::IllegalTransition { .. } | OrderError::Contention => {
+                Error::Conflict(e.to_string())
+            }
+            OrderError::NotOnSale { .. } => Error::invalid("items", Invalid(e.to_string())),
+            OrderError::Invalid { field, reason } => Error::invalid(field, reason),
+            OrderError::KeyReused => {
+                Error::invalid("Idempotency-Key", Invalid::new("was already used with a different request"))
+            }
+            OrderError::Store(e) => Error::Internal(e),
+        }
+    }
+}
+
+impl From<crate::catalog::CatalogError> for Error {
+    fn from(e: crate::catalog::CatalogError) -> Self {
+        use crate::catalog::CatalogError;
+        match e {
+            CatalogError::NotFound => Error::NotFound("product"),
+            CatalogError::Stale => Error::PreconditionFailed,
+            CatalogError::SkuTaken(_) | CatalogError::StockOutOfRange { .. } | CatalogError::Contention => {
+                Error::Conflict(e.to_string())
+            }
+            CatalogError::Store(e) => Error::Internal(e),
+        }
+    }
+}
+
+impl From<crate::identity::IdentityError> for Error {
+    fn from(e: crate::identity::IdentityError) -> Self {
+        use crate::identity::IdentityError;
+        match e {
+            IdentityError::EmailTaken => Error::Conflict(e.to_string()),
+            IdentityError::InvalidCredentials | IdentityError::InvalidToken => Error::Unauthenticated(e.to_string()),
+            IdentityError::NotConfirmed => Error::Unauthenticated(e.to_string()),
+            IdentityError::InvalidCode => Error::invalid("code", Invalid(e.to_string())),
+            IdentityError::WeakPassword(rule) => Error::invalid("password", Invalid(rule)),
+            IdentityError::TooManyAttempts { retry_after } => Error::TooManyRequests(retry_after),
+            IdentityError::NoSuchUser => Error::NotFound("user"),
+            IdentityError::Other(e) => Error::Internal(e),
         }
     }
 }

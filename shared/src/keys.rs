@@ -12,7 +12,9 @@
 //! | cart line | `USER#<id>` | `CART#<product>` | |
 //! | order (lines embedded) | `ORDER#<id>` | `ORDER` | `USER#<user>` / `ORDER#<created>#<id>` |
 //! | order list rows | `ORDERS` and `STATUS#<status>` | `<created>#<id>` | |
-//! | idempotency record | `IDEMPOTENCY#<scope>#<key>` | `IDEMPOTENCY` (TTL 24 h) | |
+//! | idempotency record | `USER#<id>` | `IDEMPOTENCY#<key>` (TTL 24 h) | |
+//! | erased account | `ERASED#<id>` | `ERASED` (TTL 2 d, past any token's life) | |
+//! | failed log-ins (embedded identity) | `LOGIN#<email>` | `FAILURES` (TTL 1 d) | |
 //! | domain event (outbox) | `EVENT#<ulid>` | `EVENT` (TTL 1 d) | |
 //! | event a consumer applied | `PROCESSED#<consumer>#<event>` | `PROCESSED` (TTL 15 d) | |
 //! | a product's sales | `PRODUCT#<id>` | `SALES` | |
@@ -149,8 +151,21 @@ pub fn status_partition(status: OrderStatus) -> String {
     format!("STATUS#{}", status.as_str())
 }
 
-pub fn idempotency(scope: &str, key: &str) -> Key {
-    Key::new(format!("IDEMPOTENCY#{scope}#{key}"), "IDEMPOTENCY")
+/// A user's idempotency record: under the user, so erasing the user erases it too.
+pub fn idempotency(user: &UserId, key: &str) -> Key {
+    Key::new(user_pk(user), format!("{IDEMPOTENCY_PREFIX}{key}"))
+}
+
+pub const IDEMPOTENCY_PREFIX: &str = "IDEMPOTENCY#";
+
+/// The mark an erased account leaves: a token issued before the erasure is refused.
+pub fn erased(user: &UserId) -> Key {
+    Key::new(format!("ERASED#{user}"), "ERASED")
+}
+
+/// Failed log-ins for one email address (embedded identity), whether or not it has an account.
+pub fn login_failures(email: &Email) -> Key {
+    Key::new(format!("LOGIN#{email}"), "FAILURES")
 }
 
 pub fn event(id: &ulid::Ulid) -> Key {

@@ -7,9 +7,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::json;
 
-use crate::events::{Consumer, Event, NOTIFICATIONS, Queue};
+use crate::events::{Consumer, Event, EventKind, NOTIFICATIONS, OrderEvent, Queue};
 use crate::keys;
-use crate::orders::OrderEvent;
 use crate::table::{Item, Table, Write};
 use crate::users::Users;
 
@@ -27,25 +26,25 @@ impl OrderNotifications {
 }
 
 /// The subject and text of an order event's message; None for an event shoppers do not hear of.
-fn message(event: &OrderEvent) -> Option<(String, String)> {
+fn message(kind: EventKind, event: &OrderEvent) -> Option<(String, String)> {
     let order = &event.order_id;
-    Some(match event.kind.as_str() {
-        "OrderPlaced" => (
+    Some(match kind {
+        EventKind::OrderPlaced => (
             format!("Order {order} received"),
             format!("Thank you: we have your order {order} for {}. It ships once paid.", event.total),
         ),
-        "OrderPaid" => {
+        EventKind::OrderPaid => {
             (format!("Order {order} paid"), format!("We have your payment of {} for order {order}.", event.total))
         }
-        "OrderShipped" => (
+        EventKind::OrderShipped => (
             format!("Order {order} shipped"),
             match &event.tracking_number {
                 Some(tracking) => format!("Order {order} is on its way; tracking number {tracking}."),
                 None => format!("Order {order} is on its way."),
             },
         ),
-        "OrderDelivered" => (format!("Order {order} delivered"), format!("Order {order} has been delivered.")),
-        "OrderCancelled" => (format!("Order {order} cancelled"), format!("Order {order} has been cancelled.")),
+        EventKind::OrderDelivered => (format!("Order {order} delivered"), format!("Order {order} has been delivered.")),
+        EventKind::OrderCancelled => (format!("Order {order} cancelled"), format!("Order {order} has been cancelled.")),
         _ => return None,
     })
 }
@@ -57,8 +56,11 @@ impl Consumer for OrderNotifications {
     }
 
     async fn handle(&self, event: &Event) -> anyhow::Result<()> {
+        if !NOTIFICATIONS.accepts(event.kind) {
+            return Ok(());
+        }
         let order: OrderEvent = event.decode()?;
-        let Some((subject, text)) = message(&order) else { return Ok(()) };
+        let Some((subject, text)) = message(event.kind, &order) else { return Ok(()) };
         // A deleted account hears nothing more.
         let Some(user) = self.users.get(&order.user_id).await? else { return Ok(()) };
         let mut to = Vec::new();
@@ -73,7 +75,7 @@ impl Consumer for OrderNotifications {
             .map(|(channel, address)| {
                 let key = keys::notification(&user.id, &order.at.sort_key(), &format!("{}-{channel}", event.event_id));
                 let record = json!({
-                    "kind": order.kind, "channel": channel, "to": address, "subject": subject, "text": text,
+                    "kind": event.kind, "channel": channel, "to": address, "subject": subject, "text": text,
                     "order_id": order.order_id, "event_id": event.event_id, "created_at": order.at,
                 });
                 Write::put(Item::new(&key, &record))

@@ -1,13 +1,17 @@
 //! Orders: checkout, the status machine, cancellation and expiry.
 //!
 //! Checkout is one transaction: every line's stock goes down under `stock >= quantity` (and
-//! the product's version as it was read, so the price charged is the price shown), the order is
-//! created, its list rows and its `OrderPlaced` event item are written, the cart is emptied and
-//! the idempotency record is stored. Concurrent buyers can never oversell, and an order never
-//! exists without its event. Every later change of status is a transaction too, conditioned on
-//! a legal source status, with its own event.
+//! the product's revision as it was read, so the price charged is the price shown and the
+//! revision written is known), the order is created, its list rows, its `OrderPlaced` and
+//! `StockChanged` events are written, the cart loses the bought lines and the idempotency
+//! record keeps the answer. Concurrent buyers can never oversell, and an order never exists
+//! without its event. Every later change of status is a transaction too, conditioned on a legal
+//! source status, with its own event.
+//!
+//! A change that loses a race (another checkout sold the same product between our read and our
+//! write) reads again and retries. Every lost race means another change committed, and each
+//! sale lowers the stock, so on a busy product every buyer gets through until the stock is gone.
 
-use crate::time::epoch_now;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -18,16 +22,17 @@ use time::OffsetDateTime;
 
 use crate::cart::Carts;
 use crate::catalog::Product;
-use crate::domain::{Address, Money, OrderId, OrderStatus, ProductId, Quantity, UserId};
+use crate::domain::{Address, Invalid, Money, OrderId, OrderStatus, ProductId, Quantity, TrackingNumber, UserId};
+use crate::events::{self, EventKind, OrderEvent, StockCause, StockChanged, StockMove};
 use crate::keys;
-use crate::table::{Condition, Item, Key, Query, Table, Update, Write, WriteError};
-use crate::time::Timestamp;
-use crate::{Error, Result};
+use crate::table::{Condition, Item, Key, Query, Table, Update, Write, WriteError, backoff};
+use crate::time::{Timestamp, epoch_now};
 
 /// How long an idempotency key holds its first answer.
 pub const IDEMPOTENCY_SECONDS: i64 = 24 * 3600;
-/// How long event items stay in the table once written (the stream has taken them by then).
-pub const EVENT_SECONDS: i64 = 24 * 3600;
+
+/// How often a change that lost a race is read again and tried once more.
+const ATTEMPTS: usize = 64;
 
 /// One bought line, priced at checkout.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -49,6 +54,16 @@ pub struct StatusChange {
     pub at: Timestamp,
     /// Who made the change: a user id, or `system` for expiry.
     pub by: String,
+    /// Why, for a cancellation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<CancelReason>,
+}
+
+/// The payment that paid an order, as its provider reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PaymentRecord {
+    pub payment_id: String,
+    pub amount: Money,
 }
 
 /// An order as stored and as answered.
@@ -63,7 +78,10 @@ pub struct Order {
     pub total: Money,
     pub shipping_address: Address,
     #[serde(default)]
-    pub tracking_number: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub tracking_number: Option<TrackingNumber>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<PaymentRecord>,
     pub history: Vec<StatusChange>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -86,7 +104,115 @@ impl Order {
     fn row(&self, key: Key) -> Item {
         Item::marker(&key).with("order_id", self.id.to_string())
     }
+
+    /// The write recording this order's event, `from` the status it left.
+    fn event(&self, from: Option<OrderStatus>) -> Write {
+        let detail = OrderEvent {
+            at: self.updated_at,
+            order_id: self.id,
+            user_id: self.user_id.clone(),
+            status: self.status,
+            from,
+            total: self.total,
+            lines: self.lines.clone(),
+            tracking_number: self.tracking_number.as_ref().map(ToString::to_string),
+        };
+        events::record(EventKind::entering(self.status), &detail)
+    }
 }
+
+/// Why an order was cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelReason {
+    /// Its shopper cancelled it.
+    Shopper,
+    /// The back office cancelled it.
+    Admin,
+    /// It was not paid in time.
+    PaymentExpired,
+}
+
+/// A change of an order's status, with what that change carries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Transition {
+    /// The payment provider reported the order paid.
+    Pay(PaymentRecord),
+    Ship {
+        tracking_number: TrackingNumber,
+    },
+    Deliver,
+    /// Cancelled before shipping; the stock goes back.
+    Cancel(CancelReason),
+}
+
+impl Transition {
+    /// The status the order moves to.
+    pub fn target(&self) -> OrderStatus {
+        match self {
+            Self::Pay(_) => OrderStatus::Paid,
+            Self::Ship { .. } => OrderStatus::Shipped,
+            Self::Deliver => OrderStatus::Delivered,
+            Self::Cancel(_) => OrderStatus::Cancelled,
+        }
+    }
+
+    /// The order after the change, made by `by` at `now`.
+    fn apply(&self, mut order: Order, by: &str, now: Timestamp) -> Order {
+        let status = self.target();
+        match self {
+            Self::Pay(payment) => order.payment = Some(payment.clone()),
+            Self::Ship { tracking_number } => order.tracking_number = Some(tracking_number.clone()),
+            Self::Deliver | Self::Cancel(_) => {}
+        }
+        let reason = match self {
+            Self::Cancel(reason) => Some(*reason),
+            _ => None,
+        };
+        order.status = status;
+        order.updated_at = now;
+        order.version += 1;
+        order.history.push(StatusChange { status, at: now, by: by.to_owned(), reason });
+        order
+    }
+}
+
+/// Why an order could not be placed or changed.
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    #[error("order not found")]
+    NotFound,
+    /// Fewer units in stock than ordered (SKUs named).
+    #[error("not enough in stock: {}", skus.join(", "))]
+    OutOfStock { skus: Vec<String> },
+    /// Products that do not exist or are not on sale.
+    #[error("not on sale: {}", products.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
+    NotOnSale { products: Vec<ProductId> },
+    /// The request is not a valid order (empty, too many products, mixed currencies).
+    #[error("{field}: {reason}")]
+    Invalid { field: &'static str, reason: Invalid },
+    /// The `Idempotency-Key` came with a different request before.
+    #[error("Idempotency-Key was already used with a different request")]
+    KeyReused,
+    #[error("an order that is {} cannot become {}", from.as_str(), to.as_str())]
+    IllegalTransition { from: OrderStatus, to: OrderStatus },
+    /// Lost every race for the same items; the caller may retry.
+    #[error("the order or its products kept changing meanwhile; retry")]
+    Contention,
+    #[error(transparent)]
+    Store(#[from] anyhow::Error),
+}
+
+impl From<WriteError> for OrderError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Conflict => Self::Contention,
+            other => Self::Store(anyhow::anyhow!(other)),
+        }
+    }
+}
+
+type Result<T, E = OrderError> = std::result::Result<T, E>;
 
 /// What a checkout asks for.
 #[derive(Debug, Clone)]
@@ -106,10 +232,12 @@ pub struct Checkout {
     pub replayed: bool,
 }
 
+/// The first answer to a request with an `Idempotency-Key`, kept to be given again.
 #[derive(Debug, Serialize, Deserialize)]
 struct IdempotencyRecord {
     fingerprint: String,
-    order_id: OrderId,
+    /// The order as the first answer showed it.
+    answer: Order,
 }
 
 /// A fingerprint of a request body, to tell a retry from a different request with a reused key.
@@ -117,42 +245,29 @@ pub fn fingerprint(body: &Value) -> String {
     Sha256::digest(body.to_string().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The event item written in the same transaction as a change: the order as it now is.
-fn event(order: &Order, from: Option<OrderStatus>) -> Write {
-    let id = crate::domain::monotonic_ulid();
-    let detail = OrderEvent {
-        event_id: id.to_string(),
-        kind: order.status.event().to_owned(),
-        at: order.updated_at,
-        order_id: order.id,
-        user_id: order.user_id.clone(),
-        status: order.status,
-        from,
-        total: order.total,
-        lines: order.lines.clone(),
-        tracking_number: order.tracking_number.clone(),
-    };
-    Write::create(Item::new(&keys::event(&id), &detail).expiring_at(epoch_now() + EVENT_SECONDS))
+/// The write that moves a product's stock by `delta` if it is still at the revision read
+/// (and, taking stock, still on sale with enough of it), and the movement it records.
+fn move_stock(product: &Product, delta: i64, now: Timestamp) -> Option<(Write, StockMove)> {
+    let stock = product.stock.moved(delta)?;
+    let mut condition = vec![Condition::equals("version", product.version)];
+    if delta < 0 {
+        condition.extend([Condition::AtLeast("stock".into(), -delta), Condition::equals("active", true)]);
+    }
+    let update = Update::default()
+        .add("stock", delta)
+        .add("version", 1)
+        .set("updated_at", serde_json::to_value(now).expect("a time serializes"));
+    let write = Write::update(keys::product(&product.id), update).when(Condition::And(condition));
+    Some((write, StockMove { product_id: product.id, delta, stock: stock.get(), revision: product.version + 1 }))
 }
 
-/// What every order event carries (`OrderPlaced`, `OrderPaid`, `OrderShipped`,
-/// `OrderDelivered`, `OrderCancelled`): the order as the change left it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OrderEvent {
-    pub event_id: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub at: Timestamp,
-    pub order_id: OrderId,
-    pub user_id: UserId,
-    pub status: OrderStatus,
-    /// The status before, for a change of status.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from: Option<OrderStatus>,
-    pub total: Money,
-    pub lines: Vec<OrderLine>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tracking_number: Option<String>,
+/// The repository's view of a failed transaction: a lost race, or a real failure.
+fn lost_race(e: &WriteError, writes: std::ops::Range<usize>) -> bool {
+    match e {
+        WriteError::Conflict => true,
+        WriteError::ConditionFailed { index: Some(i) } => writes.contains(i),
+        _ => false,
+    }
 }
 
 /// The order repository over the table port.
@@ -171,37 +286,45 @@ impl Orders {
         Ok(self.table.get(&keys::order(id)).await?.map(|i| i.decode()).transpose()?)
     }
 
-    async fn idempotent_answer(&self, user: &UserId, key: &str, fingerprint: &str) -> Result<Option<Order>> {
-        let Some(item) = self.table.get(&keys::idempotency(user.as_str(), key)).await? else { return Ok(None) };
+    async fn products(&self, ids: impl Iterator<Item = ProductId>) -> Result<HashMap<ProductId, Product>> {
+        let keys: Vec<Key> = ids.map(|p| keys::product(&p)).collect();
+        let mut products = HashMap::new();
+        for item in self.table.batch_get(&keys).await? {
+            let product: Product = item.decode()?;
+            products.insert(product.id, product);
+        }
+        Ok(products)
+    }
+
+    /// The first answer given to this key, if it was used before with the same request.
+    async fn replay(&self, user: &UserId, key: &str, fingerprint: &str) -> Result<Option<Order>> {
+        let Some(item) = self.table.get(&keys::idempotency(user, key)).await? else { return Ok(None) };
         let record: IdempotencyRecord = item.decode()?;
         if record.fingerprint != fingerprint {
-            return Err(Error::invalid(
-                "Idempotency-Key",
-                crate::domain::Invalid::new("was already used with a different request"),
-            ));
+            return Err(OrderError::KeyReused);
         }
-        let order = self
-            .get(&record.order_id)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("idempotent order {} is gone", record.order_id))?;
-        Ok(Some(order))
+        Ok(Some(record.answer))
     }
 
     /// Places an order from the cart or from explicit lines, in one transaction.
+    #[tracing::instrument(skip_all, fields(user = %request.user))]
     pub async fn checkout(&self, request: CheckoutRequest) -> Result<Checkout> {
         if let Some((key, fingerprint)) = &request.idempotency
-            && let Some(order) = self.idempotent_answer(&request.user, key, fingerprint).await?
+            && let Some(order) = self.replay(&request.user, key, fingerprint).await?
         {
             return Ok(Checkout { order, replayed: true });
         }
         let from_cart = request.items.is_none();
+        let invalid = |reason: &str| OrderError::Invalid {
+            field: if from_cart { "cart" } else { "items" },
+            reason: Invalid::new(reason),
+        };
         let wanted = match &request.items {
             Some(items) => items.clone(),
-            None => self.carts.lines(&request.user).await?,
+            None => self.carts.lines(&request.user).await.map_err(|e| anyhow::anyhow!("{e:#}"))?,
         };
         if wanted.is_empty() {
-            let field = if from_cart { "cart" } else { "items" };
-            return Err(Error::invalid(field, crate::domain::Invalid::new("has nothing to order")));
+            return Err(invalid("has nothing to order"));
         }
         let mut merged: Vec<(ProductId, i64)> = Vec::new();
         for (product, quantity) in &wanted {
@@ -211,36 +334,26 @@ impl Orders {
             }
         }
         if merged.len() as i64 > crate::cart::MAX_LINES {
-            return Err(Error::invalid(
-                "items",
-                crate::domain::Invalid(format!("an order holds at most {} products", crate::cart::MAX_LINES)),
-            ));
+            return Err(invalid(&format!("an order holds at most {} products", crate::cart::MAX_LINES)));
         }
-        // A product edited between our read and the transaction fails its version condition;
-        // read again and retry, so the price charged is always the price read.
-        for _ in 0..3 {
-            match self.try_checkout(&request, &merged, from_cart).await {
-                Err(Retry::Stale) => continue,
-                Err(Retry::Failed(e)) => return Err(e),
-                Ok(checkout) => return Ok(checkout),
+        for attempt in 0..ATTEMPTS {
+            if let Some(checkout) = self.try_checkout(&request, &merged, from_cart).await? {
+                return Ok(checkout);
             }
+            backoff(attempt).await;
         }
-        Err(Error::Conflict("the products changed while ordering; try again".into()))
+        Err(OrderError::Contention)
     }
 
+    /// One attempt; `None` when it lost a race and should read again.
     async fn try_checkout(
         &self,
         request: &CheckoutRequest,
         merged: &[(ProductId, i64)],
         from_cart: bool,
-    ) -> Result<Checkout, Retry> {
-        let keys: Vec<Key> = merged.iter().map(|(p, _)| keys::product(p)).collect();
-        let mut products: HashMap<ProductId, Product> = HashMap::new();
-        for item in self.table.batch_get(&keys).await.map_err(Error::from)? {
-            let product: Product = item.decode().map_err(Error::from)?;
-            products.insert(product.id, product);
-        }
-        let mut unavailable = Vec::new();
+    ) -> Result<Option<Checkout>> {
+        let products = self.products(merged.iter().map(|(p, _)| *p)).await?;
+        let mut not_on_sale = Vec::new();
         let mut short = Vec::new();
         let mut lines = Vec::new();
         for (id, quantity) in merged {
@@ -249,7 +362,8 @@ impl Orders {
                     if i64::from(p.stock.get()) < *quantity {
                         short.push(p.sku.to_string());
                     }
-                    let quantity = Quantity::new(*quantity).map_err(|e| Error::invalid("items", e))?;
+                    let quantity =
+                        Quantity::new(*quantity).map_err(|reason| OrderError::Invalid { field: "items", reason })?;
                     lines.push(OrderLine {
                         product_id: *id,
                         sku: p.sku.to_string(),
@@ -259,21 +373,18 @@ impl Orders {
                         line_total: Money { amount: p.price.amount * i64::from(quantity), currency: p.price.currency },
                     });
                 }
-                _ => unavailable.push(id.to_string()),
+                _ => not_on_sale.push(*id),
             }
         }
-        if !unavailable.is_empty() {
-            return Err(Retry::Failed(Error::invalid(
-                "items",
-                crate::domain::Invalid(format!("not on sale: {}", unavailable.join(", "))),
-            )));
+        if !not_on_sale.is_empty() {
+            return Err(OrderError::NotOnSale { products: not_on_sale });
         }
         if !short.is_empty() {
-            return Err(Retry::Failed(Error::Conflict(format!("not enough in stock: {}", short.join(", ")))));
+            return Err(OrderError::OutOfStock { skus: short });
         }
         let currency = lines[0].unit_price.currency;
         if lines.iter().any(|l| l.unit_price.currency != currency) {
-            return Err(Retry::Failed(Error::invalid("items", crate::domain::Invalid::new("mixes currencies"))));
+            return Err(OrderError::Invalid { field: "items", reason: Invalid::new("mixes currencies") });
         }
         let now = Timestamp::now();
         let order = Order {
@@ -284,7 +395,13 @@ impl Orders {
             lines,
             shipping_address: request.shipping_address.clone(),
             tracking_number: None,
-            history: vec![StatusChange { status: OrderStatus::PendingPayment, at: now, by: request.user.to_string() }],
+            payment: None,
+            history: vec![StatusChange {
+                status: OrderStatus::PendingPayment,
+                at: now,
+                by: request.user.to_string(),
+                reason: None,
+            }],
             created_at: now,
             updated_at: now,
             version: 1,
@@ -292,50 +409,42 @@ impl Orders {
         let mut writes = Vec::new();
         // First, so that a concurrent retry with the same key is told apart from short stock.
         if let Some((key, fingerprint)) = &request.idempotency {
-            let record = IdempotencyRecord { fingerprint: fingerprint.clone(), order_id: order.id };
-            let item = Item::new(&keys::idempotency(request.user.as_str(), key), &record)
+            let record = IdempotencyRecord { fingerprint: fingerprint.clone(), answer: order.clone() };
+            let item = Item::new(&keys::idempotency(&request.user, key), &record)
                 .expiring_at(epoch_now() + IDEMPOTENCY_SECONDS);
             writes.push(Write::create(item));
         }
-        let first_stock_write = writes.len();
+        let stock_writes = writes.len()..writes.len() + order.lines.len();
+        let mut moves = Vec::new();
         for line in &order.lines {
-            let product = &products[&line.product_id];
-            let quantity = i64::from(line.quantity);
-            writes.push(
-                Write::update(keys::product(&line.product_id), Update::default().add("stock", -quantity)).when(
-                    Condition::And(vec![
-                        Condition::AtLeast("stock".into(), quantity),
-                        Condition::equals("version", product.version),
-                        Condition::equals("active", true),
-                    ]),
-                ),
-            );
+            let (write, moved) = move_stock(&products[&line.product_id], -i64::from(line.quantity), now)
+                .expect("stock was checked above");
+            writes.push(write);
+            moves.push(moved);
         }
         let created = order.created_key();
         writes.push(Write::create(order.item()));
         writes.push(Write::put(order.row(keys::orders_row(&created, &order.id))));
         writes.push(Write::put(order.row(keys::status_row(order.status, &created, &order.id))));
-        writes.push(event(&order, None));
+        writes.push(order.event(None));
+        writes.push(events::record(
+            EventKind::StockChanged,
+            &StockChanged { cause: StockCause::Checkout { order_id: order.id }, products: moves },
+        ));
         if from_cart {
             let bought: Vec<ProductId> = order.lines.iter().map(|l| l.product_id).collect();
             writes.extend(Carts::clearing(&request.user, &bought));
         }
         match self.table.transact(writes).await {
-            Ok(()) => Ok(Checkout { order, replayed: false }),
+            Ok(()) => Ok(Some(Checkout { order, replayed: false })),
             Err(WriteError::ConditionFailed { index: Some(0) }) if request.idempotency.is_some() => {
                 let (key, fingerprint) = request.idempotency.as_ref().expect("checked");
-                match self.idempotent_answer(&request.user, key, fingerprint).await {
-                    Ok(Some(order)) => Ok(Checkout { order, replayed: true }),
-                    Ok(None) => Err(Retry::Stale),
-                    Err(e) => Err(Retry::Failed(e)),
-                }
+                Ok(self.replay(&request.user, key, fingerprint).await?.map(|order| Checkout { order, replayed: true }))
             }
-            Err(WriteError::ConditionFailed { index: Some(i) })
-                if i >= first_stock_write && i < first_stock_write + order.lines.len() =>
-            {
-                Err(Retry::Stale)
-            }
-            Err(e) => Err(Retry::Failed(e.into())),
+            Err(e) if lost_race(&e, stock_writes) => Ok(None),
+            // A line was removed from the cart meanwhile: read the cart again.
+            Err(WriteError::ConditionFailed { .. }) if from_cart => Ok(None),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -364,33 +473,17 @@ impl Orders {
         Ok((orders, page.next))
     }
 
-    /// Moves an order to `next` if that is legal from where it is; cancelling gives the stock
-    /// back. One transaction with the event; 409 for an illegal move.
-    pub async fn transition(
-        &self,
-        id: &OrderId,
-        next: OrderStatus,
-        by: &str,
-        tracking_number: Option<String>,
-    ) -> Result<Order> {
-        for _ in 0..3 {
-            let current = self.get(id).await?.ok_or(Error::NotFound("order"))?;
+    /// Applies `transition` if it is legal from where the order is; cancelling gives the stock
+    /// back. One transaction with the event.
+    #[tracing::instrument(skip(self, transition), fields(to = transition.target().as_str()))]
+    pub async fn transition(&self, id: &OrderId, transition: Transition, by: &str) -> Result<Order> {
+        for attempt in 0..ATTEMPTS {
+            let current = self.get(id).await?.ok_or(OrderError::NotFound)?;
+            let next = transition.target();
             if !current.status.can_become(next) {
-                return Err(Error::Conflict(format!(
-                    "an order that is {} cannot become {}",
-                    current.status.as_str(),
-                    next.as_str()
-                )));
+                return Err(OrderError::IllegalTransition { from: current.status, to: next });
             }
-            let now = Timestamp::now();
-            let mut order = current.clone();
-            order.status = next;
-            order.updated_at = now;
-            order.version += 1;
-            order.history.push(StatusChange { status: next, at: now, by: by.to_owned() });
-            if tracking_number.is_some() {
-                order.tracking_number = tracking_number.clone();
-            }
+            let order = transition.apply(current.clone(), by, Timestamp::now());
             let created = order.created_key();
             let sources: Vec<Value> = OrderStatus::sources_of(next).into_iter().map(|s| json!(s)).collect();
             let mut writes = vec![
@@ -400,29 +493,60 @@ impl Orders {
                 ])),
                 Write::delete(keys::status_row(current.status, &created, id)),
                 Write::put(order.row(keys::status_row(next, &created, id))),
+                order.event(Some(current.status)),
             ];
-            writes.push(event(&order, Some(current.status)));
             if next == OrderStatus::Cancelled {
-                let existing: Vec<Key> = order.lines.iter().map(|l| keys::product(&l.product_id)).collect();
-                let present: Vec<String> = self.table.batch_get(&existing).await?.iter().map(|i| i.key().pk).collect();
-                for line in &order.lines {
-                    let key = keys::product(&line.product_id);
-                    if present.contains(&key.pk) {
-                        writes.push(
-                            Write::update(key, Update::default().add("stock", i64::from(line.quantity)))
-                                .when(Condition::Exists),
-                        );
-                    }
+                // Stock goes back to the products that still exist.
+                let products = self.products(order.lines.iter().map(|l| l.product_id)).await?;
+                let moves: Vec<(Write, StockMove)> = order
+                    .lines
+                    .iter()
+                    .filter_map(|l| move_stock(products.get(&l.product_id)?, i64::from(l.quantity), order.updated_at))
+                    .collect();
+                if !moves.is_empty() {
+                    let (stock_writes, moves): (Vec<Write>, Vec<StockMove>) = moves.into_iter().unzip();
+                    writes.extend(stock_writes);
+                    writes.push(events::record(
+                        EventKind::StockChanged,
+                        &StockChanged { cause: StockCause::Cancellation { order_id: order.id }, products: moves },
+                    ));
                 }
             }
             match self.table.transact(writes).await {
                 Ok(()) => return Ok(order),
-                // Changed meanwhile (or a product went away): look again.
-                Err(WriteError::ConditionFailed { .. }) => continue,
+                // The order or a product changed meanwhile: look again.
+                Err(WriteError::ConditionFailed { .. } | WriteError::Conflict) => backoff(attempt).await,
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(Error::Conflict("the order changed while updating it; retry".into()))
+        Err(OrderError::Contention)
+    }
+
+    /// Replaces the personal data in a user's orders, kept for accounting (amounts, lines and
+    /// dates stay): the shipping name, address lines and phone. Answers how many it changed.
+    pub async fn pseudonymise(&self, user: &UserId) -> Result<usize> {
+        let mut changed = 0;
+        let mut after = None;
+        loop {
+            let query = Query::gsi1(keys::user_partition(user)).prefix(keys::ORDER_PREFIX).limit(100).after(after);
+            let page = self.table.query(&query).await?;
+            for item in &page.items {
+                let order: Order = item.decode()?;
+                let address = order.shipping_address.pseudonymised();
+                if address == order.shipping_address {
+                    continue;
+                }
+                let update = Update::default()
+                    .set("shipping_address", serde_json::to_value(address).map_err(anyhow::Error::from)?)
+                    .add("version", 1);
+                self.table.write(Write::update(keys::order(&order.id), update).when(Condition::Exists)).await?;
+                changed += 1;
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(changed),
+            }
+        }
     }
 
     /// Cancels pending orders placed before `cutoff`, each in its own transaction; answers
@@ -439,10 +563,10 @@ impl Orders {
             let page = self.table.query(&query).await?;
             for row in &page.items {
                 let Some(id) = row.str("order_id").and_then(|id| OrderId::parse(id).ok()) else { continue };
-                match self.transition(&id, OrderStatus::Cancelled, "system", None).await {
+                match self.transition(&id, Transition::Cancel(CancelReason::PaymentExpired), "system").await {
                     Ok(_) => cancelled += 1,
                     // Paid or cancelled meanwhile: nothing to do.
-                    Err(Error::Conflict(_) | Error::NotFound(_)) => {}
+                    Err(OrderError::IllegalTransition { .. } | OrderError::NotFound) => {}
                     Err(e) => return Err(e),
                 }
             }
@@ -460,15 +584,4 @@ pub enum OrderScope {
     User(UserId),
     All,
     Status(OrderStatus),
-}
-
-enum Retry {
-    Stale,
-    Failed(Error),
-}
-
-impl From<Error> for Retry {
-    fn from(e: Error) -> Self {
-        Retry::Failed(e)
-    }
 }

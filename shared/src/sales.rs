@@ -7,9 +7,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::ProductId;
-use crate::events::{Consumer, Event, Queue, SALES};
+use crate::events::{Consumer, Event, EventKind, OrderEvent, Queue, SALES};
 use crate::keys;
-use crate::orders::OrderEvent;
 use crate::table::{Table, Update, Write};
 
 /// A product's sales so far: units in orders not cancelled, and how many such orders.
@@ -46,9 +45,9 @@ impl Consumer for Sales {
     }
 
     async fn handle(&self, event: &Event) -> anyhow::Result<()> {
-        let sign = match event.kind.as_str() {
-            "OrderPlaced" => 1,
-            "OrderCancelled" => -1,
+        let sign = match event.kind {
+            EventKind::OrderPlaced => 1,
+            EventKind::OrderCancelled => -1,
             _ => return Ok(()),
         };
         let order: OrderEvent = event.decode()?;

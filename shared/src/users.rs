@@ -81,6 +81,10 @@ pub struct ProfileChanges {
     pub preferences: Option<NotificationPreferences>,
 }
 
+/// How long an erased account's mark refuses its tokens: longer than any ID or access token
+/// lives (at most a day in Cognito, an hour in the embedded identity).
+pub const ERASURE_MARK_SECONDS: i64 = 2 * 24 * 3600;
+
 /// The user repository over the table port.
 #[derive(Clone)]
 pub struct Users {
@@ -88,6 +92,10 @@ pub struct Users {
 }
 
 /// Attributes that are secrets or storage details, never exported.
+/// Kinds of item held for a user that are secrets or copies, never exported: credentials,
+/// one-time codes, refresh tokens, and idempotency records (copies of orders that are exported).
+const PRIVATE_KINDS: &[&str] = &["credentials", "code", "refresh", "idempotency"];
+
 const PRIVATE_ATTRIBUTES: &[&str] =
     &["password_hash", "code_hash", "PK", "SK", "GSI1PK", "GSI1SK", "expires_at", "code"];
 
@@ -150,7 +158,17 @@ impl Users {
         }
     }
 
-    /// Removes the profile and everything else stored under the user.
+    /// Marks the user erased: every token still held for the account is refused from now on
+    /// (a request with one could otherwise bring a profile back). The first step of erasure.
+    pub async fn mark_erased(&self, id: &UserId) -> Result<()> {
+        let mark = Item::marker(&keys::erased(id))
+            .with("erased_at", serde_json::to_value(Timestamp::now()).context("a time")?)
+            .expiring_at(crate::time::epoch_now() + ERASURE_MARK_SECONDS);
+        Ok(self.table.write(Write::put(mark)).await?)
+    }
+
+    /// Removes the profile and everything else stored under the user (the last step of
+    /// erasure: until then the profile is there for a retry to find).
     pub async fn delete(&self, id: &UserId) -> Result<()> {
         loop {
             let page = self.table.query(&Query::partition(keys::user_partition(id)).limit(100)).await?;
@@ -172,11 +190,14 @@ impl Users {
             let mut after = None;
             loop {
                 let page = self.table.query(&query.clone().limit(100).after(after)).await?;
-                records.extend(page.items.into_iter().map(|item| {
+                records.extend(page.items.into_iter().filter_map(|item| {
                     let kind = item.key().sk.split('#').next().unwrap_or_default().to_lowercase();
+                    if PRIVATE_KINDS.contains(&kind.as_str()) {
+                        return None;
+                    }
                     let mut data: Map<String, Value> = item.0;
                     data.retain(|k, _| !PRIVATE_ATTRIBUTES.contains(&k.as_str()));
-                    serde_json::json!({"kind": kind, "data": data})
+                    Some(serde_json::json!({"kind": kind, "data": data}))
                 }));
                 match page.next {
                     Some(next) => after = Some(next),

@@ -293,14 +293,17 @@ async fn requests_per_checkout() {
         Arc::new(SqliteTable::open(&shop_tests::temp_dir("bench-count").join("shop.db")).unwrap());
     let counting = Arc::new(Counting { inner: sqlite.clone(), calls: Default::default() });
     let catalog = shop::catalog::Catalog::new(sqlite.clone());
-    let lamps: Vec<_> =
-        futures::future::join_all((0..3).map(|i| {
-            let catalog = catalog.clone();
-            async move {
-                catalog.create(shop_tests::draft(&format!("COUNT-{i}"), "Lamp", "bench", 100, 100)).await.unwrap().id
-            }
-        }))
-        .await;
+    let lamps: Vec<_> = futures::future::join_all((0..3).map(|i| {
+        let catalog = catalog.clone();
+        async move {
+            catalog
+                .create(shop_tests::draft(&format!("COUNT-{i}"), "Lamp", "bench", 100), shop_tests::stock(100))
+                .await
+                .unwrap()
+                .id
+        }
+    }))
+    .await;
     let orders = shop::orders::Orders::new(counting.clone());
     println!("| checkout | requests |");
     println!("|---|---|");

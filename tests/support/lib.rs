@@ -219,15 +219,19 @@ pub fn product_body(name: &str, category: &str, amount: i64, stock: i64) -> Valu
     })
 }
 
+/// Units in stock, for a test.
+pub fn stock(units: i64) -> shop::domain::Stock {
+    shop::domain::Stock::new(units).unwrap()
+}
+
 /// A valid product for the repositories, made for a test.
-pub fn draft(sku: &str, name: &str, category: &str, price: i64, stock: i64) -> shop::catalog::ProductDraft {
-    use shop::domain::{CategorySlug, Currency, Description, Money, Name, Sku, Stock};
+pub fn draft(sku: &str, name: &str, category: &str, price: i64) -> shop::catalog::ProductDraft {
+    use shop::domain::{CategorySlug, Currency, Description, Money, Name, Sku};
     shop::catalog::ProductDraft {
         sku: Sku::parse(sku).unwrap(),
         name: Name::parse(name).unwrap(),
         description: Description::parse("").unwrap(),
         price: Money::price(price, Currency::EUR).unwrap(),
-        stock: Stock::new(stock).unwrap(),
         category: CategorySlug::parse(category).unwrap(),
         images: vec![],
         attributes: Default::default(),
@@ -252,4 +256,87 @@ pub async fn emulator() -> aws_config::SdkConfig {
         .credentials_provider(aws_credential_types::Credentials::new("testing", "testing", None, None, "tests"))
         .load()
         .await
+}
+
+/// Marks an order paid, as the payment provider's report would, for its whole total.
+pub async fn pay(orders: &shop::orders::Orders, id: &shop::domain::OrderId) -> shop::orders::Order {
+    use shop::orders::{PaymentRecord, Transition};
+    let order = orders.get(id).await.unwrap().expect("the order exists");
+    let payment = PaymentRecord { payment_id: format!("pi_test_{id}"), amount: order.total };
+    orders.transition(id, Transition::Pay(payment), "payments").await.unwrap()
+}
+
+/// A table port that lets a test step in between a repository's reads and its transaction, as
+/// a concurrent request or DynamoDB would: before the next transactions it commits another
+/// request's writes, or it refuses them as a `TransactionConflict`.
+pub struct Interfering {
+    inner: std::sync::Arc<dyn shop::table::Table>,
+    /// Writes committed just before each of the next transactions, in order.
+    interference: std::sync::Mutex<std::collections::VecDeque<Vec<shop::table::Write>>>,
+    conflicts: std::sync::atomic::AtomicUsize,
+    /// Transactions the repository asked for, refused ones included.
+    pub transactions: std::sync::atomic::AtomicUsize,
+}
+
+impl Interfering {
+    pub fn new(inner: std::sync::Arc<dyn shop::table::Table>) -> Self {
+        Self {
+            inner,
+            interference: Default::default(),
+            conflicts: Default::default(),
+            transactions: Default::default(),
+        }
+    }
+
+    /// Commits `writes` just before the next transaction that is not yet interfered with.
+    pub fn before_next_transaction(&self, writes: Vec<shop::table::Write>) {
+        self.interference.lock().unwrap().push_back(writes);
+    }
+
+    /// Refuses the next `n` transactions as DynamoDB does when another one holds the items.
+    pub fn conflict_next(&self, n: usize) {
+        self.conflicts.store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[async_trait::async_trait]
+impl shop::table::Table for Interfering {
+    async fn get(&self, key: &shop::table::Key) -> anyhow::Result<Option<shop::table::Item>> {
+        self.inner.get(key).await
+    }
+
+    async fn batch_get(&self, keys: &[shop::table::Key]) -> anyhow::Result<Vec<shop::table::Item>> {
+        self.inner.batch_get(keys).await
+    }
+
+    async fn query(&self, query: &shop::table::Query) -> anyhow::Result<shop::table::QueryPage> {
+        self.inner.query(query).await
+    }
+
+    async fn write(&self, write: shop::table::Write) -> Result<(), shop::table::WriteError> {
+        self.inner.write(write).await
+    }
+
+    async fn transact(&self, writes: Vec<shop::table::Write>) -> Result<(), shop::table::WriteError> {
+        use std::sync::atomic::Ordering;
+        self.transactions.fetch_add(1, Ordering::SeqCst);
+        let refuse = self.conflicts.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+        if refuse {
+            return Err(shop::table::WriteError::Conflict);
+        }
+        let interference = self.interference.lock().unwrap().pop_front();
+        if let Some(other) = interference {
+            self.inner.transact(other).await.expect("the interfering writes commit");
+        }
+        self.inner.transact(writes).await
+    }
+
+    async fn update(
+        &self,
+        key: &shop::table::Key,
+        update: shop::table::Update,
+        condition: Option<shop::table::Condition>,
+    ) -> Result<shop::table::Item, shop::table::WriteError> {
+        self.inner.update(key, update, condition).await
+    }
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use shop::domain::{Email, Invalid, Name, Password, Phone, UserId};
 use shop::error::Validation;
 use shop::http::Json;
+use shop::http::caller::Erasures;
 use shop::identity::{Identity, NewAccount, Tokens};
 use shop::openapi::Shared;
 use shop::users::{UserProfile, Users};
@@ -21,11 +22,13 @@ use utoipa::{OpenApi, ToSchema};
 pub struct AuthState {
     pub identity: Arc<dyn Identity>,
     pub users: Users,
+    /// Refuses the tokens of erased accounts (see [`shop::http::caller::Erasures`]).
+    pub erasures: Erasures,
 }
 
 impl AuthState {
     pub fn new(table: Arc<dyn shop::table::Table>, identity: Arc<dyn Identity>) -> Self {
-        Self { identity, users: Users::new(table) }
+        Self { identity, users: Users::new(table.clone()), erasures: Erasures::new(table) }
     }
 }
 

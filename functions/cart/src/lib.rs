@@ -6,6 +6,7 @@ use serde::Deserialize;
 use shop::cart::{CartView, Carts};
 use shop::catalog::Catalog;
 use shop::domain::{ProductId, Quantity};
+use shop::http::caller::Erasures;
 use shop::http::{Caller, Json};
 use shop::openapi::Shared;
 use shop::{Error, Result};
@@ -16,11 +17,13 @@ use utoipa::{OpenApi, ToSchema};
 pub struct CartState {
     pub carts: Carts,
     pub catalog: Catalog,
+    /// Refuses the tokens of erased accounts (see [`shop::http::caller::Erasures`]).
+    pub erasures: Erasures,
 }
 
 impl CartState {
     pub fn new(table: std::sync::Arc<dyn shop::table::Table>) -> Self {
-        Self { carts: Carts::new(table.clone()), catalog: Catalog::new(table) }
+        Self { carts: Carts::new(table.clone()), catalog: Catalog::new(table.clone()), erasures: Erasures::new(table) }
     }
 }
 

@@ -5,11 +5,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use shop::domain::{Address, OrderId, OrderStatus, ProductId, Quantity};
+use shop::domain::{Address, Invalid, OrderId, OrderStatus, ProductId, Quantity, TrackingNumber};
 use shop::error::Validation;
+use shop::http::caller::Erasures;
 use shop::http::{Caller, Json, Page, PageParams, Query, Versioned};
 use shop::openapi::Shared;
-use shop::orders::{CheckoutRequest, Order, OrderScope, Orders};
+use shop::orders::{CancelReason, CheckoutRequest, Order, OrderScope, Orders, Transition};
 use shop::{Error, Result};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -17,11 +18,13 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 #[derive(Clone)]
 pub struct OrdersState {
     pub orders: Orders,
+    /// Refuses the tokens of erased accounts (see [`shop::http::caller::Erasures`]).
+    pub erasures: Erasures,
 }
 
 impl OrdersState {
     pub fn new(table: std::sync::Arc<dyn shop::table::Table>) -> Self {
-        Self { orders: Orders::new(table) }
+        Self { orders: Orders::new(table.clone()), erasures: Erasures::new(table) }
     }
 }
 
@@ -171,7 +174,8 @@ async fn cancel_order(
     Path(id): Path<String>,
 ) -> Result<Versioned<Order>> {
     let order = visible(&state, &caller, &id).await?;
-    let order = state.orders.transition(&order.id, OrderStatus::Cancelled, caller.user_id.as_str(), None).await?;
+    let reason = if caller.user_id == order.user_id { CancelReason::Shopper } else { CancelReason::Admin };
+    let order = state.orders.transition(&order.id, Transition::Cancel(reason), caller.user_id.as_str()).await?;
     Ok(Versioned(order.version, order))
 }
 
@@ -188,28 +192,25 @@ async fn set_status(
 ) -> Result<Versioned<Order>> {
     caller.require_admin()?;
     let status = OrderStatus::parse(&body.status).map_err(|e| Error::invalid("status", e))?;
-    let tracking = body.tracking_number.map(|t| t.trim().to_owned());
-    match (status, &tracking) {
-        (OrderStatus::Shipped, Some(t)) if (1..=64).contains(&t.len()) && t.chars().all(|c| c.is_ascii_graphic()) => {}
-        (OrderStatus::Shipped, _) => {
-            return Err(Error::invalid(
-                "tracking_number",
-                shop::domain::Invalid::new("is 1 to 64 visible characters, required to ship"),
-            ));
+    let transition = match (status, body.tracking_number) {
+        (OrderStatus::Shipped, Some(t)) => Transition::Ship {
+            tracking_number: TrackingNumber::parse(&t).map_err(|e| Error::invalid("tracking_number", e))?,
+        },
+        (OrderStatus::Shipped, None) => {
+            return Err(Error::invalid("tracking_number", Invalid::new("is required to ship")));
         }
-        (OrderStatus::Delivered, None) => {}
+        (OrderStatus::Delivered, None) => Transition::Deliver,
         (OrderStatus::Delivered, Some(_)) => {
-            return Err(Error::invalid("tracking_number", shop::domain::Invalid::new("is only set when shipping")));
+            return Err(Error::invalid("tracking_number", Invalid::new("is only set when shipping")));
         }
         _ => {
             return Err(Error::invalid(
                 "status",
-                shop::domain::Invalid::new("here only SHIPPED or DELIVERED; cancel through /cancel"),
+                Invalid::new("here only SHIPPED or DELIVERED; cancel through /cancel"),
             ));
         }
-    }
+    };
     let id = shop::http::path_id(&id, OrderId::parse, "order")?;
-    state.orders.get(&id).await?.ok_or(Error::NotFound("order"))?;
-    let order = state.orders.transition(&id, status, caller.user_id.as_str(), tracking).await?;
+    let order = state.orders.transition(&id, transition, caller.user_id.as_str()).await?;
     Ok(Versioned(order.version, order))
 }

@@ -6,8 +6,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use shop::catalog::{Catalog, Category, MAX_ATTRIBUTES, MAX_IMAGES, Product, ProductDraft};
-use shop::domain::{CategorySlug, Currency, Description, ImageUrl, Invalid, Money, Name, ProductId, Sku, Stock};
+use shop::domain::{
+    CategorySlug, Currency, Description, ImageUrl, Invalid, Money, Name, ProductId, Reason, Sku, Stock,
+};
 use shop::error::Validation;
+use shop::http::caller::Erasures;
 use shop::http::{Caller, IfMatch, Json, Page, PageParams, Query, Versioned};
 use shop::openapi::Shared;
 use shop::sales::{ProductSales, Sales};
@@ -19,11 +22,13 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 pub struct ProductsState {
     pub catalog: Catalog,
     pub sales: Sales,
+    /// Refuses the tokens of erased accounts (see [`shop::http::caller::Erasures`]).
+    pub erasures: Erasures,
 }
 
 impl ProductsState {
     pub fn new(table: std::sync::Arc<dyn shop::table::Table>) -> Self {
-        Self { catalog: Catalog::new(table.clone()), sales: Sales::new(table) }
+        Self { catalog: Catalog::new(table.clone()), sales: Sales::new(table.clone()), erasures: Erasures::new(table) }
     }
 }
 
@@ -34,10 +39,20 @@ struct Doc;
 shop::service!(
     ProductsState,
     Doc,
-    [list_products, create_product, get_product, update_product, delete_product, product_sales, list_categories]
+    [
+        list_products,
+        create_product,
+        get_product,
+        update_product,
+        delete_product,
+        adjust_stock,
+        product_sales,
+        list_categories
+    ]
 );
 
-/// A product as an editor sends it (POST creates, PUT replaces).
+/// A product as an editor sends it (POST creates, PUT replaces). `stock` is the first stock of
+/// a new product; afterwards it moves only through `POST /api/products/{id}/stock` and sales.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductBody {
@@ -47,7 +62,9 @@ pub struct ProductBody {
     #[serde(default)]
     description: String,
     price: PriceBody,
-    stock: i64,
+    /// Only when creating (default 0).
+    #[serde(default)]
+    stock: Option<i64>,
     #[schema(example = "apparel")]
     category: String,
     #[serde(default)]
@@ -82,17 +99,31 @@ fn attribute(name: &str, value: &str) -> std::result::Result<(String, String), I
     }
 }
 
-impl TryFrom<ProductBody> for ProductDraft {
-    type Error = Error;
-
-    fn try_from(body: ProductBody) -> Result<Self> {
+impl ProductBody {
+    /// The draft and the first stock of a new product.
+    fn new_product(self) -> Result<(ProductDraft, Stock)> {
         let mut v = Validation::default();
+        let stock = v.field("stock", Stock::new(self.stock.unwrap_or(0)));
+        let draft = self.draft(v)?;
+        Ok((draft, stock.expect("validated with the draft")))
+    }
+
+    /// The draft of a change to an existing product, whose stock it may not name.
+    fn change(self) -> Result<ProductDraft> {
+        let mut v = Validation::default();
+        if self.stock.is_some() {
+            v.field::<()>("stock", Err(Invalid::new("moves only through POST /api/products/{id}/stock")));
+        }
+        self.draft(v)
+    }
+
+    fn draft(self, mut v: Validation) -> Result<ProductDraft> {
+        let body = self;
         let sku = v.field("sku", Sku::parse(&body.sku));
         let name = v.field("name", Name::parse(&body.name));
         let description = v.field("description", Description::parse(&body.description));
         let currency = v.field("price.currency", Currency::parse(&body.price.currency));
         let price = currency.and_then(|c| v.field("price.amount", Money::price(body.price.amount, c)));
-        let stock = v.field("stock", Stock::new(body.stock));
         let category = v.field("category", CategorySlug::parse(&body.category));
         let too_many = |n: usize, max: usize| {
             if n > max { Err(Invalid::new(format!("at most {max}"))) } else { Ok(()) }
@@ -107,7 +138,6 @@ impl TryFrom<ProductBody> for ProductDraft {
                 name: name?,
                 description: description?,
                 price: price?,
-                stock: stock?,
                 category: category?,
                 images: images?,
                 attributes: attributes?.into_iter().collect(),
@@ -170,40 +200,91 @@ async fn create_product(
     Json(body): Json<ProductBody>,
 ) -> Result<axum::response::Response> {
     caller.require_admin()?;
-    let product = state.catalog.create(body.try_into()?).await?;
+    let (draft, stock) = body.new_product()?;
+    let product = state.catalog.create(draft, stock).await?;
     tracing::info!(product = %product.id, sku = %product.sku, "product created");
     Ok(shop::http::created(&format!("/api/products/{}", product.id), product.version, product))
 }
 
-/// Replace a product's fields (admin). Send `If-Match` with the ETag you read.
+/// Replace a product's fields but its stock (admin). Send `If-Match` with the ETag you read:
+/// any change since (a sale too) answers 412.
 #[utoipa::path(put, path = "/api/products/{id}", tag = "products", request_body = ProductBody, security(("cognito" = [])),
-    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    params(("id" = String, Path), ("If-Match" = String, Header, description = "The ETag you read")),
     responses((status = 200, body = Product), (status = 404, body = shop::error::Problem),
-              (status = 412, body = shop::error::Problem), (status = 422, body = shop::error::Problem)))]
+              (status = 412, body = shop::error::Problem), (status = 422, body = shop::error::Problem),
+              (status = 428, body = shop::error::Problem, description = "No If-Match")))]
 async fn update_product(
     State(state): State<ProductsState>,
     caller: Caller,
     Path(id): Path<String>,
-    IfMatch(expected): IfMatch,
+    if_match: IfMatch,
     Json(body): Json<ProductBody>,
 ) -> Result<Versioned<Product>> {
     caller.require_admin()?;
     let id = shop::http::path_id(&id, ProductId::parse, "product")?;
-    let product = state.catalog.update(&id, body.try_into()?, expected).await?;
+    let product = state.catalog.update(&id, body.change()?, if_match.required()?).await?;
+    tracing::info!(product = %product.id, revision = product.version, "product updated");
     Ok(Versioned(product.version, product))
 }
 
-/// Remove a product (admin).
-#[utoipa::path(delete, path = "/api/products/{id}", tag = "products", security(("cognito" = [])), params(("id" = String, Path)),
-    responses((status = 204), (status = 404, body = shop::error::Problem)))]
+/// Remove a product (admin). Send `If-Match` with the ETag you read.
+#[utoipa::path(delete, path = "/api/products/{id}", tag = "products", security(("cognito" = [])),
+    params(("id" = String, Path), ("If-Match" = String, Header, description = "The ETag you read")),
+    responses((status = 204), (status = 404, body = shop::error::Problem), (status = 412, body = shop::error::Problem),
+              (status = 428, body = shop::error::Problem, description = "No If-Match")))]
 async fn delete_product(
     State(state): State<ProductsState>,
     caller: Caller,
     Path(id): Path<String>,
+    if_match: IfMatch,
 ) -> Result<StatusCode> {
     caller.require_admin()?;
-    state.catalog.delete(&shop::http::path_id(&id, ProductId::parse, "product")?).await?;
+    let id = shop::http::path_id(&id, ProductId::parse, "product")?;
+    state.catalog.delete(&id, if_match.required()?).await?;
+    tracing::info!(product = %id, "product deleted");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A stock movement: units in (positive) or out (negative), and why.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StockBody {
+    /// Units to add (restock) or, negative, to take away (write-off, count correction).
+    #[schema(example = 12)]
+    delta: i64,
+    #[schema(example = "restock from supplier")]
+    reason: String,
+}
+
+/// Move a product's stock (admin): applied atomically, never below zero, whatever sells
+/// meanwhile. Answers the product afterwards.
+#[utoipa::path(post, path = "/api/products/{id}/stock", tag = "products", request_body = StockBody, security(("cognito" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Product), (status = 404, body = shop::error::Problem),
+              (status = 409, body = shop::error::Problem, description = "Would take the stock below zero"),
+              (status = 422, body = shop::error::Problem)))]
+async fn adjust_stock(
+    State(state): State<ProductsState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<StockBody>,
+) -> Result<Versioned<Product>> {
+    caller.require_admin()?;
+    let id = shop::http::path_id(&id, ProductId::parse, "product")?;
+    let mut v = Validation::default();
+    let delta = v.field(
+        "delta",
+        match body.delta {
+            0 => Err(Invalid::new("must not be 0")),
+            d if d.abs() > Stock::MAX => Err(Invalid::new(format!("must be between -{0} and {0}", Stock::MAX))),
+            d => Ok(d),
+        },
+    );
+    let reason = v.field("reason", Reason::parse(&body.reason));
+    let (delta, reason) = v.finish(|| Some((delta?, reason?)))?;
+    let product = state.catalog.adjust_stock(&id, delta, &reason).await?;
+    tracing::info!(product = %id, delta, stock = product.stock.get(), revision = product.version, "stock adjusted");
+    Ok(Versioned(product.version, product))
 }
 
 /// Units of a product sold, and in how many orders, cancelled orders not counted (admin). The

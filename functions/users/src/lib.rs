@@ -10,6 +10,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use shop::domain::{Address, Email, Name, Password, Phone, UserId};
 use shop::error::Validation;
+use shop::http::caller::Erasures;
 use shop::http::{Caller, IfMatch, Json, Page, PageParams, Versioned};
 use shop::identity::{Identity, NewAccount};
 use shop::openapi::Shared;
@@ -22,11 +23,19 @@ use utoipa::{OpenApi, ToSchema};
 pub struct UsersState {
     pub users: Users,
     pub identity: Arc<dyn Identity>,
+    pub orders: shop::orders::Orders,
+    /// Refuses the tokens of erased accounts (see [`shop::http::caller::Erasures`]).
+    pub erasures: Erasures,
 }
 
 impl UsersState {
     pub fn new(table: Arc<dyn shop::table::Table>, identity: Arc<dyn Identity>) -> Self {
-        Self { users: Users::new(table), identity }
+        Self {
+            users: Users::new(table.clone()),
+            identity,
+            orders: shop::orders::Orders::new(table.clone()),
+            erasures: Erasures::new(table),
+        }
     }
 }
 
@@ -178,24 +187,28 @@ async fn update_user(
     State(state): State<UsersState>,
     caller: Caller,
     Path(id): Path<String>,
-    IfMatch(expected): IfMatch,
+    if_match: IfMatch,
     Json(body): Json<ProfileBody>,
 ) -> Result<Versioned<UserProfile>> {
     let current = visible(&state, &caller, &id).await?;
-    let profile = state.users.update(&current.id, body.try_into()?, expected).await?;
+    let profile = state.users.update(&current.id, body.try_into()?, if_match.0).await?;
     Ok(Versioned(profile.version, profile))
 }
 
-/// Delete an account: the identity and everything stored under the user (admin, or the owner).
+/// Erase an account (admin, or the owner): its sessions are revoked and its tokens refused,
+/// everything stored under the user is removed, and the orders kept for accounting lose the
+/// shipping name and street. Each step can be repeated, so a failed erasure is retried whole.
 #[utoipa::path(delete, path = "/api/users/{id}", tag = "users", security(("cognito" = [])), params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = shop::error::Problem)))]
 async fn delete_user(State(state): State<UsersState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode> {
     let profile = visible(&state, &caller, &id).await?;
+    state.users.mark_erased(&profile.id).await?;
     match state.identity.delete_user(&profile.email).await {
         Ok(()) | Err(shop::identity::IdentityError::NoSuchUser) => {}
         Err(e) => return Err(e.into()),
     }
+    let orders = state.orders.pseudonymise(&profile.id).await?;
     state.users.delete(&profile.id).await?;
-    tracing::info!(user = %profile.id, by = %caller.user_id, "account deleted");
+    tracing::info!(user = %profile.id, by = %caller.user_id, orders, "account erased");
     Ok(StatusCode::NO_CONTENT)
 }

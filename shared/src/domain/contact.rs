@@ -80,6 +80,15 @@ pub struct Address {
     pub country: Country,
 }
 
+impl Address {
+    /// The address with the person taken out, as erasure leaves it: the name and street lines
+    /// replaced, the city, postal code and country kept (what accounting and tax need).
+    pub fn pseudonymised(&self) -> Self {
+        let erased = Name::parse("(erased)").expect("a valid name");
+        Self { name: erased.clone(), line1: erased, line2: None, ..self.clone() }
+    }
+}
+
 /// A postal code: 1 to 16 letters, digits, spaces or dashes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

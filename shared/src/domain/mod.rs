@@ -38,7 +38,7 @@ pub use ids::{OrderId, ProductId, UserId, monotonic_ulid};
 pub use money::{Currency, Money};
 pub use order::OrderStatus;
 pub use password::Password;
-pub use text::{CategorySlug, Description, ImageUrl, Name, Sku};
+pub use text::{CategorySlug, Description, ImageUrl, Name, Reason, Sku, TrackingNumber};
 
 /// Why a value was refused; the message is written for the API caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -69,6 +69,11 @@ impl Stock {
 
     pub fn get(self) -> u32 {
         self.0
+    }
+
+    /// The stock after adding `delta` units (negative: taking them), if that stays in bounds.
+    pub fn moved(self, delta: i64) -> Option<Self> {
+        Self::new(i64::from(self.0) + delta).ok()
     }
 }
 

@@ -48,17 +48,6 @@ impl OrderStatus {
         )
     }
 
-    /// The domain event an order entering this status writes.
-    pub fn event(self) -> &'static str {
-        match self {
-            Self::PendingPayment => "OrderPlaced",
-            Self::Paid => "OrderPaid",
-            Self::Shipped => "OrderShipped",
-            Self::Delivered => "OrderDelivered",
-            Self::Cancelled => "OrderCancelled",
-        }
-    }
-
     /// Every status from which `next` may be reached (the write's condition).
     pub fn sources_of(next: OrderStatus) -> Vec<OrderStatus> {
         Self::ALL.into_iter().filter(|s| s.can_become(next)).collect()

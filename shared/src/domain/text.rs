@@ -67,6 +67,31 @@ text_type!(
     ImageUrl, 1, 2048
 );
 
+text_type!(
+    /// A carrier's tracking number: 1 to 64 visible ASCII characters.
+    TrackingNumber, 1, 64
+);
+text_type!(
+    /// Why stock was adjusted (restock, write-off, count correction): 1 to 200 characters.
+    Reason, 1, 200
+);
+
+impl TrackingNumber {
+    fn check(s: String) -> Result<String, Invalid> {
+        if s.chars().all(|c| c.is_ascii_graphic()) {
+            Ok(s)
+        } else {
+            Err(Invalid::new("may contain only visible ASCII characters"))
+        }
+    }
+}
+
+impl Reason {
+    fn check(s: String) -> Result<String, Invalid> {
+        Ok(s)
+    }
+}
+
 impl Name {
     fn check(s: String) -> Result<String, Invalid> {
         Ok(s)

@@ -33,8 +33,10 @@ impl SnsPublisher {
                 .iter()
                 .enumerate()
                 .map(|(i, event)| {
-                    let kind =
-                        MessageAttributeValue::builder().data_type("String").string_value(&event.kind).build()?;
+                    let kind = MessageAttributeValue::builder()
+                        .data_type("String")
+                        .string_value(event.kind.as_str())
+                        .build()?;
                     Ok(PublishBatchRequestEntry::builder()
                         .id(i.to_string())
                         .message(serde_json::to_string(event)?)

@@ -152,10 +152,10 @@ impl Bus {
         for change in changes.iter().filter(|c| c.sequence > at) {
             let Some(event) = Event::published_by(change.old.as_ref(), change.new.as_ref()) else { continue };
             let body = serde_json::to_string(&event)?;
-            for queue in QUEUES.iter().filter(|q| q.accepts(&event.kind)) {
+            for queue in QUEUES.iter().filter(|q| q.accepts(event.kind)) {
                 tx.execute(
                     "INSERT OR IGNORE INTO messages (queue, event_id, type, body) VALUES (?1, ?2, ?3, ?4)",
-                    params![queue.name, event.event_id, event.kind, body],
+                    params![queue.name, event.event_id, event.kind.as_str(), body],
                 )?;
             }
         }

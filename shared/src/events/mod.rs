@@ -20,16 +20,96 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::catalog::Product;
+use crate::domain::{Money, OrderId, OrderStatus, ProductId, UserId};
 use crate::keys;
+use crate::orders::OrderLine;
 use crate::table::{Item, Table, Write, WriteError};
+use crate::time::Timestamp;
+
+/// What happened: the type of a domain event, its `type` on the wire and the SNS message
+/// attribute the queues' filter policies match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EventKind {
+    OrderPlaced,
+    OrderPaid,
+    OrderShipped,
+    OrderDelivered,
+    OrderCancelled,
+    ProductCreated,
+    ProductUpdated,
+    ProductDeleted,
+    StockChanged,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 9] = [
+        Self::OrderPlaced,
+        Self::OrderPaid,
+        Self::OrderShipped,
+        Self::OrderDelivered,
+        Self::OrderCancelled,
+        Self::ProductCreated,
+        Self::ProductUpdated,
+        Self::ProductDeleted,
+        Self::StockChanged,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OrderPlaced => "OrderPlaced",
+            Self::OrderPaid => "OrderPaid",
+            Self::OrderShipped => "OrderShipped",
+            Self::OrderDelivered => "OrderDelivered",
+            Self::OrderCancelled => "OrderCancelled",
+            Self::ProductCreated => "ProductCreated",
+            Self::ProductUpdated => "ProductUpdated",
+            Self::ProductDeleted => "ProductDeleted",
+            Self::StockChanged => "StockChanged",
+        }
+    }
+
+    /// The event an order entering `status` writes.
+    pub fn entering(status: OrderStatus) -> Self {
+        match status {
+            OrderStatus::PendingPayment => Self::OrderPlaced,
+            OrderStatus::Paid => Self::OrderPaid,
+            OrderStatus::Shipped => Self::OrderShipped,
+            OrderStatus::Delivered => Self::OrderDelivered,
+            OrderStatus::Cancelled => Self::OrderCancelled,
+        }
+    }
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How long event items stay in the table once written (the stream has taken them by then).
+pub const EVENT_SECONDS: i64 = 24 * 3600;
+
+/// The one way to record an event: the write that puts it in the outbox, to commit in the same
+/// transaction as the change it tells of. `detail` (a JSON object) gains the event's id, type
+/// and time.
+pub fn record(kind: EventKind, detail: &impl Serialize) -> Write {
+    let id = crate::domain::monotonic_ulid();
+    let item = Item::new(&keys::event(&id), detail)
+        .with("event_id", id.to_string())
+        .with("type", kind.as_str())
+        .with("at", serde_json::to_value(Timestamp::now()).expect("a time serializes"))
+        .expiring_at(crate::time::epoch_now() + EVENT_SECONDS);
+    Write::create(item)
+}
 
 /// One domain event as it travels: its id (a ULID, also its order in time), its type, and the
-/// rest of the event item.
+/// rest of the event item ([`OrderEvent`], [`ProductEvent`] or [`StockChanged`], by type).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub event_id: String,
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: EventKind,
     #[serde(flatten)]
     pub detail: Map<String, Value>,
 }
@@ -58,22 +138,80 @@ impl Event {
         }
     }
 
-    /// The whole event as the type its kind describes.
+    /// The event's detail as the schema its type names.
     pub fn decode<T: DeserializeOwned>(&self) -> anyhow::Result<T> {
-        let value = serde_json::to_value(self)?;
-        serde_json::from_value(value).map_err(|e| anyhow::anyhow!("a {} event that does not parse: {e}", self.kind))
+        T::deserialize(&self.detail).map_err(|e| anyhow::anyhow!("a {} event that does not parse: {e}", self.kind))
     }
+}
+
+/// What every order event carries (`OrderPlaced`, `OrderPaid`, `OrderShipped`,
+/// `OrderDelivered`, `OrderCancelled`): the order as the change left it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderEvent {
+    pub at: Timestamp,
+    pub order_id: OrderId,
+    pub user_id: UserId,
+    pub status: OrderStatus,
+    /// The status before, for a change of status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<OrderStatus>,
+    pub total: Money,
+    pub lines: Vec<OrderLine>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking_number: Option<String>,
+}
+
+/// What the catalogue's events carry (`ProductCreated`, `ProductUpdated`, `ProductDeleted`):
+/// the product's revision and, unless it was deleted, the product as it now is. A consumer keeps
+/// the highest revision it has applied and ignores an event that arrives after a newer one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductEvent {
+    pub product_id: ProductId,
+    pub revision: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<Product>,
+}
+
+/// A `StockChanged` event: the products whose stock one transaction moved, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StockChanged {
+    pub cause: StockCause,
+    pub products: Vec<StockMove>,
+}
+
+/// One product's stock movement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StockMove {
+    pub product_id: ProductId,
+    /// Units added (positive) or taken (negative).
+    pub delta: i64,
+    /// Units in stock afterwards.
+    pub stock: u32,
+    /// The product's revision afterwards.
+    pub revision: u64,
+}
+
+/// Why stock moved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StockCause {
+    /// Sold in an order.
+    Checkout { order_id: OrderId },
+    /// Given back by a cancelled (or expired) order.
+    Cancellation { order_id: OrderId },
+    /// An admin's adjustment (restock, write-off, count correction).
+    Adjustment { reason: String },
 }
 
 /// A queue of the bus: its name and the event types its subscription lets through.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Queue {
     pub name: &'static str,
-    pub types: &'static [&'static str],
+    pub types: &'static [EventKind],
 }
 
 impl Queue {
-    pub fn accepts(&self, kind: &str) -> bool {
+    pub fn accepts(&self, kind: EventKind) -> bool {
         self.types.contains(&kind)
     }
 }
@@ -81,11 +219,17 @@ impl Queue {
 /// Order notifications to the shopper (email now; SMS by preference).
 pub const NOTIFICATIONS: Queue = Queue {
     name: "notifications",
-    types: &["OrderPlaced", "OrderPaid", "OrderShipped", "OrderDelivered", "OrderCancelled"],
+    types: &[
+        EventKind::OrderPlaced,
+        EventKind::OrderPaid,
+        EventKind::OrderShipped,
+        EventKind::OrderDelivered,
+        EventKind::OrderCancelled,
+    ],
 };
 
 /// Units sold per product, for the back office.
-pub const SALES: Queue = Queue { name: "sales", types: &["OrderPlaced", "OrderCancelled"] };
+pub const SALES: Queue = Queue { name: "sales", types: &[EventKind::OrderPlaced, EventKind::OrderCancelled] };
 
 /// Every queue; template.yaml subscribes one SQS queue (with a DLQ) per entry, with these types
 /// as its filter policy (a test holds them equal).
@@ -128,7 +272,7 @@ pub const PROCESSED_SECONDS: i64 = 15 * 24 * 3600;
 /// record exists: answers whether the effect was applied now (false: it was applied before).
 pub async fn once(table: &dyn Table, consumer: &str, event: &Event, effect: Vec<Write>) -> anyhow::Result<bool> {
     let record = Item::marker(&keys::processed(consumer, &event.event_id))
-        .with("type", event.kind.clone())
+        .with("type", event.kind.as_str())
         .expiring_at(crate::time::epoch_now() + PROCESSED_SECONDS);
     let mut writes = vec![Write::create(record)];
     writes.extend(effect);
@@ -154,7 +298,7 @@ mod tests {
     #[test]
     fn only_new_event_items_publish() {
         let event = Event::published_by(None, Some(&item("EVENT#01J"))).unwrap();
-        assert_eq!((event.kind.as_str(), event.event_id.as_str()), ("OrderPlaced", "01J"));
+        assert_eq!((event.kind, event.event_id.as_str()), (EventKind::OrderPlaced, "01J"));
         assert_eq!(event.detail, json!({"order_id": "o"}).as_object().unwrap().clone(), "keys and expiry left out");
         assert_eq!(Event::published_by(Some(&item("EVENT#01J")), None), None, "the TTL deleting it");
         assert_eq!(Event::published_by(Some(&item("EVENT#01J")), Some(&item("EVENT#01J"))), None);
@@ -164,11 +308,11 @@ mod tests {
     #[test]
     fn queues_take_only_types_that_are_written() {
         use crate::domain::OrderStatus;
-        let written: Vec<&str> = OrderStatus::ALL.into_iter().map(OrderStatus::event).collect();
+        let written: Vec<EventKind> = OrderStatus::ALL.into_iter().map(EventKind::entering).collect();
         for queue in QUEUES {
             assert!(!queue.types.is_empty(), "{queue:?}");
             assert!(queue.types.iter().all(|t| written.contains(t)), "{queue:?} waits for a type nothing writes");
         }
-        assert!(SALES.accepts("OrderPlaced") && !SALES.accepts("OrderShipped"));
+        assert!(SALES.accepts(EventKind::OrderPlaced) && !SALES.accepts(EventKind::OrderShipped));
     }
 }

@@ -2,7 +2,9 @@
 //! REST request context. The local gateway puts the same context on each request it verified,
 //! so this is the only place in the shop that reads identity off a request.
 
-use axum::extract::FromRequestParts;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use lambda_http::RequestExt;
 use lambda_http::request::RequestContext;
@@ -10,6 +12,7 @@ use serde_json::Value;
 
 use crate::Error;
 use crate::domain::{Email, UserId};
+use crate::table::Table;
 
 /// The name of the back-office group.
 pub const ADMIN_GROUP: &str = "admin";
@@ -71,15 +74,39 @@ pub fn claims(context: &RequestContext) -> Option<&serde_json::Map<String, Value
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Caller {
+/// What the caller extractor asks before trusting a token: whether its account was erased.
+/// API Gateway's Cognito authorizer accepts an ID token until it expires, even one of a deleted
+/// account, so every service state hands one of these to the extractor (`FromRef`), and no
+/// route can read a caller without the check (one consistent read of the erasure mark).
+#[derive(Clone)]
+pub struct Erasures(Arc<dyn Table>);
+
+impl Erasures {
+    pub fn new(table: Arc<dyn Table>) -> Self {
+        Self(table)
+    }
+
+    pub async fn contains(&self, user: &UserId) -> anyhow::Result<bool> {
+        Ok(self.0.get(&crate::keys::erased(user)).await?.is_some())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller
+where
+    Erasures: FromRef<S>,
+{
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
-        parts
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        let caller = parts
             .request_context_ref()
             .and_then(claims)
             .and_then(Caller::from_claims)
-            .ok_or_else(|| Error::Unauthenticated("sign in and send `Authorization: Bearer <id token>`".into()))
+            .ok_or_else(|| Error::Unauthenticated("sign in and send `Authorization: Bearer <id token>`".into()))?;
+        if Erasures::from_ref(state).contains(&caller.user_id).await? {
+            return Err(Error::Unauthenticated("this account has been deleted".into()));
+        }
+        Ok(caller)
     }
 }
 

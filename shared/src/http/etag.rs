@@ -49,22 +49,33 @@ pub async fn not_modified(request: Request, next: Next) -> Response {
     response
 }
 
-/// The version an update expects (`If-Match: "<version>"`); `None` when the header is absent
-/// or `*`. A tag that can never match (not one of ours) is a 412 at once.
+/// The version an update expects (`If-Match: "<version>"`): `None` when the header is absent
+/// or `*` (any version); [`IfMatch::required`] tells those two apart. A tag that can never
+/// match (not one of ours) is a 412 at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IfMatch(pub Option<u64>);
+pub struct IfMatch(pub Option<u64>, bool);
+
+impl IfMatch {
+    /// For changes that must say which version they were based on: 428 without the header.
+    pub fn required(self) -> Result<Option<u64>, Error> {
+        match self {
+            Self(expected, true) => Ok(expected),
+            Self(_, false) => Err(Error::PreconditionRequired),
+        }
+    }
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
         let Some(value) = parts.headers.get(header::IF_MATCH) else {
-            return Ok(Self(None));
+            return Ok(Self(None, false));
         };
         let value = value.to_str().map_err(|_| Error::PreconditionFailed)?.trim();
         if value == "*" {
-            return Ok(Self(None));
+            return Ok(Self(None, true));
         }
-        opaque(value).trim_matches('"').parse().map(|v| Self(Some(v))).map_err(|_| Error::PreconditionFailed)
+        opaque(value).trim_matches('"').parse().map(|v| Self(Some(v), true)).map_err(|_| Error::PreconditionFailed)
     }
 }

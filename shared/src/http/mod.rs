@@ -86,6 +86,12 @@ macro_rules! service {
             $crate::http::conventions(router.with_state(state))
         }
 
+        impl ::axum::extract::FromRef<$state> for $crate::http::caller::Erasures {
+            fn from_ref(state: &$state) -> Self {
+                state.erasures.clone()
+            }
+        }
+
         /// The service's OpenAPI document.
         pub fn openapi() -> ::utoipa::openapi::OpenApi {
             $crate::utoipa_axum::router::OpenApiRouter::<$state>::with_openapi(<$doc as ::utoipa::OpenApi>::openapi())

@@ -47,7 +47,7 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>
         None if code.as_deref() == Some("TooManyRequestsException")
             || code.as_deref() == Some("LimitExceededException") =>
         {
-            IdentityError::TooManyAttempts
+            IdentityError::TooManyAttempts { retry_after: 60 }
         }
         None => IdentityError::Other(anyhow::anyhow!("{doing}: {}", DisplayErrorContext(e))),
     }

@@ -34,6 +34,10 @@ pub const REFRESH_SECONDS: i64 = 30 * 24 * 3600;
 /// How long a code stays valid, and how many wrong tries it takes.
 const CODE_SECONDS: i64 = 3600;
 const CODE_ATTEMPTS: i64 = 5;
+/// Failed log-ins for one email address before each next one must wait (Cognito's rule: five,
+/// then a wait of 1 s that doubles with each failure, up to 15 minutes).
+const FREE_LOGIN_FAILURES: i64 = 5;
+const MAX_LOGIN_WAIT_SECONDS: i64 = 15 * 60;
 
 /// The ES256 key that signs tokens; persisted by whoever runs the provider.
 #[derive(Clone)]
@@ -112,6 +116,14 @@ struct EmailOwner {
 struct StoredCode {
     code_hash: String,
     attempts: i64,
+}
+
+/// Failed log-ins for one email address, and until when the next one must wait.
+#[derive(Serialize, Deserialize)]
+struct LoginFailures {
+    failures: i64,
+    #[serde(default)]
+    locked_until: i64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -211,7 +223,11 @@ impl EmbeddedIdentity {
         self.table
             .transact(vec![
                 Write::put(Item::new(&keys::user_code(user, purpose), &stored).expiring_at(epoch_now() + CODE_SECONDS)),
-                Write::put(Item::new(&keys::notification(user, &at.sort_key(), &id), &notification)),
+                // The message holds the code only as long as the code is good.
+                Write::put(
+                    Item::new(&keys::notification(user, &at.sort_key(), &id), &notification)
+                        .expiring_at(epoch_now() + CODE_SECONDS),
+                ),
             ])
             .await
             .map_err(|e| anyhow::anyhow!("storing a {purpose} code: {e}"))
@@ -223,7 +239,7 @@ impl EmbeddedIdentity {
         let item = self.table.get(&key).await?.ok_or(IdentityError::InvalidCode)?;
         let stored: StoredCode = item.decode()?;
         if stored.attempts >= CODE_ATTEMPTS {
-            return Err(IdentityError::TooManyAttempts);
+            return Err(IdentityError::TooManyAttempts { retry_after: CODE_SECONDS as u64 });
         }
         let spent = self
             .table
@@ -231,7 +247,9 @@ impl EmbeddedIdentity {
             .await;
         match spent {
             Ok(_) => {}
-            Err(WriteError::ConditionFailed { .. }) => return Err(IdentityError::TooManyAttempts),
+            Err(WriteError::ConditionFailed { .. }) => {
+                return Err(IdentityError::TooManyAttempts { retry_after: CODE_SECONDS as u64 });
+            }
             Err(e) => return Err(anyhow::Error::from(e).into()),
         }
         let given = sha256_hex(code.trim());
@@ -240,6 +258,29 @@ impl EmbeddedIdentity {
         } else {
             Err(IdentityError::InvalidCode)
         }
+    }
+
+    /// Refuses a log-in while the address's failures make it wait, whatever address the
+    /// attempts come from and whether or not the account exists (so the answer tells nothing).
+    async fn login_allowed(&self, email: &Email) -> Result<(), IdentityError> {
+        let Some(item) = self.table.get(&keys::login_failures(email)).await? else { return Ok(()) };
+        let record: LoginFailures = item.decode()?;
+        let wait = record.locked_until - epoch_now();
+        if wait > 0 { Err(IdentityError::TooManyAttempts { retry_after: wait as u64 }) } else { Ok(()) }
+    }
+
+    /// Counts a failed log-in; past the free ones, the next must wait twice as long as the last.
+    async fn login_failed(&self, email: &Email) -> anyhow::Result<()> {
+        let key = keys::login_failures(email);
+        let now = epoch_now();
+        let counted = Update::default().add("failures", 1).set(keys::EXPIRES_AT, now + 24 * 3600);
+        let record: LoginFailures = self.table.update(&key, counted, None).await?.decode()?;
+        let over = record.failures - FREE_LOGIN_FAILURES;
+        if over >= 0 {
+            let wait = (1i64 << over.min(10)).min(MAX_LOGIN_WAIT_SECONDS);
+            self.table.write(Write::update(key, Update::default().set("locked_until", now + wait))).await?;
+        }
+        Ok(())
     }
 
     async fn revoke_sessions(&self, user: &UserId) -> anyhow::Result<()> {
@@ -317,14 +358,18 @@ impl Identity for EmbeddedIdentity {
     }
 
     async fn log_in(&self, email: &Email, password: &Password) -> Result<Tokens, IdentityError> {
+        self.login_allowed(email).await?;
         let Some(user) = self.owner(email).await? else {
             let _ = password_matches(password, DECOY_HASH.into()).await;
+            self.login_failed(email).await?;
             return Err(IdentityError::InvalidCredentials);
         };
         let creds = self.credentials(&user).await?.ok_or(IdentityError::InvalidCredentials)?;
         if !password_matches(password, creds.password_hash.clone()).await? {
+            self.login_failed(email).await?;
             return Err(IdentityError::InvalidCredentials);
         }
+        self.table.write(Write::delete(keys::login_failures(email))).await.map_err(anyhow::Error::from)?;
         if !creds.confirmed {
             return Err(IdentityError::NotConfirmed);
         }

@@ -11,7 +11,6 @@ pub mod jwt;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::Error;
 use crate::domain::{Email, Name, Password, Phone, UserId};
 
 /// What a sign-up or an admin-created account starts with.
@@ -61,27 +60,13 @@ pub enum IdentityError {
     InvalidToken,
     #[error("password {0}")]
     WeakPassword(String),
-    #[error("too many attempts; wait and try again")]
-    TooManyAttempts,
+    /// Slowed down: try again after `retry_after` seconds.
+    #[error("too many attempts; wait {retry_after} s and try again")]
+    TooManyAttempts { retry_after: u64 },
     #[error("no such account")]
     NoSuchUser,
     #[error(transparent)]
     Other(#[from] anyhow::Error),
-}
-
-impl From<IdentityError> for Error {
-    fn from(e: IdentityError) -> Self {
-        match e {
-            IdentityError::EmailTaken => Error::Conflict(e.to_string()),
-            IdentityError::InvalidCredentials | IdentityError::InvalidToken => Error::Unauthenticated(e.to_string()),
-            IdentityError::NotConfirmed => Error::Unauthenticated(e.to_string()),
-            IdentityError::InvalidCode => Error::invalid("code", crate::domain::Invalid(e.to_string())),
-            IdentityError::WeakPassword(rule) => Error::invalid("password", crate::domain::Invalid(rule)),
-            IdentityError::TooManyAttempts => Error::TooManyRequests(60),
-            IdentityError::NoSuchUser => Error::NotFound("user"),
-            IdentityError::Other(e) => Error::Internal(e),
-        }
-    }
 }
 
 #[async_trait]

@@ -300,6 +300,8 @@ impl Table for DynamoTable {
             .set_expression_attribute_names(expr.names())
             .set_expression_attribute_values(expr.values())
             .scan_index_forward(query.ascending)
+            // Strongly consistent on the table's own key; a GSI can only be read eventually.
+            .consistent_read(query.index == Index::Primary)
             .limit(query.limit.clamp(1, 1000) as i32)
             .set_exclusive_start_key(start);
         if query.index == Index::Gsi1 {

@@ -377,6 +377,12 @@ pub trait Table: Send + Sync {
     /// The items that exist, in no particular order.
     async fn batch_get(&self, keys: &[Key]) -> anyhow::Result<Vec<Item>>;
 
+    /// A page of one partition. On the primary key the read is strongly consistent: it sees
+    /// every write that succeeded before it (carts before checkout, user items before erasure).
+    /// GSI1 can only be read eventually consistent (DynamoDB's rule), so it serves lists where
+    /// a write of the last moment may be missing without harm: a category's products, the
+    /// category list, the user list, a shopper's order history and a user's refresh tokens
+    /// (revocation also deletes each token's own item, which `get` reads consistently).
     async fn query(&self, query: &Query) -> anyhow::Result<QueryPage>;
 
     async fn write(&self, write: Write) -> Result<(), WriteError>;
@@ -402,6 +408,18 @@ pub trait ChangeFeed: Send + Sync {
 /// How long the embedded change stream keeps a change its reader has taken: DynamoDB Streams'
 /// retention.
 pub const STREAM_RETENTION_SECONDS: i64 = 24 * 3600;
+
+/// Waits before retrying a change that lost a race: nothing the first time, then a random
+/// pause under a ceiling that doubles with `attempt` up to 64 ms ("full jitter"), so many
+/// contenders for one item spread out instead of colliding again.
+pub async fn backoff(attempt: usize) {
+    if attempt == 0 {
+        tokio::task::yield_now().await;
+    } else {
+        let ceiling = 2u64 << attempt.min(5);
+        tokio::time::sleep(std::time::Duration::from_millis(rand::random::<u64>() % ceiling)).await;
+    }
+}
 
 /// The items a page of list rows points at (each row names its target in `attribute`),
 /// decoded, in the rows' order: a list row per entity keeps a list to one query and one batch
