@@ -67,20 +67,16 @@ async fn the_local_stack_runs_on_the_aws_adapters() {
     let endpoint = std::env::var("SHOP_TEST_AWS_ENDPOINT").unwrap();
     let made =
         local::provision::all(&config, &format!("shop-local-{}", ulid::Ulid::new()), "shop-local").await.unwrap();
-    // The stack reads its AWS settings from the environment, as in real use.
-    set_env(&[
-        ("AWS_ENDPOINT_URL", endpoint.as_str()),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("TABLE_NAME", made.table_name.as_str()),
-        ("USER_POOL_ID", made.user_pool_id.as_str()),
-        ("USER_POOL_CLIENT_ID", made.client_id.as_str()),
-        ("TOPIC_ARN", made.topic_arn.as_str()),
-    ]);
     let app = TestApp::spawn_with(|c| {
         c.backend = local::Backend::Aws;
         c.auto_confirm = false;
+        c.aws = local::AwsSettings {
+            table_name: Some(made.table_name.clone()),
+            user_pool_id: Some(made.user_pool_id.clone()),
+            client_id: Some(made.client_id.clone()),
+            topic_arn: Some(made.topic_arn.clone()),
+            ..emulator_settings(&endpoint)
+        };
     })
     .await;
     let admin = app.admin().await;
@@ -132,11 +128,14 @@ async fn the_local_stack_runs_on_the_aws_adapters() {
     app.post("/api/auth/login", None, json!({"email": me.body["email"], "password": PASSWORD})).await.problem(401);
 }
 
-#[allow(unsafe_code)]
-fn set_env(pairs: &[(&str, &str)]) {
-    for (name, value) in pairs {
-        // SAFETY: set before the stack starts; nothing else in this test binary writes them.
-        unsafe { std::env::set_var(name, value) };
+/// The emulator as the stack's AWS settings name it (no test changes the process environment,
+/// which the other tests of this binary read at the same time).
+fn emulator_settings(endpoint: &str) -> local::AwsSettings {
+    local::AwsSettings {
+        endpoint: Some(endpoint.to_owned()),
+        region: Some("us-east-1".into()),
+        credentials: Some(("testing".into(), "testing".into())),
+        ..local::AwsSettings::default()
     }
 }
 
@@ -247,8 +246,8 @@ async fn events_cross_sns_to_filtered_sqs_queues_and_dead_letter() {
     }
     assert!(receive(sales.clone()).await.is_empty());
     let endpoint = std::env::var("SHOP_TEST_AWS_ENDPOINT").unwrap();
-    set_env(&[("TABLE_NAME", stack.as_str()), ("AWS_ENDPOINT_URL", endpoint.as_str()), ("AWS_REGION", "us-east-1")]);
-    let aws = local::Config { backend: local::Backend::Aws, ..local::Config::default() };
+    let settings = local::AwsSettings { table_name: Some(stack.clone()), ..emulator_settings(&endpoint) };
+    let aws = local::Config { backend: local::Backend::Aws, aws: settings, ..local::Config::default() };
     let (dead, _) = run(&aws, Action::List, Some("sales")).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!((dead[0].event_id.as_str(), dead[0].kind.as_str()), (placed.event_id.as_str(), "OrderPlaced"));

@@ -147,6 +147,9 @@ fn the_event_backbone_is_deployed_as_the_code_routes_it() {
 #[tokio::test]
 async fn every_deployed_route_is_served() {
     let app = shop_tests::TestApp::spawn().await;
+    // An admin's token passes the gateway on every protected route, so each request reaches
+    // the routers (a request without one would stop at the gateway's 401).
+    let admin = app.admin().await;
     let template = template();
     for (_, resource) in template["Resources"].as_mapping().unwrap() {
         if resource["Type"] != "AWS::Serverless::Function" {
@@ -157,7 +160,8 @@ async fn every_deployed_route_is_served() {
                 .replace("{id}", "01J00000000000000000000000")
                 .replace("{product_id}", "01J00000000000000000000000");
             let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-            let answer = app.call(method.clone(), &concrete, None, Some(serde_json::json!({}))).await;
+            let answer = app.call(method.clone(), &concrete, Some(&admin), Some(serde_json::json!({}))).await;
+            assert_ne!(answer.status, 401, "{method} {path}: the token did not pass: {:#}", answer.body);
             let fell_through = answer.status == 405 || answer.body["detail"] == "route not found";
             assert!(!fell_through, "{method} {path} is deployed but not routed: {:#}", answer.body);
         }

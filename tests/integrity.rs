@@ -97,9 +97,12 @@ async fn an_edit_read_before_a_sale_cannot_give_the_sold_units_back() {
     w.orders.checkout(w.buy(&UserId::random(), lamp, 2)).await.unwrap();
     let mut edit = ProductDraft::from(read.clone());
     edit.price = Money::price(1700, edit.price.currency).unwrap();
-    let stale = w.catalog.update(&lamp, edit.clone(), Some(read.version)).await.unwrap_err();
+    let stale = w.catalog.update(&lamp, edit.clone(), None, Some(read.version)).await.unwrap_err();
     assert!(matches!(stale, CatalogError::Stale), "{stale:?}");
-    let updated = w.catalog.update(&lamp, edit, Some(read.version + 1)).await.unwrap();
+    // The stock the form read before the sale is not the stock any more: refused.
+    let blind = w.catalog.update(&lamp, edit.clone(), Some(read.stock), None).await.unwrap_err();
+    assert!(matches!(blind, CatalogError::StockIsNotEdited { stock: 8 }), "{blind:?}");
+    let updated = w.catalog.update(&lamp, edit, None, Some(read.version + 1)).await.unwrap();
     assert_eq!((updated.stock.get(), updated.version, updated.price.amount), (8, 3, 1700));
     let events = w.events(EventKind::ProductUpdated).await;
     let event: ProductEvent = events[0].decode().unwrap();

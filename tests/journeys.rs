@@ -363,8 +363,9 @@ async fn bad_input_gets_a_clear_problem_and_changes_nothing() {
     app.get(&format!("/api/products?cursor={tampered}"), None).await.problem(400);
     app.get("/api/products?limit=abc", None).await.problem(400);
     app.get("/api/products?limit=0", None).await.problem(400);
-    let capped = app.get("/api/products?limit=5000", None).await.expect(200);
-    assert_eq!(capped.body.as_array().unwrap().len(), 48, "capped at 100, so the whole catalogue");
+    app.get("/api/products?limit=101", None).await.problem(400);
+    let most = app.get("/api/products?limit=100", None).await.expect(200);
+    assert_eq!(most.body.as_array().unwrap().len(), 48, "the whole catalogue in one page of 100");
     app.get("/api/products/not-an-id", None).await.problem(404);
     app.get("/api/products/01J00000000000000000000000", None).await.problem(404);
     app.get("/api/products?category=BAD!", None).await.problem(400);
@@ -392,6 +393,9 @@ async fn bad_input_gets_a_clear_problem_and_changes_nothing() {
     app.call(Method::PUT, &path, Some(&shopper), Some(json!({"phone": "12"}))).await.problem(422);
     app.call(Method::PUT, &path, Some(&shopper), Some(json!({"address": {"line1": "x"}}))).await.problem(422);
     app.send(Method::PUT, &path, Some(&shopper), Some(json!({"name": "G"})), &[("if-match", "garbage")])
+        .await
+        .problem(400);
+    app.send(Method::PUT, &path, Some(&shopper), Some(json!({"name": "G"})), &[("if-match", "\"not-ours\"")])
         .await
         .problem(412);
     app.get("/api/users/not%23an%23id", Some(&admin)).await.problem(404);
@@ -512,7 +516,7 @@ async fn a_shopper_fills_and_empties_a_cart_priced_from_the_catalogue() {
     assert_eq!(app.get("/api/cart", Some(&alice)).await.body["lines"][0]["problem"], "inactive");
     app.call(Method::PUT, &format!("/api/cart/items/{a}"), Some(&alice), Some(json!({"quantity": 1})))
         .await
-        .problem(422);
+        .problem(409);
     let etag = updated.header("etag").unwrap();
     app.send(Method::DELETE, &format!("/api/products/{a}"), Some(&admin), None, &[("if-match", etag)])
         .await
@@ -567,11 +571,11 @@ async fn a_cart_holds_a_bounded_number_of_lines_even_under_concurrency() {
     let statuses = futures::future::join_all(puts).await;
     let max = shop::cart::MAX_LINES as usize;
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), max);
-    assert_eq!(statuses.iter().filter(|s| **s == 422).count(), ids.len() - max);
+    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), ids.len() - max);
     assert_eq!(app.get("/api/cart", Some(&alice)).await.body["lines"].as_array().unwrap().len(), max);
     // Removing a line makes room again.
     app.call(Method::DELETE, &format!("/api/cart/items/{}", ids[0]), Some(&alice), None).await.expect(204);
-    let last = statuses.iter().position(|s| *s == 422).unwrap();
+    let last = statuses.iter().position(|s| *s == 409).unwrap();
     app.call(Method::PUT, &format!("/api/cart/items/{}", ids[last]), Some(&alice), Some(json!({"quantity": 1})))
         .await
         .expect(200);
@@ -619,8 +623,8 @@ async fn checkout_cancel_ship_and_deliver() {
     app.get(&format!("/api/orders/{id}"), Some(&bob)).await.problem(404);
     app.post(&format!("/api/orders/{id}/cancel"), Some(&bob), json!({})).await.problem(404);
     assert_eq!(app.get("/api/orders", Some(&bob)).await.body, json!([]));
-    app.post("/api/orders", Some(&bob), json!({"shipping_address": address()})).await.problem(422);
-    app.get("/api/orders?status=PAID", Some(&bob)).await.problem(400);
+    app.post("/api/orders", Some(&bob), json!({"shipping_address": address()})).await.problem(409);
+    app.get("/api/orders?status=PAID", Some(&bob)).await.problem(403);
 
     // Cancelling gives the stock back, once.
     let cancelled = app.post(&format!("/api/orders/{id}/cancel"), Some(&alice), json!({})).await.expect(200).body;
@@ -766,7 +770,7 @@ async fn checkout_refuses_what_it_cannot_sell_and_changes_nothing() {
     assert!(short.body["detail"].as_str().unwrap().contains("not enough in stock"));
     app.post("/api/orders", Some(&alice), order(json!([{"product_id": "01J00000000000000000000000", "quantity": 1}])))
         .await
-        .problem(422);
+        .problem(409);
     app.post("/api/orders", Some(&alice), order(json!([{"product_id": lamp, "quantity": 0}]))).await.problem(422);
     app.post("/api/orders", Some(&alice), order(json!([]))).await.problem(422);
     app.post("/api/orders", Some(&alice), json!({"items": [{"product_id": lamp, "quantity": 1}]})).await.problem(422);
@@ -962,8 +966,8 @@ async fn stock_moves_only_by_sales_and_the_inventory_route() {
     let mut with_stock = edit.clone();
     with_stock["stock"] = json!(5);
     let refused =
-        app.send(Method::PUT, &path, Some(&admin), Some(with_stock), &[("if-match", &fresh)]).await.problem(422);
-    assert_eq!(refused.body["errors"][0]["field"], "stock");
+        app.send(Method::PUT, &path, Some(&admin), Some(with_stock), &[("if-match", &fresh)]).await.problem(409);
+    assert!(refused.body["detail"].as_str().unwrap().contains("the stock is 3"), "{:#}", refused.body);
     let renamed = app.send(Method::PUT, &path, Some(&admin), Some(edit), &[("if-match", &fresh)]).await.expect(200);
     assert_eq!((renamed.body["name"].as_str(), renamed.body["stock"].as_i64()), (Some("Renamed Lamp"), Some(3)));
 

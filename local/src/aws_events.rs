@@ -38,16 +38,16 @@ pub struct Pollers {
 }
 
 impl Pollers {
-    /// The table from `TABLE_NAME` (which also names the queues), the topic from `TOPIC_ARN`.
-    pub fn from_env(config: &SdkConfig, poll: Duration) -> anyhow::Result<Self> {
-        Ok(Self {
+    /// Pollers of `table`'s stream and queues (the table names them), publishing to `topic`.
+    pub fn new(config: &SdkConfig, table: &str, topic: &str, poll: Duration) -> Self {
+        Self {
             dynamodb: aws_sdk_dynamodb::Client::new(config),
             streams: aws_sdk_dynamodbstreams::Client::new(config),
             sqs: aws_sdk_sqs::Client::new(config),
-            publisher: shop::aws::publisher(config)?,
-            table: shop::aws::env("TABLE_NAME")?,
+            publisher: SnsPublisher::new(aws_sdk_sns::Client::new(config), topic),
+            table: table.to_owned(),
             poll,
-        })
+        }
     }
 
     /// Polls the stream and every consumer's queue until the task is dropped.

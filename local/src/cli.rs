@@ -1,5 +1,7 @@
 //! The `local` command line, also run by the tests that kill and restart the stack.
 
+use anyhow::Context;
+
 use crate::{Backend, Config};
 
 /// The command line: `serve` (the default), `provision`, `dead-letters`. A failure is one
@@ -44,17 +46,19 @@ async fn serve() -> anyhow::Result<()> {
     }
     match config.backend {
         Backend::Embedded => println!("  Data:      {}", config.data_dir.display()),
-        Backend::Aws => println!("  Backend:   AWS (table {})", std::env::var("TABLE_NAME").unwrap_or_default()),
+        Backend::Aws => println!("  Backend:   AWS (table {})", config.aws.table_name.as_deref().unwrap_or_default()),
     }
     println!(
         "Log in: curl -s {url}/api/auth/login -H 'content-type: application/json' -d '{{\"email\":\"{}\",\"password\":\"...\"}}'",
         config.admin_email
     );
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => println!("stopping"),
-        _ = running.task => {}
+        _ = tokio::signal::ctrl_c() => {
+            println!("stopping");
+            Ok(())
+        }
+        ended = running.task => ended.context("the stack")?,
     }
-    Ok(())
 }
 
 async fn provision() -> anyhow::Result<()> {

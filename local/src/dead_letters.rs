@@ -47,16 +47,16 @@ pub async fn run(config: &Config, action: Action, queue: Option<&str>) -> anyhow
             Ok((letters, moved))
         }
         Backend::Aws => {
-            let aws = shop::aws::load().await;
+            let aws = config.aws.sdk_config().await;
             let sqs = aws_sdk_sqs::Client::new(&aws);
-            let stack = shop::aws::env("TABLE_NAME")?;
+            let stack = config.aws.table()?;
             let mut letters = Vec::new();
             let mut moved = 0;
             for q in queues {
-                let dlq = url(&sqs, &dead_letter_queue_name(&stack, q)).await?;
+                let dlq = url(&sqs, &dead_letter_queue_name(stack, q)).await?;
                 match action {
                     Action::List => letters.extend(peek(&sqs, q, &dlq).await?),
-                    Action::Redrive => moved += redrive(&sqs, &dlq, &url(&sqs, &queue_name(&stack, q)).await?).await?,
+                    Action::Redrive => moved += redrive(&sqs, &dlq, &url(&sqs, &queue_name(stack, q)).await?).await?,
                 }
             }
             Ok((letters, moved))

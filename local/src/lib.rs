@@ -59,6 +59,74 @@ pub struct Config {
     /// The event queues' retry and dead-letter rules (embedded bus), and how often the
     /// publisher and consumers look for work (both modes).
     pub delivery: Delivery,
+    /// Where the AWS adapters find their resources (`SHOP_BACKEND=aws`).
+    pub aws: AwsSettings,
+}
+
+/// The AWS side of the stack's settings, read once from the environment by
+/// [`Config::from_env`] (so the stack itself never reads the process environment).
+#[derive(Debug, Clone, Default)]
+pub struct AwsSettings {
+    /// `AWS_ENDPOINT_URL`: an emulator's address instead of AWS's.
+    pub endpoint: Option<String>,
+    /// `AWS_REGION`; the default chain's region when unset.
+    pub region: Option<String>,
+    /// `TABLE_NAME`, which also names the queues.
+    pub table_name: Option<String>,
+    /// `USER_POOL_ID` and `USER_POOL_CLIENT_ID`.
+    pub user_pool_id: Option<String>,
+    pub client_id: Option<String>,
+    /// `TOPIC_ARN`: the events topic.
+    pub topic_arn: Option<String>,
+    /// `SHOP_JWT_ISSUER` and `SHOP_JWKS_URL`: which issuer tokens name, and where its keys are.
+    pub jwt_issuer: Option<String>,
+    pub jwks_url: Option<String>,
+    /// `CURSOR_SECRET`: the list cursors' signing secret, shared with the deployed functions.
+    pub cursor_secret: Option<String>,
+    /// Fixed credentials (an emulator's); the default provider chain when unset.
+    pub credentials: Option<(String, String)>,
+}
+
+impl AwsSettings {
+    fn from_env(var: impl Fn(&str) -> Option<String>) -> Self {
+        Self {
+            endpoint: var("AWS_ENDPOINT_URL"),
+            region: var("AWS_REGION"),
+            table_name: var("TABLE_NAME"),
+            user_pool_id: var("USER_POOL_ID"),
+            client_id: var("USER_POOL_CLIENT_ID"),
+            topic_arn: var("TOPIC_ARN"),
+            jwt_issuer: var("SHOP_JWT_ISSUER"),
+            jwks_url: var("SHOP_JWKS_URL"),
+            cursor_secret: var("CURSOR_SECRET"),
+            credentials: None,
+        }
+    }
+
+    /// The SDK configuration these settings describe.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(endpoint) = &self.endpoint {
+            loader = loader.endpoint_url(endpoint);
+        }
+        if let Some(region) = &self.region {
+            loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        if let Some((key, secret)) = &self.credentials {
+            let credentials = aws_credential_types::Credentials::new(key, secret, None, None, "settings");
+            loader = loader.credentials_provider(credentials);
+        }
+        loader.load().await
+    }
+
+    /// A setting the AWS mode cannot do without, by its variable's name.
+    pub fn required<'a>(value: &'a Option<String>, name: &str) -> anyhow::Result<&'a str> {
+        value.as_deref().ok_or_else(|| anyhow::anyhow!("the environment variable {name} is not set"))
+    }
+
+    pub fn table(&self) -> anyhow::Result<&str> {
+        Self::required(&self.table_name, "TABLE_NAME")
+    }
 }
 
 impl Default for Config {
@@ -77,6 +145,7 @@ impl Default for Config {
             payment_window: expiry::DEFAULT_PAYMENT_WINDOW,
             expiry_every: std::time::Duration::from_secs(60),
             delivery: Delivery::default(),
+            aws: AwsSettings::default(),
         }
     }
 }
@@ -107,6 +176,7 @@ impl Config {
         }
         c.seed_catalogue = var("SHOP_SEED").as_deref() != Some("false");
         c.payment_window = expiry::Expiry::window_from_env()?;
+        c.aws = AwsSettings::from_env(var);
         Ok(c)
     }
 }
@@ -217,19 +287,20 @@ async fn backends(config: &Config, public_url: &str) -> anyhow::Result<Backends>
             Ok(Backends { table, identity: Arc::new(identity), verifier, jwks, sweep: Some(sqlite), events })
         }
         Backend::Aws => {
-            let aws = shop::aws::load().await;
+            let settings = &config.aws;
+            let aws = settings.sdk_config().await;
             let region = aws.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
-            let pool = shop::aws::env("USER_POOL_ID")?;
-            let client_id = shop::aws::env("USER_POOL_CLIENT_ID")?;
-            if let Ok(secret) = std::env::var("CURSOR_SECRET") {
+            let pool = AwsSettings::required(&settings.user_pool_id, "USER_POOL_ID")?.to_owned();
+            let client_id = AwsSettings::required(&settings.client_id, "USER_POOL_CLIENT_ID")?.to_owned();
+            if let Some(secret) = &settings.cursor_secret {
                 shop::http::page::set_cursor_secret(secret.as_bytes());
             }
-            let issuer = std::env::var("SHOP_JWT_ISSUER")
-                .unwrap_or_else(|_| format!("https://cognito-idp.{region}.amazonaws.com/{pool}"));
+            let issuer = (settings.jwt_issuer.clone())
+                .unwrap_or_else(|| format!("https://cognito-idp.{region}.amazonaws.com/{pool}"));
             // An emulator serves the JWKS at its own address while its tokens name AWS's host.
-            let jwks_url = std::env::var("SHOP_JWKS_URL").unwrap_or_else(|_| match std::env::var("AWS_ENDPOINT_URL") {
-                Ok(endpoint) => format!("{}/{pool}/.well-known/jwks.json", endpoint.trim_end_matches('/')),
-                Err(_) => format!("{issuer}/.well-known/jwks.json"),
+            let jwks_url = settings.jwks_url.clone().unwrap_or_else(|| match &settings.endpoint {
+                Some(endpoint) => format!("{}/{pool}/.well-known/jwks.json", endpoint.trim_end_matches('/')),
+                None => format!("{issuer}/.well-known/jwks.json"),
             });
             let jwks: serde_json::Value = reqwest::get(&jwks_url)
                 .await
@@ -239,8 +310,11 @@ async fn backends(config: &Config, public_url: &str) -> anyhow::Result<Backends>
                 .await
                 .with_context(|| format!("reading {jwks_url}"))?;
             let verifier = Verifier::new(&jwks, issuer, &client_id)?;
-            let (table, identity) = (shop::aws::table(&aws)?, shop::aws::identity(&aws)?);
-            let events = Events::Aws(aws_events::Pollers::from_env(&aws, config.delivery.poll)?);
+            let table = shop::aws::table_named(&aws, settings.table()?);
+            let cognito = shop::identity::cognito::CognitoConfig { user_pool_id: pool, client_id };
+            let identity = shop::aws::identity_of(&aws, cognito);
+            let topic = AwsSettings::required(&settings.topic_arn, "TOPIC_ARN")?;
+            let events = Events::Aws(aws_events::Pollers::new(&aws, settings.table()?, topic, config.delivery.poll));
             Ok(Backends { table, identity, verifier, jwks: None, sweep: None, events })
         }
     }
@@ -293,7 +367,8 @@ pub struct Running {
     pub stack_routes: Vec<gateway::Route>,
     pub generated_admin_password: Option<String>,
     pub table: Arc<dyn Table>,
-    pub task: tokio::task::JoinHandle<()>,
+    /// Ends only when the stack cannot go on (with the cause); aborting it stops every part.
+    pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 /// Binds `config.addr` (port 0 picks a free one), builds the stack and serves it.
@@ -307,25 +382,40 @@ pub async fn spawn(config: Config) -> anyhow::Result<Running> {
     let job = expiry::Expiry::new(stack.table.clone(), config.payment_window);
     let (every, sweep) = (config.expiry_every, stack.sweep);
     let events = stack.events.run(stack.table.clone());
-    let task = tokio::spawn(async move {
-        let schedule = async move {
-            let mut ticks = tokio::time::interval(every);
-            loop {
-                ticks.tick().await;
-                if let Err(e) = job.run().await {
-                    tracing::error!(error = %e, "the expiry job failed; it runs again at the next tick");
-                }
-                if let Some(Err(e)) = sweep.as_ref().map(|table| table.purge_expired()) {
-                    tracing::error!(error = %e, "sweeping expired items failed; it runs again at the next tick");
-                }
+    let schedule = async move {
+        let mut ticks = tokio::time::interval(every);
+        loop {
+            ticks.tick().await;
+            if let Err(e) = job.run().await {
+                tracing::error!(error = %e, "the expiry job failed; it runs again at the next tick");
             }
-        };
-        tokio::select! {
-            served = axum::serve(listener, app) => if let Err(e) = served {
-                tracing::error!(error = %e, "the local stack stopped");
-            },
-            _ = schedule => {}
-            _ = events => {}
+            if let Some(table) = &sweep
+                && let Err(e) = table.purge_expired().await
+            {
+                tracing::error!(error = %e, "sweeping expired items failed; it runs again at the next tick");
+            }
+        }
+    };
+    // Each part runs on its own task and is meant to run for ever: one that ends means the
+    // stack cannot go on, and the whole stack ends with its cause.
+    let task = tokio::spawn(async move {
+        let mut parts = tokio::task::JoinSet::new();
+        parts.spawn(async move {
+            axum::serve(listener, app).await.context("serving HTTP")?;
+            anyhow::bail!("the HTTP server stopped")
+        });
+        parts.spawn(async move {
+            schedule.await;
+            anyhow::bail!("the schedule stopped")
+        });
+        parts.spawn(async move {
+            events.await;
+            anyhow::bail!("the event workers stopped")
+        });
+        match parts.join_next().await {
+            Some(Ok(ended)) => ended,
+            Some(Err(e)) => Err(anyhow::anyhow!("a part of the stack failed: {e}")),
+            None => Ok(()),
         }
     });
     Ok(Running {

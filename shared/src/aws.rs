@@ -52,11 +52,17 @@ fn aws_https_client() -> SharedHttpClient {
 
 /// Configuration from the Lambda execution environment's variables.
 pub fn lambda_config() -> anyhow::Result<SdkConfig> {
-    let region = env("AWS_REGION").or_else(|_| env("AWS_DEFAULT_REGION"))?;
+    lambda_config_from(|name| std::env::var(name).ok())
+}
+
+/// Configuration from variables as Lambda sets them, read through `var`.
+fn lambda_config_from(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<SdkConfig> {
+    let required = |name: &str| var(name).ok_or_else(|| anyhow::anyhow!("the environment variable {name} is not set"));
+    let region = required("AWS_REGION").or_else(|_| required("AWS_DEFAULT_REGION"))?;
     let credentials = Credentials::new(
-        env("AWS_ACCESS_KEY_ID")?,
-        env("AWS_SECRET_ACCESS_KEY")?,
-        std::env::var("AWS_SESSION_TOKEN").ok(),
+        required("AWS_ACCESS_KEY_ID")?,
+        required("AWS_SECRET_ACCESS_KEY")?,
+        var("AWS_SESSION_TOKEN"),
         None,
         "lambda-environment",
     );
@@ -65,7 +71,7 @@ pub fn lambda_config() -> anyhow::Result<SdkConfig> {
         .credentials_provider(SharedCredentialsProvider::new(credentials))
         .http_client(https_client())
         .behavior_version(BehaviorVersion::latest());
-    if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
+    if let Some(endpoint) = var("AWS_ENDPOINT_URL") {
         builder = builder.endpoint_url(endpoint);
     }
     Ok(builder.build())
@@ -90,8 +96,11 @@ pub fn env(name: &str) -> anyhow::Result<String> {
 
 /// The DynamoDB table named by `TABLE_NAME`.
 pub fn table(config: &SdkConfig) -> anyhow::Result<std::sync::Arc<dyn crate::table::Table>> {
-    let client = aws_sdk_dynamodb::Client::new(config);
-    Ok(std::sync::Arc::new(crate::table::dynamo::DynamoTable::new(client, env("TABLE_NAME")?)))
+    Ok(table_named(config, &env("TABLE_NAME")?))
+}
+
+pub fn table_named(config: &SdkConfig, name: &str) -> std::sync::Arc<dyn crate::table::Table> {
+    std::sync::Arc::new(crate::table::dynamo::DynamoTable::new(aws_sdk_dynamodb::Client::new(config), name))
 }
 
 /// The Cognito user pool named by `USER_POOL_ID` and its app client `USER_POOL_CLIENT_ID`.
@@ -101,12 +110,19 @@ pub fn publisher(config: &SdkConfig) -> anyhow::Result<crate::events::aws::SnsPu
 }
 
 pub fn identity(config: &SdkConfig) -> anyhow::Result<std::sync::Arc<dyn crate::identity::Identity>> {
-    let client = aws_sdk_cognitoidentityprovider::Client::new(config);
     let pool = crate::identity::cognito::CognitoConfig {
         user_pool_id: env("USER_POOL_ID")?,
         client_id: env("USER_POOL_CLIENT_ID")?,
     };
-    Ok(std::sync::Arc::new(crate::identity::cognito::CognitoIdentity::new(client, pool)))
+    Ok(identity_of(config, pool))
+}
+
+pub fn identity_of(
+    config: &SdkConfig,
+    pool: crate::identity::cognito::CognitoConfig,
+) -> std::sync::Arc<dyn crate::identity::Identity> {
+    let client = aws_sdk_cognitoidentityprovider::Client::new(config);
+    std::sync::Arc::new(crate::identity::cognito::CognitoIdentity::new(client, pool))
 }
 
 /// Reads `CURSOR_SECRET` (shared by every instance) into the cursor signer.
@@ -131,14 +147,27 @@ mod tests {
             .unwrap();
     }
 
-    #[test]
-    fn clients_build_from_the_lambda_environment_without_io() {
-        let config = SdkConfig::builder()
-            .region(Region::new("eu-west-1"))
-            .http_client(https_client())
-            .behavior_version(BehaviorVersion::latest())
-            .build();
+    #[tokio::test]
+    async fn the_lambda_configuration_comes_from_the_lambda_variables_alone() {
+        let vars: std::collections::HashMap<&str, &str> = [
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_SESSION_TOKEN", "session"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+        ]
+        .into();
+        let config = lambda_config_from(|name| vars.get(name).map(|v| v.to_string())).unwrap();
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
+        assert_eq!(config.endpoint_url(), Some("http://127.0.0.1:9"));
+        assert!(config.http_client().is_some(), "the compiled-in roots' client, not the default one");
+        use aws_credential_types::provider::ProvideCredentials;
+        let credentials = config.credentials_provider().unwrap().provide_credentials().await.unwrap();
+        assert_eq!(credentials.access_key_id(), "AKIDEXAMPLE");
+        assert_eq!(credentials.session_token(), Some("session"));
         let _dynamodb = aws_sdk_dynamodb::Client::new(&config);
-        let _cognito = aws_sdk_cognitoidentityprovider::Client::new(&config);
+
+        let missing = lambda_config_from(|name| (name != "AWS_SECRET_ACCESS_KEY").then(|| "x".to_owned()));
+        assert!(missing.unwrap_err().to_string().contains("AWS_SECRET_ACCESS_KEY"));
     }
 }

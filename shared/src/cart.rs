@@ -45,9 +45,7 @@ pub enum LineProblem {
 /// A cart line priced from the catalogue.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CartLine {
-    #[schema(value_type = String)]
     pub product_id: ProductId,
-    #[schema(value_type = u32)]
     pub quantity: Quantity,
     pub name: Option<String>,
     pub sku: Option<String>,
@@ -112,10 +110,9 @@ impl Carts {
                 let update = Update::default().set("quantity", i64::from(quantity));
                 Ok(self.table.write(Write::update(key, update).when(Condition::Exists)).await?)
             }
-            Err(WriteError::ConditionFailed { .. }) => Err(Error::invalid(
-                "product_id",
-                crate::domain::Invalid(format!("a cart holds at most {MAX_LINES} products")),
-            )),
+            Err(WriteError::ConditionFailed { .. }) => {
+                Err(Error::Conflict(format!("a cart holds at most {MAX_LINES} products")))
+            }
             Err(e) => Err(e.into()),
         }
     }

@@ -25,21 +25,14 @@ pub const MAX_ATTRIBUTES: usize = 50;
 /// A product as stored and as answered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Product {
-    #[schema(value_type = String, example = "01JD4Z3K8Q6W2M5N7P9R1T3V5X")]
     pub id: ProductId,
-    #[schema(value_type = String, example = "TEE-BLK-M")]
     pub sku: Sku,
-    #[schema(value_type = String)]
     pub name: Name,
-    #[schema(value_type = String)]
     pub description: Description,
     pub price: Money,
     /// Units in stock; never negative.
-    #[schema(value_type = u32)]
     pub stock: Stock,
-    #[schema(value_type = String, example = "apparel")]
     pub category: CategorySlug,
-    #[schema(value_type = Vec<String>)]
     pub images: Vec<ImageUrl>,
     pub attributes: BTreeMap<String, String>,
     pub active: bool,
@@ -96,6 +89,9 @@ pub enum CatalogError {
     /// Lost every race for the product; the caller may retry.
     #[error("the product kept changing meanwhile; retry")]
     Contention,
+    /// An edit named a stock other than the product's: stock moves only by adjustments.
+    #[error("the stock is {stock}; it moves only through POST /api/products/{{id}}/stock")]
+    StockIsNotEdited { stock: u32 },
     #[error(transparent)]
     Store(#[from] anyhow::Error),
 }
@@ -117,7 +113,6 @@ const ATTEMPTS: usize = 64;
 /// A category and how many products it holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Category {
-    #[schema(value_type = String)]
     pub slug: CategorySlug,
     pub product_count: i64,
 }
@@ -238,8 +233,18 @@ impl Catalog {
 
     /// Replaces the editable fields if the product is still at revision `expected` (when
     /// given); the stock stays as it is.
-    pub async fn update(&self, id: &ProductId, draft: ProductDraft, expected: Option<u64>) -> Result<Product> {
+    /// `stock`, when given, is what the editor read: it must still be the stock, never a new one.
+    pub async fn update(
+        &self,
+        id: &ProductId,
+        draft: ProductDraft,
+        stock: Option<Stock>,
+        expected: Option<u64>,
+    ) -> Result<Product> {
         let current = self.current(id, expected).await?;
+        if stock.is_some_and(|s| s != current.stock) {
+            return Err(CatalogError::StockIsNotEdited { stock: current.stock.get() });
+        }
         let next = Product {
             sku: draft.sku,
             name: draft.name,

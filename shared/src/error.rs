@@ -130,10 +130,11 @@ impl From<crate::orders::OrderError> for Error {
         use crate::orders::OrderError;
         match e {
             OrderError::NotFound => Error::NotFound("order"),
-            OrderError::OutOfStock { .. } | OrderError::IllegalTransition { .. } | OrderError::Contention => {
-                Error::Conflict(e.to_string())
-            }
-            OrderError::NotOnSale { .. } => Error::invalid("items", Invalid(e.to_string())),
+            OrderError::OutOfStock { .. }
+            | OrderError::NotOnSale { .. }
+            | OrderError::EmptyCart
+            | OrderError::IllegalTransition { .. }
+            | OrderError::Contention => Error::Conflict(e.to_string()),
             OrderError::Invalid { field, reason } => Error::invalid(field, reason),
             OrderError::KeyReused => {
                 Error::invalid("Idempotency-Key", Invalid::new("was already used with a different request"))
@@ -149,9 +150,10 @@ impl From<crate::catalog::CatalogError> for Error {
         match e {
             CatalogError::NotFound => Error::NotFound("product"),
             CatalogError::Stale => Error::PreconditionFailed,
-            CatalogError::SkuTaken(_) | CatalogError::StockOutOfRange { .. } | CatalogError::Contention => {
-                Error::Conflict(e.to_string())
-            }
+            CatalogError::SkuTaken(_)
+            | CatalogError::StockOutOfRange { .. }
+            | CatalogError::StockIsNotEdited { .. }
+            | CatalogError::Contention => Error::Conflict(e.to_string()),
             CatalogError::Store(e) => Error::Internal(e),
         }
     }

@@ -2,6 +2,7 @@
 //! the problem schema. Each service derives its paths from its handlers; the local stack
 //! merges them and serves the result at `/openapi.json`.
 
+use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder};
 use utoipa::{Modify, PartialSchema, ToSchema};
@@ -58,4 +59,85 @@ pub fn needs_caller(operation: &utoipa::openapi::path::Operation) -> bool {
         .security
         .as_ref()
         .is_some_and(|reqs| reqs.iter().any(|r| serde_json::to_value(r).is_ok_and(|v| v.get(BEARER).is_some())))
+}
+
+/// The content type of every error answer.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Documents on every operation what the shared conventions can answer, so that no handler
+/// has to list them and none can forget one: 429 (the gateway's throttle) everywhere; 400 for a
+/// malformed query or body; 413, 415 and 422 where a JSON body is read; 401 where a caller is
+/// needed; 404 where the path names a resource. Every problem answer, these and the handlers'
+/// own, is `application/problem+json` with the problem schema.
+pub fn document_conventions(doc: &mut OpenApi) {
+    use utoipa::openapi::path::ParameterIn;
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for operation in operations.into_iter().flatten() {
+            let queries = operation.parameters.iter().flatten().any(|p| {
+                p.parameter_in == ParameterIn::Query || ["If-Match", "Idempotency-Key"].contains(&p.name.as_str())
+            });
+            let body = operation.request_body.is_some();
+            let mut problems = vec![("429", "Too many requests from this client; retry after `Retry-After` seconds")];
+            if queries || body {
+                problems.push(("400", "The query, a header or the body cannot be read"));
+            }
+            if body {
+                problems.push(("413", "The body is larger than the limit"));
+                problems.push(("415", "The body is not `application/json`"));
+                problems.push(("422", "Refused fields, each named in `errors`"));
+            }
+            if needs_caller(operation) {
+                problems.push(("401", "No valid ID token, or one of an erased account"));
+            }
+            if path.contains('{') {
+                problems.push(("404", "No such resource, or one the caller may not see"));
+            }
+            for parameter in operation.parameters.iter_mut().flatten() {
+                let pattern = match parameter.name.as_str() {
+                    "If-Match" => crate::http::etag::IF_MATCH_PATTERN,
+                    "Idempotency-Key" => "^ *[!-~]{1,255} *$",
+                    _ => continue,
+                };
+                let schema = ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)).pattern(Some(pattern));
+                parameter.schema = Some(schema.into());
+            }
+            let paged = operation.parameters.iter().flatten().any(|p| p.name == "cursor");
+            let responses = &mut operation.responses.responses;
+            if paged && let Some(utoipa::openapi::RefOr::T(ok)) = responses.get_mut("200") {
+                let link = utoipa::openapi::HeaderBuilder::new()
+                    .schema(String::schema())
+                    .description(Some("`<?...&cursor=...>; rel=\"next\"` when there is a next page"))
+                    .build();
+                ok.headers.insert("Link".into(), link);
+            }
+            for (status, description) in problems {
+                responses.entry(status.to_owned()).or_insert_with(|| problem(description).into());
+            }
+            for response in responses.values_mut() {
+                if let utoipa::openapi::RefOr::T(response) = response
+                    && let Some(content) = response.content.shift_remove("application/json")
+                {
+                    if is_problem(&content) {
+                        response.content.insert(PROBLEM_JSON.to_owned(), content);
+                    } else {
+                        response.content.insert("application/json".to_owned(), content);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn problem(description: &str) -> utoipa::openapi::Response {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let schema = Ref::from_schema_name(crate::error::Problem::name());
+    ResponseBuilder::new()
+        .description(description)
+        .content(PROBLEM_JSON, ContentBuilder::new().schema(Some(schema)).build())
+        .build()
+}
+
+fn is_problem(content: &utoipa::openapi::Content) -> bool {
+    matches!(&content.schema, Some(utoipa::openapi::RefOr::Ref(r)) if r.ref_location.ends_with(&format!("/{}", crate::error::Problem::name())))
 }

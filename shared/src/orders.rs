@@ -37,12 +37,10 @@ const ATTEMPTS: usize = 64;
 /// One bought line, priced at checkout.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrderLine {
-    #[schema(value_type = String)]
     pub product_id: ProductId,
     pub sku: String,
     pub name: String,
     pub unit_price: Money,
-    #[schema(value_type = u32)]
     pub quantity: Quantity,
     pub line_total: Money,
 }
@@ -69,16 +67,13 @@ pub struct PaymentRecord {
 /// An order as stored and as answered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Order {
-    #[schema(value_type = String)]
     pub id: OrderId,
-    #[schema(value_type = String)]
     pub user_id: UserId,
     pub status: OrderStatus,
     pub lines: Vec<OrderLine>,
     pub total: Money,
     pub shipping_address: Address,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub tracking_number: Option<TrackingNumber>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment: Option<PaymentRecord>,
@@ -188,6 +183,9 @@ pub enum OrderError {
     /// Products that do not exist or are not on sale.
     #[error("not on sale: {}", products.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
     NotOnSale { products: Vec<ProductId> },
+    /// Checkout from an empty cart.
+    #[error("the cart is empty")]
+    EmptyCart,
     /// The request is not a valid order (empty, too many products, mixed currencies).
     #[error("{field}: {reason}")]
     Invalid { field: &'static str, reason: Invalid },
@@ -324,7 +322,7 @@ impl Orders {
             None => self.carts.lines(&request.user).await.map_err(|e| anyhow::anyhow!("{e:#}"))?,
         };
         if wanted.is_empty() {
-            return Err(invalid("has nothing to order"));
+            return Err(if from_cart { OrderError::EmptyCart } else { invalid("has nothing to order") });
         }
         let mut merged: Vec<(ProductId, i64)> = Vec::new();
         for (product, quantity) in &wanted {

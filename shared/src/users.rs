@@ -30,14 +30,10 @@ impl Default for NotificationPreferences {
 /// A user's profile as stored and as answered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UserProfile {
-    #[schema(value_type = String)]
     pub id: UserId,
-    #[schema(value_type = String)]
     pub email: Email,
-    #[schema(value_type = String)]
     pub name: Name,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub phone: Option<Phone>,
     #[serde(default)]
     pub address: Option<Address>,

@@ -10,6 +10,19 @@ pub const ADMIN_EMAIL: &str = "admin@shop.test";
 pub const ADMIN_PASSWORD: &str = "Admin-Password-1";
 pub const PASSWORD: &str = "Correct-Horse-42";
 
+/// With `TEST_LOG=1`, the stack's logs (filtered by `RUST_LOG`, default `info`) go to the test's
+/// output, which the test harness shows for a failing test; otherwise they are dropped.
+pub fn show_logs_if_asked() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+            let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+        }
+    });
+}
+
 /// A fresh, empty folder under the system's temp directory.
 pub fn temp_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("shop-{tag}-{}", ulid::Ulid::new()));
@@ -64,6 +77,7 @@ impl TestApp {
     }
 
     pub async fn spawn_with(adjust: impl FnOnce(&mut local::Config)) -> Self {
+        show_logs_if_asked();
         let mut config = local::Config {
             addr: "127.0.0.1:0".parse().unwrap(),
             data_dir: temp_dir("app"),

@@ -41,18 +41,21 @@ shop::service!(AuthState, Doc, [register, confirm, login, refresh, logout, forgo
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterBody {
+    #[schema(value_type = Email)]
     email: String,
     /// At least 10 characters with a lower-case letter, an upper-case letter and a digit.
+    #[schema(value_type = String, min_length = 10, max_length = 256)]
     password: String,
+    #[schema(value_type = Name)]
     name: String,
     /// E.164, like +4915112345678.
     #[serde(default)]
+    #[schema(value_type = Option<Phone>)]
     phone: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Registered {
-    #[schema(value_type = String)]
     user_id: UserId,
     /// False when a code was sent that must come back to POST /api/auth/confirm.
     confirmed: bool,
@@ -61,14 +64,18 @@ pub struct Registered {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfirmBody {
+    #[schema(value_type = Email)]
     email: String,
+    #[schema(value_type = String, min_length = 1, max_length = 64, pattern = r"^ *[!-~]+ *$")]
     code: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
+    #[schema(value_type = Email)]
     email: String,
+    #[schema(value_type = String, min_length = 1, max_length = 256)]
     password: String,
 }
 
@@ -87,15 +94,19 @@ pub struct LogoutBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ForgotBody {
+    #[schema(value_type = Email)]
     email: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetBody {
+    #[schema(value_type = Email)]
     email: String,
+    #[schema(value_type = String, min_length = 1, max_length = 64, pattern = r"^ *[!-~]+ *$")]
     code: String,
     /// The new password, under the same policy as at registration.
+    #[schema(value_type = String, min_length = 10, max_length = 256)]
     password: String,
 }
 

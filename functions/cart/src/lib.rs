@@ -36,9 +36,11 @@ shop::service!(CartState, Doc, [get_cart, clear_cart, set_item, remove_item]);
 /// How many of a product the cart should hold.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ItemBody {
+pub struct CartItemBody {
     /// 1 to 99.
     #[schema(example = 2)]
+    #[schema(value_type = Quantity)]
+    #[serde(deserialize_with = "shop::http::json::integer")]
     quantity: i64,
 }
 
@@ -58,20 +60,20 @@ async fn clear_cart(State(state): State<CartState>, caller: Caller) -> Result<St
 
 /// Put a product in the cart, or change how many.
 #[utoipa::path(put, path = "/api/cart/items/{product_id}", tag = "cart", security(("cognito" = [])),
-    params(("product_id" = String, Path)), request_body = ItemBody,
+    params(("product_id" = String, Path)), request_body = CartItemBody,
     responses((status = 200, body = CartView), (status = 404, body = shop::error::Problem),
-              (status = 422, body = shop::error::Problem, description = "Bad quantity, product not on sale, or cart full")))]
+              (status = 409, body = shop::error::Problem, description = "The product is not on sale, or the cart is full")))]
 async fn set_item(
     State(state): State<CartState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(body): Json<ItemBody>,
+    Json(body): Json<CartItemBody>,
 ) -> Result<Json<CartView>> {
     let id = shop::http::path_id(&id, ProductId::parse, "product")?;
     let quantity = Quantity::new(body.quantity).map_err(|e| Error::invalid("quantity", e))?;
     let product = state.catalog.get(&id).await?.ok_or(Error::NotFound("product"))?;
     if !product.active {
-        return Err(Error::invalid("product_id", shop::domain::Invalid::new("this product is not on sale")));
+        return Err(Error::Conflict("this product is not on sale".into()));
     }
     state.carts.set(&caller.user_id, &id, quantity).await?;
     Ok(Json(state.carts.view(&caller.user_id).await?))

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use shop::domain::{Address, Invalid, OrderId, OrderStatus, ProductId, Quantity, TrackingNumber};
 use shop::error::Validation;
 use shop::http::caller::Erasures;
-use shop::http::{Caller, Json, Page, PageParams, Query, Versioned};
+use shop::http::{Caller, Json, Page, PageParams, PageQuery, Query, Versioned};
 use shop::openapi::Shared;
 use shop::orders::{CancelReason, CheckoutRequest, Order, OrderScope, Orders, Transition};
 use shop::{Error, Result};
@@ -37,8 +37,11 @@ shop::service!(OrdersState, Doc, [place_order, list_orders, get_order, cancel_or
 /// A line to order.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ItemBody {
+pub struct OrderItemBody {
+    #[schema(value_type = ProductId)]
     product_id: String,
+    #[schema(value_type = Quantity)]
+    #[serde(deserialize_with = "shop::http::json::integer")]
     quantity: i64,
 }
 
@@ -47,7 +50,8 @@ pub struct ItemBody {
 #[serde(deny_unknown_fields)]
 pub struct OrderBody {
     #[serde(default)]
-    items: Option<Vec<ItemBody>>,
+    #[schema(min_items = 1, max_items = 40)]
+    items: Option<Vec<OrderItemBody>>,
     shipping_address: Address,
 }
 
@@ -56,8 +60,10 @@ pub struct OrderBody {
 #[serde(deny_unknown_fields)]
 pub struct StatusBody {
     /// SHIPPED (with `tracking_number`) or DELIVERED.
+    #[schema(pattern = "^(SHIPPED|DELIVERED)$", example = "SHIPPED")]
     status: String,
     #[serde(default)]
+    #[schema(value_type = Option<TrackingNumber>)]
     tracking_number: Option<String>,
 }
 
@@ -66,11 +72,8 @@ pub struct StatusBody {
 #[into_params(parameter_in = Query)]
 pub struct ListFilter {
     /// Admins only: orders in this status.
+    #[param(value_type = Option<OrderStatus>)]
     status: Option<String>,
-    #[allow(dead_code)]
-    limit: Option<u32>,
-    #[allow(dead_code)]
-    cursor: Option<String>,
 }
 
 /// The order if the caller may see it: its owner or an admin; 404 for anyone else.
@@ -133,7 +136,7 @@ async fn place_order(
 }
 
 /// The caller's orders, newest first; admins see everyone's and can filter by status.
-#[utoipa::path(get, path = "/api/orders", tag = "orders", security(("cognito" = [])), params(ListFilter),
+#[utoipa::path(get, path = "/api/orders", tag = "orders", security(("cognito" = [])), params(ListFilter, PageQuery),
     responses((status = 200, body = [Order]), (status = 400, body = shop::error::Problem)))]
 async fn list_orders(
     State(state): State<OrdersState>,
@@ -146,7 +149,7 @@ async fn list_orders(
             OrderScope::Status(OrderStatus::parse(&status).map_err(|e| Error::BadRequest(format!("status {e}")))?)
         }
         (true, None) => OrderScope::All,
-        (false, Some(_)) => return Err(Error::BadRequest("filtering by status is for the back office".into())),
+        (false, Some(_)) => return Err(Error::Forbidden),
         (false, None) => OrderScope::User(caller.user_id.clone()),
     };
     let (orders, next) = state.orders.list(scope, page.limit, page.after.clone()).await?;

@@ -11,7 +11,7 @@ use shop::domain::{
 };
 use shop::error::Validation;
 use shop::http::caller::Erasures;
-use shop::http::{Caller, IfMatch, Json, Page, PageParams, Query, Versioned};
+use shop::http::{Caller, IfMatch, Json, Page, PageParams, PageQuery, Query, Versioned};
 use shop::openapi::Shared;
 use shop::sales::{ProductSales, Sales};
 use shop::{Error, Result};
@@ -56,20 +56,26 @@ shop::service!(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductBody {
-    #[schema(example = "TEE-BLK-M")]
+    #[schema(value_type = Sku)]
     sku: String,
+    #[schema(value_type = Name)]
     name: String,
     #[serde(default)]
+    #[schema(value_type = Description)]
     description: String,
     price: PriceBody,
     /// Only when creating (default 0).
     #[serde(default)]
+    #[schema(value_type = Option<Stock>)]
+    #[serde(deserialize_with = "shop::http::json::optional_integer")]
     stock: Option<i64>,
-    #[schema(example = "apparel")]
+    #[schema(value_type = CategorySlug)]
     category: String,
     #[serde(default)]
+    #[schema(value_type = Vec<ImageUrl>, max_items = 10)]
     images: Vec<String>,
     #[serde(default)]
+    /// At most 50; names 1 to 64 characters, values at most 500.
     attributes: BTreeMap<String, String>,
     #[serde(default = "active_by_default")]
     active: bool,
@@ -84,8 +90,10 @@ fn active_by_default() -> bool {
 #[serde(deny_unknown_fields)]
 pub struct PriceBody {
     #[schema(example = 1999)]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
+    #[serde(deserialize_with = "shop::http::json::integer")]
     amount: i64,
-    #[schema(example = "EUR")]
+    #[schema(value_type = Currency)]
     currency: String,
 }
 
@@ -108,13 +116,13 @@ impl ProductBody {
         Ok((draft, stock.expect("validated with the draft")))
     }
 
-    /// The draft of a change to an existing product, whose stock it may not name.
-    fn change(self) -> Result<ProductDraft> {
+    /// The draft of a change to an existing product, and the stock its editor read, if sent
+    /// back (it must still be the stock: stock moves only through the inventory route).
+    fn change(self) -> Result<(ProductDraft, Option<Stock>)> {
         let mut v = Validation::default();
-        if self.stock.is_some() {
-            v.field::<()>("stock", Err(Invalid::new("moves only through POST /api/products/{id}/stock")));
-        }
-        self.draft(v)
+        let stock = v.optional("stock", self.stock, Stock::new);
+        let draft = self.draft(v)?;
+        Ok((draft, stock.expect("validated with the draft")))
     }
 
     fn draft(self, mut v: Validation) -> Result<ProductDraft> {
@@ -152,17 +160,12 @@ impl ProductBody {
 #[into_params(parameter_in = Query)]
 pub struct ListFilter {
     /// Only this category's products, by name.
+    #[param(value_type = Option<CategorySlug>)]
     category: Option<String>,
-    /// Page size, 1 to 100 (default 20).
-    #[allow(dead_code)]
-    limit: Option<u32>,
-    /// The `cursor` of a `Link: rel="next"` header.
-    #[allow(dead_code)]
-    cursor: Option<String>,
 }
 
 /// List active products, newest id last; by name within a category.
-#[utoipa::path(get, path = "/api/products", tag = "products", params(ListFilter),
+#[utoipa::path(get, path = "/api/products", tag = "products", params(ListFilter, PageQuery),
     responses((status = 200, body = [Product], description = "A page of products; `Link` names the next"),
               (status = 400, body = shop::error::Problem)))]
 async fn list_products(
@@ -207,10 +210,12 @@ async fn create_product(
 }
 
 /// Replace a product's fields but its stock (admin). Send `If-Match` with the ETag you read:
-/// any change since (a sale too) answers 412.
+/// any change since (a sale too) answers 412. A `stock` sent back must be the product's stock
+/// (409 otherwise): stock moves only through `POST /api/products/{id}/stock`.
 #[utoipa::path(put, path = "/api/products/{id}", tag = "products", request_body = ProductBody, security(("cognito" = [])),
     params(("id" = String, Path), ("If-Match" = String, Header, description = "The ETag you read")),
     responses((status = 200, body = Product), (status = 404, body = shop::error::Problem),
+              (status = 409, body = shop::error::Problem, description = "SKU taken, or a stock that is not the product's"),
               (status = 412, body = shop::error::Problem), (status = 422, body = shop::error::Problem),
               (status = 428, body = shop::error::Problem, description = "No If-Match")))]
 async fn update_product(
@@ -222,7 +227,8 @@ async fn update_product(
 ) -> Result<Versioned<Product>> {
     caller.require_admin()?;
     let id = shop::http::path_id(&id, ProductId::parse, "product")?;
-    let product = state.catalog.update(&id, body.change()?, if_match.required()?).await?;
+    let (draft, stock) = body.change()?;
+    let product = state.catalog.update(&id, draft, stock, if_match.required()?).await?;
     tracing::info!(product = %product.id, revision = product.version, "product updated");
     Ok(Versioned(product.version, product))
 }
@@ -250,9 +256,10 @@ async fn delete_product(
 #[serde(deny_unknown_fields)]
 pub struct StockBody {
     /// Units to add (restock) or, negative, to take away (write-off, count correction).
-    #[schema(example = 12)]
+    #[schema(example = 12, minimum = -1_000_000_000, maximum = 1_000_000_000)]
+    #[serde(deserialize_with = "shop::http::json::integer")]
     delta: i64,
-    #[schema(example = "restock from supplier")]
+    #[schema(value_type = Reason)]
     reason: String,
 }
 

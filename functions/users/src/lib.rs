@@ -11,7 +11,7 @@ use serde_json::Value;
 use shop::domain::{Address, Email, Name, Password, Phone, UserId};
 use shop::error::Validation;
 use shop::http::caller::Erasures;
-use shop::http::{Caller, IfMatch, Json, Page, PageParams, Versioned};
+use shop::http::{Caller, IfMatch, Json, Page, PageParams, PageQuery, Versioned};
 use shop::identity::{Identity, NewAccount};
 use shop::openapi::Shared;
 use shop::users::{NotificationPreferences, ProfileChanges, UserProfile, Users};
@@ -49,10 +49,14 @@ shop::service!(UsersState, Doc, [list_users, create_user, me, export_me, get_use
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUserBody {
+    #[schema(value_type = Email)]
     email: String,
+    #[schema(value_type = Name)]
     name: String,
+    #[schema(value_type = String, min_length = 10, max_length = 256)]
     password: String,
     #[serde(default)]
+    #[schema(value_type = Option<Phone>)]
     phone: Option<String>,
 }
 
@@ -79,9 +83,11 @@ fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> std::result:
 #[serde(deny_unknown_fields)]
 pub struct ProfileBody {
     #[serde(default)]
+    #[schema(value_type = Option<Name>)]
     name: Option<String>,
     /// `null` removes the phone number.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Phone>)]
     phone: Option<Option<String>>,
     /// `null` removes the address.
     #[serde(default, deserialize_with = "present")]
@@ -118,7 +124,7 @@ async fn visible(state: &UsersState, caller: &Caller, id: &str) -> Result<UserPr
 
 /// Every user, oldest first (admin).
 #[utoipa::path(get, path = "/api/users", tag = "users", security(("cognito" = [])),
-    params(("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    params(PageQuery),
     responses((status = 200, body = [UserProfile]), (status = 403, body = shop::error::Problem)))]
 async fn list_users(State(state): State<UsersState>, caller: Caller, page: PageParams) -> Result<Page<UserProfile>> {
     caller.require_admin()?;
@@ -191,7 +197,7 @@ async fn update_user(
     Json(body): Json<ProfileBody>,
 ) -> Result<Versioned<UserProfile>> {
     let current = visible(&state, &caller, &id).await?;
-    let profile = state.users.update(&current.id, body.try_into()?, if_match.0).await?;
+    let profile = state.users.update(&current.id, body.try_into()?, if_match.optional()?).await?;
     Ok(Versioned(profile.version, profile))
 }
 

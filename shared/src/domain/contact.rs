@@ -13,7 +13,7 @@ impl Email {
 
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let email = raw.trim().to_lowercase();
-        if email.len() > Self::MAX_CHARS {
+        if raw.chars().count() > Self::MAX_CHARS {
             return Err(Invalid::new(format!("must be at most {} characters", Self::MAX_CHARS)));
         }
         let invalid = || Invalid::new("must be an email address like name@example.com");
@@ -65,18 +65,12 @@ impl Phone {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Address {
-    #[schema(value_type = String)]
     pub name: Name,
-    #[schema(value_type = String)]
     pub line1: Name,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
     pub line2: Option<Name>,
-    #[schema(value_type = String)]
     pub city: Name,
-    #[schema(value_type = String)]
     pub postal_code: PostalCode,
-    #[schema(value_type = String, example = "DE")]
     pub country: Country,
 }
 
@@ -97,7 +91,8 @@ pub struct PostalCode(String);
 impl PostalCode {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let code = raw.trim().to_owned();
-        if (1..=16).contains(&code.len()) && code.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-') {
+        if !code.is_empty() && raw.len() <= 16 && raw.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-')
+        {
             Ok(Self(code))
         } else {
             Err(Invalid::new("postal_code must be 1 to 16 letters, digits, spaces or dashes"))
@@ -116,7 +111,7 @@ pub struct Country(String);
 
 impl Country {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        let code = raw.trim().to_ascii_uppercase();
+        let code = raw.to_ascii_uppercase();
         if code.len() == 2 && code.chars().all(|c| c.is_ascii_uppercase()) {
             Ok(Self(code))
         } else {

@@ -31,9 +31,10 @@ mod ids;
 mod money;
 mod order;
 mod password;
+mod schema;
 mod text;
 
-pub use contact::{Address, Email, Phone};
+pub use contact::{Address, Country, Email, Phone, PostalCode};
 pub use ids::{OrderId, ProductId, UserId, monotonic_ulid};
 pub use money::{Currency, Money};
 pub use order::OrderStatus;

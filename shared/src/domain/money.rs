@@ -27,7 +27,7 @@ impl Currency {
     pub const EUR: Currency = Currency(*b"EUR");
 
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        let code = raw.trim();
+        let code = raw;
         if code.len() == 3 && Self::minor_digits_of(code).is_some() {
             let b = code.as_bytes();
             return Ok(Self([b[0], b[1], b[2]]));
@@ -40,6 +40,11 @@ impl Currency {
 
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0).expect("currency codes are ASCII")
+    }
+
+    /// Every code the shop knows.
+    pub fn codes() -> impl Iterator<Item = &'static str> {
+        [TWO_DIGITS, ZERO_DIGITS, THREE_DIGITS, FOUR_DIGITS].into_iter().flat_map(str::split_whitespace)
     }
 
     /// How many digits of minor units the currency has (2 for EUR, 0 for JPY).
@@ -63,7 +68,6 @@ pub struct Money {
     /// Minor units: 1999 is 19.99 EUR.
     pub amount: i64,
     /// ISO 4217 code.
-    #[schema(value_type = String, example = "EUR")]
     pub currency: Currency,
 }
 

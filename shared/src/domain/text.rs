@@ -3,21 +3,22 @@
 use super::Invalid;
 use serde::{Deserialize, Serialize};
 
-/// Trims and checks a string against a length range in characters; refuses control characters.
+/// Trims and checks a string against a length range in characters (at least `min` once
+/// trimmed, at most `max` as sent, which is what the API document's `maxLength` says);
+/// refuses control characters.
 fn bounded(raw: &str, min: usize, max: usize) -> Result<String, Invalid> {
     let trimmed = raw.trim();
-    let len = trimmed.chars().count();
-    if len < min {
+    if trimmed.chars().count() < min {
         return Err(if min == 1 {
             Invalid::new("must not be empty")
         } else {
             Invalid::new(format!("must be at least {min} characters"))
         });
     }
-    if len > max {
+    if raw.chars().count() > max {
         return Err(Invalid::new(format!("must be at most {max} characters")));
     }
-    if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if raw.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
         return Err(Invalid::new("must not contain control characters"));
     }
     Ok(trimmed.to_owned())

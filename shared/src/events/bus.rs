@@ -13,6 +13,8 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+
+use futures::FutureExt;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -129,8 +131,12 @@ impl Bus {
     /// Moves the table's new changes onto the queues; answers how many changes it read (0: up
     /// to date). Once a minute it also lets the feed drop what it published more than the
     /// stream's retention ago; nothing unpublished is ever dropped.
-    pub async fn pump(&self, feed: &dyn ChangeFeed) -> anyhow::Result<usize> {
-        let cursor: i64 = self.conn().query_row("SELECT seq FROM cursor", [], |r| r.get(0)).optional()?.unwrap_or(0);
+    pub async fn pump(self: &Arc<Self>, feed: &dyn ChangeFeed) -> anyhow::Result<usize> {
+        let cursor = self
+            .blocking(|bus| {
+                Ok(bus.conn().query_row("SELECT seq FROM cursor", [], |r| r.get(0)).optional()?.unwrap_or(0))
+            })
+            .await?;
         let due = {
             let mut trimmed = self.trimmed.lock().unwrap_or_else(|p| p.into_inner());
             let due = trimmed.is_none_or(|at| at.elapsed() >= Duration::from_secs(60));
@@ -144,6 +150,15 @@ impl Bus {
             feed.forget(cursor, before).await?;
         }
         let changes = feed.changes_after(cursor, 500).await?;
+        if changes.is_empty() {
+            return Ok(0);
+        }
+        self.blocking(move |bus| bus.enqueue(&changes)).await
+    }
+
+    /// Puts the events among `changes` on the queues that take them, and moves the cursor past
+    /// them, in one SQLite transaction; answers how many changes it read.
+    fn enqueue(&self, changes: &[crate::table::Change]) -> anyhow::Result<usize> {
         let Some(last) = changes.last().map(|c| c.sequence) else { return Ok(0) };
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -193,7 +208,7 @@ impl Bus {
     }
 
     /// The consumer applied these messages: they leave the queue.
-    pub fn delete(&self, queue: &Queue, event_ids: &[&str]) -> anyhow::Result<()> {
+    pub fn delete(&self, queue: &Queue, event_ids: &[String]) -> anyhow::Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         for event_id in event_ids {
@@ -254,31 +269,46 @@ impl Bus {
         Ok(moved)
     }
 
+    /// Runs SQLite work on the blocking pool, off the threads that serve requests.
+    async fn blocking<T: Send + 'static>(
+        self: &Arc<Self>,
+        work: impl FnOnce(&Bus) -> anyhow::Result<T> + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let bus = self.clone();
+        tokio::task::spawn_blocking(move || work(&bus)).await?
+    }
+
     /// Delivers `queue`'s visible messages to `consumer` until none is left; answers how many
     /// it handled.
-    pub async fn drain(&self, consumer: &dyn Consumer) -> anyhow::Result<usize> {
+    pub async fn drain(self: &Arc<Self>, consumer: &dyn Consumer) -> anyhow::Result<usize> {
         let queue = consumer.queue();
         let mut handled = 0;
         loop {
-            let messages = self.receive(queue, 10)?;
+            let messages = self.blocking(move |bus| bus.receive(queue, 10)).await?;
             if messages.is_empty() {
                 return Ok(handled);
             }
             let mut done = Vec::with_capacity(messages.len());
             for message in &messages {
-                match consumer.handle(&message.event).await {
+                // A consumer that panics has failed this message, as a Lambda invocation would.
+                let outcome = std::panic::AssertUnwindSafe(consumer.handle(&message.event)).catch_unwind().await;
+                match outcome
+                    .unwrap_or_else(|panic| Err(anyhow::anyhow!("panicked: {}", super::panic_message(&*panic))))
+                {
                     Ok(()) => done.push(message.event.event_id.as_str()),
                     Err(e) => {
                         tracing::warn!(
                             queue = queue.name, event_id = %message.event.event_id, receives = message.receives,
                             error = format!("{e:#}"), "a consumer failed; the message will come back"
                         );
-                        self.failed(queue, message, &format!("{e:#}"))?;
+                        let (message, error) = (message.clone(), format!("{e:#}"));
+                        self.blocking(move |bus| bus.failed(queue, &message, &error)).await?;
                     }
                 }
                 handled += 1;
             }
-            self.delete(queue, &done)?;
+            let done: Vec<String> = done.into_iter().map(str::to_owned).collect();
+            self.blocking(move |bus| bus.delete(queue, &done)).await?;
         }
     }
 
@@ -332,10 +362,10 @@ mod tests {
     }
 
     /// A table and a bus in a fresh folder.
-    fn world() -> (std::path::PathBuf, SqliteTable, Bus) {
+    fn world() -> (std::path::PathBuf, SqliteTable, Arc<Bus>) {
         let dir = dir();
         let table = SqliteTable::open(&dir.join("shop.db")).unwrap();
-        let bus = Bus::open(&dir.join("bus.db"), FAST).unwrap();
+        let bus = Arc::new(Bus::open(&dir.join("bus.db"), FAST).unwrap());
         (dir, table, bus)
     }
 
@@ -417,18 +447,60 @@ mod tests {
         assert_eq!(*flaky.seen.lock().unwrap(), ["01A", "01B"]);
     }
 
+    /// Panics once, then applies every event.
+    struct Panicky {
+        panicked: AtomicUsize,
+        seen: Mutex<Vec<String>>,
+    }
+
+    #[async_trait]
+    impl Consumer for Panicky {
+        fn queue(&self) -> &'static Queue {
+            &SALES
+        }
+
+        async fn handle(&self, event: &Event) -> anyhow::Result<()> {
+            if self.panicked.fetch_add(1, Ordering::SeqCst) == 0 {
+                panic!("a bug in a consumer");
+            }
+            self.seen.lock().unwrap().push(event.event_id.clone());
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_consumer_fails_its_message_and_its_worker_goes_on() {
+        let (_dir, table, bus) = world();
+        let consumer = Arc::new(Panicky { panicked: AtomicUsize::new(0), seen: Mutex::default() });
+        let feed: Arc<dyn ChangeFeed> = Arc::new(table.clone());
+        let running = tokio::spawn(bus.clone().run(feed, vec![consumer.clone()]));
+        emit(&table, "01P", "OrderPlaced").await;
+        emit(&table, "01Q", "OrderPlaced").await;
+        for _ in 0..200 {
+            if consumer.seen.lock().unwrap().len() == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        running.abort();
+        let mut seen = consumer.seen.lock().unwrap().clone();
+        seen.sort();
+        assert_eq!(seen, ["01P", "01Q"], "the panic failed one delivery, not the worker");
+        assert!(bus.dead_letters(None).unwrap().is_empty());
+    }
+
     #[tokio::test]
     async fn a_restart_delivers_what_was_in_flight() {
         let dir = dir();
         let table = SqliteTable::open(&dir.join("shop.db")).unwrap();
         emit(&table, "01A", "OrderPlaced").await;
         {
-            let bus = Bus::open_for_consuming(&dir.join("bus.db"), FAST).unwrap();
+            let bus = Arc::new(Bus::open_for_consuming(&dir.join("bus.db"), FAST).unwrap());
             bus.pump(&table).await.unwrap();
             assert_eq!(bus.receive(&SALES, 10).unwrap().len(), 1);
             // The process dies here, before the consumer answers.
         }
-        let bus = Bus::open_for_consuming(&dir.join("bus.db"), FAST).unwrap();
+        let bus = Arc::new(Bus::open_for_consuming(&dir.join("bus.db"), FAST).unwrap());
         let again = bus.receive(&SALES, 10).unwrap();
         assert_eq!(again.len(), 1);
         assert_eq!(again[0].receives, 2, "the lost receive still counts");

@@ -246,22 +246,37 @@ pub trait Consumer: Send + Sync {
 }
 
 /// Runs one worker of the bus until its task is dropped: `round` again and again, pausing
-/// `poll` after a round that found nothing to do (answered 0) or failed (logged as `what`).
+/// `poll` after a round that found nothing to do (answered 0), failed, or panicked (both logged
+/// as `what`): a panicking round is a failed one, and the worker goes on with the next.
 pub async fn keep_working<F, Fut>(what: &'static str, poll: std::time::Duration, mut round: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<usize>>,
 {
+    use futures::FutureExt;
     loop {
-        match round().await {
-            Ok(0) => tokio::time::sleep(poll).await,
-            Ok(_) => {}
-            Err(e) => {
+        match std::panic::AssertUnwindSafe(round()).catch_unwind().await {
+            Ok(Ok(0)) => tokio::time::sleep(poll).await,
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
                 tracing::error!(error = format!("{e:#}"), "{what} failed; trying again");
+                tokio::time::sleep(poll).await;
+            }
+            Err(panic) => {
+                tracing::error!(panic = panic_message(&*panic), "{what} panicked; starting it again");
                 tokio::time::sleep(poll).await;
             }
         }
     }
+}
+
+/// What a caught panic said.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
 }
 
 /// How long a consumer's record of an applied event is kept: longer than any queue keeps a

@@ -49,33 +49,98 @@ pub async fn not_modified(request: Request, next: Next) -> Response {
     response
 }
 
-/// The version an update expects (`If-Match: "<version>"`): `None` when the header is absent
-/// or `*` (any version); [`IfMatch::required`] tells those two apart. A tag that can never
-/// match (not one of ours) is a 412 at once.
+/// The version an update expects (`If-Match: "<version>"`, or `*` for any). It is read, not
+/// judged, when the request arrives: a handler asks for it after validating the body, so a bad
+/// body is a 422 whatever the header says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IfMatch(pub Option<u64>, bool);
+pub struct IfMatch(Option<Tags>);
+
+/// What an `If-Match` header holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tags {
+    /// `*`: any current version.
+    Any,
+    /// One of ours (the first, if it lists several).
+    Version(u64),
+    /// Entity tags, none of them ours: they can never match.
+    Foreign,
+    /// Not a list of entity tags at all.
+    Malformed,
+}
+
+/// An `If-Match` value as RFC 9110 writes it: `*`, or entity tags (`"x"`, `W/"x"`) separated
+/// by commas; empty counts as no header. The API document gives this pattern to the header.
+pub const IF_MATCH_PATTERN: &str = r#"^(\*|(W/)?"[^"]*"( *, *(W/)?"[^"]*")*)?$"#;
+
+fn tags(value: &str) -> Tags {
+    let value = value.trim();
+    if value == "*" {
+        return Tags::Any;
+    }
+    let mut rest = value;
+    let mut first_ours = None;
+    loop {
+        rest = rest.trim_start_matches(' ');
+        let tag = rest.strip_prefix("W/").unwrap_or(rest);
+        let Some(open) = tag.strip_prefix('"') else { return Tags::Malformed };
+        let Some(end) = open.find('"') else { return Tags::Malformed };
+        if first_ours.is_none() {
+            first_ours = open[..end].parse::<u64>().ok();
+        }
+        rest = open[end + 1..].trim_start_matches(' ');
+        match rest.strip_prefix(',') {
+            Some(more) => rest = more,
+            None if rest.is_empty() => break,
+            None => return Tags::Malformed,
+        }
+    }
+    first_ours.map_or(Tags::Foreign, Tags::Version)
+}
 
 impl IfMatch {
     /// For changes that must say which version they were based on: 428 without the header.
     pub fn required(self) -> Result<Option<u64>, Error> {
-        match self {
-            Self(expected, true) => Ok(expected),
-            Self(_, false) => Err(Error::PreconditionRequired),
+        self.0.ok_or(Error::PreconditionRequired).and_then(Self::judge)
+    }
+
+    /// For changes that may say which version they were based on (`None`: any).
+    pub fn optional(self) -> Result<Option<u64>, Error> {
+        self.0.map_or(Ok(None), Self::judge)
+    }
+
+    fn judge(tags: Tags) -> Result<Option<u64>, Error> {
+        match tags {
+            Tags::Any => Ok(None),
+            Tags::Version(v) => Ok(Some(v)),
+            Tags::Foreign => Err(Error::PreconditionFailed),
+            Tags::Malformed => Err(Error::BadRequest("If-Match must be * or entity tags like \"3\"".into())),
         }
     }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
-    type Rejection = Error;
+    type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
-        let Some(value) = parts.headers.get(header::IF_MATCH) else {
-            return Ok(Self(None, false));
-        };
-        let value = value.to_str().map_err(|_| Error::PreconditionFailed)?.trim();
-        if value == "*" {
-            return Ok(Self(None, true));
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        // An empty header says nothing, as if it were absent.
+        let header = parts.headers.get(header::IF_MATCH).filter(|v| !v.is_empty());
+        Ok(Self(header.map(|v| v.to_str().map_or(Tags::Malformed, tags))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_match_values() {
+        assert_eq!(tags("*"), Tags::Any);
+        assert_eq!(tags("\"3\""), Tags::Version(3));
+        assert_eq!(tags("W/\"3\""), Tags::Version(3));
+        assert_eq!(tags("\"abc\", \"7\""), Tags::Version(7));
+        assert_eq!(tags("\"a,b\""), Tags::Foreign);
+        for bad in ["null", "3", "\"3", "\"3\" x", "\"3\",,"] {
+            assert_eq!(tags(bad), Tags::Malformed, "{bad}");
         }
-        opaque(value).trim_matches('"').parse().map(|v| Self(Some(v), true)).map_err(|_| Error::PreconditionFailed)
     }
 }

@@ -10,7 +10,7 @@ pub mod page;
 pub use caller::Caller;
 pub use etag::{IfMatch, Versioned};
 pub use json::{Json, Query};
-pub use page::{Cursor, Page, PageParams};
+pub use page::{Cursor, Page, PageParams, PageQuery};
 
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -94,9 +94,11 @@ macro_rules! service {
 
         /// The service's OpenAPI document.
         pub fn openapi() -> ::utoipa::openapi::OpenApi {
-            $crate::utoipa_axum::router::OpenApiRouter::<$state>::with_openapi(<$doc as ::utoipa::OpenApi>::openapi())
+            let mut doc = $crate::utoipa_axum::router::OpenApiRouter::<$state>::with_openapi(<$doc as ::utoipa::OpenApi>::openapi())
                 $( .routes($crate::utoipa_axum::routes!($handler)) )+
-                .into_openapi()
+                .into_openapi();
+            $crate::openapi::document_conventions(&mut doc);
+            doc
         }
     };
 }

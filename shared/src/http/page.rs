@@ -69,6 +69,19 @@ impl Cursor {
     }
 }
 
+/// The paging parameters of every list, as the API document shows them ([`PageParams`] reads
+/// them): `params(Filters, PageQuery)` in a list's `#[utoipa::path]`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct PageQuery {
+    /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<u32>,
+    /// The `cursor` of the previous page's `Link: <...>; rel="next"` header.
+    cursor: Option<String>,
+}
+
 /// What a list request asks for: how many, from where. Extracted from the query string;
 /// `limit` and `cursor` are its own parameters, the rest belong to the list's filters.
 #[derive(Debug, Clone)]
@@ -91,15 +104,11 @@ impl<S: Send + Sync> FromRequestParts<S> for PageParams {
         for (name, value) in pairs {
             match name.as_str() {
                 "limit" => {
-                    limit = value
-                        .parse::<usize>()
-                        .ok()
-                        .filter(|n| *n >= 1)
-                        .ok_or_else(|| {
-                            Error::BadRequest(format!("limit must be a whole number from 1 to {MAX_LIMIT}"))
-                        })?
-                        .min(MAX_LIMIT);
+                    limit = value.parse::<usize>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
+                        Error::BadRequest(format!("limit must be a whole number from 1 to {MAX_LIMIT}"))
+                    })?;
                 }
+                "cursor" if value.is_empty() => {}
                 "cursor" => cursor = Some(value),
                 _ => filters.push((name, value)),
             }

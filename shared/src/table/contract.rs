@@ -265,7 +265,7 @@ mod sqlite {
         let key = super::Key::new("T#2", "A");
         let past = crate::time::epoch_now() - 1;
         table.write(super::Write::put(super::Item::new(&key, &json!({})).expiring_at(past))).await.unwrap();
-        assert_eq!(table.purge_expired().unwrap(), 1);
+        assert_eq!(table.purge_expired().await.unwrap(), 1);
         let changes = table.changes_after(0, 10).await.unwrap();
         assert!(changes.last().unwrap().new.is_none());
     }

@@ -5,8 +5,8 @@
 
 use crate::time::epoch_now;
 use std::path::Path;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -42,8 +42,15 @@ CREATE TABLE IF NOT EXISTS changes (
 
 const READERS: usize = 4;
 
-/// The SQLite adapter of [`Table`] and [`ChangeFeed`].
+/// The SQLite adapter of [`Table`] and [`ChangeFeed`]. SQLite's calls block, so each one runs on
+/// tokio's blocking pool, never on a runtime thread that serves requests.
+#[derive(Clone)]
 pub struct SqliteTable {
+    store: Arc<Store>,
+}
+
+/// The connections: one writer (SQLite writes one transaction at a time) and a few readers.
+struct Store {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
@@ -51,6 +58,26 @@ pub struct SqliteTable {
 
 impl SqliteTable {
     /// Opens (creating if needed) the table in the file at `path`.
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        Ok(Self { store: Arc::new(Store::open(path)?) })
+    }
+
+    /// Runs `work` on the blocking pool.
+    async fn blocking<T: Send + 'static>(&self, work: impl FnOnce(&Store) -> T + Send + 'static) -> T {
+        let store = self.store.clone();
+        match tokio::task::spawn_blocking(move || work(&store)).await {
+            Ok(answer) => answer,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+
+    /// Deletes expired items, as DynamoDB's TTL sweeper does; answers how many went.
+    pub async fn purge_expired(&self) -> anyhow::Result<usize> {
+        self.blocking(Store::purge_expired).await
+    }
+}
+
+impl Store {
     pub fn open(path: &Path) -> anyhow::Result<Self> {
         let writer = connect(path).with_context(|| format!("opening {}", path.display()))?;
         writer.execute_batch(SCHEMA).context("creating the schema")?;
@@ -67,8 +94,7 @@ impl SqliteTable {
         self.readers[i].lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Deletes expired items, as DynamoDB's TTL sweeper does; answers how many went.
-    pub fn purge_expired(&self) -> anyhow::Result<usize> {
+    fn purge_expired(&self) -> anyhow::Result<usize> {
         let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let expired: Vec<(String, String, String)> = tx
@@ -168,7 +194,7 @@ fn apply(conn: &Connection, write: &Write) -> anyhow::Result<Applied> {
     Ok(Applied::Done(next))
 }
 
-impl SqliteTable {
+impl Store {
     /// Applies the writes in one transaction, all or none; answers the last write's item.
     /// A failing condition names its write's index when the writes came as a transaction.
     fn run(&self, writes: &[Write], transaction: bool) -> Result<Option<Item>, WriteError> {
@@ -186,13 +212,12 @@ impl SqliteTable {
     }
 }
 
-#[async_trait]
-impl Table for SqliteTable {
-    async fn get(&self, key: &Key) -> anyhow::Result<Option<Item>> {
+impl Store {
+    fn get(&self, key: &Key) -> anyhow::Result<Option<Item>> {
         load(&self.reader(), key).with_context(|| format!("reading {key:?}"))
     }
 
-    async fn batch_get(&self, keys: &[Key]) -> anyhow::Result<Vec<Item>> {
+    fn batch_get(&self, keys: &[Key]) -> anyhow::Result<Vec<Item>> {
         let conn = self.reader();
         let mut items = Vec::with_capacity(keys.len());
         for key in keys {
@@ -203,7 +228,7 @@ impl Table for SqliteTable {
         Ok(items)
     }
 
-    async fn query(&self, query: &Query) -> anyhow::Result<QueryPage> {
+    fn query(&self, query: &Query) -> anyhow::Result<QueryPage> {
         let (pcol, scol) = match query.index {
             Index::Primary => ("pk", "sk"),
             Index::Gsi1 => ("gsi1pk", "gsi1sk"),
@@ -267,16 +292,16 @@ impl Table for SqliteTable {
         Ok(QueryPage { items, next })
     }
 
-    async fn write(&self, write: Write) -> Result<(), WriteError> {
+    fn write(&self, write: Write) -> Result<(), WriteError> {
         self.run(std::slice::from_ref(&write), false).map(|_| ())
     }
 
-    async fn transact(&self, writes: Vec<Write>) -> Result<(), WriteError> {
+    fn transact(&self, writes: Vec<Write>) -> Result<(), WriteError> {
         super::check_transaction(&writes)?;
         self.run(&writes, true).map(|_| ())
     }
 
-    async fn update(&self, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, WriteError> {
+    fn update(&self, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, WriteError> {
         let write = Write::Update { key: key.clone(), update, condition };
         self.run(std::slice::from_ref(&write), false)?
             .ok_or_else(|| anyhow::anyhow!("the updated item {key:?} is gone").into())
@@ -293,9 +318,8 @@ pub(crate) fn position(item: &Item, index: Index) -> Value {
     pos
 }
 
-#[async_trait]
-impl ChangeFeed for SqliteTable {
-    async fn changes_after(&self, sequence: i64, limit: usize) -> anyhow::Result<Vec<Change>> {
+impl Store {
+    fn changes_after(&self, sequence: i64, limit: usize) -> anyhow::Result<Vec<Change>> {
         let conn = self.reader();
         let mut stmt =
             conn.prepare_cached("SELECT seq, pk, sk, old, new FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
@@ -313,10 +337,52 @@ impl ChangeFeed for SqliteTable {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    async fn forget(&self, through: i64, before: i64) -> anyhow::Result<usize> {
+    fn forget(&self, through: i64, before: i64) -> anyhow::Result<usize> {
         let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let gone =
             conn.execute("DELETE FROM changes WHERE seq <= ?1 AND coalesce(at, 0) < ?2", params![through, before])?;
         Ok(gone)
+    }
+}
+
+#[async_trait]
+impl Table for SqliteTable {
+    async fn get(&self, key: &Key) -> anyhow::Result<Option<Item>> {
+        let key = key.clone();
+        self.blocking(move |s| s.get(&key)).await
+    }
+
+    async fn batch_get(&self, keys: &[Key]) -> anyhow::Result<Vec<Item>> {
+        let keys = keys.to_vec();
+        self.blocking(move |s| s.batch_get(&keys)).await
+    }
+
+    async fn query(&self, query: &Query) -> anyhow::Result<QueryPage> {
+        let query = query.clone();
+        self.blocking(move |s| s.query(&query)).await
+    }
+
+    async fn write(&self, write: Write) -> Result<(), WriteError> {
+        self.blocking(move |s| s.write(write)).await
+    }
+
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), WriteError> {
+        self.blocking(move |s| s.transact(writes)).await
+    }
+
+    async fn update(&self, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, WriteError> {
+        let key = key.clone();
+        self.blocking(move |s| s.update(&key, update, condition)).await
+    }
+}
+
+#[async_trait]
+impl ChangeFeed for SqliteTable {
+    async fn changes_after(&self, sequence: i64, limit: usize) -> anyhow::Result<Vec<Change>> {
+        self.blocking(move |s| s.changes_after(sequence, limit)).await
+    }
+
+    async fn forget(&self, through: i64, before: i64) -> anyhow::Result<usize> {
+        self.blocking(move |s| s.forget(through, before)).await
     }
 }
