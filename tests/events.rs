@@ -150,14 +150,14 @@ async fn not_http(name: &str, event: Value, world: &World) {
         }
         "notifications/queue" => {
             let consumer = shop::notifications::OrderNotifications::new(world.table.clone());
-            let answer = shop::events::aws::handle_queue(&consumer, event).await.unwrap();
+            let answer = shop::lambda::handle_queue(&consumer, event).await.unwrap();
             assert_eq!(failures(answer), ["2e1424d4-f796-459a-8184-9c92662be6d2"], "only the poison message fails");
             let notes = shop_tests::outbox(&*world.table, shopper).await;
             assert!(notes.iter().any(|n| n["kind"] == "OrderPlaced" && n["order_id"] == world.order.as_str()));
         }
         "sales/queue" => {
             let consumer = shop::sales::Sales::new(world.table.clone());
-            let answer = shop::events::aws::handle_queue(&consumer, event).await.unwrap();
+            let answer = shop::lambda::handle_queue(&consumer, event).await.unwrap();
             assert_eq!(failures(answer), Vec::<String>::new());
             let product = shop::domain::ProductId::parse(&world.product).unwrap();
             let counted = consumer.of(&product).await.unwrap();

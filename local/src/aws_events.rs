@@ -13,8 +13,9 @@ use aws_config::SdkConfig;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use serde_json::{Map, Value};
 use shop::aws::failed;
-use shop::events::aws::{SnsPublisher, deliver};
+use shop::events::aws::SnsPublisher;
 use shop::events::{Consumer, Event, Queue, keep_working};
+use shop::lambda::deliver;
 use shop::table::Item;
 
 /// The names of the stack's queues: `<stack>-<queue>` and `<stack>-<queue>-dlq`.

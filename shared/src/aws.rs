@@ -104,11 +104,6 @@ pub fn table_named(config: &SdkConfig, name: &str) -> std::sync::Arc<dyn crate::
 }
 
 /// The Cognito user pool named by `USER_POOL_ID` and its app client `USER_POOL_CLIENT_ID`.
-/// The stream publisher: SNS, to the topic named by `TOPIC_ARN`.
-pub fn publisher(config: &SdkConfig) -> anyhow::Result<crate::events::aws::SnsPublisher> {
-    Ok(crate::events::aws::SnsPublisher::new(aws_sdk_sns::Client::new(config), env("TOPIC_ARN")?))
-}
-
 pub fn identity(config: &SdkConfig) -> anyhow::Result<std::sync::Arc<dyn crate::identity::Identity>> {
     let pool = crate::identity::cognito::CognitoConfig {
         user_pool_id: env("USER_POOL_ID")?,

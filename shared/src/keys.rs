@@ -24,12 +24,8 @@
 
 use crate::domain::{CategorySlug, Email, OrderId, OrderStatus, ProductId, Sku, UserId};
 use crate::table::Key;
-
-pub const PK: &str = "PK";
-pub const SK: &str = "SK";
-pub const GSI1PK: &str = "GSI1PK";
-pub const GSI1SK: &str = "GSI1SK";
-pub const EXPIRES_AT: &str = "expires_at";
+/// The key attributes' names belong to the table port; keys builds their values.
+pub use crate::table::{EXPIRES_AT, GSI1PK, GSI1SK, PK, SK};
 
 fn user_pk(id: &UserId) -> String {
     format!("USER#{id}")

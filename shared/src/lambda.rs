@@ -12,6 +12,11 @@ use tracing_subscriber::EnvFilter;
 
 pub use lambda_http::Error;
 
+use anyhow::Context;
+use serde_json::{Value, json};
+
+use crate::events::{Consumer, Event};
+
 /// Structured JSON logs on stdout (CloudWatch keeps them); `RUST_LOG` or
 /// `AWS_LAMBDA_LOG_LEVEL` sets the level. Each invocation's span carries its `requestId`.
 pub fn init_tracing() {
@@ -65,15 +70,36 @@ where
 }
 
 /// Runs a queue's consumer on Lambda (SQS batches, partial batch responses); `build` makes it
-/// over the table once per execution environment.
-pub async fn serve_consumer<C: crate::events::Consumer + 'static>(
-    build: impl FnOnce(std::sync::Arc<dyn crate::table::Table>) -> C,
-) -> Result<(), Error> {
+/// once per execution environment.
+pub async fn serve_consumer<C: Consumer + 'static>(build: impl FnOnce() -> anyhow::Result<C>) -> Result<(), Error> {
     serve_events(
-        || Ok(std::sync::Arc::new(build(crate::aws::table(&crate::aws::lambda_config()?)?))),
-        |consumer, batch| async move { crate::events::aws::handle_queue(&*consumer, batch).await },
+        || Ok(std::sync::Arc::new(build()?)),
+        |consumer, batch| async move { handle_queue(&*consumer, batch).await },
     )
     .await
+}
+
+/// Hands one queue message's body (the event, delivered raw) to its consumer.
+pub async fn deliver(consumer: &dyn Consumer, body: &str) -> anyhow::Result<()> {
+    let event: Event = serde_json::from_str(body).context("a message that is not an event")?;
+    consumer.handle(&event).await
+}
+
+/// A consumer's Lambda handler for an SQS batch: every message goes to the consumer, and the
+/// ones that failed come back as `batchItemFailures` so only they are retried (and, past the
+/// queue's receive limit, dead-lettered).
+pub async fn handle_queue(consumer: &dyn Consumer, payload: Value) -> Result<Value, Error> {
+    let batch: aws_lambda_events::event::sqs::SqsEvent =
+        serde_json::from_value(payload).map_err(|e| format!("not an SQS batch: {e}"))?;
+    let mut failures = Vec::new();
+    for message in batch.records {
+        let id = message.message_id.unwrap_or_default();
+        if let Err(e) = deliver(consumer, message.body.as_deref().unwrap_or_default()).await {
+            tracing::warn!(queue = consumer.queue().name, message_id = %id, error = format!("{e:#}"), "a message failed");
+            failures.push(json!({ "itemIdentifier": id }));
+        }
+    }
+    Ok(json!({ "batchItemFailures": failures }))
 }
 
 /// A service ready for lambda_http.

@@ -3,5 +3,9 @@
 // Lambda hands an execution environment one event at a time: one thread serves it.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shop::lambda::Error> {
-    shop::lambda::serve_consumer(shop::notifications::OrderNotifications::new).await
+    shop::lambda::serve_consumer(|| {
+        let table = shop::aws::table(&shop::aws::lambda_config()?)?;
+        Ok(shop::notifications::OrderNotifications::new(table))
+    })
+    .await
 }

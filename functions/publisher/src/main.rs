@@ -5,7 +5,7 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shop::lambda::Error> {
     shop::lambda::serve_events(
-        || shop::aws::publisher(&shop::aws::lambda_config()?),
+        || shop::events::aws::SnsPublisher::from_env(&shop::aws::lambda_config()?),
         |publisher, batch| async move { shop::events::aws::handle_stream(&publisher, batch).await },
     )
     .await

@@ -3,5 +3,5 @@
 // Lambda hands an execution environment one event at a time: one thread serves it.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shop::lambda::Error> {
-    shop::lambda::serve_consumer(shop::sales::Sales::new).await
+    shop::lambda::serve_consumer(|| Ok(shop::sales::Sales::new(shop::aws::table(&shop::aws::lambda_config()?)?))).await
 }

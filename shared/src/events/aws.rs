@@ -1,12 +1,12 @@
-//! The bus on AWS: the stream publisher (DynamoDB Streams -> SNS with a `type` attribute) and
-//! the queue consumers' Lambda handler (SQS, partial batch responses). The local stack's
-//! AWS mode runs the same two functions from its pollers.
+//! The bus on AWS: the stream publisher (DynamoDB Streams -> SNS with a `type` attribute). The
+//! queue consumers' Lambda handler is [`crate::lambda::handle_queue`]; the local stack's AWS
+//! mode runs both from its pollers.
 
 use anyhow::Context;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 use serde_json::{Map, Value, json};
 
-use super::{Consumer, Event};
+use super::Event;
 use crate::table::Item;
 
 /// Publishes events to the topic, each with its `type` as a message attribute (what the queues'
@@ -23,6 +23,11 @@ const SNS_BATCH: usize = 10;
 impl SnsPublisher {
     pub fn new(client: aws_sdk_sns::Client, topic_arn: impl Into<String>) -> Self {
         Self { client, topic_arn: topic_arn.into() }
+    }
+
+    /// The stream publisher on Lambda: SNS, to the topic named by `TOPIC_ARN`.
+    pub fn from_env(config: &aws_config::SdkConfig) -> anyhow::Result<Self> {
+        Ok(Self::new(aws_sdk_sns::Client::new(config), crate::aws::env("TOPIC_ARN")?))
     }
 
     /// Publishes `events` in order; answers how many, from the first, are certainly published
@@ -88,28 +93,5 @@ pub async fn handle_stream(publisher: &SnsPublisher, payload: Value) -> Result<V
     let published = publisher.publish(&events).await?;
     tracing::info!(published, of = events.len(), "events published");
     let failures: Vec<Value> = sequences.get(published).map(|s| json!({"itemIdentifier": s})).into_iter().collect();
-    Ok(json!({ "batchItemFailures": failures }))
-}
-
-/// Hands one queue message's body (the event, delivered raw) to its consumer.
-pub async fn deliver(consumer: &dyn Consumer, body: &str) -> anyhow::Result<()> {
-    let event: Event = serde_json::from_str(body).context("a message that is not an event")?;
-    consumer.handle(&event).await
-}
-
-/// A consumer's Lambda handler for an SQS batch: every message goes to the consumer, and the
-/// ones that failed come back as `batchItemFailures` so only they are retried (and, past the
-/// queue's receive limit, dead-lettered).
-pub async fn handle_queue(consumer: &dyn Consumer, payload: Value) -> Result<Value, crate::lambda::Error> {
-    let batch: aws_lambda_events::event::sqs::SqsEvent =
-        serde_json::from_value(payload).map_err(|e| format!("not an SQS batch: {e}"))?;
-    let mut failures = Vec::new();
-    for message in batch.records {
-        let id = message.message_id.unwrap_or_default();
-        if let Err(e) = deliver(consumer, message.body.as_deref().unwrap_or_default()).await {
-            tracing::warn!(queue = consumer.queue().name, message_id = %id, error = format!("{e:#}"), "a message failed");
-            failures.push(json!({ "itemIdentifier": id }));
-        }
-    }
     Ok(json!({ "batchItemFailures": failures }))
 }

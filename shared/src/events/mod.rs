@@ -10,7 +10,7 @@
 //! |---|---|---|
 //! | publisher | Lambda on DynamoDB Streams, filtered to `EVENT#` inserts -> SNS, `type` attribute ([`aws`]) | the SQLite change stream -> [`bus::Bus::pump`] |
 //! | queues | SQS, subscribed with a filter policy on `type`, redrive to a DLQ | rows in the bus's SQLite file ([`bus`]) |
-//! | consumers | Lambda on SQS, partial batch responses ([`aws::handle_queue`]) | in-process workers with the same retry and dead-letter rules |
+//! | consumers | Lambda on SQS, partial batch responses ([`crate::lambda::handle_queue`]) | in-process workers with the same retry and dead-letter rules |
 
 pub mod aws;
 pub mod bus;

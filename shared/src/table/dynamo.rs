@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::types::{
 use serde_json::{Map, Value};
 
 use super::{Condition, Index, Item, Key, Query, QueryPage, SortKey, Table, Update, Write, WriteError};
-use crate::keys::{EXPIRES_AT, GSI1PK, GSI1SK, PK, SK};
+use super::{EXPIRES_AT, GSI1PK, GSI1SK, PK, SK};
 
 pub const GSI1: &str = "GSI1";
 

@@ -18,7 +18,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::keys::{EXPIRES_AT, GSI1PK, GSI1SK, PK, SK};
+/// The attributes with DynamoDB meaning: the primary key, GSI1's key, and the TTL attribute.
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+pub const GSI1PK: &str = "GSI1PK";
+pub const GSI1SK: &str = "GSI1SK";
+pub const EXPIRES_AT: &str = "expires_at";
 
 /// The most writes one transaction may hold (DynamoDB's limit).
 pub const MAX_TRANSACTION_WRITES: usize = 100;

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use super::{
     Change, ChangeFeed, Condition, Index, Item, Key, Query, QueryPage, SortKey, Table, Update, Write, WriteError,
 };
-use crate::keys::{GSI1PK, GSI1SK, PK, SK};
+use super::{GSI1PK, GSI1SK, PK, SK};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS items (
