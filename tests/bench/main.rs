@@ -36,20 +36,38 @@ fn release_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release")
 }
 
-/// One cold start: spawn, wait for `GET /2018-06-01/runtime/invocation/next`, kill.
-fn cold_start(binary: &Path) -> Duration {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let api = listener.local_addr().unwrap().to_string();
-    let started = Instant::now();
-    let mut child = Command::new(binary)
+/// Starts a function as Lambda would, its Runtime API at `api`, with `aws` as the rest of its
+/// environment (AWS settings and the function's own variables).
+fn start_lambda(binary: &Path, api: &str, aws: &[(&str, &str)]) -> std::process::Child {
+    Command::new(binary)
         .env_clear()
         .envs([
-            ("AWS_LAMBDA_RUNTIME_API", api.as_str()),
+            ("AWS_LAMBDA_RUNTIME_API", api),
             ("AWS_LAMBDA_FUNCTION_NAME", "bench"),
             ("AWS_LAMBDA_FUNCTION_VERSION", "1"),
             ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"),
             ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench"),
             ("AWS_LAMBDA_LOG_STREAM_NAME", "bench"),
+            ("CURSOR_SECRET", "0123456789abcdef0123456789abcdef"),
+        ])
+        .envs(aws.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("starting {}: {e} (build it with cargo build --release --workspace --bins)", binary.display())
+        })
+}
+
+/// One cold start: spawn, wait for `GET /2018-06-01/runtime/invocation/next`, kill.
+fn cold_start(binary: &Path) -> Duration {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let api = listener.local_addr().unwrap().to_string();
+    let started = Instant::now();
+    let mut child = start_lambda(
+        binary,
+        &api,
+        &[
             ("AWS_REGION", "eu-west-1"),
             ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
             ("AWS_SECRET_ACCESS_KEY", "secret"),
@@ -57,15 +75,9 @@ fn cold_start(binary: &Path) -> Duration {
             ("TABLE_NAME", "shop"),
             ("USER_POOL_ID", "eu-west-1_EXAMPLE"),
             ("USER_POOL_CLIENT_ID", "exampleclient"),
-            ("CURSOR_SECRET", "0123456789abcdef0123456789abcdef"),
             ("TOPIC_ARN", "arn:aws:sns:eu-west-1:123456789012:shop-events"),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("starting {}: {e} (build it with cargo build --release --workspace --bins)", binary.display())
-        });
+        ],
+    );
     let (stream, _) = listener.accept().unwrap();
     let mut line = String::new();
     BufReader::new(&stream).read_line(&mut line).unwrap();
@@ -138,25 +150,7 @@ fn first_answer(binary: &Path, event: &[u8], aws: &[(&str, &str)]) -> Duration {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let api = listener.local_addr().unwrap().to_string();
     let started = Instant::now();
-    let mut child = Command::new(binary)
-        .env_clear()
-        .envs([
-            ("AWS_LAMBDA_RUNTIME_API", api.as_str()),
-            ("AWS_LAMBDA_FUNCTION_NAME", "bench"),
-            ("AWS_LAMBDA_FUNCTION_VERSION", "1"),
-            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"),
-            ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench"),
-            ("AWS_LAMBDA_LOG_STREAM_NAME", "bench"),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
-            ("CURSOR_SECRET", "0123456789abcdef0123456789abcdef"),
-        ])
-        .envs(aws.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
+    let mut child = start_lambda(binary, &api, aws);
     let answered = 'serve: loop {
         let (stream, _) = listener.accept().unwrap();
         let mut reader = BufReader::new(&stream);
@@ -198,6 +192,9 @@ async fn first_answers() {
         .await;
     let made = local::provision::all(&config, &format!("bench-{}", ulid::Ulid::new()), "bench").await.unwrap();
     let aws = [
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
         ("AWS_ENDPOINT_URL", endpoint.as_str()),
         ("TABLE_NAME", made.table_name.as_str()),
         ("USER_POOL_ID", made.user_pool_id.as_str()),
