@@ -7,7 +7,7 @@ use std::sync::Arc;
 use reqwest::Method;
 use serde_json::json;
 use shop::table::Table;
-use shop::table::dynamo::DynamoTable;
+use shop_dynamodb::DynamoTable;
 use shop_tests::{PASSWORD, TestApp, emulator, eventually, product_body};
 use tokio::sync::OnceCell;
 
@@ -51,9 +51,9 @@ async fn the_provisioned_table_matches_the_template() {
 async fn cognito_identity_honours_the_contract() {
     let config = emulator().await;
     let (pool, client_id) = local::provision::user_pool(&config, "shop-contract").await.unwrap();
-    let identity = shop::identity::cognito::CognitoIdentity::new(
+    let identity = shop_cognito::CognitoIdentity::new(
         aws_sdk_cognitoidentityprovider::Client::new(&config),
-        shop::identity::cognito::CognitoConfig { user_pool_id: pool, client_id },
+        shop_cognito::CognitoConfig { user_pool_id: pool, client_id },
     );
     // Cognito mails the codes; the emulator accepts any code that it did not issue itself.
     shop::identity::contract::run(&identity, |_email, _purpose| async { "123456".to_owned() }).await;
@@ -200,7 +200,7 @@ async fn events_cross_sns_to_filtered_sqs_queues_and_dead_letter() {
     let config = emulator().await;
     let stack = format!("shop-events-{}", ulid::Ulid::new());
     let topic = local::provision::events(&config, &stack).await.unwrap();
-    let publisher = shop::events::aws::SnsPublisher::new(aws_sdk_sns::Client::new(&config), topic);
+    let publisher = shop_sns::SnsPublisher::new(aws_sdk_sns::Client::new(&config), topic);
     let (placed, shipped) = (event("OrderPlaced"), event("OrderShipped"));
     assert_eq!(publisher.publish(&[placed.clone(), shipped.clone()]).await.unwrap(), 2);
 
@@ -264,11 +264,11 @@ async fn events_cross_sns_to_filtered_sqs_queues_and_dead_letter() {
 async fn the_publisher_reports_what_it_could_not_publish() {
     let config = emulator().await;
     let gone = "arn:aws:sns:us-east-1:123456789012:no-such-topic";
-    let publisher = shop::events::aws::SnsPublisher::new(aws_sdk_sns::Client::new(&config), gone);
+    let publisher = shop_sns::SnsPublisher::new(aws_sdk_sns::Client::new(&config), gone);
     let sample =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../events/publisher/stream.json")).unwrap();
     let batch: serde_json::Value = serde_json::from_str(&sample).unwrap();
     let first = batch["Records"][0]["dynamodb"]["SequenceNumber"].clone();
-    let answer = shop::events::aws::handle_stream(&publisher, batch).await.unwrap();
+    let answer = shop_sns::handle_stream(&publisher, batch).await.unwrap();
     assert_eq!(answer, json!({"batchItemFailures": [{"itemIdentifier": first}]}));
 }

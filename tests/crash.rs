@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use shop::domain::ProductId;
-use shop::events::bus::{Bus, Delivery};
-use shop::table::sqlite::SqliteTable;
 use shop::table::{Query, Table};
+use shop_embedded::bus::{Bus, Delivery};
+use shop_embedded::sqlite::SqliteTable;
 use shop_tests::{ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, eventually, outbox, product_body, shipping_address};
 use tokio::process::{Child, Command};
 

@@ -86,7 +86,7 @@ fn the_table_has_the_single_table_shape() {
     assert_eq!(table["TimeToLiveSpecification"]["AttributeName"], shop::keys::EXPIRES_AT);
     assert_eq!(table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true);
     assert_eq!(table["SSESpecification"]["SSEEnabled"], true);
-    assert_eq!(table["GlobalSecondaryIndexes"][0]["IndexName"], shop::table::dynamo::GSI1);
+    assert_eq!(table["GlobalSecondaryIndexes"][0]["IndexName"], shop_dynamodb::GSI1);
     let policy = &template["Resources"]["UserPool"]["Properties"]["Policies"]["PasswordPolicy"];
     assert_eq!(policy["MinimumLength"].as_u64(), Some(shop::domain::Password::MIN_CHARS as u64));
 }
@@ -165,5 +165,50 @@ async fn every_deployed_route_is_served() {
             let fell_through = answer.status == 405 || answer.body["detail"] == "route not found";
             assert!(!fell_through, "{method} {path} is deployed but not routed: {:#}", answer.body);
         }
+    }
+}
+
+/// Each function's dependency tree (as `cargo tree` resolves it for that package alone, as
+/// cargo-lambda builds it) holds the adapters its `main.rs` calls and no other: no embedded
+/// adapter anywhere, Cognito only where accounts are, SNS only in the publisher.
+#[test]
+fn each_function_links_only_its_own_adapters() {
+    const ADAPTERS: &[&str] = &[
+        "aws-sdk-dynamodb",
+        "aws-sdk-cognitoidentityprovider",
+        "aws-sdk-sns",
+        "aws-sdk-sqs",
+        "aws-sdk-dynamodbstreams",
+        "rusqlite",
+        "argon2",
+        "p256",
+        "jsonwebtoken",
+    ];
+    let expected: &[(&str, &[&str])] = &[
+        ("auth", &["aws-sdk-dynamodb", "aws-sdk-cognitoidentityprovider"]),
+        ("users", &["aws-sdk-dynamodb", "aws-sdk-cognitoidentityprovider"]),
+        ("products", &["aws-sdk-dynamodb"]),
+        ("cart", &["aws-sdk-dynamodb"]),
+        ("orders", &["aws-sdk-dynamodb"]),
+        ("expiry", &["aws-sdk-dynamodb"]),
+        ("publisher", &["aws-sdk-sns"]),
+        ("notifications", &["aws-sdk-dynamodb"]),
+        ("sales", &["aws-sdk-dynamodb"]),
+    ];
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    for (function, wanted) in expected {
+        let out = std::process::Command::new(&cargo)
+            .args(["tree", "--offline", "-e", "normal", "--prefix", "none", "-p", function])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("cargo runs");
+        assert!(out.status.success(), "cargo tree -p {function}: {}", String::from_utf8_lossy(&out.stderr));
+        let tree = String::from_utf8(out.stdout).unwrap();
+        let mut linked: Vec<&str> =
+            ADAPTERS.iter().copied().filter(|a| tree.lines().any(|line| line.split(' ').next() == Some(*a))).collect();
+        linked.sort();
+        let mut wanted = wanted.to_vec();
+        wanted.sort();
+        assert_eq!(linked, wanted, "{function} links exactly the adapters it calls");
     }
 }

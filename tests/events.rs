@@ -9,11 +9,11 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use shop::catalog::Catalog;
 use shop::domain::{Email, Name, Password, Quantity, UserId};
-use shop::identity::embedded::{EmbeddedConfig, EmbeddedIdentity, SigningKey};
 use shop::identity::{Identity, NewAccount};
 use shop::table::Table;
-use shop::table::sqlite::SqliteTable;
 use shop::users::{UserProfile, Users};
+use shop_embedded::identity::{EmbeddedConfig, EmbeddedIdentity, SigningKey};
+use shop_embedded::sqlite::SqliteTable;
 use tower::ServiceExt;
 
 /// The status each sample event must get against the fixture world below.
@@ -102,7 +102,7 @@ async fn world() -> World {
     World { table, identity, product: product.id.to_string(), order: order.id.to_string() }
 }
 
-fn router(function: &str, world: &World) -> shop::lambda::Handler {
+fn router(function: &str, world: &World) -> shop_aws::lambda::Handler {
     let (table, identity) = (world.table.clone(), world.identity.clone());
     let router = match function {
         "auth" => auth::router(auth::AuthState::new(table, identity)),
@@ -112,7 +112,7 @@ fn router(function: &str, world: &World) -> shop::lambda::Handler {
         "orders" => orders::router(orders::OrdersState::new(table)),
         other => panic!("events/{other}/ names no function"),
     };
-    shop::lambda::handler(router)
+    shop_aws::lambda::handler(router)
 }
 
 /// The schedule, stream and queue events: each handler's answer and effect.
@@ -134,8 +134,8 @@ async fn not_http(name: &str, event: Value, world: &World) {
             let config = shop_tests::emulator().await;
             let stack = format!("shop-sample-{}", ulid::Ulid::new());
             let topic = local::provision::events(&config, &stack).await.unwrap();
-            let publisher = shop::events::aws::SnsPublisher::new(aws_sdk_sns::Client::new(&config), topic);
-            let answer = shop::events::aws::handle_stream(&publisher, event).await.unwrap();
+            let publisher = shop_sns::SnsPublisher::new(aws_sdk_sns::Client::new(&config), topic);
+            let answer = shop_sns::handle_stream(&publisher, event).await.unwrap();
             assert_eq!(failures(answer), Vec::<String>::new());
             let sqs = aws_sdk_sqs::Client::new(&config);
             let queue = local::aws_events::queue_name(&stack, &shop::events::NOTIFICATIONS);
@@ -150,14 +150,14 @@ async fn not_http(name: &str, event: Value, world: &World) {
         }
         "notifications/queue" => {
             let consumer = shop::notifications::OrderNotifications::new(world.table.clone());
-            let answer = shop::lambda::handle_queue(&consumer, event).await.unwrap();
+            let answer = shop_aws::lambda::handle_queue(&consumer, event).await.unwrap();
             assert_eq!(failures(answer), ["2e1424d4-f796-459a-8184-9c92662be6d2"], "only the poison message fails");
             let notes = shop_tests::outbox(&*world.table, shopper).await;
             assert!(notes.iter().any(|n| n["kind"] == "OrderPlaced" && n["order_id"] == world.order.as_str()));
         }
         "sales/queue" => {
             let consumer = shop::sales::Sales::new(world.table.clone());
-            let answer = shop::lambda::handle_queue(&consumer, event).await.unwrap();
+            let answer = shop_aws::lambda::handle_queue(&consumer, event).await.unwrap();
             assert_eq!(failures(answer), Vec::<String>::new());
             let product = shop::domain::ProductId::parse(&world.product).unwrap();
             let counted = consumer.of(&product).await.unwrap();

@@ -8,8 +8,8 @@ use shop::domain::{Money, ProductId, Quantity, Reason, UserId};
 use shop::events::{Event, EventKind, ProductEvent, StockCause, StockChanged};
 use shop::keys;
 use shop::orders::{CancelReason, CheckoutRequest, OrderError, Orders, Transition};
-use shop::table::sqlite::SqliteTable;
 use shop::table::{ChangeFeed, Table, Update, Write};
+use shop_embedded::sqlite::SqliteTable;
 use shop_tests::{Interfering, draft, shipping_address, stock};
 
 struct World {

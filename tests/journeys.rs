@@ -925,7 +925,7 @@ async fn the_local_stack_sweeps_expired_items() {
     let item = shop::table::Item::new(&key, &json!({})).expiring_at(past);
     app.running.table.write(shop::table::Write::put(item)).await.unwrap();
     // Another connection to the same file sees the item's removal in the change stream.
-    let file = shop::table::sqlite::SqliteTable::open(&app.config.data_dir.join("shop.db")).unwrap();
+    let file = shop_embedded::sqlite::SqliteTable::open(&app.config.data_dir.join("shop.db")).unwrap();
     for _ in 0..100 {
         let changes = shop::table::ChangeFeed::changes_after(&file, 0, 100_000).await.unwrap();
         if changes.iter().any(|c| c.key == key && c.new.is_none()) {

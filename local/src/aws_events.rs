@@ -12,11 +12,11 @@ use anyhow::Context;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use serde_json::{Map, Value};
-use shop::aws::failed;
-use shop::events::aws::SnsPublisher;
 use shop::events::{Consumer, Event, Queue, keep_working};
-use shop::lambda::deliver;
 use shop::table::Item;
+use shop_aws::failed;
+use shop_aws::lambda::deliver;
+use shop_sns::SnsPublisher;
 
 /// The names of the stack's queues: `<stack>-<queue>` and `<stack>-<queue>-dlq`.
 pub fn queue_name(stack: &str, queue: &Queue) -> String {

@@ -17,7 +17,7 @@ pub async fn run() -> std::process::ExitCode {
 }
 
 async fn main() -> anyhow::Result<()> {
-    shop::lambda::init_tracing();
+    shop_aws::lambda::init_tracing();
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         None | Some("serve") => serve().await,
@@ -62,7 +62,7 @@ async fn serve() -> anyhow::Result<()> {
 }
 
 async fn provision() -> anyhow::Result<()> {
-    let aws = shop::aws::load().await;
+    let aws = shop_aws::load().await;
     let table = std::env::var("TABLE_NAME").unwrap_or_else(|_| "shop".into());
     let made = crate::provision::all(&aws, &table, "shop-local").await?;
     println!(

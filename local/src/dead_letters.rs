@@ -5,9 +5,9 @@
 
 use anyhow::Context;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, SendMessageBatchRequestEntry};
-use shop::aws::failed;
-use shop::events::bus::{Bus, DeadLetter};
 use shop::events::{Event, QUEUES, Queue};
+use shop_aws::failed;
+use shop_embedded::bus::{Bus, DeadLetter};
 
 use crate::aws_events::{dead_letter_queue_name, queue_name};
 use crate::{Backend, Config};

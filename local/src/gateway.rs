@@ -13,7 +13,7 @@ use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use shop::Error;
-use shop::identity::jwt::Verifier;
+use shop_embedded::jwt::Verifier;
 
 /// One route of the API and whether it needs a signed-in caller.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

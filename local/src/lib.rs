@@ -19,13 +19,13 @@ use axum::response::Html;
 use axum::routing::get;
 use shop::catalog::Catalog;
 use shop::events::Consumer;
-use shop::events::bus::{Bus, Delivery};
 use shop::identity::Identity;
-use shop::identity::embedded::{EmbeddedConfig, EmbeddedIdentity, SigningKey};
-use shop::identity::jwt::Verifier;
 use shop::table::Table;
-use shop::table::sqlite::SqliteTable;
 use shop::users::Users;
+use shop_embedded::bus::{Bus, Delivery};
+use shop_embedded::identity::{EmbeddedConfig, EmbeddedIdentity, SigningKey};
+use shop_embedded::jwt::Verifier;
+use shop_embedded::sqlite::SqliteTable;
 use tokio::net::TcpListener;
 
 /// Which adapters the stack runs on.
@@ -310,9 +310,9 @@ async fn backends(config: &Config, public_url: &str) -> anyhow::Result<Backends>
                 .await
                 .with_context(|| format!("reading {jwks_url}"))?;
             let verifier = Verifier::new(&jwks, issuer, &client_id)?;
-            let table = shop::aws::table_named(&aws, settings.table()?);
-            let cognito = shop::identity::cognito::CognitoConfig { user_pool_id: pool, client_id };
-            let identity = shop::aws::identity_of(&aws, cognito);
+            let table = shop_dynamodb::table_named(&aws, settings.table()?);
+            let cognito = shop_cognito::CognitoConfig { user_pool_id: pool, client_id };
+            let identity = shop_cognito::identity_of(&aws, cognito);
             let topic = AwsSettings::required(&settings.topic_arn, "TOPIC_ARN")?;
             let events = Events::Aws(aws_events::Pollers::new(&aws, settings.table()?, topic, config.delivery.poll));
             Ok(Backends { table, identity, verifier, jwks: None, sweep: None, events })

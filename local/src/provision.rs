@@ -13,8 +13,8 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_yaml::Value;
-use shop::aws::failed;
 use shop::events::Queue;
+use shop_aws::failed;
 
 /// The deployment template, compiled in.
 pub const TEMPLATE: &str = include_str!("../../template.yaml");

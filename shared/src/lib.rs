@@ -1,11 +1,12 @@
 //! `shop`: the core every function and the local stack are built from.
 //!
 //! The domain sits at the centre ([`domain`]); ports ([`table`], [`identity`]) surround it, each
-//! with an AWS adapter and an embedded adapter that honour one contract; the repositories
-//! ([`users`], [`catalog`]) are written once against the ports. [`http`] holds the HTTP conventions
-//! every service follows and [`lambda`] the one way a function runs on AWS Lambda.
+//! with adapters in crates of their own (`shop-dynamodb`, `shop-cognito`, `shop-sns`,
+//! `shop-embedded`, with `shop-aws` for the Lambda glue) that honour one contract, so each function
+//! links only the adapters it calls; the repositories ([`users`], [`catalog`], [`cart`],
+//! [`orders`]) are written once against the ports. [`http`] holds the HTTP conventions every
+//! service follows.
 
-pub mod aws;
 pub mod cart;
 pub mod catalog;
 pub mod domain;
@@ -14,7 +15,6 @@ pub mod events;
 pub mod http;
 pub mod identity;
 pub mod keys;
-pub mod lambda;
 pub mod notifications;
 pub mod openapi;
 pub mod orders;

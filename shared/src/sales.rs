@@ -63,38 +63,3 @@ impl Consumer for Sales {
         Ok(())
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::table::sqlite::SqliteTable;
-    use serde_json::json;
-
-    fn event(id: &str, kind: &str, product: &ProductId, quantity: u32) -> Event {
-        let line = json!({
-            "product_id": product, "sku": "S-1", "name": "Lamp", "quantity": quantity,
-            "unit_price": {"amount": 100, "currency": "EUR"}, "line_total": {"amount": 100 * quantity, "currency": "EUR"},
-        });
-        serde_json::from_value(json!({
-            "event_id": id, "type": kind, "at": "2026-11-25T10:00:00.000Z", "order_id": "01JD0000000000000000000002",
-            "user_id": "22222222-2222-4222-8222-222222222222", "status": "PENDING_PAYMENT",
-            "total": {"amount": 100 * quantity, "currency": "EUR"}, "lines": [line],
-        }))
-        .unwrap()
-    }
-
-    #[tokio::test]
-    async fn each_event_counts_once_and_only_sales_count() {
-        let dir = std::env::temp_dir().join(format!("shop-sales-{}", ulid::Ulid::new()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let sales = Sales::new(Arc::new(SqliteTable::open(&dir.join("shop.db")).unwrap()));
-        let lamp = ProductId::new();
-        for e in [event("01A", "OrderPlaced", &lamp, 3), event("01A", "OrderPlaced", &lamp, 3)] {
-            sales.handle(&e).await.unwrap();
-        }
-        sales.handle(&event("01B", "OrderShipped", &lamp, 3)).await.unwrap();
-        assert_eq!(sales.of(&lamp).await.unwrap(), ProductSales { units: 3, orders: 1 });
-        sales.handle(&event("01C", "OrderCancelled", &lamp, 3)).await.unwrap();
-        assert_eq!(sales.of(&lamp).await.unwrap(), ProductSales::default());
-    }
-}

@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
-use shop::table::sqlite::SqliteTable;
 use shop::table::{Condition, Item, Key, Query, QueryPage, Table, Update, Write, WriteError};
+use shop_embedded::sqlite::SqliteTable;
 
 const FUNCTIONS: &[&str] =
     &["auth", "users", "products", "cart", "orders", "expiry", "publisher", "notifications", "sales"];

@@ -212,7 +212,7 @@ pub async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
 }
 
 /// Event delivery quick enough for tests: retries without waiting.
-pub const QUICK_DELIVERY: shop::events::bus::Delivery = shop::events::bus::Delivery {
+pub const QUICK_DELIVERY: shop_embedded::bus::Delivery = shop_embedded::bus::Delivery {
     max_receives: 5,
     visibility: std::time::Duration::from_secs(30),
     retry_after: std::time::Duration::from_millis(5),

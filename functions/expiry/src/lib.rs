@@ -46,7 +46,7 @@ impl Expiry {
     }
 
     /// The Lambda handler for a scheduled event: the event says nothing the job needs.
-    pub async fn handle(&self, _scheduled: Value) -> Result<Value, shop::lambda::Error> {
+    pub async fn handle(&self, _scheduled: Value) -> Result<Value, shop_aws::lambda::Error> {
         let cancelled = self.run().await.map_err(|e| format!("expiring orders: {e:#}"))?;
         Ok(json!({ "cancelled": cancelled }))
     }

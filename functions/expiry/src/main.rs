@@ -2,11 +2,11 @@
 
 // Lambda hands an execution environment one event at a time: one thread serves it.
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), shop::lambda::Error> {
-    shop::lambda::serve_events(
+async fn main() -> Result<(), shop_aws::lambda::Error> {
+    shop_aws::lambda::serve_events(
         || {
-            let aws = shop::aws::lambda_config()?;
-            Ok(expiry::Expiry::new(shop::aws::table(&aws)?, expiry::Expiry::window_from_env()?))
+            let aws = shop_aws::lambda_config()?;
+            Ok(expiry::Expiry::new(shop_dynamodb::table(&aws)?, expiry::Expiry::window_from_env()?))
         },
         |job, event| async move { job.handle(event).await },
     )

@@ -2,9 +2,9 @@
 
 // Lambda hands an execution environment one event at a time: one thread serves it.
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), shop::lambda::Error> {
-    shop::lambda::serve_consumer(|| {
-        let table = shop::aws::table(&shop::aws::lambda_config()?)?;
+async fn main() -> Result<(), shop_aws::lambda::Error> {
+    shop_aws::lambda::serve_consumer(|| {
+        let table = shop_dynamodb::table(&shop_aws::lambda_config()?)?;
         Ok(shop::notifications::OrderNotifications::new(table))
     })
     .await

@@ -3,10 +3,10 @@
 
 // Lambda hands an execution environment one event at a time: one thread serves it.
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), shop::lambda::Error> {
-    shop::lambda::serve_events(
-        || shop::events::aws::SnsPublisher::from_env(&shop::aws::lambda_config()?),
-        |publisher, batch| async move { shop::events::aws::handle_stream(&publisher, batch).await },
+async fn main() -> Result<(), shop_aws::lambda::Error> {
+    shop_aws::lambda::serve_events(
+        || shop_sns::SnsPublisher::from_env(&shop_aws::lambda_config()?),
+        |publisher, batch| async move { shop_sns::handle_stream(&publisher, batch).await },
     )
     .await
 }

@@ -2,6 +2,7 @@
 
 // Lambda hands an execution environment one event at a time: one thread serves it.
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), shop::lambda::Error> {
-    shop::lambda::serve_consumer(|| Ok(shop::sales::Sales::new(shop::aws::table(&shop::aws::lambda_config()?)?))).await
+async fn main() -> Result<(), shop_aws::lambda::Error> {
+    shop_aws::lambda::serve_consumer(|| Ok(shop::sales::Sales::new(shop_dynamodb::table(&shop_aws::lambda_config()?)?)))
+        .await
 }

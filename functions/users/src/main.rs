@@ -2,11 +2,11 @@
 
 // Lambda hands an execution environment one event at a time: one thread serves it.
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), shop::lambda::Error> {
-    shop::lambda::serve_http(|| {
-        let aws = shop::aws::lambda_config()?;
-        shop::aws::cursor_secret_from_env()?;
-        let state = users::UsersState::new(shop::aws::table(&aws)?, shop::aws::identity(&aws)?);
+async fn main() -> Result<(), shop_aws::lambda::Error> {
+    shop_aws::lambda::serve_http(|| {
+        let aws = shop_aws::lambda_config()?;
+        shop_aws::cursor_secret_from_env()?;
+        let state = users::UsersState::new(shop_dynamodb::table(&aws)?, shop_cognito::identity(&aws)?);
         Ok(users::router(state))
     })
     .await

@@ -8,12 +8,9 @@
 //!
 //! | | AWS | embedded (local stack) |
 //! |---|---|---|
-//! | publisher | Lambda on DynamoDB Streams, filtered to `EVENT#` inserts -> SNS, `type` attribute ([`aws`]) | the SQLite change stream -> [`bus::Bus::pump`] |
-//! | queues | SQS, subscribed with a filter policy on `type`, redrive to a DLQ | rows in the bus's SQLite file ([`bus`]) |
-//! | consumers | Lambda on SQS, partial batch responses ([`crate::lambda::handle_queue`]) | in-process workers with the same retry and dead-letter rules |
-
-pub mod aws;
-pub mod bus;
+//! | publisher | Lambda on DynamoDB Streams, filtered to `EVENT#` inserts -> SNS, `type` attribute (`shop_sns`) | the SQLite change stream -> `shop_embedded::bus::Bus::pump` |
+//! | queues | SQS, subscribed with a filter policy on `type`, redrive to a DLQ | rows in the bus's SQLite file (`shop_embedded::bus`) |
+//! | consumers | Lambda on SQS, partial batch responses (`shop_aws::lambda::handle_queue`) | in-process workers with the same retry and dead-letter rules |
 
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
@@ -271,7 +268,8 @@ where
 }
 
 /// What a caught panic said.
-pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+#[doc(hidden)]
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     panic
         .downcast_ref::<&str>()
         .map(|s| s.to_string())

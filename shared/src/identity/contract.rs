@@ -11,7 +11,8 @@ use serde_json::Value;
 use super::{Identity, IdentityError, NewAccount};
 use crate::domain::{Email, Name, Password};
 
-fn account(tag: &str) -> NewAccount {
+/// A fresh account for a contract check.
+pub fn account(tag: &str) -> NewAccount {
     NewAccount {
         email: Email::parse(&format!("{tag}-{}@example.com", ulid::Ulid::new().to_string().to_lowercase())).unwrap(),
         password: Password::parse("Correct-Horse-42").unwrap(),
@@ -97,67 +98,4 @@ where
     assert!(identity.log_in(&admin.email, &admin.password).await.is_err());
     assert!(matches!(identity.delete_user(&admin.email).await, Err(IdentityError::NoSuchUser)));
     identity.create_user(&admin).await.unwrap();
-}
-
-#[cfg(test)]
-mod embedded {
-    use std::sync::Arc;
-
-    use super::super::embedded::{EmbeddedConfig, EmbeddedIdentity, SigningKey};
-    use super::*;
-    use crate::keys;
-    use crate::table::{Query, Table};
-
-    /// Reads the newest code of `purpose` from the user's outbox.
-    pub(crate) async fn outbox_code(table: &dyn Table, email: &Email, purpose: &str) -> String {
-        let owner = table.get(&keys::email(email)).await.unwrap().unwrap();
-        let user = crate::domain::UserId::parse(owner.str("user_id").unwrap()).unwrap();
-        let page = table
-            .query(&Query::partition(keys::user_partition(&user)).prefix(keys::NOTIFICATION_PREFIX).descending())
-            .await
-            .unwrap();
-        let note = page.items.iter().find(|i| i.str("kind") == Some(purpose)).expect("a code was sent");
-        note.str("code").unwrap().to_owned()
-    }
-
-    #[tokio::test]
-    async fn embedded_identity_honours_the_contract() {
-        let table: Arc<dyn Table> = crate::table::contract_support::sqlite().await;
-        let config =
-            EmbeddedConfig { issuer: "http://localhost/test".into(), client_id: "test".into(), auto_confirm: false };
-        let identity = EmbeddedIdentity::new(table.clone(), SigningKey::generate(), config);
-        let t = table.clone();
-        run(&identity, move |email, purpose| {
-            let t = t.clone();
-            async move { outbox_code(&*t, &email, purpose).await }
-        })
-        .await;
-    }
-
-    #[tokio::test]
-    async fn tokens_verify_and_forgeries_do_not() {
-        let table: Arc<dyn Table> = crate::table::contract_support::sqlite().await;
-        let config =
-            EmbeddedConfig { issuer: "http://localhost/test".into(), client_id: "test".into(), auto_confirm: true };
-        let identity = EmbeddedIdentity::new(table.clone(), SigningKey::generate(), config.clone());
-        let acc = account("verify");
-        identity.sign_up(&acc).await.unwrap();
-        let tokens = identity.log_in(&acc.email, &acc.password).await.unwrap();
-        let verifier = identity.verifier();
-        assert!(verifier.verify_id_token(&tokens.id_token).is_ok());
-        assert!(verifier.verify_id_token(&tokens.access_token).is_err(), "access tokens are not id tokens");
-        // Another key, another issuer, alg none: all refused.
-        let other = EmbeddedIdentity::new(table.clone(), SigningKey::generate(), config.clone());
-        let other_acc = account("other");
-        other.sign_up(&other_acc).await.unwrap();
-        let forged = other.log_in(&other_acc.email, &other_acc.password).await.unwrap();
-        assert!(verifier.verify_id_token(&forged.id_token).is_err());
-        let parts: Vec<&str> = tokens.id_token.split('.').collect();
-        let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
-        assert!(verifier.verify_id_token(&format!("{none_header}.{}.", parts[1])).is_err());
-        let mut claims = claims_of(&tokens.id_token);
-        claims["cognito:groups"] = serde_json::json!(["admin"]);
-        let tampered = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
-        assert!(verifier.verify_id_token(&format!("{}.{tampered}.{}", parts[0], parts[2])).is_err());
-    }
 }

@@ -1,12 +1,8 @@
 //! The identity port: accounts, passwords, sessions and groups. Cognito in AWS
-//! ([`cognito::CognitoIdentity`]); locally, argon2id hashes in the table and ES256 JWTs
-//! shaped like Cognito's ([`embedded::EmbeddedIdentity`]). Both pass [`contract`]. Tokens are
-//! checked by [`jwt::Verifier`], as API Gateway's Cognito authorizer does.
+//! (`shop_cognito::CognitoIdentity`); locally, argon2id hashes in the table and ES256 JWTs
+//! shaped like Cognito's (`shop_embedded::identity::EmbeddedIdentity`). Both pass [`contract`].
 
-pub mod cognito;
 pub mod contract;
-pub mod embedded;
-pub mod jwt;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,5 @@
 //! The table contract: what every adapter must do, as one suite. [`table_contract!`] turns it
-//! into tests for an adapter; `shop` runs it on SQLite, the cross-service tests on DynamoDB
+//! into tests for an adapter; `shop-embedded` runs it on SQLite, the cross-service tests on DynamoDB
 //! (against a local emulator).
 //!
 //! Each check uses its own partitions (named from a fresh ULID), so checks can share a table.
@@ -223,50 +223,4 @@ macro_rules! table_contract {
             }
         )*
     };
-}
-
-#[cfg(test)]
-mod sqlite {
-    use std::sync::Arc;
-
-    use super::super::sqlite::SqliteTable;
-    use super::super::{ChangeFeed, Table};
-    use serde_json::json;
-
-    pub(crate) async fn table() -> Arc<SqliteTable> {
-        let dir = std::env::temp_dir().join(format!("shop-table-{}", ulid::Ulid::new()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Arc::new(SqliteTable::open(&dir.join("shop.db")).unwrap())
-    }
-
-    crate::table_contract!(async { table().await as Arc<dyn Table> });
-
-    #[tokio::test]
-    async fn every_write_reaches_the_change_feed_once() {
-        let table = table().await;
-        let key = super::Key::new("T#1", "A");
-        table.write(super::Write::put(super::Item::new(&key, &json!({"n": 1})))).await.unwrap();
-        table.write(super::Write::update(key.clone(), super::Update::default().add("n", 1))).await.unwrap();
-        let failed = table.write(super::Write::create(super::Item::new(&key, &json!({})))).await;
-        assert!(failed.is_err());
-        table.write(super::Write::delete(key.clone())).await.unwrap();
-        let changes = table.changes_after(0, 10).await.unwrap();
-        assert_eq!(changes.len(), 3, "the failed write left no change");
-        assert!(changes[0].old.is_none() && changes[0].new.as_ref().unwrap().int("n") == Some(1));
-        assert_eq!(changes[1].new.as_ref().unwrap().int("n"), Some(2));
-        assert!(changes[2].new.is_none() && changes[2].old.is_some());
-        let later = table.changes_after(changes[1].sequence, 10).await.unwrap();
-        assert_eq!(later.len(), 1);
-    }
-
-    #[tokio::test]
-    async fn purge_removes_expired_items_through_the_feed() {
-        let table = table().await;
-        let key = super::Key::new("T#2", "A");
-        let past = crate::time::epoch_now() - 1;
-        table.write(super::Write::put(super::Item::new(&key, &json!({})).expiring_at(past))).await.unwrap();
-        assert_eq!(table.purge_expired().await.unwrap(), 1);
-        let changes = table.changes_after(0, 10).await.unwrap();
-        assert!(changes.last().unwrap().new.is_none());
-    }
 }

@@ -1,17 +1,13 @@
 //! The table port: one key-value table with a sort key, one global secondary index (GSI1),
 //! conditional writes, atomic counters, transactions and a TTL attribute, the subset of
-//! DynamoDB the shop relies on. Implemented by [`dynamo::DynamoTable`] in AWS and
-//! [`sqlite::SqliteTable`] locally; both pass the suite in [`contract`].
+//! DynamoDB the shop relies on. Implemented by `shop_dynamodb::DynamoTable` in AWS and
+//! `shop_embedded::sqlite::SqliteTable` locally; both pass the suite in [`contract`].
 //!
 //! Items are JSON objects whose top-level attributes are the item's attributes; `PK`, `SK`,
 //! `GSI1PK`, `GSI1SK` (strings) and `expires_at` (epoch seconds) have their DynamoDB meaning.
 //! Items whose `expires_at` has passed are never returned, as if TTL had already removed them.
 
 pub mod contract;
-#[cfg(test)]
-pub(crate) mod contract_support;
-pub mod dynamo;
-pub mod sqlite;
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -442,7 +438,8 @@ pub async fn follow<T: DeserializeOwned>(
 }
 
 /// Checks what both adapters refuse before touching the store.
-pub(crate) fn check_transaction(writes: &[Write]) -> Result<(), WriteError> {
+#[doc(hidden)]
+pub fn check_transaction(writes: &[Write]) -> Result<(), WriteError> {
     if writes.is_empty() || writes.len() > MAX_TRANSACTION_WRITES {
         return Err(
             anyhow::anyhow!("a transaction holds 1 to {MAX_TRANSACTION_WRITES} writes, not {}", writes.len()).into()

@@ -1,13 +1,13 @@
-//! The bus on AWS: the stream publisher (DynamoDB Streams -> SNS with a `type` attribute). The
-//! queue consumers' Lambda handler is [`crate::lambda::handle_queue`]; the local stack's AWS
-//! mode runs both from its pollers.
+//! `shop-sns`: the bus on AWS, the stream publisher (DynamoDB Streams -> SNS with a `type`
+//! attribute). The queue consumers' Lambda handler is `shop_aws::lambda::handle_queue`; the
+//! local stack's AWS mode runs both from its pollers.
 
 use anyhow::Context;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 use serde_json::{Map, Value, json};
 
-use super::Event;
-use crate::table::Item;
+use shop::events::Event;
+use shop::table::Item;
 
 /// Publishes events to the topic, each with its `type` as a message attribute (what the queues'
 /// filter policies match).
@@ -27,7 +27,7 @@ impl SnsPublisher {
 
     /// The stream publisher on Lambda: SNS, to the topic named by `TOPIC_ARN`.
     pub fn from_env(config: &aws_config::SdkConfig) -> anyhow::Result<Self> {
-        Ok(Self::new(aws_sdk_sns::Client::new(config), crate::aws::env("TOPIC_ARN")?))
+        Ok(Self::new(aws_sdk_sns::Client::new(config), shop_aws::env("TOPIC_ARN")?))
     }
 
     /// Publishes `events` in order; answers how many, from the first, are certainly published
@@ -79,7 +79,7 @@ fn image(image: serde_dynamo::Item) -> anyhow::Result<Option<Item>> {
 /// The publisher's Lambda handler for a DynamoDB stream batch: publishes the events that new
 /// event items carry and answers, as a partial batch response, the first record it could not
 /// publish (Lambda retries the batch from there; consumers take duplicates in their stride).
-pub async fn handle_stream(publisher: &SnsPublisher, payload: Value) -> Result<Value, crate::lambda::Error> {
+pub async fn handle_stream(publisher: &SnsPublisher, payload: Value) -> Result<Value, shop_aws::lambda::Error> {
     let batch: aws_lambda_events::event::dynamodb::Event =
         serde_json::from_value(payload).map_err(|e| format!("not a DynamoDB stream batch: {e}"))?;
     let mut events = Vec::new();

@@ -6,7 +6,7 @@
 //! Codes (confirmation, password reset) are stored hashed with a TTL and an attempt limit, and
 //! delivered through the notification outbox under the user.
 
-use crate::time::epoch_now;
+use shop::time::epoch_now;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -22,10 +22,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{Identity, IdentityError, NewAccount, SignedUp, Tokens};
-use crate::domain::{Email, Password, UserId};
-use crate::keys;
-use crate::table::{Condition, Item, Query, Table, Update, Write, WriteError};
+use shop::domain::{Email, Password, UserId};
+use shop::identity::{Identity, IdentityError, NewAccount, SignedUp, Tokens};
+use shop::keys;
+use shop::table::{Condition, Item, Query, Table, Update, Write, WriteError};
 
 /// How long ID and access tokens live.
 pub const TOKEN_SECONDS: u64 = 3600;
@@ -96,7 +96,7 @@ pub struct EmbeddedIdentity {
     key: SigningKey,
     encoding: EncodingKey,
     config: EmbeddedConfig,
-    verifier: super::jwt::Verifier,
+    verifier: crate::jwt::Verifier,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -163,7 +163,7 @@ const DECOY_HASH: &str =
 impl EmbeddedIdentity {
     pub fn new(table: Arc<dyn Table>, key: SigningKey, config: EmbeddedConfig) -> Self {
         let verifier =
-            super::jwt::Verifier::new(&key.jwks(), &config.issuer, &config.client_id).expect("our own JWKS is usable");
+            crate::jwt::Verifier::new(&key.jwks(), &config.issuer, &config.client_id).expect("our own JWKS is usable");
         Self { encoding: key.encoding_key(), table, key, config, verifier }
     }
 
@@ -173,7 +173,7 @@ impl EmbeddedIdentity {
     }
 
     /// A verifier for this provider's ID tokens.
-    pub fn verifier(&self) -> super::jwt::Verifier {
+    pub fn verifier(&self) -> crate::jwt::Verifier {
         self.verifier.clone()
     }
 
@@ -215,7 +215,7 @@ impl EmbeddedIdentity {
     async fn send_code(&self, user: &UserId, email: &Email, purpose: &str) -> anyhow::Result<()> {
         let code = format!("{:06}", rand::random::<u32>() % 1_000_000);
         let stored = StoredCode { code_hash: sha256_hex(&code), attempts: 0 };
-        let at = crate::time::Timestamp::now();
+        let at = shop::time::Timestamp::now();
         let notification = json!({
             "kind": purpose, "channel": "email", "to": email, "code": code, "created_at": at,
         });

@@ -1,4 +1,4 @@
-//! The Cognito adapter of [`Identity`]: the user pool's public client API for the shopper's
+//! `shop-cognito`: the Cognito adapter of [`Identity`]: the user pool's public client API for the shopper's
 //! own actions, the admin API for the back office. Users sign in with their email.
 
 use async_trait::async_trait;
@@ -8,8 +8,8 @@ use aws_sdk_cognitoidentityprovider::types::{
     AttributeType, AuthFlowType, AuthenticationResultType, MessageActionType,
 };
 
-use super::{Identity, IdentityError, NewAccount, SignedUp, Tokens};
-use crate::domain::{Email, Password, UserId};
+use shop::domain::{Email, Password, UserId};
+use shop::identity::{Identity, IdentityError, NewAccount, SignedUp, Tokens};
 
 /// Where the user pool is.
 #[derive(Debug, Clone)]
@@ -236,4 +236,17 @@ impl Identity for CognitoIdentity {
             .map_err(|e| classify(e, USERS, "deleting a user"))?;
         Ok(())
     }
+}
+
+/// The Cognito user pool named by `USER_POOL_ID` and its app client `USER_POOL_CLIENT_ID`.
+pub fn identity(config: &aws_config::SdkConfig) -> anyhow::Result<std::sync::Arc<dyn Identity>> {
+    let pool = CognitoConfig {
+        user_pool_id: shop_aws::env("USER_POOL_ID")?,
+        client_id: shop_aws::env("USER_POOL_CLIENT_ID")?,
+    };
+    Ok(identity_of(config, pool))
+}
+
+pub fn identity_of(config: &aws_config::SdkConfig, pool: CognitoConfig) -> std::sync::Arc<dyn Identity> {
+    std::sync::Arc::new(CognitoIdentity::new(Client::new(config), pool))
 }

@@ -15,7 +15,7 @@ pub use lambda_http::Error;
 use anyhow::Context;
 use serde_json::{Value, json};
 
-use crate::events::{Consumer, Event};
+use shop::events::{Consumer, Event};
 
 /// Structured JSON logs on stdout (CloudWatch keeps them); `RUST_LOG` or
 /// `AWS_LAMBDA_LOG_LEVEL` sets the level. Each invocation's span carries its `requestId`.
@@ -108,7 +108,7 @@ pub type Handler = MapRequest<Router, fn(lambda_http::Request) -> lambda_http::R
 /// The service as Lambda runs it: the router with problem+json fallbacks, reached at the
 /// paths template.yaml declares whatever the stage is called.
 pub fn handler(router: Router) -> Handler {
-    crate::http::fallbacks(router).map_request(strip_stage as fn(lambda_http::Request) -> lambda_http::Request)
+    shop::http::fallbacks(router).map_request(strip_stage as fn(lambda_http::Request) -> lambda_http::Request)
 }
 
 /// lambda_http puts the REST API stage in front of the path (`/dev/api/products`); the routes

@@ -1,8 +1,8 @@
-//! The DynamoDB adapter of [`Table`]: aws-sdk-dynamodb with serde_dynamo. `AttributeValue`
+//! `shop-dynamodb`: the DynamoDB adapter of [`Table`]: aws-sdk-dynamodb with serde_dynamo. `AttributeValue`
 //! never leaves this module; conditions become condition expressions, so DynamoDB itself
 //! enforces every invariant.
 
-use crate::time::epoch_now;
+use shop::time::epoch_now;
 use std::collections::HashMap;
 
 use anyhow::Context;
@@ -15,8 +15,10 @@ use aws_sdk_dynamodb::types::{
 };
 use serde_json::{Map, Value};
 
-use super::{Condition, Index, Item, Key, Query, QueryPage, SortKey, Table, Update, Write, WriteError};
-use super::{EXPIRES_AT, GSI1PK, GSI1SK, PK, SK};
+use shop::table::{
+    Condition, EXPIRES_AT, GSI1PK, GSI1SK, Index, Item, Key, PK, Query, QueryPage, SK, SortKey, Table, Update, Write,
+    WriteError,
+};
 
 pub const GSI1: &str = "GSI1";
 
@@ -366,7 +368,7 @@ impl Table for DynamoTable {
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), WriteError> {
-        super::check_transaction(&writes)?;
+        shop::table::check_transaction(&writes)?;
         let items = writes.iter().map(|w| self.transact_item(w)).collect::<anyhow::Result<Vec<_>>>()?;
         // A cancelled transaction applied nothing, so one that lost a race is tried again,
         // with jittered backoff, before the conflict reaches the caller.
@@ -429,4 +431,13 @@ impl DynamoTable {
         }
         Err(anyhow::anyhow!("transaction of {count} writes: {}", DisplayErrorContext(e)).into())
     }
+}
+
+/// The DynamoDB table named by `TABLE_NAME`.
+pub fn table(config: &aws_config::SdkConfig) -> anyhow::Result<std::sync::Arc<dyn Table>> {
+    Ok(table_named(config, &shop_aws::env("TABLE_NAME")?))
+}
+
+pub fn table_named(config: &aws_config::SdkConfig, name: &str) -> std::sync::Arc<dyn Table> {
+    std::sync::Arc::new(DynamoTable::new(Client::new(config), name))
 }

@@ -1,3 +1,8 @@
+//! `shop-aws`: what every function needs to run on AWS Lambda, and nothing service-specific:
+//! the SDK configuration, built once per process ([`lambda`] is the runtime glue). The service
+//! adapters (`shop-dynamodb`, `shop-cognito`, `shop-sns`) build their clients from it, so a
+//! function links exactly the adapters it calls.
+//!
 //! AWS SDK configuration, built once per process.
 //!
 //! In Lambda everything the SDK needs is already in the environment (region, the function's
@@ -13,6 +18,8 @@ use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider:
 use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
 use aws_smithy_runtime_api::client::http::{HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+
+pub mod lambda;
 
 /// Amazon Root CA 1-4 and Starfield Services Root CA G2, which every AWS endpoint chains to.
 const AWS_ROOTS: &str = include_str!("aws-roots.pem");
@@ -86,7 +93,7 @@ pub async fn load() -> SdkConfig {
 /// Turns an SDK failure into an error naming what was being done and the service's own words
 /// (an SDK error's `Display` alone says only "service error"): `.map_err(failed("creating x"))`.
 pub fn failed<E: std::error::Error>(doing: impl std::fmt::Display) -> impl FnOnce(E) -> anyhow::Error {
-    move |e| anyhow::anyhow!("{doing}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e))
+    move |e| anyhow::anyhow!("{doing}: {}", aws_smithy_types::error::display::DisplayErrorContext(e))
 }
 
 /// A required environment variable, with an error that names it.
@@ -94,35 +101,9 @@ pub fn env(name: &str) -> anyhow::Result<String> {
     std::env::var(name).map_err(|_| anyhow::anyhow!("the environment variable {name} is not set"))
 }
 
-/// The DynamoDB table named by `TABLE_NAME`.
-pub fn table(config: &SdkConfig) -> anyhow::Result<std::sync::Arc<dyn crate::table::Table>> {
-    Ok(table_named(config, &env("TABLE_NAME")?))
-}
-
-pub fn table_named(config: &SdkConfig, name: &str) -> std::sync::Arc<dyn crate::table::Table> {
-    std::sync::Arc::new(crate::table::dynamo::DynamoTable::new(aws_sdk_dynamodb::Client::new(config), name))
-}
-
-/// The Cognito user pool named by `USER_POOL_ID` and its app client `USER_POOL_CLIENT_ID`.
-pub fn identity(config: &SdkConfig) -> anyhow::Result<std::sync::Arc<dyn crate::identity::Identity>> {
-    let pool = crate::identity::cognito::CognitoConfig {
-        user_pool_id: env("USER_POOL_ID")?,
-        client_id: env("USER_POOL_CLIENT_ID")?,
-    };
-    Ok(identity_of(config, pool))
-}
-
-pub fn identity_of(
-    config: &SdkConfig,
-    pool: crate::identity::cognito::CognitoConfig,
-) -> std::sync::Arc<dyn crate::identity::Identity> {
-    let client = aws_sdk_cognitoidentityprovider::Client::new(config);
-    std::sync::Arc::new(crate::identity::cognito::CognitoIdentity::new(client, pool))
-}
-
 /// Reads `CURSOR_SECRET` (shared by every instance) into the cursor signer.
 pub fn cursor_secret_from_env() -> anyhow::Result<()> {
-    crate::http::page::set_cursor_secret(env("CURSOR_SECRET")?.as_bytes());
+    shop::http::page::set_cursor_secret(env("CURSOR_SECRET")?.as_bytes());
     Ok(())
 }
 

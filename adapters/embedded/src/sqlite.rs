@@ -3,7 +3,7 @@
 //! conditions atomic, and records its change in the `changes` table in that same transaction:
 //! the change stream cannot miss or invent a write.
 
-use crate::time::epoch_now;
+use shop::time::epoch_now;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -13,10 +13,10 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::{Value, json};
 
-use super::{
-    Change, ChangeFeed, Condition, Index, Item, Key, Query, QueryPage, SortKey, Table, Update, Write, WriteError,
+use shop::table::{
+    Change, ChangeFeed, Condition, GSI1PK, GSI1SK, Index, Item, Key, PK, Query, QueryPage, SK, SortKey, Table, Update,
+    Write, WriteError,
 };
-use super::{GSI1PK, GSI1SK, PK, SK};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS items (
@@ -297,7 +297,7 @@ impl Store {
     }
 
     fn transact(&self, writes: Vec<Write>) -> Result<(), WriteError> {
-        super::check_transaction(&writes)?;
+        shop::table::check_transaction(&writes)?;
         self.run(&writes, true).map(|_| ())
     }
 

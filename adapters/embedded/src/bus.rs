@@ -21,8 +21,8 @@ use anyhow::Context;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
-use super::{Consumer, Event, QUEUES, Queue};
-use crate::table::ChangeFeed;
+use shop::events::{Consumer, Event, QUEUES, Queue};
+use shop::table::ChangeFeed;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS cursor (
@@ -97,7 +97,7 @@ pub struct Bus {
 }
 
 fn now_ms() -> i64 {
-    (crate::time::now().unix_timestamp_nanos() / 1_000_000) as i64
+    (shop::time::now().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 fn millis(d: Duration) -> i64 {
@@ -146,7 +146,7 @@ impl Bus {
             due
         };
         if due {
-            let before = crate::time::epoch_now() - crate::table::STREAM_RETENTION_SECONDS;
+            let before = shop::time::epoch_now() - shop::table::STREAM_RETENTION_SECONDS;
             feed.forget(cursor, before).await?;
         }
         let changes = feed.changes_after(cursor, 500).await?;
@@ -158,7 +158,7 @@ impl Bus {
 
     /// Puts the events among `changes` on the queues that take them, and moves the cursor past
     /// them, in one SQLite transaction; answers how many changes it read.
-    fn enqueue(&self, changes: &[crate::table::Change]) -> anyhow::Result<usize> {
+    fn enqueue(&self, changes: &[shop::table::Change]) -> anyhow::Result<usize> {
         let Some(last) = changes.last().map(|c| c.sequence) else { return Ok(0) };
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -293,7 +293,7 @@ impl Bus {
                 // A consumer that panics has failed this message, as a Lambda invocation would.
                 let outcome = std::panic::AssertUnwindSafe(consumer.handle(&message.event)).catch_unwind().await;
                 match outcome
-                    .unwrap_or_else(|panic| Err(anyhow::anyhow!("panicked: {}", super::panic_message(&*panic))))
+                    .unwrap_or_else(|panic| Err(anyhow::anyhow!("panicked: {}", shop::events::panic_message(&*panic))))
                 {
                     Ok(()) => done.push(message.event.event_id.as_str()),
                     Err(e) => {
@@ -318,13 +318,13 @@ impl Bus {
         let poll = self.delivery.poll;
         let mut workers = tokio::task::JoinSet::new();
         let bus = self.clone();
-        workers.spawn(super::keep_working("publishing events", poll, move || {
+        workers.spawn(shop::events::keep_working("publishing events", poll, move || {
             let (bus, feed) = (bus.clone(), feed.clone());
             async move { bus.pump(&*feed).await }
         }));
         for consumer in consumers {
             let bus = self.clone();
-            workers.spawn(super::keep_working("consuming events", poll, move || {
+            workers.spawn(shop::events::keep_working("consuming events", poll, move || {
                 let (bus, consumer) = (bus.clone(), consumer.clone());
                 async move { bus.drain(&*consumer).await }
             }));
@@ -336,11 +336,11 @@ impl Bus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::{NOTIFICATIONS, SALES};
-    use crate::table::sqlite::SqliteTable;
-    use crate::table::{Item, Key, Table, Write};
+    use crate::sqlite::SqliteTable;
     use async_trait::async_trait;
     use serde_json::json;
+    use shop::events::{NOTIFICATIONS, SALES};
+    use shop::table::{Item, Key, Table, Write};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn dir() -> std::path::PathBuf {
