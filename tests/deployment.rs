@@ -103,7 +103,8 @@ fn reference(v: &Value) -> String {
 fn the_event_backbone_is_deployed_as_the_code_routes_it() {
     let template = template();
     let resources = &template["Resources"];
-    for queue in shop::events::QUEUES {
+    for consumer in shop::consumers::CONSUMERS {
+        let queue = consumer.queue;
         let stem = local::provision::resource_stem(queue);
         let subscription = &resources[format!("{stem}Subscription").as_str()]["Properties"];
         let types: Vec<&str> =

@@ -18,7 +18,6 @@ use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
 use shop::catalog::Catalog;
-use shop::events::Consumer;
 use shop::identity::Identity;
 use shop::table::Table;
 use shop::users::Users;
@@ -205,10 +204,7 @@ pub enum Events {
 impl Events {
     /// Runs the publisher and the consumers until the task is dropped.
     pub async fn run(self, table: Arc<dyn Table>) {
-        let consumers: Vec<Arc<dyn Consumer>> = vec![
-            Arc::new(shop::notifications::OrderNotifications::new(table.clone())),
-            Arc::new(shop::sales::Sales::new(table)),
-        ];
+        let consumers = shop::consumers::all(table);
         match self {
             Events::Embedded { bus, feed } => bus.run(feed, consumers).await,
             Events::Aws(pollers) => pollers.run(consumers).await,

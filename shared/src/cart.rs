@@ -15,7 +15,27 @@ use crate::domain::{Money, ProductId, Quantity, UserId};
 use crate::keys;
 use crate::table::{Condition, Item, Key, Query, Table, Update, Write, WriteError, backoff};
 use crate::time::Timestamp;
-use crate::{Error, Result};
+
+/// Why a cart could not be changed.
+#[derive(Debug, thiserror::Error)]
+pub enum CartError {
+    /// The cart already holds [`MAX_LINES`] products.
+    #[error("a cart holds at most {MAX_LINES} products")]
+    Full,
+    /// Lost every race for the cart; the caller may retry.
+    #[error("the cart kept changing meanwhile; retry")]
+    Contention,
+    #[error(transparent)]
+    Store(#[from] anyhow::Error),
+}
+
+impl From<WriteError> for CartError {
+    fn from(e: WriteError) -> Self {
+        e.into_domain(Self::Contention)
+    }
+}
+
+type Result<T, E = CartError> = std::result::Result<T, E>;
 
 /// The most lines a cart holds: with a stock update and a cart clean-up per line, an order,
 /// its event and an idempotency record, checkout stays within one 100-write transaction.
@@ -110,9 +130,7 @@ impl Carts {
                 let update = Update::default().set("quantity", i64::from(quantity));
                 Ok(self.table.write(Write::update(key, update).when(Condition::Exists)).await?)
             }
-            Err(WriteError::ConditionFailed { .. }) => {
-                Err(Error::Conflict(format!("a cart holds at most {MAX_LINES} products")))
-            }
+            Err(WriteError::ConditionFailed { .. }) => Err(CartError::Full),
             Err(e) => Err(e.into()),
         }
     }
@@ -153,7 +171,7 @@ impl Carts {
                 other => return Ok(other?),
             }
         }
-        Err(Error::Conflict("the cart kept changing while emptying it; retry".into()))
+        Err(CartError::Contention)
     }
 
     /// The cart priced from the catalogue as it is now.

@@ -98,10 +98,7 @@ pub enum CatalogError {
 
 impl From<WriteError> for CatalogError {
     fn from(e: WriteError) -> Self {
-        match e {
-            WriteError::Conflict => Self::Contention,
-            other => Self::Store(anyhow::anyhow!(other)),
-        }
+        e.into_domain(Self::Contention)
     }
 }
 

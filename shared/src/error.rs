@@ -159,6 +159,27 @@ impl From<crate::catalog::CatalogError> for Error {
     }
 }
 
+impl From<crate::users::UserError> for Error {
+    fn from(e: crate::users::UserError) -> Self {
+        use crate::users::UserError;
+        match e {
+            UserError::NotFound => Error::NotFound("user"),
+            UserError::Stale => Error::PreconditionFailed,
+            UserError::Store(e) => Error::Internal(e),
+        }
+    }
+}
+
+impl From<crate::cart::CartError> for Error {
+    fn from(e: crate::cart::CartError) -> Self {
+        use crate::cart::CartError;
+        match e {
+            CartError::Full | CartError::Contention => Error::Conflict(e.to_string()),
+            CartError::Store(e) => Error::Internal(e),
+        }
+    }
+}
+
 impl From<crate::identity::IdentityError> for Error {
     fn from(e: crate::identity::IdentityError) -> Self {
         use crate::identity::IdentityError;

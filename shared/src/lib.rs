@@ -9,6 +9,7 @@
 
 pub mod cart;
 pub mod catalog;
+pub mod consumers;
 pub mod domain;
 pub mod error;
 pub mod events;

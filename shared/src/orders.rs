@@ -203,10 +203,7 @@ pub enum OrderError {
 
 impl From<WriteError> for OrderError {
     fn from(e: WriteError) -> Self {
-        match e {
-            WriteError::Conflict => Self::Contention,
-            other => Self::Store(anyhow::anyhow!(other)),
-        }
+        e.into_domain(Self::Contention)
     }
 }
 

@@ -11,7 +11,26 @@ use crate::domain::{Address, Email, Name, Phone, UserId};
 use crate::keys;
 use crate::table::{Condition, Item, Query, Table, Write, WriteError};
 use crate::time::Timestamp;
-use crate::{Error, Result};
+
+/// Why a profile could not be read or changed.
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("user not found")]
+    NotFound,
+    /// The profile changed since the version the caller read (`If-Match`).
+    #[error("the profile has changed since you read it; fetch it again")]
+    Stale,
+    #[error(transparent)]
+    Store(#[from] anyhow::Error),
+}
+
+impl From<WriteError> for UserError {
+    fn from(e: WriteError) -> Self {
+        Self::Store(anyhow::anyhow!(e))
+    }
+}
+
+type Result<T, E = UserError> = std::result::Result<T, E>;
 
 /// How a person wants to hear from the shop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -104,7 +123,7 @@ impl Users {
     pub async fn create(&self, profile: &UserProfile) -> Result<UserProfile> {
         match self.table.write(Write::create(profile.item())).await {
             Ok(()) => Ok(profile.clone()),
-            Err(WriteError::ConditionFailed { .. }) => self.get(&profile.id).await?.ok_or(Error::NotFound("user")),
+            Err(WriteError::ConditionFailed { .. }) => self.get(&profile.id).await?.ok_or(UserError::NotFound),
             Err(e) => Err(e.into()),
         }
     }
@@ -127,9 +146,9 @@ impl Users {
 
     /// Applies changes if the profile is still at `expected` (when given): 412 otherwise.
     pub async fn update(&self, id: &UserId, changes: ProfileChanges, expected: Option<u64>) -> Result<UserProfile> {
-        let current = self.get(id).await?.ok_or(Error::NotFound("user"))?;
+        let current = self.get(id).await?.ok_or(UserError::NotFound)?;
         if expected.is_some_and(|v| v != current.version) {
-            return Err(Error::PreconditionFailed);
+            return Err(UserError::Stale);
         }
         let mut next = current.clone();
         if let Some(name) = changes.name {
@@ -149,7 +168,7 @@ impl Users {
         let write = Write::put(next.item()).when(Condition::equals("version", current.version));
         match self.table.write(write).await {
             Ok(()) => Ok(next),
-            Err(WriteError::ConditionFailed { .. }) => Err(Error::PreconditionFailed),
+            Err(WriteError::ConditionFailed { .. }) => Err(UserError::Stale),
             Err(e) => Err(e.into()),
         }
     }

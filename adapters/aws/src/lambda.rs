@@ -71,12 +71,8 @@ where
 
 /// Runs a queue's consumer on Lambda (SQS batches, partial batch responses); `build` makes it
 /// once per execution environment.
-pub async fn serve_consumer<C: Consumer + 'static>(build: impl FnOnce() -> anyhow::Result<C>) -> Result<(), Error> {
-    serve_events(
-        || Ok(std::sync::Arc::new(build()?)),
-        |consumer, batch| async move { handle_queue(&*consumer, batch).await },
-    )
-    .await
+pub async fn serve_consumer(build: impl FnOnce() -> anyhow::Result<std::sync::Arc<dyn Consumer>>) -> Result<(), Error> {
+    serve_events(build, |consumer, batch| async move { handle_queue(&*consumer, batch).await }).await
 }
 
 /// Hands one queue message's body (the event, delivered raw) to its consumer.

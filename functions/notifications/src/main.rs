@@ -4,8 +4,7 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shop_aws::lambda::Error> {
     shop_aws::lambda::serve_consumer(|| {
-        let table = shop_dynamodb::table(&shop_aws::lambda_config()?)?;
-        Ok(shop::notifications::OrderNotifications::new(table))
+        shop::consumers::of("notifications", shop_dynamodb::table(&shop_aws::lambda_config()?)?)
     })
     .await
 }

@@ -3,6 +3,8 @@
 // Lambda hands an execution environment one event at a time: one thread serves it.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shop_aws::lambda::Error> {
-    shop_aws::lambda::serve_consumer(|| Ok(shop::sales::Sales::new(shop_dynamodb::table(&shop_aws::lambda_config()?)?)))
-        .await
+    shop_aws::lambda::serve_consumer(|| {
+        shop::consumers::of("sales", shop_dynamodb::table(&shop_aws::lambda_config()?)?)
+    })
+    .await
 }

@@ -361,6 +361,17 @@ pub enum WriteError {
     Other(#[from] anyhow::Error),
 }
 
+impl WriteError {
+    /// A repository's own error for a write that failed unexpectedly: a lost race (DynamoDB's
+    /// `TransactionConflict`) becomes `contention`, anything else a failure of the store.
+    pub fn into_domain<E: From<anyhow::Error>>(self, contention: E) -> E {
+        match self {
+            WriteError::Conflict => contention,
+            other => E::from(anyhow::anyhow!(other)),
+        }
+    }
+}
+
 /// One change to an item, as DynamoDB Streams reports it with NEW_AND_OLD_IMAGES.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Change {
