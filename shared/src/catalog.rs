@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::domain::{CategorySlug, Description, ImageUrl, Money, Name, ProductId, Reason, Sku, Stock};
 use crate::events::{self, EventKind, ProductEvent, StockCause, StockChanged, StockMove};
 use crate::keys;
-use crate::table::{Condition, Item, Query, Table, Update, Write, WriteError, backoff};
+use crate::table::{ATTEMPTS, Condition, Item, Query, Table, Update, Write, WriteError, backoff};
 use crate::time::Timestamp;
 
 /// The most images and attributes a product carries.
@@ -104,9 +104,6 @@ impl From<WriteError> for CatalogError {
 
 type Result<T, E = CatalogError> = std::result::Result<T, E>;
 
-/// How often a stock adjustment that lost a race to a sale is read again and retried.
-const ATTEMPTS: usize = 64;
-
 /// A category and how many products it holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Category {
@@ -115,6 +112,23 @@ pub struct Category {
 }
 
 impl Product {
+    /// The write that moves the stock by `delta` units if the product is still at the revision
+    /// read (and, taking stock, has that many), and the movement its `StockChanged` event
+    /// records; `None` when the stock would leave its bounds. Every stock movement is this write.
+    pub(crate) fn stock_move(&self, delta: i64, now: Timestamp) -> Option<(Write, StockMove)> {
+        let stock = self.stock.moved(delta)?;
+        let mut condition = Condition::equals("version", self.version);
+        if delta < 0 {
+            condition = Condition::And(vec![condition, Condition::AtLeast("stock".into(), -delta)]);
+        }
+        let update = Update::default()
+            .add("stock", delta)
+            .add("version", 1)
+            .set("updated_at", serde_json::to_value(now).expect("a time serializes"));
+        let write = Write::update(keys::product(&self.id), update).when(condition);
+        Some((write, StockMove { product_id: self.id, delta, stock: stock.get(), revision: self.version + 1 }))
+    }
+
     /// The write recording a `ProductCreated` or `ProductUpdated` event for the product as it is.
     fn event(&self, kind: EventKind) -> Write {
         let detail = ProductEvent { product_id: self.id, revision: self.version, product: Some(self.clone()) };
@@ -229,8 +243,8 @@ impl Catalog {
     }
 
     /// Replaces the editable fields if the product is still at revision `expected` (when
-    /// given); the stock stays as it is.
-    /// `stock`, when given, is what the editor read: it must still be the stock, never a new one.
+    /// given); the stock stays as it is. `stock`, when given, is what the editor read: it must
+    /// still be the stock, never a new one.
     pub async fn update(
         &self,
         id: &ProductId,
@@ -299,17 +313,19 @@ impl Catalog {
     pub async fn adjust_stock(&self, id: &ProductId, delta: i64, reason: &Reason) -> Result<Product> {
         for attempt in 0..ATTEMPTS {
             let current = self.get(id).await?.ok_or(CatalogError::NotFound)?;
-            let stock = current
-                .stock
-                .moved(delta)
+            let now = Timestamp::now();
+            let (write, moved) = current
+                .stock_move(delta, now)
                 .ok_or(CatalogError::StockOutOfRange { stock: current.stock.get(), delta })?;
-            let next = Product { stock, version: current.version + 1, updated_at: Timestamp::now(), ..current.clone() };
-            let moved = StockMove { product_id: *id, delta, stock: stock.get(), revision: next.version };
+            let next = Product {
+                stock: Stock::new(moved.stock.into()).expect("moved within bounds"),
+                version: moved.revision,
+                updated_at: now,
+                ..current
+            };
             let cause = StockCause::Adjustment { reason: reason.to_string() };
-            let writes = vec![
-                Write::put(next.item()).when(Condition::equals("version", current.version)),
-                events::record(EventKind::StockChanged, &StockChanged { cause, products: vec![moved] }),
-            ];
+            let writes =
+                vec![write, events::record(EventKind::StockChanged, &StockChanged { cause, products: vec![moved] })];
             match self.table.transact(writes).await {
                 Ok(()) => return Ok(next),
                 // Sold or edited meanwhile: read it again.

@@ -25,14 +25,11 @@ use crate::catalog::Product;
 use crate::domain::{Address, Invalid, Money, OrderId, OrderStatus, ProductId, Quantity, TrackingNumber, UserId};
 use crate::events::{self, EventKind, OrderEvent, StockCause, StockChanged, StockMove};
 use crate::keys;
-use crate::table::{Condition, Item, Key, Query, Table, Update, Write, WriteError, backoff};
+use crate::table::{ATTEMPTS, Condition, Item, Key, Query, Table, Update, Write, WriteError, backoff};
 use crate::time::{Timestamp, epoch_now};
 
 /// How long an idempotency key holds its first answer.
 pub const IDEMPOTENCY_SECONDS: i64 = 24 * 3600;
-
-/// How often a change that lost a race is read again and tried once more.
-const ATTEMPTS: usize = 64;
 
 /// One bought line, priced at checkout.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -240,22 +237,6 @@ pub fn fingerprint(body: &Value) -> String {
     Sha256::digest(body.to_string().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The write that moves a product's stock by `delta` if it is still at the revision read
-/// (and, taking stock, still on sale with enough of it), and the movement it records.
-fn move_stock(product: &Product, delta: i64, now: Timestamp) -> Option<(Write, StockMove)> {
-    let stock = product.stock.moved(delta)?;
-    let mut condition = vec![Condition::equals("version", product.version)];
-    if delta < 0 {
-        condition.extend([Condition::AtLeast("stock".into(), -delta), Condition::equals("active", true)]);
-    }
-    let update = Update::default()
-        .add("stock", delta)
-        .add("version", 1)
-        .set("updated_at", serde_json::to_value(now).expect("a time serializes"));
-    let write = Write::update(keys::product(&product.id), update).when(Condition::And(condition));
-    Some((write, StockMove { product_id: product.id, delta, stock: stock.get(), revision: product.version + 1 }))
-}
-
 /// The repository's view of a failed transaction: a lost race, or a real failure.
 fn lost_race(e: &WriteError, writes: std::ops::Range<usize>) -> bool {
     match e {
@@ -412,9 +393,10 @@ impl Orders {
         let stock_writes = writes.len()..writes.len() + order.lines.len();
         let mut moves = Vec::new();
         for line in &order.lines {
-            let (write, moved) = move_stock(&products[&line.product_id], -i64::from(line.quantity), now)
-                .expect("stock was checked above");
-            writes.push(write);
+            let (write, moved) =
+                products[&line.product_id].stock_move(-i64::from(line.quantity), now).expect("stock was checked above");
+            // A sale also needs the product still on sale.
+            writes.push(write.when(Condition::equals("active", true)));
             moves.push(moved);
         }
         let created = order.created_key();
@@ -496,7 +478,7 @@ impl Orders {
                 let moves: Vec<(Write, StockMove)> = order
                     .lines
                     .iter()
-                    .filter_map(|l| move_stock(products.get(&l.product_id)?, i64::from(l.quantity), order.updated_at))
+                    .filter_map(|l| products.get(&l.product_id)?.stock_move(i64::from(l.quantity), order.updated_at))
                     .collect();
                 if !moves.is_empty() {
                     let (stock_writes, moves): (Vec<Write>, Vec<StockMove>) = moves.into_iter().unzip();

@@ -108,12 +108,11 @@ where
 /// number with no fraction), which serde's integer types refuse. For `deserialize_with`.
 pub fn integer<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
     use serde::de::Error as _;
-    match serde_json::Number::deserialize(deserializer)? {
-        n if n.is_i64() => Ok(n.as_i64().expect("checked")),
-        n => match n.as_f64() {
-            Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(f as i64),
-            _ => Err(D::Error::custom(format!("invalid value: {n}, expected a whole number"))),
-        },
+    let n = serde_json::Number::deserialize(deserializer)?;
+    match (n.as_i64(), n.as_f64()) {
+        (Some(i), _) => Ok(i),
+        (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(f as i64),
+        _ => Err(D::Error::custom(format!("invalid value: {n}, expected a whole number"))),
     }
 }
 

@@ -421,6 +421,11 @@ pub trait ChangeFeed: Send + Sync {
 /// retention.
 pub const STREAM_RETENTION_SECONDS: i64 = 24 * 3600;
 
+/// How often a change that lost a race is read again and tried once more. Every lost race means
+/// another change committed (on a product, a sale lowering its stock), so this bounds the work
+/// while letting every contender through until what it wants is gone.
+pub const ATTEMPTS: usize = 64;
+
 /// Waits before retrying a change that lost a race: nothing the first time, then a random
 /// pause under a ceiling that doubles with `attempt` up to 64 ms ("full jitter"), so many
 /// contenders for one item spread out instead of colliding again.
