@@ -30,7 +30,7 @@ use shop_embedded::sqlite::SqliteTable;
 
 const FUNCTIONS: &[&str] =
     &["auth", "users", "products", "cart", "orders", "expiry", "publisher", "notifications", "sales"];
-const COLD_STARTS: usize = 40;
+const COLD_STARTS: usize = 200;
 
 fn release_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release")
@@ -144,39 +144,90 @@ fn read_request(reader: &mut BufReader<&std::net::TcpStream>) -> Option<(String,
     Some((line, body))
 }
 
-/// One cold start to the first answer: the Runtime API hands `event` to the first poll, and
-/// the time runs until the function posts its answer (a response or an error both count).
-fn first_answer(binary: &Path, event: &[u8], aws: &[(&str, &str)]) -> Duration {
+/// The answers to a function's first two invocations of `event`, each timed: the first from
+/// process start (the cold start a shopper waits for), the second from handing the event over
+/// to its answer (the same work warm: the emulator's round trips and the handler).
+struct Answers {
+    first: Duration,
+    warm: Duration,
+}
+
+/// Serves the Runtime API to a new process of `binary`: `event` to each of its first two polls.
+/// Each connection gets its own thread: the runtime may open a new one while another idles.
+fn first_answers_of(binary: &Path, event: &[u8], aws: &[(&str, &str)]) -> Answers {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let api = listener.local_addr().unwrap().to_string();
+    let (answers, answered) = std::sync::mpsc::channel();
     let started = Instant::now();
     let mut child = start_lambda(binary, &api, aws);
-    let answered = 'serve: loop {
-        let (stream, _) = listener.accept().unwrap();
-        let mut reader = BufReader::new(&stream);
-        while let Some((line, _body)) = read_request(&mut reader) {
-            if line.starts_with("GET /2018-06-01/runtime/invocation/next") {
-                let epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-                     Lambda-Runtime-Aws-Request-Id: bench-1\r\nLambda-Runtime-Deadline-Ms: {}\r\n\
-                     Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:bench\r\n\
-                     Lambda-Runtime-Trace-Id: Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1\r\n\r\n",
-                    event.len(),
-                    epoch.as_millis() + 30_000,
-                );
-                (&stream).write_all(head.as_bytes()).unwrap();
-                (&stream).write_all(event).unwrap();
-            } else if line.starts_with("POST /2018-06-01/runtime/invocation/bench-1/") {
-                break 'serve started.elapsed();
-            } else {
-                (&stream).write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n").unwrap();
+    let handed = Arc::new(std::sync::Mutex::new((0, started)));
+    let done = Arc::new(AtomicBool::new(false));
+    let acceptor = std::thread::spawn({
+        let (event, done) = (event.to_vec(), done.clone());
+        move || {
+            for stream in listener.incoming() {
+                if done.load(Ordering::Relaxed) {
+                    return;
+                }
+                let (stream, event, handed, answers) =
+                    (stream.unwrap(), event.clone(), handed.clone(), answers.clone());
+                stream.set_nodelay(true).unwrap();
+                std::thread::spawn(move || serve_runtime_api(&stream, &event, &handed, &answers));
             }
         }
-    };
+    });
+    let first = answered.recv().unwrap();
+    let warm = answered.recv().unwrap();
     child.kill().ok();
     child.wait().ok();
-    answered
+    done.store(true, Ordering::Relaxed);
+    std::net::TcpStream::connect(&api).ok();
+    acceptor.join().unwrap();
+    Answers { first, warm }
+}
+
+/// One Runtime API connection: `event` to every poll (numbering the invocations and noting when
+/// each was handed over in `handed`), and the time from hand-over to each answer into `answers`.
+fn serve_runtime_api(
+    stream: &std::net::TcpStream,
+    event: &[u8],
+    handed: &std::sync::Mutex<(usize, Instant)>,
+    answers: &std::sync::mpsc::Sender<Duration>,
+) {
+    let mut reader = BufReader::new(stream);
+    while let Some((line, _body)) = read_request(&mut reader) {
+        let mut writer = stream;
+        if line.starts_with("GET /2018-06-01/runtime/invocation/next") {
+            let invocation = {
+                let mut handed = handed.lock().unwrap();
+                if handed.0 > 0 {
+                    handed.1 = Instant::now();
+                }
+                handed.0 += 1;
+                handed.0
+            };
+            let deadline =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap() + Duration::from_secs(30);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                 Lambda-Runtime-Aws-Request-Id: bench-{invocation}\r\nLambda-Runtime-Deadline-Ms: {}\r\n\
+                 Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:bench\r\n\
+                 Lambda-Runtime-Trace-Id: Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1\r\n\r\n",
+                event.len(),
+                deadline.as_millis(),
+            );
+            if writer.write_all(&[head.as_bytes(), event].concat()).is_err() {
+                return;
+            }
+        } else {
+            if line.starts_with("POST /2018-06-01/runtime/invocation/bench-") {
+                answers.send(handed.lock().unwrap().1.elapsed()).ok();
+            }
+            if writer.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n").is_err() {
+                return;
+            }
+        }
+    }
 }
 
 async fn first_answers() {
@@ -206,16 +257,40 @@ async fn first_answers() {
     for (name, event) in FIRST_EVENTS {
         runs.push((name, std::fs::read(events.join(format!("{event}.json"))).unwrap()));
     }
-    let rounds = COLD_STARTS / 2;
-    println!("\n## Cold start: process start -> first invocation answered, AWS on the emulator ({rounds} runs each)");
-    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); runs.len()];
+    let rounds = COLD_STARTS / 5;
+    let mut samples: Vec<Vec<Answers>> = runs.iter().map(|_| Vec::new()).collect();
     for _ in 0..rounds {
         for (i, (name, event)) in runs.iter().enumerate() {
-            samples[i].push(first_answer(&release_dir().join(name), event, &aws));
+            samples[i].push(first_answers_of(&release_dir().join(name), event, &aws));
         }
     }
     let names: Vec<&str> = runs.iter().map(|(name, _)| *name).collect();
-    report(&names, &mut samples);
+    println!("\n## Cold start: process start -> first invocation answered, AWS on the emulator ({rounds} runs each)");
+    let mut first: Vec<Vec<Duration>> = samples.iter().map(|s| s.iter().map(|a| a.first).collect()).collect();
+    report(&names, &mut first);
+    println!(
+        "\nThe same event answered warm (its second invocation), and the first answer less the warm one: \
+         what the cold start itself adds to the first shopper's wait, the emulator's round trips set aside."
+    );
+    let mut warm: Vec<Vec<Duration>> = samples.iter().map(|s| s.iter().map(|a| a.warm).collect()).collect();
+    let mut cold: Vec<Vec<Duration>> =
+        samples.iter().map(|s| s.iter().map(|a| a.first.saturating_sub(a.warm)).collect()).collect();
+    for s in warm.iter_mut().chain(cold.iter_mut()) {
+        s.sort();
+    }
+    let baseline = percentile(&cold[0], 0.5);
+    println!("| binary | warm answer (median) | first less warm (median) | p90 | median / hello-world |");
+    println!("|---|---|---|---|---|");
+    for ((name, warm), cold) in names.iter().zip(&warm).zip(&cold) {
+        let median = percentile(cold, 0.5);
+        println!(
+            "| {name} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2}x |",
+            percentile(warm, 0.5).as_secs_f64() * 1e3,
+            median.as_secs_f64() * 1e3,
+            percentile(cold, 0.9).as_secs_f64() * 1e3,
+            median.as_secs_f64() / baseline.as_secs_f64()
+        );
+    }
 }
 
 /// Prints median, p90 and the median against the first row (the hello-world baseline).
