@@ -39,6 +39,7 @@ fn each_function_deploys_exactly_the_routes_it_serves() {
         ("ProductsFunction", "products", products::openapi()),
         ("CartFunction", "cart", cart::openapi()),
         ("OrdersFunction", "orders", orders::openapi()),
+        ("PaymentsFunction", "payments", payments::openapi()),
     ];
     let mut all = BTreeSet::new();
     for (resource, binary, doc) in services {
@@ -180,6 +181,8 @@ fn each_function_links_only_its_own_adapters() {
         "aws-sdk-sns",
         "aws-sdk-sqs",
         "aws-sdk-dynamodbstreams",
+        "aws-sdk-secretsmanager",
+        "async-stripe",
         "rusqlite",
         "argon2",
         "p256",
@@ -191,7 +194,10 @@ fn each_function_links_only_its_own_adapters() {
         ("products", &["aws-sdk-dynamodb"]),
         ("cart", &["aws-sdk-dynamodb"]),
         ("orders", &["aws-sdk-dynamodb"]),
-        ("expiry", &["aws-sdk-dynamodb"]),
+        // Asks Stripe about a pending payment before cancelling its order.
+        ("expiry", &["aws-sdk-dynamodb", "aws-sdk-secretsmanager", "async-stripe"]),
+        ("payments", &["aws-sdk-dynamodb", "aws-sdk-secretsmanager", "async-stripe"]),
+        ("refunds", &["aws-sdk-dynamodb", "aws-sdk-secretsmanager", "async-stripe"]),
         ("publisher", &["aws-sdk-sns"]),
         ("notifications", &["aws-sdk-dynamodb"]),
         ("sales", &["aws-sdk-dynamodb"]),

@@ -10,9 +10,11 @@ use serde_json::{Value, json};
 use shop::catalog::Catalog;
 use shop::domain::{Email, Name, Password, Quantity, UserId};
 use shop::identity::{Identity, NewAccount};
+use shop::payments::{Applied, Payments, Provider, WebhookEvent, WebhookKind};
 use shop::table::Table;
 use shop::users::{UserProfile, Users};
 use shop_embedded::identity::{EmbeddedConfig, EmbeddedIdentity, SigningKey};
+use shop_embedded::payments::Simulated;
 use shop_embedded::sqlite::SqliteTable;
 use tower::ServiceExt;
 
@@ -49,22 +51,36 @@ const EXPECTED: &[(&str, u16)] = &[
     ("orders/get-order", 200),
     ("orders/cancel-order", 200),
     ("orders/set-status", 200),
+    ("payments/pay-order", 201),
+    ("payments/refund-order", 201),
+    // Signed on 2026-11-26: stale now. The test signs it again and checks it is applied.
+    ("payments/stripe-webhook", 400),
     // Not HTTP: 200 means the handler succeeded; `not_http` checks what it did.
     ("expiry/scheduled", 200),
     ("publisher/stream", 200),
     ("notifications/queue", 200),
     ("sales/queue", 200),
+    ("refunds/queue", 200),
 ];
 
 /// The product and order ids the sample events name; the fixture's real ids take their place.
 const SAMPLE_PRODUCT: &str = "01JD0000000000000000000001";
 const SAMPLE_ORDER: &str = "01JD0000000000000000000002";
+/// The unpaid order the payment samples name.
+const SAMPLE_UNPAID_ORDER: &str = "01JD0000000000000000000004";
+/// The webhook signing secret the Stripe webhook sample was signed with.
+const WEBHOOK_SECRET: &str = "whsec_sample_events_secret";
 
 struct World {
     table: Arc<dyn Table>,
     identity: Arc<dyn Identity>,
+    /// The simulated provider that took the paid order's payment.
+    payments: Arc<Simulated>,
     product: String,
+    /// Paid, ready to ship or cancel.
     order: String,
+    /// Placed, not paid.
+    unpaid: String,
 }
 
 /// The users the events' claims name, the shopper's account, and one product.
@@ -89,17 +105,40 @@ async fn world() -> World {
         .unwrap();
     let shopper = UserId::parse("22222222-2222-4222-8222-222222222222").unwrap();
     shop::cart::Carts::new(table.clone()).set(&shopper, &product.id, Quantity::new(1).unwrap()).await.unwrap();
-    // A paid order of the shopper's, ready to ship or cancel.
+    // A paid order of the shopper's (paid through the simulated provider), ready to ship or
+    // cancel, and an unpaid one.
     let orders = shop::orders::Orders::new(table.clone());
-    let request = shop::orders::CheckoutRequest {
-        user: shopper,
-        items: Some(vec![(product.id, Quantity::new(1).unwrap())]),
-        shipping_address: shop_tests::shipping_address(),
-        idempotency: None,
+    let place = async |product| {
+        let request = shop::orders::CheckoutRequest {
+            user: shopper.clone(),
+            items: Some(vec![(product, Quantity::new(1).unwrap())]),
+            shipping_address: shop_tests::shipping_address(),
+            idempotency: None,
+        };
+        orders.checkout(request).await.unwrap().order
     };
-    let order = orders.checkout(request).await.unwrap().order;
-    shop_tests::pay(&orders, &order.id).await;
-    World { table, identity, product: product.id.to_string(), order: order.id.to_string() }
+    // The unpaid order buys another book at the same price, so the sample product's revision
+    // (its ETag in the samples) moves once only.
+    let other = Catalog::new(table.clone())
+        .create(shop_tests::draft("BOOK-002", "Refactoring", "books", 3499), shop_tests::stock(40))
+        .await
+        .unwrap();
+    let (order, unpaid) = (place(product.id).await, place(other.id).await);
+    let simulated = Arc::new(Simulated::new(table.clone(), WEBHOOK_SECRET));
+    let payments = Payments::new(table.clone(), vec![simulated.clone()]);
+    let (checkout, _) = payments.checkout(order.clone(), Provider::Stripe).await.unwrap();
+    simulated.confirm(&checkout.payment_id, shop_embedded::payments::CARD_SUCCEEDS).await.unwrap();
+    let paid = WebhookKind::Succeeded { payment_id: checkout.payment_id, amount: order.total };
+    let event = WebhookEvent { id: "evt_fixture".into(), order_id: Some(order.id), kind: paid };
+    assert_eq!(payments.apply(Provider::Stripe, &event).await.unwrap(), Applied::Changed);
+    World {
+        table,
+        identity,
+        payments: simulated,
+        product: product.id.to_string(),
+        order: order.id.to_string(),
+        unpaid: unpaid.id.to_string(),
+    }
 }
 
 fn router(function: &str, world: &World) -> shop_aws::lambda::Handler {
@@ -110,6 +149,10 @@ fn router(function: &str, world: &World) -> shop_aws::lambda::Handler {
         "products" => products::router(products::ProductsState::new(table)),
         "cart" => cart::router(cart::CartState::new(table)),
         "orders" => orders::router(orders::OrdersState::new(table)),
+        "payments" => {
+            let payments = Payments::new(table.clone(), vec![world.payments.clone()]);
+            payments::router(payments::PaymentsState::new(table, payments))
+        }
         other => panic!("events/{other}/ names no function"),
     };
     shop_aws::lambda::handler(router)
@@ -124,7 +167,7 @@ async fn not_http(name: &str, event: Value, world: &World) {
     let shopper = "22222222-2222-4222-8222-222222222222";
     match name {
         "expiry/scheduled" => {
-            let job = expiry::Expiry::new(world.table.clone(), expiry::DEFAULT_PAYMENT_WINDOW);
+            let job = expiry::Expiry::new(world.table.clone(), Vec::new(), expiry::DEFAULT_PAYMENT_WINDOW);
             let answer = job.handle(event).await.unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(answer, json!({"cancelled": 0}), "the fixture's order is paid");
         }
@@ -155,6 +198,21 @@ async fn not_http(name: &str, event: Value, world: &World) {
             let notes = shop_tests::outbox(&*world.table, shopper).await;
             assert!(notes.iter().any(|n| n["kind"] == "OrderPlaced" && n["order_id"] == world.order.as_str()));
         }
+        "refunds/queue" => {
+            // The fixture's paid order, cancelled: the event refunds it, once.
+            let order_id = shop::domain::OrderId::parse(&world.order).unwrap();
+            let payments = Payments::new(world.table.clone(), vec![world.payments.clone()]);
+            let cancel = shop::orders::Transition::Cancel(shop::orders::CancelReason::Shopper);
+            payments.orders().transition(&order_id, cancel, shopper).await.unwrap();
+            let consumer = shop::payments::CancelledRefunds::new(payments.clone());
+            let answer = shop_aws::lambda::handle_queue(&consumer, event.clone()).await.unwrap();
+            assert_eq!(failures(answer), Vec::<String>::new());
+            let answer = shop_aws::lambda::handle_queue(&consumer, event).await.unwrap();
+            assert_eq!(failures(answer), Vec::<String>::new(), "a redelivery");
+            let order = payments.orders().get(&order_id).await.unwrap().unwrap();
+            let payment = order.payment.unwrap();
+            assert_eq!((payment.paid, payment.refunded, payment.refunds.len()), (3499, 3499, 1));
+        }
         "sales/queue" => {
             let consumer = shop::sales::Sales::new(world.table.clone());
             let answer = shop_aws::lambda::handle_queue(&consumer, event).await.unwrap();
@@ -165,6 +223,22 @@ async fn not_http(name: &str, event: Value, world: &World) {
         }
         other => panic!("events/{other}.json names no handler"),
     }
+}
+
+/// The Stripe webhook sample, signed again now with the secret it was signed with: applied,
+/// it pays the unpaid order.
+async fn stripe_webhook_signed_now(text: &str, world: &World) {
+    let mut event: Value = serde_json::from_str(text).unwrap();
+    let body = event["body"].as_str().unwrap().to_owned();
+    let signature = shop_stripe::sign(WEBHOOK_SECRET, &body, shop::time::epoch_now());
+    event["headers"]["Stripe-Signature"] = json!(signature);
+    event["multiValueHeaders"]["Stripe-Signature"] = json!([signature]);
+    let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+    let response = router("payments", world).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let unpaid = shop::domain::OrderId::parse(&world.unpaid).unwrap();
+    let order = shop::orders::Orders::new(world.table.clone()).get(&unpaid).await.unwrap().unwrap();
+    assert_eq!(order.status, shop::domain::OrderStatus::Paid);
 }
 
 #[tokio::test]
@@ -189,7 +263,8 @@ async fn every_sample_event_gets_its_expected_answer() {
             let text = std::fs::read_to_string(&file)
                 .unwrap()
                 .replace(SAMPLE_PRODUCT, &world.product)
-                .replace(SAMPLE_ORDER, &world.order);
+                .replace(SAMPLE_ORDER, &world.order)
+                .replace(SAMPLE_UNPAID_ORDER, &world.unpaid);
             if !text.contains("\"httpMethod\"") {
                 assert_eq!(expected, 200);
                 not_http(&name, serde_json::from_str(&text).unwrap(), &world).await;
@@ -206,6 +281,9 @@ async fn every_sample_event_gets_its_expected_answer() {
             assert_eq!(status, expected, "events/{name}.json answered {body:#}");
             if status >= 400 {
                 assert_eq!(content_type.as_deref(), Some("application/problem+json"), "{name}");
+            }
+            if name == "payments/stripe-webhook" {
+                stripe_webhook_signed_now(&text, &world).await;
             }
             seen.push(name);
         }

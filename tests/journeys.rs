@@ -862,9 +862,11 @@ async fn unpaid_orders_expire_and_give_their_stock_back() {
     assert_eq!(stock_of(&app, &lamp).await, 1);
     // Nothing is old enough yet.
     let cutoff = time::OffsetDateTime::now_utc() - time::Duration::minutes(30);
-    assert_eq!(orders.expire(cutoff).await.unwrap(), 0);
+    let never_paid = &shop::payments::Payments::new(app.running.table.clone(), Vec::new());
+    assert_eq!(orders.expire(cutoff, never_paid).await.unwrap(), 0);
     // Everything placed before now is.
-    assert_eq!(orders.expire(time::OffsetDateTime::now_utc() + time::Duration::seconds(1)).await.unwrap(), 1);
+    let now = time::OffsetDateTime::now_utc() + time::Duration::seconds(1);
+    assert_eq!(orders.expire(now, never_paid).await.unwrap(), 1);
     let expired = app.get(&format!("/api/orders/{}", unpaid["id"].as_str().unwrap()), Some(&alice)).await.body;
     assert_eq!(expired["status"], "CANCELLED");
     assert_eq!(expired["history"][1]["by"], "system");

@@ -8,6 +8,7 @@ pub mod dead_letters;
 pub mod gateway;
 pub mod provision;
 pub mod seed;
+pub mod simulation;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -18,12 +19,15 @@ use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
 use shop::catalog::Catalog;
+use shop::consumers::Ports;
 use shop::identity::Identity;
+use shop::payments::PaymentProvider;
 use shop::table::Table;
 use shop::users::Users;
 use shop_embedded::bus::{Bus, Delivery};
 use shop_embedded::identity::{EmbeddedConfig, EmbeddedIdentity, SigningKey};
 use shop_embedded::jwt::Verifier;
+use shop_embedded::payments::Simulated;
 use shop_embedded::sqlite::SqliteTable;
 use tokio::net::TcpListener;
 
@@ -35,6 +39,17 @@ pub enum Backend {
     /// DynamoDB and Cognito (`AWS_ENDPOINT_URL` for an emulator), named by `TABLE_NAME`,
     /// `USER_POOL_ID` and `USER_POOL_CLIENT_ID`.
     Aws,
+}
+
+/// Which card payment provider the stack uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payments {
+    /// The simulated provider: Stripe-shaped, its webhooks signed as Stripe signs them, paid
+    /// through `POST /_simulator/payments/{payment_id}/confirm`.
+    Simulated,
+    /// Stripe's API (`STRIPE_SECRET_KEY`) at `STRIPE_API_BASE` (Stripe itself when unset), e.g.
+    /// a Stripe-protocol server for tests.
+    Stripe { secret_key: String, api_base: Option<String> },
 }
 
 /// The stack's settings; [`Config::from_env`] reads them from `SHOP_*` variables.
@@ -60,6 +75,11 @@ pub struct Config {
     pub delivery: Delivery,
     /// Where the AWS adapters find their resources (`SHOP_BACKEND=aws`).
     pub aws: AwsSettings,
+    /// `SHOP_PAYMENTS=simulated|stripe`.
+    pub payments: Payments,
+    /// `STRIPE_WEBHOOK_SECRET`: the webhooks' signing secret; when unset, one generated and
+    /// kept in the data directory.
+    pub webhook_secret: Option<String>,
 }
 
 /// The AWS side of the stack's settings, read once from the environment by
@@ -87,7 +107,7 @@ pub struct AwsSettings {
 }
 
 impl AwsSettings {
-    fn from_env(var: impl Fn(&str) -> Option<String>) -> Self {
+    fn from_env(var: &impl Fn(&str) -> Option<String>) -> Self {
         Self {
             endpoint: var("AWS_ENDPOINT_URL"),
             region: var("AWS_REGION"),
@@ -145,6 +165,8 @@ impl Default for Config {
             expiry_every: std::time::Duration::from_secs(60),
             delivery: Delivery::default(),
             aws: AwsSettings::default(),
+            payments: Payments::Simulated,
+            webhook_secret: None,
         }
     }
 }
@@ -175,7 +197,17 @@ impl Config {
         }
         c.seed_catalogue = var("SHOP_SEED").as_deref() != Some("false");
         c.payment_window = expiry::Expiry::window_from_env()?;
-        c.aws = AwsSettings::from_env(var);
+        c.aws = AwsSettings::from_env(&var);
+        c.payments = match var("SHOP_PAYMENTS").as_deref() {
+            None | Some("simulated") => Payments::Simulated,
+            Some("stripe") => Payments::Stripe {
+                secret_key: var("STRIPE_SECRET_KEY")
+                    .ok_or_else(|| anyhow::anyhow!("SHOP_PAYMENTS=stripe needs STRIPE_SECRET_KEY"))?,
+                api_base: var("STRIPE_API_BASE"),
+            },
+            Some(other) => anyhow::bail!("SHOP_PAYMENTS={other}: use simulated or stripe"),
+        };
+        c.webhook_secret = var("STRIPE_WEBHOOK_SECRET");
         Ok(c)
     }
 }
@@ -192,6 +224,8 @@ pub struct Stack {
     pub sweep: Option<Arc<SqliteTable>>,
     /// What carries the events from the table to the consumers.
     pub events: Events,
+    /// The payment providers (the expiry job and the refunds consumer call them).
+    pub payments: Vec<Arc<dyn PaymentProvider>>,
 }
 
 /// The event backbone the stack runs: the embedded bus, or pollers doing Lambda's event source
@@ -203,8 +237,8 @@ pub enum Events {
 
 impl Events {
     /// Runs the publisher and the consumers until the task is dropped.
-    pub async fn run(self, table: Arc<dyn Table>) {
-        let consumers = shop::consumers::all(table);
+    pub async fn run(self, ports: Ports) {
+        let consumers = shop::consumers::all(&ports);
         match self {
             Events::Embedded { bus, feed } => bus.run(feed, consumers).await,
             Events::Aws(pollers) => pollers.run(consumers).await,
@@ -215,7 +249,15 @@ impl Events {
 /// The merged OpenAPI document of every service.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = shop::openapi::base();
-    for part in [auth::openapi(), users::openapi(), products::openapi(), cart::openapi(), orders::openapi()] {
+    let parts = [
+        auth::openapi(),
+        users::openapi(),
+        products::openapi(),
+        cart::openapi(),
+        orders::openapi(),
+        payments::openapi(),
+    ];
+    for part in parts {
         doc.merge(part);
     }
     doc
@@ -316,9 +358,46 @@ async fn backends(config: &Config, public_url: &str) -> anyhow::Result<Backends>
     }
 }
 
+/// The payment providers, and the simulated one again when it is among them (for its control
+/// route).
+struct PaymentSetup {
+    providers: Vec<Arc<dyn PaymentProvider>>,
+    simulator: Option<Arc<Simulated>>,
+}
+
+/// The card provider the configuration names, its webhooks signed with the configured or kept
+/// secret.
+fn payment_providers(config: &Config, table: Arc<dyn Table>, public_url: &str) -> anyhow::Result<PaymentSetup> {
+    let secret = match &config.webhook_secret {
+        Some(secret) => secret.clone(),
+        None => {
+            std::fs::create_dir_all(&config.data_dir)
+                .with_context(|| format!("creating {}", config.data_dir.display()))?;
+            let generated = || format!("whsec_{}", hex(&rand::random::<[u8; 24]>()));
+            read_or_create(&config.data_dir.join("stripe-webhook-secret"), generated)?.trim().to_owned()
+        }
+    };
+    Ok(match &config.payments {
+        Payments::Simulated => {
+            let simulated = Arc::new(Simulated::new(table, &secret));
+            simulated.deliver_to(format!("{public_url}/api/payments/stripe/webhook"));
+            PaymentSetup { providers: vec![simulated.clone()], simulator: Some(simulated) }
+        }
+        Payments::Stripe { secret_key, api_base } => {
+            let stripe = shop_stripe::StripePayments::new(secret_key, &secret, api_base.as_deref())?;
+            PaymentSetup { providers: vec![Arc::new(stripe)], simulator: None }
+        }
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Builds the stack for `public_url` (the address it will be reached at).
 pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
     let Backends { table, identity, verifier, jwks, sweep, events } = backends(config, public_url).await?;
+    let PaymentSetup { providers: payments, simulator } = payment_providers(config, table.clone(), public_url)?;
     let users = Users::new(table.clone());
     let generated_admin_password =
         seed::admin(&*identity, &users, &config.admin_email, config.admin_password.as_deref()).await?;
@@ -333,7 +412,15 @@ pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
         .merge(users::router(users::UsersState::new(table.clone(), identity.clone())))
         .merge(products::router(products::ProductsState::new(table.clone())))
         .merge(cart::router(cart::CartState::new(table.clone())))
-        .merge(orders::router(orders::OrdersState::new(table.clone())));
+        .merge(orders::router(orders::OrdersState::new(table.clone())))
+        .merge(payments::router(payments::PaymentsState::new(
+            table.clone(),
+            shop::payments::Payments::new(table.clone(), payments.clone()),
+        )));
+    let api = match simulator {
+        Some(simulator) => api.merge(simulation::router(simulator)),
+        None => api,
+    };
     let openapi = openapi();
     let routes = gateway::routes(&openapi);
     let gw = Arc::new(gateway::Gateway {
@@ -353,7 +440,7 @@ pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
             .route("/health", get(|| std::future::ready("ok"))),
     )
     .layer(axum::middleware::from_fn_with_state(gw, gateway::gateway));
-    Ok(Stack { router, routes, generated_admin_password, table, sweep, events })
+    Ok(Stack { router, routes, generated_admin_password, table, sweep, events, payments })
 }
 
 /// A running stack (for tests and benchmarks): its address and the task serving it.
@@ -375,9 +462,9 @@ pub async fn spawn(config: Config) -> anyhow::Result<Running> {
     let stack = build(&config, &url).await?;
     let app = stack.router.into_make_service_with_connect_info::<SocketAddr>();
     // What AWS runs on a schedule: the expiry job (EventBridge) and the TTL sweep (DynamoDB).
-    let job = expiry::Expiry::new(stack.table.clone(), config.payment_window);
+    let job = expiry::Expiry::new(stack.table.clone(), stack.payments.clone(), config.payment_window);
     let (every, sweep) = (config.expiry_every, stack.sweep);
-    let events = stack.events.run(stack.table.clone());
+    let events = stack.events.run(Ports { table: stack.table.clone(), payments: stack.payments.clone() });
     let schedule = async move {
         let mut ticks = tokio::time::interval(every);
         loop {

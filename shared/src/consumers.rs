@@ -5,42 +5,65 @@
 
 use std::sync::Arc;
 
-use crate::events::{Consumer, NOTIFICATIONS, Queue, SALES};
+use crate::events::{Consumer, NOTIFICATIONS, Queue, REFUNDS, SALES};
 use crate::notifications::OrderNotifications;
+use crate::payments::{CancelledRefunds, PaymentProvider, Payments};
 use crate::sales::Sales;
 use crate::table::Table;
 
+/// What consumers are built over: the table, and the payment providers (for those that call
+/// one; the others' functions link none).
+#[derive(Clone)]
+pub struct Ports {
+    pub table: Arc<dyn Table>,
+    pub payments: Vec<Arc<dyn PaymentProvider>>,
+}
+
+impl Ports {
+    /// The table alone.
+    pub fn table(table: Arc<dyn Table>) -> Self {
+        Self { table, payments: Vec::new() }
+    }
+}
+
 /// A consumer: the queue it drains (its Lambda function bears the queue's name), and how it is
-/// built over the table.
+/// built.
 pub struct Registration {
     pub queue: &'static Queue,
-    pub build: fn(Arc<dyn Table>) -> Arc<dyn Consumer>,
+    pub build: fn(&Ports) -> Arc<dyn Consumer>,
 }
 
-fn notifications(table: Arc<dyn Table>) -> Arc<dyn Consumer> {
-    Arc::new(OrderNotifications::new(table))
+fn notifications(ports: &Ports) -> Arc<dyn Consumer> {
+    Arc::new(OrderNotifications::new(ports.table.clone()))
 }
 
-fn sales(table: Arc<dyn Table>) -> Arc<dyn Consumer> {
-    Arc::new(Sales::new(table))
+fn sales(ports: &Ports) -> Arc<dyn Consumer> {
+    Arc::new(Sales::new(ports.table.clone()))
+}
+
+fn refunds(ports: &Ports) -> Arc<dyn Consumer> {
+    Arc::new(CancelledRefunds::new(Payments::new(ports.table.clone(), ports.payments.clone())))
 }
 
 /// Every consumer, one per queue.
-pub const CONSUMERS: [Registration; 2] =
-    [Registration { queue: &NOTIFICATIONS, build: notifications }, Registration { queue: &SALES, build: sales }];
+pub const CONSUMERS: [Registration; 3] = [
+    Registration { queue: &NOTIFICATIONS, build: notifications },
+    Registration { queue: &SALES, build: sales },
+    Registration { queue: &REFUNDS, build: refunds },
+];
 
-/// Every consumer, built over the table (the local stack runs them in-process).
-pub fn all(table: Arc<dyn Table>) -> Vec<Arc<dyn Consumer>> {
-    CONSUMERS.iter().map(|c| (c.build)(table.clone())).collect()
+/// Every consumer (the local stack runs them in-process).
+pub fn all(ports: &Ports) -> Vec<Arc<dyn Consumer>> {
+    CONSUMERS.iter().map(|c| (c.build)(ports)).collect()
 }
 
 /// The consumer of the queue named `queue` (a consumer function's `main.rs`).
-pub fn of(queue: &str, table: Arc<dyn Table>) -> anyhow::Result<Arc<dyn Consumer>> {
+pub fn of(queue: &str, ports: &Ports) -> anyhow::Result<Arc<dyn Consumer>> {
     let registration = CONSUMERS
         .iter()
         .find(|c| c.queue.name == queue)
         .ok_or_else(|| anyhow::anyhow!("no consumer drains a queue named {queue}"))?;
-    Ok((registration.build)(table))
+    Ok((registration.build)(ports))
 }
 
 #[cfg(test)]

@@ -58,6 +58,10 @@ pub enum Error {
     /// 429: too many requests from this client; retry after the given seconds.
     #[error("too many requests; retry in {0} s")]
     TooManyRequests(u64),
+    /// 502: a provider the request needed failed or could not be reached; retrying the same
+    /// request is safe (provider calls carry idempotency keys).
+    #[error("{0}")]
+    BadGateway(String),
     /// 500 (or 503 for a throttled dependency): an infrastructure fault. Logged, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -84,6 +88,7 @@ impl Error {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -103,6 +108,7 @@ impl Error {
             Self::UnsupportedMediaType => "/problems/unsupported-media-type",
             Self::Validation { .. } => "/problems/validation",
             Self::TooManyRequests(_) => "/problems/too-many-requests",
+            Self::BadGateway(_) => "/problems/bad-gateway",
             Self::Internal(_) => "/problems/internal",
         }
     }
@@ -140,6 +146,40 @@ impl From<crate::orders::OrderError> for Error {
                 Error::invalid("Idempotency-Key", Invalid::new("was already used with a different request"))
             }
             OrderError::Store(e) => Error::Internal(e),
+        }
+    }
+}
+
+impl From<crate::payments::PaymentError> for Error {
+    fn from(e: crate::payments::PaymentError) -> Self {
+        use crate::payments::{PaymentError, ProviderError};
+        match e {
+            PaymentError::Order(e) => e.into(),
+            PaymentError::NotPayable(_) | PaymentError::OverRefund { .. } | PaymentError::NothingPaid => {
+                Error::Conflict(e.to_string())
+            }
+            PaymentError::ProviderUnavailable(_) => Error::invalid("provider", Invalid::new(e.to_string())),
+            PaymentError::Provider(ProviderError::Refused(reason)) => {
+                Error::Conflict(format!("the payment provider refused: {reason}"))
+            }
+            PaymentError::Provider(ProviderError::NotFound) => {
+                Error::Conflict("the payment provider does not know this payment".into())
+            }
+            PaymentError::Provider(ProviderError::Unavailable(e)) => {
+                tracing::error!(error = format!("{e:#}"), "payment provider failed");
+                Error::BadGateway("the payment provider failed; retry the same request".into())
+            }
+            PaymentError::Store(e) => Error::Internal(e),
+        }
+    }
+}
+
+impl From<crate::payments::WebhookError> for Error {
+    fn from(e: crate::payments::WebhookError) -> Self {
+        use crate::payments::WebhookError;
+        match e {
+            WebhookError::Unavailable(reason) => Error::Internal(anyhow::anyhow!("webhook: {reason}")),
+            refused => Error::BadRequest(refused.to_string()),
         }
     }
 }

@@ -12,6 +12,8 @@
 //! | cart line | `USER#<id>` | `CART#<product>` | |
 //! | order (lines embedded) | `ORDER#<id>` | `ORDER` | `USER#<user>` / `ORDER#<created>#<id>` |
 //! | order list rows | `ORDERS` and `STATUS#<status>` | `<created>#<id>` | |
+//! | an order's payment, as answered to the shopper | `ORDER#<id>` | `CHECKOUT#<attempt>` | |
+//! | webhook event applied | `WEBHOOK#<provider>#<event>` | `WEBHOOK` (TTL 4 d) | |
 //! | idempotency record | `USER#<id>` | `IDEMPOTENCY#<key>` (TTL 24 h) | |
 //! | erased account | `ERASED#<id>` | `ERASED` (TTL 2 d, past any token's life) | |
 //! | failed log-ins (embedded identity) | `LOGIN#<email>` | `FAILURES` (TTL 1 d) | |
@@ -148,6 +150,16 @@ pub fn status_partition(status: OrderStatus) -> String {
 }
 
 /// A user's idempotency record: under the user, so erasing the user erases it too.
+/// The answer to an order's `attempt`-th payment request (with the browser's client secret).
+pub fn checkout(order: &OrderId, attempt: u32) -> Key {
+    Key::new(format!("ORDER#{order}"), format!("CHECKOUT#{attempt}"))
+}
+
+/// A provider's webhook event, once applied.
+pub fn webhook_event(provider: &str, event: &str) -> Key {
+    Key::new(format!("WEBHOOK#{provider}#{event}"), "WEBHOOK")
+}
+
 pub fn idempotency(user: &UserId, key: &str) -> Key {
     Key::new(user_pk(user), format!("{IDEMPOTENCY_PREFIX}{key}"))
 }

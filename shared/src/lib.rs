@@ -19,6 +19,7 @@ pub mod keys;
 pub mod notifications;
 pub mod openapi;
 pub mod orders;
+pub mod payments;
 pub mod sales;
 pub mod table;
 pub mod time;

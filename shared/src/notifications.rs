@@ -45,6 +45,9 @@ fn message(kind: EventKind, event: &OrderEvent) -> Option<(String, String)> {
         ),
         EventKind::OrderDelivered => (format!("Order {order} delivered"), format!("Order {order} has been delivered.")),
         EventKind::OrderCancelled => (format!("Order {order} cancelled"), format!("Order {order} has been cancelled.")),
+        EventKind::OrderRefunded => {
+            (format!("Order {order} refunded"), format!("We have refunded {} for order {order}.", event.total))
+        }
         _ => return None,
     })
 }

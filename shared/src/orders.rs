@@ -25,6 +25,7 @@ use crate::catalog::Product;
 use crate::domain::{Address, Invalid, Money, OrderId, OrderStatus, ProductId, Quantity, TrackingNumber, UserId};
 use crate::events::{self, EventKind, OrderEvent, StockCause, StockChanged, StockMove};
 use crate::keys;
+use crate::payments::Payment;
 use crate::table::{ATTEMPTS, Condition, Item, Key, Query, Table, Update, Write, WriteError, backoff};
 use crate::time::{Timestamp, epoch_now};
 
@@ -54,13 +55,6 @@ pub struct StatusChange {
     pub reason: Option<CancelReason>,
 }
 
-/// The payment that paid an order, as its provider reported it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct PaymentRecord {
-    pub payment_id: String,
-    pub amount: Money,
-}
-
 /// An order as stored and as answered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Order {
@@ -73,7 +67,8 @@ pub struct Order {
     #[serde(default)]
     pub tracking_number: Option<TrackingNumber>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payment: Option<PaymentRecord>,
+    /// The order's payment, from its creation on: what was asked, taken and refunded.
+    pub payment: Option<Payment>,
     pub history: Vec<StatusChange>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -129,13 +124,16 @@ pub enum CancelReason {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Transition {
     /// The payment provider reported the order paid.
-    Pay(PaymentRecord),
+    Pay(Payment),
     Ship {
         tracking_number: TrackingNumber,
     },
     Deliver,
-    /// Cancelled before shipping; the stock goes back.
+    /// Cancelled before shipping; the stock goes back (and a paid order's money: the
+    /// `refunds` consumer).
     Cancel(CancelReason),
+    /// Everything paid went back.
+    Refund,
 }
 
 impl Transition {
@@ -146,6 +144,7 @@ impl Transition {
             Self::Ship { .. } => OrderStatus::Shipped,
             Self::Deliver => OrderStatus::Delivered,
             Self::Cancel(_) => OrderStatus::Cancelled,
+            Self::Refund => OrderStatus::Refunded,
         }
     }
 
@@ -155,7 +154,7 @@ impl Transition {
         match self {
             Self::Pay(payment) => order.payment = Some(payment.clone()),
             Self::Ship { tracking_number } => order.tracking_number = Some(tracking_number.clone()),
-            Self::Deliver | Self::Cancel(_) => {}
+            Self::Deliver | Self::Cancel(_) | Self::Refund => {}
         }
         let reason = match self {
             Self::Cancel(reason) => Some(*reason),
@@ -456,39 +455,7 @@ impl Orders {
     pub async fn transition(&self, id: &OrderId, transition: Transition, by: &str) -> Result<Order> {
         for attempt in 0..ATTEMPTS {
             let current = self.get(id).await?.ok_or(OrderError::NotFound)?;
-            let next = transition.target();
-            if !current.status.can_become(next) {
-                return Err(OrderError::IllegalTransition { from: current.status, to: next });
-            }
-            let order = transition.apply(current.clone(), by, Timestamp::now());
-            let created = order.created_key();
-            let sources: Vec<Value> = OrderStatus::sources_of(next).into_iter().map(|s| json!(s)).collect();
-            let mut writes = vec![
-                Write::put(order.item()).when(Condition::And(vec![
-                    Condition::equals("version", current.version),
-                    Condition::OneOf("status".into(), sources),
-                ])),
-                Write::delete(keys::status_row(current.status, &created, id)),
-                Write::put(order.row(keys::status_row(next, &created, id))),
-                order.event(Some(current.status)),
-            ];
-            if next == OrderStatus::Cancelled {
-                // Stock goes back to the products that still exist.
-                let products = self.products(order.lines.iter().map(|l| l.product_id)).await?;
-                let moves: Vec<(Write, StockMove)> = order
-                    .lines
-                    .iter()
-                    .filter_map(|l| products.get(&l.product_id)?.stock_move(i64::from(l.quantity), order.updated_at))
-                    .collect();
-                if !moves.is_empty() {
-                    let (stock_writes, moves): (Vec<Write>, Vec<StockMove>) = moves.into_iter().unzip();
-                    writes.extend(stock_writes);
-                    writes.push(events::record(
-                        EventKind::StockChanged,
-                        &StockChanged { cause: StockCause::Cancellation { order_id: order.id }, products: moves },
-                    ));
-                }
-            }
+            let (order, writes) = self.transitioning(&current, &transition, by).await?;
             match self.table.transact(writes).await {
                 Ok(()) => return Ok(order),
                 // The order or a product changed meanwhile: look again.
@@ -497,6 +464,64 @@ impl Orders {
             }
         }
         Err(OrderError::Contention)
+    }
+
+    /// The order after `transition` from `current`, and the writes that make it so, each
+    /// conditioned on `current`'s revision and status (which `current` may have changed in
+    /// memory beyond its status: those changes are written too).
+    pub async fn transitioning(
+        &self,
+        current: &Order,
+        transition: &Transition,
+        by: &str,
+    ) -> Result<(Order, Vec<Write>)> {
+        let next = transition.target();
+        if !current.status.can_become(next) {
+            return Err(OrderError::IllegalTransition { from: current.status, to: next });
+        }
+        let order = transition.apply(current.clone(), by, Timestamp::now());
+        let created = order.created_key();
+        let id = &order.id;
+        let sources: Vec<Value> = OrderStatus::sources_of(next).into_iter().map(|s| json!(s)).collect();
+        let mut writes = vec![
+            Write::put(order.item()).when(Condition::And(vec![
+                Condition::equals("version", current.version),
+                Condition::OneOf("status".into(), sources),
+            ])),
+            Write::delete(keys::status_row(current.status, &created, id)),
+            Write::put(order.row(keys::status_row(next, &created, id))),
+            order.event(Some(current.status)),
+        ];
+        if next == OrderStatus::Cancelled {
+            // Stock goes back to the products that still exist.
+            let products = self.products(order.lines.iter().map(|l| l.product_id)).await?;
+            let moves: Vec<(Write, StockMove)> = order
+                .lines
+                .iter()
+                .filter_map(|l| products.get(&l.product_id)?.stock_move(i64::from(l.quantity), order.updated_at))
+                .collect();
+            if !moves.is_empty() {
+                let (stock_writes, moves): (Vec<Write>, Vec<StockMove>) = moves.into_iter().unzip();
+                writes.extend(stock_writes);
+                writes.push(events::record(
+                    EventKind::StockChanged,
+                    &StockChanged { cause: StockCause::Cancellation { order_id: order.id }, products: moves },
+                ));
+            }
+        }
+        Ok((order, writes))
+    }
+
+    /// The order after `change`, which keeps its status (a payment's progress), and the write
+    /// that makes it so, conditioned on `current`'s revision.
+    pub fn amending(&self, current: &Order, change: impl FnOnce(&mut Order)) -> (Order, Write) {
+        let mut order = current.clone();
+        change(&mut order);
+        order.status = current.status;
+        order.version = current.version + 1;
+        order.updated_at = Timestamp::now();
+        let write = Write::put(order.item()).when(Condition::equals("version", current.version));
+        (order, write)
     }
 
     /// Replaces the personal data in a user's orders, kept for accounting (amounts, lines and
@@ -526,9 +551,10 @@ impl Orders {
         }
     }
 
-    /// Cancels pending orders placed before `cutoff`, each in its own transaction; answers
-    /// how many it cancelled.
-    pub async fn expire(&self, cutoff: OffsetDateTime) -> Result<usize> {
+    /// Cancels pending orders placed before `cutoff`, each in its own transaction, unless
+    /// `payments` (asked about an order that has a payment) finds it paid; answers how many it
+    /// cancelled.
+    pub async fn expire(&self, cutoff: OffsetDateTime, payments: &dyn PaidMeanwhile) -> Result<usize> {
         let until = Timestamp::at(cutoff).sort_key();
         let mut cancelled = 0;
         let mut after = None;
@@ -540,6 +566,12 @@ impl Orders {
             let page = self.table.query(&query).await?;
             for row in &page.items {
                 let Some(id) = row.str("order_id").and_then(|id| OrderId::parse(id).ok()) else { continue };
+                let Some(order) = self.get(&id).await? else { continue };
+                if order.status != OrderStatus::PendingPayment
+                    || (order.payment.is_some() && payments.paid_meanwhile(&order).await?)
+                {
+                    continue;
+                }
                 match self.transition(&id, Transition::Cancel(CancelReason::PaymentExpired), "system").await {
                     Ok(_) => cancelled += 1,
                     // Paid or cancelled meanwhile: nothing to do.
@@ -553,6 +585,14 @@ impl Orders {
             }
         }
     }
+}
+
+/// What the expiry asks before cancelling an unpaid order that has a payment (the payments
+/// repository implements it by asking the provider).
+#[async_trait::async_trait]
+pub trait PaidMeanwhile: Send + Sync {
+    /// Whether the order turned out paid (and is now), so it must not be cancelled.
+    async fn paid_meanwhile(&self, order: &Order) -> Result<bool>;
 }
 
 /// Whose orders a list shows.

@@ -28,8 +28,19 @@ use hyper::body::Bytes;
 use shop::table::{Condition, Item, Key, Query, QueryPage, Table, Update, Write, WriteError};
 use shop_embedded::sqlite::SqliteTable;
 
-const FUNCTIONS: &[&str] =
-    &["auth", "users", "products", "cart", "orders", "expiry", "publisher", "notifications", "sales"];
+const FUNCTIONS: &[&str] = &[
+    "auth",
+    "users",
+    "products",
+    "cart",
+    "orders",
+    "payments",
+    "expiry",
+    "publisher",
+    "notifications",
+    "sales",
+    "refunds",
+];
 const COLD_STARTS: usize = 200;
 
 fn release_dir() -> PathBuf {
@@ -76,6 +87,7 @@ fn cold_start(binary: &Path) -> Duration {
             ("USER_POOL_ID", "eu-west-1_EXAMPLE"),
             ("USER_POOL_CLIENT_ID", "exampleclient"),
             ("TOPIC_ARN", "arn:aws:sns:eu-west-1:123456789012:shop-events"),
+            ("STRIPE_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:stripe-AbCdEf"),
         ],
     );
     let (stream, _) = listener.accept().unwrap();
@@ -113,10 +125,13 @@ const FIRST_EVENTS: &[(&str, &str)] = &[
     ("products", "products/get-product"),
     ("cart", "cart/get-cart"),
     ("orders", "orders/list-orders"),
+    // Reads the Stripe secret (Secrets Manager), then verifies: the sample's signature is stale.
+    ("payments", "payments/stripe-webhook"),
     ("expiry", "expiry/scheduled"),
     ("publisher", "publisher/stream"),
     ("notifications", "notifications/queue"),
     ("sales", "sales/queue"),
+    ("refunds", "refunds/queue"),
 ];
 
 /// Reads one HTTP/1.1 request from a keep-alive connection: its request line and body.
@@ -242,6 +257,14 @@ async fn first_answers() {
         .load()
         .await;
     let made = local::provision::all(&config, &format!("bench-{}", ulid::Ulid::new()), "bench").await.unwrap();
+    let secret = aws_sdk_secretsmanager::Client::new(&config)
+        .create_secret()
+        .name(format!("bench-stripe-{}", ulid::Ulid::new()))
+        .secret_string(r#"{"secret_key": "sk_test_bench", "webhook_secret": "whsec_bench"}"#)
+        .send()
+        .await
+        .unwrap();
+    let secret_arn = secret.arn().unwrap().to_owned();
     let aws = [
         ("AWS_REGION", "us-east-1"),
         ("AWS_ACCESS_KEY_ID", "testing"),
@@ -251,6 +274,7 @@ async fn first_answers() {
         ("USER_POOL_ID", made.user_pool_id.as_str()),
         ("USER_POOL_CLIENT_ID", made.client_id.as_str()),
         ("TOPIC_ARN", made.topic_arn.as_str()),
+        ("STRIPE_SECRET_ARN", secret_arn.as_str()),
     ];
     let events = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
     let mut runs: Vec<(&str, Vec<u8>)> = vec![("hello-lambda", br#"{"hello":"world"}"#.to_vec())];

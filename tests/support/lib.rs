@@ -272,12 +272,23 @@ pub async fn emulator() -> aws_config::SdkConfig {
         .await
 }
 
-/// Marks an order paid, as the payment provider's report would, for its whole total.
+/// Marks an order paid, as a provider's report would, for its whole total (for tests about what
+/// follows a payment; the payment journeys pay through the simulated provider).
 pub async fn pay(orders: &shop::orders::Orders, id: &shop::domain::OrderId) -> shop::orders::Order {
-    use shop::orders::{PaymentRecord, Transition};
+    use shop::payments::{Payment, PaymentStatus, Provider};
     let order = orders.get(id).await.unwrap().expect("the order exists");
-    let payment = PaymentRecord { payment_id: format!("pi_test_{id}"), amount: order.total };
-    orders.transition(id, Transition::Pay(payment), "payments").await.unwrap()
+    let payment = Payment {
+        provider: Provider::Stripe,
+        payment_id: format!("pi_test_{id}"),
+        attempt: 1,
+        status: PaymentStatus::Succeeded,
+        amount: order.total,
+        paid: order.total.amount,
+        refunded: 0,
+        refunds: Vec::new(),
+        failure: None,
+    };
+    orders.transition(id, shop::orders::Transition::Pay(payment), "payments").await.unwrap()
 }
 
 /// A table port that lets a test step in between a repository's reads and its transaction, as

@@ -7,4 +7,5 @@
 pub mod bus;
 pub mod identity;
 pub mod jwt;
+pub mod payments;
 pub mod sqlite;

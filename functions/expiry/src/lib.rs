@@ -1,27 +1,29 @@
 //! The expiry job: orders left unpaid longer than the payment window are cancelled and their
-//! stock goes back, one transaction per order. EventBridge runs it every five minutes in AWS;
-//! the local stack runs it in-process.
+//! stock goes back, one transaction per order. Before cancelling an order that has a payment,
+//! it asks the provider: a payment that succeeded but whose webhook was lost pays the order
+//! instead; any other is cancelled with the order. EventBridge runs it every five minutes in
+//! AWS; the local stack runs it in-process.
 
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use shop::orders::Orders;
+use shop::payments::{PaymentProvider, Payments};
 use shop::table::Table;
 use time::Duration;
 
 /// How long an order may wait for its payment by default.
 pub const DEFAULT_PAYMENT_WINDOW: Duration = Duration::minutes(30);
 
-/// The job: the orders and how long they may stay unpaid.
+/// The job: the orders and their payments, and how long orders may stay unpaid.
 #[derive(Clone)]
 pub struct Expiry {
-    orders: Orders,
+    payments: Payments,
     window: Duration,
 }
 
 impl Expiry {
-    pub fn new(table: Arc<dyn Table>, window: Duration) -> Self {
-        Self { orders: Orders::new(table), window }
+    pub fn new(table: Arc<dyn Table>, providers: Vec<Arc<dyn PaymentProvider>>, window: Duration) -> Self {
+        Self { payments: Payments::new(table, providers), window }
     }
 
     /// The window from `ORDER_PAYMENT_MINUTES`, or [`DEFAULT_PAYMENT_WINDOW`].
@@ -38,7 +40,7 @@ impl Expiry {
 
     /// Cancels what has waited too long; answers how many orders it cancelled.
     pub async fn run(&self) -> shop::Result<usize> {
-        let cancelled = self.orders.expire(shop::time::now() - self.window).await?;
+        let cancelled = self.payments.orders().expire(shop::time::now() - self.window, &self.payments).await?;
         if cancelled > 0 {
             tracing::info!(cancelled, "unpaid orders expired");
         }

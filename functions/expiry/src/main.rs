@@ -6,7 +6,8 @@ async fn main() -> Result<(), shop_aws::lambda::Error> {
     shop_aws::lambda::serve_events(
         || {
             let aws = shop_aws::lambda_config()?;
-            Ok(expiry::Expiry::new(shop_dynamodb::table(&aws)?, expiry::Expiry::window_from_env()?))
+            let stripe = std::sync::Arc::new(shop_stripe::from_secrets_manager(&aws)?);
+            Ok(expiry::Expiry::new(shop_dynamodb::table(&aws)?, vec![stripe], expiry::Expiry::window_from_env()?))
         },
         |job, event| async move { job.handle(event).await },
     )

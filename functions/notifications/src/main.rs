@@ -4,7 +4,10 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shop_aws::lambda::Error> {
     shop_aws::lambda::serve_consumer(|| {
-        shop::consumers::of("notifications", shop_dynamodb::table(&shop_aws::lambda_config()?)?)
+        shop::consumers::of(
+            "notifications",
+            &shop::consumers::Ports::table(shop_dynamodb::table(&shop_aws::lambda_config()?)?),
+        )
     })
     .await
 }

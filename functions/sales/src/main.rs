@@ -4,7 +4,7 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shop_aws::lambda::Error> {
     shop_aws::lambda::serve_consumer(|| {
-        shop::consumers::of("sales", shop_dynamodb::table(&shop_aws::lambda_config()?)?)
+        shop::consumers::of("sales", &shop::consumers::Ports::table(shop_dynamodb::table(&shop_aws::lambda_config()?)?))
     })
     .await
 }

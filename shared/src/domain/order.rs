@@ -12,11 +12,13 @@ pub enum OrderStatus {
     Shipped,
     Delivered,
     Cancelled,
+    /// Everything paid went back to the shopper.
+    Refunded,
 }
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 5] =
-        [Self::PendingPayment, Self::Paid, Self::Shipped, Self::Delivered, Self::Cancelled];
+    pub const ALL: [OrderStatus; 6] =
+        [Self::PendingPayment, Self::Paid, Self::Shipped, Self::Delivered, Self::Cancelled, Self::Refunded];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -25,17 +27,18 @@ impl OrderStatus {
             Self::Shipped => "SHIPPED",
             Self::Delivered => "DELIVERED",
             Self::Cancelled => "CANCELLED",
+            Self::Refunded => "REFUNDED",
         }
     }
 
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str() == raw)
-            .ok_or_else(|| Invalid::new("must be one of PENDING_PAYMENT, PAID, SHIPPED, DELIVERED, CANCELLED"))
+        Self::ALL.into_iter().find(|s| s.as_str() == raw).ok_or_else(|| {
+            Invalid::new("must be one of PENDING_PAYMENT, PAID, SHIPPED, DELIVERED, CANCELLED, REFUNDED")
+        })
     }
 
-    /// The legal transitions: pay, ship, deliver, and cancel before shipping.
+    /// The legal transitions: pay, ship, deliver, cancel before shipping, and refund in full
+    /// once paid (a cancelled order's refund leaves it cancelled).
     pub fn can_become(self, next: OrderStatus) -> bool {
         use OrderStatus::*;
         matches!(
@@ -45,6 +48,9 @@ impl OrderStatus {
                 | (Paid, Shipped)
                 | (Paid, Cancelled)
                 | (Shipped, Delivered)
+                | (Paid, Refunded)
+                | (Shipped, Refunded)
+                | (Delivered, Refunded)
         )
     }
 
@@ -69,6 +75,9 @@ mod tests {
         assert!(!Delivered.can_become(Shipped));
         assert!(!Cancelled.can_become(Paid));
         assert!(!PendingPayment.can_become(Shipped));
+        assert!(Delivered.can_become(Refunded));
+        assert!(!Cancelled.can_become(Refunded), "a cancelled order's refund leaves it cancelled");
+        assert!(!PendingPayment.can_become(Refunded));
         assert_eq!(OrderStatus::sources_of(Cancelled), vec![PendingPayment, Paid]);
         assert_eq!(OrderStatus::parse("SHIPPED").unwrap(), Shipped);
         assert!(OrderStatus::parse("shipped").is_err());

@@ -33,6 +33,7 @@ pub enum EventKind {
     OrderShipped,
     OrderDelivered,
     OrderCancelled,
+    OrderRefunded,
     ProductCreated,
     ProductUpdated,
     ProductDeleted,
@@ -40,12 +41,13 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 9] = [
+    pub const ALL: [EventKind; 10] = [
         Self::OrderPlaced,
         Self::OrderPaid,
         Self::OrderShipped,
         Self::OrderDelivered,
         Self::OrderCancelled,
+        Self::OrderRefunded,
         Self::ProductCreated,
         Self::ProductUpdated,
         Self::ProductDeleted,
@@ -59,6 +61,7 @@ impl EventKind {
             Self::OrderShipped => "OrderShipped",
             Self::OrderDelivered => "OrderDelivered",
             Self::OrderCancelled => "OrderCancelled",
+            Self::OrderRefunded => "OrderRefunded",
             Self::ProductCreated => "ProductCreated",
             Self::ProductUpdated => "ProductUpdated",
             Self::ProductDeleted => "ProductDeleted",
@@ -74,6 +77,7 @@ impl EventKind {
             OrderStatus::Shipped => Self::OrderShipped,
             OrderStatus::Delivered => Self::OrderDelivered,
             OrderStatus::Cancelled => Self::OrderCancelled,
+            OrderStatus::Refunded => Self::OrderRefunded,
         }
     }
 }
@@ -142,7 +146,7 @@ impl Event {
 }
 
 /// What every order event carries (`OrderPlaced`, `OrderPaid`, `OrderShipped`,
-/// `OrderDelivered`, `OrderCancelled`): the order as the change left it.
+/// `OrderDelivered`, `OrderCancelled`, `OrderRefunded`): the order as the change left it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderEvent {
     pub at: Timestamp,
@@ -222,15 +226,19 @@ pub const NOTIFICATIONS: Queue = Queue {
         EventKind::OrderShipped,
         EventKind::OrderDelivered,
         EventKind::OrderCancelled,
+        EventKind::OrderRefunded,
     ],
 };
 
 /// Units sold per product, for the back office.
 pub const SALES: Queue = Queue { name: "sales", types: &[EventKind::OrderPlaced, EventKind::OrderCancelled] };
 
+/// Refunds of paid orders that were cancelled.
+pub const REFUNDS: Queue = Queue { name: "refunds", types: &[EventKind::OrderCancelled] };
+
 /// Every queue; template.yaml subscribes one SQS queue (with a DLQ) per entry, with these types
 /// as its filter policy (a test holds them equal).
-pub const QUEUES: [&Queue; 2] = [&NOTIFICATIONS, &SALES];
+pub const QUEUES: [&Queue; 3] = [&NOTIFICATIONS, &SALES, &REFUNDS];
 
 /// What a queue feeds: an effect applied once per event.
 #[async_trait]

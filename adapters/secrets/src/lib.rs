@@ -1,0 +1,55 @@
+//! `shop-secrets`: a JSON secret from AWS Secrets Manager (the providers' keys), read when a
+//! function first needs it and kept for the execution environment's life, so that no secret
+//! sits in a template parameter, an environment variable or a log. The function's environment
+//! names the secret (its ARN), never its value.
+
+use aws_sdk_secretsmanager::Client;
+use serde_json::{Map, Value};
+
+/// One secret whose value is a JSON object of named strings.
+#[derive(Clone)]
+pub struct JsonSecret {
+    client: Client,
+    id: String,
+}
+
+impl JsonSecret {
+    /// The secret whose ARN the environment variable `variable` holds.
+    pub fn from_env(config: &aws_config::SdkConfig, variable: &str) -> anyhow::Result<Self> {
+        Ok(Self { client: Client::new(config), id: shop_aws::env(variable)? })
+    }
+
+    /// Reads the secret's current value (one `GetSecretValue`).
+    pub async fn read(&self) -> anyhow::Result<Fields> {
+        let answer = self
+            .client
+            .get_secret_value()
+            .secret_id(&self.id)
+            .send()
+            .await
+            .map_err(shop_aws::failed(format!("reading the secret {}", self.id)))?;
+        let text = answer.secret_string().ok_or_else(|| anyhow::anyhow!("the secret {} holds no string", self.id))?;
+        match serde_json::from_str(text) {
+            Ok(Value::Object(fields)) => Ok(Fields { id: self.id.clone(), fields }),
+            // Never echo the value: it is a secret, and this error may be logged.
+            _ => anyhow::bail!("the secret {} is not a JSON object", self.id),
+        }
+    }
+}
+
+/// A secret's named fields.
+pub struct Fields {
+    id: String,
+    fields: Map<String, Value>,
+}
+
+impl Fields {
+    /// The field `name`, which must be a non-empty string.
+    pub fn get(&self, name: &str) -> anyhow::Result<&str> {
+        self.fields
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| anyhow::anyhow!("the secret {} has no field {name}", self.id))
+    }
+}

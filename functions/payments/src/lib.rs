@@ -1,0 +1,135 @@
+//! The payments service: paying an order through a provider, the providers' signed webhooks,
+//! and the back office's refunds.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use shop::domain::{Invalid, Money, OrderId, Reason};
+use shop::error::Validation;
+use shop::http::caller::Erasures;
+use shop::http::{Caller, Json};
+use shop::openapi::Shared;
+use shop::orders::Order;
+use shop::payments::{Checkout, Payments, Provider, Refund};
+use shop::{Error, Result};
+use utoipa::{OpenApi, ToSchema};
+
+/// What the payments service needs.
+#[derive(Clone)]
+pub struct PaymentsState {
+    pub payments: Payments,
+    /// Refuses the tokens of erased accounts (see [`shop::http::caller::Erasures`]).
+    pub erasures: Erasures,
+}
+
+impl PaymentsState {
+    pub fn new(table: std::sync::Arc<dyn shop::table::Table>, payments: Payments) -> Self {
+        Self { payments, erasures: Erasures::new(table) }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(tags((name = "payments", description = "Paying orders, the providers' webhooks, refunds")), modifiers(&Shared))]
+struct Doc;
+
+shop::service!(PaymentsState, Doc, [pay_order, refund_order, stripe_webhook]);
+
+/// Which provider pays.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayBody {
+    /// `stripe` (cards, the default) or `paypal`.
+    #[serde(default)]
+    provider: Option<Provider>,
+}
+
+/// A refund: of `amount`, or of all that is left.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundBody {
+    #[serde(default)]
+    amount: Option<Money>,
+    /// Why (kept with the refund).
+    #[schema(value_type = Reason)]
+    reason: String,
+}
+
+async fn order_of(state: &PaymentsState, id: &str) -> Result<Order> {
+    let id = shop::http::path_id(id, OrderId::parse, "order")?;
+    state.payments.orders().get(&id).await?.ok_or(Error::NotFound("order"))
+}
+
+/// Pay an order (its owner): creates the provider's payment for the order's total, or answers
+/// the one already made (201 the first time, 200 after). A payment that failed (a declined
+/// card) is followed by a new one.
+#[utoipa::path(post, path = "/api/orders/{id}/payment", tag = "payments", security(("cognito" = [])),
+    params(("id" = String, Path)), request_body = PayBody,
+    responses((status = 201, body = Checkout), (status = 200, body = Checkout), (status = 404, body = shop::error::Problem),
+              (status = 409, body = shop::error::Problem, description = "The order is not awaiting payment"),
+              (status = 502, body = shop::error::Problem, description = "The provider failed; retry")))]
+async fn pay_order(
+    State(state): State<PaymentsState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<PayBody>,
+) -> Result<Response> {
+    let order = order_of(&state, &id).await?;
+    // Only its owner pays an order; to anyone else it does not exist.
+    if order.user_id != caller.user_id {
+        return Err(Error::NotFound("order"));
+    }
+    let (checkout, created) = state.payments.checkout(order, body.provider.unwrap_or(Provider::Stripe)).await?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, axum::Json(checkout)).into_response())
+}
+
+/// Refund an order's payment in full or in part (admin). The refunded total never exceeds what
+/// was paid; an order refunded in full becomes REFUNDED.
+#[utoipa::path(post, path = "/api/orders/{id}/refunds", tag = "payments", security(("cognito" = [])),
+    params(("id" = String, Path)), request_body = RefundBody,
+    responses((status = 201, body = Refund), (status = 403, body = shop::error::Problem), (status = 404, body = shop::error::Problem),
+              (status = 409, body = shop::error::Problem, description = "More than what is left to refund, or nothing paid"),
+              (status = 422, body = shop::error::Problem), (status = 502, body = shop::error::Problem)))]
+async fn refund_order(
+    State(state): State<PaymentsState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<RefundBody>,
+) -> Result<Response> {
+    caller.require_admin()?;
+    let order = order_of(&state, &id).await?;
+    let mut v = Validation::default();
+    let reason = v.field("reason", Reason::parse(&body.reason));
+    let amount = v.optional("amount", body.amount, |m| match m {
+        m if m.currency != order.total.currency => {
+            Err(Invalid::new(format!("must be in the order's currency, {}", order.total.currency)))
+        }
+        m if m.amount <= 0 => Err(Invalid::new("must be more than 0")),
+        m => Ok(m.amount),
+    });
+    let (reason, amount) = v.finish(|| Some((reason?, amount?)))?;
+    let key = format!("admin-{}", ulid::Ulid::new());
+    let refund = state.payments.refund(&order.id, amount, reason.as_str(), &key).await?;
+    tracing::info!(order = %order.id, amount = %refund.amount, by = %caller.user_id, "refund made");
+    Ok((StatusCode::CREATED, axum::Json(refund)).into_response())
+}
+
+/// Stripe's webhook (public; verified on the raw body with the endpoint's signing secret). A
+/// bad signature, a timestamp more than 300 s away or a changed body answers 400 and changes
+/// nothing; each event is applied once; an event the shop does not act on answers 200.
+#[utoipa::path(post, path = "/api/payments/stripe/webhook", tag = "payments",
+    params(("Stripe-Signature" = String, Header)), request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 200, body = serde_json::Value), (status = 400, body = shop::error::Problem)))]
+async fn stripe_webhook(State(state): State<PaymentsState>, headers: HeaderMap, body: Bytes) -> Result<Response> {
+    webhook(&state, Provider::Stripe, &headers, &body).await
+}
+
+async fn webhook(state: &PaymentsState, provider: Provider, headers: &HeaderMap, body: &[u8]) -> Result<Response> {
+    let client = state.payments.provider(provider)?;
+    let event = client.verify(headers, body).await.inspect_err(|e| tracing::warn!(error = %e, "webhook refused"))?;
+    let applied = state.payments.apply(provider, &event).await?;
+    tracing::info!(event = %event.id, order = ?event.order_id, outcome = ?applied, "webhook event");
+    Ok(axum::Json(serde_json::json!({"received": true})).into_response())
+}

@@ -1,0 +1,14 @@
+//! The payments service on AWS Lambda.
+
+// Lambda hands an execution environment one event at a time: one thread serves it.
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), shop_aws::lambda::Error> {
+    shop_aws::lambda::serve_http(|| {
+        let aws = shop_aws::lambda_config()?;
+        let table = shop_dynamodb::table(&aws)?;
+        let stripe = std::sync::Arc::new(shop_stripe::from_secrets_manager(&aws)?);
+        let payments = shop::payments::Payments::new(table.clone(), vec![stripe]);
+        Ok(payments::router(payments::PaymentsState::new(table, payments)))
+    })
+    .await
+}

@@ -1,0 +1,763 @@
+//! Payments: the port to the payment providers, and what their answers do to orders.
+//!
+//! A shopper pays a PENDING_PAYMENT order through a provider's payment (a Stripe
+//! PaymentIntent, a PayPal order); the order carries it ([`Payment`]) from its creation on. The
+//! provider's word arrives as a signed webhook, and each webhook event is applied once: its id
+//! is recorded in the same transaction as its effect, after one read of the order.
+//!
+//! Every amount paid ends on a PAID order or back with the shopper: a payment that succeeds
+//! for an order that cannot take it (cancelled meanwhile, or paid by another payment) is
+//! refunded, and cancelling a paid order refunds it (the `refunds` consumer). A refund is
+//! reserved on the order first, under the order's revision, so the refunded total can never
+//! exceed what was paid; the provider is then asked with the reservation's key, so a retry
+//! refunds once.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Money, OrderId, OrderStatus};
+use crate::events::{Consumer, Event, OrderEvent, Queue, REFUNDS};
+use crate::keys;
+use crate::orders::{Order, OrderError, Orders, PaidMeanwhile, Transition};
+use crate::table::{ATTEMPTS, Item, Table, Write, WriteError, backoff};
+use crate::time::{Timestamp, epoch_now};
+
+/// How long a webhook event's id is kept: longer than any provider retries (Stripe: 3 days).
+pub const WEBHOOK_EVENT_SECONDS: i64 = 4 * 24 * 3600;
+
+/// A payment provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    /// Cards, through Stripe PaymentIntents (locally: the simulated provider).
+    Stripe,
+    /// PayPal Checkout (Orders v2).
+    Paypal,
+}
+
+impl Provider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Stripe => "stripe",
+            Self::Paypal => "paypal",
+        }
+    }
+}
+
+/// Where a payment stands, as far as the shop knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    /// Created; not paid yet.
+    Pending,
+    /// The last try failed (a declined card, cancelled by the provider); the order stays payable
+    /// and its next payment is a new one.
+    Failed,
+    /// The money is taken.
+    Succeeded,
+}
+
+/// Where a refund stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundStatus {
+    /// Reserved on the order; the provider has not confirmed it yet.
+    Pending,
+    Succeeded,
+    /// The provider refused; the amount is available again.
+    Failed,
+}
+
+/// A refund of (part of) a payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Refund {
+    /// The shop's key for it: the provider refunds each key once.
+    pub key: String,
+    /// The provider's refund id, once it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The payment refunded: the order's, or a stray one the order could not take.
+    pub payment_id: String,
+    pub amount: Money,
+    pub reason: String,
+    pub status: RefundStatus,
+    pub at: Timestamp,
+}
+
+/// An order's payment: what was asked, what was taken, what went back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Payment {
+    pub provider: Provider,
+    /// The provider's id of the payment (PaymentIntent id, PayPal order id).
+    pub payment_id: String,
+    /// Which try this is: a failed payment is followed by a new one.
+    pub attempt: u32,
+    pub status: PaymentStatus,
+    /// What the order asks.
+    pub amount: Money,
+    /// What was taken, in minor units of `amount`'s currency.
+    pub paid: i64,
+    /// What went back or is on its way back (succeeded and pending refunds of this payment).
+    pub refunded: i64,
+    #[serde(default)]
+    pub refunds: Vec<Refund>,
+    /// Why the last try failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+}
+
+/// Marks the pending refund `key` done (`Succeeded`, with the provider's id) or refused
+/// (`Failed`, its amount available again).
+fn finish(payment: &mut Payment, key: &str, status: RefundStatus, id: Option<String>) {
+    let Some(refund) = payment.refunds.iter_mut().find(|r| r.key == key && r.status == RefundStatus::Pending) else {
+        return;
+    };
+    refund.status = status;
+    refund.id = id;
+    if status == RefundStatus::Failed {
+        payment.refunded -= refund.amount.amount;
+    }
+}
+
+/// A payment as its provider describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderPayment {
+    pub id: String,
+    pub status: PaymentStatus,
+    /// What it asks, and once it succeeded, what it took.
+    pub amount: Money,
+    /// What the shopper's browser needs: a Stripe client secret, or PayPal's approval link.
+    pub client_secret: Option<String>,
+    pub approve_url: Option<String>,
+}
+
+/// What a verified webhook event tells the shop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookEvent {
+    /// The provider's event id: each is applied once.
+    pub id: String,
+    /// The order the payment is for (the shop's metadata on the payment), when it says.
+    pub order_id: Option<OrderId>,
+    pub kind: WebhookKind,
+}
+
+/// The events the shop acts on; the rest are acknowledged and ignored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookKind {
+    /// The payment took `amount`.
+    Succeeded { payment_id: String, amount: Money },
+    /// A try failed, or the provider cancelled the payment.
+    Failed { payment_id: String, reason: String },
+    /// A refund done: one the shop asked for (its `key`), or one made outside the shop.
+    Refunded { payment_id: String, refund_id: String, key: Option<String>, amount: Money },
+    /// A type the shop does not act on (named for the log).
+    Ignored(String),
+}
+
+/// Why a provider call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    /// The provider refused the request as made (a declined card, an amount it will not refund).
+    #[error("the payment provider refused: {0}")]
+    Refused(String),
+    /// The payment is unknown to the provider.
+    #[error("the payment provider does not know this payment")]
+    NotFound,
+    /// The provider could not be reached or failed; safe to retry with the same key.
+    #[error("the payment provider failed: {0:#}")]
+    Unavailable(anyhow::Error),
+}
+
+/// Why a webhook delivery was not accepted: each answers 400 and changes nothing.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum WebhookError {
+    #[error("the signature header is missing or malformed")]
+    MissingSignature,
+    #[error("the signature does not match the body")]
+    BadSignature,
+    #[error("the signature's timestamp is more than 300 s away")]
+    Stale,
+    #[error("the body is not an event: {0}")]
+    Malformed(String),
+    /// The provider's configuration (its secrets) could not be read: not the sender's fault.
+    #[error("the payment provider is not available: {0}")]
+    Unavailable(String),
+}
+
+/// A refund asked of a provider.
+#[derive(Debug, Clone, Copy)]
+pub struct RefundRequest<'a> {
+    /// The order whose payment it is (carried by the refund's webhook).
+    pub order: &'a OrderId,
+    pub payment_id: &'a str,
+    pub amount: Money,
+    /// The shop's key: the provider refunds each key once, and its webhook carries it.
+    pub key: &'a str,
+}
+
+/// A payment provider: the one port every provider adapter implements.
+#[async_trait]
+pub trait PaymentProvider: Send + Sync {
+    fn provider(&self) -> Provider;
+
+    /// Creates the payment of `order`'s total, its `attempt`-th try; the same order and
+    /// attempt always answer the same payment (the provider's idempotency key derives from
+    /// them), and the payment carries the order's id for the webhooks.
+    async fn create(&self, order: &Order, attempt: u32) -> Result<ProviderPayment, ProviderError>;
+
+    async fn retrieve(&self, payment_id: &str) -> Result<ProviderPayment, ProviderError>;
+
+    /// Cancels a payment that has not succeeded.
+    async fn cancel(&self, payment_id: &str) -> Result<(), ProviderError>;
+
+    /// Refunds part of a succeeded payment, once per key. Answers the provider's refund id.
+    async fn refund(&self, refund: &RefundRequest<'_>) -> Result<String, ProviderError>;
+
+    /// Verifies a webhook delivery on its raw body and reads its event.
+    async fn verify(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<WebhookEvent, WebhookError>;
+}
+
+/// A provider built at its first use (in Lambda: once its secrets are read from Secrets
+/// Manager), then kept for the execution environment's life. A failed build is tried again at
+/// the next use.
+pub struct Deferred<P> {
+    provider: Provider,
+    build: Box<dyn Fn() -> futures::future::BoxFuture<'static, anyhow::Result<P>> + Send + Sync>,
+    built: tokio::sync::OnceCell<P>,
+}
+
+impl<P: PaymentProvider> Deferred<P> {
+    pub fn new<F, Fut>(provider: Provider, build: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = anyhow::Result<P>> + Send + 'static,
+    {
+        Self { provider, build: Box::new(move || Box::pin(build())), built: tokio::sync::OnceCell::new() }
+    }
+
+    async fn get(&self) -> anyhow::Result<&P> {
+        self.built.get_or_try_init(|| (self.build)()).await
+    }
+}
+
+#[async_trait]
+impl<P: PaymentProvider> PaymentProvider for Deferred<P> {
+    fn provider(&self) -> Provider {
+        self.provider
+    }
+
+    async fn create(&self, order: &Order, attempt: u32) -> Result<ProviderPayment, ProviderError> {
+        self.get().await.map_err(ProviderError::Unavailable)?.create(order, attempt).await
+    }
+
+    async fn retrieve(&self, payment_id: &str) -> Result<ProviderPayment, ProviderError> {
+        self.get().await.map_err(ProviderError::Unavailable)?.retrieve(payment_id).await
+    }
+
+    async fn cancel(&self, payment_id: &str) -> Result<(), ProviderError> {
+        self.get().await.map_err(ProviderError::Unavailable)?.cancel(payment_id).await
+    }
+
+    async fn refund(&self, refund: &RefundRequest<'_>) -> Result<String, ProviderError> {
+        self.get().await.map_err(ProviderError::Unavailable)?.refund(refund).await
+    }
+
+    async fn verify(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<WebhookEvent, WebhookError> {
+        let provider = self.get().await.map_err(|e| WebhookError::Unavailable(format!("{e:#}")))?;
+        provider.verify(headers, body).await
+    }
+}
+
+/// The answer to "pay this order", kept so that a retry answers it again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Checkout {
+    pub provider: Provider,
+    pub payment_id: String,
+    /// For Stripe.js' `confirmCardPayment`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// Where PayPal's buyer approves the payment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approve_url: Option<String>,
+    pub amount: Money,
+    pub status: PaymentStatus,
+}
+
+/// Why a payment could not be made, refunded or applied.
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    #[error(transparent)]
+    Order(#[from] OrderError),
+    /// The order is not awaiting payment.
+    #[error("an order that is {} cannot be paid", .0.as_str())]
+    NotPayable(OrderStatus),
+    /// The provider asked for is not configured here.
+    #[error("{} payments are not available", .0.as_str())]
+    ProviderUnavailable(Provider),
+    /// More than what was paid and not yet refunded.
+    #[error("at most {available} (minor units) can be refunded")]
+    OverRefund { available: i64 },
+    /// Nothing was paid.
+    #[error("the order has no payment to refund")]
+    NothingPaid,
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    #[error(transparent)]
+    Store(#[from] anyhow::Error),
+}
+
+impl From<WriteError> for PaymentError {
+    fn from(e: WriteError) -> Self {
+        Self::Order(e.into())
+    }
+}
+
+type Result<T, E = PaymentError> = std::result::Result<T, E>;
+
+/// What applying a webhook event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// The order changed: paid, a failure noted, a refund recorded.
+    Changed,
+    /// The order could not take the payment, which was refunded.
+    Refunded,
+    /// Seen before, for no order of the shop, or of a type the shop ignores.
+    Nothing,
+    /// The amount or currency differs from the order's total: the order stays unpaid.
+    AmountMismatch,
+}
+
+/// Payments over the table and the configured providers.
+#[derive(Clone)]
+pub struct Payments {
+    table: Arc<dyn Table>,
+    orders: Orders,
+    providers: Vec<Arc<dyn PaymentProvider>>,
+}
+
+impl Payments {
+    pub fn new(table: Arc<dyn Table>, providers: Vec<Arc<dyn PaymentProvider>>) -> Self {
+        Self { orders: Orders::new(table.clone()), table, providers }
+    }
+
+    pub fn orders(&self) -> &Orders {
+        &self.orders
+    }
+
+    /// The adapter of `provider`, if configured.
+    pub fn provider(&self, provider: Provider) -> Result<&dyn PaymentProvider> {
+        self.providers
+            .iter()
+            .find(|p| p.provider() == provider)
+            .map(|p| &**p)
+            .ok_or(PaymentError::ProviderUnavailable(provider))
+    }
+
+    /// The order's payment with `provider`: the pending one (`false`), or a new one (`true`)
+    /// when there is none, the last one failed, or it was with another provider.
+    pub async fn checkout(&self, order: Order, provider: Provider) -> Result<(Checkout, bool)> {
+        let client = self.provider(provider)?;
+        let mut order = order;
+        for attempt in 0..ATTEMPTS {
+            if order.status != OrderStatus::PendingPayment {
+                return Err(PaymentError::NotPayable(order.status));
+            }
+            if let Some(current) = &order.payment
+                && current.provider == provider
+                && current.status == PaymentStatus::Pending
+                && let Some(item) = self.table.get(&keys::checkout(&order.id, current.attempt)).await?
+            {
+                return Ok((item.decode()?, false));
+            }
+            let number = order.payment.as_ref().map_or(1, |p| p.attempt + 1);
+            let made = client.create(&order, number).await?;
+            let checkout = Checkout {
+                provider,
+                payment_id: made.id.clone(),
+                client_secret: made.client_secret,
+                approve_url: made.approve_url,
+                amount: made.amount,
+                status: PaymentStatus::Pending,
+            };
+            let payment = Payment {
+                provider,
+                payment_id: made.id,
+                attempt: number,
+                status: PaymentStatus::Pending,
+                amount: order.total,
+                paid: 0,
+                refunded: 0,
+                refunds: Vec::new(),
+                failure: None,
+            };
+            let (_, write) = self.orders.amending(&order, |o| o.payment = Some(payment));
+            let keep = Write::put(Item::new(&keys::checkout(&order.id, number), &checkout));
+            match self.table.transact(vec![write, keep]).await {
+                Ok(()) => return Ok((checkout, true)),
+                // Changed meanwhile (possibly by this same request, retried): look again.
+                Err(WriteError::ConditionFailed { .. } | WriteError::Conflict) => backoff(attempt).await,
+                Err(e) => return Err(e.into()),
+            }
+            order = self.orders.get(&order.id).await?.ok_or(OrderError::NotFound)?;
+        }
+        Err(OrderError::Contention.into())
+    }
+
+    /// Applies a verified webhook event once: one read of the order, one transaction (the
+    /// event's record first in it, so a redelivery fails there and changes nothing).
+    pub async fn apply(&self, provider: Provider, event: &WebhookEvent) -> Result<Applied> {
+        let Some(order_id) = event.order_id else {
+            tracing::info!(event = %event.id, "webhook event for no order of the shop");
+            return Ok(Applied::Nothing);
+        };
+        let seen = Write::create(
+            Item::marker(&keys::webhook_event(provider.as_str(), &event.id))
+                .expiring_at(epoch_now() + WEBHOOK_EVENT_SECONDS),
+        );
+        for attempt in 0..ATTEMPTS {
+            let Some(order) = self.orders.get(&order_id).await? else {
+                tracing::info!(event = %event.id, order = %order_id, "webhook event for an unknown order");
+                return Ok(Applied::Nothing);
+            };
+            let (applied, writes) = match &event.kind {
+                WebhookKind::Succeeded { payment_id, amount } => {
+                    match self.succeeded(provider, &order, payment_id, *amount).await? {
+                        Some(step) => step,
+                        None => {
+                            // The order cannot take it: record the money on it, refund, then
+                            // mark the event applied (a retry redoes each step at most once).
+                            self.refund_stray(provider, &order, payment_id, *amount).await?;
+                            (Applied::Refunded, Vec::new())
+                        }
+                    }
+                }
+                WebhookKind::Failed { payment_id, reason } => {
+                    let pending = |p: &Payment| p.payment_id == *payment_id && p.status == PaymentStatus::Pending;
+                    if order.status == OrderStatus::PendingPayment && order.payment.as_ref().is_some_and(pending) {
+                        let (_, write) = self.orders.amending(&order, |o| {
+                            let p = o.payment.as_mut().expect("checked");
+                            p.status = PaymentStatus::Failed;
+                            p.failure = Some(reason.clone());
+                        });
+                        (Applied::Changed, vec![write])
+                    } else {
+                        // States only move forward: a failure after success changes nothing.
+                        (Applied::Nothing, Vec::new())
+                    }
+                }
+                WebhookKind::Refunded { payment_id, refund_id, key, amount } => {
+                    self.refunded(&order, payment_id, refund_id, key.as_deref(), *amount).await?
+                }
+                WebhookKind::Ignored(kind) => {
+                    tracing::debug!(event = %event.id, kind, "webhook event ignored");
+                    (Applied::Nothing, Vec::new())
+                }
+            };
+            let mut all = vec![seen.clone()];
+            all.extend(writes);
+            match self.table.transact(all).await {
+                Ok(()) => return Ok(applied),
+                Err(WriteError::ConditionFailed { index: Some(0) }) => return Ok(Applied::Nothing),
+                // The order changed between our read and our write: read it again.
+                Err(WriteError::ConditionFailed { .. } | WriteError::Conflict) => backoff(attempt).await,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(OrderError::Contention.into())
+    }
+
+    /// What a succeeded payment does to `order`, or `None` when the order cannot take it.
+    async fn succeeded(
+        &self,
+        provider: Provider,
+        order: &Order,
+        payment_id: &str,
+        amount: Money,
+    ) -> Result<Option<(Applied, Vec<Write>)>> {
+        let ours = order.payment.as_ref().filter(|p| p.payment_id == payment_id);
+        if ours.is_some_and(|p| p.status == PaymentStatus::Succeeded) {
+            // Already applied, through another event of the same payment.
+            return Ok(Some((Applied::Nothing, Vec::new())));
+        }
+        if order.status != OrderStatus::PendingPayment {
+            return Ok(None);
+        }
+        if amount != order.total {
+            tracing::error!(order = %order.id, payment = payment_id, paid = %amount, total = %order.total,
+                "payment amount differs from the order's total: the order stays unpaid");
+            return Ok(Some((Applied::AmountMismatch, Vec::new())));
+        }
+        let payment = Payment {
+            provider,
+            payment_id: payment_id.to_owned(),
+            attempt: ours.map_or(0, |p| p.attempt),
+            status: PaymentStatus::Succeeded,
+            amount,
+            paid: amount.amount,
+            refunded: 0,
+            refunds: Vec::new(),
+            failure: None,
+        };
+        let (_, writes) = self.orders.transitioning(order, &Transition::Pay(payment), "payments").await?;
+        Ok(Some((Applied::Changed, writes)))
+    }
+
+    /// Gives back a payment `order` cannot take. The order's own payment (it was cancelled
+    /// while the shopper paid) is recorded as paid and refunded through [`Payments::refund`];
+    /// another payment of an order paid already is refunded and listed with its refunds.
+    async fn refund_stray(&self, provider: Provider, order: &Order, payment_id: &str, amount: Money) -> Result<()> {
+        let key = format!("stray-{payment_id}");
+        let reason = "the order could not take this payment";
+        let ours = order.payment.as_ref().is_none_or(|p| p.payment_id == payment_id);
+        if ours {
+            if order.payment.as_ref().is_none_or(|p| p.paid == 0) {
+                let (_, write) = self.orders.amending(order, |o| {
+                    let attempt = o.payment.as_ref().map_or(0, |p| p.attempt);
+                    o.payment = Some(Payment {
+                        provider,
+                        payment_id: payment_id.to_owned(),
+                        attempt,
+                        status: PaymentStatus::Succeeded,
+                        amount,
+                        paid: amount.amount,
+                        refunded: 0,
+                        refunds: Vec::new(),
+                        failure: None,
+                    });
+                });
+                self.table.write(write).await?;
+            }
+            self.refund(&order.id, None, reason, &key).await?;
+        } else if order.payment.as_ref().is_some_and(|p| !p.refunds.iter().any(|r| r.key == key)) {
+            let request = RefundRequest { order: &order.id, payment_id, amount, key: &key };
+            let id = self.provider(provider)?.refund(&request).await?;
+            let refund = Refund {
+                key,
+                id: Some(id),
+                payment_id: payment_id.to_owned(),
+                amount,
+                reason: reason.to_owned(),
+                status: RefundStatus::Succeeded,
+                at: Timestamp::now(),
+            };
+            let (_, write) = self.orders.amending(order, |o| o.payment.as_mut().expect("checked").refunds.push(refund));
+            self.table.write(write).await?;
+        }
+        tracing::warn!(order = %order.id, payment = payment_id, "payment refunded: {reason}");
+        Ok(())
+    }
+
+    /// The provider's word on a refund: one the shop reserved (found by its key) is done; one
+    /// made outside the shop (the provider's dashboard) is recorded.
+    async fn refunded(
+        &self,
+        order: &Order,
+        payment_id: &str,
+        refund_id: &str,
+        key: Option<&str>,
+        amount: Money,
+    ) -> Result<(Applied, Vec<Write>)> {
+        let Some(payment) = order.payment.as_ref().filter(|p| p.payment_id == payment_id) else {
+            return Ok((Applied::Nothing, Vec::new()));
+        };
+        let known = payment.refunds.iter().find(|r| r.id.as_deref() == Some(refund_id) || Some(r.key.as_str()) == key);
+        let writes = match known {
+            Some(r) if r.status == RefundStatus::Succeeded => return Ok((Applied::Nothing, Vec::new())),
+            Some(r) => {
+                let key = r.key.clone();
+                self.settled(order, |p| finish(p, &key, RefundStatus::Succeeded, Some(refund_id.to_owned()))).await?
+            }
+            None => {
+                let refund = Refund {
+                    key: refund_id.to_owned(),
+                    id: Some(refund_id.to_owned()),
+                    payment_id: payment_id.to_owned(),
+                    amount,
+                    reason: "refunded at the provider".to_owned(),
+                    status: RefundStatus::Succeeded,
+                    at: Timestamp::now(),
+                };
+                self.settled(order, |p| {
+                    p.refunded += amount.amount;
+                    p.refunds.push(refund);
+                })
+                .await?
+            }
+        };
+        Ok((Applied::Changed, writes))
+    }
+
+    /// The writes that change the order's payment by `change`, and make the order REFUNDED
+    /// when everything paid went back and its status allows.
+    async fn settled(&self, order: &Order, change: impl FnOnce(&mut Payment)) -> Result<Vec<Write>> {
+        let mut changed = order.clone();
+        let payment = changed.payment.as_mut().ok_or(PaymentError::NothingPaid)?;
+        change(payment);
+        let all_back = payment.paid > 0
+            && payment
+                .refunds
+                .iter()
+                .filter(|r| r.payment_id == payment.payment_id)
+                .all(|r| r.status == RefundStatus::Succeeded)
+            && payment.refunded >= payment.paid;
+        if all_back && order.status.can_become(OrderStatus::Refunded) {
+            return Ok(self.orders.transitioning(&changed, &Transition::Refund, "payments").await?.1);
+        }
+        let payment = changed.payment.take();
+        Ok(vec![self.orders.amending(order, |o| o.payment = payment).1])
+    }
+
+    /// Refunds `amount` (by default, all that is left) of the order's payment, once per `key`:
+    /// the refund is reserved on the order under its revision, then asked of the provider with
+    /// the same key, then marked done. A retry with the same key resumes where it stopped.
+    pub async fn refund(&self, id: &OrderId, amount: Option<i64>, reason: &str, key: &str) -> Result<Refund> {
+        let mut reserved = None;
+        for attempt in 0..ATTEMPTS {
+            let order = self.orders.get(id).await?.ok_or(OrderError::NotFound)?;
+            let payment = order.payment.as_ref().filter(|p| p.paid > 0).ok_or(PaymentError::NothingPaid)?;
+            if let Some(existing) = payment.refunds.iter().find(|r| r.key == key) {
+                reserved = Some((order.clone(), existing.clone()));
+                break;
+            }
+            let available = payment.paid - payment.refunded;
+            let amount = amount.unwrap_or(available);
+            if amount <= 0 || amount > available {
+                return Err(PaymentError::OverRefund { available });
+            }
+            let refund = Refund {
+                key: key.to_owned(),
+                id: None,
+                payment_id: payment.payment_id.clone(),
+                amount: Money { amount, currency: payment.amount.currency },
+                reason: reason.to_owned(),
+                status: RefundStatus::Pending,
+                at: Timestamp::now(),
+            };
+            let (order, write) = self.orders.amending(&order, |o| {
+                let p = o.payment.as_mut().expect("checked");
+                p.refunded += amount;
+                p.refunds.push(refund.clone());
+            });
+            match self.table.write(write).await {
+                Ok(()) => {
+                    reserved = Some((order, refund));
+                    break;
+                }
+                Err(WriteError::ConditionFailed { .. } | WriteError::Conflict) => backoff(attempt).await,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let (order, refund) = reserved.ok_or(OrderError::Contention)?;
+        if refund.status != RefundStatus::Pending {
+            return Ok(refund);
+        }
+        let payment = order.payment.as_ref().expect("reserved on a paid order");
+        let request = RefundRequest { order: id, payment_id: &refund.payment_id, amount: refund.amount, key };
+        let outcome = self.provider(payment.provider)?.refund(&request).await;
+        let (status, refund_id) = match &outcome {
+            Ok(refund_id) => (RefundStatus::Succeeded, Some(refund_id.clone())),
+            Err(ProviderError::Refused(_) | ProviderError::NotFound) => (RefundStatus::Failed, None),
+            // Unknown whether it happened: the reservation stays, and a retry asks again.
+            Err(ProviderError::Unavailable(_)) => return Err(outcome.expect_err("matched").into()),
+        };
+        for attempt in 0..ATTEMPTS {
+            let order = self.orders.get(id).await?.ok_or(OrderError::NotFound)?;
+            let writes = self.settled(&order, |p| finish(p, key, status, refund_id.clone())).await?;
+            match self.table.transact(writes).await {
+                Ok(()) => break,
+                Err(WriteError::ConditionFailed { .. } | WriteError::Conflict) => backoff(attempt).await,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        outcome?;
+        Ok(Refund { status, id: refund_id, ..refund })
+    }
+
+    /// Before an unpaid order expires: asks its provider about its payment. A payment that
+    /// succeeded (its webhook lost) is applied, and answers `true`: the order is paid, not to be
+    /// cancelled. Otherwise the payment is cancelled at the provider, and the order may go.
+    pub async fn settle_before_expiry(&self, order: &Order) -> Result<bool> {
+        let Some(payment) = order.payment.as_ref().filter(|p| p.status != PaymentStatus::Succeeded) else {
+            return Ok(false);
+        };
+        let provider = self.provider(payment.provider)?;
+        let remote = match provider.retrieve(&payment.payment_id).await {
+            Ok(remote) => remote,
+            Err(ProviderError::NotFound) => return Ok(false),
+            Err(e) => return Err(e.into()),
+        };
+        if remote.status != PaymentStatus::Succeeded {
+            match provider.cancel(&payment.payment_id).await {
+                Ok(()) | Err(ProviderError::NotFound) => return Ok(false),
+                // It succeeded meanwhile: settle it below.
+                Err(ProviderError::Refused(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let remote = provider.retrieve(&payment.payment_id).await?;
+        if remote.status != PaymentStatus::Succeeded {
+            return Ok(false);
+        }
+        tracing::warn!(order = %order.id, payment = %payment.payment_id, "a succeeded payment's webhook never came");
+        let event = WebhookEvent {
+            id: format!("reconciled-{}", payment.payment_id),
+            order_id: Some(order.id),
+            kind: WebhookKind::Succeeded { payment_id: payment.payment_id.clone(), amount: remote.amount },
+        };
+        Ok(self.apply(payment.provider, &event).await? == Applied::Changed)
+    }
+}
+
+#[async_trait]
+impl PaidMeanwhile for Payments {
+    async fn paid_meanwhile(&self, order: &Order) -> Result<bool, OrderError> {
+        self.settle_before_expiry(order).await.map_err(|e| match e {
+            PaymentError::Order(e) => e,
+            other => OrderError::Store(anyhow::anyhow!("asking the payment provider: {other}")),
+        })
+    }
+}
+
+/// The `refunds` queue's consumer: a paid order that was cancelled gets its money back.
+pub struct CancelledRefunds {
+    payments: Payments,
+}
+
+impl CancelledRefunds {
+    pub fn new(payments: Payments) -> Self {
+        Self { payments }
+    }
+}
+
+#[async_trait]
+impl Consumer for CancelledRefunds {
+    fn queue(&self) -> &'static Queue {
+        &REFUNDS
+    }
+
+    async fn handle(&self, event: &Event) -> anyhow::Result<()> {
+        if !REFUNDS.accepts(event.kind) {
+            return Ok(());
+        }
+        let cancelled: OrderEvent = event.decode()?;
+        let id = cancelled.order_id;
+        let Some(order) = self.payments.orders().get(&id).await? else { return Ok(()) };
+        if order.status != OrderStatus::Cancelled {
+            tracing::warn!(order = %id, status = order.status.as_str(), "OrderCancelled for an order that is not cancelled");
+            return Ok(());
+        }
+        // One key per order: a redelivery resumes the same refund.
+        match self.payments.refund(&id, None, "the order was cancelled", &format!("cancel-{id}")).await {
+            Ok(refund) => {
+                tracing::info!(order = %id, refund = ?refund.id, amount = %refund.amount, "cancelled order refunded");
+                Ok(())
+            }
+            // Never paid, or already given back in full.
+            Err(PaymentError::NothingPaid | PaymentError::OverRefund { available: 0 }) => Ok(()),
+            // A refused refund leaves money with the shop: retried, then dead-lettered (alarmed).
+            Err(e) => Err(anyhow::anyhow!("refunding cancelled order {id}: {e}")),
+        }
+    }
+}

@@ -1,0 +1,364 @@
+//! Payments over HTTP on the local stack with the simulated provider, and webhooks the tests
+//! sign themselves with Stripe's scheme: paying, declines, cancelling a paid order, refunds,
+//! and every way a webhook can arrive (forged, stale, changed, duplicated, reordered, raced).
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use shop::time::epoch_now;
+use shop_tests::{TestApp, eventually, product_body};
+
+const SECRET: &str = "whsec_payments_test";
+
+async fn app() -> TestApp {
+    TestApp::spawn_with(|c| c.webhook_secret = Some(SECRET.into())).await
+}
+
+/// A shopper's unpaid order for two lamps at 15.00 EUR: (shopper token, order id, total).
+async fn unpaid_order(app: &TestApp, admin: &str, stock: i64) -> (String, String, String) {
+    let lamp = app.post("/api/products", Some(admin), product_body("Paid Lamp", "lighting", 1500, stock)).await;
+    let lamp = lamp.expect(201).body["id"].as_str().unwrap().to_owned();
+    let (shopper, _, _) = app.shopper("Payer").await;
+    let body = json!({"items": [{"product_id": lamp, "quantity": 2}],
+                      "shipping_address": shop_tests::shipping_address()});
+    let order = app.post("/api/orders", Some(&shopper), body).await.expect(201).body;
+    (shopper, order["id"].as_str().unwrap().to_owned(), lamp)
+}
+
+async fn order(app: &TestApp, token: &str, id: &str) -> Value {
+    app.get(&format!("/api/orders/{id}"), Some(token)).await.expect(200).body
+}
+
+async fn status_becomes(app: &TestApp, token: &str, id: &str, status: &str) -> Value {
+    eventually(10, &format!("order {id} {status}"), || async {
+        let order = order(app, token, id).await;
+        (order["status"] == status).then_some(order)
+    })
+    .await
+}
+
+async fn confirm(app: &TestApp, payment: &str, card: &str) -> Value {
+    app.post(&format!("/_simulator/payments/{payment}/confirm"), None, json!({"card": card})).await.expect(200).body
+}
+
+/// A `payment_intent.*` event as Stripe sends it.
+fn intent_event(kind: &str, payment: &str, order: &str, amount: i64, status: &str) -> String {
+    json!({
+        "id": format!("evt_test_{}", ulid::Ulid::new()),
+        "object": "event",
+        "created": epoch_now(),
+        "livemode": false,
+        "pending_webhooks": 1,
+        "type": kind,
+        "data": {"object": {
+            "id": payment, "object": "payment_intent", "amount": amount, "amount_capturable": 0,
+            "amount_received": if status == "succeeded" { amount } else { 0 },
+            "capture_method": "automatic", "confirmation_method": "automatic", "created": epoch_now(),
+            "currency": "eur", "livemode": false, "metadata": {"order_id": order},
+            "payment_method_types": ["card"], "status": status,
+            "last_payment_error": if status == "succeeded" { Value::Null } else {
+                json!({"type": "card_error", "code": "card_declined", "message": "Your card was declined."}) },
+        }},
+    })
+    .to_string()
+}
+
+/// Delivers `body` to the Stripe webhook route with the signature header `signature`.
+async fn deliver(app: &TestApp, body: &str, signature: &str) -> reqwest::Response {
+    app.http
+        .post(format!("{}/api/payments/stripe/webhook", app.url))
+        .header("content-type", "application/json")
+        .header("stripe-signature", signature)
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn signed(app: &TestApp, body: &str) -> u16 {
+    deliver(app, body, &shop_stripe::sign(SECRET, body, epoch_now())).await.status().as_u16()
+}
+
+#[tokio::test]
+async fn a_shopper_pays_with_a_card() {
+    let app = app().await;
+    let admin = app.admin().await;
+    let (alice, id, _) = unpaid_order(&app, &admin, 5).await;
+    let (bob, _, _) = app.shopper("Bob").await;
+    let path = format!("/api/orders/{id}/payment");
+
+    // Only the owner pays; to anyone else the order does not exist.
+    app.post(&path, Some(&bob), json!({})).await.problem(404);
+    let first = app.post(&path, Some(&alice), json!({})).await.expect(201).body;
+    assert_eq!(first["provider"], "stripe");
+    assert_eq!(first["status"], "pending");
+    assert_eq!(first["amount"], json!({"amount": 3000, "currency": "EUR"}));
+    assert!(first["client_secret"].as_str().is_some_and(|s| s.contains("_secret_")));
+    // A retry answers the same payment.
+    let again = app.post(&path, Some(&alice), json!({"provider": "stripe"})).await.expect(200).body;
+    assert_eq!(again, first);
+    // PayPal is not configured in this stack.
+    app.post(&path, Some(&alice), json!({"provider": "paypal"})).await.problem(422);
+
+    let pending = order(&app, &alice, &id).await;
+    assert_eq!(pending["payment"]["status"], "pending");
+    assert_eq!(pending["payment"]["payment_id"], first["payment_id"]);
+
+    confirm(&app, first["payment_id"].as_str().unwrap(), "4242424242424242").await;
+    let paid = status_becomes(&app, &alice, &id, "PAID").await;
+    assert_eq!(paid["payment"]["status"], "succeeded");
+    assert_eq!(paid["payment"]["paid"], 3000);
+    assert_eq!(paid["payment"]["refunded"], 0);
+    assert!(paid.get("client_secret").is_none() && paid["payment"].get("client_secret").is_none());
+
+    // A paid order cannot be paid again.
+    app.post(&path, Some(&alice), json!({})).await.problem(409);
+}
+
+#[tokio::test]
+async fn a_declined_card_leaves_the_order_payable_with_a_new_payment() {
+    let app = app().await;
+    let admin = app.admin().await;
+    let (alice, id, _) = unpaid_order(&app, &admin, 5).await;
+    let path = format!("/api/orders/{id}/payment");
+    let first = app.post(&path, Some(&alice), json!({})).await.expect(201).body;
+    confirm(&app, first["payment_id"].as_str().unwrap(), "4000000000000002").await;
+    let failed = eventually(10, "the decline", || async {
+        let order = order(&app, &alice, &id).await;
+        (order["payment"]["status"] == "failed").then_some(order)
+    })
+    .await;
+    assert_eq!(failed["status"], "PENDING_PAYMENT");
+    assert!(failed["payment"]["failure"].as_str().unwrap().contains("declined"));
+
+    let second = app.post(&path, Some(&alice), json!({})).await.expect(201).body;
+    assert_ne!(second["payment_id"], first["payment_id"], "a new attempt");
+    confirm(&app, second["payment_id"].as_str().unwrap(), "4242424242424242").await;
+    let paid = status_becomes(&app, &alice, &id, "PAID").await;
+    assert_eq!(paid["payment"]["payment_id"], second["payment_id"]);
+    assert_eq!(paid["payment"]["attempt"], 2);
+}
+
+/// Pays the order through the simulated provider; answers the payment id.
+async fn paid(app: &TestApp, shopper: &str, id: &str) -> String {
+    let checkout = app.post(&format!("/api/orders/{id}/payment"), Some(shopper), json!({})).await.expect(201).body;
+    let payment = checkout["payment_id"].as_str().unwrap().to_owned();
+    confirm(app, &payment, "4242424242424242").await;
+    status_becomes(app, shopper, id, "PAID").await;
+    payment
+}
+
+async fn refunded_in_full(app: &TestApp, token: &str, id: &str) -> Value {
+    eventually(10, "the refund", || async {
+        let order = order(app, token, id).await;
+        let payment = &order["payment"];
+        let done = payment["refunded"] == payment["paid"]
+            && payment["refunds"]
+                .as_array()
+                .is_some_and(|r| !r.is_empty() && r.iter().all(|r| r["status"] == "succeeded"));
+        done.then_some(order)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn cancelling_a_paid_order_gives_the_money_and_the_stock_back() {
+    let app = app().await;
+    let admin = app.admin().await;
+    let (alice, id, lamp) = unpaid_order(&app, &admin, 5).await;
+    paid(&app, &alice, &id).await;
+    app.post(&format!("/api/orders/{id}/cancel"), Some(&alice), json!({})).await.expect(200);
+    let order = refunded_in_full(&app, &alice, &id).await;
+    assert_eq!(order["status"], "CANCELLED", "a cancelled order's refund leaves it cancelled");
+    assert_eq!(order["payment"]["refunds"].as_array().unwrap().len(), 1);
+    assert_eq!(app.get(&format!("/api/products/{lamp}"), None).await.body["stock"], 5);
+}
+
+#[tokio::test]
+async fn admin_refunds_in_part_then_in_full_and_never_more() {
+    let app = app().await;
+    let admin = app.admin().await;
+    let (alice, id, _) = unpaid_order(&app, &admin, 5).await;
+    let path = format!("/api/orders/{id}/refunds");
+    // Nothing paid yet.
+    app.post(&path, Some(&admin), json!({"reason": "early"})).await.problem(409);
+    paid(&app, &alice, &id).await;
+
+    app.post(&path, Some(&alice), json!({"reason": "mine"})).await.problem(403);
+    let usd = json!({"amount": {"amount": 100, "currency": "USD"}, "reason": "wrong currency"});
+    app.post(&path, Some(&admin), usd).await.problem(422);
+    let too_much = json!({"amount": {"amount": 3001, "currency": "EUR"}, "reason": "too much"});
+    app.post(&path, Some(&admin), too_much).await.problem(409);
+    app.post(&path, Some(&admin), json!({"reason": ""})).await.problem(422);
+
+    let part = json!({"amount": {"amount": 500, "currency": "EUR"}, "reason": "a scratch"});
+    let refund = app.post(&path, Some(&admin), part).await.expect(201).body;
+    assert_eq!(refund["amount"], json!({"amount": 500, "currency": "EUR"}));
+    assert_eq!(refund["status"], "succeeded");
+    let after = order(&app, &alice, &id).await;
+    assert_eq!(after["status"], "PAID");
+    assert_eq!(after["payment"]["refunded"], 500);
+
+    let rest = app.post(&path, Some(&admin), json!({"reason": "returned"})).await.expect(201).body;
+    assert_eq!(rest["amount"]["amount"], 2500);
+    let order = refunded_in_full(&app, &alice, &id).await;
+    assert_eq!(order["status"], "REFUNDED");
+    app.post(&path, Some(&admin), json!({"reason": "again"})).await.problem(409);
+}
+
+#[tokio::test]
+async fn concurrent_refunds_never_exceed_what_was_paid() {
+    let app = app().await;
+    let admin = app.admin().await;
+    let (alice, id, _) = unpaid_order(&app, &admin, 5).await;
+    paid(&app, &alice, &id).await;
+    let path = format!("/api/orders/{id}/refunds");
+    let body = json!({"amount": {"amount": 1000, "currency": "EUR"}, "reason": "race"});
+    let answers = futures::future::join_all((0..5).map(|_| app.post(&path, Some(&admin), body.clone()))).await;
+    let made = answers.iter().filter(|a| a.status == 201).count();
+    assert_eq!(made, 3, "3000 paid: three refunds of 1000, no more");
+    assert!(answers.iter().all(|a| a.status == 201 || a.status == 409));
+    let order = refunded_in_full(&app, &alice, &id).await;
+    assert_eq!(order["payment"]["refunded"], 3000);
+    assert_eq!(order["status"], "REFUNDED");
+}
+
+#[tokio::test]
+async fn forged_stale_or_changed_webhooks_are_refused_and_change_nothing() {
+    let app = app().await;
+    let admin = app.admin().await;
+    let (alice, id, _) = unpaid_order(&app, &admin, 5).await;
+    let checkout = app.post(&format!("/api/orders/{id}/payment"), Some(&alice), json!({})).await.expect(201).body;
+    let payment = checkout["payment_id"].as_str().unwrap();
+    let body = intent_event("payment_intent.succeeded", payment, &id, 3000, "succeeded");
+    let now = epoch_now();
+
+    let refused = [
+        ("forged", deliver(&app, &body, &shop_stripe::sign("whsec_someone_else", &body, now)).await),
+        ("stale", deliver(&app, &body, &shop_stripe::sign(SECRET, &body, now - 301)).await),
+        ("from the future", deliver(&app, &body, &shop_stripe::sign(SECRET, &body, now + 301)).await),
+        ("changed", deliver(&app, &body.replace("3000", "1"), &shop_stripe::sign(SECRET, &body, now)).await),
+        ("unsigned", deliver(&app, &body, "").await),
+        ("malformed header", deliver(&app, &body, "v1=abc").await),
+    ];
+    for (what, answer) in refused {
+        assert_eq!(answer.status(), 400, "{what}");
+        assert_eq!(answer.headers()["content-type"], "application/problem+json", "{what}");
+    }
+    let order = order(&app, &alice, &id).await;
+    assert_eq!(order["status"], "PENDING_PAYMENT");
+    assert_eq!(order["payment"]["status"], "pending");
+}
+
+#[tokio::test]
+async fn each_webhook_event_is_applied_once_and_states_only_move_forward() {
+    let app = app().await;
+    let admin = app.admin().await;
+    let (alice, id, _) = unpaid_order(&app, &admin, 5).await;
+    let checkout = app.post(&format!("/api/orders/{id}/payment"), Some(&alice), json!({})).await.expect(201).body;
+    let payment = checkout["payment_id"].as_str().unwrap();
+
+    // One event delivered three times, two of them at once, then replayed byte for byte.
+    let succeeded = intent_event("payment_intent.succeeded", payment, &id, 3000, "succeeded");
+    let signature = shop_stripe::sign(SECRET, &succeeded, epoch_now());
+    let (a, b) = tokio::join!(deliver(&app, &succeeded, &signature), deliver(&app, &succeeded, &signature));
+    assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
+    assert_eq!(deliver(&app, &succeeded, &signature).await.status(), 200);
+    // Another event of the same payment (a second delivery path) changes nothing either.
+    assert_eq!(signed(&app, &intent_event("payment_intent.succeeded", payment, &id, 3000, "succeeded")).await, 200);
+    // A failure reported after the success is late: the order stays paid.
+    assert_eq!(
+        signed(&app, &intent_event("payment_intent.payment_failed", payment, &id, 3000, "requires_payment_method"))
+            .await,
+        200
+    );
+
+    let order = order(&app, &alice, &id).await;
+    assert_eq!(order["status"], "PAID");
+    assert_eq!(order["payment"]["status"], "succeeded");
+    let paid_steps = order["history"].as_array().unwrap().iter().filter(|s| s["status"] == "PAID").count();
+    assert_eq!(paid_steps, 1, "one transition: {:#}", order["history"]);
+
+    // Types the shop does not act on, and payments of no order of the shop: 200, nothing.
+    let other = json!({"id": "evt_other", "object": "event", "created": epoch_now(), "livemode": false,
+        "pending_webhooks": 1, "type": "customer.created", "data": {"object": {"id": "cus_1", "object": "customer"}}})
+    .to_string();
+    assert_eq!(signed(&app, &other).await, 200);
+    let stranger =
+        intent_event("payment_intent.succeeded", "pi_unknown", "01ARZ3NDEKTSV4RRFFQ69G5FAV", 3000, "succeeded");
+    assert_eq!(signed(&app, &stranger).await, 200);
+}
+
+#[tokio::test]
+async fn a_payment_that_arrives_for_a_cancelled_order_is_refunded() {
+    let app = app().await;
+    let admin = app.admin().await;
+    let (alice, id, lamp) = unpaid_order(&app, &admin, 5).await;
+    let checkout = app.post(&format!("/api/orders/{id}/payment"), Some(&alice), json!({})).await.expect(201).body;
+    // The shopper cancels while the card is being charged.
+    app.post(&format!("/api/orders/{id}/cancel"), Some(&alice), json!({})).await.expect(200);
+    confirm(&app, checkout["payment_id"].as_str().unwrap(), "4242424242424242").await;
+    let order = refunded_in_full(&app, &alice, &id).await;
+    assert_eq!(order["status"], "CANCELLED");
+    assert_eq!(order["payment"]["paid"], 3000);
+    assert_eq!(app.get(&format!("/api/products/{lamp}"), None).await.body["stock"], 5);
+}
+
+#[tokio::test]
+async fn the_webhook_racing_the_shoppers_cancel_ends_paid_or_refunded() {
+    let app = app().await;
+    let admin = app.admin().await;
+    for _ in 0..5 {
+        let (alice, id, _) = unpaid_order(&app, &admin, 5).await;
+        let checkout = app.post(&format!("/api/orders/{id}/payment"), Some(&alice), json!({})).await.expect(201).body;
+        let payment = checkout["payment_id"].as_str().unwrap();
+        let succeeded = intent_event("payment_intent.succeeded", payment, &id, 3000, "succeeded");
+        // The simulator holds the payment too: a refund needs it succeeded there.
+        confirm_quietly(&app, payment).await;
+        let cancel_path = format!("/api/orders/{id}/cancel");
+        let cancel = app.post(&cancel_path, Some(&alice), json!({}));
+        let (cancelled, delivered) = tokio::join!(cancel, signed(&app, &succeeded));
+        assert_eq!(delivered, 200);
+        // Either way round the order ends cancelled with its money back: paid first, its cancel
+        // refunds it; cancelled first, the payment it could not take is refunded.
+        cancelled.expect(200);
+        let order = refunded_in_full(&app, &alice, &id).await;
+        assert_eq!(order["status"], "CANCELLED");
+        assert_eq!(order["payment"]["refunded"], 3000);
+    }
+}
+
+/// Marks the simulated payment succeeded without delivering its event (what the simulator does
+/// when a webhook is lost): the test delivers its own.
+async fn confirm_quietly(app: &TestApp, payment: &str) {
+    let quiet = shop_embedded::payments::Simulated::new(app.running.table.clone(), SECRET);
+    quiet.confirm(payment, "4242424242424242").await.unwrap();
+}
+
+#[tokio::test]
+async fn the_expiry_job_finds_a_payment_whose_webhook_was_lost() {
+    let app = app().await;
+    let admin = app.admin().await;
+    let (alice, paid_id, _) = unpaid_order(&app, &admin, 10).await;
+    let (bob, unpaid_id, _) = unpaid_order(&app, &admin, 10).await;
+    let paid_checkout =
+        app.post(&format!("/api/orders/{paid_id}/payment"), Some(&alice), json!({})).await.expect(201).body;
+    let unpaid_checkout =
+        app.post(&format!("/api/orders/{unpaid_id}/payment"), Some(&bob), json!({})).await.expect(201).body;
+    confirm_quietly(&app, paid_checkout["payment_id"].as_str().unwrap()).await;
+
+    let quiet = std::sync::Arc::new(shop_embedded::payments::Simulated::new(app.running.table.clone(), SECRET));
+    let job = expiry::Expiry::new(app.running.table.clone(), vec![quiet.clone()], time::Duration::ZERO);
+    assert_eq!(job.run().await.unwrap(), 1, "only the unpaid order expires");
+    assert_eq!(order(&app, &alice, &paid_id).await["status"], "PAID");
+    assert_eq!(order(&app, &bob, &unpaid_id).await["status"], "CANCELLED");
+    // The expired order's payment is cancelled at the provider: it can no longer be paid.
+    let late = app
+        .call(
+            Method::POST,
+            &format!("/_simulator/payments/{}/confirm", unpaid_checkout["payment_id"].as_str().unwrap()),
+            None,
+            Some(json!({"card": "4242424242424242"})),
+        )
+        .await;
+    late.problem(409);
+}
