@@ -209,6 +209,11 @@ pub trait PaymentProvider: Send + Sync {
 
     async fn retrieve(&self, payment_id: &str) -> Result<ProviderPayment, ProviderError>;
 
+    /// Takes the money of a payment the buyer approved but the provider holds (a PayPal order
+    /// after the buyer's approval, a Stripe PaymentIntent with manual capture). A payment
+    /// captured already answers as it is.
+    async fn capture(&self, payment_id: &str) -> Result<ProviderPayment, ProviderError>;
+
     /// Cancels a payment that has not succeeded.
     async fn cancel(&self, payment_id: &str) -> Result<(), ProviderError>;
 
@@ -254,6 +259,10 @@ impl<P: PaymentProvider> PaymentProvider for Deferred<P> {
 
     async fn retrieve(&self, payment_id: &str) -> Result<ProviderPayment, ProviderError> {
         self.get().await.map_err(ProviderError::Unavailable)?.retrieve(payment_id).await
+    }
+
+    async fn capture(&self, payment_id: &str) -> Result<ProviderPayment, ProviderError> {
+        self.get().await.map_err(ProviderError::Unavailable)?.capture(payment_id).await
     }
 
     async fn cancel(&self, payment_id: &str) -> Result<(), ProviderError> {

@@ -242,6 +242,15 @@ impl PaymentProvider for Simulated {
         Ok(self.intent(payment_id).await.map_err(unavailable)?.ok_or(ProviderError::NotFound)?.described())
     }
 
+    /// The simulated provider captures automatically: a succeeded payment answers as it is.
+    async fn capture(&self, payment_id: &str) -> Result<ProviderPayment, ProviderError> {
+        let payment = self.retrieve(payment_id).await?;
+        match payment.status {
+            PaymentStatus::Succeeded => Ok(payment),
+            _ => Err(ProviderError::Refused("the payment has not been confirmed".into())),
+        }
+    }
+
     async fn cancel(&self, payment_id: &str) -> Result<(), ProviderError> {
         let mut intent = self.intent(payment_id).await.map_err(unavailable)?.ok_or(ProviderError::NotFound)?;
         match intent.status.as_str() {

@@ -19,7 +19,9 @@ use shop::payments::{
     WebhookEvent, WebhookKind,
 };
 use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
-use stripe_core::payment_intent::{CancelPaymentIntent, CreatePaymentIntent, RetrievePaymentIntent};
+use stripe_core::payment_intent::{
+    CancelPaymentIntent, CapturePaymentIntent, CreatePaymentIntent, RetrievePaymentIntent,
+};
 use stripe_core::refund::CreateRefund;
 use stripe_core::{PaymentIntent, PaymentIntentStatus};
 use stripe_webhook::{EventObject, Webhook};
@@ -142,6 +144,20 @@ impl PaymentProvider for StripePayments {
 
     async fn retrieve(&self, payment_id: &str) -> Result<ProviderPayment, ProviderError> {
         described(RetrievePaymentIntent::new(payment_id).send(&self.client).await.map_err(failed)?)
+    }
+
+    async fn capture(&self, payment_id: &str) -> Result<ProviderPayment, ProviderError> {
+        let intent = RetrievePaymentIntent::new(payment_id).send(&self.client).await.map_err(failed)?;
+        if intent.status != PaymentIntentStatus::RequiresCapture {
+            return described(intent);
+        }
+        let captured = CapturePaymentIntent::new(payment_id)
+            .customize()
+            .request_strategy(key(format!("capture-{payment_id}"))?)
+            .send(&self.client)
+            .await
+            .map_err(failed)?;
+        described(captured)
     }
 
     async fn cancel(&self, payment_id: &str) -> Result<(), ProviderError> {
