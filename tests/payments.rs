@@ -40,6 +40,11 @@ async fn confirm(app: &TestApp, payment: &str, card: &str) -> Value {
     app.post(&format!("/_simulator/payments/{payment}/confirm"), None, json!({"card": card})).await.expect(200).body
 }
 
+/// How many times the order's history moved to `status`.
+fn steps_to(order: &Value, status: &str) -> usize {
+    order["history"].as_array().unwrap().iter().filter(|s| s["status"] == status).count()
+}
+
 /// A `payment_intent.*` event as Stripe sends it.
 fn intent_event(kind: &str, payment: &str, order: &str, amount: i64, status: &str) -> String {
     json!({
@@ -138,10 +143,15 @@ async fn a_declined_card_leaves_the_order_payable_with_a_new_payment() {
     assert_eq!(paid["payment"]["attempt"], 2);
 }
 
+/// Starts paying the order (its first payment); answers the payment id.
+async fn checkout(app: &TestApp, shopper: &str, id: &str) -> String {
+    let checkout = app.post(&format!("/api/orders/{id}/payment"), Some(shopper), json!({})).await.expect(201).body;
+    checkout["payment_id"].as_str().unwrap().to_owned()
+}
+
 /// Pays the order through the simulated provider; answers the payment id.
 async fn paid(app: &TestApp, shopper: &str, id: &str) -> String {
-    let checkout = app.post(&format!("/api/orders/{id}/payment"), Some(shopper), json!({})).await.expect(201).body;
-    let payment = checkout["payment_id"].as_str().unwrap().to_owned();
+    let payment = checkout(app, shopper, id).await;
     confirm(app, &payment, "4242424242424242").await;
     status_becomes(app, shopper, id, "PAID").await;
     payment
@@ -227,8 +237,7 @@ async fn forged_stale_or_changed_webhooks_are_refused_and_change_nothing() {
     let app = app().await;
     let admin = app.admin().await;
     let (alice, id, _) = unpaid_order(&app, &admin, 5).await;
-    let checkout = app.post(&format!("/api/orders/{id}/payment"), Some(&alice), json!({})).await.expect(201).body;
-    let payment = checkout["payment_id"].as_str().unwrap();
+    let payment = &checkout(&app, &alice, &id).await;
     let body = intent_event("payment_intent.succeeded", payment, &id, 3000, "succeeded");
     let now = epoch_now();
 
@@ -254,8 +263,7 @@ async fn each_webhook_event_is_applied_once_and_states_only_move_forward() {
     let app = app().await;
     let admin = app.admin().await;
     let (alice, id, _) = unpaid_order(&app, &admin, 5).await;
-    let checkout = app.post(&format!("/api/orders/{id}/payment"), Some(&alice), json!({})).await.expect(201).body;
-    let payment = checkout["payment_id"].as_str().unwrap();
+    let payment = &checkout(&app, &alice, &id).await;
 
     // One event delivered three times, two of them at once, then replayed byte for byte.
     let succeeded = intent_event("payment_intent.succeeded", payment, &id, 3000, "succeeded");
@@ -275,8 +283,7 @@ async fn each_webhook_event_is_applied_once_and_states_only_move_forward() {
     let order = order(&app, &alice, &id).await;
     assert_eq!(order["status"], "PAID");
     assert_eq!(order["payment"]["status"], "succeeded");
-    let paid_steps = order["history"].as_array().unwrap().iter().filter(|s| s["status"] == "PAID").count();
-    assert_eq!(paid_steps, 1, "one transition: {:#}", order["history"]);
+    assert_eq!(steps_to(&order, "PAID"), 1, "one transition: {:#}", order["history"]);
 
     // Types the shop does not act on, and payments of no order of the shop: 200, nothing.
     let other = json!({"id": "evt_other", "object": "event", "created": epoch_now(), "livemode": false,
@@ -293,10 +300,10 @@ async fn a_payment_that_arrives_for_a_cancelled_order_is_refunded() {
     let app = app().await;
     let admin = app.admin().await;
     let (alice, id, lamp) = unpaid_order(&app, &admin, 5).await;
-    let checkout = app.post(&format!("/api/orders/{id}/payment"), Some(&alice), json!({})).await.expect(201).body;
+    let payment = checkout(&app, &alice, &id).await;
     // The shopper cancels while the card is being charged.
     app.post(&format!("/api/orders/{id}/cancel"), Some(&alice), json!({})).await.expect(200);
-    confirm(&app, checkout["payment_id"].as_str().unwrap(), "4242424242424242").await;
+    confirm(&app, &payment, "4242424242424242").await;
     let order = refunded_in_full(&app, &alice, &id).await;
     assert_eq!(order["status"], "CANCELLED");
     assert_eq!(order["payment"]["paid"], 3000);
@@ -309,8 +316,7 @@ async fn the_webhook_racing_the_shoppers_cancel_ends_paid_or_refunded() {
     let admin = app.admin().await;
     for _ in 0..5 {
         let (alice, id, _) = unpaid_order(&app, &admin, 5).await;
-        let checkout = app.post(&format!("/api/orders/{id}/payment"), Some(&alice), json!({})).await.expect(201).body;
-        let payment = checkout["payment_id"].as_str().unwrap();
+        let payment = &checkout(&app, &alice, &id).await;
         let succeeded = intent_event("payment_intent.succeeded", payment, &id, 3000, "succeeded");
         // The simulator holds the payment too: a refund needs it succeeded there.
         confirm_quietly(&app, payment).await;
@@ -334,31 +340,54 @@ async fn confirm_quietly(app: &TestApp, payment: &str) {
     quiet.confirm(payment, "4242424242424242").await.unwrap();
 }
 
+/// The expiry job with a cutoff of now, asking the simulated provider (which delivers nothing).
+fn expiry_job(app: &TestApp) -> expiry::Expiry {
+    let quiet = std::sync::Arc::new(shop_embedded::payments::Simulated::new(app.running.table.clone(), SECRET));
+    expiry::Expiry::new(app.running.table.clone(), vec![quiet], time::Duration::ZERO)
+}
+
 #[tokio::test]
 async fn the_expiry_job_finds_a_payment_whose_webhook_was_lost() {
     let app = app().await;
     let admin = app.admin().await;
     let (alice, paid_id, _) = unpaid_order(&app, &admin, 10).await;
     let (bob, unpaid_id, _) = unpaid_order(&app, &admin, 10).await;
-    let paid_checkout =
-        app.post(&format!("/api/orders/{paid_id}/payment"), Some(&alice), json!({})).await.expect(201).body;
-    let unpaid_checkout =
-        app.post(&format!("/api/orders/{unpaid_id}/payment"), Some(&bob), json!({})).await.expect(201).body;
-    confirm_quietly(&app, paid_checkout["payment_id"].as_str().unwrap()).await;
+    let paid_payment = checkout(&app, &alice, &paid_id).await;
+    let unpaid_payment = checkout(&app, &bob, &unpaid_id).await;
+    confirm_quietly(&app, &paid_payment).await;
 
-    let quiet = std::sync::Arc::new(shop_embedded::payments::Simulated::new(app.running.table.clone(), SECRET));
-    let job = expiry::Expiry::new(app.running.table.clone(), vec![quiet.clone()], time::Duration::ZERO);
-    assert_eq!(job.run().await.unwrap(), 1, "only the unpaid order expires");
+    assert_eq!(expiry_job(&app).run().await.unwrap(), 1, "only the unpaid order expires");
     assert_eq!(order(&app, &alice, &paid_id).await["status"], "PAID");
     assert_eq!(order(&app, &bob, &unpaid_id).await["status"], "CANCELLED");
     // The expired order's payment is cancelled at the provider: it can no longer be paid.
     let late = app
         .call(
             Method::POST,
-            &format!("/_simulator/payments/{}/confirm", unpaid_checkout["payment_id"].as_str().unwrap()),
+            &format!("/_simulator/payments/{unpaid_payment}/confirm"),
             None,
             Some(json!({"card": "4242424242424242"})),
         )
         .await;
     late.problem(409);
+}
+
+#[tokio::test]
+async fn the_webhook_racing_the_expiry_job_pays_the_order_once() {
+    let app = app().await;
+    let admin = app.admin().await;
+    let job = expiry_job(&app);
+    for _ in 0..5 {
+        let (alice, id, lamp) = unpaid_order(&app, &admin, 10).await;
+        let payment = checkout(&app, &alice, &id).await;
+        confirm_quietly(&app, &payment).await;
+        let succeeded = intent_event("payment_intent.succeeded", &payment, &id, 3000, "succeeded");
+        // The job finds the payment succeeded at the provider while its webhook arrives.
+        let (expired, delivered) = tokio::join!(job.run(), signed(&app, &succeeded));
+        assert_eq!((expired.unwrap(), delivered), (0, 200));
+        let order = order(&app, &alice, &id).await;
+        assert_eq!(order["status"], "PAID");
+        assert_eq!((order["payment"]["paid"].clone(), order["payment"]["refunded"].clone()), (json!(3000), json!(0)));
+        assert_eq!(steps_to(&order, "PAID"), 1, "one transition: {:#}", order["history"]);
+        assert_eq!(app.get(&format!("/api/products/{lamp}"), None).await.body["stock"], 8);
+    }
 }

@@ -148,6 +148,15 @@ impl Transition {
         }
     }
 
+    /// The statuses this change may start from: those that may become its target, except that
+    /// only an unpaid order expires (an order paid meanwhile is no longer the job's to cancel).
+    pub fn sources(&self) -> Vec<OrderStatus> {
+        match self {
+            Self::Cancel(CancelReason::PaymentExpired) => vec![OrderStatus::PendingPayment],
+            _ => OrderStatus::sources_of(self.target()),
+        }
+    }
+
     /// The order after the change, made by `by` at `now`.
     fn apply(&self, mut order: Order, by: &str, now: Timestamp) -> Order {
         let status = self.target();
@@ -476,13 +485,14 @@ impl Orders {
         by: &str,
     ) -> Result<(Order, Vec<Write>)> {
         let next = transition.target();
-        if !current.status.can_become(next) {
+        let sources = transition.sources();
+        if !sources.contains(&current.status) {
             return Err(OrderError::IllegalTransition { from: current.status, to: next });
         }
         let order = transition.apply(current.clone(), by, Timestamp::now());
         let created = order.created_key();
         let id = &order.id;
-        let sources: Vec<Value> = OrderStatus::sources_of(next).into_iter().map(|s| json!(s)).collect();
+        let sources: Vec<Value> = sources.into_iter().map(|s| json!(s)).collect();
         let mut writes = vec![
             Write::put(order.item()).when(Condition::And(vec![
                 Condition::equals("version", current.version),

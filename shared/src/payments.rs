@@ -108,6 +108,52 @@ pub struct Payment {
     pub failure: Option<String>,
 }
 
+impl Payment {
+    /// The `attempt`-th try at `amount`, nothing taken yet.
+    pub fn pending(provider: Provider, payment_id: &str, attempt: u32, amount: Money) -> Self {
+        Self {
+            provider,
+            payment_id: payment_id.to_owned(),
+            attempt,
+            status: PaymentStatus::Pending,
+            amount,
+            paid: 0,
+            refunded: 0,
+            refunds: Vec::new(),
+            failure: None,
+        }
+    }
+
+    /// The `attempt`-th try, which took `amount`.
+    pub fn succeeded(provider: Provider, payment_id: &str, attempt: u32, amount: Money) -> Self {
+        Self {
+            status: PaymentStatus::Succeeded,
+            paid: amount.amount,
+            ..Self::pending(provider, payment_id, attempt, amount)
+        }
+    }
+}
+
+impl Refund {
+    /// A refund reserved under `key`, not yet confirmed by the provider.
+    fn pending(key: &str, payment_id: &str, amount: Money, reason: &str) -> Self {
+        Self {
+            key: key.to_owned(),
+            id: None,
+            payment_id: payment_id.to_owned(),
+            amount,
+            reason: reason.to_owned(),
+            status: RefundStatus::Pending,
+            at: Timestamp::now(),
+        }
+    }
+
+    /// The same refund, confirmed by the provider as `id`.
+    fn done(self, id: &str) -> Self {
+        Self { id: Some(id.to_owned()), status: RefundStatus::Succeeded, ..self }
+    }
+}
+
 /// Marks the pending refund `key` done (`Succeeded`, with the provider's id) or refused
 /// (`Failed`, its amount available again).
 fn finish(payment: &mut Payment, key: &str, status: RefundStatus, id: Option<String>) {
@@ -390,17 +436,7 @@ impl Payments {
                 amount: made.amount,
                 status: PaymentStatus::Pending,
             };
-            let payment = Payment {
-                provider,
-                payment_id: made.id,
-                attempt: number,
-                status: PaymentStatus::Pending,
-                amount: order.total,
-                paid: 0,
-                refunded: 0,
-                refunds: Vec::new(),
-                failure: None,
-            };
+            let payment = Payment::pending(provider, &made.id, number, order.total);
             let (_, write) = self.orders.amending(&order, |o| o.payment = Some(payment));
             let keep = Write::put(Item::new(&keys::checkout(&order.id, number), &checkout));
             match self.table.transact(vec![write, keep]).await {
@@ -442,20 +478,7 @@ impl Payments {
                         }
                     }
                 }
-                WebhookKind::Failed { payment_id, reason } => {
-                    let pending = |p: &Payment| p.payment_id == *payment_id && p.status == PaymentStatus::Pending;
-                    if order.status == OrderStatus::PendingPayment && order.payment.as_ref().is_some_and(pending) {
-                        let (_, write) = self.orders.amending(&order, |o| {
-                            let p = o.payment.as_mut().expect("checked");
-                            p.status = PaymentStatus::Failed;
-                            p.failure = Some(reason.clone());
-                        });
-                        (Applied::Changed, vec![write])
-                    } else {
-                        // States only move forward: a failure after success changes nothing.
-                        (Applied::Nothing, Vec::new())
-                    }
-                }
+                WebhookKind::Failed { payment_id, reason } => self.failed(&order, payment_id, reason),
                 WebhookKind::Refunded { payment_id, refund_id, key, amount } => {
                     self.refunded(&order, payment_id, refund_id, key.as_deref(), *amount).await?
                 }
@@ -498,19 +521,25 @@ impl Payments {
                 "payment amount differs from the order's total: the order stays unpaid");
             return Ok(Some((Applied::AmountMismatch, Vec::new())));
         }
-        let payment = Payment {
-            provider,
-            payment_id: payment_id.to_owned(),
-            attempt: ours.map_or(0, |p| p.attempt),
-            status: PaymentStatus::Succeeded,
-            amount,
-            paid: amount.amount,
-            refunded: 0,
-            refunds: Vec::new(),
-            failure: None,
-        };
+        let payment = Payment::succeeded(provider, payment_id, ours.map_or(0, |p| p.attempt), amount);
         let (_, writes) = self.orders.transitioning(order, &Transition::Pay(payment), "payments").await?;
         Ok(Some((Applied::Changed, writes)))
+    }
+
+    /// What a failed try does to `order`: its pending payment is marked failed (the order stays
+    /// payable with a new payment). States only move forward: a failure after success, or of a
+    /// payment that is not the order's current one, changes nothing.
+    fn failed(&self, order: &Order, payment_id: &str, reason: &str) -> (Applied, Vec<Write>) {
+        let pending = |p: &Payment| p.payment_id == payment_id && p.status == PaymentStatus::Pending;
+        if order.status != OrderStatus::PendingPayment || !order.payment.as_ref().is_some_and(pending) {
+            return (Applied::Nothing, Vec::new());
+        }
+        let (_, write) = self.orders.amending(order, |o| {
+            let p = o.payment.as_mut().expect("checked");
+            p.status = PaymentStatus::Failed;
+            p.failure = Some(reason.to_owned());
+        });
+        (Applied::Changed, vec![write])
     }
 
     /// Gives back a payment `order` cannot take. The order's own payment (it was cancelled
@@ -524,17 +553,7 @@ impl Payments {
             if order.payment.as_ref().is_none_or(|p| p.paid == 0) {
                 let (_, write) = self.orders.amending(order, |o| {
                     let attempt = o.payment.as_ref().map_or(0, |p| p.attempt);
-                    o.payment = Some(Payment {
-                        provider,
-                        payment_id: payment_id.to_owned(),
-                        attempt,
-                        status: PaymentStatus::Succeeded,
-                        amount,
-                        paid: amount.amount,
-                        refunded: 0,
-                        refunds: Vec::new(),
-                        failure: None,
-                    });
+                    o.payment = Some(Payment::succeeded(provider, payment_id, attempt, amount));
                 });
                 self.table.write(write).await?;
             }
@@ -542,15 +561,7 @@ impl Payments {
         } else if order.payment.as_ref().is_some_and(|p| !p.refunds.iter().any(|r| r.key == key)) {
             let request = RefundRequest { order: &order.id, payment_id, amount, key: &key };
             let id = self.provider(provider)?.refund(&request).await?;
-            let refund = Refund {
-                key,
-                id: Some(id),
-                payment_id: payment_id.to_owned(),
-                amount,
-                reason: reason.to_owned(),
-                status: RefundStatus::Succeeded,
-                at: Timestamp::now(),
-            };
+            let refund = Refund::pending(&key, payment_id, amount, reason).done(&id);
             let (_, write) = self.orders.amending(order, |o| o.payment.as_mut().expect("checked").refunds.push(refund));
             self.table.write(write).await?;
         }
@@ -579,15 +590,7 @@ impl Payments {
                 self.settled(order, |p| finish(p, &key, RefundStatus::Succeeded, Some(refund_id.to_owned()))).await?
             }
             None => {
-                let refund = Refund {
-                    key: refund_id.to_owned(),
-                    id: Some(refund_id.to_owned()),
-                    payment_id: payment_id.to_owned(),
-                    amount,
-                    reason: "refunded at the provider".to_owned(),
-                    status: RefundStatus::Succeeded,
-                    at: Timestamp::now(),
-                };
+                let refund = Refund::pending(refund_id, payment_id, amount, "refunded at the provider").done(refund_id);
                 self.settled(order, |p| {
                     p.refunded += amount.amount;
                     p.refunds.push(refund);
@@ -635,15 +638,8 @@ impl Payments {
             if amount <= 0 || amount > available {
                 return Err(PaymentError::OverRefund { available });
             }
-            let refund = Refund {
-                key: key.to_owned(),
-                id: None,
-                payment_id: payment.payment_id.clone(),
-                amount: Money { amount, currency: payment.amount.currency },
-                reason: reason.to_owned(),
-                status: RefundStatus::Pending,
-                at: Timestamp::now(),
-            };
+            let refund =
+                Refund::pending(key, &payment.payment_id, Money { amount, currency: payment.amount.currency }, reason);
             let (order, write) = self.orders.amending(&order, |o| {
                 let p = o.payment.as_mut().expect("checked");
                 p.refunded += amount;
@@ -673,6 +669,11 @@ impl Payments {
         };
         for attempt in 0..ATTEMPTS {
             let order = self.orders.get(id).await?.ok_or(OrderError::NotFound)?;
+            let pending = |p: &Payment| p.refunds.iter().any(|r| r.key == key && r.status == RefundStatus::Pending);
+            if !order.payment.as_ref().is_some_and(pending) {
+                // The provider's webhook settled it first.
+                break;
+            }
             let writes = self.settled(&order, |p| finish(p, key, status, refund_id.clone())).await?;
             match self.table.transact(writes).await {
                 Ok(()) => break,
