@@ -5,7 +5,8 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 use shop::time::epoch_now;
-use shop_tests::{TestApp, eventually, product_body};
+use shop_tests::paying::{checkout, order, refunded_in_full, status_becomes, steps_to, unpaid_order};
+use shop_tests::{TestApp, eventually};
 
 const SECRET: &str = "whsec_payments_test";
 
@@ -13,36 +14,8 @@ async fn app() -> TestApp {
     TestApp::spawn_with(|c| c.webhook_secret = Some(SECRET.into())).await
 }
 
-/// A shopper's unpaid order for two lamps at 15.00 EUR: (shopper token, order id, total).
-async fn unpaid_order(app: &TestApp, admin: &str, stock: i64) -> (String, String, String) {
-    let lamp = app.post("/api/products", Some(admin), product_body("Paid Lamp", "lighting", 1500, stock)).await;
-    let lamp = lamp.expect(201).body["id"].as_str().unwrap().to_owned();
-    let (shopper, _, _) = app.shopper("Payer").await;
-    let body = json!({"items": [{"product_id": lamp, "quantity": 2}],
-                      "shipping_address": shop_tests::shipping_address()});
-    let order = app.post("/api/orders", Some(&shopper), body).await.expect(201).body;
-    (shopper, order["id"].as_str().unwrap().to_owned(), lamp)
-}
-
-async fn order(app: &TestApp, token: &str, id: &str) -> Value {
-    app.get(&format!("/api/orders/{id}"), Some(token)).await.expect(200).body
-}
-
-async fn status_becomes(app: &TestApp, token: &str, id: &str, status: &str) -> Value {
-    eventually(10, &format!("order {id} {status}"), || async {
-        let order = order(app, token, id).await;
-        (order["status"] == status).then_some(order)
-    })
-    .await
-}
-
 async fn confirm(app: &TestApp, payment: &str, card: &str) -> Value {
     app.post(&format!("/_simulator/payments/{payment}/confirm"), None, json!({"card": card})).await.expect(200).body
-}
-
-/// How many times the order's history moved to `status`.
-fn steps_to(order: &Value, status: &str) -> usize {
-    order["history"].as_array().unwrap().iter().filter(|s| s["status"] == status).count()
 }
 
 /// A `payment_intent.*` event as Stripe sends it.
@@ -143,31 +116,12 @@ async fn a_declined_card_leaves_the_order_payable_with_a_new_payment() {
     assert_eq!(paid["payment"]["attempt"], 2);
 }
 
-/// Starts paying the order (its first payment); answers the payment id.
-async fn checkout(app: &TestApp, shopper: &str, id: &str) -> String {
-    let checkout = app.post(&format!("/api/orders/{id}/payment"), Some(shopper), json!({})).await.expect(201).body;
-    checkout["payment_id"].as_str().unwrap().to_owned()
-}
-
 /// Pays the order through the simulated provider; answers the payment id.
 async fn paid(app: &TestApp, shopper: &str, id: &str) -> String {
     let payment = checkout(app, shopper, id).await;
     confirm(app, &payment, "4242424242424242").await;
     status_becomes(app, shopper, id, "PAID").await;
     payment
-}
-
-async fn refunded_in_full(app: &TestApp, token: &str, id: &str) -> Value {
-    eventually(10, "the refund", || async {
-        let order = order(app, token, id).await;
-        let payment = &order["payment"];
-        let done = payment["refunded"] == payment["paid"]
-            && payment["refunds"]
-                .as_array()
-                .is_some_and(|r| !r.is_empty() && r.iter().all(|r| r["status"] == "succeeded"));
-        done.then_some(order)
-    })
-    .await
 }
 
 #[tokio::test]

@@ -155,9 +155,11 @@ impl From<crate::payments::PaymentError> for Error {
         use crate::payments::{PaymentError, ProviderError};
         match e {
             PaymentError::Order(e) => e.into(),
-            PaymentError::NotPayable(_) | PaymentError::OverRefund { .. } | PaymentError::NothingPaid => {
-                Error::Conflict(e.to_string())
-            }
+            PaymentError::NotPayable(_)
+            | PaymentError::OverRefund { .. }
+            | PaymentError::NothingPaid
+            | PaymentError::NothingToCapture
+            | PaymentError::AmountMismatch => Error::Conflict(e.to_string()),
             PaymentError::ProviderUnavailable(_) => Error::invalid("provider", Invalid::new(e.to_string())),
             PaymentError::Provider(ProviderError::Refused(reason)) => {
                 Error::Conflict(format!("the payment provider refused: {reason}"))

@@ -357,6 +357,12 @@ pub enum PaymentError {
     /// Nothing was paid.
     #[error("the order has no payment to refund")]
     NothingPaid,
+    /// The order has no payment the buyer could have approved.
+    #[error("the order has no payment to capture")]
+    NothingToCapture,
+    /// The provider took another amount or currency than the order's total.
+    #[error("the payment's amount differs from the order's total")]
+    AmountMismatch,
     #[error(transparent)]
     Provider(#[from] ProviderError),
     #[error(transparent)]
@@ -448,6 +454,33 @@ impl Payments {
             order = self.orders.get(&order.id).await?.ok_or(OrderError::NotFound)?;
         }
         Err(OrderError::Contention.into())
+    }
+
+    /// The buyer's return from approving the order's payment at the provider (PayPal): takes
+    /// the money and applies it as its webhook would, so the webhook, before or after, changes
+    /// nothing more. Answers the order as it then is (PAID; or CANCELLED with the payment
+    /// refunded, when it was cancelled meanwhile). A payment captured already answers the same.
+    pub async fn capture(&self, order: &Order) -> Result<Order> {
+        let payment = order.payment.as_ref().ok_or(PaymentError::NothingToCapture)?;
+        if payment.status == PaymentStatus::Succeeded {
+            return Ok(order.clone());
+        }
+        if order.status != OrderStatus::PendingPayment {
+            return Err(PaymentError::NotPayable(order.status));
+        }
+        let remote = self.provider(payment.provider)?.capture(&payment.payment_id).await?;
+        if remote.status != PaymentStatus::Succeeded {
+            return Err(ProviderError::Refused("the payment is not approved, or was declined".into()).into());
+        }
+        let event = WebhookEvent {
+            id: format!("captured-{}", payment.payment_id),
+            order_id: Some(order.id),
+            kind: WebhookKind::Succeeded { payment_id: payment.payment_id.clone(), amount: remote.amount },
+        };
+        if self.apply(payment.provider, &event).await? == Applied::AmountMismatch {
+            return Err(PaymentError::AmountMismatch);
+        }
+        Ok(self.orders.get(&order.id).await?.ok_or(OrderError::NotFound)?)
     }
 
     /// Applies a verified webhook event once: one read of the order, one transaction (the

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+pub mod paying;
+
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -275,19 +277,9 @@ pub async fn emulator() -> aws_config::SdkConfig {
 /// Marks an order paid, as a provider's report would, for its whole total (for tests about what
 /// follows a payment; the payment journeys pay through the simulated provider).
 pub async fn pay(orders: &shop::orders::Orders, id: &shop::domain::OrderId) -> shop::orders::Order {
-    use shop::payments::{Payment, PaymentStatus, Provider};
+    use shop::payments::{Payment, Provider};
     let order = orders.get(id).await.unwrap().expect("the order exists");
-    let payment = Payment {
-        provider: Provider::Stripe,
-        payment_id: format!("pi_test_{id}"),
-        attempt: 1,
-        status: PaymentStatus::Succeeded,
-        amount: order.total,
-        paid: order.total.amount,
-        refunded: 0,
-        refunds: Vec::new(),
-        failure: None,
-    };
+    let payment = Payment::succeeded(Provider::Stripe, &format!("pi_test_{id}"), 1, order.total);
     orders.transition(id, shop::orders::Transition::Pay(payment), "payments").await.unwrap()
 }
 

@@ -43,6 +43,10 @@ pub struct StripePayments {
 impl StripePayments {
     /// A client of `api_base` (Stripe itself when `None`).
     pub fn new(secret_key: &str, webhook_secret: &str, api_base: Option<&str>) -> anyhow::Result<Self> {
+        // async-stripe's TLS takes the process's default rustls provider, which rustls cannot
+        // choose when the process links two (the local stack's and the tests' reqwest bring
+        // ring): aws-lc, which the AWS SDK uses too. Does nothing when one is installed already.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let mut builder = ClientBuilder::new(secret_key).timeout(TIMEOUT);
         if let Some(base) = api_base {
             builder = builder.url(base);

@@ -78,9 +78,7 @@ pub struct ListFilter {
 
 /// The order if the caller may see it: its owner or an admin; 404 for anyone else.
 async fn visible(state: &OrdersState, caller: &Caller, id: &str) -> Result<Order> {
-    let order =
-        state.orders.get(&shop::http::path_id(id, OrderId::parse, "order")?).await?.ok_or(Error::NotFound("order"))?;
-    if caller.may_access(&order.user_id) { Ok(order) } else { Err(Error::NotFound("order")) }
+    shop::http::order(&state.orders, id, |o| caller.may_access(&o.user_id)).await
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>> {

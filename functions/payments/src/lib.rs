@@ -6,10 +6,10 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use shop::domain::{Invalid, Money, OrderId, Reason};
+use shop::domain::{Invalid, Money, Reason};
 use shop::error::Validation;
 use shop::http::caller::Erasures;
-use shop::http::{Caller, Json};
+use shop::http::{Caller, Json, Versioned};
 use shop::openapi::Shared;
 use shop::orders::Order;
 use shop::payments::{Checkout, Payments, Provider, Refund};
@@ -34,7 +34,7 @@ impl PaymentsState {
 #[openapi(tags((name = "payments", description = "Paying orders, the providers' webhooks, refunds")), modifiers(&Shared))]
 struct Doc;
 
-shop::service!(PaymentsState, Doc, [pay_order, refund_order, stripe_webhook]);
+shop::service!(PaymentsState, Doc, [pay_order, capture_payment, refund_order, stripe_webhook, paypal_webhook]);
 
 /// Which provider pays.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -56,9 +56,10 @@ pub struct RefundBody {
     reason: String,
 }
 
-async fn order_of(state: &PaymentsState, id: &str) -> Result<Order> {
-    let id = shop::http::path_id(id, OrderId::parse, "order")?;
-    state.payments.orders().get(&id).await?.ok_or(Error::NotFound("order"))
+/// The caller's own order named by the path (only its owner pays it; to anyone else it does
+/// not exist).
+async fn own_order(state: &PaymentsState, caller: &Caller, id: &str) -> Result<Order> {
+    shop::http::order(state.payments.orders(), id, |o| o.user_id == caller.user_id).await
 }
 
 /// Pay an order (its owner): creates the provider's payment for the order's total, or answers
@@ -75,14 +76,29 @@ async fn pay_order(
     Path(id): Path<String>,
     Json(body): Json<PayBody>,
 ) -> Result<Response> {
-    let order = order_of(&state, &id).await?;
-    // Only its owner pays an order; to anyone else it does not exist.
-    if order.user_id != caller.user_id {
-        return Err(Error::NotFound("order"));
-    }
+    let order = own_order(&state, &caller, &id).await?;
     let (checkout, created) = state.payments.checkout(order, body.provider.unwrap_or(Provider::Stripe)).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, axum::Json(checkout)).into_response())
+}
+
+/// Capture the order's approved payment (its owner, on returning from PayPal's approval page):
+/// the order is PAID once the money is taken. The capture webhook, before or after, changes
+/// nothing more; a payment captured already answers the order again.
+#[utoipa::path(post, path = "/api/orders/{id}/payment/capture", tag = "payments", security(("cognito" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Order), (status = 404, body = shop::error::Problem),
+              (status = 409, body = shop::error::Problem,
+               description = "Nothing to capture: no payment, not approved or declined, the order not awaiting payment"),
+              (status = 502, body = shop::error::Problem, description = "The provider failed; retry")))]
+async fn capture_payment(
+    State(state): State<PaymentsState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Versioned<Order>> {
+    let order = own_order(&state, &caller, &id).await?;
+    let order = state.payments.capture(&order).await?;
+    Ok(Versioned(order.version, order))
 }
 
 /// Refund an order's payment in full or in part (admin). The refunded total never exceeds what
@@ -99,7 +115,7 @@ async fn refund_order(
     Json(body): Json<RefundBody>,
 ) -> Result<Response> {
     caller.require_admin()?;
-    let order = order_of(&state, &id).await?;
+    let order = shop::http::order(state.payments.orders(), &id, |_| true).await?;
     let mut v = Validation::default();
     let reason = v.field("reason", Reason::parse(&body.reason));
     let amount = v.optional("amount", body.amount, |m| match m {
@@ -126,8 +142,24 @@ async fn stripe_webhook(State(state): State<PaymentsState>, headers: HeaderMap, 
     webhook(&state, Provider::Stripe, &headers, &body).await
 }
 
+/// PayPal's webhook (public; verified offline on the raw body with PayPal's certificate and the
+/// shop's webhook id). A bad signature, a transmission more than 300 s away or a changed body
+/// answers 400 and changes nothing; each event is applied once; an event the shop does not act
+/// on answers 200.
+#[utoipa::path(post, path = "/api/payments/paypal/webhook", tag = "payments",
+    params(("PAYPAL-TRANSMISSION-ID" = String, Header), ("PAYPAL-TRANSMISSION-TIME" = String, Header),
+           ("PAYPAL-TRANSMISSION-SIG" = String, Header), ("PAYPAL-CERT-URL" = String, Header),
+           ("PAYPAL-AUTH-ALGO" = String, Header)),
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 200, body = serde_json::Value), (status = 400, body = shop::error::Problem),
+              (status = 404, body = shop::error::Problem, description = "PayPal is not configured here")))]
+async fn paypal_webhook(State(state): State<PaymentsState>, headers: HeaderMap, body: Bytes) -> Result<Response> {
+    webhook(&state, Provider::Paypal, &headers, &body).await
+}
+
 async fn webhook(state: &PaymentsState, provider: Provider, headers: &HeaderMap, body: &[u8]) -> Result<Response> {
-    let client = state.payments.provider(provider)?;
+    // A provider this deployment has no account for has no webhook here.
+    let client = state.payments.provider(provider).map_err(|_| Error::NotFound("webhook"))?;
     let event = client.verify(headers, body).await.inspect_err(|e| tracing::warn!(error = %e, "webhook refused"))?;
     let applied = state.payments.apply(provider, &event).await?;
     tracing::info!(event = %event.id, order = ?event.order_id, outcome = ?applied, "webhook event");

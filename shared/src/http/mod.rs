@@ -23,6 +23,17 @@ pub fn path_id<T, E>(raw: &str, parse: impl FnOnce(&str) -> Result<T, E>, what: 
     parse(raw).map_err(|_| crate::Error::NotFound(what))
 }
 
+/// The order named by a path's `id`, when `may_see` it; any other (unknown, unparsable, or
+/// someone else's) is the same 404, so that no caller learns which orders exist.
+pub async fn order(
+    orders: &crate::orders::Orders,
+    id: &str,
+    may_see: impl FnOnce(&crate::orders::Order) -> bool,
+) -> crate::Result<crate::orders::Order> {
+    let id = path_id(id, crate::domain::OrderId::parse, "order")?;
+    orders.get(&id).await?.filter(may_see).ok_or(crate::Error::NotFound("order"))
+}
+
 /// 201 Created with the new resource's `Location`, version as ETag, and body.
 pub fn created<T: Serialize>(location: &str, version: u64, body: T) -> Response {
     let mut response = Versioned(version, body).into_response();
