@@ -52,6 +52,8 @@ const EXPECTED: &[(&str, u16)] = &[
     ("orders/cancel-order", 200),
     ("orders/set-status", 200),
     ("payments/pay-order", 201),
+    // The unpaid sample order has no payment the buyer approved: nothing to capture.
+    ("payments/capture-payment", 409),
     ("payments/refund-order", 201),
     // Signed on 2026-11-26: stale now. The test signs it again and checks it is applied.
     ("payments/stripe-webhook", 400),

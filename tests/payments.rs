@@ -81,8 +81,14 @@ async fn a_shopper_pays_with_a_card() {
     assert_eq!(pending["payment"]["status"], "pending");
     assert_eq!(pending["payment"]["payment_id"], first["payment_id"]);
 
+    // Nothing approved yet to capture (the simulated card provider captures on confirmation).
+    let capture = format!("{path}/capture");
+    app.post(&capture, Some(&alice), json!({})).await.problem(409);
     confirm(&app, first["payment_id"].as_str().unwrap(), "4242424242424242").await;
     let paid = status_becomes(&app, &alice, &id, "PAID").await;
+    // Captured already: the order as it is, once more, to its owner only.
+    assert_eq!(app.post(&capture, Some(&alice), json!({})).await.expect(200).body["status"], "PAID");
+    app.post(&capture, Some(&bob), json!({})).await.problem(404);
     assert_eq!(paid["payment"]["status"], "succeeded");
     assert_eq!(paid["payment"]["paid"], 3000);
     assert_eq!(paid["payment"]["refunded"], 0);
