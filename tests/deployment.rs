@@ -183,6 +183,8 @@ fn each_function_links_only_its_own_adapters() {
         "aws-sdk-dynamodbstreams",
         "aws-sdk-secretsmanager",
         "async-stripe",
+        "shop-paypal",
+        "rcgen",
         "rusqlite",
         "argon2",
         "p256",

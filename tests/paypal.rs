@@ -546,3 +546,86 @@ async fn webhooks_are_delivered_as_paypal_posts_them() {
     assert!(answer.starts_with("Succeeded"), "{answer}");
     server.abort();
 }
+
+/// The shop's payment rules (`shop::payments::Payments`) over the PayPal adapter and an embedded
+/// table: a placed order of 34.99 EUR, and the rules with PayPal as their only provider.
+async fn shop_with_paypal(fake: &FakePaypal) -> (shop::payments::Payments, Order) {
+    use shop::domain::Quantity;
+    use std::sync::Arc;
+    let path = shop_tests::temp_dir("paypal").join("table.db");
+    let table: Arc<dyn shop::table::Table> = Arc::new(shop_embedded::sqlite::SqliteTable::open(&path).unwrap());
+    let product = shop::catalog::Catalog::new(table.clone())
+        .create(
+            shop_tests::draft(&format!("LAMP-{}", ulid::Ulid::new()), "Lamp", "lighting", 3499),
+            shop_tests::stock(5),
+        )
+        .await
+        .unwrap();
+    let request = shop::orders::CheckoutRequest {
+        user: UserId::random(),
+        items: Some(vec![(product.id, Quantity::new(1).unwrap())]),
+        shipping_address: shop_tests::shipping_address(),
+        idempotency: None,
+    };
+    let order = shop::orders::Orders::new(table.clone()).checkout(request).await.unwrap().order;
+    let adapter = Arc::new(PaypalPayments::new(fake.config()).unwrap());
+    (shop::payments::Payments::new(table, vec![adapter]), order)
+}
+
+#[tokio::test]
+async fn the_shop_is_paid_and_refunds_through_paypal() {
+    use shop::payments::Applied;
+    let fake = FakePaypal::start().await;
+    let (payments, order) = shop_with_paypal(&fake).await;
+    let (checkout, new) = payments.checkout(order.clone(), Provider::Paypal).await.unwrap();
+    assert!(new);
+    assert!(checkout.approve_url.as_deref().is_some_and(|u| u.contains(&checkout.payment_id)));
+    assert_eq!(payments.checkout(order.clone(), Provider::Paypal).await.unwrap(), (checkout.clone(), false));
+
+    fake.approve(&checkout.payment_id);
+    let provider = payments.provider(Provider::Paypal).unwrap();
+    provider.capture(&checkout.payment_id).await.unwrap();
+    let event = provider.verify(&fake.sign(&fake.capture_event(&checkout.payment_id)).0, b"").await;
+    assert_eq!(event, Err(WebhookError::BadSignature), "the headers sign another body");
+    let (headers, body) = fake.sign(&fake.capture_event(&checkout.payment_id));
+    let event = provider.verify(&headers, body.as_bytes()).await.unwrap();
+    assert_eq!(payments.apply(Provider::Paypal, &event).await.unwrap(), Applied::Changed);
+    assert_eq!(payments.apply(Provider::Paypal, &event).await.unwrap(), Applied::Nothing);
+    let paid = payments.orders().get(&order.id).await.unwrap().unwrap();
+    assert_eq!(paid.status, OrderStatus::Paid);
+    assert_eq!(paid.payment.as_ref().unwrap().paid, 3499);
+
+    // A partial refund, then the rest: the order ends REFUNDED once PayPal confirms both.
+    let partial = payments.refund(&order.id, Some(1000), "a scratch", "admin-partial").await.unwrap();
+    let rest = payments.refund(&order.id, None, "returned", "admin-rest").await.unwrap();
+    assert_eq!(fake.refunds(), 2);
+    assert!(matches!(
+        payments.refund(&order.id, Some(1), "more", "admin-more").await,
+        Err(shop::payments::PaymentError::OverRefund { available: 0 })
+    ));
+    for refund in [partial, rest] {
+        let (headers, body) = fake.sign(&fake.refund_event(refund.id.as_deref().unwrap()));
+        let event = provider.verify(&headers, body.as_bytes()).await.unwrap();
+        let WebhookKind::Refunded { key, .. } = &event.kind else { panic!("{event:?}") };
+        assert_eq!(key.as_deref(), Some(refund.key.as_str()));
+        // Recorded already when PayPal answered the refund: the webhook changes nothing.
+        assert_eq!(payments.apply(Provider::Paypal, &event).await.unwrap(), Applied::Nothing);
+    }
+    assert_eq!(payments.orders().get(&order.id).await.unwrap().unwrap().status, OrderStatus::Refunded);
+}
+
+#[tokio::test]
+async fn before_expiry_a_captured_order_is_settled_and_an_unapproved_one_let_go() {
+    let fake = FakePaypal::start().await;
+    let (payments, order) = shop_with_paypal(&fake).await;
+    let (checkout, _) = payments.checkout(order.clone(), Provider::Paypal).await.unwrap();
+    let pending = payments.orders().get(&order.id).await.unwrap().unwrap();
+    // Never approved: nothing was taken, and the order may expire.
+    assert!(!payments.settle_before_expiry(&pending).await.unwrap());
+
+    // Approved and captured, its webhook lost: settled as paid instead of cancelled.
+    fake.approve(&checkout.payment_id);
+    payments.provider(Provider::Paypal).unwrap().capture(&checkout.payment_id).await.unwrap();
+    assert!(payments.settle_before_expiry(&pending).await.unwrap());
+    assert_eq!(payments.orders().get(&order.id).await.unwrap().unwrap().status, OrderStatus::Paid);
+}

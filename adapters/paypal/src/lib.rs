@@ -48,6 +48,9 @@ pub const CERT_ORIGINS: [&str; 4] = [
 /// How long one call to PayPal may take.
 const TIMEOUT: Duration = Duration::from_secs(20);
 
+/// The 422 issues that mean "not now" rather than "never": asked again with the same request id.
+const TRANSIENT_ISSUES: [&str; 1] = ["ORDER_COMPLETION_IN_PROGRESS"];
+
 /// The separator of the fields the shop writes into a refund's `custom_id`.
 const CUSTOM_SEPARATOR: char = ',';
 
@@ -196,8 +199,9 @@ impl PaypalPayments {
         }
         let granted: Granted = serde_json::from_slice(&body)
             .map_err(|e| ProviderError::Unavailable(anyhow::anyhow!("PayPal's access token: {e}")))?;
-        // Renewed a minute before it runs out (at half-life for a token shorter than two).
-        let lifetime = Duration::from_secs(granted.expires_in);
+        // Renewed a minute before it runs out (at half-life for a token shorter than two); PayPal's
+        // last about nine hours, and no answer makes one outlive a day here.
+        let lifetime = Duration::from_secs(granted.expires_in.min(24 * 3600));
         let renew_at = asked + lifetime - Duration::from_secs(60).min(lifetime / 2);
         Ok(Token { value: granted.access_token, renew_at })
     }
@@ -327,12 +331,16 @@ impl Answer {
 
     /// A PayPal failure in the port's terms: a request PayPal will not do as made (400, 422) is
     /// refused, an unknown resource is not found, and the rest (401 twice, 403, 409 "still in
-    /// progress", 429, 5xx) may be asked again with the same request id.
+    /// progress", 422 `ORDER_COMPLETION_IN_PROGRESS`, 429, 5xx) may be asked again with the same
+    /// request id.
     fn failed(&self) -> ProviderError {
         let error = self.error();
+        let transient = error.issue().is_some_and(|i| TRANSIENT_ISSUES.contains(&i));
         match self.status {
             StatusCode::NOT_FOUND => ProviderError::NotFound,
-            StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => ProviderError::Refused(error.describe()),
+            StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY if !transient => {
+                ProviderError::Refused(error.describe())
+            }
             status => ProviderError::Unavailable(anyhow::anyhow!(
                 "PayPal answered {status}: {} (debug id {})",
                 error.describe(),
