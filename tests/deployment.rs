@@ -183,6 +183,10 @@ fn each_function_links_only_its_own_adapters() {
         "aws-sdk-dynamodbstreams",
         "aws-sdk-secretsmanager",
         "async-stripe",
+        "shop-paypal",
+        "rcgen",
+        // A second TLS crypto provider next to aws-lc (reqwest's default).
+        "ring",
         "rusqlite",
         "argon2",
         "p256",
@@ -194,10 +198,10 @@ fn each_function_links_only_its_own_adapters() {
         ("products", &["aws-sdk-dynamodb"]),
         ("cart", &["aws-sdk-dynamodb"]),
         ("orders", &["aws-sdk-dynamodb"]),
-        // Asks Stripe about a pending payment before cancelling its order.
-        ("expiry", &["aws-sdk-dynamodb", "aws-sdk-secretsmanager", "async-stripe"]),
-        ("payments", &["aws-sdk-dynamodb", "aws-sdk-secretsmanager", "async-stripe"]),
-        ("refunds", &["aws-sdk-dynamodb", "aws-sdk-secretsmanager", "async-stripe"]),
+        // Asks the provider about a pending payment before cancelling its order.
+        ("expiry", &["aws-sdk-dynamodb", "aws-sdk-secretsmanager", "async-stripe", "shop-paypal"]),
+        ("payments", &["aws-sdk-dynamodb", "aws-sdk-secretsmanager", "async-stripe", "shop-paypal"]),
+        ("refunds", &["aws-sdk-dynamodb", "aws-sdk-secretsmanager", "async-stripe", "shop-paypal"]),
         ("publisher", &["aws-sdk-sns"]),
         ("notifications", &["aws-sdk-dynamodb"]),
         ("sales", &["aws-sdk-dynamodb"]),

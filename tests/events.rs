@@ -57,6 +57,9 @@ const EXPECTED: &[(&str, u16)] = &[
     ("payments/refund-order", 201),
     // Signed on 2026-11-26: stale now. The test signs it again and checks it is applied.
     ("payments/stripe-webhook", 400),
+    // Sent on 2026-11-26: stale, refused before its certificate is fetched (the PayPal adapter's
+    // tests verify genuine deliveries signed by the fake PayPal).
+    ("payments/paypal-webhook", 400),
     // Not HTTP: 200 means the handler succeeded; `not_http` checks what it did.
     ("expiry/scheduled", 200),
     ("publisher/stream", 200),
@@ -152,7 +155,9 @@ fn router(function: &str, world: &World) -> shop_aws::lambda::Handler {
         "cart" => cart::router(cart::CartState::new(table)),
         "orders" => orders::router(orders::OrdersState::new(table)),
         "payments" => {
-            let payments = Payments::new(table.clone(), vec![world.payments.clone()]);
+            let paypal = shop_paypal::Config::new("sample-client", "sample-secret", "sample-webhook");
+            let paypal = Arc::new(shop_paypal::PaypalPayments::new(paypal).unwrap());
+            let payments = Payments::new(table.clone(), vec![world.payments.clone(), paypal]);
             payments::router(payments::PaymentsState::new(table, payments))
         }
         other => panic!("events/{other}/ names no function"),

@@ -80,6 +80,9 @@ pub struct Config {
     /// `STRIPE_WEBHOOK_SECRET`: the webhooks' signing secret; when unset, one generated and
     /// kept in the data directory.
     pub webhook_secret: Option<String>,
+    /// PayPal, when `PAYPAL_CLIENT_ID`, `PAYPAL_CLIENT_SECRET` and `PAYPAL_WEBHOOK_ID` are set
+    /// (at `PAYPAL_API_BASE`, PayPal's sandbox when unset); otherwise PayPal is not offered.
+    pub paypal: Option<shop_paypal::Config>,
 }
 
 /// The AWS side of the stack's settings, read once from the environment by
@@ -167,6 +170,7 @@ impl Default for Config {
             aws: AwsSettings::default(),
             payments: Payments::Simulated,
             webhook_secret: None,
+            paypal: None,
         }
     }
 }
@@ -208,6 +212,14 @@ impl Config {
             Some(other) => anyhow::bail!("SHOP_PAYMENTS={other}: use simulated or stripe"),
         };
         c.webhook_secret = var("STRIPE_WEBHOOK_SECRET");
+        c.paypal = match (var("PAYPAL_CLIENT_ID"), var("PAYPAL_CLIENT_SECRET"), var("PAYPAL_WEBHOOK_ID")) {
+            (Some(id), Some(secret), Some(webhook)) => {
+                let base = var("PAYPAL_API_BASE").unwrap_or_else(|| shop_paypal::SANDBOX.to_owned());
+                Some(shop_paypal::Config::new(&id, &secret, &webhook).api_base(&base))
+            }
+            (None, None, None) => None,
+            _ => anyhow::bail!("PayPal needs PAYPAL_CLIENT_ID, PAYPAL_CLIENT_SECRET and PAYPAL_WEBHOOK_ID together"),
+        };
         Ok(c)
     }
 }
@@ -377,7 +389,7 @@ fn payment_providers(config: &Config, table: Arc<dyn Table>, public_url: &str) -
             read_or_create(&config.data_dir.join("stripe-webhook-secret"), generated)?.trim().to_owned()
         }
     };
-    Ok(match &config.payments {
+    let mut setup = match &config.payments {
         Payments::Simulated => {
             let simulated = Arc::new(Simulated::new(table, &secret));
             simulated.deliver_to(format!("{public_url}/api/payments/stripe/webhook"));
@@ -387,7 +399,11 @@ fn payment_providers(config: &Config, table: Arc<dyn Table>, public_url: &str) -
             let stripe = shop_stripe::StripePayments::new(secret_key, &secret, api_base.as_deref())?;
             PaymentSetup { providers: vec![Arc::new(stripe)], simulator: None }
         }
-    })
+    };
+    if let Some(paypal) = &config.paypal {
+        setup.providers.push(Arc::new(shop_paypal::PaypalPayments::new(paypal.clone())?));
+    }
+    Ok(setup)
 }
 
 fn hex(bytes: &[u8]) -> String {

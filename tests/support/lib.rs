@@ -1,6 +1,8 @@
 //! Shared helpers of the cross-service tests: a local stack per test on a free port with its
 //! own data directory, a typed HTTP client, and the AWS emulator's configuration.
 
+pub mod paypal;
+
 use std::path::PathBuf;
 
 pub mod paying;

@@ -57,6 +57,14 @@ fn aws_https_client() -> SharedHttpClient {
         .build_https()
 }
 
+/// Makes aws-lc, the crypto the AWS SDK's TLS uses, the process's default rustls provider: the
+/// payment providers' HTTPS clients (async-stripe, reqwest) take the process default, and
+/// rustls cannot choose one by itself when a process links two (the local stack and the tests
+/// also link ring). Does nothing when a default is installed already.
+pub fn default_tls_crypto() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
 /// Configuration from the Lambda execution environment's variables.
 pub fn lambda_config() -> anyhow::Result<SdkConfig> {
     lambda_config_from(|name| std::env::var(name).ok())

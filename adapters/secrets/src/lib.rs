@@ -37,6 +37,22 @@ impl JsonSecret {
     }
 }
 
+/// A payment provider built by `build` from the JSON secret whose ARN the environment variable
+/// `variable` holds: the secret is read at the provider's first use, once per execution
+/// environment (see [`shop::payments::Deferred`]).
+pub fn provider<P: shop::payments::PaymentProvider + 'static>(
+    config: &aws_config::SdkConfig,
+    variable: &str,
+    provider: shop::payments::Provider,
+    build: fn(&Fields) -> anyhow::Result<P>,
+) -> anyhow::Result<shop::payments::Deferred<P>> {
+    let secret = JsonSecret::from_env(config, variable)?;
+    Ok(shop::payments::Deferred::new(provider, move || {
+        let secret = secret.clone();
+        async move { build(&secret.read().await?) }
+    }))
+}
+
 /// A secret's named fields.
 pub struct Fields {
     id: String,

@@ -43,10 +43,7 @@ pub struct StripePayments {
 impl StripePayments {
     /// A client of `api_base` (Stripe itself when `None`).
     pub fn new(secret_key: &str, webhook_secret: &str, api_base: Option<&str>) -> anyhow::Result<Self> {
-        // async-stripe's TLS takes the process's default rustls provider, which rustls cannot
-        // choose when the process links two (the local stack's and the tests' reqwest bring
-        // ring): aws-lc, which the AWS SDK uses too. Does nothing when one is installed already.
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        shop_aws::default_tls_crypto();
         let mut builder = ClientBuilder::new(secret_key).timeout(TIMEOUT);
         if let Some(base) = api_base {
             builder = builder.url(base);
@@ -60,14 +57,9 @@ impl StripePayments {
 /// `secret_key` and `webhook_secret` of the JSON secret named by `STRIPE_SECRET_ARN`, read at
 /// the first payment or webhook, once per execution environment.
 pub fn from_secrets_manager(config: &aws_config::SdkConfig) -> anyhow::Result<Deferred<StripePayments>> {
-    let secret = shop_secrets::JsonSecret::from_env(config, "STRIPE_SECRET_ARN")?;
-    Ok(Deferred::new(Provider::Stripe, move || {
-        let secret = secret.clone();
-        async move {
-            let fields = secret.read().await?;
-            StripePayments::new(fields.get("secret_key")?, fields.get("webhook_secret")?, None)
-        }
-    }))
+    shop_secrets::provider(config, "STRIPE_SECRET_ARN", Provider::Stripe, |fields| {
+        StripePayments::new(fields.get("secret_key")?, fields.get("webhook_secret")?, None)
+    })
 }
 
 fn key(raw: String) -> Result<RequestStrategy, ProviderError> {

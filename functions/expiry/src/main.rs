@@ -7,7 +7,9 @@ async fn main() -> Result<(), shop_aws::lambda::Error> {
         || {
             let aws = shop_aws::lambda_config()?;
             let stripe = std::sync::Arc::new(shop_stripe::from_secrets_manager(&aws)?);
-            Ok(expiry::Expiry::new(shop_dynamodb::table(&aws)?, vec![stripe], expiry::Expiry::window_from_env()?))
+            let paypal = std::sync::Arc::new(shop_paypal::from_secrets_manager(&aws)?);
+            let providers: Vec<std::sync::Arc<dyn shop::payments::PaymentProvider>> = vec![stripe, paypal];
+            Ok(expiry::Expiry::new(shop_dynamodb::table(&aws)?, providers, expiry::Expiry::window_from_env()?))
         },
         |job, event| async move { job.handle(event).await },
     )

@@ -7,7 +7,8 @@ async fn main() -> Result<(), shop_aws::lambda::Error> {
         let aws = shop_aws::lambda_config()?;
         let table = shop_dynamodb::table(&aws)?;
         let stripe = std::sync::Arc::new(shop_stripe::from_secrets_manager(&aws)?);
-        let payments = shop::payments::Payments::new(table.clone(), vec![stripe]);
+        let paypal = std::sync::Arc::new(shop_paypal::from_secrets_manager(&aws)?);
+        let payments = shop::payments::Payments::new(table.clone(), vec![stripe, paypal]);
         Ok(payments::router(payments::PaymentsState::new(table, payments)))
     })
     .await

@@ -6,7 +6,8 @@ async fn main() -> Result<(), shop_aws::lambda::Error> {
     shop_aws::lambda::serve_consumer(|| {
         let aws = shop_aws::lambda_config()?;
         let stripe = std::sync::Arc::new(shop_stripe::from_secrets_manager(&aws)?);
-        let ports = shop::consumers::Ports { table: shop_dynamodb::table(&aws)?, payments: vec![stripe] };
+        let paypal = std::sync::Arc::new(shop_paypal::from_secrets_manager(&aws)?);
+        let ports = shop::consumers::Ports { table: shop_dynamodb::table(&aws)?, payments: vec![stripe, paypal] };
         shop::consumers::of("refunds", &ports)
     })
     .await
