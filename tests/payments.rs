@@ -351,3 +351,80 @@ async fn the_webhook_racing_the_expiry_job_pays_the_order_once() {
         assert_eq!(app.get(&format!("/api/products/{lamp}"), None).await.body["stock"], 8);
     }
 }
+
+#[tokio::test]
+async fn a_webhook_costs_one_read_and_one_transaction() {
+    use shop::payments::{Applied, Payments, Provider, WebhookEvent, WebhookKind};
+    let app = app().await;
+    let admin = app.admin().await;
+    let (alice, id, _) = unpaid_order(&app, &admin, 5).await;
+    let payment = checkout(&app, &alice, &id).await;
+    let counted = std::sync::Arc::new(shop_tests::Interfering::new(app.running.table.clone()));
+    // Applying a payment asks no provider anything.
+    let payments = Payments::new(counted.clone(), Vec::new());
+    let total = shop::domain::Money { amount: 3000, currency: shop::domain::Currency::EUR };
+    let event = WebhookEvent {
+        id: "evt_counted".into(),
+        order_id: Some(shop::domain::OrderId::parse(&id).unwrap()),
+        kind: WebhookKind::Succeeded { payment_id: payment, amount: total },
+    };
+    assert_eq!(payments.apply(Provider::Stripe, &event).await.unwrap(), Applied::Changed);
+    assert_eq!(counted.requests(), (1, 0, 1), "(reads, writes, transactions) to pay the order");
+    // A redelivery costs the same, refused at the transaction's first write (the event's record).
+    assert_eq!(payments.apply(Provider::Stripe, &event).await.unwrap(), Applied::Nothing);
+    assert_eq!(counted.requests(), (2, 0, 2));
+    assert_eq!(order(&app, &alice, &id).await["status"], "PAID");
+}
+
+/// A `refund.*` event as Stripe sends it: `key` is the shop's, when the shop asked for it.
+fn refund_event(refund: &str, payment: &str, order: &str, amount: i64, key: Option<&str>) -> String {
+    let mut metadata = json!({"order_id": order});
+    if let Some(key) = key {
+        metadata["refund_key"] = json!(key);
+    }
+    json!({
+        "id": format!("evt_test_{}", ulid::Ulid::new()), "object": "event", "created": epoch_now(),
+        "livemode": false, "pending_webhooks": 1, "type": "refund.created",
+        "data": {"object": {"id": refund, "object": "refund", "amount": amount, "created": epoch_now(),
+            "currency": "eur", "payment_intent": payment, "metadata": metadata, "status": "succeeded"}},
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn cancelled_intents_and_refunds_made_at_stripe_are_recorded() {
+    let app = app().await;
+    let admin = app.admin().await;
+
+    // Stripe cancelled the pending PaymentIntent (payment_intent.canceled): the order stays
+    // payable, with a new payment next.
+    let (alice, id, _) = unpaid_order(&app, &admin, 5).await;
+    let cancelled = checkout(&app, &alice, &id).await;
+    let event = intent_event("payment_intent.canceled", &cancelled, &id, 3000, "canceled");
+    assert_eq!(signed(&app, &event).await, 200);
+    let order_now = order(&app, &alice, &id).await;
+    assert_eq!(
+        (order_now["status"].clone(), order_now["payment"]["status"].clone()),
+        (json!("PENDING_PAYMENT"), json!("failed"))
+    );
+    let again = app.post(&format!("/api/orders/{id}/payment"), Some(&alice), json!({})).await.expect(201).body;
+    assert_ne!(again["payment_id"], json!(cancelled));
+
+    // Refunded in Stripe's dashboard, in two parts: each recorded once, the second makes the
+    // order REFUNDED; a refund the shop made and recorded already changes nothing more.
+    let (bob, id, _) = unpaid_order(&app, &admin, 5).await;
+    let payment = paid(&app, &bob, &id).await;
+    let outside = refund_event("re_dashboard_1", &payment, &id, 1000, None);
+    let signature = shop_stripe::sign(SECRET, &outside, epoch_now());
+    for _ in 0..2 {
+        assert_eq!(deliver(&app, &outside, &signature).await.status(), 200);
+    }
+    let part = order(&app, &bob, &id).await;
+    assert_eq!((part["status"].clone(), part["payment"]["refunded"].clone()), (json!("PAID"), json!(1000)));
+    assert_eq!(part["payment"]["refunds"][0]["reason"], "refunded at the provider");
+    assert_eq!(signed(&app, &refund_event("re_dashboard_2", &payment, &id, 2000, None)).await, 200);
+    let refunded = order(&app, &bob, &id).await;
+    assert_eq!((refunded["status"].clone(), refunded["payment"]["refunded"].clone()), (json!("REFUNDED"), json!(3000)));
+    assert_eq!(refunded["payment"]["refunds"].as_array().unwrap().len(), 2);
+    assert_eq!(steps_to(&refunded, "REFUNDED"), 1);
+}

@@ -88,6 +88,7 @@ fn cold_start(binary: &Path) -> Duration {
             ("USER_POOL_CLIENT_ID", "exampleclient"),
             ("TOPIC_ARN", "arn:aws:sns:eu-west-1:123456789012:shop-events"),
             ("STRIPE_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:stripe-AbCdEf"),
+            ("PAYPAL_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:paypal-AbCdEf"),
         ],
     );
     let (stream, _) = listener.accept().unwrap();
@@ -275,6 +276,8 @@ async fn first_answers() {
         ("USER_POOL_CLIENT_ID", made.client_id.as_str()),
         ("TOPIC_ARN", made.topic_arn.as_str()),
         ("STRIPE_SECRET_ARN", secret_arn.as_str()),
+        // Named, never read: no first event pays with PayPal.
+        ("PAYPAL_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:paypal-AbCdEf"),
     ];
     let events = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
     let mut runs: Vec<(&str, Vec<u8>)> = vec![("hello-lambda", br#"{"hello":"world"}"#.to_vec())];

@@ -287,7 +287,7 @@ pub async fn pay(orders: &shop::orders::Orders, id: &shop::domain::OrderId) -> s
 
 /// A table port that lets a test step in between a repository's reads and its transaction, as
 /// a concurrent request or DynamoDB would: before the next transactions it commits another
-/// request's writes, or it refuses them as a `TransactionConflict`.
+/// request's writes, or it refuses them as a `TransactionConflict`. It counts the requests.
 pub struct Interfering {
     inner: std::sync::Arc<dyn shop::table::Table>,
     /// Writes committed just before each of the next transactions, in order.
@@ -295,6 +295,9 @@ pub struct Interfering {
     conflicts: std::sync::atomic::AtomicUsize,
     /// Transactions the repository asked for, refused ones included.
     pub transactions: std::sync::atomic::AtomicUsize,
+    /// Reads (get, batch get, query) and single writes (put, delete, update) asked for.
+    pub reads: std::sync::atomic::AtomicUsize,
+    pub writes: std::sync::atomic::AtomicUsize,
 }
 
 impl Interfering {
@@ -304,12 +307,24 @@ impl Interfering {
             interference: Default::default(),
             conflicts: Default::default(),
             transactions: Default::default(),
+            reads: Default::default(),
+            writes: Default::default(),
         }
     }
 
     /// Commits `writes` just before the next transaction that is not yet interfered with.
     pub fn before_next_transaction(&self, writes: Vec<shop::table::Write>) {
         self.interference.lock().unwrap().push_back(writes);
+    }
+
+    /// (reads, single writes, transactions) asked for so far.
+    pub fn requests(&self) -> (usize, usize, usize) {
+        use std::sync::atomic::Ordering::SeqCst;
+        (self.reads.load(SeqCst), self.writes.load(SeqCst), self.transactions.load(SeqCst))
+    }
+
+    fn count(counter: &std::sync::atomic::AtomicUsize) {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Refuses the next `n` transactions as DynamoDB does when another one holds the items.
@@ -321,24 +336,28 @@ impl Interfering {
 #[async_trait::async_trait]
 impl shop::table::Table for Interfering {
     async fn get(&self, key: &shop::table::Key) -> anyhow::Result<Option<shop::table::Item>> {
+        Self::count(&self.reads);
         self.inner.get(key).await
     }
 
     async fn batch_get(&self, keys: &[shop::table::Key]) -> anyhow::Result<Vec<shop::table::Item>> {
+        Self::count(&self.reads);
         self.inner.batch_get(keys).await
     }
 
     async fn query(&self, query: &shop::table::Query) -> anyhow::Result<shop::table::QueryPage> {
+        Self::count(&self.reads);
         self.inner.query(query).await
     }
 
     async fn write(&self, write: shop::table::Write) -> Result<(), shop::table::WriteError> {
+        Self::count(&self.writes);
         self.inner.write(write).await
     }
 
     async fn transact(&self, writes: Vec<shop::table::Write>) -> Result<(), shop::table::WriteError> {
         use std::sync::atomic::Ordering;
-        self.transactions.fetch_add(1, Ordering::SeqCst);
+        Self::count(&self.transactions);
         let refuse = self.conflicts.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
         if refuse {
             return Err(shop::table::WriteError::Conflict);
@@ -356,6 +375,7 @@ impl shop::table::Table for Interfering {
         update: shop::table::Update,
         condition: Option<shop::table::Condition>,
     ) -> Result<shop::table::Item, shop::table::WriteError> {
+        Self::count(&self.writes);
         self.inner.update(key, update, condition).await
     }
 }
