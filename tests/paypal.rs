@@ -359,16 +359,18 @@ async fn a_declined_capture_is_a_failed_payment() {
 #[tokio::test]
 async fn other_events_are_ignored_and_unreadable_ones_malformed() {
     let (fake, adapter) = setup().await;
-    let made = adapter.create(&order(3000, "EUR"), 1).await.unwrap();
+    let shop_order = order(3000, "EUR");
+    let made = adapter.create(&shop_order, 1).await.unwrap();
     fake.approve(&made.id);
-    let approved = fake.event(
-        "CHECKOUT.ORDER.APPROVED",
-        "checkout-order",
-        "An order has been approved by buyer",
-        fake.order(&made.id),
+    let event = verified(&fake, &adapter, &fake.approved_event(&made.id)).await.unwrap();
+    assert_eq!(
+        (event.order_id, event.kind),
+        (Some(shop_order.id), WebhookKind::Approved { payment_id: made.id.clone() })
     );
-    let event = verified(&fake, &adapter, &approved).await.unwrap();
-    assert_eq!((event.order_id, event.kind), (None, WebhookKind::Ignored("CHECKOUT.ORDER.APPROVED".into())));
+    let other =
+        fake.event("CUSTOMER.DISPUTE.CREATED", "dispute", "A dispute was created", json!({"dispute_id": "PP-D-1"}));
+    let event = verified(&fake, &adapter, &other).await.unwrap();
+    assert_eq!((event.order_id, event.kind), (None, WebhookKind::Ignored("CUSTOMER.DISPUTE.CREATED".into())));
 
     adapter.capture(&made.id).await.unwrap();
     let mut unreadable = fake.capture_event(&made.id);
@@ -714,4 +716,42 @@ async fn the_capture_webhook_racing_the_buyers_return_pays_once() {
         assert_eq!(steps_to(&paid, "PAID"), 1, "one transition: {:#}", paid["history"]);
         assert_eq!(app.get(&format!("/api/products/{lamp}"), None).await.body["stock"], 8);
     }
+}
+
+#[tokio::test]
+async fn an_approval_is_captured_even_when_the_buyer_never_comes_back() {
+    use shop_tests::paying::{order, order_becomes, steps_to, unpaid_order};
+    let fake = FakePaypal::start().await;
+    let app = stack(&fake).await;
+    let admin = app.admin().await;
+    let webhook = format!("{}/api/payments/paypal/webhook", app.url);
+    let pay = |id: &str| format!("/api/orders/{id}/payment");
+
+    // Approved, then the page closed: CHECKOUT.ORDER.APPROVED has the shop capture it.
+    let (alice, id, _) = unpaid_order(&app, &admin, 5).await;
+    let checkout = app.post(&pay(&id), Some(&alice), json!({"provider": "paypal"})).await.expect(201).body;
+    let payment = checkout["payment_id"].as_str().unwrap().to_owned();
+    fake.approve(&payment);
+    let approved = fake.approved_event(&payment);
+    assert_eq!(fake.deliver_to(&webhook, &approved).await.status(), 200);
+    assert_eq!(fake.deliver_to(&webhook, &approved).await.status(), 200);
+    assert_eq!(order(&app, &alice, &id).await["status"], "PAID");
+    // The capture's own webhook and a late return change nothing more.
+    assert_eq!(fake.deliver_to(&webhook, &fake.capture_event(&payment)).await.status(), 200);
+    assert_eq!(
+        app.post(&format!("{}/capture", pay(&id)), Some(&alice), json!({})).await.expect(200).body["status"],
+        "PAID"
+    );
+    assert_eq!(steps_to(&order(&app, &alice, &id).await, "PAID"), 1);
+    assert_eq!(fake.calls(paypal::CAPTURE), 1);
+
+    // Approved with an instrument PayPal then declines: the payment failed, the order payable.
+    let (bob, id, _) = unpaid_order(&app, &admin, 5).await;
+    let checkout = app.post(&pay(&id), Some(&bob), json!({"provider": "paypal"})).await.expect(201).body;
+    let payment = checkout["payment_id"].as_str().unwrap().to_owned();
+    fake.approve_declining(&payment);
+    assert_eq!(fake.deliver_to(&webhook, &fake.approved_event(&payment)).await.status(), 200);
+    let failed = order_becomes(&app, &bob, &id, "payment failed", |o| o["payment"]["status"] == "failed").await;
+    assert_eq!(failed["status"], "PENDING_PAYMENT");
+    app.post(&pay(&id), Some(&bob), json!({"provider": "paypal"})).await.expect(201);
 }

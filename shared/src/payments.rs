@@ -196,6 +196,9 @@ pub enum WebhookKind {
     Succeeded { payment_id: String, amount: Money },
     /// A try failed, or the provider cancelled the payment.
     Failed { payment_id: String, reason: String },
+    /// The buyer approved the payment at the provider, which holds it until the shop captures
+    /// it (PayPal): the shop captures it then, whether or not the buyer comes back.
+    Approved { payment_id: String },
     /// A refund done: one the shop asked for (its `key`), or one made outside the shop.
     Refunded { payment_id: String, refund_id: String, key: Option<String>, amount: Money },
     /// A type the shop does not act on (named for the log).
@@ -512,6 +515,7 @@ impl Payments {
                     }
                 }
                 WebhookKind::Failed { payment_id, reason } => self.failed(&order, payment_id, reason),
+                WebhookKind::Approved { payment_id } => self.approved(provider, &order, payment_id).await?,
                 WebhookKind::Refunded { payment_id, refund_id, key, amount } => {
                     self.refunded(&order, payment_id, refund_id, key.as_deref(), *amount).await?
                 }
@@ -573,6 +577,26 @@ impl Payments {
             p.failure = Some(reason.to_owned());
         });
         (Applied::Changed, vec![write])
+    }
+
+    /// The buyer approved `order`'s payment: it is captured now, and the order paid in the same
+    /// transaction as the approval's record, so an approval is never left to expire because the
+    /// buyer closed the page. A declined capture marks the payment failed; an approval of a
+    /// payment that is not the order's pending one changes nothing.
+    async fn approved(&self, provider: Provider, order: &Order, payment_id: &str) -> Result<(Applied, Vec<Write>)> {
+        let pending = |p: &Payment| p.payment_id == payment_id && p.status == PaymentStatus::Pending;
+        if order.status != OrderStatus::PendingPayment || !order.payment.as_ref().is_some_and(pending) {
+            return Ok((Applied::Nothing, Vec::new()));
+        }
+        match self.provider(provider)?.capture(payment_id).await {
+            Ok(remote) if remote.status == PaymentStatus::Succeeded => {
+                let step = self.succeeded(provider, order, payment_id, remote.amount).await?;
+                Ok(step.unwrap_or((Applied::Nothing, Vec::new())))
+            }
+            Ok(remote) => Ok(self.failed(order, payment_id, &format!("the capture is {:?}", remote.status))),
+            Err(ProviderError::Refused(reason)) => Ok(self.failed(order, payment_id, &reason)),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Gives back a payment `order` cannot take. The order's own payment (it was cancelled

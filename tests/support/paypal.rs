@@ -769,6 +769,16 @@ impl FakePaypal {
         self.event(kind, "capture", summary, resource)
     }
 
+    /// The `CHECKOUT.ORDER.APPROVED` event PayPal sends once the buyer approved the order.
+    pub fn approved_event(&self, order_id: &str) -> Value {
+        self.event(
+            "CHECKOUT.ORDER.APPROVED",
+            "checkout-order",
+            "An order has been approved by buyer",
+            self.order(order_id),
+        )
+    }
+
     /// The `PAYMENT.CAPTURE.REFUNDED` event of a refund.
     pub fn refund_event(&self, refund_id: &str) -> Value {
         let resource = {

@@ -119,6 +119,12 @@ async fn read(paypal: &PaypalPayments, body: &[u8]) -> Result<WebhookEvent, Webh
             };
             (order_id, what)
         }
+        "CHECKOUT.ORDER.APPROVED" => {
+            let approved: ApprovedOrder =
+                serde_json::from_value(event.resource.clone()).map_err(|e| malformed(e.to_string()))?;
+            let order_id = approved.purchase_units.iter().find_map(|u| OrderId::parse(u.custom_id.as_deref()?).ok());
+            (order_id, WebhookKind::Approved { payment_id: approved.id })
+        }
         "PAYMENT.CAPTURE.REFUNDED" => {
             let refund: PaypalRefund =
                 serde_json::from_value(event.resource.clone()).map_err(|e| malformed(e.to_string()))?;
@@ -147,6 +153,20 @@ async fn read(paypal: &PaypalPayments, body: &[u8]) -> Result<WebhookEvent, Webh
         other => (None, WebhookKind::Ignored(other.to_owned())),
     };
     Ok(WebhookEvent { id: event.id, order_id, kind: what })
+}
+
+/// The resource of `CHECKOUT.ORDER.APPROVED`: the PayPal order, whose purchase unit carries the
+/// shop's order id.
+#[derive(Deserialize)]
+struct ApprovedOrder {
+    id: String,
+    #[serde(default)]
+    purchase_units: Vec<PurchaseUnit>,
+}
+
+#[derive(Deserialize)]
+struct PurchaseUnit {
+    custom_id: Option<String>,
 }
 
 /// The shop's `{order},{PayPal order},{key}` refund `custom_id`, if that is what it is.
