@@ -21,9 +21,9 @@ at the fixed path /tmp/localstripe.pickle. This launcher imports its modules ins
      filled in from the charge and `reason` is accepted, as Stripe does.
 4. Behaviour, where localstripe differs from Stripe in ways the adapter's tests would trip on:
    - Idempotency-Key on POST: the first 2xx/402 answer is stored per (API key, Idempotency-Key)
-     and replayed (header Idempotent-Replayed: true) for a retry with the same path and body; a
-     different path or body gets Stripe's 400 idempotency_error. Concurrent same-key requests
-     are serialized. In memory, never expires; DELETE /_config/data clears it with the store.
+     and replayed (header Idempotent-Replayed: true) for a retry with the same path and
+     parameters (in any order); a different path or parameters get Stripe's 400
+     idempotency_error. Concurrent same-key requests are serialized. In memory, never expires; DELETE /_config/data clears it with the store.
    - A card decline (402) has type card_error, decline_code generic_decline and the
      PaymentIntent in the error, as Stripe answers.
    - Capture of a PaymentIntent that is not requires_capture, and cancel of one that is
@@ -38,13 +38,14 @@ at the fixed path /tmp/localstripe.pickle. This launcher imports its modules ins
 
 import asyncio
 import functools
-import hashlib
 import inspect
 import ipaddress
+import json
 import logging
 import os
 import sys
 import time
+import urllib.parse
 
 # This file is named like the package it imports: take its own directory off the path first.
 sys.path[:] = [p for p in sys.path
@@ -225,8 +226,20 @@ async def reroute_middleware(request, handler):
 
 
 # 4. Idempotency-Key on POST (localstripe ignores it).
-_replies = {}  # (Authorization, Idempotency-Key) -> ((path, body sha256), status, body)
+_replies = {}  # (Authorization, Idempotency-Key) -> ((path, parameters), status, body)
 _locks = {}
+
+
+def _parameters(raw, content_type):
+    """A request's parameters whatever their order in the body, as Stripe compares them (a
+    client may send the same metadata map in another order on a retry)."""
+    text = raw.decode("utf-8", "replace")
+    if "json" in content_type:
+        try:
+            return json.dumps(json.loads(text), sort_keys=True)
+        except ValueError:
+            return text
+    return tuple(sorted(urllib.parse.parse_qsl(text, keep_blank_values=True)))
 
 
 @web.middleware
@@ -237,7 +250,7 @@ async def idempotency_middleware(request, handler):
     if request.method != "POST" or not key or request.path.startswith("/_config/"):
         return await handler(request)
     scope = (request.headers.get("Authorization", ""), key)
-    request_id = (request.path_qs, hashlib.sha256(await request.read()).hexdigest())
+    request_id = (request.path_qs, _parameters(await request.read(), request.content_type))
     async with _locks.setdefault(scope, asyncio.Lock()):
         if scope in _replies:
             first_id, status, body = _replies[scope]

@@ -140,14 +140,16 @@ async fn refunds_are_made_once_per_key_and_never_exceed_the_payment() {
     let (stripe, browser) = (adapter(), Browser::new());
     let paid = stripe.create(&order, 1).await.unwrap();
     assert_eq!(browser.pay(&paid.id, VISA).await, 200);
+    // Keys are the shop's, unique per order (the server keeps every key it has seen).
+    let [part_key, rest_key, more_key] = ["part", "rest", "more"].map(|k| format!("{k}-{}", order.id));
     let refund = |amount, key| RefundRequest { order: &order.id, payment_id: &paid.id, amount: eur(amount), key };
 
-    let part = stripe.refund(&refund(1000, "part")).await.unwrap();
+    let part = stripe.refund(&refund(1000, &part_key)).await.unwrap();
     assert!(part.starts_with("re_"));
-    assert_eq!(stripe.refund(&refund(1000, "part")).await.unwrap(), part, "a retry refunds once");
-    let rest = stripe.refund(&refund(2000, "rest")).await.unwrap();
+    assert_eq!(stripe.refund(&refund(1000, &part_key)).await.unwrap(), part, "a retry refunds once");
+    let rest = stripe.refund(&refund(2000, &rest_key)).await.unwrap();
     assert_ne!(rest, part);
-    assert!(matches!(stripe.refund(&refund(1, "more")).await, Err(ProviderError::Refused(_))));
+    assert!(matches!(stripe.refund(&refund(1, &more_key)).await, Err(ProviderError::Refused(_))));
 }
 
 #[tokio::test]
