@@ -272,3 +272,26 @@ async fn the_publisher_reports_what_it_could_not_publish() {
     let answer = shop_sns::handle_stream(&publisher, batch).await.unwrap();
     assert_eq!(answer, json!({"batchItemFailures": [{"itemIdentifier": first}]}));
 }
+
+#[tokio::test]
+async fn provider_secrets_are_read_from_secrets_manager_and_never_echoed() {
+    let config = emulator().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let made = |name: &str, value: &str| {
+        let request = secrets.create_secret().name(format!("{name}-{}", ulid::Ulid::new())).secret_string(value);
+        async move { request.send().await.unwrap().arn().unwrap().to_owned() }
+    };
+    let stripe = made("stripe", r#"{"secret_key": "sk_test_read", "webhook_secret": "", "extra": 1}"#).await;
+    let fields = shop_secrets::JsonSecret::new(&config, &stripe).read().await.unwrap();
+    assert_eq!(fields.get("secret_key").unwrap(), "sk_test_read");
+    // An empty, missing or non-string field is an error naming the field, not the value.
+    for name in ["webhook_secret", "absent", "extra"] {
+        let error = fields.get(name).unwrap_err().to_string();
+        assert!(error.contains(name) && !error.contains("sk_test_read"), "{error}");
+    }
+    let garbled = made("garbled", "sk_live_not_json").await;
+    let error = shop_secrets::JsonSecret::new(&config, &garbled).read().await.err().unwrap().to_string();
+    assert!(error.contains("not a JSON object") && !error.contains("sk_live"), "{error}");
+    let missing = shop_secrets::JsonSecret::new(&config, "arn:aws:secretsmanager:us-east-1:123456789012:secret:none");
+    assert!(missing.read().await.is_err());
+}

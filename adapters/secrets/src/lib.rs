@@ -9,20 +9,26 @@ use serde_json::{Map, Value};
 /// One secret whose value is a JSON object of named strings.
 #[derive(Clone)]
 pub struct JsonSecret {
-    client: Client,
+    /// The Secrets Manager client is made at the read, not at start: a function's cold start
+    /// pays nothing for a provider until it is used.
+    config: aws_config::SdkConfig,
     id: String,
 }
 
 impl JsonSecret {
+    /// The secret whose ARN (or name) is `id`.
+    pub fn new(config: &aws_config::SdkConfig, id: &str) -> Self {
+        Self { config: config.clone(), id: id.to_owned() }
+    }
+
     /// The secret whose ARN the environment variable `variable` holds.
     pub fn from_env(config: &aws_config::SdkConfig, variable: &str) -> anyhow::Result<Self> {
-        Ok(Self { client: Client::new(config), id: shop_aws::env(variable)? })
+        Ok(Self::new(config, &shop_aws::env(variable)?))
     }
 
     /// Reads the secret's current value (one `GetSecretValue`).
     pub async fn read(&self) -> anyhow::Result<Fields> {
-        let answer = self
-            .client
+        let answer = Client::new(&self.config)
             .get_secret_value()
             .secret_id(&self.id)
             .send()
