@@ -628,7 +628,10 @@ async fn before_expiry_a_captured_order_is_settled_and_an_unapproved_one_let_go(
     // Approved and captured, its webhook lost: settled as paid instead of cancelled.
     fake.approve(&checkout.payment_id);
     payments.provider(Provider::Paypal).unwrap().capture(&checkout.payment_id).await.unwrap();
+    let (asked, captures) = (fake.calls(paypal::GET_ORDER), fake.calls(paypal::CAPTURE));
     assert!(payments.settle_before_expiry(&pending).await.unwrap());
+    // Reconciling costs one question to the provider, and takes nothing more.
+    assert_eq!((fake.calls(paypal::GET_ORDER) - asked, fake.calls(paypal::CAPTURE) - captures), (1, 0));
     assert_eq!(payments.orders().get(&order.id).await.unwrap().unwrap().status, OrderStatus::Paid);
 }
 

@@ -750,7 +750,7 @@ impl Payments {
             return Ok(false);
         };
         let provider = self.provider(payment.provider)?;
-        let remote = match provider.retrieve(&payment.payment_id).await {
+        let mut remote = match provider.retrieve(&payment.payment_id).await {
             Ok(remote) => remote,
             Err(ProviderError::NotFound) => return Ok(false),
             Err(e) => return Err(e.into()),
@@ -758,14 +758,13 @@ impl Payments {
         if remote.status != PaymentStatus::Succeeded {
             match provider.cancel(&payment.payment_id).await {
                 Ok(()) | Err(ProviderError::NotFound) => return Ok(false),
-                // It succeeded meanwhile: settle it below.
-                Err(ProviderError::Refused(_)) => {}
+                // Refused: it may have succeeded meanwhile; asked once more.
+                Err(ProviderError::Refused(_)) => remote = provider.retrieve(&payment.payment_id).await?,
                 Err(e) => return Err(e.into()),
             }
-        }
-        let remote = provider.retrieve(&payment.payment_id).await?;
-        if remote.status != PaymentStatus::Succeeded {
-            return Ok(false);
+            if remote.status != PaymentStatus::Succeeded {
+                return Ok(false);
+            }
         }
         tracing::warn!(order = %order.id, payment = %payment.payment_id, "a succeeded payment's webhook never came");
         let event = WebhookEvent {
