@@ -463,6 +463,8 @@ impl Payments {
     /// the money and applies it as its webhook would, so the webhook, before or after, changes
     /// nothing more. Answers the order as it then is (PAID; or CANCELLED with the payment
     /// refunded, when it was cancelled meanwhile). A payment captured already answers the same.
+    /// Unlike an approval's webhook ([`WebhookKind::Approved`]), a capture the provider refuses
+    /// here changes nothing: the buyer may have come back before approving, and can still pay.
     pub async fn capture(&self, order: &Order) -> Result<Order> {
         let payment = order.payment.as_ref().ok_or(PaymentError::NothingToCapture)?;
         if payment.status == PaymentStatus::Succeeded {

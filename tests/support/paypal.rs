@@ -322,8 +322,10 @@ impl Shared {
         state.refunds.values().filter(|r| r.capture_id == capture).filter_map(|r| thousandths(&r.value)).sum()
     }
 
-    /// Counts the call; then the bearer token must be live, and no failure be due.
-    fn api_call(&self, state: &mut FakeState, endpoint: &'static str, headers: &HeaderMap) -> Result<(), Refusal> {
+    /// Counts the call; then the bearer token must be live, and no failure be due. Answers the
+    /// state, locked for the rest of the call.
+    fn api_call(&self, endpoint: &'static str, headers: &HeaderMap) -> Result<MutexGuard<'_, FakeState>, Refusal> {
+        let mut state = self.lock();
         *state.calls.entry(endpoint).or_default() += 1;
         let token = headers
             .get("authorization")
@@ -345,7 +347,7 @@ impl Shared {
                 "The service is temporarily unavailable.",
             ));
         }
-        Ok(())
+        Ok(state)
     }
 }
 
@@ -383,44 +385,38 @@ async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byte
     axum::Json(body).into_response()
 }
 
-async fn create_order(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let mut state = shared.lock();
-    if let Err(refused) = shared.api_call(&mut state, CREATE, &headers) {
-        return refused.into_response();
-    }
+async fn create_order(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Result<Response, Refusal> {
+    let mut state = shared.api_call(CREATE, &headers)?;
     let key = request_id(&headers).map(|id| format!("create:{id}"));
     if let Some(order) = key.as_ref().and_then(|k| state.requests.get(k)).and_then(|id| state.orders.get(id)) {
-        return created_or_replayed(true, shared.order_json(&state, order));
+        return Ok(created_or_replayed(true, shared.order_json(&state, order)));
     }
     let Ok(request) = serde_json::from_slice::<Value>(&body) else {
-        return invalid_request("MALFORMED_REQUEST_JSON", "The request JSON is not well formed.").into_response();
+        return Err(invalid_request("MALFORMED_REQUEST_JSON", "The request JSON is not well formed."));
     };
     if request["intent"] != "CAPTURE" && request["intent"] != "AUTHORIZE" {
-        return invalid_request("MISSING_REQUIRED_PARAMETER", "A required field / parameter is missing.")
-            .into_response();
+        return Err(invalid_request("MISSING_REQUIRED_PARAMETER", "A required field / parameter is missing."));
     }
     let unit = &request["purchase_units"][0];
     let (Some(currency), Some(value)) = (unit["amount"]["currency_code"].as_str(), unit["amount"]["value"].as_str())
     else {
-        return invalid_request("MISSING_REQUIRED_PARAMETER", "A required field / parameter is missing.")
-            .into_response();
+        return Err(invalid_request("MISSING_REQUIRED_PARAMETER", "A required field / parameter is missing."));
     };
     if !CURRENCIES.split_whitespace().any(|c| c == currency) {
-        return unprocessable("CURRENCY_NOT_SUPPORTED", "Currency code is not currently supported.").into_response();
+        return Err(unprocessable("CURRENCY_NOT_SUPPORTED", "Currency code is not currently supported."));
     }
     if thousandths(value).is_none() {
-        return invalid_request("INVALID_PARAMETER_VALUE", "The value of a field is invalid.").into_response();
+        return Err(invalid_request("INVALID_PARAMETER_VALUE", "The value of a field is invalid."));
     }
     let decimals = value.split_once('.').map_or(0, |(_, f)| f.len());
     if WHOLE_UNITS.contains(&currency) && decimals > 0 {
-        return unprocessable("DECIMALS_NOT_SUPPORTED", "Currency does not support decimals.").into_response();
+        return Err(unprocessable("DECIMALS_NOT_SUPPORTED", "Currency does not support decimals."));
     }
     if decimals > 2 {
-        return unprocessable(
+        return Err(unprocessable(
             "DECIMAL_PRECISION",
             "If the currency supports decimals, only two decimal place precision is supported.",
-        )
-        .into_response();
+        ));
     }
     let order = FakeOrder {
         id: paypal_id(),
@@ -439,49 +435,49 @@ async fn create_order(State(shared): State<Arc<Shared>>, headers: HeaderMap, bod
     }
     state.orders.insert(id.clone(), order);
     let full = shared.order_json(&state, &state.orders[&id]);
-    if wants_representation(&headers) {
-        created_or_replayed(false, full)
+    let body = if wants_representation(&headers) {
+        full
     } else {
-        created_or_replayed(false, json!({"id": full["id"], "status": full["status"], "links": full["links"]}))
-    }
+        json!({"id": full["id"], "status": full["status"], "links": full["links"]})
+    };
+    Ok(created_or_replayed(false, body))
 }
 
-async fn get_order(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let mut state = shared.lock();
-    if let Err(refused) = shared.api_call(&mut state, GET_ORDER, &headers) {
-        return refused.into_response();
-    }
-    match state.orders.get(&id) {
-        Some(order) => axum::Json(shared.order_json(&state, order)).into_response(),
-        None => not_found().into_response(),
-    }
+async fn get_order(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Refusal> {
+    let state = shared.api_call(GET_ORDER, &headers)?;
+    let order = state.orders.get(&id).ok_or_else(not_found)?;
+    Ok(axum::Json(shared.order_json(&state, order)).into_response())
 }
 
-async fn capture_order(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let mut state = shared.lock();
-    if let Err(refused) = shared.api_call(&mut state, CAPTURE, &headers) {
-        return refused.into_response();
-    }
+async fn capture_order(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Refusal> {
+    let mut state = shared.api_call(CAPTURE, &headers)?;
     let key = request_id(&headers).map(|rid| format!("capture:{rid}"));
     if let Some(order) = key.as_ref().and_then(|k| state.requests.get(k)).and_then(|id| state.orders.get(id)) {
-        return created_or_replayed(true, shared.order_json(&state, order));
+        return Ok(created_or_replayed(true, shared.order_json(&state, order)));
     }
-    let Some(order) = state.orders.get(&id) else { return not_found().into_response() };
+    let order = state.orders.get(&id).ok_or_else(not_found)?;
     match order.status {
         "CREATED" | "PAYER_ACTION_REQUIRED" => {
-            return unprocessable(
+            return Err(unprocessable(
                 "ORDER_NOT_APPROVED",
                 "Payer has not yet approved the Order for payment. Please redirect the payer to the 'rel':'approve' url returned as part of the HATEOAS links within the Create Order call or provide a valid payment_source in the request.",
-            ).into_response();
+            ));
         }
         "COMPLETED" => {
-            return unprocessable(
+            return Err(unprocessable(
                 "ORDER_ALREADY_CAPTURED",
                 "Order already captured. If 'intent=CAPTURE' only one capture per order is allowed.",
-            )
-            .into_response();
+            ));
         }
-        "VOIDED" => return unprocessable("ORDER_EXPIRED", "The order has expired.").into_response(),
+        "VOIDED" => return Err(unprocessable("ORDER_EXPIRED", "The order has expired.")),
         _ => {}
     }
     let capture = FakeCapture {
@@ -501,18 +497,17 @@ async fn capture_order(State(shared): State<Arc<Shared>>, Path(id): Path<String>
     if let Some(key) = key {
         state.requests.insert(key, id.clone());
     }
-    created_or_replayed(false, shared.order_json(&state, &state.orders[&id]))
+    Ok(created_or_replayed(false, shared.order_json(&state, &state.orders[&id])))
 }
 
-async fn get_capture(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let mut state = shared.lock();
-    if let Err(refused) = shared.api_call(&mut state, GET_CAPTURE, &headers) {
-        return refused.into_response();
-    }
-    match state.captures.get(&id) {
-        Some(capture) => axum::Json(shared.capture_json(&state, capture, true)).into_response(),
-        None => not_found().into_response(),
-    }
+async fn get_capture(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Refusal> {
+    let state = shared.api_call(GET_CAPTURE, &headers)?;
+    let capture = state.captures.get(&id).ok_or_else(not_found)?;
+    Ok(axum::Json(shared.capture_json(&state, capture, true)).into_response())
 }
 
 async fn refund_capture(
@@ -520,35 +515,23 @@ async fn refund_capture(
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let mut state = shared.lock();
-    if let Err(refused) = shared.api_call(&mut state, REFUND, &headers) {
-        return refused.into_response();
-    }
+) -> Result<Response, Refusal> {
+    let mut state = shared.api_call(REFUND, &headers)?;
     let key = request_id(&headers).map(|rid| format!("refund:{rid}"));
     if let Some(refund) = key.as_ref().and_then(|k| state.requests.get(k)).and_then(|id| state.refunds.get(id)) {
-        return created_or_replayed(true, shared.refund_json(refund));
+        return Ok(created_or_replayed(true, shared.refund_json(refund)));
     }
     let request: Value = if body.is_empty() {
         json!({})
     } else {
-        match serde_json::from_slice(&body) {
-            Ok(request) => request,
-            Err(_) => {
-                return invalid_request("MALFORMED_REQUEST_JSON", "The request JSON is not well formed.")
-                    .into_response();
-            }
-        }
+        serde_json::from_slice(&body)
+            .map_err(|_| invalid_request("MALFORMED_REQUEST_JSON", "The request JSON is not well formed."))?
     };
-    match refund(&shared, &mut state, &id, &request) {
-        Ok(refund_id) => {
-            if let Some(key) = key {
-                state.requests.insert(key, refund_id.clone());
-            }
-            created_or_replayed(false, shared.refund_json(&state.refunds[&refund_id]))
-        }
-        Err(refused) => refused.into_response(),
+    let refund_id = refund(&shared, &mut state, &id, &request)?;
+    if let Some(key) = key {
+        state.requests.insert(key, refund_id.clone());
     }
+    Ok(created_or_replayed(false, shared.refund_json(&state.refunds[&refund_id])))
 }
 
 /// Refunds `request["amount"]` (all that is left when absent) of capture `id`.
