@@ -31,6 +31,7 @@ const EXPECTED: &[(&str, u16)] = &[
     ("users/create-user", 201),
     ("users/get-me", 200),
     ("users/export-me", 200),
+    ("users/list-notifications", 200),
     ("users/get-user", 200),
     ("users/update-user", 200),
     ("users/delete-user", 204),

@@ -1098,3 +1098,49 @@ async fn one_time_codes_leave_the_outbox_when_they_expire() {
         assert!(expires > now && expires <= now + 3600, "{message}");
     }
 }
+
+#[tokio::test]
+async fn shoppers_read_their_own_notifications_newest_first_and_never_a_code() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (alice, alice_id, alice_email) = app.shopper("Alice").await;
+    let (bob, _, _) = app.shopper("Bob").await;
+    app.post("/api/auth/password/forgot", None, json!({"email": alice_email})).await.expect(202);
+    let lamp = stocked_product(&app, &admin, 10).await;
+    let items = json!({"items": [{"product_id": lamp, "quantity": 1}], "shipping_address": address()});
+    let order = app.post("/api/orders", Some(&alice), items).await.expect(201).body;
+    let id = order["id"].as_str().unwrap();
+    eventually(10, "the order placed email", || async {
+        (!order_notes(&app, &alice_id, id).await.is_empty()).then_some(())
+    })
+    .await;
+
+    let path = "/api/users/me/notifications";
+    let listed = app.get(path, Some(&alice)).await.expect(200);
+    assert!(!listed.body.to_string().contains("\"code\""), "no code is shown: {:#}", listed.body);
+    let stored: Vec<Value> = app.outbox(&alice_id).await;
+    let code = stored.iter().find_map(|m| m["code"].as_str()).expect("the reset code is in the outbox");
+    assert!(!listed.body.to_string().contains(code), "{:#}", listed.body);
+    let listed = listed.body.as_array().unwrap().clone();
+    assert_eq!(listed.len(), 2, "{listed:#?}");
+    let (placed, reset) = (&listed[0], &listed[1]);
+    assert_eq!((placed["kind"].clone(), placed["channel"].clone()), (json!("OrderPlaced"), json!("email")));
+    assert_eq!((placed["to"].as_str(), placed["status"].as_str()), (Some(alice_email.as_str()), Some("queued")));
+    assert!(placed["subject"].as_str().unwrap().contains(id));
+    assert!(placed["created_at"].as_str() >= reset["created_at"].as_str(), "newest first");
+    assert_eq!(reset["to"], alice_email.as_str());
+    assert!(placed["id"].as_str().is_some_and(|i| !i.is_empty()) && placed["id"] != reset["id"]);
+
+    // A page at a time, the cursor bound to the list.
+    let first = app.get(&format!("{path}?limit=1"), Some(&alice)).await.expect(200);
+    assert_eq!(first.body, json!([placed]));
+    let link = first.header("link").expect("a next page").to_owned();
+    let cursor = link.split("cursor=").nth(1).unwrap().split('>').next().unwrap();
+    let second = app.get(&format!("{path}?limit=1&cursor={cursor}"), Some(&alice)).await.expect(200);
+    assert_eq!(second.body, json!([reset]));
+    app.get(&format!("/api/orders?limit=1&cursor={cursor}"), Some(&alice)).await.problem(400);
+
+    // Nobody else's, and only signed in.
+    assert_eq!(app.get(path, Some(&bob)).await.expect(200).body, json!([]));
+    app.get(path, None).await.problem(401);
+}

@@ -5,12 +5,73 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
+use crate::domain::UserId;
 use crate::events::{Consumer, Event, EventKind, NOTIFICATIONS, OrderEvent, Queue};
 use crate::keys;
-use crate::table::{Item, Table, Write};
+use crate::table::{Item, Query, Table, Write};
+use crate::time::Timestamp;
 use crate::users::Users;
+
+/// Where a message is on its way to its recipient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    /// Written, not yet handed to a provider (every message is, until sending is built).
+    #[default]
+    Queued,
+    /// Accepted by the provider.
+    Sent,
+    /// Refused by the provider after retries.
+    Failed,
+    /// Not sent: the preference is off, or the address bounced or opted out.
+    Suppressed,
+}
+
+/// A message as its recipient sees it in their list. A one-time code is never part of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Notification {
+    pub id: String,
+    /// What it tells: an order event (`OrderPaid`...) or an account code (`confirm`, `reset`).
+    pub kind: String,
+    /// `email` or `sms`.
+    pub channel: String,
+    /// The address or number it goes to.
+    pub to: String,
+    #[serde(default)]
+    pub subject: Option<String>,
+    #[serde(default)]
+    pub status: DeliveryStatus,
+    pub created_at: Timestamp,
+    #[serde(default)]
+    pub sent_at: Option<Timestamp>,
+}
+
+impl Notification {
+    /// The message a stored record holds; its id is the last part of its sort key.
+    fn from_item(item: &Item) -> anyhow::Result<Self> {
+        let key = item.key();
+        let id = key.sk.rsplit('#').next().unwrap_or_default();
+        let mut record = item.0.clone();
+        record.insert("id".into(), Value::from(id));
+        Ok(serde_json::from_value(Value::Object(record))?)
+    }
+}
+
+/// `user`'s messages, newest first: a page of at most `limit`, and where the next one starts.
+pub async fn list(
+    table: &dyn Table,
+    user: &UserId,
+    limit: usize,
+    after: Option<Value>,
+) -> anyhow::Result<(Vec<Notification>, Option<Value>)> {
+    let query = Query::partition(keys::user_partition(user)).prefix(keys::NOTIFICATION_PREFIX);
+    let page = table.query(&query.descending().limit(limit).after(after)).await?;
+    let messages = page.items.iter().map(Notification::from_item).collect::<anyhow::Result<_>>()?;
+    Ok((messages, page.next))
+}
 
 /// The consumer that tells shoppers what happened to their orders.
 #[derive(Clone)]

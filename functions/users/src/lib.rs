@@ -13,6 +13,7 @@ use shop::error::Validation;
 use shop::http::caller::Erasures;
 use shop::http::{Caller, IfMatch, Json, Page, PageParams, PageQuery, Versioned};
 use shop::identity::{Identity, NewAccount};
+use shop::notifications::Notification;
 use shop::openapi::Shared;
 use shop::users::{NotificationPreferences, ProfileChanges, UserProfile, Users};
 use shop::{Error, Result};
@@ -43,7 +44,11 @@ impl UsersState {
 #[openapi(tags((name = "users", description = "Profiles and accounts")), modifiers(&Shared))]
 struct Doc;
 
-shop::service!(UsersState, Doc, [list_users, create_user, me, export_me, get_user, update_user, delete_user]);
+shop::service!(
+    UsersState,
+    Doc,
+    [list_users, create_user, me, export_me, my_notifications, get_user, update_user, delete_user]
+);
 
 /// An account an admin creates.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -170,6 +175,20 @@ async fn me(State(state): State<UsersState>, caller: Caller) -> Result<Versioned
     responses((status = 200, description = "All records about the caller")))]
 async fn export_me(State(state): State<UsersState>, caller: Caller) -> Result<Json<Value>> {
     Ok(Json(state.users.export(&caller.user_id).await?))
+}
+
+/// The messages the shop has sent or will send the caller, newest first, with their delivery
+/// status. One-time codes are never shown.
+#[utoipa::path(get, path = "/api/users/me/notifications", tag = "users", security(("cognito" = [])),
+    params(PageQuery),
+    responses((status = 200, body = [Notification]), (status = 401, body = shop::error::Problem)))]
+async fn my_notifications(
+    State(state): State<UsersState>,
+    caller: Caller,
+    page: PageParams,
+) -> Result<Page<Notification>> {
+    let (messages, next) = state.users.notifications(&caller.user_id, page.limit, page.after.clone()).await?;
+    Ok(page.page(messages, next))
 }
 
 /// A profile (admin, or its owner).
