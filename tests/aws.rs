@@ -295,3 +295,70 @@ async fn provider_secrets_are_read_from_secrets_manager_and_never_echoed() {
     let missing = shop_secrets::JsonSecret::new(&config, "arn:aws:secretsmanager:us-east-1:123456789012:secret:none");
     assert!(missing.read().await.is_err());
 }
+
+/// What the emulator holds of one service's sent messages (`ses` `Message`, `sns` `SMS`): the
+/// whole emulator's state, so a test finds its own by a recipient unique to it.
+async fn emulator_sent(service: &str, kind: &str) -> Vec<serde_json::Value> {
+    let endpoint = std::env::var("SHOP_TEST_AWS_ENDPOINT").unwrap();
+    let data: serde_json::Value =
+        reqwest::get(format!("{endpoint}/moto-api/data.json")).await.unwrap().json().await.unwrap();
+    data[service][kind].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn email_goes_through_ses_and_sms_through_sns() {
+    use shop::notifications::{EmailSender, OutgoingEmail, OutgoingSms, SendError, SmsSender};
+    let config = emulator().await;
+    let ses = aws_sdk_sesv2::Client::new(&config);
+    let domain = format!("shop-{}.example.com", ulid::Ulid::new().to_string().to_lowercase());
+    ses.create_email_identity().email_identity(&domain).send().await.unwrap();
+    let set = format!("shop-{}", ulid::Ulid::new());
+    ses.create_configuration_set().configuration_set_name(&set).send().await.unwrap();
+    let sender = shop_ses::SesEmail::new(ses.clone(), format!("orders@{domain}"), Some(set));
+    let to = format!("ada-{}@example.com", ulid::Ulid::new().to_string().to_lowercase());
+    let user = shop::domain::UserId::parse("44444444-4444-4444-8444-444444444444").unwrap();
+    let email = OutgoingEmail {
+        to: &to,
+        subject: "Order received",
+        text: "Thank you",
+        html: "<p>Thank you</p>",
+        user_id: &user,
+        message_id: "01EVT-email",
+    };
+    let id = sender.send_email(&email).await.unwrap();
+    let sent: Vec<_> = emulator_sent("ses", "Message")
+        .await
+        .into_iter()
+        .filter(|m| m["destinations"]["ToAddresses"][0] == to.as_str())
+        .collect();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!((sent[0]["id"].as_str(), sent[0]["subject"].as_str()), (Some(id.as_str()), Some("Order received")));
+    assert_eq!(sent[0]["source"], format!("orders@{domain}"));
+    // From an identity SES has not verified: refused, never retried.
+    let unverified = shop_ses::SesEmail::new(ses, "orders@unverified.example.net", None);
+    assert!(matches!(unverified.send_email(&email).await, Err(SendError::Refused(_))));
+
+    let sms = shop_sns::sms::SnsSms::new(aws_sdk_sns::Client::new(&config));
+    let number = format!("+49151{:07}", rand_digits() % 9_000_000 + 1_000_000);
+    let id = sms
+        .send_sms(&OutgoingSms { to: &number, text: "Shop: order shipped.", message_id: "01EVT-sms" })
+        .await
+        .unwrap();
+    let texts: Vec<_> =
+        emulator_sent("sns", "SMS").await.into_iter().filter(|m| m["phone_number"] == number.as_str()).collect();
+    assert_eq!(texts.len(), 1);
+    assert_eq!(
+        (texts[0]["message_id"].as_str(), texts[0]["message"].as_str()),
+        (Some(id.as_str()), Some("Shop: order shipped."))
+    );
+    // The emulator's opted-out numbers end in 99: suppressed, nothing published.
+    let opted_out = "+4915100000099";
+    let refused = sms.send_sms(&OutgoingSms { to: opted_out, text: "x", message_id: "01EVT-sms2" }).await;
+    assert!(matches!(refused, Err(SendError::Suppressed(_))), "{refused:?}");
+    assert!(emulator_sent("sns", "SMS").await.iter().all(|m| m["phone_number"] != opted_out));
+}
+
+/// A number that differs between runs (the emulator keeps every run's messages).
+fn rand_digits() -> u64 {
+    ulid::Ulid::new().random() as u64
+}

@@ -66,6 +66,7 @@ const EXPECTED: &[(&str, u16)] = &[
     ("publisher/stream", 200),
     ("notifications/queue", 200),
     ("sales/queue", 200),
+    ("deliveries/queue", 200),
     ("refunds/queue", 200),
 ];
 
@@ -228,6 +229,42 @@ async fn not_http(name: &str, event: Value, world: &World) {
             let product = shop::domain::ProductId::parse(&world.product).unwrap();
             let counted = consumer.of(&product).await.unwrap();
             assert_eq!(counted, shop::sales::ProductSales { units: 1, orders: 1 }, "the redelivery counted once");
+        }
+        "deliveries/queue" => {
+            // The message the sample names, waiting; the batch holds its event twice.
+            use shop::notifications::{Channel, Deliveries, DeliveryStatus, Message, Senders};
+            let at = time::OffsetDateTime::from_unix_timestamp_nanos(1_795_600_000_000 * 1_000_000).unwrap();
+            let message = Message {
+                id: "01JD0000000000000000000003-email".into(),
+                user_id: shop::domain::UserId::parse(shopper).unwrap(),
+                kind: "OrderPlaced".into(),
+                channel: Channel::Email,
+                to: "shopper@example.com".into(),
+                subject: Some("Order received".into()),
+                text: "Thank you".into(),
+                html: Some("<p>Thank you</p>".into()),
+                status: DeliveryStatus::Queued,
+                created_at: shop::time::Timestamp::at(at),
+                sent_at: None,
+                provider_id: None,
+                reason: None,
+                attempts: 0,
+                order_id: None,
+            };
+            world.table.write(shop::table::Write::put(message.item())).await.unwrap();
+            let mailbox = shop_embedded::mailbox::Mailbox::new(world.table.clone());
+            let senders = Senders { email: Arc::new(mailbox.clone()), sms: Arc::new(mailbox.clone()) };
+            let consumer = Deliveries::new(world.table.clone(), senders);
+            let answer = shop_aws::lambda::handle_queue(&consumer, event).await.unwrap();
+            assert_eq!(failures(answer), Vec::<String>::new());
+            let sent = mailbox.all().await.unwrap();
+            assert_eq!(sent.len(), 1, "sent once: {sent:?}");
+            assert_eq!(
+                (sent[0].to.as_str(), sent[0].message_id.as_str()),
+                ("shopper@example.com", message.id.as_str())
+            );
+            let stored: Message = world.table.get(&message.key()).await.unwrap().unwrap().decode().unwrap();
+            assert_eq!((stored.status, stored.provider_id), (DeliveryStatus::Sent, Some(sent[0].id.clone())));
         }
         other => panic!("events/{other}.json names no handler"),
     }

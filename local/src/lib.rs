@@ -6,6 +6,7 @@ pub mod aws_events;
 pub mod cli;
 pub mod dead_letters;
 pub mod gateway;
+pub mod mailbox;
 pub mod provision;
 pub mod seed;
 pub mod simulation;
@@ -21,12 +22,14 @@ use axum::routing::get;
 use shop::catalog::Catalog;
 use shop::consumers::Ports;
 use shop::identity::Identity;
+use shop::notifications::Senders;
 use shop::payments::PaymentProvider;
 use shop::table::Table;
 use shop::users::Users;
 use shop_embedded::bus::{Bus, Delivery};
 use shop_embedded::identity::{EmbeddedConfig, EmbeddedIdentity, SigningKey};
 use shop_embedded::jwt::Verifier;
+use shop_embedded::mailbox::Mailbox;
 use shop_embedded::payments::Simulated;
 use shop_embedded::sqlite::SqliteTable;
 use tokio::net::TcpListener;
@@ -238,6 +241,8 @@ pub struct Stack {
     pub events: Events,
     /// The payment providers (the expiry job and the refunds consumer call them).
     pub payments: Vec<Arc<dyn PaymentProvider>>,
+    /// Where email and SMS go: the local mailbox.
+    pub senders: Senders,
 }
 
 /// The event backbone the stack runs: the embedded bus, or pollers doing Lambda's event source
@@ -249,8 +254,7 @@ pub enum Events {
 
 impl Events {
     /// Runs the publisher and the consumers until the task is dropped.
-    pub async fn run(self, ports: Ports) {
-        let consumers = shop::consumers::all(&ports);
+    pub async fn run(self, consumers: Vec<Arc<dyn shop::events::Consumer>>) {
         match self {
             Events::Embedded { bus, feed } => bus.run(feed, consumers).await,
             Events::Aws(pollers) => pollers.run(consumers).await,
@@ -433,6 +437,9 @@ pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
             table.clone(),
             shop::payments::Payments::new(table.clone(), payments.clone()),
         )));
+    let mailbox = Mailbox::new(table.clone());
+    let senders = Senders { email: Arc::new(mailbox.clone()), sms: Arc::new(mailbox.clone()) };
+    let api = api.merge(mailbox::router(mailbox));
     let api = match simulator {
         Some(simulator) => api.merge(simulation::router(simulator)),
         None => api,
@@ -456,7 +463,7 @@ pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
             .route("/health", get(|| std::future::ready("ok"))),
     )
     .layer(axum::middleware::from_fn_with_state(gw, gateway::gateway));
-    Ok(Stack { router, routes, generated_admin_password, table, sweep, events, payments })
+    Ok(Stack { router, routes, generated_admin_password, table, sweep, events, payments, senders })
 }
 
 /// A running stack (for tests and benchmarks): its address and the task serving it.
@@ -480,7 +487,8 @@ pub async fn spawn(config: Config) -> anyhow::Result<Running> {
     // What AWS runs on a schedule: the expiry job (EventBridge) and the TTL sweep (DynamoDB).
     let job = expiry::Expiry::new(stack.table.clone(), stack.payments.clone(), config.payment_window);
     let (every, sweep) = (config.expiry_every, stack.sweep);
-    let events = stack.events.run(Ports { table: stack.table.clone(), payments: stack.payments.clone() });
+    let ports = Ports { table: stack.table.clone(), payments: stack.payments.clone(), senders: Some(stack.senders) };
+    let events = stack.events.run(shop::consumers::all(&ports)?);
     let schedule = async move {
         let mut ticks = tokio::time::interval(every);
         loop {

@@ -5,24 +5,25 @@
 
 use std::sync::Arc;
 
-use crate::events::{Consumer, NOTIFICATIONS, Queue, REFUNDS, SALES};
-use crate::notifications::OrderNotifications;
+use crate::events::{Consumer, DELIVERIES, NOTIFICATIONS, Queue, REFUNDS, SALES};
+use crate::notifications::{Deliveries, OrderNotifications, Senders};
 use crate::payments::{CancelledRefunds, PaymentProvider, Payments};
 use crate::sales::Sales;
 use crate::table::Table;
 
-/// What consumers are built over: the table, and the payment providers (for those that call
-/// one; the others' functions link none).
+/// What consumers are built over: the table, the payment providers and the message senders
+/// (for those that call them; the others' functions link none).
 #[derive(Clone)]
 pub struct Ports {
     pub table: Arc<dyn Table>,
     pub payments: Vec<Arc<dyn PaymentProvider>>,
+    pub senders: Option<Senders>,
 }
 
 impl Ports {
     /// The table alone.
     pub fn table(table: Arc<dyn Table>) -> Self {
-        Self { table, payments: Vec::new() }
+        Self { table, payments: Vec::new(), senders: None }
     }
 }
 
@@ -30,30 +31,36 @@ impl Ports {
 /// built.
 pub struct Registration {
     pub queue: &'static Queue,
-    pub build: fn(&Ports) -> Arc<dyn Consumer>,
+    pub build: fn(&Ports) -> anyhow::Result<Arc<dyn Consumer>>,
 }
 
-fn notifications(ports: &Ports) -> Arc<dyn Consumer> {
-    Arc::new(OrderNotifications::new(ports.table.clone()))
+fn notifications(ports: &Ports) -> anyhow::Result<Arc<dyn Consumer>> {
+    Ok(Arc::new(OrderNotifications::new(ports.table.clone())))
 }
 
-fn sales(ports: &Ports) -> Arc<dyn Consumer> {
-    Arc::new(Sales::new(ports.table.clone()))
+fn sales(ports: &Ports) -> anyhow::Result<Arc<dyn Consumer>> {
+    Ok(Arc::new(Sales::new(ports.table.clone())))
 }
 
-fn refunds(ports: &Ports) -> Arc<dyn Consumer> {
-    Arc::new(CancelledRefunds::new(Payments::new(ports.table.clone(), ports.payments.clone())))
+fn refunds(ports: &Ports) -> anyhow::Result<Arc<dyn Consumer>> {
+    Ok(Arc::new(CancelledRefunds::new(Payments::new(ports.table.clone(), ports.payments.clone()))))
+}
+
+fn deliveries(ports: &Ports) -> anyhow::Result<Arc<dyn Consumer>> {
+    let senders = ports.senders.clone().ok_or_else(|| anyhow::anyhow!("the deliveries consumer needs senders"))?;
+    Ok(Arc::new(Deliveries::new(ports.table.clone(), senders)))
 }
 
 /// Every consumer, one per queue.
-pub const CONSUMERS: [Registration; 3] = [
+pub const CONSUMERS: [Registration; 4] = [
     Registration { queue: &NOTIFICATIONS, build: notifications },
     Registration { queue: &SALES, build: sales },
     Registration { queue: &REFUNDS, build: refunds },
+    Registration { queue: &DELIVERIES, build: deliveries },
 ];
 
 /// Every consumer (the local stack runs them in-process).
-pub fn all(ports: &Ports) -> Vec<Arc<dyn Consumer>> {
+pub fn all(ports: &Ports) -> anyhow::Result<Vec<Arc<dyn Consumer>>> {
     CONSUMERS.iter().map(|c| (c.build)(ports)).collect()
 }
 
@@ -63,7 +70,7 @@ pub fn of(queue: &str, ports: &Ports) -> anyhow::Result<Arc<dyn Consumer>> {
         .iter()
         .find(|c| c.queue.name == queue)
         .ok_or_else(|| anyhow::anyhow!("no consumer drains a queue named {queue}"))?;
-    Ok((registration.build)(ports))
+    (registration.build)(ports)
 }
 
 #[cfg(test)]

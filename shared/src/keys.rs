@@ -7,7 +7,9 @@
 //! | email uniqueness | `EMAIL#<email>` | `EMAIL` | |
 //! | refresh token (embedded identity) | `REFRESH#<sha256>` | `REFRESH` | `USER#<id>` / `REFRESH#<sha256>` |
 //! | one-time code (embedded identity) | `USER#<id>` | `CODE#<purpose>` | |
-//! | notification | `USER#<id>` | `NOTIFICATION#<ms since epoch>#<id>` | |
+//! | notification (message and its delivery) | `USER#<id>` | `NOTIFICATION#<ms since epoch>#<id>` | |
+//! | address or number nothing is sent to | `SUPPRESSED#<address>` | `SUPPRESSED` | |
+//! | message in the local mailbox (local stack) | `MAILBOX` | `<ms since epoch>#<id>` | |
 //! | cart header (line count) | `USER#<id>` | `CART` | |
 //! | cart line | `USER#<id>` | `CART#<product>` | |
 //! | order (lines embedded) | `ORDER#<id>` | `ORDER` | `USER#<user>` / `ORDER#<created>#<id>` |
@@ -76,6 +78,18 @@ pub fn notification(user: &UserId, at: &str, id: &str) -> Key {
 }
 
 pub const NOTIFICATION_PREFIX: &str = "NOTIFICATION#";
+
+/// `address` (lower case) gets nothing more.
+pub fn suppressed(address: &str) -> Key {
+    Key::new(format!("SUPPRESSED#{address}"), "SUPPRESSED")
+}
+
+/// The local stack's mailbox: every message it "sent", newest last.
+pub const MAILBOX_PARTITION: &str = "MAILBOX";
+
+pub fn mailbox(at: &str, id: &str) -> Key {
+    Key::new(MAILBOX_PARTITION, format!("{at}#{id}"))
+}
 
 pub fn product(id: &ProductId) -> Key {
     Key::new(format!("PRODUCT#{id}"), "PRODUCT")

@@ -25,6 +25,7 @@ use sha2::{Digest, Sha256};
 use shop::domain::{Email, Password, UserId};
 use shop::identity::{Identity, IdentityError, NewAccount, SignedUp, Tokens};
 use shop::keys;
+use shop::notifications::code_message;
 use shop::table::{Condition, Item, Query, Table, Update, Write, WriteError};
 
 /// How long ID and access tokens live.
@@ -215,20 +216,15 @@ impl EmbeddedIdentity {
     async fn send_code(&self, user: &UserId, email: &Email, purpose: &str) -> anyhow::Result<()> {
         let code = format!("{:06}", rand::random::<u32>() % 1_000_000);
         let stored = StoredCode { code_hash: sha256_hex(&code), attempts: 0 };
-        let at = shop::time::Timestamp::now();
-        let notification = json!({
-            "kind": purpose, "channel": "email", "to": email, "code": code, "created_at": at,
-        });
-        let id = ulid::Ulid::new().to_string();
+        let message = code_message(user, email.as_str(), purpose, &code, CODE_SECONDS / 60);
+        let expires = epoch_now() + CODE_SECONDS;
+        let writes = [
+            Write::put(Item::new(&keys::user_code(user, purpose), &stored).expiring_at(expires)),
+            // The message holds the code only as long as the code is good; its event has it sent.
+            Write::put(message.item().with("code", code).expiring_at(expires)),
+        ];
         self.table
-            .transact(vec![
-                Write::put(Item::new(&keys::user_code(user, purpose), &stored).expiring_at(epoch_now() + CODE_SECONDS)),
-                // The message holds the code only as long as the code is good.
-                Write::put(
-                    Item::new(&keys::notification(user, &at.sort_key(), &id), &notification)
-                        .expiring_at(epoch_now() + CODE_SECONDS),
-                ),
-            ])
+            .transact(writes.into_iter().chain(message.event()).collect())
             .await
             .map_err(|e| anyhow::anyhow!("storing a {purpose} code: {e}"))
     }

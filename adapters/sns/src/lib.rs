@@ -1,6 +1,8 @@
 //! `shop-sns`: the bus on AWS, the stream publisher (DynamoDB Streams -> SNS with a `type`
-//! attribute). The queue consumers' Lambda handler is `shop_aws::lambda::handle_queue`; the
-//! local stack's AWS mode runs both from its pollers.
+//! attribute), and SMS through SNS ([`sms`]). The queue consumers' Lambda handler is
+//! `shop_aws::lambda::handle_queue`; the local stack's AWS mode runs both from its pollers.
+
+pub mod sms;
 
 use anyhow::Context;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};

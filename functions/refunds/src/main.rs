@@ -7,7 +7,10 @@ async fn main() -> Result<(), shop_aws::lambda::Error> {
         let aws = shop_aws::lambda_config()?;
         let stripe = std::sync::Arc::new(shop_stripe::from_secrets_manager(&aws)?);
         let paypal = std::sync::Arc::new(shop_paypal::from_secrets_manager(&aws)?);
-        let ports = shop::consumers::Ports { table: shop_dynamodb::table(&aws)?, payments: vec![stripe, paypal] };
+        let ports = shop::consumers::Ports {
+            payments: vec![stripe, paypal],
+            ..shop::consumers::Ports::table(shop_dynamodb::table(&aws)?)
+        };
         shop::consumers::of("refunds", &ports)
     })
     .await

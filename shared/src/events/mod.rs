@@ -38,10 +38,12 @@ pub enum EventKind {
     ProductUpdated,
     ProductDeleted,
     StockChanged,
+    /// A message waits for its sender (`notifications::MessageQueued`).
+    MessageQueued,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 10] = [
+    pub const ALL: [EventKind; 11] = [
         Self::OrderPlaced,
         Self::OrderPaid,
         Self::OrderShipped,
@@ -52,6 +54,7 @@ impl EventKind {
         Self::ProductUpdated,
         Self::ProductDeleted,
         Self::StockChanged,
+        Self::MessageQueued,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +69,7 @@ impl EventKind {
             Self::ProductUpdated => "ProductUpdated",
             Self::ProductDeleted => "ProductDeleted",
             Self::StockChanged => "StockChanged",
+            Self::MessageQueued => "MessageQueued",
         }
     }
 
@@ -217,7 +221,7 @@ impl Queue {
     }
 }
 
-/// Order notifications to the shopper (email now; SMS by preference).
+/// Order events composed into messages to the shopper (`notifications::OrderNotifications`).
 pub const NOTIFICATIONS: Queue = Queue {
     name: "notifications",
     types: &[
@@ -236,9 +240,12 @@ pub const SALES: Queue = Queue { name: "sales", types: &[EventKind::OrderPlaced,
 /// Refunds of paid orders that were cancelled.
 pub const REFUNDS: Queue = Queue { name: "refunds", types: &[EventKind::OrderCancelled] };
 
+/// Messages to send (`notifications::Deliveries`).
+pub const DELIVERIES: Queue = Queue { name: "deliveries", types: &[EventKind::MessageQueued] };
+
 /// Every queue; template.yaml subscribes one SQS queue (with a DLQ) per entry, with these types
 /// as its filter policy (a test holds them equal).
-pub const QUEUES: [&Queue; 3] = [&NOTIFICATIONS, &SALES, &REFUNDS];
+pub const QUEUES: [&Queue; 4] = [&NOTIFICATIONS, &SALES, &REFUNDS, &DELIVERIES];
 
 /// What a queue feeds: an effect applied once per event.
 #[async_trait]
@@ -329,7 +336,8 @@ mod tests {
     #[test]
     fn queues_take_only_types_that_are_written() {
         use crate::domain::OrderStatus;
-        let written: Vec<EventKind> = OrderStatus::ALL.into_iter().map(EventKind::entering).collect();
+        let mut written: Vec<EventKind> = OrderStatus::ALL.into_iter().map(EventKind::entering).collect();
+        written.push(EventKind::MessageQueued);
         for queue in QUEUES {
             assert!(!queue.types.is_empty(), "{queue:?}");
             assert!(queue.types.iter().all(|t| written.contains(t)), "{queue:?} waits for a type nothing writes");
