@@ -67,6 +67,7 @@ const EXPECTED: &[(&str, u16)] = &[
     ("notifications/queue", 200),
     ("sales/queue", 200),
     ("deliveries/queue", 200),
+    ("feedback/queue", 200),
     ("refunds/queue", 200),
 ];
 
@@ -265,6 +266,16 @@ async fn not_http(name: &str, event: Value, world: &World) {
             );
             let stored: Message = world.table.get(&message.key()).await.unwrap().unwrap().decode().unwrap();
             assert_eq!((stored.status, stored.provider_id), (DeliveryStatus::Sent, Some(sent[0].id.clone())));
+        }
+        "feedback/queue" => {
+            // A permanent bounce of the shopper's address, tagged with their id.
+            let answer =
+                feedback::handle(&shop::notifications::Feedback::new(world.table.clone()), event).await.unwrap();
+            assert_eq!(failures(answer), Vec::<String>::new());
+            let suppressed = world.table.get(&shop::notifications::suppression("shopper@example.com")).await.unwrap();
+            assert_eq!(suppressed.unwrap().str("reason"), Some("the address bounced"));
+            let user = Users::new(world.table.clone()).get(&UserId::parse(shopper).unwrap()).await.unwrap().unwrap();
+            assert!(!user.preferences.email, "email is off for the shopper");
         }
         other => panic!("events/{other}.json names no handler"),
     }

@@ -162,3 +162,17 @@ async fn a_provider_outage_is_retried_dead_lettered_and_redriven_to_one_send() {
     assert_eq!(flaky.sent.load(Ordering::SeqCst), 1, "sent once");
     assert_eq!(Mailbox::new(table.clone()).all().await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn an_account_gets_at_most_five_codes_an_hour() {
+    let app = TestApp::spawn().await;
+    let (_, _, email) = app.shopper("Eve").await;
+    for _ in 0..7 {
+        // The same answer every time: nobody learns anything from it.
+        app.post("/api/auth/password/forgot", None, json!({"email": email})).await.expect(202);
+    }
+    eventually(10, "five reset codes mailed", || async { (mailbox(&app, &email).await.len() == 5).then_some(()) })
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(mailbox(&app, &email).await.len(), shop_embedded::identity::CODES_PER_HOUR as usize, "no sixth");
+}

@@ -7,6 +7,7 @@
 //! | email uniqueness | `EMAIL#<email>` | `EMAIL` | |
 //! | refresh token (embedded identity) | `REFRESH#<sha256>` | `REFRESH` | `USER#<id>` / `REFRESH#<sha256>` |
 //! | one-time code (embedded identity) | `USER#<id>` | `CODE#<purpose>` | |
+//! | codes sent in an hour (embedded identity) | `USER#<id>` | `CODESENT#<hours since epoch>` (TTL 2 h) | |
 //! | notification (message and its delivery) | `USER#<id>` | `NOTIFICATION#<ms since epoch>#<id>` | |
 //! | address or number nothing is sent to | `SUPPRESSED#<address>` | `SUPPRESSED` | |
 //! | message in the local mailbox (local stack) | `MAILBOX` | `<ms since epoch>#<id>` | |
@@ -52,6 +53,11 @@ pub fn user_credentials(id: &UserId) -> Key {
 
 pub fn user_code(id: &UserId, purpose: &str) -> Key {
     Key::new(user_pk(id), format!("CODE#{purpose}"))
+}
+
+/// How many codes the user was sent in the clock hour `hour` (hours since the epoch).
+pub fn codes_sent(id: &UserId, hour: i64) -> Key {
+    Key::new(user_pk(id), format!("CODESENT#{hour}"))
 }
 
 /// The partition of everything stored under a user (profile, credentials, notifications...).

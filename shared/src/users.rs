@@ -173,6 +173,23 @@ impl Users {
         }
     }
 
+    /// Turns email off for the user (their address bounced or complained); a concurrent edit of
+    /// the profile is read again, so neither change is lost. Nothing for an unknown user.
+    pub async fn turn_off_email(&self, id: &UserId) -> Result<()> {
+        loop {
+            let Some(current) = self.get(id).await? else { return Ok(()) };
+            if !current.preferences.email {
+                return Ok(());
+            }
+            let preferences = NotificationPreferences { email: false, ..current.preferences };
+            let changes = ProfileChanges { preferences: Some(preferences), ..ProfileChanges::default() };
+            match self.update(id, changes, Some(current.version)).await {
+                Err(UserError::Stale) => continue,
+                other => return other.map(|_| ()),
+            }
+        }
+    }
+
     /// Marks the user erased: every token still held for the account is refused from now on
     /// (a request with one could otherwise bring a profile back). The first step of erasure.
     pub async fn mark_erased(&self, id: &UserId) -> Result<()> {

@@ -81,17 +81,26 @@ pub async fn deliver(consumer: &dyn Consumer, body: &str) -> anyhow::Result<()> 
     consumer.handle(&event).await
 }
 
-/// A consumer's Lambda handler for an SQS batch: every message goes to the consumer, and the
-/// ones that failed come back as `batchItemFailures` so only they are retried (and, past the
-/// queue's receive limit, dead-lettered).
+/// A consumer's Lambda handler for an SQS batch of domain events (see [`handle_sqs`]).
 pub async fn handle_queue(consumer: &dyn Consumer, payload: Value) -> Result<Value, Error> {
+    handle_sqs(consumer.queue().name, payload, |body| async move { deliver(consumer, &body).await }).await
+}
+
+/// The Lambda handler for an SQS batch of `queue`: every message's body goes to `handle`, and
+/// the ones that failed come back as `batchItemFailures` so only they are retried (and, past
+/// the queue's receive limit, dead-lettered).
+pub async fn handle_sqs<F, Fut>(queue: &str, payload: Value, handle: F) -> Result<Value, Error>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
     let batch: aws_lambda_events::event::sqs::SqsEvent =
         serde_json::from_value(payload).map_err(|e| format!("not an SQS batch: {e}"))?;
     let mut failures = Vec::new();
     for message in batch.records {
         let id = message.message_id.unwrap_or_default();
-        if let Err(e) = deliver(consumer, message.body.as_deref().unwrap_or_default()).await {
-            tracing::warn!(queue = consumer.queue().name, message_id = %id, error = format!("{e:#}"), "a message failed");
+        if let Err(e) = handle(message.body.unwrap_or_default()).await {
+            tracing::warn!(queue, message_id = %id, error = format!("{e:#}"), "a message failed");
             failures.push(json!({ "itemIdentifier": id }));
         }
     }

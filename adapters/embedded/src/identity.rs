@@ -35,6 +35,8 @@ pub const REFRESH_SECONDS: i64 = 30 * 24 * 3600;
 /// How long a code stays valid, and how many wrong tries it takes.
 const CODE_SECONDS: i64 = 3600;
 const CODE_ATTEMPTS: i64 = 5;
+/// Codes sent to one account per clock hour, so nobody can flood a mailbox through the API.
+pub const CODES_PER_HOUR: i64 = 5;
 /// Failed log-ins for one email address before each next one must wait (Cognito's rule: five,
 /// then a wait of 1 s that doubles with each failure, up to 15 minutes).
 const FREE_LOGIN_FAILURES: i64 = 5;
@@ -212,21 +214,30 @@ impl EmbeddedIdentity {
         Ok(Tokens { access_token, id_token, refresh_token, expires_in: TOKEN_SECONDS, token_type: "Bearer".into() })
     }
 
-    /// Stores a fresh code for `purpose` and delivers it through the user's outbox.
-    async fn send_code(&self, user: &UserId, email: &Email, purpose: &str) -> anyhow::Result<()> {
+    /// Stores a fresh code for `purpose` and delivers it through the user's outbox, unless the
+    /// account had [`CODES_PER_HOUR`] codes this hour already: answers whether it was sent.
+    async fn send_code(&self, user: &UserId, email: &Email, purpose: &str) -> anyhow::Result<bool> {
         let code = format!("{:06}", rand::random::<u32>() % 1_000_000);
         let stored = StoredCode { code_hash: sha256_hex(&code), attempts: 0 };
         let message = code_message(user, email.as_str(), purpose, &code, CODE_SECONDS / 60);
-        let expires = epoch_now() + CODE_SECONDS;
+        let (now, expires) = (epoch_now(), epoch_now() + CODE_SECONDS);
+        let hour = now / 3600;
+        let counted = Update::default().add("sent", 1).set(keys::EXPIRES_AT, (hour + 2) * 3600);
         let writes = [
+            // First, so a refusal is told by its index.
+            Write::update(keys::codes_sent(user, hour), counted).when(Condition::Under("sent".into(), CODES_PER_HOUR)),
             Write::put(Item::new(&keys::user_code(user, purpose), &stored).expiring_at(expires)),
             // The message holds the code only as long as the code is good; its event has it sent.
             Write::put(message.item().with("code", code).expiring_at(expires)),
         ];
-        self.table
-            .transact(writes.into_iter().chain(message.event()).collect())
-            .await
-            .map_err(|e| anyhow::anyhow!("storing a {purpose} code: {e}"))
+        match self.table.transact(writes.into_iter().chain(message.event()).collect()).await {
+            Ok(()) => Ok(true),
+            Err(WriteError::ConditionFailed { index: Some(0) }) => {
+                tracing::warn!(user = %user, purpose, "code not sent: the account's hourly limit is reached");
+                Ok(false)
+            }
+            Err(e) => Err(anyhow::anyhow!("storing a {purpose} code: {e}")),
+        }
     }
 
     /// Spends one attempt of the user's code for `purpose`; Ok only for the right code.

@@ -1,7 +1,10 @@
 //! `shop-ses`: the email sender on AWS. Amazon SES v2 `SendEmail` with `Simple` content (the
 //! subject, the plain-text part and the HTML part), from the shop's verified identity, through
 //! the configuration set whose event destination reports bounces and complaints, tagged with
-//! the user and message ids so those reports lead back to the message.
+//! the user and message ids so those reports lead back to the message ([`feedback`] reads
+//! them).
+
+pub mod feedback;
 
 use async_trait::async_trait;
 use aws_sdk_sesv2::error::SdkError;
