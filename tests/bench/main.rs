@@ -41,6 +41,8 @@ const FUNCTIONS: &[&str] = &[
     "notifications",
     "sales",
     "refunds",
+    "deliveries",
+    "feedback",
 ];
 const COLD_STARTS: usize = 200;
 
@@ -88,6 +90,8 @@ fn cold_start(binary: &Path) -> Duration {
             ("USER_POOL_ID", "eu-west-1_EXAMPLE"),
             ("USER_POOL_CLIENT_ID", "exampleclient"),
             ("TOPIC_ARN", "arn:aws:sns:eu-west-1:123456789012:shop-events"),
+            ("MAIL_FROM", "orders@shop.example.com"),
+            ("SES_CONFIGURATION_SET", "shop"),
             ("STRIPE_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:stripe-AbCdEf"),
             ("PAYPAL_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:paypal-AbCdEf"),
         ],
@@ -134,6 +138,9 @@ const FIRST_EVENTS: &[(&str, &str)] = &[
     ("notifications", "notifications/queue"),
     ("sales", "sales/queue"),
     ("refunds", "refunds/queue"),
+    // The sample's message is not in the bench's table: read, found gone, nothing sent.
+    ("deliveries", "deliveries/queue"),
+    ("feedback", "feedback/queue"),
 ];
 
 /// Reads one HTTP/1.1 request from a keep-alive connection: its request line and body.
@@ -276,6 +283,8 @@ async fn first_answers() {
         ("USER_POOL_ID", made.user_pool_id.as_str()),
         ("USER_POOL_CLIENT_ID", made.client_id.as_str()),
         ("TOPIC_ARN", made.topic_arn.as_str()),
+        ("MAIL_FROM", "orders@shop.example.com"),
+        ("SES_CONFIGURATION_SET", "shop"),
         ("STRIPE_SECRET_ARN", secret_arn.as_str()),
         // Named, never read: no first event pays with PayPal.
         ("PAYPAL_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:paypal-AbCdEf"),
@@ -444,8 +453,11 @@ async fn checkouts() {
         app.post("/api/products", Some(&admin), shop_tests::product_body("Bench Lamp", "bench", 100, stock)).await;
     let product = product.body["id"].as_str().unwrap().to_owned();
     let mut shoppers = Vec::new();
+    let mut shopper_ids = Vec::new();
     for i in 0..16 {
-        shoppers.push(app.shopper(&format!("Bench{i}")).await.0);
+        let (token, id, _) = app.shopper(&format!("Bench{i}")).await;
+        shoppers.push(token);
+        shopper_ids.push(shop::domain::UserId::parse(&id).unwrap());
     }
     let body = serde_json::json!({
         "items": [{"product_id": product, "quantity": 1}],
@@ -486,6 +498,58 @@ async fn checkouts() {
     println!("| events | behind at the end of the burst | caught up after | events/s end to end |");
     println!("|---|---|---|---|");
     println!("| {placed} | {behind} | {lag:.2} s | {:.0} |", placed as f64 / (elapsed + lag));
+    order_emails(&app, &shopper_ids, placed as usize).await;
+}
+
+/// From each checkout to its OrderPlaced email marked sent (the message's `created_at` is the
+/// order's time, `sent_at` the mark after the mailbox took it), once every one was sent.
+async fn order_emails(app: &shop_tests::TestApp, shoppers: &[shop::domain::UserId], placed: usize) {
+    use shop::notifications::{Channel, DeliveryStatus, Message};
+    let messages = || async {
+        let mut all = Vec::new();
+        for shopper in shoppers {
+            let query = shop::table::Query::partition(shop::keys::user_partition(shopper))
+                .prefix(shop::keys::NOTIFICATION_PREFIX);
+            let mut after = None;
+            loop {
+                let page = app.running.table.query(&query.clone().limit(100).after(after)).await.unwrap();
+                all.extend(page.items.iter().map(|i| i.decode::<Message>().unwrap()));
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+        }
+        all.retain(|m| m.kind == "OrderPlaced" && m.channel == Channel::Email);
+        all
+    };
+    let started = Instant::now();
+    let sent = loop {
+        let all = messages().await;
+        if all.len() >= placed && all.iter().all(|m| m.status == DeliveryStatus::Sent) {
+            break all;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let waited = started.elapsed().as_secs_f64();
+    let mut latencies: Vec<Duration> = sent
+        .iter()
+        .map(|m| {
+            let gap = *m.sent_at.expect("sent") - *m.created_at;
+            Duration::from_secs_f64(gap.as_seconds_f64().max(0.0))
+        })
+        .collect();
+    latencies.sort();
+    println!("\n## Checkout -> its email marked sent (local stack, local mailbox, same burst)");
+    println!("| emails | p50 | p99 | max | all sent after the burst's end |");
+    println!("|---|---|---|---|---|");
+    println!(
+        "| {} | {:.0} ms | {:.0} ms | {:.0} ms | {waited:.2} s |",
+        latencies.len(),
+        percentile(&latencies, 0.5).as_secs_f64() * 1e3,
+        percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+        latencies.last().unwrap().as_secs_f64() * 1e3,
+    );
 }
 
 /// Counts the table requests (each one a DynamoDB request in AWS) a checkout makes.
