@@ -10,6 +10,7 @@
 pub mod cart;
 pub mod catalog;
 pub mod consumers;
+pub mod deferred;
 pub mod domain;
 pub mod error;
 pub mod events;

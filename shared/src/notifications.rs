@@ -397,6 +397,14 @@ pub trait SmsSender: Send + Sync {
     async fn send_sms(&self, sms: &OutgoingSms<'_>) -> Result<String, SendError>;
 }
 
+/// An SMS sender built at its first send (Twilio, its keys read from Secrets Manager then).
+#[async_trait]
+impl<S: SmsSender> SmsSender for crate::deferred::Deferred<S> {
+    async fn send_sms(&self, sms: &OutgoingSms<'_>) -> Result<String, SendError> {
+        self.get().await?.send_sms(sms).await
+    }
+}
+
 /// The senders of every channel.
 #[derive(Clone)]
 pub struct Senders {

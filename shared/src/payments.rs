@@ -274,25 +274,19 @@ pub trait PaymentProvider: Send + Sync {
 }
 
 /// A provider built at its first use (in Lambda: once its secrets are read from Secrets
-/// Manager), then kept for the execution environment's life. A failed build is tried again at
-/// the next use.
+/// Manager; see [`crate::deferred`]), which names its provider before it is built.
 pub struct Deferred<P> {
     provider: Provider,
-    build: Box<dyn Fn() -> futures::future::BoxFuture<'static, anyhow::Result<P>> + Send + Sync>,
-    built: tokio::sync::OnceCell<P>,
+    built: crate::deferred::Deferred<P>,
 }
 
 impl<P: PaymentProvider> Deferred<P> {
-    pub fn new<F, Fut>(provider: Provider, build: F) -> Self
-    where
-        F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: std::future::Future<Output = anyhow::Result<P>> + Send + 'static,
-    {
-        Self { provider, build: Box::new(move || Box::pin(build())), built: tokio::sync::OnceCell::new() }
+    pub fn new(provider: Provider, built: crate::deferred::Deferred<P>) -> Self {
+        Self { provider, built }
     }
 
     async fn get(&self) -> anyhow::Result<&P> {
-        self.built.get_or_try_init(|| (self.build)()).await
+        self.built.get().await
     }
 }
 

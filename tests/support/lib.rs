@@ -2,6 +2,7 @@
 //! own data directory, a typed HTTP client, and the AWS emulator's configuration.
 
 pub mod paypal;
+pub mod twilio;
 
 use std::path::PathBuf;
 

@@ -43,20 +43,28 @@ impl JsonSecret {
     }
 }
 
-/// A payment provider built by `build` from the JSON secret whose ARN the environment variable
-/// `variable` holds: the secret is read at the provider's first use, once per execution
-/// environment (see [`shop::payments::Deferred`]).
+/// A value built by `build` from the JSON secret whose ARN the environment variable `variable`
+/// holds: the secret is read at the value's first use, once per execution environment.
+pub fn deferred<T: Send + Sync + 'static>(
+    config: &aws_config::SdkConfig,
+    variable: &str,
+    build: fn(&Fields) -> anyhow::Result<T>,
+) -> anyhow::Result<shop::deferred::Deferred<T>> {
+    let secret = JsonSecret::from_env(config, variable)?;
+    Ok(shop::deferred::Deferred::new(move || {
+        let secret = secret.clone();
+        async move { build(&secret.read().await?) }
+    }))
+}
+
+/// A payment provider built by `build` from a secret, at its first use (see [`deferred`]).
 pub fn provider<P: shop::payments::PaymentProvider + 'static>(
     config: &aws_config::SdkConfig,
     variable: &str,
     provider: shop::payments::Provider,
     build: fn(&Fields) -> anyhow::Result<P>,
 ) -> anyhow::Result<shop::payments::Deferred<P>> {
-    let secret = JsonSecret::from_env(config, variable)?;
-    Ok(shop::payments::Deferred::new(provider, move || {
-        let secret = secret.clone();
-        async move { build(&secret.read().await?) }
-    }))
+    Ok(shop::payments::Deferred::new(provider, deferred(config, variable, build)?))
 }
 
 /// A secret's named fields.
