@@ -362,3 +362,61 @@ async fn email_goes_through_ses_and_sms_through_sns() {
 fn rand_digits() -> u64 {
     ulid::Ulid::new().random() as u64
 }
+
+/// SES's bounce report reaches the feedback consumer as the template wires it: SES -> SNS topic
+/// -> SQS queue without raw delivery (the consumer reads SNS's envelope). The emulator reports
+/// through an identity's notification topic (SES v1) and sends its own sample bounce for
+/// `bounce@simulator.amazonses.com`: `recipient1@example.com` failed, `recipient2@example.com`
+/// delayed.
+#[tokio::test]
+async fn an_ses_bounce_suppresses_the_address_through_the_feedback_queue() {
+    use shop::notifications::{EmailSender, Feedback, OutgoingEmail};
+    let config = emulator().await;
+    let domain = format!("feedback-{}.example.com", ulid::Ulid::new().to_string().to_lowercase());
+    let ses = aws_sdk_sesv2::Client::new(&config);
+    ses.create_email_identity().email_identity(&domain).send().await.unwrap();
+    let (sns, sqs) = (aws_sdk_sns::Client::new(&config), aws_sdk_sqs::Client::new(&config));
+    let topic = sns.create_topic().name(format!("feedback-{}", ulid::Ulid::new())).send().await.unwrap();
+    let topic = topic.topic_arn().unwrap();
+    let queue = sqs.create_queue().queue_name(format!("feedback-{}", ulid::Ulid::new())).send().await.unwrap();
+    let queue = queue.queue_url().unwrap();
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap();
+    let queue_arn = &attributes.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn];
+    sns.subscribe().topic_arn(topic).protocol("sqs").endpoint(queue_arn).send().await.unwrap();
+    aws_sdk_ses::Client::new(&config)
+        .set_identity_notification_topic()
+        .identity(&domain)
+        .notification_type(aws_sdk_ses::types::NotificationType::Bounce)
+        .sns_topic(topic)
+        .send()
+        .await
+        .unwrap();
+
+    let sender = shop_ses::SesEmail::new(ses, format!("orders@{domain}"), None);
+    let user = shop::domain::UserId::parse("66666666-6666-4666-8666-666666666666").unwrap();
+    let to = "bounce@simulator.amazonses.com";
+    let email = OutgoingEmail { to, subject: "s", text: "t", html: "<p>t</p>", user_id: &user, message_id: "m-email" };
+    sender.send_email(&email).await.unwrap();
+    let got = sqs.receive_message().queue_url(queue).max_number_of_messages(10).send().await.unwrap();
+    let records: Vec<serde_json::Value> = got
+        .messages()
+        .iter()
+        .map(|m| json!({"messageId": m.message_id(), "body": m.body(), "eventSource": "aws:sqs"}))
+        .collect();
+    assert_eq!(records.len(), 1, "one report");
+    let table = dynamo().await;
+    let answer = feedback::handle(&Feedback::new(table.clone()), json!({"Records": records})).await.unwrap();
+    assert_eq!(answer["batchItemFailures"], json!([]));
+    let suppressed = |address: &'static str| {
+        let table = table.clone();
+        async move { table.get(&shop::notifications::suppression(address)).await.unwrap().is_some() }
+    };
+    assert!(suppressed("recipient1@example.com").await, "the failed recipient");
+    assert!(!suppressed("recipient2@example.com").await, "a delayed recipient is not gone");
+}

@@ -1,7 +1,8 @@
 //! SES's bounce and complaint reports, as they reach the feedback queue: an SNS notification
 //! (not raw) whose `Message` is the SES event, JSON in a string (as SNS sends it) or already an
-//! object. Both SES formats are read: event publishing through a configuration set
-//! (`eventType`, with the message's tags) and identity notifications (`notificationType`).
+//! object. Both SES formats are read, event publishing through a configuration set (with the
+//! message's tags) and identity notifications: a report is what its `bounce` or `complaint`
+//! object says, whatever its `eventType` or `notificationType` field holds.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -15,10 +16,7 @@ struct Envelope {
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct SesEvent {
-    event_type: Option<String>,
-    notification_type: Option<String>,
     #[serde(default)]
     bounce: Option<Bounce>,
     #[serde(default)]
@@ -44,6 +42,9 @@ struct Complaint {
 #[serde(rename_all = "camelCase")]
 struct Recipient {
     email_address: String,
+    /// `failed` for an address that does not take mail; `delayed` and others are not final.
+    #[serde(default)]
+    action: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -54,6 +55,11 @@ struct Mail {
 
 fn addresses(recipients: Vec<Recipient>) -> Vec<String> {
     recipients.into_iter().map(|r| r.email_address).collect()
+}
+
+/// The recipients a bounce says are gone for good.
+fn failed(recipients: Vec<Recipient>) -> Vec<String> {
+    addresses(recipients.into_iter().filter(|r| r.action.as_deref().is_none_or(|a| a == "failed")).collect())
 }
 
 /// The report one queue message holds; None for an SES event that is neither a bounce nor a
@@ -69,17 +75,16 @@ pub fn report(body: &str) -> anyhow::Result<Option<EmailReport>> {
         .mail
         .and_then(|m| m.tags.get("user_id").and_then(|v| v.first().cloned()))
         .and_then(|id| UserId::parse(&id).ok());
-    let kind = event.event_type.or(event.notification_type).unwrap_or_default();
-    Ok(match (kind.as_str(), event.bounce, event.complaint) {
-        ("Bounce", Some(bounce), _) => Some(EmailReport::Bounce {
+    Ok(match (event.bounce, event.complaint) {
+        (Some(bounce), _) => Some(EmailReport::Bounce {
             permanent: bounce.bounce_type == "Permanent",
-            recipients: addresses(bounce.bounced_recipients),
+            recipients: failed(bounce.bounced_recipients),
             user_id,
         }),
-        ("Complaint", _, Some(complaint)) => {
+        (None, Some(complaint)) => {
             Some(EmailReport::Complaint { recipients: addresses(complaint.complained_recipients), user_id })
         }
-        _ => None,
+        (None, None) => None,
     })
 }
 
