@@ -113,6 +113,18 @@ async fn a_declined_card_leaves_the_order_payable_with_a_new_payment() {
     .await;
     assert_eq!(failed["status"], "PENDING_PAYMENT");
     assert!(failed["payment"]["failure"].as_str().unwrap().contains("declined"));
+    // The shopper is told, once, in the transaction that recorded the decline.
+    let alice_id = failed["user_id"].as_str().unwrap().to_owned();
+    let told = eventually(10, "the payment failed email", || async {
+        let notes = app.outbox(&alice_id).await;
+        let failed: Vec<_> = notes.into_iter().filter(|n| n["kind"] == "OrderPaymentFailed").collect();
+        (!failed.is_empty()).then_some(failed)
+    })
+    .await;
+    assert_eq!(told.len(), 1);
+    assert!(
+        told[0]["subject"].as_str().unwrap().contains(&id) && told[0]["text"].as_str().unwrap().contains("pay again")
+    );
 
     let second = app.post(&path, Some(&alice), json!({})).await.expect(201).body;
     assert_ne!(second["payment_id"], first["payment_id"], "a new attempt");

@@ -223,6 +223,11 @@ fn order_words(kind: EventKind, event: &OrderEvent) -> Option<(String, String, S
             format!("We have your payment of {total}. Your order is being prepared."),
             format!("Shop: payment of {total} for order {order} received."),
         ),
+        EventKind::OrderPaymentFailed => (
+            format!("Payment for order {order} failed"),
+            format!("Your payment of {total} did not go through. We keep your order: you can pay again."),
+            format!("Shop: payment for order {order} failed; you can pay again."),
+        ),
         EventKind::OrderShipped => {
             let sms = match &event.tracking_number {
                 Some(tracking) => format!("Shop: order {order} shipped, tracking {tracking}."),

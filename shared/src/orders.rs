@@ -94,6 +94,11 @@ impl Order {
 
     /// The write recording this order's event, `from` the status it left.
     fn event(&self, from: Option<OrderStatus>) -> Write {
+        self.event_of(EventKind::entering(self.status), from)
+    }
+
+    /// The write recording an event of `kind` about this order as it now is.
+    pub(crate) fn event_of(&self, kind: EventKind, from: Option<OrderStatus>) -> Write {
         let detail = OrderEvent {
             at: self.updated_at,
             order_id: self.id,
@@ -104,7 +109,7 @@ impl Order {
             lines: self.lines.clone(),
             tracking_number: self.tracking_number.as_ref().map(ToString::to_string),
         };
-        events::record(EventKind::entering(self.status), &detail)
+        events::record(kind, &detail)
     }
 }
 

@@ -567,12 +567,12 @@ impl Payments {
         if order.status != OrderStatus::PendingPayment || !order.payment.as_ref().is_some_and(pending) {
             return (Applied::Nothing, Vec::new());
         }
-        let (_, write) = self.orders.amending(order, |o| {
+        let (failed, write) = self.orders.amending(order, |o| {
             let p = o.payment.as_mut().expect("checked");
             p.status = PaymentStatus::Failed;
             p.failure = Some(reason.to_owned());
         });
-        (Applied::Changed, vec![write])
+        (Applied::Changed, vec![write, failed.event_of(crate::events::EventKind::OrderPaymentFailed, None)])
     }
 
     /// The buyer approved `order`'s payment: it is captured now, and the order paid in the same

@@ -34,6 +34,8 @@ pub enum EventKind {
     OrderDelivered,
     OrderCancelled,
     OrderRefunded,
+    /// The order's payment failed (declined, or refused at capture); the order stays payable.
+    OrderPaymentFailed,
     ProductCreated,
     ProductUpdated,
     ProductDeleted,
@@ -43,13 +45,14 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 11] = [
+    pub const ALL: [EventKind; 12] = [
         Self::OrderPlaced,
         Self::OrderPaid,
         Self::OrderShipped,
         Self::OrderDelivered,
         Self::OrderCancelled,
         Self::OrderRefunded,
+        Self::OrderPaymentFailed,
         Self::ProductCreated,
         Self::ProductUpdated,
         Self::ProductDeleted,
@@ -65,6 +68,7 @@ impl EventKind {
             Self::OrderDelivered => "OrderDelivered",
             Self::OrderCancelled => "OrderCancelled",
             Self::OrderRefunded => "OrderRefunded",
+            Self::OrderPaymentFailed => "OrderPaymentFailed",
             Self::ProductCreated => "ProductCreated",
             Self::ProductUpdated => "ProductUpdated",
             Self::ProductDeleted => "ProductDeleted",
@@ -150,7 +154,8 @@ impl Event {
 }
 
 /// What every order event carries (`OrderPlaced`, `OrderPaid`, `OrderShipped`,
-/// `OrderDelivered`, `OrderCancelled`, `OrderRefunded`): the order as the change left it.
+/// `OrderDelivered`, `OrderCancelled`, `OrderRefunded`, `OrderPaymentFailed`): the order as the
+/// change left it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderEvent {
     pub at: Timestamp,
@@ -231,6 +236,7 @@ pub const NOTIFICATIONS: Queue = Queue {
         EventKind::OrderDelivered,
         EventKind::OrderCancelled,
         EventKind::OrderRefunded,
+        EventKind::OrderPaymentFailed,
     ],
 };
 
@@ -337,7 +343,7 @@ mod tests {
     fn queues_take_only_types_that_are_written() {
         use crate::domain::OrderStatus;
         let mut written: Vec<EventKind> = OrderStatus::ALL.into_iter().map(EventKind::entering).collect();
-        written.push(EventKind::MessageQueued);
+        written.extend([EventKind::MessageQueued, EventKind::OrderPaymentFailed]);
         for queue in QUEUES {
             assert!(!queue.types.is_empty(), "{queue:?}");
             assert!(queue.types.iter().all(|t| written.contains(t)), "{queue:?} waits for a type nothing writes");
