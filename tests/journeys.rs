@@ -1126,9 +1126,13 @@ async fn shoppers_read_their_own_notifications_newest_first_and_never_a_code() {
     let (placed, reset) = (&listed[0], &listed[1]);
     assert_eq!((placed["kind"].clone(), placed["channel"].clone()), (json!("OrderPlaced"), json!("email")));
     assert_eq!(placed["to"].as_str(), Some(alice_email.as_str()));
-    assert!(placed["sent_at"].as_str() >= placed["created_at"].as_str());
+    let at = |v: &Value| {
+        let text = v.as_str().unwrap_or_else(|| panic!("a time: {v}"));
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).unwrap()
+    };
+    assert!(at(&placed["sent_at"]) >= at(&placed["created_at"]));
     assert!(placed["subject"].as_str().unwrap().contains(id));
-    assert!(placed["created_at"].as_str() >= reset["created_at"].as_str(), "newest first");
+    assert!(at(&placed["created_at"]) >= at(&reset["created_at"]), "newest first");
     assert_eq!(reset["to"], alice_email.as_str());
     assert!(placed["id"].as_str().is_some_and(|i| !i.is_empty()) && placed["id"] != reset["id"]);
 
