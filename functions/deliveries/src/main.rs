@@ -1,6 +1,6 @@
 //! Sends queued messages on AWS Lambda, fed by the `deliveries` SQS queue: email through SES,
 //! SMS through Twilio when the stack names a Twilio secret (`TWILIO_SECRET_ARN`, read at the
-//! first SMS), through SNS otherwise.
+//! first SMS), through SNS otherwise (its client, too, made at the first SMS).
 
 use std::sync::Arc;
 
@@ -19,7 +19,15 @@ async fn main() -> Result<(), shop_aws::lambda::Error> {
                     shop_twilio::TwilioSms::from_fields(|name| secret.get(name).map(str::to_owned))
                 })?)
             }
-            _ => Arc::new(shop_sns::sms::SnsSms::new(aws_sdk_sns::Client::new(&aws))),
+            // SNS's client is made at the first SMS: an invocation that sends only email (most
+            // do) never builds it.
+            _ => {
+                let aws = aws.clone();
+                Arc::new(shop::deferred::Deferred::new(move || {
+                    let client = aws_sdk_sns::Client::new(&aws);
+                    async move { Ok(shop_sns::sms::SnsSms::new(client)) }
+                }))
+            }
         };
         let senders = Senders { email: Arc::new(shop_ses::SesEmail::from_env(&aws)?), sms };
         let ports = Ports { senders: Some(senders), ..Ports::table(shop_dynamodb::table(&aws)?) };
