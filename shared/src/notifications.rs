@@ -43,6 +43,16 @@ pub enum Channel {
     Sms,
 }
 
+impl Channel {
+    /// Its name on the wire (`email`, `sms`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Sms => "sms",
+        }
+    }
+}
+
 /// Where a message is on its way to its recipient.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -263,7 +273,7 @@ pub fn order_messages(kind: EventKind, event_id: &str, event: &OrderEvent, user:
     let html = OrderHtml { subject: &subject, name, intro: &intro, lines, total, tracking, order_id };
     let text = OrderText { name, intro: &intro, lines, total, tracking, order_id };
     let message = |channel: Channel, to: String, wanted: bool| Message {
-        id: format!("{event_id}-{}", if channel == Channel::Email { "email" } else { "sms" }),
+        id: format!("{event_id}-{}", channel.as_str()),
         user_id: user.id.clone(),
         kind: kind.as_str().into(),
         channel,
@@ -275,7 +285,7 @@ pub fn order_messages(kind: EventKind, event_id: &str, event: &OrderEvent, user:
         created_at: event.at,
         sent_at: None,
         provider_id: None,
-        reason: (!wanted).then(|| format!("{} is turned off", if channel == Channel::Email { "email" } else { "SMS" })),
+        reason: (!wanted).then(|| format!("{} is turned off", channel.as_str())),
         attempts: 0,
         order_id: Some(event.order_id),
     };

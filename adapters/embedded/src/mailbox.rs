@@ -28,15 +28,6 @@ pub struct Delivered {
     pub at: Timestamp,
 }
 
-impl Delivered {
-    pub fn channel_name(&self) -> &'static str {
-        match self.channel {
-            Channel::Email => "email",
-            Channel::Sms => "SMS",
-        }
-    }
-}
-
 /// The mailbox, over the stack's table.
 #[derive(Clone)]
 pub struct Mailbox {
