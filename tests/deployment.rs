@@ -40,6 +40,7 @@ fn each_function_deploys_exactly_the_routes_it_serves() {
         ("CartFunction", "cart", cart::openapi()),
         ("OrdersFunction", "orders", orders::openapi()),
         ("PaymentsFunction", "payments", payments::openapi()),
+        ("SearchFunction", "search", search::openapi()),
     ];
     let mut all = BTreeSet::new();
     for (resource, binary, doc) in services {
@@ -123,7 +124,7 @@ fn the_event_backbone_is_deployed_as_the_code_routes_it() {
     let resources = &template["Resources"];
     for consumer in shop::consumers::CONSUMERS {
         let queue = consumer.queue;
-        let stem = local::provision::resource_stem(queue);
+        let stem = local::provision::resource_stem(queue.name);
         let subscription = &resources[format!("{stem}Subscription").as_str()]["Properties"];
         let types: Vec<&str> =
             subscription["FilterPolicy"]["type"].as_sequence().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
@@ -134,8 +135,8 @@ fn the_event_backbone_is_deployed_as_the_code_routes_it() {
         assert_eq!(reference(&subscription["Endpoint"]), format!("!GetAtt {stem}Queue.Arn"));
 
         let properties = &resources[format!("{stem}Queue").as_str()]["Properties"];
-        let function = &resources[format!("{stem}Function").as_str()];
-        assert_eq!(function["Metadata"]["BuildProperties"]["Binary"].as_str(), Some(queue.name));
+        let function = &resources[format!("{}Function", local::provision::resource_stem(consumer.function)).as_str()];
+        assert_eq!(function["Metadata"]["BuildProperties"]["Binary"].as_str(), Some(consumer.function));
         let timeout = function["Properties"]["Timeout"].as_u64().unwrap();
         assert!(properties["VisibilityTimeout"].as_u64().unwrap() >= 6 * timeout, "{stem}: visibility >= 6x timeout");
         assert!(properties["RedrivePolicy"]["maxReceiveCount"].as_u64().unwrap() >= 5);
@@ -208,6 +209,9 @@ fn each_function_links_only_its_own_adapters() {
         "argon2",
         "p256",
         "jsonwebtoken",
+        "tantivy",
+        "shop-opensearch",
+        "aws-sdk-opensearch",
     ];
     let expected: &[(&str, &[&str])] = &[
         ("auth", &["aws-sdk-dynamodb", "aws-sdk-cognitoidentityprovider"]),
@@ -222,6 +226,8 @@ fn each_function_links_only_its_own_adapters() {
         ("publisher", &["aws-sdk-sns"]),
         ("notifications", &["aws-sdk-dynamodb"]),
         ("sales", &["aws-sdk-dynamodb"]),
+        ("search", &["shop-opensearch"]),
+        ("indexer", &["aws-sdk-dynamodb", "shop-opensearch"]),
     ];
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     for (function, wanted) in expected {

@@ -69,6 +69,9 @@ const EXPECTED: &[(&str, u16)] = &[
     ("deliveries/queue", 200),
     ("feedback/queue", 200),
     ("refunds/queue", 200),
+    ("search/search", 200),
+    ("search/suggest", 200),
+    ("indexer/queue", 200),
 ];
 
 /// The product and order ids the sample events name; the fixture's real ids take their place.
@@ -89,6 +92,8 @@ struct World {
     order: String,
     /// Placed, not paid.
     unpaid: String,
+    /// An empty search index (the indexer sample fills it).
+    search: Arc<dyn shop::search::SearchIndex>,
 }
 
 /// The users the events' claims name, the shopper's account, and one product.
@@ -146,6 +151,7 @@ async fn world() -> World {
         product: product.id.to_string(),
         order: order.id.to_string(),
         unpaid: unpaid.id.to_string(),
+        search: Arc::new(shop_tantivy::TantivyIndex::open(&dir.join("search")).unwrap().0),
     }
 }
 
@@ -163,6 +169,7 @@ fn router(function: &str, world: &World) -> shop_aws::lambda::Handler {
             let payments = Payments::new(table.clone(), vec![world.payments.clone(), paypal]);
             payments::router(payments::PaymentsState::new(table, payments))
         }
+        "search" => search::router(search::SearchState { index: world.search.clone() }),
         other => panic!("events/{other}/ names no function"),
     };
     shop_aws::lambda::handler(router)
@@ -276,6 +283,16 @@ async fn not_http(name: &str, event: Value, world: &World) {
             assert_eq!(suppressed.unwrap().str("reason"), Some("the address bounced"));
             let user = Users::new(world.table.clone()).get(&UserId::parse(shopper).unwrap()).await.unwrap().unwrap();
             assert!(!user.preferences.email, "email is off for the shopper");
+        }
+        "indexer/queue" => {
+            // A product update delivered twice: the product, as the table holds it, is found.
+            let consumer = shop::search::Indexer::new(world.table.clone(), world.search.clone());
+            let answer = shop_aws::lambda::handle_queue(&consumer, event).await.unwrap();
+            assert_eq!(failures(answer), Vec::<String>::new());
+            let found =
+                world.search.search(&shop::search::SearchQuery::new("pragmatic", 0, 10).unwrap()).await.unwrap();
+            let ids: Vec<String> = found.items.iter().map(|hit| hit.product.id.to_string()).collect();
+            assert_eq!(ids, std::slice::from_ref(&world.product));
         }
         other => panic!("events/{other}.json names no handler"),
     }

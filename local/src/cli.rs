@@ -4,7 +4,7 @@ use anyhow::Context;
 
 use crate::{Backend, Config};
 
-/// The command line: `serve` (the default), `provision`, `dead-letters`. A failure is one
+/// The command line: `serve` (the default), `provision`, `dead-letters`, `reindex`. A failure is one
 /// line on stderr (with its causes) and exit status 1.
 pub async fn run() -> std::process::ExitCode {
     match main().await {
@@ -23,8 +23,11 @@ async fn main() -> anyhow::Result<()> {
         None | Some("serve") => serve().await,
         Some("provision") => provision().await,
         Some("dead-letters") => dead_letters(&args[1..]).await,
+        Some("reindex") => reindex().await,
         Some(other) => {
-            anyhow::bail!("unknown command {other}: use `serve` (the default), `provision` or `dead-letters`")
+            anyhow::bail!(
+                "unknown command {other}: use `serve` (the default), `provision`, `dead-letters` or `reindex`"
+            )
         }
     }
 }
@@ -90,5 +93,47 @@ async fn dead_letters(args: &[String]) -> anyhow::Result<()> {
         }
         Action::Redrive => println!("{moved} dead letters sent back to their queues"),
     }
+    Ok(())
+}
+
+/// Rebuilds the search index from the catalogue (the stack's configuration says which table and
+/// which engine), showing its progress; searches keep the old index until the new one is whole.
+async fn reindex() -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::sync::Arc;
+
+    use shop::catalog::Catalog;
+    use shop::search::SearchIndex;
+    use shop::table::Table;
+
+    let config = Config::from_env()?;
+    let table: Arc<dyn Table> = match config.backend {
+        Backend::Embedded => Arc::new(shop_embedded::sqlite::SqliteTable::open(&config.data_dir.join("shop.db"))?),
+        Backend::Aws => shop_dynamodb::table_named(&config.aws.sdk_config().await, config.aws.table()?),
+    };
+    let index: Arc<dyn SearchIndex> = match &config.opensearch {
+        Some(opensearch) => {
+            let credentials = config.aws.sdk_config().await.credentials_provider();
+            Arc::new(shop_opensearch::OpenSearch::new(opensearch.clone(), credentials)?)
+        }
+        None => {
+            let root = config.data_dir.join("search");
+            let (index, _) = shop_tantivy::TantivyIndex::open(&root).with_context(|| {
+                format!("opening {} (a running local stack holds it: stop it first)", root.display())
+            })?;
+            Arc::new(index)
+        }
+    };
+    let catalog = Catalog::new(table);
+    let total: i64 = catalog.categories().await?.iter().map(|c| c.product_count).sum();
+    let progress = |done: usize| {
+        const WIDTH: usize = 40;
+        let filled = (done * WIDTH).checked_div(total.max(1) as usize).unwrap_or(0).min(WIDTH);
+        eprint!("\r[{}{}] {done}/{total} products", "#".repeat(filled), " ".repeat(WIDTH - filled));
+        let _ = std::io::stderr().flush();
+    };
+    let indexed = shop::search::reindex(&catalog, &*index, &progress).await?;
+    eprintln!();
+    println!("The search index holds {indexed} products.");
     Ok(())
 }

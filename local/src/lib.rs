@@ -24,6 +24,7 @@ use shop::consumers::Ports;
 use shop::identity::Identity;
 use shop::notifications::Senders;
 use shop::payments::PaymentProvider;
+use shop::search::SearchIndex;
 use shop::table::Table;
 use shop::users::Users;
 use shop_embedded::bus::{Bus, Delivery};
@@ -86,6 +87,9 @@ pub struct Config {
     /// PayPal, when `PAYPAL_CLIENT_ID`, `PAYPAL_CLIENT_SECRET` and `PAYPAL_WEBHOOK_ID` are set
     /// (at `PAYPAL_API_BASE`, PayPal's sandbox when unset); otherwise PayPal is not offered.
     pub paypal: Option<shop_paypal::Config>,
+    /// OpenSearch, when `OPENSEARCH_ENDPOINT` is set (the alias `SEARCH_ALIAS`, default
+    /// `products`); otherwise tantivy in the data directory.
+    pub opensearch: Option<shop_opensearch::Config>,
 }
 
 /// The AWS side of the stack's settings, read once from the environment by
@@ -174,6 +178,7 @@ impl Default for Config {
             payments: Payments::Simulated,
             webhook_secret: None,
             paypal: None,
+            opensearch: None,
         }
     }
 }
@@ -223,6 +228,11 @@ impl Config {
             (None, None, None) => None,
             _ => anyhow::bail!("PayPal needs PAYPAL_CLIENT_ID, PAYPAL_CLIENT_SECRET and PAYPAL_WEBHOOK_ID together"),
         };
+        c.opensearch = var("OPENSEARCH_ENDPOINT").map(|endpoint| shop_opensearch::Config {
+            endpoint,
+            alias: var("SEARCH_ALIAS").unwrap_or_else(|| "products".into()),
+            region: var("AWS_REGION").unwrap_or_else(|| "us-east-1".into()),
+        });
         Ok(c)
     }
 }
@@ -243,6 +253,8 @@ pub struct Stack {
     pub payments: Vec<Arc<dyn PaymentProvider>>,
     /// Where email and SMS go: the local mailbox.
     pub senders: Senders,
+    /// The product index the indexer writes and searches read.
+    pub search: Arc<dyn SearchIndex>,
 }
 
 /// The event backbone the stack runs: the embedded bus, or pollers doing Lambda's event source
@@ -272,6 +284,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         cart::openapi(),
         orders::openapi(),
         payments::openapi(),
+        search::openapi(),
     ];
     for part in parts {
         doc.merge(part);
@@ -374,6 +387,21 @@ async fn backends(config: &Config, public_url: &str) -> anyhow::Result<Backends>
     }
 }
 
+/// The product index: OpenSearch when configured, otherwise tantivy under the data directory,
+/// rebuilt from the catalogue when it is missing or unreadable.
+pub async fn search_index(config: &Config, table: &Arc<dyn Table>) -> anyhow::Result<Arc<dyn SearchIndex>> {
+    if let Some(opensearch) = &config.opensearch {
+        return Ok(Arc::new(shop_opensearch::OpenSearch::new(opensearch.clone(), None)?));
+    }
+    let (index, opened) = shop_tantivy::TantivyIndex::open(&config.data_dir.join("search"))?;
+    let index: Arc<dyn SearchIndex> = Arc::new(index);
+    if opened == shop_tantivy::Opened::Empty {
+        let indexed = shop::search::reindex(&Catalog::new(table.clone()), &*index, &|_| {}).await?;
+        tracing::info!(products = indexed, "search index built from the catalogue");
+    }
+    Ok(index)
+}
+
 /// The payment providers, and the simulated one again when it is among them (for its control
 /// route).
 struct PaymentSetup {
@@ -437,6 +465,8 @@ pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
             table.clone(),
             shop::payments::Payments::new(table.clone(), payments.clone()),
         )));
+    let search = search_index(config, &table).await?;
+    let api = api.merge(search::router(search::SearchState { index: search.clone() }));
     let mailbox = Mailbox::new(table.clone());
     let senders = Senders { email: Arc::new(mailbox.clone()), sms: Arc::new(mailbox.clone()) };
     let api = api.merge(mailbox::router(mailbox));
@@ -463,7 +493,7 @@ pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
             .route("/health", get(|| std::future::ready("ok"))),
     )
     .layer(axum::middleware::from_fn_with_state(gw, gateway::gateway));
-    Ok(Stack { router, routes, generated_admin_password, table, sweep, events, payments, senders })
+    Ok(Stack { router, routes, generated_admin_password, table, sweep, events, payments, senders, search })
 }
 
 /// A running stack (for tests and benchmarks): its address and the task serving it.
@@ -487,7 +517,12 @@ pub async fn spawn(config: Config) -> anyhow::Result<Running> {
     // What AWS runs on a schedule: the expiry job (EventBridge) and the TTL sweep (DynamoDB).
     let job = expiry::Expiry::new(stack.table.clone(), stack.payments.clone(), config.payment_window);
     let (every, sweep) = (config.expiry_every, stack.sweep);
-    let ports = Ports { table: stack.table.clone(), payments: stack.payments.clone(), senders: Some(stack.senders) };
+    let ports = Ports {
+        table: stack.table.clone(),
+        payments: stack.payments.clone(),
+        senders: Some(stack.senders),
+        search: Some(stack.search),
+    };
     let events = stack.events.run(shop::consumers::all(&ports)?);
     let schedule = async move {
         let mut ticks = tokio::time::interval(every);

@@ -13,7 +13,6 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_yaml::Value;
-use shop::events::Queue;
 use shop_aws::failed;
 
 /// The deployment template, compiled in.
@@ -174,9 +173,9 @@ pub async fn user_pool(config: &SdkConfig, name: &str) -> anyhow::Result<(String
     Ok((pool_id, client_id))
 }
 
-/// The template's name for a queue's resources: `notifications` -> `Notifications`.
-pub fn resource_stem(queue: &Queue) -> String {
-    let mut chars = queue.name.chars();
+/// The template's name for a queue's or a function's resources: `notifications` -> `Notifications`.
+pub fn resource_stem(name: &str) -> String {
+    let mut chars = name.chars();
     chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
@@ -190,7 +189,7 @@ pub async fn events(config: &SdkConfig, stack: &str) -> anyhow::Result<String> {
         sns.create_topic().name(format!("{stack}-events")).send().await.map_err(failed("creating the topic"))?;
     let topic_arn = topic.topic_arn().context("the topic has no ARN")?.to_owned();
     for queue in shop::events::QUEUES {
-        let stem = resource_stem(queue);
+        let stem = resource_stem(queue.name);
         let def = resource(&format!("{stem}Queue"))?;
         let dlq_name = crate::aws_events::dead_letter_queue_name(stack, queue);
         let dlq = sqs.create_queue().queue_name(&dlq_name).send().await.map_err(failed("creating a DLQ"))?;

@@ -5,32 +5,35 @@
 
 use std::sync::Arc;
 
-use crate::events::{Consumer, DELIVERIES, NOTIFICATIONS, Queue, REFUNDS, SALES};
+use crate::events::{Consumer, DELIVERIES, NOTIFICATIONS, Queue, REFUNDS, SALES, SEARCH};
 use crate::notifications::{Deliveries, OrderNotifications, Senders};
 use crate::payments::{CancelledRefunds, PaymentProvider, Payments};
 use crate::sales::Sales;
+use crate::search::{Indexer, SearchIndex};
 use crate::table::Table;
 
-/// What consumers are built over: the table, the payment providers and the message senders
-/// (for those that call them; the others' functions link none).
+/// What consumers are built over: the table, the payment providers, the message senders and
+/// the search index (for those that call them; the others' functions link none).
 #[derive(Clone)]
 pub struct Ports {
     pub table: Arc<dyn Table>,
     pub payments: Vec<Arc<dyn PaymentProvider>>,
     pub senders: Option<Senders>,
+    pub search: Option<Arc<dyn SearchIndex>>,
 }
 
 impl Ports {
     /// The table alone.
     pub fn table(table: Arc<dyn Table>) -> Self {
-        Self { table, payments: Vec::new(), senders: None }
+        Self { table, payments: Vec::new(), senders: None, search: None }
     }
 }
 
-/// A consumer: the queue it drains (its Lambda function bears the queue's name), and how it is
-/// built.
+/// A consumer: the queue it drains, the Lambda function that drains it, and how it is built.
 pub struct Registration {
     pub queue: &'static Queue,
+    /// The function's binary (most bear their queue's name).
+    pub function: &'static str,
     pub build: fn(&Ports) -> anyhow::Result<Arc<dyn Consumer>>,
 }
 
@@ -51,12 +54,19 @@ fn deliveries(ports: &Ports) -> anyhow::Result<Arc<dyn Consumer>> {
     Ok(Arc::new(Deliveries::new(ports.table.clone(), senders)))
 }
 
+fn indexer(ports: &Ports) -> anyhow::Result<Arc<dyn Consumer>> {
+    let index = ports.search.clone().ok_or_else(|| anyhow::anyhow!("the indexer needs the search index"))?;
+    Ok(Arc::new(Indexer::new(ports.table.clone(), index)))
+}
+
 /// Every consumer, one per queue.
-pub const CONSUMERS: [Registration; 4] = [
-    Registration { queue: &NOTIFICATIONS, build: notifications },
-    Registration { queue: &SALES, build: sales },
-    Registration { queue: &REFUNDS, build: refunds },
-    Registration { queue: &DELIVERIES, build: deliveries },
+pub const CONSUMERS: [Registration; 5] = [
+    Registration { queue: &NOTIFICATIONS, function: "notifications", build: notifications },
+    Registration { queue: &SALES, function: "sales", build: sales },
+    Registration { queue: &REFUNDS, function: "refunds", build: refunds },
+    Registration { queue: &DELIVERIES, function: "deliveries", build: deliveries },
+    // The `search` function answers searches; this one writes the index.
+    Registration { queue: &SEARCH, function: "indexer", build: indexer },
 ];
 
 /// Every consumer (the local stack runs them in-process).
@@ -64,12 +74,12 @@ pub fn all(ports: &Ports) -> anyhow::Result<Vec<Arc<dyn Consumer>>> {
     CONSUMERS.iter().map(|c| (c.build)(ports)).collect()
 }
 
-/// The consumer of the queue named `queue` (a consumer function's `main.rs`).
-pub fn of(queue: &str, ports: &Ports) -> anyhow::Result<Arc<dyn Consumer>> {
+/// The consumer the function named `function` runs (a consumer function's `main.rs`).
+pub fn of(function: &str, ports: &Ports) -> anyhow::Result<Arc<dyn Consumer>> {
     let registration = CONSUMERS
         .iter()
-        .find(|c| c.queue.name == queue)
-        .ok_or_else(|| anyhow::anyhow!("no consumer drains a queue named {queue}"))?;
+        .find(|c| c.function == function)
+        .ok_or_else(|| anyhow::anyhow!("no consumer function is named {function}"))?;
     (registration.build)(ports)
 }
 

@@ -22,6 +22,7 @@ pub mod openapi;
 pub mod orders;
 pub mod payments;
 pub mod sales;
+pub mod search;
 pub mod table;
 pub mod time;
 pub mod users;

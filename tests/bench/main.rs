@@ -10,11 +10,15 @@
 //! 2. the size of each function's release bootstrap, deflate-compressed as in the deployment zip;
 //! 3. requests per second for GET /api/products/{id} through the local stack against a bare
 //!    axum handler serving the same JSON from memory, in one run on one machine;
-//! 4. checkouts per second through the local stack, and that stock and orders still agree.
+//! 4. checkouts per second through the local stack, and that stock and orders still agree;
+//! 5. search on 100,000 generated products, tantivy and OpenSearch side by side (`search`).
 //!
 //! Run: `cargo build --release --workspace --bins && cargo run --release -p shop-tests --bin bench`,
 //! with `SHOP_TEST_AWS_ENDPOINT` naming a running `scripts/aws_emulator.py` for the first-answer
-//! cold starts (skipped without it).
+//! cold starts (skipped without it), and `SHOP_TEST_OPENSEARCH` naming a running
+//! `scripts/search-node` for OpenSearch's figures and the search functions' first answers.
+
+mod search;
 
 use std::io::{BufRead, BufReader, Write as _};
 use std::net::TcpListener;
@@ -43,6 +47,8 @@ const FUNCTIONS: &[&str] = &[
     "refunds",
     "deliveries",
     "feedback",
+    "search",
+    "indexer",
 ];
 const COLD_STARTS: usize = 200;
 
@@ -94,6 +100,7 @@ fn cold_start(binary: &Path) -> Duration {
             ("SES_CONFIGURATION_SET", "shop"),
             ("STRIPE_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:stripe-AbCdEf"),
             ("PAYPAL_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:paypal-AbCdEf"),
+            ("OPENSEARCH_ENDPOINT", "https://search-shop-example.eu-west-1.es.amazonaws.com"),
         ],
     );
     let (stream, _) = listener.accept().unwrap();
@@ -141,6 +148,10 @@ const FIRST_EVENTS: &[(&str, &str)] = &[
     // The sample's message is not in the bench's table: read, found gone, nothing sent.
     ("deliveries", "deliveries/queue"),
     ("feedback", "feedback/queue"),
+    // On the OpenSearch node (`SHOP_TEST_OPENSEARCH`): a completion, and an event whose product
+    // the bench's table lacks (read, then removed from the index).
+    ("search", "search/suggest"),
+    ("indexer", "indexer/queue"),
 ];
 
 /// Reads one HTTP/1.1 request from a keep-alive connection: its request line and body.
@@ -289,10 +300,18 @@ async fn first_answers() {
         // Named, never read: no first event pays with PayPal.
         ("PAYPAL_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:paypal-AbCdEf"),
     ];
+    let opensearch = std::env::var("SHOP_TEST_OPENSEARCH").ok();
+    let mut aws = aws.to_vec();
+    if let Some(endpoint) = &opensearch {
+        aws.push(("OPENSEARCH_ENDPOINT", endpoint.as_str()));
+    }
     let events = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
     let mut runs: Vec<(&str, Vec<u8>)> =
         vec![("hello-lambda", br#"{"hello":"world"}"#.to_vec()), ("hello-dynamodb", b"{}".to_vec())];
     for (name, event) in FIRST_EVENTS {
+        if ["search", "indexer"].contains(name) && opensearch.is_none() {
+            continue;
+        }
         runs.push((name, std::fs::read(events.join(format!("{event}.json"))).unwrap()));
     }
     let rounds = COLD_STARTS / 5;
@@ -634,4 +653,5 @@ fn main() {
     runtime.block_on(throughput());
     runtime.block_on(checkouts());
     runtime.block_on(requests_per_checkout());
+    runtime.block_on(search::run());
 }

@@ -249,9 +249,15 @@ pub const REFUNDS: Queue = Queue { name: "refunds", types: &[EventKind::OrderCan
 /// Messages to send (`notifications::Deliveries`).
 pub const DELIVERIES: Queue = Queue { name: "deliveries", types: &[EventKind::MessageQueued] };
 
+/// Product changes for the search index (`search::Indexer`).
+pub const SEARCH: Queue = Queue {
+    name: "search",
+    types: &[EventKind::ProductCreated, EventKind::ProductUpdated, EventKind::ProductDeleted, EventKind::StockChanged],
+};
+
 /// Every queue; template.yaml subscribes one SQS queue (with a DLQ) per entry, with these types
 /// as its filter policy (a test holds them equal).
-pub const QUEUES: [&Queue; 4] = [&NOTIFICATIONS, &SALES, &REFUNDS, &DELIVERIES];
+pub const QUEUES: [&Queue; 5] = [&NOTIFICATIONS, &SALES, &REFUNDS, &DELIVERIES, &SEARCH];
 
 /// What a queue feeds: an effect applied once per event.
 #[async_trait]
@@ -344,6 +350,9 @@ mod tests {
         use crate::domain::OrderStatus;
         let mut written: Vec<EventKind> = OrderStatus::ALL.into_iter().map(EventKind::entering).collect();
         written.extend([EventKind::MessageQueued, EventKind::OrderPaymentFailed]);
+        // The catalogue's (`catalog::Catalog` writes each).
+        written.extend([EventKind::ProductCreated, EventKind::ProductUpdated, EventKind::ProductDeleted]);
+        written.push(EventKind::StockChanged);
         for queue in QUEUES {
             assert!(!queue.types.is_empty(), "{queue:?}");
             assert!(queue.types.iter().all(|t| written.contains(t)), "{queue:?} waits for a type nothing writes");

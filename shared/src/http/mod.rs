@@ -34,6 +34,21 @@ pub async fn order(
     orders.get(&id).await?.filter(may_see).ok_or(crate::Error::NotFound("order"))
 }
 
+/// A JSON answer anyone may cache for `max_age` seconds, its ETag a digest of the body (so a
+/// conditional GET of an unchanged answer is a 304).
+pub fn shared_json<T: Serialize>(body: &T, max_age: u32) -> Response {
+    use sha2::Digest;
+    let bytes = serde_json::to_vec(body).expect("an answer serializes");
+    let digest = sha2::Sha256::digest(&bytes);
+    let tag: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+        (header::ETAG, HeaderValue::from_str(&format!("\"{tag}\"")).expect("hex is a valid header")),
+        (header::CACHE_CONTROL, HeaderValue::from_str(&format!("public, max-age={max_age}")).expect("a valid header")),
+    ];
+    (headers, bytes).into_response()
+}
+
 /// 201 Created with the new resource's `Location`, version as ETag, and body.
 pub fn created<T: Serialize>(location: &str, version: u64, body: T) -> Response {
     let mut response = Versioned(version, body).into_response();
@@ -87,20 +102,17 @@ where
 /// ```ignore
 /// shop::service!(ProductsState, Doc, [list_products, get_product]);
 /// ```
+///
+/// A service whose routes all are public says so (`service!(public SearchState, ...)`); the
+/// others' state carries the `erasures` the [`Caller`] extractor consults.
 #[macro_export]
 macro_rules! service {
-    ($state:ty, $doc:ty, [$($handler:ident),+ $(,)?]) => {
+    (public $state:ty, $doc:ty, [$($handler:ident),+ $(,)?]) => {
         /// The service's router, ready to serve.
         pub fn router(state: $state) -> ::axum::Router {
             let router = ::axum::Router::new();
             $( let router = $crate::paste::paste! { $crate::http::route::<[<__path_ $handler>], _, _, _>(router, $handler) }; )+
             $crate::http::conventions(router.with_state(state))
-        }
-
-        impl ::axum::extract::FromRef<$state> for $crate::http::caller::Erasures {
-            fn from_ref(state: &$state) -> Self {
-                state.erasures.clone()
-            }
         }
 
         /// The service's OpenAPI document.
@@ -110,6 +122,15 @@ macro_rules! service {
                 .into_openapi();
             $crate::openapi::document_conventions(&mut doc);
             doc
+        }
+    };
+    ($state:ty, $doc:ty, [$($handler:ident),+ $(,)?]) => {
+        $crate::service!(public $state, $doc, [$($handler),+]);
+
+        impl ::axum::extract::FromRef<$state> for $crate::http::caller::Erasures {
+            fn from_ref(state: &$state) -> Self {
+                state.erasures.clone()
+            }
         }
     };
 }

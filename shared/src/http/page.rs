@@ -123,15 +123,20 @@ impl<S: Send + Sync> FromRequestParts<S> for PageParams {
 impl PageParams {
     /// The page to answer with; `next` is where the following page starts, if there is one.
     pub fn page<T>(self, items: Vec<T>, next: Option<Value>) -> Page<T> {
-        let link = next.map(|position| {
+        let link = self.link(next);
+        Page { items, link }
+    }
+
+    /// The `Link` header naming the page that starts at `next`, if there is one.
+    pub fn link(&self, next: Option<Value>) -> Option<String> {
+        next.map(|position| {
             let mut query = self.filters.clone();
             query.push(("limit".into(), self.limit.to_string()));
             query.push(("cursor".into(), Cursor::seal(&self.scope, &position)));
             // A query-only reference resolves against the request's own URL (RFC 3986 §5.2),
             // so the link is right behind any stage prefix or custom domain.
             format!("<?{}>; rel=\"next\"", serde_urlencoded::to_string(&query).unwrap_or_default())
-        });
-        Page { items, link }
+        })
     }
 }
 

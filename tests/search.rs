@@ -1,0 +1,135 @@
+//! Search: the contract on a real OpenSearch node (the test command starts one), and the
+//! index following the catalogue through the local stack's gateway.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use shop_tests::{TestApp, eventually, product_body};
+
+mod opensearch {
+    use std::sync::Arc;
+
+    use shop::search::SearchIndex;
+    use shop_opensearch::{Config, OpenSearch};
+
+    /// An empty index of its own on the node `SHOP_TEST_OPENSEARCH` names.
+    async fn fresh() -> Arc<dyn SearchIndex> {
+        let endpoint = std::env::var("SHOP_TEST_OPENSEARCH").expect(
+            "SHOP_TEST_OPENSEARCH is not set: run the tests with ./scripts/test, which starts an OpenSearch node",
+        );
+        let alias = format!("contract-{}", ulid::Ulid::new().to_string().to_lowercase());
+        Arc::new(OpenSearch::new(Config { endpoint, alias, region: "us-east-1".into() }, None).unwrap())
+    }
+
+    shop::search_contract!(fresh());
+}
+
+/// The names a search answers.
+async fn found(app: &TestApp, query: &str) -> Vec<String> {
+    let answer = app.get(&format!("/api/search?{query}"), None).await.expect(200);
+    answer.body["items"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect()
+}
+
+/// Waits until searching `query` answers `names`.
+async fn until(app: &TestApp, query: &str, names: &[&str]) {
+    eventually(5, &format!("{query} to find {names:?}"), || async { (found(app, query).await == names).then_some(()) })
+        .await;
+}
+
+#[tokio::test]
+async fn the_index_follows_the_catalogue_within_seconds() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let created =
+        app.post("/api/products", Some(&admin), product_body("Zephyr kettle", "kitchen", 4_500, 2)).await.expect(201);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    until(&app, "q=zephyr", &["Zephyr kettle"]).await;
+    until(&app, "q=zepyhr%20ketle", &["Zephyr kettle"]).await;
+
+    // Renamed: found under its new name only.
+    let path = format!("/api/products/{id}");
+    let mut edit = created.body.clone();
+    for field in ["id", "created_at", "updated_at", "version", "stock"] {
+        edit.as_object_mut().unwrap().remove(field);
+    }
+    edit["name"] = json!("Mistral kettle");
+    let etag = created.header("etag").unwrap().to_owned();
+    let renamed =
+        app.send(Method::PUT, &path, Some(&admin), Some(edit.clone()), &[("if-match", &etag)]).await.expect(200);
+    until(&app, "q=mistral", &["Mistral kettle"]).await;
+    until(&app, "q=zephyr", &[]).await;
+
+    // Sold out: excluded by in_stock=true, still found without it.
+    app.post(&format!("{path}/stock"), Some(&admin), json!({"delta": -2, "reason": "damaged"})).await.expect(200);
+    until(&app, "q=mistral&in_stock=true", &[]).await;
+    until(&app, "q=mistral&in_stock=false", &["Mistral kettle"]).await;
+
+    // Deactivated: nowhere; active again: back.
+    let current = app.get(&path, None).await;
+    let etag = current.header("etag").unwrap().to_owned();
+    edit["active"] = json!(false);
+    app.send(Method::PUT, &path, Some(&admin), Some(edit.clone()), &[("if-match", &etag)]).await.expect(200);
+    until(&app, "q=mistral", &[]).await;
+    assert!(renamed.body["version"].as_u64().unwrap() > 1);
+
+    // Deleted: nowhere.
+    let other =
+        app.post("/api/products", Some(&admin), product_body("Sirocco kettle", "kitchen", 3_000, 1)).await.expect(201);
+    until(&app, "q=sirocco", &["Sirocco kettle"]).await;
+    let other_path = format!("/api/products/{}", other.body["id"].as_str().unwrap());
+    let etag = other.header("etag").unwrap().to_owned();
+    app.send(Method::DELETE, &other_path, Some(&admin), None, &[("if-match", &etag)]).await.expect(204);
+    until(&app, "q=sirocco", &[]).await;
+}
+
+#[tokio::test]
+async fn search_answers_facets_pages_and_completions_and_refuses_bad_parameters() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    for (name, price) in [("Quartz clock one", 1_000), ("Quartz clock two", 2_000), ("Quartz clock three", 3_000)] {
+        app.post("/api/products", Some(&admin), product_body(name, "clocks", price, 1)).await.expect(201);
+    }
+    until(&app, "q=quartz&sort=price_asc", &["Quartz clock one", "Quartz clock two", "Quartz clock three"]).await;
+
+    let first = app.get("/api/search?q=quartz&sort=price_asc&limit=2", None).await.expect(200);
+    assert_eq!(first.body["total"], 3);
+    assert_eq!(first.body["facets"]["category"], json!([{"value": "clocks", "count": 3}]));
+    assert_eq!(first.body["facets"]["in_stock"], json!({"true": 3, "false": 0}));
+    assert_eq!(first.body["items"][0]["highlight"]["name"], "<em>Quartz</em> clock one");
+    assert!(first.header("cache-control").unwrap().starts_with("public, max-age="));
+    let link = first.header("link").expect("a next page").to_owned();
+    let next = link.trim_start_matches("<?").split('>').next().unwrap().to_owned();
+    let second = app.get(&format!("/api/search?{next}"), None).await.expect(200);
+    let names: Vec<&str> =
+        second.body["items"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Quartz clock three"]);
+    assert!(second.header("link").is_none(), "the last page");
+
+    // An unchanged answer is a 304 to a client holding its ETag.
+    let etag = first.header("etag").unwrap().to_owned();
+    let again = app
+        .send(Method::GET, "/api/search?q=quartz&sort=price_asc&limit=2", None, None, &[("if-none-match", &etag)])
+        .await;
+    assert_eq!(again.status, 304);
+
+    let suggestions = app.get("/api/search/suggest?q=quartz%20clock%20tw", None).await.expect(200);
+    assert_eq!(suggestions.body.as_array().unwrap().len(), 1);
+    assert_eq!(suggestions.body[0]["text"], "Quartz clock two");
+
+    let tampered = next.replace("cursor=", "cursor=x");
+    for bad in [
+        "min_price=-1".to_owned(),
+        "max_price=1000000000001".to_owned(),
+        "min_price=500&max_price=100".to_owned(),
+        "sort=cheapest".to_owned(),
+        format!("q={}", "a".repeat(201)),
+        "in_stock=maybe".to_owned(),
+        "category=Not%20A%20Slug".to_owned(),
+        tampered,
+    ] {
+        let answer = app.get(&format!("/api/search?{bad}"), None).await;
+        let problem: &Value = &answer.problem(400).body;
+        assert!(problem["detail"].is_string(), "{bad}: {problem}");
+    }
+    app.get(&format!("/api/search/suggest?q={}", "b".repeat(201)), None).await.problem(400);
+    app.get("/api/search/suggest", None).await.problem(400);
+}
