@@ -17,7 +17,10 @@ mod opensearch {
             "SHOP_TEST_OPENSEARCH is not set: run the tests with ./scripts/test, which starts an OpenSearch node",
         );
         let alias = format!("contract-{}", ulid::Ulid::new().to_string().to_lowercase());
-        Arc::new(OpenSearch::new(Config { endpoint, alias, region: "us-east-1".into() }, None).unwrap())
+        Arc::new(
+            OpenSearch::new(Config { endpoint, alias, region: "us-east-1".into(), wait_for_refresh: true }, None)
+                .unwrap(),
+        )
     }
 
     shop::search_contract!(fresh());

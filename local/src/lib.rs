@@ -232,6 +232,7 @@ impl Config {
             endpoint,
             alias: var("SEARCH_ALIAS").unwrap_or_else(|| "products".into()),
             region: var("AWS_REGION").unwrap_or_else(|| "us-east-1".into()),
+            wait_for_refresh: false,
         });
         Ok(c)
     }

@@ -165,7 +165,8 @@ pub async fn run() {
     match std::env::var("SHOP_TEST_OPENSEARCH") {
         Ok(endpoint) => {
             let alias = format!("bench-{}", ulid::Ulid::new().to_string().to_lowercase());
-            let config = shop_opensearch::Config { endpoint, alias, region: "us-east-1".into() };
+            let config =
+                shop_opensearch::Config { endpoint, alias, region: "us-east-1".into(), wait_for_refresh: false };
             engines.push(("OpenSearch", Arc::new(shop_opensearch::OpenSearch::new(config, None).unwrap())));
         }
         Err(_) => println!("\n(OpenSearch skipped: set SHOP_TEST_OPENSEARCH to a node, e.g. scripts/search-node)"),

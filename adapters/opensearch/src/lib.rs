@@ -30,6 +30,11 @@ pub struct Config {
     /// The alias searches and writes use; indices are named after it.
     pub alias: String,
     pub region: String,
+    /// Whether [`SearchIndex::apply`] waits until its changes are searchable
+    /// (`refresh=wait_for`, up to the index's refresh interval of 1 s). The indexer does not:
+    /// its changes show within that second anyway, and waiting would bill each batch a second
+    /// of Lambda time. Tests of the contract do.
+    pub wait_for_refresh: bool,
 }
 
 /// The search port on OpenSearch.
@@ -143,7 +148,7 @@ impl OpenSearch {
         let endpoint = std::env::var("OPENSEARCH_ENDPOINT").context("OPENSEARCH_ENDPOINT is not set")?;
         let alias = std::env::var("SEARCH_ALIAS").unwrap_or_else(|_| "products".into());
         let region = aws.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
-        Self::new(Config { endpoint, alias, region }, aws.credentials_provider())
+        Self::new(Config { endpoint, alias, region, wait_for_refresh: false }, aws.credentials_provider())
     }
 
     async fn call(&self, method: Method, path: &str, body: Option<Vec<u8>>, ndjson: bool) -> anyhow::Result<Answer> {
@@ -256,7 +261,7 @@ impl OpenSearch {
 impl SearchIndex for OpenSearch {
     async fn apply(&self, changes: &[Change]) -> anyhow::Result<()> {
         self.ensure().await?;
-        self.bulk(&self.config.alias, changes, true).await
+        self.bulk(&self.config.alias, changes, self.config.wait_for_refresh).await
     }
 
     async fn search(&self, query: &SearchQuery) -> anyhow::Result<SearchResults> {

@@ -355,7 +355,8 @@ impl Change {
 pub trait SearchIndex: Send + Sync {
     /// Applies the changes, each only if its revision is above the one the index holds for the
     /// product (a put at an equal revision changes nothing; a removal at an equal revision
-    /// removes). Visible to searches when this returns.
+    /// removes). Searchable when this returns (tantivy; OpenSearch when told to wait), or within
+    /// the engine's refresh interval (OpenSearch's indexer: 1 s).
     async fn apply(&self, changes: &[Change]) -> anyhow::Result<()>;
 
     async fn search(&self, query: &SearchQuery) -> anyhow::Result<SearchResults>;
