@@ -136,3 +136,29 @@ async fn search_answers_facets_pages_and_completions_and_refuses_bad_parameters(
     app.get(&format!("/api/search/suggest?q={}", "b".repeat(201)), None).await.problem(400);
     app.get("/api/search/suggest", None).await.problem(400);
 }
+
+#[tokio::test]
+async fn a_reindex_holds_the_active_catalogue_and_nothing_else() {
+    use std::sync::Arc;
+
+    use shop::catalog::{Catalog, ProductDraft};
+    use shop::search::{Change, SearchIndex, SearchQuery, contract};
+
+    let dir = shop_tests::temp_dir("reindex");
+    let table = Arc::new(shop_embedded::sqlite::SqliteTable::open(&dir.join("shop.db")).unwrap());
+    let catalog = Catalog::new(table);
+    catalog.create(shop_tests::draft("R-1", "Walnut stool", "furniture", 9_000), shop_tests::stock(2)).await.unwrap();
+    let hidden = ProductDraft { active: false, ..shop_tests::draft("R-2", "Walnut shelf", "furniture", 5_000) };
+    catalog.create(hidden, shop_tests::stock(2)).await.unwrap();
+    let (index, _) = shop_tantivy::TantivyIndex::open(&dir.join("search")).unwrap();
+    // What the old index held but the catalogue no longer does.
+    index.apply(&[Change::Put(contract::product("Walnut bench", "", "furniture", 7_000, 1))]).await.unwrap();
+
+    let counted = std::sync::Mutex::new(Vec::new());
+    let indexed = shop::search::reindex(&catalog, &index, &|n| counted.lock().unwrap().push(n)).await.unwrap();
+    assert_eq!(indexed, 2, "every product of the catalogue was read");
+    assert_eq!(counted.into_inner().unwrap().last(), Some(&1), "progress counts the active ones put");
+    let found = index.search(&SearchQuery::new("walnut", 0, 10).unwrap()).await.unwrap();
+    let names: Vec<String> = found.items.iter().map(|hit| hit.product.name.to_string()).collect();
+    assert_eq!(names, ["Walnut stool"], "the inactive product and the one gone are not there");
+}

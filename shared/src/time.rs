@@ -39,9 +39,14 @@ impl Timestamp {
         Self(instant.replace_nanosecond(millis).expect("a millisecond is a valid nanosecond"))
     }
 
+    /// Milliseconds since the epoch.
+    pub fn unix_millis(&self) -> i64 {
+        (self.0.unix_timestamp_nanos() / 1_000_000) as i64
+    }
+
     /// Milliseconds since the epoch, zero-padded to 20 digits: sorts as text in time order.
     pub fn sort_key(&self) -> String {
-        format!("{:020}", self.0.unix_timestamp_nanos() / 1_000_000)
+        format!("{:020}", self.unix_millis())
     }
 }
 

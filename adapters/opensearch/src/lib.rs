@@ -87,7 +87,7 @@ fn document(p: &Product) -> Value {
         "category": p.category,
         "price": p.price.amount,
         "in_stock": p.stock.get() > 0,
-        "created": (p.created_at.unix_timestamp_nanos() / 1_000_000) as i64,
+        "created": p.created_at.unix_millis(),
         "product": p,
     })
 }

@@ -100,7 +100,7 @@ impl Fields {
         doc.add_text(self.category, p.category.as_str());
         doc.add_u64(self.price, u64::try_from(p.price.amount).context("a negative price")?);
         doc.add_bool(self.in_stock, p.stock.get() > 0);
-        doc.add_i64(self.created, millis(p));
+        doc.add_i64(self.created, p.created_at.unix_millis());
         doc.add_u64(self.revision, p.version);
         doc.add_text(self.product, serde_json::to_string(p)?);
         Ok(doc)
@@ -109,10 +109,6 @@ impl Fields {
     fn id_term(&self, id: &ProductId) -> Term {
         Term::from_field_text(self.id, &id.to_string())
     }
-}
-
-fn millis(p: &Product) -> i64 {
-    (p.created_at.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 fn analyser() -> TextAnalyzer {
