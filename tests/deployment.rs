@@ -60,6 +60,77 @@ fn each_function_deploys_exactly_the_routes_it_serves() {
 }
 
 #[test]
+fn the_gateway_caches_public_reads_only_keyed_by_all_they_read() {
+    use utoipa::openapi::path::ParameterIn;
+    let template = template();
+
+    // The methods the stage caches: exactly the GETs that need no caller.
+    let settings = template["Resources"]["Api"]["Properties"]["MethodSettings"].as_sequence().unwrap();
+    let stage_wide = settings.iter().find(|s| s["ResourcePath"] == "/*").expect("stage-wide settings");
+    assert_eq!(stage_wide["CachingEnabled"], Value::Bool(false), "caching is off by default");
+    let cached: BTreeSet<(String, String)> = settings
+        .iter()
+        .filter(|s| s["ResourcePath"] != "/*")
+        .map(|s| {
+            assert_eq!(s["CacheDataEncrypted"], Value::Bool(true));
+            // "/~1api~1products": a leading "/", then the path with its slashes as "~1".
+            let path = s["ResourcePath"].as_str().unwrap().strip_prefix('/').unwrap().replace("~1", "/");
+            (s["HttpMethod"].as_str().unwrap().to_owned(), path)
+        })
+        .collect();
+    let doc = local::openapi();
+    let public_reads: BTreeSet<(String, String)> = code_routes(&doc)
+        .into_iter()
+        .filter(|(method, _, needs_caller)| method == "GET" && !needs_caller)
+        .map(|(method, path, _)| (method, path))
+        .collect();
+    assert_eq!(cached, public_reads, "the cached methods are the public reads");
+
+    // Each is keyed by every parameter it reads, and by If-None-Match (a 304 is not a 200).
+    let events: Vec<&Value> = template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter_map(|r| r["Properties"]["Events"].as_mapping())
+        .flat_map(|events| events.values())
+        .filter(|e| e["Type"] == "Api")
+        .collect();
+    for (_, path) in &public_reads {
+        let event = events
+            .iter()
+            .find(|e| e["Properties"]["Path"] == path.as_str() && e["Properties"]["Method"] == "get")
+            .unwrap();
+        let keys: BTreeSet<String> = event["Properties"]["RequestParameters"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("GET {path} declares its cache keys"))
+            .iter()
+            .flat_map(|p| p.as_mapping().unwrap())
+            .map(|(name, options)| {
+                assert_eq!(options["Caching"], Value::Bool(true), "{name:?}");
+                name.as_str().unwrap().to_owned()
+            })
+            .collect();
+        let operation = doc.paths.paths[path].get.as_ref().unwrap();
+        let mut read: BTreeSet<String> = operation
+            .parameters
+            .iter()
+            .flatten()
+            .map(|p| {
+                let place = match p.parameter_in {
+                    ParameterIn::Query => "querystring",
+                    ParameterIn::Path => "path",
+                    ParameterIn::Header => "header",
+                    ParameterIn::Cookie => panic!("GET {path} reads a cookie"),
+                };
+                format!("method.request.{place}.{}", p.name)
+            })
+            .collect();
+        read.insert("method.request.header.If-None-Match".into());
+        assert_eq!(keys, read, "GET {path}: the cache keys are what the route reads");
+    }
+}
+
+#[test]
 fn functions_are_arm64_on_the_os_only_runtime_with_their_own_policies() {
     let template = template();
     let globals = &template["Globals"]["Function"];

@@ -287,6 +287,51 @@ async fn every_route_enforces_its_authorization() {
 }
 
 #[tokio::test]
+async fn every_answer_says_who_may_keep_it() {
+    let app = TestApp::spawn().await;
+    let (_alice, alice_id, _) = app.shopper("Alice").await;
+    let admin = app.admin().await;
+    let product = app.get("/api/products?limit=1", None).await.body[0]["id"].as_str().unwrap().to_owned();
+    let unknown = "01J00000000000000000000000";
+
+    // Every route, reads with ids that exist and changes with one that does not (so that the
+    // walk changes nothing): public reads may be kept a while, everything else never.
+    for route in local::gateway::routes(&local::openapi()) {
+        let method = Method::from_bytes(route.method.as_bytes()).unwrap();
+        let read = method == Method::GET;
+        let id = match () {
+            _ if !read => unknown,
+            _ if route.path.starts_with("/api/users/") => &alice_id,
+            _ if route.path.starts_with("/api/products/") => &product,
+            _ => unknown,
+        };
+        let mut path = route.path.replace("{id}", id).replace("{product_id}", &product);
+        if path.starts_with("/api/search") {
+            path.push_str("?q=lamp");
+        }
+        let token = route.needs_caller.then_some(admin.as_str());
+        let answer = app.call(method, &path, token, (!read).then(|| json!({}))).await;
+        let policy = answer.header("cache-control").unwrap_or_default().to_owned();
+        if route.needs_caller || !read {
+            assert_eq!(policy, "private, no-store", "{} {path} answered {}", route.method, answer.status);
+            continue;
+        }
+        let answer = answer.expect(200);
+        assert!(
+            policy.starts_with("public, max-age=") && policy.contains("stale-while-revalidate="),
+            "GET {path}: {policy}"
+        );
+        let etag = answer.header("etag").unwrap_or_else(|| panic!("GET {path} has no ETag"));
+        let again = app.send(Method::GET, &path, None, None, &[("if-none-match", etag)]).await.expect(304);
+        assert_eq!(again.header("cache-control"), Some(policy.as_str()), "GET {path}: a 304 keeps the policy");
+    }
+
+    // A public route's error is not kept either.
+    let missing = app.get(&format!("/api/products/{unknown}"), None).await.problem(404);
+    assert_eq!(missing.header("cache-control"), Some("private, no-store"));
+}
+
+#[tokio::test]
 async fn bad_input_gets_a_clear_problem_and_changes_nothing() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;

@@ -285,7 +285,7 @@ impl<P: PaymentProvider> Deferred<P> {
         Self { provider, built }
     }
 
-    async fn get(&self) -> anyhow::Result<&P> {
+    async fn get(&self) -> anyhow::Result<Arc<P>> {
         self.built.get().await
     }
 }

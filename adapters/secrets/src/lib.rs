@@ -1,7 +1,9 @@
 //! `shop-secrets`: a JSON secret from AWS Secrets Manager (the providers' keys), read when a
-//! function first needs it and kept for the execution environment's life, so that no secret
-//! sits in a template parameter, an environment variable or a log. The function's environment
-//! names the secret (its ARN), never its value.
+//! function first needs it and kept for [`MAX_AGE`], so that no secret sits in a template
+//! parameter, an environment variable or a log, and a rotated one is in use within the quarter
+//! hour. The function's environment names the secret (its ARN), never its value.
+
+use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client;
 use serde_json::{Map, Value};
@@ -43,8 +45,12 @@ impl JsonSecret {
     }
 }
 
+/// How long a secret read is used before it is read again.
+pub const MAX_AGE: Duration = Duration::from_secs(15 * 60);
+
 /// A value built by `build` from the JSON secret whose ARN the environment variable `variable`
-/// holds: the secret is read at the value's first use, once per execution environment.
+/// holds: the secret is read at the value's first use, and again at the first use after it is
+/// [`MAX_AGE`] old.
 pub fn deferred<T: Send + Sync + 'static>(
     config: &aws_config::SdkConfig,
     variable: &str,
@@ -54,7 +60,8 @@ pub fn deferred<T: Send + Sync + 'static>(
     Ok(shop::deferred::Deferred::new(move || {
         let secret = secret.clone();
         async move { build(&secret.read().await?) }
-    }))
+    })
+    .max_age(MAX_AGE))
 }
 
 /// A payment provider built by `build` from a secret, at its first use (see [`deferred`]).

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use serde::Deserialize;
 use shop::catalog::{Catalog, Category, MAX_ATTRIBUTES, MAX_IMAGES, Product, ProductDraft};
 use shop::domain::{
@@ -11,11 +12,15 @@ use shop::domain::{
 };
 use shop::error::Validation;
 use shop::http::caller::Erasures;
-use shop::http::{Caller, IfMatch, Json, Page, PageParams, PageQuery, Query, Versioned};
+use shop::http::{Caller, IfMatch, Json, PageParams, PageQuery, Query, Versioned};
 use shop::openapi::Shared;
 use shop::sales::{ProductSales, Sales};
 use shop::{Error, Result};
 use utoipa::{IntoParams, OpenApi, ToSchema};
+
+/// How long a browser or the gateway's cache may keep a catalogue read (seconds). A price or
+/// stock level shown may be this old; the cart and checkout always read the table.
+const MAX_AGE: u32 = 30;
 
 /// What the catalogue service needs.
 #[derive(Clone)]
@@ -167,30 +172,30 @@ pub struct ListFilter {
 /// List active products, newest id last; by name within a category.
 #[utoipa::path(get, path = "/api/products", tag = "products", params(ListFilter, PageQuery),
     responses((status = 200, body = [Product], description = "A page of products; `Link` names the next"),
-              (status = 400, body = shop::error::Problem)))]
+              (status = 304), (status = 400, body = shop::error::Problem)))]
 async fn list_products(
     State(state): State<ProductsState>,
     Query(filter): Query<ListFilter>,
     page: PageParams,
-) -> Result<Page<Product>> {
+) -> Result<Response> {
     let category = filter
         .category
         .map(|c| CategorySlug::parse(&c).map_err(|e| Error::BadRequest(format!("category {e}"))))
         .transpose()?;
     let (products, next) = state.catalog.list(category.as_ref(), page.limit, page.after.clone()).await?;
-    Ok(page.page(products.into_iter().filter(|p| p.active).collect(), next))
+    Ok(shop::http::public(MAX_AGE, page.page(products.into_iter().filter(|p| p.active).collect(), next)))
 }
 
 /// One product, with its version as ETag.
 #[utoipa::path(get, path = "/api/products/{id}", tag = "products", params(("id" = String, Path)),
     responses((status = 200, body = Product), (status = 304), (status = 404, body = shop::error::Problem)))]
-async fn get_product(State(state): State<ProductsState>, Path(id): Path<String>) -> Result<Versioned<Product>> {
+async fn get_product(State(state): State<ProductsState>, Path(id): Path<String>) -> Result<Response> {
     let product = state
         .catalog
         .get(&shop::http::path_id(&id, ProductId::parse, "product")?)
         .await?
         .ok_or(Error::NotFound("product"))?;
-    Ok(Versioned(product.version, product))
+    Ok(shop::http::public(MAX_AGE, Versioned(product.version, product)))
 }
 
 /// Add a product (admin).
@@ -310,7 +315,7 @@ async fn product_sales(
 }
 
 /// Categories that hold products.
-#[utoipa::path(get, path = "/api/categories", tag = "products", responses((status = 200, body = [Category])))]
-async fn list_categories(State(state): State<ProductsState>) -> Result<Json<Vec<Category>>> {
-    Ok(Json(state.catalog.categories().await?))
+#[utoipa::path(get, path = "/api/categories", tag = "products", responses((status = 200, body = [Category]), (status = 304)))]
+async fn list_categories(State(state): State<ProductsState>) -> Result<Response> {
+    Ok(shop::http::public(MAX_AGE, Json(state.catalog.categories().await?)))
 }

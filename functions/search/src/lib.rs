@@ -77,7 +77,7 @@ async fn search(
     query.sort = params.sort.unwrap_or_default();
     let results = state.index.search(&query).await?;
     let next = query.next(results.total).map(|offset| serde_json::json!({ "offset": offset }));
-    let mut response = shop::http::shared_json(&results, MAX_AGE);
+    let mut response = shop::http::public(MAX_AGE, axum::Json(results));
     if let Some(link) = page.link(next).and_then(|l| HeaderValue::from_str(&l).ok()) {
         response.headers_mut().insert(header::LINK, link);
     }
@@ -99,5 +99,5 @@ pub struct SuggestParams {
 async fn suggest(State(state): State<SearchState>, Query(params): Query<SuggestParams>) -> Result<Response> {
     SearchQuery::new(&params.q, 0, MAX_SUGGESTIONS).map_err(bad)?;
     let found = state.index.suggest(&params.q, MAX_SUGGESTIONS).await?;
-    Ok(shop::http::shared_json(&found, MAX_AGE))
+    Ok(shop::http::public(MAX_AGE, axum::Json(found)))
 }

@@ -42,8 +42,13 @@ pub async fn not_modified(request: Request, next: Next) -> Response {
     let matches =
         wanted.to_str().unwrap_or_default().split(',').any(|tag| tag.trim() == "*" || opaque(tag) == opaque(current));
     if response.status() == StatusCode::OK && matches {
+        // A 304 carries what the 200 would have said about caching.
         let mut headers = HeaderMap::new();
-        headers.insert(header::ETAG, response.headers()[header::ETAG].clone());
+        for name in [header::ETAG, header::CACHE_CONTROL] {
+            if let Some(value) = response.headers().get(&name) {
+                headers.insert(name, value.clone());
+            }
+        }
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
     response

@@ -1,12 +1,15 @@
 //! The HTTP conventions every service follows, implemented once: JSON in and out with
 //! problem+json errors ([`json`]), the caller from the authorizer's claims ([`caller`]), lists
-//! with tamper-evident cursors ([`page`]), and versions as ETags ([`etag`]).
+//! with tamper-evident cursors ([`page`]), versions as ETags ([`etag`]), and who may keep an
+//! answer ([`cache`]).
 
+pub mod cache;
 pub mod caller;
 pub mod etag;
 pub mod json;
 pub mod page;
 
+pub use cache::public;
 pub use caller::Caller;
 pub use etag::{IfMatch, Versioned};
 pub use json::{Json, Query};
@@ -34,21 +37,6 @@ pub async fn order(
     orders.get(&id).await?.filter(may_see).ok_or(crate::Error::NotFound("order"))
 }
 
-/// A JSON answer anyone may cache for `max_age` seconds, its ETag a digest of the body (so a
-/// conditional GET of an unchanged answer is a 304).
-pub fn shared_json<T: Serialize>(body: &T, max_age: u32) -> Response {
-    use sha2::Digest;
-    let bytes = serde_json::to_vec(body).expect("an answer serializes");
-    let digest = sha2::Sha256::digest(&bytes);
-    let tag: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
-    let headers = [
-        (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
-        (header::ETAG, HeaderValue::from_str(&format!("\"{tag}\"")).expect("hex is a valid header")),
-        (header::CACHE_CONTROL, HeaderValue::from_str(&format!("public, max-age={max_age}")).expect("a valid header")),
-    ];
-    (headers, bytes).into_response()
-}
-
 /// 201 Created with the new resource's `Location`, version as ETag, and body.
 pub fn created<T: Serialize>(location: &str, version: u64, body: T) -> Response {
     let mut response = Versioned(version, body).into_response();
@@ -59,10 +47,11 @@ pub fn created<T: Serialize>(location: &str, version: u64, body: T) -> Response 
     response
 }
 
-/// Applies the cross-cutting conventions to a service's routes: conditional GETs
-/// (`If-None-Match` -> 304) and the body-size limit.
+/// Applies the cross-cutting conventions to a service's routes: `Cache-Control` on every
+/// answer, conditional GETs (`If-None-Match` -> 304) and the body-size limit.
 pub fn conventions<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
     router
+        .layer(axum::middleware::from_fn(cache::cache_control))
         .layer(axum::middleware::from_fn(etag::not_modified))
         .layer(axum::extract::DefaultBodyLimit::max(json::BODY_LIMIT))
 }
