@@ -317,3 +317,205 @@ fn each_function_links_only_its_own_adapters() {
         assert_eq!(linked, wanted, "{function} links exactly the adapters it calls");
     }
 }
+
+/// The template's resources with every `Fn::ForEach` expanded, as the LanguageExtensions
+/// transform expands them: each value of the collection put for the identifier in the
+/// fragment's keys and strings.
+fn resources(template: &Value) -> Vec<(String, Value)> {
+    fn put(value: &Value, from: &str, to: &str) -> Value {
+        match value {
+            Value::String(s) => Value::String(s.replace(from, to)),
+            Value::Sequence(items) => Value::Sequence(items.iter().map(|v| put(v, from, to)).collect()),
+            Value::Mapping(map) => {
+                Value::Mapping(map.iter().map(|(k, v)| (put(k, from, to), put(v, from, to))).collect())
+            }
+            Value::Tagged(tagged) => Value::Tagged(Box::new(serde_yaml::value::TaggedValue {
+                tag: tagged.tag.clone(),
+                value: put(&tagged.value, from, to),
+            })),
+            other => other.clone(),
+        }
+    }
+    let mut out = Vec::new();
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        let name = name.as_str().unwrap();
+        if !name.starts_with("Fn::ForEach::") {
+            out.push((name.to_owned(), resource.clone()));
+            continue;
+        }
+        let identifier = format!("${{{}}}", resource[0].as_str().unwrap());
+        for item in resource[1].as_sequence().unwrap() {
+            let fragment = put(&resource[2], &identifier, item.as_str().unwrap());
+            for (name, resource) in fragment.as_mapping().unwrap() {
+                out.push((name.as_str().unwrap().to_owned(), resource.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// The AWS metrics the dashboard and alarms may name: by namespace, the resource type that
+/// makes them, and the metric names AWS documents for it.
+const AWS_METRICS: &[(&str, &str, &[&str])] = &[
+    (
+        "AWS/ApiGateway",
+        "AWS::Serverless::Api",
+        &["Count", "4XXError", "5XXError", "Latency", "CacheHitCount", "CacheMissCount"],
+    ),
+    ("AWS/Lambda", "AWS::Serverless::Function", &["Errors", "Throttles", "Duration", "Invocations", "IteratorAge"]),
+    (
+        "AWS/DynamoDB",
+        "AWS::DynamoDB::Table",
+        &["ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits", "ReadThrottleEvents", "WriteThrottleEvents"],
+    ),
+    ("AWS/SQS", "AWS::SQS::Queue", &["ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"]),
+    (
+        "AWS/ES",
+        "AWS::OpenSearchService::Domain",
+        &["ClusterStatus.red", "ClusterStatus.yellow", "SearchLatency", "FreeStorageSpace"],
+    ),
+    ("AWS/SES", "AWS::SES::ConfigurationSet", &["Reputation.BounceRate", "Reputation.ComplaintRate"]),
+];
+
+/// Checks one metric a dashboard or an alarm names: the shop's own (in the stack's namespace)
+/// must be one the code records, with exactly its labels as dimensions, or one a log metric
+/// filter of the template makes; an AWS metric must belong to a resource type the template
+/// deploys and be one AWS publishes for it.
+fn check_metric(
+    what: &str,
+    namespace: &str,
+    name: &str,
+    dimensions: &BTreeSet<String>,
+    filters: &BTreeSet<String>,
+    types: &BTreeSet<String>,
+) {
+    if namespace == "STACK" {
+        if filters.contains(name) {
+            return;
+        }
+        let metric = shop::metrics::ALL
+            .iter()
+            .find(|m| m.name == name)
+            .unwrap_or_else(|| panic!("{what}: {name} is not a metric the code records"));
+        let labels: BTreeSet<String> = metric.labels.iter().map(|(label, _)| label.to_string()).collect();
+        assert_eq!(dimensions, &labels, "{what}: {name}'s dimensions are its labels");
+        return;
+    }
+    let (_, kind, names) = AWS_METRICS
+        .iter()
+        .find(|(ns, _, _)| *ns == namespace)
+        .unwrap_or_else(|| panic!("{what}: {namespace} is not the namespace of a resource of the template"));
+    assert!(types.contains(*kind), "{what}: {namespace} needs a {kind} in the template");
+    assert!(names.contains(&name), "{what}: {namespace} has no metric {name}");
+}
+
+/// `SEARCH('{Namespace,Dim,...} MetricName="name" ...', 'Stat', period)`: (namespace,
+/// dimensions, name).
+fn search_expression(expression: &str) -> (String, BTreeSet<String>, String) {
+    let schema = expression.split_once("SEARCH('{").unwrap().1.split_once('}').unwrap().0;
+    let mut parts = schema.split(',').map(str::to_owned);
+    let namespace = parts.next().unwrap();
+    let name = expression.split_once("MetricName=\"").unwrap().1.split_once('"').unwrap().0;
+    (namespace, parts.collect(), name.to_owned())
+}
+
+#[test]
+fn the_dashboard_and_the_alarms_name_only_metrics_that_exist() {
+    let template = template();
+    let resources = resources(&template);
+    let types: BTreeSet<String> = resources.iter().filter_map(|(_, r)| r["Type"].as_str().map(str::to_owned)).collect();
+    let names: BTreeSet<String> = resources
+        .iter()
+        .map(|(n, _)| n.clone())
+        .chain(template["Parameters"].as_mapping().unwrap().keys().map(|k| k.as_str().unwrap().to_owned()))
+        .collect();
+    let filters: BTreeSet<String> = resources
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Logs::MetricFilter")
+        .flat_map(|(_, r)| r["Properties"]["MetricTransformations"].as_sequence().unwrap().clone())
+        .map(|t| t["MetricName"].as_str().unwrap().to_owned())
+        .collect();
+
+    // The dashboard: its body is JSON once Fn::Sub has put in what it names, each of which is
+    // a parameter, a resource or a pseudo parameter of the template.
+    let dashboard =
+        resources.iter().find(|(_, r)| r["Type"] == "AWS::CloudWatch::Dashboard").expect("a dashboard").1.clone();
+    let Value::Tagged(body) = &dashboard["Properties"]["DashboardBody"] else { panic!("the body is a !Sub") };
+    let mut text = body.value.as_str().unwrap().to_owned();
+    while let Some(start) = text.find("${") {
+        let end = start + text[start..].find('}').unwrap();
+        let reference = text[start + 2..end].to_owned();
+        let named = reference.split('.').next().unwrap();
+        assert!(
+            named.starts_with("AWS::") || names.contains(named),
+            "the dashboard names {reference}, which the template lacks"
+        );
+        let put = if reference == "AWS::StackName" { "STACK" } else { named };
+        text.replace_range(start..=end, put);
+    }
+    let body: serde_json::Value = serde_json::from_str(&text).expect("the dashboard body is JSON");
+    let widgets = body["widgets"].as_array().unwrap();
+    assert!(widgets.len() >= 12);
+    let mut shown = BTreeSet::new();
+    for widget in widgets {
+        let title = widget["properties"]["title"].as_str().unwrap();
+        for metric in widget["properties"]["metrics"].as_array().unwrap() {
+            let metric = metric.as_array().unwrap();
+            if let Some(expression) = metric[0]["expression"].as_str() {
+                let (namespace, dimensions, name) = search_expression(expression);
+                check_metric(title, &namespace, &name, &dimensions, &filters, &types);
+                shown.insert(name);
+                continue;
+            }
+            let strings: Vec<&str> = metric.iter().filter_map(|v| v.as_str()).collect();
+            let dimensions: BTreeSet<String> = strings[2..].iter().step_by(2).map(|d| d.to_string()).collect();
+            check_metric(title, strings[0], strings[1], &dimensions, &filters, &types);
+            shown.insert(strings[1].to_owned());
+        }
+    }
+    // Dead letters are counted by the embedded bus only; in AWS the dashboard shows the DLQs.
+    for metric in shop::metrics::ALL.iter().filter(|m| m.name != shop::metrics::DEAD_LETTERS.name) {
+        assert!(shown.contains(metric.name), "the dashboard shows {}", metric.name);
+    }
+    assert!(shown.contains("ApproximateNumberOfMessagesVisible"));
+
+    // The alarms, the expanded ones included.
+    let alarms: Vec<&(String, Value)> =
+        resources.iter().filter(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm").collect();
+    for (name, alarm) in &alarms {
+        let properties = &alarm["Properties"];
+        let namespace = match &properties["Namespace"] {
+            Value::String(s) => s.clone(),
+            Value::Tagged(t) if t.value == "AWS::StackName" => "STACK".into(),
+            other => panic!("{name}: namespace {other:?}"),
+        };
+        let dimensions: BTreeSet<String> = properties["Dimensions"]
+            .as_sequence()
+            .map(|d| d.iter().map(|d| d["Name"].as_str().unwrap().to_owned()).collect())
+            .unwrap_or_default();
+        check_metric(name, &namespace, properties["MetricName"].as_str().unwrap(), &dimensions, &filters, &types);
+    }
+
+    // Every function has its errors and throttles alarms, its canary watches the errors, and
+    // its logs go to a group of its own with a retention.
+    for (function, resource) in resources.iter().filter(|(_, r)| r["Type"] == "AWS::Serverless::Function") {
+        let stem = function.strip_suffix("Function").unwrap();
+        for alarm in ["ErrorsAlarm", "ThrottlesAlarm"] {
+            assert!(alarms.iter().any(|(name, _)| *name == format!("{stem}{alarm}")), "{function} has {stem}{alarm}");
+        }
+        let group = reference(&resource["Properties"]["LoggingConfig"]["LogGroup"]);
+        let group = resources.iter().find(|(name, _)| format!("!Ref {name}") == group).expect("its log group");
+        assert_eq!(group.1["Type"], "AWS::Logs::LogGroup");
+        assert!(!group.1["Properties"]["RetentionInDays"].is_null(), "{function}'s logs have a retention");
+        let watched = &resource["Properties"]["DeploymentPreference"]["Alarms"];
+        assert_eq!(reference(&watched[0]), format!("!Ref {stem}ErrorsAlarm"), "{function}'s canary watches its errors");
+    }
+    // Each bus queue has its event-lag alarm, each dead-letter queue its age alarm.
+    for queue in shop::events::QUEUES {
+        assert!(alarms.iter().any(|(name, _)| *name == format!("{}EventLagAlarm", queue.name)), "{} lag", queue.name);
+    }
+    for (dlq, _) in resources.iter().filter(|(n, _)| n.ends_with("DeadLetterQueue")) {
+        let stem = dlq.strip_suffix("DeadLetterQueue").unwrap();
+        assert!(alarms.iter().any(|(name, _)| *name == format!("{stem}DeadLetterAgeAlarm")), "{dlq} age");
+    }
+}

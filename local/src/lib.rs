@@ -7,6 +7,7 @@ pub mod cli;
 pub mod dead_letters;
 pub mod gateway;
 pub mod mailbox;
+pub mod metrics;
 pub mod provision;
 pub mod seed;
 pub mod simulation;
@@ -90,6 +91,9 @@ pub struct Config {
     /// OpenSearch, when `OPENSEARCH_ENDPOINT` is set (the alias `SEARCH_ALIAS`, default
     /// `products`); otherwise tantivy in the data directory.
     pub opensearch: Option<shop_opensearch::Config>,
+    /// Records metrics and serves them at `/metrics` (`SHOP_METRICS=off` turns both off; the
+    /// recorder is the process's, so once one stack of a process records, all of them do).
+    pub metrics: bool,
 }
 
 /// The AWS side of the stack's settings, read once from the environment by
@@ -179,6 +183,7 @@ impl Default for Config {
             webhook_secret: None,
             paypal: None,
             opensearch: None,
+            metrics: true,
         }
     }
 }
@@ -208,6 +213,7 @@ impl Config {
             c.burst = (c.rate_limit * 2.0).max(1.0);
         }
         c.seed_catalogue = var("SHOP_SEED").as_deref() != Some("false");
+        c.metrics = var("SHOP_METRICS").as_deref() != Some("off");
         c.payment_window = expiry::Expiry::window_from_env()?;
         c.aws = AwsSettings::from_env(&var);
         c.payments = match var("SHOP_PAYMENTS").as_deref() {
@@ -487,6 +493,12 @@ pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
     let api = match jwks {
         Some(jwks) => api.route("/.well-known/jwks.json", get(move || std::future::ready(axum::Json(jwks.clone())))),
         None => api,
+    };
+    let api = if config.metrics {
+        metrics::recorder();
+        api.route("/metrics", get(metrics::serve))
+    } else {
+        api
     };
     let router = shop::http::fallbacks(
         api.route("/openapi.json", get(move || std::future::ready(axum::Json(spec.clone()))))

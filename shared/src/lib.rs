@@ -17,6 +17,7 @@ pub mod events;
 pub mod http;
 pub mod identity;
 pub mod keys;
+pub mod metrics;
 pub mod notifications;
 pub mod openapi;
 pub mod orders;

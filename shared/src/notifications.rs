@@ -514,7 +514,12 @@ impl Consumer for Deliveries {
             Err(SendError::Suppressed(why)) => (DeliveryStatus::Suppressed, update.set("reason", why)),
             Err(SendError::Refused(why)) => (DeliveryStatus::Failed, update.set("reason", why)),
             Err(SendError::Unavailable(e)) => {
-                let status = if tried >= DELIVERY_ATTEMPTS { DeliveryStatus::Failed } else { message.status };
+                let last = tried >= DELIVERY_ATTEMPTS;
+                crate::metrics::notification(
+                    message.channel,
+                    if last { DeliveryStatus::Failed } else { DeliveryStatus::Queued },
+                );
+                let status = if last { DeliveryStatus::Failed } else { message.status };
                 if status == DeliveryStatus::Failed {
                     tracing::warn!(message = %message.id, channel = ?message.channel, error = format!("{e:#}"), "message not sent");
                 }
@@ -523,6 +528,7 @@ impl Consumer for Deliveries {
                 return Err(e.context(format!("sending message {} (try {tried})", message.id)));
             }
         };
+        crate::metrics::notification(message.channel, status);
         if status == DeliveryStatus::Failed {
             tracing::warn!(message = %message.id, channel = ?message.channel, "message not sent");
         } else {
@@ -609,6 +615,7 @@ mod tests {
                 line_total: eur(4500),
             }],
             tracking_number: Some("1Z999AA10123456784".into()),
+            reason: None,
         }
     }
 

@@ -108,6 +108,7 @@ impl Order {
             total: self.total,
             lines: self.lines.clone(),
             tracking_number: self.tracking_number.as_ref().map(ToString::to_string),
+            reason: self.history.last().and_then(|change| change.reason),
         };
         events::record(kind, &detail)
     }
@@ -123,6 +124,17 @@ pub enum CancelReason {
     Admin,
     /// It was not paid in time.
     PaymentExpired,
+}
+
+impl CancelReason {
+    /// Its name on the wire (`shopper`, `admin`, `payment_expired`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Shopper => "shopper",
+            Self::Admin => "admin",
+            Self::PaymentExpired => "payment_expired",
+        }
+    }
 }
 
 /// A change of an order's status, with what that change carries.

@@ -117,16 +117,25 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
+/// With `SHOP_BENCH_BEFORE` naming the release folder of an earlier build, each function's
+/// binary from there is measured too, interleaved with today's (`<function> (before)`).
 fn cold_starts() {
     println!("## Cold start: process start -> first Runtime API poll ({COLD_STARTS} runs each, interleaved)");
-    let mut names = vec!["hello-lambda"];
-    names.extend(FUNCTIONS);
-    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); names.len()];
-    for _ in 0..COLD_STARTS {
-        for (i, name) in names.iter().enumerate() {
-            samples[i].push(cold_start(&release_dir().join(name)));
+    let before = std::env::var_os("SHOP_BENCH_BEFORE").map(PathBuf::from);
+    let mut binaries = vec![("hello-lambda".to_owned(), release_dir().join("hello-lambda"))];
+    for name in FUNCTIONS {
+        binaries.push((name.to_string(), release_dir().join(name)));
+        if let Some(before) = &before {
+            binaries.push((format!("{name} (before)"), before.join(name)));
         }
     }
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); binaries.len()];
+    for _ in 0..COLD_STARTS {
+        for (i, (_, binary)) in binaries.iter().enumerate() {
+            samples[i].push(cold_start(binary));
+        }
+    }
+    let names: Vec<&str> = binaries.iter().map(|(name, _)| name.as_str()).collect();
     report(&names, &mut samples);
 }
 
@@ -421,27 +430,29 @@ async fn load(addr: std::net::SocketAddr, path: &str, connections: usize, durati
     rate
 }
 
+/// The id of the first product a stack lists.
+async fn first_id(url: &str) -> String {
+    let products: serde_json::Value =
+        reqwest::get(format!("{url}/api/products?limit=1")).await.unwrap().json().await.unwrap();
+    products[0]["id"].as_str().unwrap().to_owned()
+}
+
 async fn throughput() {
     println!(
         "\n## GET /api/products/{{id}}: local stack vs a bare axum handler (same process layout, 32 connections, 5 s)"
     );
-    let config = local::Config {
+    // Without metrics first: once a stack installs the process's recorder, every stack records.
+    let config = |metrics| local::Config {
         addr: "127.0.0.1:0".parse().unwrap(),
         data_dir: shop_tests::temp_dir("bench"),
         rate_limit: 0.0,
         admin_password: Some(shop_tests::ADMIN_PASSWORD.into()),
+        metrics,
         ..local::Config::default()
     };
-    let stack = local::spawn(config).await.unwrap();
-    let id = reqwest::get(format!("{}/api/products?limit=1", stack.url))
-        .await
-        .unwrap()
-        .json::<serde_json::Value>()
-        .await
-        .unwrap()[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let unmeasured = local::spawn(config(false)).await.unwrap();
+    let stack = local::spawn(config(true)).await.unwrap();
+    let id = first_id(&stack.url).await;
     let path = format!("/api/products/{id}");
     let body = reqwest::get(format!("{}{path}", stack.url)).await.unwrap().bytes().await.unwrap();
     let bare = axum::Router::new().route(
@@ -454,13 +465,17 @@ async fn throughput() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let bare_addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, bare).await.unwrap() });
+    let unmeasured_path = path.replace(&id, &first_id(&unmeasured.url).await);
+    let without = load(unmeasured.addr, &unmeasured_path, 32, Duration::from_secs(5)).await;
     let shop = load(stack.addr, &path, 32, Duration::from_secs(5)).await;
     let baseline = load(bare_addr, &path, 32, Duration::from_secs(5)).await;
     println!("| server | requests/s |");
     println!("|---|---|");
-    println!("| local stack (gateway, JWT-free public route, SQLite read, ETag) | {shop:.0} |");
+    println!("| local stack (gateway, JWT-free public route, SQLite read, ETag, metrics) | {shop:.0} |");
+    println!("| local stack without metrics (SHOP_METRICS=off, measured first) | {without:.0} |");
     println!("| bare axum, same JSON from memory | {baseline:.0} |");
-    println!("| ratio | {:.2} |", shop / baseline);
+    println!("| with metrics / without | {:.3} |", shop / without);
+    println!("| with metrics / bare | {:.2} |", shop / baseline);
 }
 
 async fn checkouts() {

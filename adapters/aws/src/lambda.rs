@@ -1,6 +1,7 @@
-//! The one way a function runs on AWS Lambda: JSON logs carrying the request id, then the
-//! service's axum router under lambda_http. Every function's `main.rs` is a call to
-//! [`serve_http`].
+//! The one way a function runs on AWS Lambda: JSON logs carrying the request id, metrics as
+//! CloudWatch Embedded Metric Format lines written after each invocation, then the service's
+//! axum router under lambda_http. Every function's `main.rs` is a call to [`serve_http`] (or
+//! [`serve_events`], [`serve_consumer`]).
 
 use axum::Router;
 use axum::http::Uri;
@@ -35,10 +36,40 @@ pub fn init_tracing() {
         .try_init();
 }
 
-/// Logging first, then what the function keeps for its whole execution environment (its
-/// AWS clients among it), so requests reuse it and a failure to build it is logged.
+/// The recorder of this execution environment's metrics (see [`shop::metrics`]).
+static METRICS: std::sync::OnceLock<&'static metrics_cloudwatch_embedded::Collector> = std::sync::OnceLock::new();
+
+/// Records metrics as CloudWatch Embedded Metric Format: CloudWatch Logs turns the lines
+/// [`flush_metrics`] writes into metrics in the namespace `METRICS_NAMESPACE` names.
+pub fn init_metrics() {
+    let namespace = std::env::var("METRICS_NAMESPACE").unwrap_or_else(|_| "Shop".into());
+    match metrics_cloudwatch_embedded::Builder::new().cloudwatch_namespace(namespace).init() {
+        Ok(collector) => {
+            let _ = METRICS.set(collector);
+            shop::metrics::describe();
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics are off: another recorder is installed"),
+    }
+}
+
+/// Writes what the invocation recorded as EMF lines on stdout, and starts the next count.
+pub fn flush_metrics() {
+    flush_metrics_to(std::io::stdout().lock());
+}
+
+fn flush_metrics_to(out: impl std::io::Write) {
+    if let Some(collector) = METRICS.get()
+        && let Err(e) = collector.flush(out)
+    {
+        tracing::warn!(error = %e, "writing metrics failed");
+    }
+}
+
+/// Logging and metrics first, then what the function keeps for its whole execution environment
+/// (its AWS clients among it), so requests reuse it and a failure to build it is logged.
 fn start<S>(build: impl FnOnce() -> anyhow::Result<S>) -> Result<S, Error> {
     init_tracing();
+    init_metrics();
     build().map_err(|e| {
         tracing::error!(error = format!("{e:#}"), "start-up failed");
         e.into()
@@ -47,7 +78,16 @@ fn start<S>(build: impl FnOnce() -> anyhow::Result<S>) -> Result<S, Error> {
 
 /// Runs a service on Lambda; `build` makes its router once per execution environment.
 pub async fn serve_http(build: impl FnOnce() -> anyhow::Result<Router>) -> Result<(), Error> {
-    lambda_http::run(handler(start(build)?)).await
+    let handler = handler(start(build)?);
+    lambda_http::run(tower::service_fn(move |request: lambda_http::Request| {
+        let handler = handler.clone();
+        async move {
+            let answer = handler.oneshot(request).await;
+            flush_metrics();
+            answer
+        }
+    }))
+    .await
 }
 
 /// Runs an event consumer (a schedule, a queue, a stream) on Lambda. `build` makes its state
@@ -63,7 +103,11 @@ where
     lambda_http::lambda_runtime::run(lambda_http::lambda_runtime::service_fn(
         move |event: lambda_http::lambda_runtime::LambdaEvent<serde_json::Value>| {
             let (state, handle) = (state.clone(), handle.clone());
-            async move { handle(state, event.payload).await }
+            async move {
+                let answer = handle(state, event.payload).await;
+                flush_metrics();
+                answer
+            }
         },
     ))
     .await
@@ -78,7 +122,7 @@ pub async fn serve_consumer(build: impl FnOnce() -> anyhow::Result<std::sync::Ar
 /// Hands one queue message's body (the event, delivered raw) to its consumer.
 pub async fn deliver(consumer: &dyn Consumer, body: &str) -> anyhow::Result<()> {
     let event: Event = serde_json::from_str(body).context("a message that is not an event")?;
-    consumer.handle(&event).await
+    shop::events::consume(consumer, &event).await
 }
 
 /// A consumer's Lambda handler for an SQS batch of domain events (see [`handle_sqs`]).
@@ -136,4 +180,58 @@ fn strip_stage(mut request: lambda_http::Request) -> lambda_http::Request {
         *request.uri_mut() = stripped;
     }
     request
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What CloudWatch reads: one JSON document per label set, its `_aws` metadata naming the
+    /// namespace, the labels as the dimensions, and the metric with its unit.
+    #[test]
+    fn metrics_leave_as_embedded_metric_format() {
+        init_metrics();
+        let took = std::time::Duration::from_millis(12);
+        shop::metrics::answered("/api/orders/{id}", &axum::http::Method::GET, axum::http::StatusCode::OK, took);
+        shop::metrics::answered("/api/orders/{id}", &axum::http::Method::GET, axum::http::StatusCode::OK, took);
+        let mut out = Vec::new();
+        flush_metrics_to(&mut out);
+        let documents: Vec<Value> =
+            String::from_utf8(out).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+        let requests = documents
+            .iter()
+            .find(|d| d.get(shop::metrics::HTTP_REQUESTS.name).is_some())
+            .expect("a document with the request count");
+        assert_eq!(requests[shop::metrics::HTTP_REQUESTS.name], 2);
+        assert_eq!(
+            (&requests["route"], &requests["method"], &requests["class"]),
+            (&json!("/api/orders/{id}"), &json!("GET"), &json!("2xx"))
+        );
+        let directive = &requests["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "Shop");
+        let dimensions: Vec<&str> =
+            directive["Dimensions"][0].as_array().unwrap().iter().map(|d| d.as_str().unwrap()).collect();
+        assert_eq!(dimensions.len(), 3);
+        for label in ["route", "method", "class"] {
+            assert!(dimensions.contains(&label), "{dimensions:?}");
+        }
+        assert!(requests["_aws"]["Timestamp"].as_u64().is_some());
+        let duration = documents
+            .iter()
+            .find(|d| d.get(shop::metrics::HTTP_DURATION.name).is_some())
+            .expect("a document with the durations");
+        let units: Vec<&Value> = duration["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| &m["Unit"])
+            .collect();
+        assert_eq!(units, [&json!("Seconds")]);
+
+        // The next invocation starts from nothing, and an invocation that records nothing
+        // writes nothing.
+        let mut again = Vec::new();
+        flush_metrics_to(&mut again);
+        assert_eq!(String::from_utf8(again).unwrap(), "", "nothing recorded, nothing written");
+    }
 }

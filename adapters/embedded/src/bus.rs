@@ -14,7 +14,6 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use futures::FutureExt;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -164,9 +163,13 @@ impl Bus {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         // Another pump may have moved the cursor meanwhile: take only what is still ahead of it.
         let at: i64 = tx.query_row("SELECT seq FROM cursor", [], |r| r.get(0)).optional()?.unwrap_or(0);
-        for change in changes.iter().filter(|c| c.sequence > at) {
-            let Some(event) = Event::published_by(change.old.as_ref(), change.new.as_ref()) else { continue };
-            let body = serde_json::to_string(&event)?;
+        let events: Vec<Event> = changes
+            .iter()
+            .filter(|c| c.sequence > at)
+            .filter_map(|c| Event::published_by(c.old.as_ref(), c.new.as_ref()))
+            .collect();
+        for event in &events {
+            let body = serde_json::to_string(event)?;
             for queue in QUEUES.iter().filter(|q| q.accepts(event.kind)) {
                 tx.execute(
                     "INSERT OR IGNORE INTO messages (queue, event_id, type, body) VALUES (?1, ?2, ?3, ?4)",
@@ -179,6 +182,7 @@ impl Bus {
             [last],
         )?;
         tx.commit()?;
+        events.iter().for_each(shop::metrics::published);
         Ok(changes.len())
     }
 
@@ -233,6 +237,9 @@ impl Bus {
             "UPDATE messages SET visible_at = ?3, dead_at = ?4, last_error = ?5 WHERE queue = ?1 AND event_id = ?2",
             params![queue.name, message.event.event_id, visible_at, dead_at, error],
         )?;
+        if dead_at.is_some() {
+            shop::metrics::dead_lettered(queue.name);
+        }
         Ok(())
     }
 
@@ -290,11 +297,7 @@ impl Bus {
             }
             let mut done = Vec::with_capacity(messages.len());
             for message in &messages {
-                // A consumer that panics has failed this message, as a Lambda invocation would.
-                let outcome = std::panic::AssertUnwindSafe(consumer.handle(&message.event)).catch_unwind().await;
-                match outcome
-                    .unwrap_or_else(|panic| Err(anyhow::anyhow!("panicked: {}", shop::events::panic_message(&*panic))))
-                {
+                match shop::events::consume(consumer, &message.event).await {
                     Ok(()) => done.push(message.event.event_id.as_str()),
                     Err(e) => {
                         tracing::warn!(

@@ -65,6 +65,7 @@ impl SnsPublisher {
                     Some(0)
                 }
             };
+            chunk[..first_failed.unwrap_or(chunk.len())].iter().for_each(shop::metrics::published);
             if let Some(i) = first_failed {
                 return Ok(n * SNS_BATCH + i);
             }

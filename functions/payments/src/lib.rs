@@ -10,9 +10,10 @@ use shop::domain::{Invalid, Money, Reason};
 use shop::error::Validation;
 use shop::http::caller::Erasures;
 use shop::http::{Caller, Json, Versioned};
+use shop::metrics::WebhookOutcome;
 use shop::openapi::Shared;
 use shop::orders::Order;
-use shop::payments::{Checkout, Payments, Provider, Refund};
+use shop::payments::{Applied, Checkout, Payments, Provider, Refund, WebhookError};
 use shop::{Error, Result};
 use utoipa::{OpenApi, ToSchema};
 
@@ -160,8 +161,23 @@ async fn paypal_webhook(State(state): State<PaymentsState>, headers: HeaderMap, 
 async fn webhook(state: &PaymentsState, provider: Provider, headers: &HeaderMap, body: &[u8]) -> Result<Response> {
     // A provider this deployment has no account for has no webhook here.
     let client = state.payments.provider(provider).map_err(|_| Error::NotFound("webhook"))?;
-    let event = client.verify(headers, body).await.inspect_err(|e| tracing::warn!(error = %e, "webhook refused"))?;
-    let applied = state.payments.apply(provider, &event).await?;
-    tracing::info!(event = %event.id, order = ?event.order_id, outcome = ?applied, "webhook event");
+    let event = client.verify(headers, body).await.inspect_err(|e| {
+        tracing::warn!(error = %e, "webhook refused");
+        let outcome = match e {
+            WebhookError::Unavailable(_) => WebhookOutcome::Failed,
+            _ => WebhookOutcome::Rejected,
+        };
+        shop::metrics::webhook(provider, outcome);
+    })?;
+    let applied = state.payments.apply(provider, &event).await;
+    let outcome = match &applied {
+        Ok(Applied::Nothing) => WebhookOutcome::Ignored,
+        Ok(_) => WebhookOutcome::Applied,
+        Err(_) => WebhookOutcome::Failed,
+    };
+    shop::metrics::webhook(provider, outcome);
+    let applied = applied?;
+    let order = event.order_id.map(|id| id.to_string()).unwrap_or_default();
+    tracing::info!(event = %event.id, order, outcome = ?applied, "webhook event");
     Ok(axum::Json(serde_json::json!({"received": true})).into_response())
 }

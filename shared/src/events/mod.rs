@@ -151,6 +151,13 @@ impl Event {
     pub fn decode<T: DeserializeOwned>(&self) -> anyhow::Result<T> {
         T::deserialize(&self.detail).map_err(|e| anyhow::anyhow!("a {} event that does not parse: {e}", self.kind))
     }
+
+    /// How long ago the change it tells of was made (`None` for an event without its time).
+    pub fn age(&self) -> Option<std::time::Duration> {
+        let at = Timestamp::deserialize(self.detail.get("at")?).ok()?;
+        let millis = Timestamp::now().unix_millis().saturating_sub(at.unix_millis()).max(0);
+        Some(std::time::Duration::from_millis(millis as u64))
+    }
 }
 
 /// What every order event carries (`OrderPlaced`, `OrderPaid`, `OrderShipped`,
@@ -169,6 +176,9 @@ pub struct OrderEvent {
     pub lines: Vec<OrderLine>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracking_number: Option<String>,
+    /// Why, for a cancellation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<crate::orders::CancelReason>,
 }
 
 /// What the catalogue's events carry (`ProductCreated`, `ProductUpdated`, `ProductDeleted`):
@@ -267,6 +277,24 @@ pub trait Consumer: Send + Sync {
     /// Applies the event's effect. An error means "try again later"; after the queue's receive
     /// limit the event goes to its dead-letter queue.
     async fn handle(&self, event: &Event) -> anyhow::Result<()>;
+}
+
+/// Hands `event` to `consumer`, as both buses do (the embedded one and Lambda's SQS batches):
+/// a panic fails this event only, and the event's lag and outcome are measured. What the
+/// consumer logs carries the queue, the event's id and type, and the order it is about.
+#[tracing::instrument(skip_all, fields(queue = consumer.queue().name, event = %event.kind,
+    event_id = %event.event_id, order_id = tracing::field::Empty))]
+pub async fn consume(consumer: &dyn Consumer, event: &Event) -> anyhow::Result<()> {
+    use futures::FutureExt;
+    if let Some(order) = event.detail.get("order_id").and_then(Value::as_str) {
+        tracing::Span::current().record("order_id", order);
+    }
+    let outcome = std::panic::AssertUnwindSafe(consumer.handle(event))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| Err(anyhow::anyhow!("panicked: {}", panic_message(&*panic))));
+    crate::metrics::consumed(consumer.queue().name, event.age(), outcome.is_ok());
+    outcome
 }
 
 /// Runs one worker of the bus until its task is dropped: `round` again and again, pausing

@@ -48,12 +48,26 @@ pub fn created<T: Serialize>(location: &str, version: u64, body: T) -> Response 
 }
 
 /// Applies the cross-cutting conventions to a service's routes: `Cache-Control` on every
-/// answer, conditional GETs (`If-None-Match` -> 304) and the body-size limit.
+/// answer, conditional GETs (`If-None-Match` -> 304), every answer measured under its route's
+/// template, and the body-size limit.
 pub fn conventions<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
     router
         .layer(axum::middleware::from_fn(cache::cache_control))
         .layer(axum::middleware::from_fn(etag::not_modified))
+        .layer(axum::middleware::from_fn(measure))
         .layer(axum::extract::DefaultBodyLimit::max(json::BODY_LIMIT))
+}
+
+/// Middleware: counts and times every answer under its route's template (`crate::metrics`).
+async fn measure(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let Some(route) = request.extensions().get::<axum::extract::MatchedPath>().cloned() else {
+        return next.run(request).await;
+    };
+    let method = request.method().clone();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    crate::metrics::answered(route.as_str(), &method, response.status(), started.elapsed());
+    response
 }
 
 /// Adds one documented handler to a router, at the path and methods its `#[utoipa::path]`
