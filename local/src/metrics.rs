@@ -25,9 +25,24 @@ pub fn recorder() -> &'static PrometheusHandle {
         }
         shop::metrics::describe();
         shop::metrics::register_counters();
+        // Histograms keep each sample until upkeep folds it into the buckets: without a scrape
+        // for a while they would grow without end.
+        let upkeep = handle.clone();
+        std::thread::Builder::new()
+            .name("metrics-upkeep".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(UPKEEP);
+                    upkeep.run_upkeep();
+                }
+            })
+            .expect("a thread starts");
         handle
     })
 }
+
+/// How often histogram samples are folded into their buckets.
+const UPKEEP: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// `GET /metrics`: the Prometheus text exposition format.
 pub async fn serve() -> impl axum::response::IntoResponse {
