@@ -191,7 +191,17 @@ pub fn answered(route: &str, method: &axum::http::Method, status: axum::http::St
         400..=499 => "4xx",
         _ => "5xx",
     };
-    let (route, method) = (route.to_owned(), method.as_str().to_owned());
+    // One allocation per answer: the route shared by both metrics, the method a static name.
+    use axum::http::Method;
+    let route = metrics::SharedString::from(std::sync::Arc::<str>::from(route));
+    let method = match *method {
+        Method::GET => metrics::SharedString::const_str("GET"),
+        Method::POST => metrics::SharedString::const_str("POST"),
+        Method::PUT => metrics::SharedString::const_str("PUT"),
+        Method::DELETE => metrics::SharedString::const_str("DELETE"),
+        Method::PATCH => metrics::SharedString::const_str("PATCH"),
+        _ => metrics::SharedString::from_owned(method.as_str().to_owned()),
+    };
     counter!(HTTP_REQUESTS.name, "route" => route.clone(), "method" => method.clone(), "class" => class).increment(1);
     histogram!(HTTP_DURATION.name, "route" => route, "method" => method).record(took.as_secs_f64());
 }
