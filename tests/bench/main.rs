@@ -8,8 +8,9 @@
 //!    first shopper. The first answers are also set against hello-dynamodb, a Lambda that only
 //!    reads one item with the AWS SDK: the floor that SDK sets;
 //! 2. the size of each function's release bootstrap, deflate-compressed as in the deployment zip;
-//! 3. requests per second for GET /api/products/{id} through the local stack against a bare
-//!    axum handler serving the same JSON from memory, in one run on one machine;
+//! 3. requests per second for GET /api/products/{id} through the local stack (the release
+//!    `shop-stack`), with metrics and without, against a bare axum handler serving the same
+//!    JSON from memory, in one run on one machine;
 //! 4. checkouts per second through the local stack, and that stock and orders still agree;
 //! 5. search on 100,000 generated products, tantivy and OpenSearch side by side (`search`).
 //!
@@ -437,28 +438,68 @@ async fn first_id(url: &str) -> String {
     products[0]["id"].as_str().unwrap().to_owned()
 }
 
+/// The local stack as `cargo run` starts it (the release `shop-stack`), seeded, unthrottled,
+/// recording metrics or not, listening at the address it answers with.
+async fn start_stack(metrics: bool) -> (std::process::Child, std::net::SocketAddr) {
+    let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let mut child = Command::new(release_dir().join("shop-stack"))
+        .envs([
+            ("SHOP_ADDR", addr.to_string()),
+            ("SHOP_DATA_DIR", shop_tests::temp_dir("bench").display().to_string()),
+            ("SHOP_RATE_LIMIT", "0".into()),
+            ("SHOP_ADMIN_PASSWORD", shop_tests::ADMIN_PASSWORD.into()),
+            ("SHOP_METRICS", if metrics { "on" } else { "off" }.into()),
+            ("RUST_LOG", "warn".into()),
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("the release shop-stack (cargo build --release -p shop-tests --bin shop-stack)");
+    let health = format!("http://{addr}/health");
+    for _ in 0..200 {
+        if reqwest::get(&health).await.is_ok_and(|answer| answer.status().is_success()) {
+            return (child, addr);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.kill().ok();
+    child.wait().ok();
+    panic!("the local stack did not start at {addr}");
+}
+
+/// Requests per second the local stack serves for one product, with metrics or without.
+async fn stack_rate(metrics: bool) -> f64 {
+    let (mut child, addr) = start_stack(metrics).await;
+    let path = format!("/api/products/{}", first_id(&format!("http://{addr}")).await);
+    let rate = load(addr, &path, 32, Duration::from_secs(5)).await;
+    child.kill().ok();
+    child.wait().ok();
+    rate
+}
+
+fn median(mut rates: Vec<f64>) -> f64 {
+    rates.sort_by(f64::total_cmp);
+    rates[rates.len() / 2]
+}
+
 async fn throughput() {
+    const ROUNDS: usize = 3;
     println!(
-        "\n## GET /api/products/{{id}}: local stack vs a bare axum handler (same process layout, 32 connections, 5 s)"
+        "\n## GET /api/products/{{id}}: the local stack (its own process) with metrics and without, \
+         {ROUNDS} runs each, alternating, medians; a bare axum handler for scale (32 connections, 5 s)"
     );
-    // Without metrics first: once a stack installs the process's recorder, every stack records.
-    let config = |metrics| local::Config {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        data_dir: shop_tests::temp_dir("bench"),
-        rate_limit: 0.0,
-        admin_password: Some(shop_tests::ADMIN_PASSWORD.into()),
-        metrics,
-        ..local::Config::default()
-    };
-    // So the stack without them is measured and stopped before the other starts.
-    let unmeasured = local::spawn(config(false)).await.unwrap();
-    let unmeasured_path = format!("/api/products/{}", first_id(&unmeasured.url).await);
-    let without = load(unmeasured.addr, &unmeasured_path, 32, Duration::from_secs(5)).await;
-    unmeasured.task.abort();
-    let stack = local::spawn(config(true)).await.unwrap();
-    let id = first_id(&stack.url).await;
-    let path = format!("/api/products/{id}");
-    let body = reqwest::get(format!("{}{path}", stack.url)).await.unwrap().bytes().await.unwrap();
+    let (mut with, mut without) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        without.push(stack_rate(false).await);
+        with.push(stack_rate(true).await);
+    }
+    let runs = |rates: &[f64]| rates.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>().join(", ");
+    let (with_runs, without_runs) = (runs(&with), runs(&without));
+    let (with, without) = (median(with), median(without));
+    let (mut child, addr) = start_stack(false).await;
+    let path = format!("/api/products/{}", first_id(&format!("http://{addr}")).await);
+    let body = reqwest::get(format!("http://{addr}{path}")).await.unwrap().bytes().await.unwrap();
+    child.kill().ok();
+    child.wait().ok();
     let bare = axum::Router::new().route(
         "/api/products/{id}",
         axum::routing::get(move || {
@@ -468,16 +509,16 @@ async fn throughput() {
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let bare_addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, bare).await.unwrap() });
-    let shop = load(stack.addr, &path, 32, Duration::from_secs(5)).await;
+    let server = tokio::spawn(async move { axum::serve(listener, bare).await.unwrap() });
     let baseline = load(bare_addr, &path, 32, Duration::from_secs(5)).await;
+    server.abort();
     println!("| server | requests/s |");
     println!("|---|---|");
-    println!("| local stack (gateway, JWT-free public route, SQLite read, ETag, metrics) | {shop:.0} |");
-    println!("| local stack without metrics (SHOP_METRICS=off, measured first, no recorder) | {without:.0} |");
-    println!("| bare axum, same JSON from memory | {baseline:.0} |");
-    println!("| with metrics / without | {:.3} |", shop / without);
-    println!("| with metrics / bare | {:.2} |", shop / baseline);
+    println!("| local stack (gateway, JWT-free public route, SQLite read, ETag, metrics) | {with:.0} ({with_runs}) |");
+    println!("| local stack, SHOP_METRICS=off | {without:.0} ({without_runs}) |");
+    println!("| bare axum, same JSON from memory (in the bench's process) | {baseline:.0} |");
+    println!("| with metrics / without | {:.3} |", with / without);
+    println!("| with metrics / bare | {:.2} |", with / baseline);
 }
 
 async fn checkouts() {

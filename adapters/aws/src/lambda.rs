@@ -192,8 +192,9 @@ mod tests {
     fn metrics_leave_as_embedded_metric_format() {
         init_metrics();
         let took = std::time::Duration::from_millis(12);
-        shop::metrics::answered("/api/orders/{id}", &axum::http::Method::GET, axum::http::StatusCode::OK, took);
-        shop::metrics::answered("/api/orders/{id}", &axum::http::Method::GET, axum::http::StatusCode::OK, took);
+        let route = shop::metrics::RouteMetrics::new("/api/orders/{id}");
+        route.answered(&axum::http::Method::GET, axum::http::StatusCode::OK, took);
+        route.answered(&axum::http::Method::GET, axum::http::StatusCode::OK, took);
         let mut out = Vec::new();
         flush_metrics_to(&mut out);
         let documents: Vec<Value> =

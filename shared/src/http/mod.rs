@@ -18,6 +18,7 @@ pub use page::{Cursor, Page, PageParams, PageQuery};
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
 use serde::Serialize;
 
 /// An id from the path: one that cannot be parsed names nothing, so it is a 404 like any other
@@ -47,26 +48,31 @@ pub fn created<T: Serialize>(location: &str, version: u64, body: T) -> Response 
     response
 }
 
-/// Applies the cross-cutting conventions to a service's routes: `Cache-Control` on every
-/// answer, conditional GETs (`If-None-Match` -> 304), every answer measured under its route's
-/// template, and the body-size limit.
-pub fn conventions<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
-    router
-        .layer(axum::middleware::from_fn(cache::cache_control))
-        .layer(axum::middleware::from_fn(etag::not_modified))
-        .layer(axum::middleware::from_fn(measure))
+/// Applies the cross-cutting conventions to one route: `Cache-Control` on every answer,
+/// conditional GETs (`If-None-Match` -> 304), every answer measured under the route's template,
+/// and the body-size limit.
+fn conventions<S: Clone + Send + Sync + 'static>(route: &str, endpoint: MethodRouter<S>) -> MethodRouter<S> {
+    let metrics = std::sync::Arc::new(crate::metrics::RouteMetrics::new(route));
+    use axum::middleware::{from_fn, from_fn_with_state};
+    // Outermost first.
+    let layers = tower::ServiceBuilder::new()
         .layer(axum::extract::DefaultBodyLimit::max(json::BODY_LIMIT))
+        .layer(from_fn_with_state(metrics, measure))
+        .layer(from_fn(etag::not_modified))
+        .layer(from_fn(cache::cache_control));
+    endpoint.layer::<_, std::convert::Infallible>(layers)
 }
 
-/// Middleware: counts and times every answer under its route's template (`crate::metrics`).
-async fn measure(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let Some(route) = request.extensions().get::<axum::extract::MatchedPath>().cloned() else {
-        return next.run(request).await;
-    };
+/// Middleware: counts and times every answer of a route (`crate::metrics`).
+async fn measure(
+    axum::extract::State(metrics): axum::extract::State<std::sync::Arc<crate::metrics::RouteMetrics>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     let method = request.method().clone();
     let started = std::time::Instant::now();
     let response = next.run(request).await;
-    crate::metrics::answered(route.as_str(), &method, response.status(), started.elapsed());
+    metrics.answered(&method, response.status(), started.elapsed());
     response
 }
 
@@ -96,7 +102,8 @@ where
         })
         .reduce(MethodFilter::or)
         .expect("an operation has a method");
-    router.route(&P::path(), axum::routing::on(filter, handler))
+    let path = P::path();
+    router.route(&path, conventions(&path, axum::routing::on(filter, handler)))
 }
 
 /// Declares a service from one list of documented handlers: `router(state)`, which serves
@@ -115,7 +122,7 @@ macro_rules! service {
         pub fn router(state: $state) -> ::axum::Router {
             let router = ::axum::Router::new();
             $( let router = $crate::paste::paste! { $crate::http::route::<[<__path_ $handler>], _, _, _>(router, $handler) }; )+
-            $crate::http::conventions(router.with_state(state))
+            router.with_state(state)
         }
 
         /// The service's OpenAPI document.
