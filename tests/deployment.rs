@@ -57,6 +57,15 @@ fn each_function_deploys_exactly_the_routes_it_serves() {
         all.extend(served);
     }
     assert_eq!(all, code_routes(&local::openapi()), "the local gateway's route table is the template's");
+
+    // The storefront's pages: public, outside the API document, none of them under /api.
+    let storefront = &template["Resources"]["StorefrontFunction"];
+    assert_eq!(storefront["Metadata"]["BuildProperties"]["Binary"].as_str(), Some("storefront"));
+    let pages: BTreeSet<Route> = ["/", "/assets/{proxy+}", "/storefront.json"]
+        .into_iter()
+        .map(|path| ("GET".to_owned(), path.to_owned(), false))
+        .collect();
+    assert_eq!(template_routes(storefront), pages);
 }
 
 #[test]
@@ -249,7 +258,8 @@ async fn every_deployed_route_is_served() {
         for (method, path, _) in template_routes(resource) {
             let concrete = path
                 .replace("{id}", "01J00000000000000000000000")
-                .replace("{product_id}", "01J00000000000000000000000");
+                .replace("{product_id}", "01J00000000000000000000000")
+                .replace("{proxy+}", "js/app.js");
             let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
             let answer = app.call(method.clone(), &concrete, Some(&admin), Some(serde_json::json!({}))).await;
             assert_ne!(answer.status, 401, "{method} {path}: the token did not pass: {:#}", answer.body);
@@ -299,6 +309,7 @@ fn each_function_links_only_its_own_adapters() {
         ("sales", &["aws-sdk-dynamodb"]),
         ("search", &["shop-opensearch"]),
         ("indexer", &["aws-sdk-dynamodb", "shop-opensearch"]),
+        ("storefront", &[]),
     ];
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     for (function, wanted) in expected {

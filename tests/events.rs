@@ -71,6 +71,7 @@ const EXPECTED: &[(&str, u16)] = &[
     ("refunds/queue", 200),
     ("search/search", 200),
     ("search/suggest", 200),
+    ("storefront/page", 200),
     ("indexer/queue", 200),
 ];
 
@@ -170,6 +171,12 @@ fn router(function: &str, world: &World) -> shop_aws::lambda::Handler {
             payments::router(payments::PaymentsState::new(table, payments))
         }
         "search" => search::router(search::SearchState { index: world.search.clone() }),
+        "storefront" => storefront::router(storefront::Settings {
+            cards: storefront::Cards::Stripe {
+                js: storefront::STRIPE_JS.into(),
+                publishable_key: "pk_test_sample".into(),
+            },
+        }),
         other => panic!("events/{other}/ names no function"),
     };
     shop_aws::lambda::handler(router)

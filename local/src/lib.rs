@@ -94,6 +94,10 @@ pub struct Config {
     /// Records metrics and serves them at `/metrics` (`SHOP_METRICS=off` turns both off; the
     /// recorder is the process's, so once one stack of a process records, all of them do).
     pub metrics: bool,
+    /// What the storefront's pages are told: the simulated provider's card form, or Stripe.js
+    /// with `STRIPE_PUBLISHABLE_KEY` (from `STRIPE_JS_URL`, Stripe's when unset) when
+    /// `SHOP_PAYMENTS=stripe`.
+    pub storefront: storefront::Settings,
 }
 
 /// The AWS side of the stack's settings, read once from the environment by
@@ -184,6 +188,7 @@ impl Default for Config {
             paypal: None,
             opensearch: None,
             metrics: true,
+            storefront: storefront::Settings { cards: storefront::Cards::Simulated },
         }
     }
 }
@@ -218,11 +223,14 @@ impl Config {
         c.aws = AwsSettings::from_env(&var);
         c.payments = match var("SHOP_PAYMENTS").as_deref() {
             None | Some("simulated") => Payments::Simulated,
-            Some("stripe") => Payments::Stripe {
-                secret_key: var("STRIPE_SECRET_KEY")
-                    .ok_or_else(|| anyhow::anyhow!("SHOP_PAYMENTS=stripe needs STRIPE_SECRET_KEY"))?,
-                api_base: var("STRIPE_API_BASE"),
-            },
+            Some("stripe") => {
+                c.storefront = storefront::Settings::stripe(var).map_err(anyhow::Error::msg)?;
+                Payments::Stripe {
+                    secret_key: var("STRIPE_SECRET_KEY")
+                        .ok_or_else(|| anyhow::anyhow!("SHOP_PAYMENTS=stripe needs STRIPE_SECRET_KEY"))?,
+                    api_base: var("STRIPE_API_BASE"),
+                }
+            }
             Some(other) => anyhow::bail!("SHOP_PAYMENTS={other}: use simulated or stripe"),
         };
         c.webhook_secret = var("STRIPE_WEBHOOK_SECRET");
@@ -501,7 +509,8 @@ pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
         api
     };
     let router = shop::http::fallbacks(
-        api.route("/openapi.json", get(move || std::future::ready(axum::Json(spec.clone()))))
+        api.merge(storefront::router(config.storefront.clone()))
+            .route("/openapi.json", get(move || std::future::ready(axum::Json(spec.clone()))))
             .route("/docs", get(|| std::future::ready(Html(DOCS))))
             .route("/health", get(|| std::future::ready("ok"))),
     )

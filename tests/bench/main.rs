@@ -50,6 +50,7 @@ const FUNCTIONS: &[&str] = &[
     "feedback",
     "search",
     "indexer",
+    "storefront",
 ];
 const COLD_STARTS: usize = 200;
 
@@ -102,6 +103,7 @@ fn cold_start(binary: &Path) -> Duration {
             ("STRIPE_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:stripe-AbCdEf"),
             ("PAYPAL_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:paypal-AbCdEf"),
             ("OPENSEARCH_ENDPOINT", "https://search-shop-example.eu-west-1.es.amazonaws.com"),
+            ("STRIPE_PUBLISHABLE_KEY", "pk_test_bench"),
         ],
     );
     let (stream, _) = listener.accept().unwrap();
@@ -162,6 +164,7 @@ const FIRST_EVENTS: &[(&str, &str)] = &[
     // the bench's table lacks (read, then removed from the index).
     ("search", "search/suggest"),
     ("indexer", "indexer/queue"),
+    ("storefront", "storefront/page"),
 ];
 
 /// Reads one HTTP/1.1 request from a keep-alive connection: its request line and body.
@@ -309,6 +312,7 @@ async fn first_answers() {
         ("STRIPE_SECRET_ARN", secret_arn.as_str()),
         // Named, never read: no first event pays with PayPal.
         ("PAYPAL_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:paypal-AbCdEf"),
+        ("STRIPE_PUBLISHABLE_KEY", "pk_test_bench"),
     ];
     let opensearch = std::env::var("SHOP_TEST_OPENSEARCH").ok();
     let mut aws = aws.to_vec();

@@ -1,0 +1,114 @@
+// The shop's API, on this page's own origin. The session's tokens live in sessionStorage (gone
+// with the tab, never in a URL); the ID token is the bearer, refreshed before it expires.
+
+const KEY = 'shop.session';
+
+/** A refusal of the API: `status`, and the problem+json document when there is one. */
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem?.detail ?? problem?.title ?? `The shop answered ${status}.`);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+export function session() {
+  try {
+    return JSON.parse(sessionStorage.getItem(KEY));
+  } catch {
+    return null;
+  }
+}
+
+/** The signed-in person as the ID token names them: `{id, email, admin}`, or null. */
+export function me() {
+  const current = session();
+  if (!current) return null;
+  const claims = JSON.parse(atob(current.id_token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+  const groups = claims['cognito:groups'] ?? [];
+  return {id: claims.sub, email: claims.email, admin: (Array.isArray(groups) ? groups : String(groups).split(',')).includes('admin')};
+}
+
+function keep(tokens, previous) {
+  const refresh = tokens.refresh_token ?? previous?.refresh_token;
+  sessionStorage.setItem(KEY, JSON.stringify({
+    id_token: tokens.id_token,
+    access_token: tokens.access_token,
+    refresh_token: refresh,
+    expires_at: Date.now() + (tokens.expires_in - 60) * 1000,
+  }));
+  dispatchEvent(new Event('session'));
+}
+
+export function forget() {
+  sessionStorage.removeItem(KEY);
+  dispatchEvent(new Event('session'));
+}
+
+export async function logIn(email, password) {
+  keep((await call('POST', '/api/auth/login', {body: {email, password}, anonymous: true})).body);
+}
+
+export async function logOut() {
+  const current = session();
+  forget();
+  if (current) await call('POST', '/api/auth/logout', {body: {access_token: current.access_token}, anonymous: true}).catch(() => {});
+}
+
+let refreshing = null;
+
+async function bearer() {
+  const current = session();
+  if (!current) return null;
+  if (Date.now() < current.expires_at) return current.id_token;
+  refreshing ??= call('POST', '/api/auth/refresh', {body: {refresh_token: current.refresh_token}, anonymous: true})
+    .then((answer) => keep(answer.body, current), () => forget())
+    .finally(() => { refreshing = null; });
+  await refreshing;
+  return session()?.id_token ?? null;
+}
+
+/** One call: `{status, body, headers}` for a 2xx, an `ApiError` otherwise. `fresh` asks past
+ *  any cache (public reads may be kept for seconds; an editor needs the current version). */
+export async function call(method, path, {body, headers = {}, anonymous = false, fresh = false} = {}) {
+  const sent = {...headers};
+  if (body !== undefined) sent['Content-Type'] = 'application/json';
+  const token = anonymous ? null : await bearer();
+  if (token) sent.Authorization = `Bearer ${token}`;
+  const answer = await fetch(path, {method, headers: sent, body: body === undefined ? undefined : JSON.stringify(body), cache: fresh ? 'no-cache' : 'default'});
+  const type = answer.headers.get('content-type') ?? '';
+  const parsed = type.includes('json') ? await answer.json() : await answer.text();
+  if (answer.status === 401 && token) forget();
+  if (!answer.ok) throw new ApiError(answer.status, typeof parsed === 'object' ? parsed : null);
+  return {status: answer.status, body: parsed, headers: answer.headers};
+}
+
+export const get = (path) => call('GET', path).then((a) => a.body);
+export const post = (path, body, headers) => call('POST', path, {body: body ?? {}, headers}).then((a) => a.body);
+export const put = (path, body, headers) => call('PUT', path, {body, headers}).then((a) => a.body);
+export const del = (path, headers) => call('DELETE', path, {headers});
+
+/** One page of a list: the first (`first`), or the page the view's `page` parameter names when
+ *  it is a page of the same list. `next` is the following page's path, or null. */
+export async function listPage(params, first, {fresh = false} = {}) {
+  const page = params.get('page');
+  const answer = await call('GET', page?.startsWith(`${first.split('?')[0]}?`) ? page : first, {fresh});
+  return {items: answer.body, next: nextPage(answer.headers)};
+}
+
+/** The `next` page of a list, from its `Link` header (the cursor is opaque). */
+function nextPage(headers) {
+  const link = headers.get('link') ?? '';
+  const match = link.match(/<([^>]+)>;\s*rel="next"/);
+  if (!match) return null;
+  const url = new URL(match[1], location.origin);
+  return url.pathname + url.search;
+}
+
+let settings = null;
+
+/** What the deployment tells the pages (`/storefront.json`): how cards are paid. */
+export async function storefront() {
+  settings ??= await fetch('/storefront.json').then((a) => a.json());
+  return settings;
+}

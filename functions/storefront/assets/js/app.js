@@ -1,0 +1,97 @@
+// The storefront: one page whose address after `#` names the view. Each view is a function that
+// fills `main` and may read the route's parts.
+
+import {h, fill, announce} from './dom.js';
+import {ApiError, get, me, logOut} from './api.js';
+import {here, go} from './nav.js';
+import * as shop from './views/shop.js';
+import * as account from './views/account.js';
+import * as cart from './views/cart.js';
+import * as orders from './views/orders.js';
+import * as admin from './views/admin.js';
+
+const routes = [
+  [/^$/, shop.home],
+  [/^category\/([^/]+)$/, shop.category],
+  [/^search$/, shop.search],
+  [/^product\/([^/]+)$/, shop.product],
+  [/^login$/, account.login],
+  [/^signup$/, account.signup],
+  [/^confirm$/, account.confirm],
+  [/^forgot$/, account.forgot],
+  [/^account$/, account.profile],
+  [/^notifications$/, account.notifications],
+  [/^cart$/, cart.view],
+  [/^checkout$/, cart.checkout],
+  [/^orders$/, orders.list],
+  [/^orders\/([^/]+)$/, orders.detail],
+  [/^orders\/([^/]+)\/pay$/, cart.pay],
+  [/^admin$/, admin.products],
+  [/^admin\/products\/new$/, admin.newProduct],
+  [/^admin\/products\/([^/]+)$/, admin.editProduct],
+  [/^admin\/orders$/, admin.orders],
+];
+
+async function render() {
+  const main = document.getElementById('main');
+  const {path, params} = here();
+  const route = routes.find(([pattern]) => pattern.test(path));
+  main.setAttribute('aria-busy', 'true');
+  try {
+    const view = route ? await route[1](...path.match(route[0]).slice(1).map(decodeURIComponent), params) : notFound();
+    // A view that sent the shopper elsewhere draws nothing: the next route draws.
+    if (view === undefined) return;
+    fill(main, view);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) {
+      main.replaceChildren(h('h1', {}, 'Please log in'), h('p', {}, h('a', {href: `#/login?then=${encodeURIComponent(path)}`}, 'Log in'), ' to see this page.'));
+    } else if (error instanceof ApiError) {
+      main.replaceChildren(h('h1', {}, 'Something is not right'), h('p', {class: 'problem', role: 'alert'}, error.message));
+    } else {
+      throw error;
+    }
+  } finally {
+    main.removeAttribute('aria-busy');
+    // Which address the content shows (tests wait on it; so could a script of the shop's).
+    main.dataset.shown = location.hash;
+  }
+  const title = main.querySelector('h1');
+  document.title = title ? `${title.textContent} · Shop` : 'Shop';
+  // Moving focus to the new content tells assistive technology the page changed.
+  if (document.activeElement !== document.getElementById('q')) main.focus({preventScroll: true});
+  announce(document.title);
+  await header();
+}
+
+function notFound() {
+  return [h('h1', {}, 'Not found'), h('p', {}, 'There is no such page. ', h('a', {href: '#/'}, 'Go to the shop.'))];
+}
+
+/** The account links: who is signed in, their cart, and the back office for admins. */
+async function header() {
+  const person = me();
+  const links = document.getElementById('account-links');
+  const items = [];
+  if (person) {
+    let count = '';
+    try {
+      const cartView = await get('/api/cart');
+      const units = cartView.lines.reduce((sum, line) => sum + line.quantity, 0);
+      count = units ? ` (${units})` : '';
+    } catch { /* an expired session shows as logged out below */ }
+    items.push(h('li', {}, h('a', {href: '#/cart', id: 'cart-link'}, `Cart${count}`)));
+    items.push(h('li', {}, h('a', {href: '#/orders'}, 'Orders')));
+    items.push(h('li', {}, h('a', {href: '#/account'}, 'Account')));
+    if (person.admin) items.push(h('li', {}, h('a', {href: '#/admin'}, 'Back office')));
+    items.push(h('li', {}, h('button', {class: 'secondary outline', type: 'button', onclick: async () => { await logOut(); go(''); }}, 'Log out')));
+  } else {
+    items.push(h('li', {}, h('a', {href: '#/login'}, 'Log in')));
+    items.push(h('li', {}, h('a', {href: '#/signup'}, 'Sign up')));
+  }
+  links.replaceChildren(...items);
+}
+
+shop.searchBox(document.getElementById('search'));
+addEventListener('hashchange', render);
+addEventListener('session', header);
+render();

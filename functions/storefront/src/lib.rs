@@ -1,0 +1,193 @@
+//! The storefront: the pages a shopper and a shop owner use, static files embedded in the
+//! binary and served on the API's own origin (so the pages call `/api` with no CORS). The local
+//! stack serves them at `/`; in AWS this crate's function serves them on the same API.
+//!
+//! Every page gets a Content-Security-Policy that lets scripts come only from here and from the
+//! card provider's Stripe.js, and no page may be framed. Files are revalidated by their ETag
+//! (`no-cache`: a deploy is seen at once, an unchanged file costs a 304); the vendored CSS,
+//! whose path names its version, is kept a year.
+
+use axum::Router;
+use axum::extract::Path;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+
+/// One embedded file.
+pub struct Asset {
+    /// Its path under `assets/` (`js/app.js`).
+    pub path: &'static str,
+    /// A strong ETag naming its bytes.
+    pub etag: &'static str,
+    pub body: &'static [u8],
+}
+
+/// Every file under `assets/`, in path order (`build.rs`).
+pub const ASSETS: &[Asset] = include!(concat!(env!("OUT_DIR"), "/assets.rs"));
+
+/// What the pages learn about the deployment from `GET /storefront.json`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Settings {
+    pub cards: Cards,
+}
+
+/// How a card is paid.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "provider", rename_all = "snake_case")]
+pub enum Cards {
+    /// Stripe.js from `js` (Stripe's, or a Stripe-protocol server's), with the account's
+    /// publishable key (public by design: it can only create payment methods).
+    Stripe { js: String, publishable_key: String },
+    /// The local stack's simulated provider, confirmed through its control route.
+    Simulated,
+}
+
+/// Stripe's own Stripe.js.
+pub const STRIPE_JS: &str = "https://js.stripe.com/v3/";
+
+impl Settings {
+    /// Stripe.js with `STRIPE_PUBLISHABLE_KEY`, from `STRIPE_JS_URL` (Stripe's when unset), as
+    /// `var` reads the environment's variables.
+    pub fn stripe(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let key = var("STRIPE_PUBLISHABLE_KEY")
+            .ok_or("the storefront needs STRIPE_PUBLISHABLE_KEY (pk_live_... or pk_test_...)")?;
+        let js = var("STRIPE_JS_URL").unwrap_or_else(|| STRIPE_JS.to_owned());
+        Ok(Self { cards: Cards::Stripe { js, publishable_key: key } })
+    }
+
+    /// The pages' Content-Security-Policy: scripts, frames and calls to here and to the card
+    /// provider only; no plugins, no framing, no inline script or style.
+    pub fn content_security_policy(&self) -> String {
+        let (script, frame, connect) = match &self.cards {
+            Cards::Stripe { js, .. } if js.starts_with(STRIPE_JS) => (
+                String::from("'self' https://js.stripe.com"),
+                String::from("https://js.stripe.com https://hooks.stripe.com"),
+                String::from("'self' https://api.stripe.com"),
+            ),
+            Cards::Stripe { js, .. } => {
+                let origin = origin(js);
+                (format!("'self' {origin}"), origin.clone(), format!("'self' {origin}"))
+            }
+            Cards::Simulated => (String::from("'self'"), String::from("'none'"), String::from("'self'")),
+        };
+        format!(
+            "default-src 'self'; script-src {script}; style-src 'self'; img-src 'self' data: https:; \
+             connect-src {connect}; frame-src {frame}; object-src 'none'; base-uri 'none'; form-action 'self'; \
+             frame-ancestors 'none'"
+        )
+    }
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    format!("{scheme}://{host}")
+}
+
+/// The pages, their files and their settings.
+pub fn router(settings: Settings) -> Router {
+    let page_headers = std::sync::Arc::new(page_headers(&settings));
+    let config = std::sync::Arc::new(serde_json::to_vec(&settings).expect("settings serialize"));
+    Router::new()
+        .route(
+            "/",
+            get({
+                let page_headers = page_headers.clone();
+                move |request: HeaderMap| std::future::ready(serve(&request, "index.html", &page_headers))
+            }),
+        )
+        .route(
+            "/assets/{*path}",
+            get(move |Path(path): Path<String>, request: HeaderMap| {
+                std::future::ready(serve(&request, &path, &page_headers))
+            }),
+        )
+        .route(
+            "/storefront.json",
+            get(move || {
+                let body = config.as_ref().clone();
+                std::future::ready(
+                    ([(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-cache")], body)
+                        .into_response(),
+                )
+            }),
+        )
+}
+
+/// What every page says besides its body: its policy, and that nobody may frame it or guess
+/// its type.
+fn page_headers(settings: &Settings) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let policy = HeaderValue::from_str(&settings.content_security_policy()).expect("a policy is a valid header");
+    headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin"));
+    headers
+}
+
+/// One file, or a 304 when the caller holds its ETag, or a 404.
+fn serve(request: &HeaderMap, path: &str, page_headers: &HeaderMap) -> Response {
+    let Some(asset) = ASSETS.iter().find(|a| a.path == path) else {
+        return (StatusCode::NOT_FOUND, [(header::CACHE_CONTROL, "no-store")], "no such file").into_response();
+    };
+    let cache = if path.starts_with("vendor/") { "public, max-age=31536000, immutable" } else { "no-cache" };
+    let mut headers = HeaderMap::new();
+    headers.insert(header::ETAG, HeaderValue::from_static(asset.etag));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    let fresh = request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|tag| tag.trim().trim_start_matches("W/") == asset.etag));
+    if fresh {
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(path)));
+    if path.ends_with(".html") {
+        headers.extend(page_headers.clone());
+    }
+    (headers, asset.body).into_response()
+}
+
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit('.').next() {
+        Some("html") => "text/html; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("json") => "application/json",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("ico") => "image/x-icon",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_admits_only_the_card_providers_origin() {
+        let stripe = Settings { cards: Cards::Stripe { js: STRIPE_JS.into(), publishable_key: "pk_test_x".into() } };
+        let policy = stripe.content_security_policy();
+        assert!(policy.contains("script-src 'self' https://js.stripe.com;"), "{policy}");
+        assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+        let local = Settings {
+            cards: Cards::Stripe { js: "http://127.0.0.1:8420/js.stripe.com/v3/".into(), publishable_key: "pk".into() },
+        };
+        assert!(local.content_security_policy().contains("script-src 'self' http://127.0.0.1:8420;"));
+        let simulated = Settings { cards: Cards::Simulated }.content_security_policy();
+        assert!(simulated.contains("script-src 'self';") && simulated.contains("frame-src 'none';"), "{simulated}");
+        assert!(!simulated.contains("unsafe"), "{simulated}");
+    }
+
+    #[test]
+    fn every_asset_has_a_type_and_the_page_exists() {
+        assert!(ASSETS.iter().any(|a| a.path == "index.html"));
+        for asset in ASSETS {
+            assert_ne!(content_type(asset.path), "application/octet-stream", "{}", asset.path);
+        }
+    }
+}

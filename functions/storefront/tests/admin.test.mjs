@@ -1,0 +1,158 @@
+// The shop owner's journey through the back office, and what the pages promise about security
+// and weight, in Chromium against a local stack.
+
+import {test} from 'node:test';
+import assert from 'node:assert/strict';
+import {gzipSync} from 'node:zlib';
+import {ADMIN, PASSWORD, accessibilityProblems, settled, fillIn, newEmail, newPage, screenshot, useShop} from './support.mjs';
+
+const world = useShop();
+
+async function logIn(page, email, password) {
+  await page.goto(`${world.url}/#/login`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', {name: 'Log in'}).click();
+  await page.getByRole('button', {name: 'Log out'}).waitFor();
+}
+
+/** A shopper (made through the API) with a paid order for `product`. */
+async function paidOrder(product) {
+  const email = newEmail('buyer');
+  await world.shop.call('POST', '/api/users', world.admin, {email, password: PASSWORD, name: 'Buyer'});
+  const token = await world.shop.login(email, PASSWORD);
+  const address = {name: 'Buyer', line1: '1 Main St', city: 'Berlin', postal_code: '10115', country: 'DE'};
+  const order = (await world.shop.call('POST', '/api/orders', token, {items: [{product_id: product.id, quantity: 2}], shipping_address: address})).body;
+  const checkout = (await world.shop.call('POST', `/api/orders/${order.id}/payment`, token, {})).body;
+  await world.shop.call('POST', `/_simulator/payments/${checkout.payment_id}/confirm`, null, {card: '4242424242424242'});
+  for (let i = 0; i < 100; i++) {
+    if ((await world.shop.call('GET', `/api/orders/${order.id}`, token)).body.status === 'PAID') return order;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`order ${order.id} was not paid`);
+}
+
+test('an admin creates a product, finds it by search, adjusts its stock, ships, delivers and refunds part of an order', async () => {
+  const page = await newPage(world.browser);
+  await logIn(page, ADMIN.email, ADMIN.password);
+  await page.getByRole('link', {name: 'Back office'}).click();
+  await page.getByRole('link', {name: 'New product'}).click();
+  const name = `Brass Telescope ${Date.now()}`;
+  await fillIn(page, {Name: name, SKU: `SCOPE-${Date.now()}`, Description: 'Sees the rings of Saturn.', Price: '249.00',
+    Currency: 'EUR', Category: 'optics', Stock: '3'});
+  await page.getByRole('button', {name: 'Create'}).click();
+  await page.getByRole('heading', {name, level: 1}).waitFor();
+  await screenshot(page, 'admin-product');
+
+  // The search index follows the catalogue's events.
+  for (let i = 0; ; i++) {
+    await page.getByRole('combobox', {name: 'Search products'}).fill('brass telescop');
+    await page.getByRole('button', {name: 'Search', exact: true}).click();
+    await settled(page);
+    if ((await page.locator('main').innerText()).includes(name)) break;
+    assert.ok(i < 50, 'the new product was never found');
+    await page.waitForTimeout(200);
+  }
+  await page.getByRole('link', {name}).click();
+  assert.match(await page.locator('main').innerText(), /Only 3 left/);
+  const product = (await world.shop.call('GET', '/api/products?category=optics')).body.find((p) => p.name === name);
+
+  await page.goto(`${world.url}/#/admin/products/${product.id}`);
+  await page.getByLabel('Change').fill('5');
+  await page.getByLabel('Reason').fill('restock from the supplier');
+  await page.getByRole('button', {name: 'Adjust stock'}).click();
+  await page.locator('#stock', {hasText: '8'}).waitFor();
+  assert.equal((await world.shop.call('GET', `/api/products/${product.id}`)).body.stock, 8);
+
+  const shipped = await paidOrder(product);
+  const refunded = await paidOrder(product);
+  await page.getByRole('navigation', {name: 'Back office'}).getByRole('link', {name: 'Orders'}).click();
+  await page.getByRole('heading', {name: 'Orders', exact: true}).waitFor();
+  const row = (order) => page.locator(`tr[data-order="${order.id}"]`);
+  await row(shipped).getByLabel('Tracking number').fill('1Z999AA10123456784');
+  await row(shipped).getByRole('button', {name: 'Ship'}).click();
+  await row(shipped).waitFor({state: 'detached'});
+  await page.getByLabel('Orders in status').selectOption('SHIPPED');
+  await row(shipped).getByRole('button', {name: 'Mark delivered'}).click();
+  await row(shipped).waitFor({state: 'detached'});
+  await page.getByLabel('Orders in status').selectOption('PAID');
+  await row(refunded).getByLabel('Amount').fill('100');
+  await row(refunded).getByLabel('Reason').fill('one arrived scratched');
+  await row(refunded).getByRole('button', {name: 'Refund'}).click();
+  await screenshot(page, 'admin-orders');
+  for (let i = 0; ; i++) {
+    const order = (await world.shop.call('GET', `/api/orders/${refunded.id}`, world.admin)).body;
+    if (order.payment.refunded === 10000) break;
+    assert.ok(i < 100, `the refund did not land: ${JSON.stringify(order.payment)}`);
+    await page.waitForTimeout(100);
+  }
+  assert.equal((await world.shop.call('GET', `/api/orders/${shipped.id}`, world.admin)).body.status, 'DELIVERED');
+  assert.deepEqual(await accessibilityProblems(page), []);
+  assert.deepEqual(page.problems, []);
+});
+
+test('text from the API is shown as text, never run', async () => {
+  const name = '<img src=x onerror=alert(1)> Lamp';
+  const product = await world.shop.product(world.admin, {name, description: '<script>alert(2)</script> glows'});
+  const page = await newPage(world.browser);
+  await page.goto(`${world.url}/#/product/${product.id}`);
+  await page.getByRole('heading', {name, level: 1}).waitFor();
+  assert.equal(await page.locator('main img').count(), 0);
+  assert.match(await page.locator('main').innerText(), /<script>alert\(2\)<\/script> glows/);
+  // Search results mark the matched words in text the API escaped: still only text.
+  for (let i = 0; ; i++) {
+    await page.goto(`${world.url}/#/search?q=lamp`);
+    await settled(page);
+    if ((await page.locator('main').innerText()).includes('<img src=x')) break;
+    assert.ok(i < 50, 'the product was never found');
+    await page.waitForTimeout(200);
+  }
+  assert.equal(await page.locator('main img').count(), 0);
+  await screenshot(page, 'xss');
+  assert.deepEqual(page.problems, []);
+});
+
+test('the page carries its policy, and its scripts and styles weigh under 100 KB compressed', async (t) => {
+  const answer = await fetch(`${world.url}/`);
+  const policy = answer.headers.get('content-security-policy');
+  assert.match(policy, /script-src 'self';/);
+  assert.match(policy, /frame-ancestors 'none'/);
+  assert.doesNotMatch(policy, /unsafe-inline|unsafe-eval/);
+  assert.equal(answer.headers.get('cache-control'), 'no-cache');
+
+  // Everything the shop's pages load, measured as the browser fetched it.
+  const page = await newPage(world.browser);
+  const loaded = new Set();
+  page.on('response', (response) => {
+    if (response.url().startsWith(world.url) && !response.url().includes('/api/')) loaded.add(response.url());
+  });
+  const started = Date.now();
+  await page.goto(`${world.url}/`);
+  await page.locator('main h1').waitFor();
+  const firstRender = Date.now() - started;
+  await page.getByRole('combobox', {name: 'Search products'}).fill('sock');
+  await page.locator('#suggestions option').first().waitFor({state: 'attached'});
+  const interactive = Date.now() - started;
+  const paint = await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null);
+  let compressed = 0;
+  let raw = 0;
+  for (const url of loaded) {
+    const body = Buffer.from(await (await fetch(url)).arrayBuffer());
+    raw += body.length;
+    compressed += gzipSync(body, {level: 9}).length;
+  }
+  t.diagnostic(`page weight: ${loaded.size} files, ${(raw / 1024).toFixed(1)} KB, ${(compressed / 1024).toFixed(1)} KB gzip`);
+  t.diagnostic(`first contentful paint ${paint?.toFixed(0)} ms; first view drawn after ${firstRender} ms; suggestions shown after ${interactive} ms`);
+  assert.ok(compressed < 100 * 1024, `${compressed} bytes compressed`);
+
+  // Refusing an inline script is the policy at work in the browser.
+  const refused = await page.evaluate(() => new Promise((resolve) => {
+    addEventListener('securitypolicyviolation', (e) => resolve(e.violatedDirective), {once: true});
+    const script = document.createElement('script');
+    script.textContent = 'window.injected = true';
+    document.body.append(script);
+    setTimeout(() => resolve(null), 1000);
+  }));
+  assert.match(refused, /^script-src/);
+  assert.equal(await page.evaluate(() => window.injected), undefined);
+});

@@ -1,0 +1,172 @@
+// What the storefront's browser tests share: a local stack of their own (the `shop-stack` the
+// test command builds), the system's Chromium driven by playwright-core, the local mailbox, the
+// API for arranging what a test needs, axe-core, and screenshots kept as test output.
+
+import {spawn} from 'node:child_process';
+import {mkdtempSync, mkdirSync, readFileSync, rmSync} from 'node:fs';
+import {createServer} from 'node:net';
+import {tmpdir} from 'node:os';
+import {dirname, join, resolve} from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {after, before} from 'node:test';
+import {chromium} from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../../..');
+const target = process.env.CARGO_TARGET_DIR ? resolve(root, process.env.CARGO_TARGET_DIR) : join(root, 'target');
+export const SCREENSHOTS = join(target, 'storefront', 'screenshots');
+export const ADMIN = {email: 'admin@shop.test', password: 'Storefront-Admin-1'};
+export const PASSWORD = 'Shopper-Password-1';
+export const CARD_PAID = '4242 4242 4242 4242';
+export const CARD_DECLINED = '4000 0000 0000 0002';
+
+function freePort() {
+  return new Promise((done) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const {port} = server.address();
+      server.close(() => done(port));
+    });
+  });
+}
+
+/** A local stack as `cargo run` starts it (accounts confirmed by emailed codes), in a data
+ *  directory of its own; `stop()` ends it and removes the directory. */
+export async function startStack() {
+  const port = await freePort();
+  const data = mkdtempSync(join(tmpdir(), 'storefront-'));
+  const binary = process.env.SHOP_STACK ?? join(target, 'debug', 'shop-stack');
+  const child = spawn(binary, [], {
+    env: {
+      ...process.env, SHOP_ADDR: `127.0.0.1:${port}`, SHOP_DATA_DIR: data, SHOP_CONFIRM: 'code',
+      SHOP_ADMIN_EMAIL: ADMIN.email, SHOP_ADMIN_PASSWORD: ADMIN.password, SHOP_RATE_LIMIT: '0',
+      SHOP_BACKEND: 'embedded', SHOP_PAYMENTS: 'simulated', OPENSEARCH_ENDPOINT: '', RUST_LOG: 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`${binary} exited with ${child.exitCode} (cargo build -p shop-tests --bin shop-stack)`);
+    try {
+      if ((await fetch(`${url}/health`)).ok) break;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    async stop() {
+      child.kill();
+      await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r()));
+      rmSync(data, {recursive: true, force: true});
+    },
+  };
+}
+
+/** What a test file's tests share, ready before the first: its own local stack (`url`), a
+ *  browser, the API (`shop`) and an admin's token (`admin`); all stopped after the last. */
+export function useShop() {
+  const world = {};
+  before(async () => {
+    world.stack = await startStack();
+    world.url = world.stack.url;
+    world.browser = await launch();
+    world.shop = api(world.url);
+    world.admin = await world.shop.login(ADMIN.email, ADMIN.password);
+  });
+  after(async () => {
+    await world.browser?.close();
+    await world.stack?.stop();
+  });
+  return world;
+}
+
+/** The system's Chromium (Debian's, or `SHOP_CHROMIUM`): the tests never download a browser. */
+export function launch() {
+  return chromium.launch({executablePath: process.env.SHOP_CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox']});
+}
+
+/** A fresh page (its own session storage) that records what the browser complains about:
+ *  script errors, refused policies, dialogs (an `alert` would be an injected script). */
+export async function newPage(browser) {
+  const context = await browser.newContext({viewport: {width: 1280, height: 900}});
+  const page = await context.newPage();
+  page.problems = [];
+  page.on('pageerror', (error) => page.problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !/status of 4\d\d/.test(message.text())) page.problems.push(`console: ${message.text()}`);
+  });
+  page.on('dialog', async (dialog) => {
+    page.problems.push(`dialog: ${dialog.message()}`);
+    await dialog.dismiss();
+  });
+  return page;
+}
+
+/** Types each value into the field its label names exactly (`{'Postal code': '10115'}`). */
+export async function fillIn(page, fields) {
+  for (const [label, value] of Object.entries(fields)) await page.getByLabel(label, {exact: true}).fill(value);
+}
+
+/** Waits until the page shows what its address names (the view drawn after the last change). */
+export async function settled(page) {
+  await page.waitForFunction(() => {
+    const main = document.getElementById('main');
+    return main.dataset.shown === location.hash && !main.hasAttribute('aria-busy');
+  });
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(SCREENSHOTS, {recursive: true});
+  await page.screenshot({path: join(SCREENSHOTS, `${name}.png`), fullPage: true});
+}
+
+const axeSource = readFileSync(join(here, '..', 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+
+/** axe-core's serious and critical findings on the page as it is now (WCAG 2.1 A and AA). It
+ *  runs through the DevTools protocol, which the page's policy does not govern. */
+export async function accessibilityProblems(page) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() => globalThis.axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}));
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+/** The API, for arranging what a test needs and checking what the pages did. */
+export function api(url) {
+  const call = async (method, path, token, body, headers = {}) => {
+    const answer = await fetch(`${url}${path}`, {
+      method,
+      headers: {...(body ? {'content-type': 'application/json'} : {}), ...(token ? {authorization: `Bearer ${token}`} : {}), ...headers},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await answer.text();
+    const parsed = text ? JSON.parse(text) : null;
+    if (!answer.ok) throw new Error(`${method} ${path}: ${answer.status} ${text}`);
+    return {body: parsed, headers: answer.headers};
+  };
+  return {
+    call,
+    async login(email, password) {
+      return (await call('POST', '/api/auth/login', null, {email, password})).body.id_token;
+    },
+    async mail(to, subject) {
+      for (let i = 0; i < 100; i++) {
+        const messages = (await call('GET', '/_local/mailbox.json')).body;
+        const found = messages.find((m) => m.to === to && (m.subject ?? '').includes(subject));
+        if (found) return found;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`no email "${subject}" reached ${to}`);
+    },
+    async product(admin, fields) {
+      const body = {sku: `T-${Date.now()}-${Math.floor(Math.random() * 1e6)}`, description: 'A product made by a test.',
+        category: 'tests', price: {amount: 1250, currency: 'EUR'}, stock: 10, active: true, ...fields};
+      return (await call('POST', '/api/products', admin, body)).body;
+    },
+  };
+}
+
+/** An address no other test uses. */
+export function newEmail(who) {
+  return `${who}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@shop.test`;
+}
