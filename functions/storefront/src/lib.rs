@@ -60,9 +60,10 @@ impl Settings {
     /// provider only; no plugins, no framing, no inline script or style.
     pub fn content_security_policy(&self) -> String {
         let (script, frame, connect) = match &self.cards {
+            // What Stripe documents for Stripe.js and its card element.
             Cards::Stripe { js, .. } if js.starts_with(STRIPE_JS) => (
-                String::from("'self' https://js.stripe.com"),
-                String::from("https://js.stripe.com https://hooks.stripe.com"),
+                String::from("'self' https://js.stripe.com https://*.js.stripe.com"),
+                String::from("https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com"),
                 String::from("'self' https://api.stripe.com"),
             ),
             Cards::Stripe { js, .. } => {
@@ -172,7 +173,7 @@ mod tests {
     fn the_policy_admits_only_the_card_providers_origin() {
         let stripe = Settings { cards: Cards::Stripe { js: STRIPE_JS.into(), publishable_key: "pk_test_x".into() } };
         let policy = stripe.content_security_policy();
-        assert!(policy.contains("script-src 'self' https://js.stripe.com;"), "{policy}");
+        assert!(policy.contains("script-src 'self' https://js.stripe.com https://*.js.stripe.com;"), "{policy}");
         assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
         let local = Settings {
             cards: Cards::Stripe { js: "http://127.0.0.1:8420/js.stripe.com/v3/".into(), publishable_key: "pk".into() },

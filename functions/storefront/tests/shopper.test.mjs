@@ -146,6 +146,42 @@ test('two clicks on "Place order" make one order', async () => {
   assert.equal(orders.length, 1, JSON.stringify(orders));
 });
 
+/** Presses Tab until the focused element's text (or label) is `wanted`. */
+async function tabTo(page, wanted) {
+  for (let i = 0; i < 80; i++) {
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => {
+      const element = document.activeElement;
+      return (element?.labels?.[0]?.textContent ?? element?.textContent ?? '').trim();
+    });
+    if (focused === wanted) return;
+  }
+  throw new Error(`Tab never reached "${wanted}"`);
+}
+
+test('a shopper finds a product and puts it in the cart with the keyboard alone', async () => {
+  const page = await newPage(world.browser);
+  const email = await signUp(page, 'Keys');
+  await page.goto(`${world.url}/#/`);
+  await settled(page);
+  await tabTo(page, 'Search products');
+  await page.keyboard.type('bluetooth speaker');
+  await page.keyboard.press('Enter');
+  await settled(page);
+  await tabTo(page, 'Bluetooth Speaker');
+  await page.keyboard.press('Enter');
+  await settled(page);
+  await tabTo(page, 'Quantity');
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type('3');
+  await tabTo(page, 'Add to cart');
+  await page.keyboard.press('Enter');
+  await page.getByText('Added.').waitFor();
+  const token = await world.shop.login(email, PASSWORD);
+  const cart = (await world.shop.call('GET', '/api/cart', token)).body;
+  assert.deepEqual(cart.lines.map((l) => [l.name, l.quantity]), [['Bluetooth Speaker', 3]]);
+});
+
 test('every page passes axe-core with no serious or critical finding', async () => {
   const page = await newPage(world.browser);
   await signUp(page, 'Axel');
@@ -159,6 +195,7 @@ test('every page passes axe-core with no serious or critical finding', async () 
   for (const path of pages) {
     await page.goto(`${world.url}/#/${path}`);
     await settled(page);
+    await screenshot(page, `page-${path.replace(order, 'order').replace(product, 'product').replace(/[/?=]/g, '-') || 'home'}`);
     const problems = await accessibilityProblems(page);
     if (problems.length) findings[path] = problems;
   }
@@ -166,6 +203,7 @@ test('every page passes axe-core with no serious or critical finding', async () 
   for (const path of ['login', 'signup', 'forgot', 'confirm']) {
     await anonymous.goto(`${world.url}/#/${path}`);
     await settled(anonymous);
+    await screenshot(anonymous, `page-${path}`);
     const problems = await accessibilityProblems(anonymous);
     if (problems.length) findings[path] = problems;
   }
