@@ -31,7 +31,7 @@ function freePort() {
 
 /** A local stack as `cargo run` starts it (accounts confirmed by emailed codes), in a data
  *  directory of its own; `stop()` ends it and removes the directory. */
-export async function startStack() {
+export async function startStack(settings = {}) {
   const port = await freePort();
   const data = mkdtempSync(join(tmpdir(), 'storefront-'));
   const binary = process.env.SHOP_STACK ?? join(target, 'debug', 'shop-stack');
@@ -39,7 +39,7 @@ export async function startStack() {
     env: {
       ...process.env, SHOP_ADDR: `127.0.0.1:${port}`, SHOP_DATA_DIR: data, SHOP_CONFIRM: 'code',
       SHOP_ADMIN_EMAIL: ADMIN.email, SHOP_ADMIN_PASSWORD: ADMIN.password, SHOP_RATE_LIMIT: '0',
-      SHOP_BACKEND: 'embedded', SHOP_PAYMENTS: 'simulated', OPENSEARCH_ENDPOINT: '', RUST_LOG: 'warn',
+      SHOP_BACKEND: 'embedded', SHOP_PAYMENTS: 'simulated', OPENSEARCH_ENDPOINT: '', RUST_LOG: 'warn', ...settings,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -61,12 +61,13 @@ export async function startStack() {
   };
 }
 
-/** What a test file's tests share, ready before the first: its own local stack (`url`), a
- *  browser, the API (`shop`) and an admin's token (`admin`); all stopped after the last. */
-export function useShop() {
+/** What a test file's tests share, ready before the first: its own local stack (`url`, with
+ *  `settings` as more of its environment), a browser, the API (`shop`) and an admin's token
+ *  (`admin`); all stopped after the last. */
+export function useShop(settings = {}) {
   const world = {};
   before(async () => {
-    world.stack = await startStack();
+    world.stack = await startStack(settings);
     world.url = world.stack.url;
     world.browser = await launch();
     world.shop = api(world.url);

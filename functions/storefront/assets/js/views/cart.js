@@ -123,6 +123,12 @@ export async function pay(id) {
     let declined = null;
     if (settings.cards.provider === 'stripe') {
       const result = await stripe.confirmCardPayment(checkout.client_secret, {payment_method: {card: cardElement}});
+      // Only a card's refusal reaches the shop (as a failed payment); anything else, an
+      // incomplete card number say, is said at once and the same payment tried again.
+      if (result.error && result.error.type !== 'card_error') {
+        outcome.replaceChildren(h('p', {class: 'problem', role: 'alert'}, result.error.message));
+        return;
+      }
       declined = result.error?.message ?? null;
     } else {
       const confirmed = await post(`/_simulator/payments/${encodeURIComponent(checkout.payment_id)}/confirm`, {card: values.card.replace(/\s+/g, '')});
