@@ -3,6 +3,7 @@
 
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
+import {readFileSync} from 'node:fs';
 import {gzipSync} from 'node:zlib';
 import {ADMIN, PASSWORD, accessibilityProblems, settled, fillIn, newEmail, newPage, screenshot, useShop} from './support.mjs';
 
@@ -155,4 +156,11 @@ test('the page carries its policy, and its scripts and styles weigh under 100 KB
   }));
   assert.match(refused, /^script-src/);
   assert.equal(await page.evaluate(() => window.injected), undefined);
+});
+
+test('the vendored CSS is the npm package the lock file names, byte for byte', () => {
+  const pico = new URL('../node_modules/@picocss/pico/', import.meta.url);
+  const version = JSON.parse(readFileSync(new URL('package.json', pico))).version;
+  const vendored = readFileSync(new URL(`../assets/vendor/pico-${version}.min.css`, import.meta.url));
+  assert.ok(vendored.equals(readFileSync(new URL('css/pico.min.css', pico))), `assets/vendor/pico-${version}.min.css differs from npm's`);
 });
