@@ -222,24 +222,21 @@ impl RouteMetrics {
             400..=499 => 2,
             _ => 3,
         };
-        let route = || self.route.clone();
-        let Some(known) = METHODS.iter().position(|(m, _)| m == method) else {
-            let method = metrics::SharedString::from_owned(method.as_str().to_owned());
-            counter!(HTTP_REQUESTS.name, "route" => route(), "method" => method.clone(), "class" => CLASSES[class])
-                .increment(1);
-            histogram!(HTTP_DURATION.name, "route" => route(), "method" => method).record(took.as_secs_f64());
-            return;
-        };
-        let (handles, method) = (&self.methods[known], METHODS[known].1);
-        handles.answers[class]
-            .get_or_init(
-                || counter!(HTTP_REQUESTS.name, "route" => route(), "method" => method, "class" => CLASSES[class]),
-            )
-            .increment(1);
-        handles
-            .duration
-            .get_or_init(|| histogram!(HTTP_DURATION.name, "route" => route(), "method" => method))
-            .record(took.as_secs_f64());
+        let counter = |method: metrics::SharedString| counter!(HTTP_REQUESTS.name, "route" => self.route.clone(), "method" => method, "class" => CLASSES[class]);
+        let histogram = |method: metrics::SharedString| histogram!(HTTP_DURATION.name, "route" => self.route.clone(), "method" => method);
+        let took = took.as_secs_f64();
+        match METHODS.iter().position(|(m, _)| m == method) {
+            Some(known) => {
+                let (handles, name) = (&self.methods[known], metrics::SharedString::const_str(METHODS[known].1));
+                handles.answers[class].get_or_init(|| counter(name.clone())).increment(1);
+                handles.duration.get_or_init(|| histogram(name)).record(took);
+            }
+            None => {
+                let name = metrics::SharedString::from_owned(method.as_str().to_owned());
+                counter(name.clone()).increment(1);
+                histogram(name).record(took);
+            }
+        }
     }
 }
 

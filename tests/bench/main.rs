@@ -471,14 +471,16 @@ async fn start_stack(metrics: bool) -> (std::process::Child, std::net::SocketAdd
     panic!("the local stack did not start at {addr}");
 }
 
-/// Requests per second the local stack serves for one product, with metrics or without.
-async fn stack_rate(metrics: bool) -> f64 {
+/// Requests per second the local stack serves for one product, with metrics or without, and
+/// that product's path and answer (what the bare handler serves for scale).
+async fn stack_rate(metrics: bool) -> (f64, String, axum::body::Bytes) {
     let (mut child, addr) = start_stack(metrics).await;
     let path = format!("/api/products/{}", first_id(&format!("http://{addr}")).await);
+    let body = reqwest::get(format!("http://{addr}{path}")).await.unwrap().bytes().await.unwrap();
     let rate = load(addr, &path, 32, Duration::from_secs(5)).await;
     child.kill().ok();
     child.wait().ok();
-    rate
+    (rate, path, body)
 }
 
 fn median(mut rates: Vec<f64>) -> f64 {
@@ -492,19 +494,17 @@ async fn throughput() {
         "\n## GET /api/products/{{id}}: the local stack (its own process) with metrics and without, \
          {ROUNDS} runs each, alternating, medians; a bare axum handler for scale (32 connections, 5 s)"
     );
-    let (mut with, mut without) = (Vec::new(), Vec::new());
+    let (mut with, mut without, mut product) = (Vec::new(), Vec::new(), None);
     for _ in 0..ROUNDS {
-        without.push(stack_rate(false).await);
-        with.push(stack_rate(true).await);
+        let (rate, path, body) = stack_rate(false).await;
+        without.push(rate);
+        product = Some((path, body));
+        with.push(stack_rate(true).await.0);
     }
+    let (path, body) = product.expect("a round ran");
     let runs = |rates: &[f64]| rates.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>().join(", ");
     let (with_runs, without_runs) = (runs(&with), runs(&without));
     let (with, without) = (median(with), median(without));
-    let (mut child, addr) = start_stack(false).await;
-    let path = format!("/api/products/{}", first_id(&format!("http://{addr}")).await);
-    let body = reqwest::get(format!("http://{addr}{path}")).await.unwrap().bytes().await.unwrap();
-    child.kill().ok();
-    child.wait().ok();
     let bare = axum::Router::new().route(
         "/api/products/{id}",
         axum::routing::get(move || {

@@ -9,7 +9,7 @@
 
 use axum::Router;
 use axum::extract::Path;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
@@ -87,34 +87,26 @@ fn origin(url: &str) -> String {
     format!("{scheme}://{host}")
 }
 
-/// The pages, their files and their settings.
+/// The pages, their files and their settings, under the API's conventions (`Cache-Control`,
+/// conditional GETs by ETag, metrics per route).
 pub fn router(settings: Settings) -> Router {
+    use shop::http::conventions;
     let page_headers = std::sync::Arc::new(page_headers(&settings));
-    let config = std::sync::Arc::new(serde_json::to_vec(&settings).expect("settings serialize"));
+    let config = axum::body::Bytes::from(serde_json::to_vec(&settings).expect("settings serialize"));
+    let page = {
+        let page_headers = page_headers.clone();
+        get(move || std::future::ready(serve("index.html", &page_headers)))
+    };
+    let file = get(move |Path(path): Path<String>| std::future::ready(serve(&path, &page_headers)));
+    // No ETag of its own: the conventions give it a digest of the body.
+    let told = get(move || {
+        let headers = [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-cache")];
+        std::future::ready((headers, config.clone()))
+    });
     Router::new()
-        .route(
-            "/",
-            get({
-                let page_headers = page_headers.clone();
-                move |request: HeaderMap| std::future::ready(serve(&request, "index.html", &page_headers))
-            }),
-        )
-        .route(
-            "/assets/{*path}",
-            get(move |Path(path): Path<String>, request: HeaderMap| {
-                std::future::ready(serve(&request, &path, &page_headers))
-            }),
-        )
-        .route(
-            "/storefront.json",
-            get(move || {
-                let body = config.as_ref().clone();
-                std::future::ready(
-                    ([(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-cache")], body)
-                        .into_response(),
-                )
-            }),
-        )
+        .route("/", conventions("/", page))
+        .route("/assets/{*path}", conventions("/assets/{*path}", file))
+        .route("/storefront.json", conventions("/storefront.json", told))
 }
 
 /// What every page says besides its body: its policy, and that nobody may frame it or guess
@@ -128,23 +120,16 @@ fn page_headers(settings: &Settings) -> HeaderMap {
     headers
 }
 
-/// One file, or a 304 when the caller holds its ETag, or a 404.
-fn serve(request: &HeaderMap, path: &str, page_headers: &HeaderMap) -> Response {
+/// One file (a caller holding its ETag gets a 304 from the conventions), or a 404.
+fn serve(path: &str, page_headers: &HeaderMap) -> Response {
     let Some(asset) = ASSETS.iter().find(|a| a.path == path) else {
-        return (StatusCode::NOT_FOUND, [(header::CACHE_CONTROL, "no-store")], "no such file").into_response();
+        return shop::Error::NotFound("file").into_response();
     };
     let cache = if path.starts_with("vendor/") { "public, max-age=31536000, immutable" } else { "no-cache" };
     let mut headers = HeaderMap::new();
     headers.insert(header::ETAG, HeaderValue::from_static(asset.etag));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    let fresh = request
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|tags| tags.split(',').any(|tag| tag.trim().trim_start_matches("W/") == asset.etag));
-    if fresh {
-        return (StatusCode::NOT_MODIFIED, headers).into_response();
-    }
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(path)));
     if path.ends_with(".html") {
         headers.extend(page_headers.clone());
@@ -168,6 +153,7 @@ fn content_type(path: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::StatusCode;
 
     #[test]
     fn the_policy_admits_only_the_card_providers_origin() {
@@ -182,6 +168,60 @@ mod tests {
         let simulated = Settings { cards: Cards::Simulated }.content_security_policy();
         assert!(simulated.contains("script-src 'self';") && simulated.contains("frame-src 'none';"), "{simulated}");
         assert!(!simulated.contains("unsafe"), "{simulated}");
+    }
+
+    async fn get(router: &Router, path: &str, etag: Option<&str>) -> (StatusCode, HeaderMap, Vec<u8>) {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+        let mut request = axum::http::Request::get(path);
+        if let Some(tag) = etag {
+            request = request.header(header::IF_NONE_MATCH, tag);
+        }
+        let answer = router.clone().oneshot(request.body(axum::body::Body::empty()).unwrap()).await.unwrap();
+        let (parts, body) = answer.into_parts();
+        (parts.status, parts.headers, body.collect().await.unwrap().to_bytes().to_vec())
+    }
+
+    /// Each answer says who may keep it and for how long, and a caller holding a file's ETag
+    /// gets a bodiless 304 with the same policy; a file that is not there is a problem+json 404.
+    #[tokio::test]
+    async fn files_are_kept_as_their_kind_allows_and_revalidated_by_etag() {
+        let router = shop::http::fallbacks(router(Settings { cards: Cards::Simulated }));
+        let kinds = [
+            ("/", "no-cache", "text/html; charset=utf-8", true),
+            ("/assets/js/app.js", "no-cache", "text/javascript; charset=utf-8", false),
+            (
+                "/assets/vendor/pico-2.1.1.min.css",
+                "public, max-age=31536000, immutable",
+                "text/css; charset=utf-8",
+                false,
+            ),
+            ("/storefront.json", "no-cache", "application/json", false),
+        ];
+        for (path, policy, kind, page) in kinds {
+            let (status, headers, body) = get(&router, path, None).await;
+            assert_eq!(status, StatusCode::OK, "{path}");
+            assert_eq!(headers[header::CACHE_CONTROL], policy, "{path}");
+            assert_eq!(headers[header::CONTENT_TYPE], kind, "{path}");
+            assert_eq!(headers.contains_key(header::CONTENT_SECURITY_POLICY), page, "{path}");
+            assert!(!body.is_empty(), "{path}");
+            let etag = headers[header::ETAG].to_str().unwrap().to_owned();
+            let (status, again, body) = get(&router, path, Some(&etag)).await;
+            assert_eq!(status, StatusCode::NOT_MODIFIED, "{path}");
+            assert_eq!(
+                (&again[header::ETAG], &again[header::CACHE_CONTROL]),
+                (&headers[header::ETAG], &headers[header::CACHE_CONTROL])
+            );
+            assert!(body.is_empty(), "{path}");
+            let (status, ..) = get(&router, path, Some("\"stale\"")).await;
+            assert_eq!(status, StatusCode::OK, "{path}");
+        }
+        let (status, headers, body) = get(&router, "/assets/js/missing.js", None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+        assert_eq!(headers[header::CACHE_CONTROL], shop::http::cache::NO_STORE);
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["status"], 404);
     }
 
     #[test]

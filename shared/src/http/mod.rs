@@ -50,8 +50,9 @@ pub fn created<T: Serialize>(location: &str, version: u64, body: T) -> Response 
 
 /// Applies the cross-cutting conventions to one route: `Cache-Control` on every answer,
 /// conditional GETs (`If-None-Match` -> 304), every answer measured under the route's template,
-/// and the body-size limit.
-fn conventions<S: Clone + Send + Sync + 'static>(route: &str, endpoint: MethodRouter<S>) -> MethodRouter<S> {
+/// and the body-size limit. [`route`] gives them to every documented route; a route outside the
+/// API document (the storefront's pages) takes them here.
+pub fn conventions<S: Clone + Send + Sync + 'static>(route: &str, endpoint: MethodRouter<S>) -> MethodRouter<S> {
     let metrics = std::sync::Arc::new(crate::metrics::RouteMetrics::new(route));
     use axum::middleware::{from_fn, from_fn_with_state};
     // Outermost first.
