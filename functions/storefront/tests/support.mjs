@@ -159,6 +159,17 @@ export function api(url) {
       }
       throw new Error(`no email "${subject}" reached ${to}`);
     },
+    /** Waits until the search index holds `text` for `query` (the index follows the catalogue's
+     *  events). Asked here, past the browser's cache, which may keep an older answer for
+     *  seconds, as the API allows. */
+    async searchable(query, text) {
+      for (let i = 0; i < 200; i++) {
+        const found = await call('GET', `/api/search?q=${encodeURIComponent(query)}`);
+        if (JSON.stringify(found.body).includes(text)) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`"${query}" never found ${text}`);
+    },
     async product(admin, fields) {
       const body = {sku: `T-${Date.now()}-${Math.floor(Math.random() * 1e6)}`, description: 'A product made by a test.',
         category: 'tests', price: {amount: 1250, currency: 'EUR'}, stock: 10, active: true, ...fields};
