@@ -4,7 +4,7 @@
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import {readFileSync} from 'node:fs';
-import {ADMIN, PASSWORD, accessibilityProblems, fillIn, newEmail, newPage, screenshot, settled, useShop} from './support.mjs';
+import {ADMIN, PASSWORD, accessibilityProblems, fillIn, logIn, newEmail, newPage, screenshot, settled, useShop} from './support.mjs';
 
 const world = useShop();
 
@@ -12,15 +12,8 @@ const world = useShop();
 async function shopper(page, name) {
   const email = newEmail(name.toLowerCase());
   await world.shop.call('POST', '/api/users', world.admin, {email, password: PASSWORD, name});
-  await logIn(page, email, PASSWORD);
+  await logIn(page, world.url, email, PASSWORD);
   return email;
-}
-
-async function logIn(page, email, password) {
-  await page.goto(`${world.url}/#/login`);
-  await fillIn(page, {Email: email, Password: password});
-  await page.getByRole('button', {name: 'Log in'}).click();
-  await page.getByRole('button', {name: 'Log out'}).waitFor();
 }
 
 test('a shopper who forgot the password sets a new one with the emailed code, and logs out', async () => {
@@ -75,7 +68,7 @@ test('a shopper changes the profile and preferences, downloads the data, and era
 test('an admin edits a product with the version read, is told when a sale came first, and removes it', async () => {
   const product = await world.shop.product(world.admin, {name: 'Old Name Lamp', stock: 5});
   const page = await newPage(world.browser);
-  await logIn(page, ADMIN.email, ADMIN.password);
+  await logIn(page, world.url, ADMIN.email, ADMIN.password);
   await page.goto(`${world.url}/#/admin/products/${product.id}`);
   await settled(page);
   assert.deepEqual(await accessibilityProblems(page), []);

@@ -5,17 +5,9 @@ import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import {readFileSync} from 'node:fs';
 import {gzipSync} from 'node:zlib';
-import {ADMIN, PASSWORD, accessibilityProblems, settled, fillIn, newEmail, newPage, screenshot, useShop} from './support.mjs';
+import {ADMIN, PASSWORD, accessibilityProblems, settled, fillIn, logIn, newEmail, newPage, screenshot, useShop} from './support.mjs';
 
 const world = useShop();
-
-async function logIn(page, email, password) {
-  await page.goto(`${world.url}/#/login`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', {name: 'Log in'}).click();
-  await page.getByRole('button', {name: 'Log out'}).waitFor();
-}
 
 /** A shopper (made through the API) with a paid order for `product`. */
 async function paidOrder(product) {
@@ -35,7 +27,7 @@ async function paidOrder(product) {
 
 test('an admin creates a product, finds it by search, adjusts its stock, ships, delivers and refunds part of an order', async () => {
   const page = await newPage(world.browser);
-  await logIn(page, ADMIN.email, ADMIN.password);
+  await logIn(page, world.url, ADMIN.email, ADMIN.password);
   await page.getByRole('link', {name: 'Back office'}).click();
   await page.getByRole('link', {name: 'New product'}).click();
   const name = `Brass Telescope ${Date.now()}`;

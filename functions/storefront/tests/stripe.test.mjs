@@ -6,7 +6,7 @@
 
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {PASSWORD, fillIn, newEmail, newPage, screenshot, settled, useShop} from './support.mjs';
+import {PASSWORD, fillIn, logIn, newEmail, newPage, screenshot, settled, useShop} from './support.mjs';
 
 const api = process.env.SHOP_TEST_STRIPE_API;
 const world = api ? useShop({
@@ -22,10 +22,7 @@ test('Stripe.js loads under the page policy, mounts its card form, and its answe
   await world.shop.call('PUT', `/api/cart/items/${product.id}`, token, {quantity: 1});
 
   const page = await newPage(world.browser);
-  await page.goto(`${world.url}/#/login`);
-  await fillIn(page, {Email: email, Password: PASSWORD});
-  await page.getByRole('button', {name: 'Log in'}).click();
-  await page.getByRole('button', {name: 'Log out'}).waitFor();
+  await logIn(page, world.url, email, PASSWORD);
   await page.goto(`${world.url}/#/checkout`);
   await settled(page);
   await fillIn(page, {'Full name': 'Card Holder', 'Street and number': '1 Main St', 'Postal code': '10115', City: 'Berlin', 'Country (two letters)': 'DE'});

@@ -107,6 +107,17 @@ export async function fillIn(page, fields) {
   for (const [label, value] of Object.entries(fields)) await page.getByLabel(label, {exact: true}).fill(value);
 }
 
+/** Logs in through the page at `url`, and waits until the view the login leads to is drawn (the
+ *  header shows "Log out" a moment before the login form gives way). */
+export async function logIn(page, url, email, password) {
+  await page.goto(`${url}/#/login`);
+  await fillIn(page, {Email: email, Password: password});
+  await page.getByRole('button', {name: 'Log in'}).click();
+  await page.getByRole('button', {name: 'Log out'}).waitFor();
+  await page.getByRole('form', {name: 'Log in'}).waitFor({state: 'detached'});
+  await settled(page);
+}
+
 /** Waits until the page shows what its address names (the view drawn after the last change). */
 export async function settled(page) {
   await page.waitForFunction(() => {
