@@ -274,7 +274,7 @@ async fn the_publisher_reports_what_it_could_not_publish() {
 }
 
 #[tokio::test]
-async fn provider_secrets_are_read_from_secrets_manager_and_never_echoed() {
+async fn secrets_are_read_from_secrets_manager_and_never_echoed() {
     let config = emulator().await;
     let secrets = aws_sdk_secretsmanager::Client::new(&config);
     let made = |name: &str, value: &str| {
@@ -294,6 +294,19 @@ async fn provider_secrets_are_read_from_secrets_manager_and_never_echoed() {
     assert!(error.contains("not a JSON object") && !error.contains("sk_live"), "{error}");
     let missing = shop_secrets::JsonSecret::new(&config, "arn:aws:secretsmanager:us-east-1:123456789012:secret:none");
     assert!(missing.read().await.is_err());
+
+    // The key that signs list cursors, as the template generates it; one too short to sign
+    // with is refused, unechoed.
+    let cursor_key = |id: &str| match shop_secrets::cursor_key(&config, id) {
+        shop::http::CursorKey::Deferred(key) => key,
+        shop::http::CursorKey::Fixed(_) => panic!("a deployment's key is read at its first use"),
+    };
+    let key = "k".repeat(64);
+    let cursor = made("cursor", &json!({ "key": key }).to_string()).await;
+    assert_eq!(*cursor_key(&cursor).get().await.unwrap(), key.as_bytes());
+    let short = made("short", r#"{"key": "sk_short_cursor_key"}"#).await;
+    let error = cursor_key(&short).get().await.err().unwrap().to_string();
+    assert!(error.contains("shorter than 32") && !error.contains("sk_short"), "{error}");
 }
 
 /// What the emulator holds of one service's sent messages (`ses` `Message`, `sns` `SMS`): the

@@ -161,14 +161,7 @@ fn functions_are_arm64_on_the_os_only_runtime_with_their_own_policies() {
             s["Effect"] == "Deny" && s["Action"][0] == "sns:Publish" && reference(&s["Resource"]).contains(":sns:*:*:*")
         });
         // A statement under `!If [condition, statement, !Ref AWS::NoValue]` is checked as if it held.
-        let statements: Vec<&Value> = statements
-            .iter()
-            .map(|s| match s {
-                Value::Tagged(t) if t.tag == "!If" => &t.value[1],
-                other => other,
-            })
-            .collect();
-        for statement in statements {
+        for statement in statements.iter().map(when_it_holds) {
             let actions = statement["Action"].as_sequence().unwrap();
             assert!(actions.iter().all(|a| !a.as_str().unwrap().ends_with('*')), "{name:?}: no wildcard actions");
             let wildcard = statement["Resource"] == "*";
@@ -296,10 +289,11 @@ fn each_function_links_only_its_own_adapters() {
     ];
     let expected: &[(&str, &[&str])] = &[
         ("auth", &["aws-sdk-dynamodb", "aws-sdk-cognitoidentityprovider"]),
-        ("users", &["aws-sdk-dynamodb", "aws-sdk-cognitoidentityprovider"]),
-        ("products", &["aws-sdk-dynamodb"]),
+        // The lists read the key that signs their cursors from Secrets Manager.
+        ("users", &["aws-sdk-dynamodb", "aws-sdk-cognitoidentityprovider", "aws-sdk-secretsmanager"]),
+        ("products", &["aws-sdk-dynamodb", "aws-sdk-secretsmanager"]),
         ("cart", &["aws-sdk-dynamodb"]),
-        ("orders", &["aws-sdk-dynamodb"]),
+        ("orders", &["aws-sdk-dynamodb", "aws-sdk-secretsmanager"]),
         // Asks the provider about a pending payment before cancelling its order.
         ("expiry", &["aws-sdk-dynamodb", "aws-sdk-secretsmanager", "async-stripe", "shop-paypal"]),
         ("payments", &["aws-sdk-dynamodb", "aws-sdk-secretsmanager", "async-stripe", "shop-paypal"]),
@@ -307,7 +301,7 @@ fn each_function_links_only_its_own_adapters() {
         ("publisher", &["aws-sdk-sns"]),
         ("notifications", &["aws-sdk-dynamodb"]),
         ("sales", &["aws-sdk-dynamodb"]),
-        ("search", &["shop-opensearch"]),
+        ("search", &["shop-opensearch", "aws-sdk-secretsmanager"]),
         ("indexer", &["aws-sdk-dynamodb", "shop-opensearch"]),
         ("storefront", &[]),
     ];
@@ -528,5 +522,60 @@ fn the_dashboard_and_the_alarms_name_only_metrics_that_exist() {
     for (dlq, _) in resources.iter().filter(|(n, _)| n.ends_with("DeadLetterQueue")) {
         let stem = dlq.strip_suffix("DeadLetterQueue").unwrap();
         assert!(alarms.iter().any(|(name, _)| *name == format!("{stem}DeadLetterAgeAlarm")), "{dlq} age");
+    }
+}
+
+/// A `!If [condition, x, !Ref AWS::NoValue]` as the `x` it deploys when the condition holds.
+fn when_it_holds(v: &Value) -> &Value {
+    match v {
+        Value::Tagged(t) if t.tag == "!If" => &t.value[1],
+        other => other,
+    }
+}
+
+/// No function's environment or the template's parameters hold a secret's value: a variable
+/// that names a secret is `..._SECRET_ARN`, a `!Ref` of a Secrets Manager secret of the stack,
+/// which that function's policy lets it read; and each function whose `main.rs` signs list
+/// cursors is told where their key is.
+#[test]
+fn functions_are_given_secrets_arns_never_their_values() {
+    let template = template();
+    let parameters = template["Parameters"].as_mapping().unwrap();
+    assert!(parameters.keys().all(|p| !p.as_str().unwrap().contains("Secret")), "no secret is a parameter");
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let properties = &resource["Properties"];
+        let readable: Vec<String> = properties["Policies"][0]["Statement"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(when_it_holds)
+            .filter(|s| s["Action"].as_sequence().unwrap().iter().any(|a| a == "secretsmanager:GetSecretValue"))
+            .flat_map(|s| s["Resource"].as_sequence().cloned().unwrap_or_else(|| vec![s["Resource"].clone()]))
+            .map(|r| reference(&r))
+            .collect();
+        let variables = properties["Environment"]["Variables"].as_mapping().cloned().unwrap_or_default();
+        for (variable, value) in &variables {
+            let variable = variable.as_str().unwrap();
+            if !variable.contains("SECRET") {
+                continue;
+            }
+            assert!(variable.ends_with("_SECRET_ARN"), "{name:?}: {variable} names a secret, not a value");
+            let secret = reference(when_it_holds(value));
+            let resource = secret.strip_prefix("!Ref ").unwrap_or_else(|| panic!("{name:?}: {variable} is a !Ref"));
+            assert_eq!(template["Resources"][resource]["Type"], "AWS::SecretsManager::Secret", "{name:?}: {variable}");
+            assert!(readable.contains(&secret), "{name:?} may read the secret {variable} names");
+        }
+        let main = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(properties["CodeUri"].as_str().unwrap())
+            .join("src/main.rs");
+        let main = std::fs::read_to_string(&main).unwrap_or_else(|e| panic!("{}: {e}", main.display()));
+        if main.contains("sign_cursors_from_env") {
+            let given = variables.get("CURSOR_SECRET_ARN").map(reference);
+            assert_eq!(given.as_deref(), Some("!Ref CursorSecret"), "{name:?} signs cursors with the stack's key");
+        }
     }
 }

@@ -22,6 +22,7 @@ use axum::response::Html;
 use axum::routing::get;
 use shop::catalog::Catalog;
 use shop::consumers::Ports;
+use shop::http::CursorKey;
 use shop::identity::Identity;
 use shop::notifications::Senders;
 use shop::payments::PaymentProvider;
@@ -118,8 +119,9 @@ pub struct AwsSettings {
     /// `SHOP_JWT_ISSUER` and `SHOP_JWKS_URL`: which issuer tokens name, and where its keys are.
     pub jwt_issuer: Option<String>,
     pub jwks_url: Option<String>,
-    /// `CURSOR_SECRET`: the list cursors' signing secret, shared with the deployed functions.
-    pub cursor_secret: Option<String>,
+    /// `CURSOR_SECRET_ARN`: the secret that signs list cursors, shared with the deployed
+    /// functions; a key of this process's own when unset.
+    pub cursor_secret_arn: Option<String>,
     /// Fixed credentials (an emulator's); the default provider chain when unset.
     pub credentials: Option<(String, String)>,
 }
@@ -135,7 +137,7 @@ impl AwsSettings {
             topic_arn: var("TOPIC_ARN"),
             jwt_issuer: var("SHOP_JWT_ISSUER"),
             jwks_url: var("SHOP_JWKS_URL"),
-            cursor_secret: var("CURSOR_SECRET"),
+            cursor_secret_arn: var("CURSOR_SECRET_ARN"),
             credentials: None,
         }
     }
@@ -353,7 +355,7 @@ async fn backends(config: &Config, public_url: &str) -> anyhow::Result<Backends>
                 use base64::Engine;
                 base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>())
             })?;
-            shop::http::page::set_cursor_secret(secret.trim().as_bytes());
+            shop::http::page::set_cursor_key(CursorKey::Fixed(secret.trim().as_bytes().to_vec()));
             let identity = EmbeddedIdentity::new(
                 table.clone(),
                 SigningKey::from_pkcs8_pem(&pem)?,
@@ -374,8 +376,8 @@ async fn backends(config: &Config, public_url: &str) -> anyhow::Result<Backends>
             let region = aws.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
             let pool = AwsSettings::required(&settings.user_pool_id, "USER_POOL_ID")?.to_owned();
             let client_id = AwsSettings::required(&settings.client_id, "USER_POOL_CLIENT_ID")?.to_owned();
-            if let Some(secret) = &settings.cursor_secret {
-                shop::http::page::set_cursor_secret(secret.as_bytes());
+            if let Some(secret) = &settings.cursor_secret_arn {
+                shop::http::page::set_cursor_key(shop_secrets::cursor_key(&aws, secret));
             }
             let issuer = (settings.jwt_issuer.clone())
                 .unwrap_or_else(|| format!("https://cognito-idp.{region}.amazonaws.com/{pool}"));

@@ -70,7 +70,6 @@ fn start_lambda(binary: &Path, api: &str, aws: &[(&str, &str)]) -> std::process:
             ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"),
             ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench"),
             ("AWS_LAMBDA_LOG_STREAM_NAME", "bench"),
-            ("CURSOR_SECRET", "0123456789abcdef0123456789abcdef"),
         ])
         .envs(aws.iter().copied())
         .stdout(Stdio::null())
@@ -102,6 +101,7 @@ fn cold_start(binary: &Path) -> Duration {
             ("SES_CONFIGURATION_SET", "shop"),
             ("STRIPE_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:stripe-AbCdEf"),
             ("PAYPAL_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:paypal-AbCdEf"),
+            ("CURSOR_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cursor-AbCdEf"),
             ("OPENSEARCH_ENDPOINT", "https://search-shop-example.eu-west-1.es.amazonaws.com"),
             ("STRIPE_PUBLISHABLE_KEY", "pk_test_bench"),
         ],
@@ -150,6 +150,7 @@ const FIRST_EVENTS: &[(&str, &str)] = &[
     ("users", "users/get-me"),
     ("products", "products/get-product"),
     ("cart", "cart/get-cart"),
+    // A list: reads the cursors' signing key (Secrets Manager) first.
     ("orders", "orders/list-orders"),
     // Reads the Stripe secret (Secrets Manager), then verifies: the sample's signature is stale.
     ("payments", "payments/stripe-webhook"),
@@ -291,14 +292,13 @@ async fn first_answers() {
         .load()
         .await;
     let made = local::provision::all(&config, &format!("bench-{}", ulid::Ulid::new()), "bench").await.unwrap();
-    let secret = aws_sdk_secretsmanager::Client::new(&config)
-        .create_secret()
-        .name(format!("bench-stripe-{}", ulid::Ulid::new()))
-        .secret_string(r#"{"secret_key": "sk_test_bench", "webhook_secret": "whsec_bench"}"#)
-        .send()
-        .await
-        .unwrap();
-    let secret_arn = secret.arn().unwrap().to_owned();
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let secret = |name: &str, value: &str| {
+        let request = secrets.create_secret().name(format!("bench-{name}-{}", ulid::Ulid::new())).secret_string(value);
+        async move { request.send().await.unwrap().arn().unwrap().to_owned() }
+    };
+    let secret_arn = secret("stripe", r#"{"secret_key": "sk_test_bench", "webhook_secret": "whsec_bench"}"#).await;
+    let cursor_secret_arn = secret("cursor", r#"{"key": "0123456789abcdef0123456789abcdef"}"#).await;
     let aws = [
         ("AWS_REGION", "us-east-1"),
         ("AWS_ACCESS_KEY_ID", "testing"),
@@ -311,6 +311,7 @@ async fn first_answers() {
         ("MAIL_FROM", "orders@shop.example.com"),
         ("SES_CONFIGURATION_SET", "shop"),
         ("STRIPE_SECRET_ARN", secret_arn.as_str()),
+        ("CURSOR_SECRET_ARN", cursor_secret_arn.as_str()),
         // Named, never read: no first event pays with PayPal.
         ("PAYPAL_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:paypal-AbCdEf"),
         ("STRIPE_PUBLISHABLE_KEY", "pk_test_bench"),

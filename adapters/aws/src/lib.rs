@@ -109,12 +109,6 @@ pub fn env(name: &str) -> anyhow::Result<String> {
     std::env::var(name).map_err(|_| anyhow::anyhow!("the environment variable {name} is not set"))
 }
 
-/// Reads `CURSOR_SECRET` (shared by every instance) into the cursor signer.
-pub fn cursor_secret_from_env() -> anyhow::Result<()> {
-    shop::http::page::set_cursor_secret(env("CURSOR_SECRET")?.as_bytes());
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

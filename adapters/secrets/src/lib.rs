@@ -1,7 +1,7 @@
-//! `shop-secrets`: a JSON secret from AWS Secrets Manager (the providers' keys), read when a
-//! function first needs it and kept for [`MAX_AGE`], so that no secret sits in a template
-//! parameter, an environment variable or a log, and a rotated one is in use within the quarter
-//! hour. The function's environment names the secret (its ARN), never its value.
+//! `shop-secrets`: a JSON secret from AWS Secrets Manager (the providers' keys, the key that
+//! signs list cursors), read when a function first needs it and kept for [`MAX_AGE`], so that no
+//! secret sits in a template parameter, an environment variable or a log, and a rotated one is
+//! in use within the quarter hour. The function's environment names the secret (its ARN), never its value.
 
 use std::time::Duration;
 
@@ -56,12 +56,47 @@ pub fn deferred<T: Send + Sync + 'static>(
     variable: &str,
     build: fn(&Fields) -> anyhow::Result<T>,
 ) -> anyhow::Result<shop::deferred::Deferred<T>> {
-    let secret = JsonSecret::from_env(config, variable)?;
-    Ok(shop::deferred::Deferred::new(move || {
-        let secret = secret.clone();
-        async move { build(&secret.read().await?) }
-    })
-    .max_age(MAX_AGE))
+    Ok(JsonSecret::from_env(config, variable)?.deferred(build))
+}
+
+impl JsonSecret {
+    /// A value built by `build` from this secret at its first use, and again at the first use
+    /// after it is [`MAX_AGE`] old.
+    pub fn deferred<T: Send + Sync + 'static>(
+        self,
+        build: fn(&Fields) -> anyhow::Result<T>,
+    ) -> shop::deferred::Deferred<T> {
+        shop::deferred::Deferred::new(move || {
+            let secret = self.clone();
+            async move { build(&secret.read().await?) }
+        })
+        .max_age(MAX_AGE)
+    }
+}
+
+/// The shortest key that may sign list cursors.
+pub const MIN_CURSOR_KEY: usize = 32;
+
+/// The key that signs list cursors: the field `key` of the secret `id` (ARN or name), read at
+/// the first list a process answers. A rotated key is in use within [`MAX_AGE`]; the cursors
+/// signed with the old one are refused, with a 400 that says to start the list again.
+pub fn cursor_key(config: &aws_config::SdkConfig, id: &str) -> shop::http::CursorKey {
+    shop::http::CursorKey::Deferred(JsonSecret::new(config, id).deferred(|fields| {
+        let key = fields.get("key")?;
+        anyhow::ensure!(
+            key.len() >= MIN_CURSOR_KEY,
+            "the secret {}'s field key is shorter than {MIN_CURSOR_KEY} characters",
+            fields.id
+        );
+        Ok(key.as_bytes().to_vec())
+    }))
+}
+
+/// A list function's cursors are signed with the key of the secret whose ARN
+/// `CURSOR_SECRET_ARN` holds (see [`cursor_key`]).
+pub fn sign_cursors_from_env(config: &aws_config::SdkConfig) -> anyhow::Result<()> {
+    shop::http::page::set_cursor_key(cursor_key(config, &shop_aws::env("CURSOR_SECRET_ARN")?));
+    Ok(())
 }
 
 /// A payment provider built by `build` from a secret, at its first use (see [`deferred`]).

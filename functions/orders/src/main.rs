@@ -5,7 +5,7 @@
 async fn main() -> Result<(), shop_aws::lambda::Error> {
     shop_aws::lambda::serve_http(|| {
         let aws = shop_aws::lambda_config()?;
-        shop_aws::cursor_secret_from_env()?;
+        shop_secrets::sign_cursors_from_env(&aws)?;
         Ok(orders::router(orders::OrdersState::new(shop_dynamodb::table(&aws)?)))
     })
     .await

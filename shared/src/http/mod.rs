@@ -13,7 +13,7 @@ pub use cache::public;
 pub use caller::Caller;
 pub use etag::{IfMatch, Versioned};
 pub use json::{Json, Query};
-pub use page::{Cursor, Page, PageParams, PageQuery};
+pub use page::{CursorKey, Page, PageParams, PageQuery};
 
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};

@@ -2,7 +2,7 @@
 //! `Link: <...>; rel="next"`. The cursor is signed (HMAC-SHA256) together with the path and
 //! the other query parameters, so a tampered cursor, or one moved to another list, is a 400.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -16,55 +16,79 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use crate::Error;
+use crate::deferred::Deferred;
 
 /// Items per page when the caller does not say.
 pub const DEFAULT_LIMIT: usize = 20;
 /// The most items a page holds.
 pub const MAX_LIMIT: usize = 100;
 
-static CURSOR_KEY: OnceLock<Vec<u8>> = OnceLock::new();
-
-/// Sets the secret that signs cursors; every instance of a deployment must share it. Without
-/// it a random per-process key is used, so cursors only survive within one process.
-pub fn set_cursor_secret(secret: &[u8]) {
-    let _ = CURSOR_KEY.set(secret.to_vec());
+/// Where the key that signs cursors comes from; every instance of a deployment must share it.
+pub enum CursorKey {
+    /// Known at start (the local stack keeps it in its data folder).
+    Fixed(Vec<u8>),
+    /// Read at the first list a process answers, and again once it is old (a function's, from
+    /// Secrets Manager: its cold start reads no secret).
+    Deferred(Deferred<Vec<u8>>),
 }
 
-fn key() -> &'static [u8] {
-    CURSOR_KEY.get_or_init(|| rand::random::<[u8; 32]>().to_vec())
+static CURSOR_KEY: OnceLock<CursorKey> = OnceLock::new();
+
+/// Sets where the key that signs cursors comes from, once per process. Without it a random
+/// per-process key is used, so cursors only survive within one process.
+pub fn set_cursor_key(key: CursorKey) {
+    let _ = CURSOR_KEY.set(key);
 }
 
-/// An opaque position in a list: a signed JSON value.
-pub struct Cursor;
+/// The key, read from its source if it is deferred. A source that cannot be read is an
+/// infrastructure fault.
+async fn key() -> Result<SigningKey, Error> {
+    match CURSOR_KEY.get_or_init(|| CursorKey::Fixed(rand::random::<[u8; 32]>().to_vec())) {
+        CursorKey::Fixed(key) => Ok(SigningKey(Arc::new(key.clone()))),
+        CursorKey::Deferred(key) => Ok(SigningKey(key.get().await?)),
+    }
+}
 
-impl Cursor {
-    fn tag(scope: &str, payload: &[u8]) -> [u8; 16] {
-        let mut mac = Hmac::<Sha256>::new_from_slice(key()).expect("HMAC takes any key length");
+/// The key as a list request holds it; its `Debug` shows no byte of it.
+#[derive(Clone)]
+struct SigningKey(Arc<Vec<u8>>);
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKey(..)")
+    }
+}
+
+impl SigningKey {
+    /// The HMAC of `scope` and `payload`; a cursor carries its first 16 bytes.
+    fn mac(&self, scope: &str, payload: &[u8]) -> Hmac<Sha256> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
         mac.update(scope.as_bytes());
         mac.update(&[0]);
         mac.update(payload);
-        let full = mac.finalize().into_bytes();
-        full[..16].try_into().expect("16 of 32 bytes")
+        mac
     }
+}
 
-    pub fn seal(scope: &str, position: &Value) -> String {
+/// An opaque position in a list: a signed JSON value.
+struct Cursor;
+
+impl Cursor {
+    fn seal(key: &SigningKey, scope: &str, position: &Value) -> String {
         let payload = serde_json::to_vec(position).expect("a position serializes");
-        format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(Self::tag(scope, &payload)))
+        let full = key.mac(scope, &payload).finalize().into_bytes();
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(&full[..16]))
     }
 
-    pub fn open(scope: &str, cursor: &str) -> Result<Value, Error> {
+    fn open(key: &SigningKey, scope: &str, cursor: &str) -> Result<Value, Error> {
         let bad = || Error::BadRequest("the cursor is not valid for this list; start again without it".into());
         let (payload, tag) = cursor.split_once('.').ok_or_else(bad)?;
         let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| bad())?;
         let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| bad())?;
-        let mut mac = Hmac::<Sha256>::new_from_slice(key()).expect("HMAC takes any key length");
-        mac.update(scope.as_bytes());
-        mac.update(&[0]);
-        mac.update(&payload);
-        mac.verify_truncated_left(&tag).map_err(|_| bad())?;
         if tag.len() != 16 {
             return Err(bad());
         }
+        key.mac(scope, &payload).verify_truncated_left(&tag).map_err(|_| bad())?;
         serde_json::from_slice(&payload).map_err(|_| bad())
     }
 }
@@ -90,6 +114,7 @@ pub struct PageParams {
     pub after: Option<Value>,
     scope: String,
     filters: Vec<(String, String)>,
+    key: SigningKey,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for PageParams {
@@ -115,8 +140,9 @@ impl<S: Send + Sync> FromRequestParts<S> for PageParams {
         }
         filters.sort();
         let scope = format!("{}?{}", parts.uri.path(), serde_urlencoded::to_string(&filters).unwrap_or_default());
-        let after = cursor.map(|c| Cursor::open(&scope, &c)).transpose()?;
-        Ok(Self { limit, after, scope, filters })
+        let key = key().await?;
+        let after = cursor.map(|c| Cursor::open(&key, &scope, &c)).transpose()?;
+        Ok(Self { limit, after, scope, filters, key })
     }
 }
 
@@ -132,7 +158,7 @@ impl PageParams {
         next.map(|position| {
             let mut query = self.filters.clone();
             query.push(("limit".into(), self.limit.to_string()));
-            query.push(("cursor".into(), Cursor::seal(&self.scope, &position)));
+            query.push(("cursor".into(), Cursor::seal(&self.key, &self.scope, &position)));
             // A query-only reference resolves against the request's own URL (RFC 3986 §5.2),
             // so the link is right behind any stage prefix or custom domain.
             format!("<?{}>; rel=\"next\"", serde_urlencoded::to_string(&query).unwrap_or_default())
@@ -164,14 +190,18 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_detect_tampering() {
+        let key = SigningKey(Arc::new(b"0123456789abcdef0123456789abcdef".to_vec()));
         let position = json!({"PK": "PRODUCT#1", "SK": "PRODUCT"});
-        let sealed = Cursor::seal("/api/products?", &position);
-        assert_eq!(Cursor::open("/api/products?", &sealed).unwrap(), position);
-        assert!(Cursor::open("/api/products?category=x", &sealed).is_err(), "bound to its list");
+        let sealed = Cursor::seal(&key, "/api/products?", &position);
+        assert_eq!(Cursor::open(&key, "/api/products?", &sealed).unwrap(), position);
+        assert!(Cursor::open(&key, "/api/products?category=x", &sealed).is_err(), "bound to its list");
+        let other = SigningKey(Arc::new(b"another key of another deployment".to_vec()));
+        assert!(Cursor::open(&other, "/api/products?", &sealed).is_err(), "bound to its key");
         let (payload, tag) = sealed.split_once('.').unwrap();
         let forged = URL_SAFE_NO_PAD.encode(br#"{"PK":"USER#2","SK":"PROFILE"}"#);
-        assert!(Cursor::open("/api/products?", &format!("{forged}.{tag}")).is_err());
-        assert!(Cursor::open("/api/products?", &format!("{payload}.")).is_err());
-        assert!(Cursor::open("/api/products?", "garbage").is_err());
+        assert!(Cursor::open(&key, "/api/products?", &format!("{forged}.{tag}")).is_err());
+        assert!(Cursor::open(&key, "/api/products?", &format!("{payload}.")).is_err());
+        assert!(Cursor::open(&key, "/api/products?", "garbage").is_err());
+        assert_eq!(format!("{key:?}"), "SigningKey(..)", "a logged list request shows no key");
     }
 }
