@@ -31,6 +31,7 @@ test('a shopper who forgot the password sets a new one with the emailed code, an
   const fresh = 'Brand-New-Password-2';
   await fillIn(page, {Code: mail.text.match(/\b\d{6}\b/)[0], 'New password': fresh});
   await page.getByRole('button', {name: 'Set password'}).click();
+  await page.getByRole('form', {name: 'Set a new password'}).waitFor({state: 'detached'});
   await page.getByRole('button', {name: 'Log out'}).waitFor();
   await world.shop.login(email, fresh);
   await assert.rejects(world.shop.login(email, PASSWORD));

@@ -67,8 +67,13 @@ function notFound() {
   return [h('h1', {}, 'Not found'), h('p', {}, 'There is no such page. ', h('a', {href: '#/'}, 'Go to the shop.'))];
 }
 
-/** The account links: who is signed in, their cart, and the back office for admins. */
+let headers = 0;
+
+/** The account links: who is signed in, their cart, and the back office for admins. Only the
+ *  latest call draws them: one begun before a log-out, still waiting for the cart, must not
+ *  put back the links of the session that ended. */
 async function header() {
+  const drawing = ++headers;
   const person = me();
   const links = document.getElementById('account-links');
   const items = [];
@@ -83,12 +88,13 @@ async function header() {
     items.push(h('li', {}, h('a', {href: '#/orders'}, 'Orders')));
     items.push(h('li', {}, h('a', {href: '#/account'}, 'Account')));
     if (person.admin) items.push(h('li', {}, h('a', {href: '#/admin'}, 'Back office')));
-    items.push(h('li', {}, h('button', {class: 'secondary outline', type: 'button', onclick: async () => { await logOut(); go(''); }}, 'Log out')));
+    // The session ends at once; telling the API (which revokes the refresh token) follows.
+    items.push(h('li', {}, h('button', {class: 'secondary outline', type: 'button', onclick: () => { logOut(); go(''); }}, 'Log out')));
   } else {
     items.push(h('li', {}, h('a', {href: '#/login'}, 'Log in')));
     items.push(h('li', {}, h('a', {href: '#/signup'}, 'Sign up')));
   }
-  links.replaceChildren(...items);
+  if (drawing === headers) links.replaceChildren(...items);
 }
 
 shop.searchBox(document.getElementById('search'));
