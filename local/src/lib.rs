@@ -355,7 +355,7 @@ async fn backends(config: &Config, public_url: &str) -> anyhow::Result<Backends>
                 use base64::Engine;
                 base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>())
             })?;
-            shop::http::page::set_cursor_key(CursorKey::Fixed(secret.trim().as_bytes().to_vec()));
+            shop::http::page::set_cursor_key(CursorKey::fixed(secret.trim().as_bytes()));
             let identity = EmbeddedIdentity::new(
                 table.clone(),
                 SigningKey::from_pkcs8_pem(&pem)?,

@@ -1,7 +1,8 @@
 //! `shop-secrets`: a JSON secret from AWS Secrets Manager (the providers' keys, the key that
 //! signs list cursors), read when a function first needs it and kept for [`MAX_AGE`], so that no
 //! secret sits in a template parameter, an environment variable or a log, and a rotated one is
-//! in use within the quarter hour. The function's environment names the secret (its ARN), never its value.
+//! in use within the quarter hour. The function's environment names the secret (its ARN), never
+//! its value.
 
 use std::time::Duration;
 

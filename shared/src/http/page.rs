@@ -26,10 +26,17 @@ pub const MAX_LIMIT: usize = 100;
 /// Where the key that signs cursors comes from; every instance of a deployment must share it.
 pub enum CursorKey {
     /// Known at start (the local stack keeps it in its data folder).
-    Fixed(Vec<u8>),
+    Fixed(Arc<Vec<u8>>),
     /// Read at the first list a process answers, and again once it is old (a function's, from
     /// Secrets Manager: its cold start reads no secret).
     Deferred(Deferred<Vec<u8>>),
+}
+
+impl CursorKey {
+    /// A key known at start.
+    pub fn fixed(key: &[u8]) -> Self {
+        Self::Fixed(Arc::new(key.to_vec()))
+    }
 }
 
 static CURSOR_KEY: OnceLock<CursorKey> = OnceLock::new();
@@ -43,8 +50,8 @@ pub fn set_cursor_key(key: CursorKey) {
 /// The key, read from its source if it is deferred. A source that cannot be read is an
 /// infrastructure fault.
 async fn key() -> Result<SigningKey, Error> {
-    match CURSOR_KEY.get_or_init(|| CursorKey::Fixed(rand::random::<[u8; 32]>().to_vec())) {
-        CursorKey::Fixed(key) => Ok(SigningKey(Arc::new(key.clone()))),
+    match CURSOR_KEY.get_or_init(|| CursorKey::fixed(&rand::random::<[u8; 32]>())) {
+        CursorKey::Fixed(key) => Ok(SigningKey(key.clone())),
         CursorKey::Deferred(key) => Ok(SigningKey(key.get().await?)),
     }
 }
@@ -68,19 +75,16 @@ impl SigningKey {
         mac.update(payload);
         mac
     }
-}
 
-/// An opaque position in a list: a signed JSON value.
-struct Cursor;
-
-impl Cursor {
-    fn seal(key: &SigningKey, scope: &str, position: &Value) -> String {
+    /// A cursor, the opaque position in a list: `position` and its tag for the list `scope`.
+    fn seal(&self, scope: &str, position: &Value) -> String {
         let payload = serde_json::to_vec(position).expect("a position serializes");
-        let full = key.mac(scope, &payload).finalize().into_bytes();
+        let full = self.mac(scope, &payload).finalize().into_bytes();
         format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(&full[..16]))
     }
 
-    fn open(key: &SigningKey, scope: &str, cursor: &str) -> Result<Value, Error> {
+    /// The position a cursor sealed for the list `scope` holds.
+    fn open(&self, scope: &str, cursor: &str) -> Result<Value, Error> {
         let bad = || Error::BadRequest("the cursor is not valid for this list; start again without it".into());
         let (payload, tag) = cursor.split_once('.').ok_or_else(bad)?;
         let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| bad())?;
@@ -88,7 +92,7 @@ impl Cursor {
         if tag.len() != 16 {
             return Err(bad());
         }
-        key.mac(scope, &payload).verify_truncated_left(&tag).map_err(|_| bad())?;
+        self.mac(scope, &payload).verify_truncated_left(&tag).map_err(|_| bad())?;
         serde_json::from_slice(&payload).map_err(|_| bad())
     }
 }
@@ -141,7 +145,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PageParams {
         filters.sort();
         let scope = format!("{}?{}", parts.uri.path(), serde_urlencoded::to_string(&filters).unwrap_or_default());
         let key = key().await?;
-        let after = cursor.map(|c| Cursor::open(&key, &scope, &c)).transpose()?;
+        let after = cursor.map(|c| key.open(&scope, &c)).transpose()?;
         Ok(Self { limit, after, scope, filters, key })
     }
 }
@@ -158,7 +162,7 @@ impl PageParams {
         next.map(|position| {
             let mut query = self.filters.clone();
             query.push(("limit".into(), self.limit.to_string()));
-            query.push(("cursor".into(), Cursor::seal(&self.key, &self.scope, &position)));
+            query.push(("cursor".into(), self.key.seal(&self.scope, &position)));
             // A query-only reference resolves against the request's own URL (RFC 3986 §5.2),
             // so the link is right behind any stage prefix or custom domain.
             format!("<?{}>; rel=\"next\"", serde_urlencoded::to_string(&query).unwrap_or_default())
@@ -192,16 +196,16 @@ mod tests {
     fn cursors_round_trip_and_detect_tampering() {
         let key = SigningKey(Arc::new(b"0123456789abcdef0123456789abcdef".to_vec()));
         let position = json!({"PK": "PRODUCT#1", "SK": "PRODUCT"});
-        let sealed = Cursor::seal(&key, "/api/products?", &position);
-        assert_eq!(Cursor::open(&key, "/api/products?", &sealed).unwrap(), position);
-        assert!(Cursor::open(&key, "/api/products?category=x", &sealed).is_err(), "bound to its list");
+        let sealed = key.seal("/api/products?", &position);
+        assert_eq!(key.open("/api/products?", &sealed).unwrap(), position);
+        assert!(key.open("/api/products?category=x", &sealed).is_err(), "bound to its list");
         let other = SigningKey(Arc::new(b"another key of another deployment".to_vec()));
-        assert!(Cursor::open(&other, "/api/products?", &sealed).is_err(), "bound to its key");
+        assert!(other.open("/api/products?", &sealed).is_err(), "bound to its key");
         let (payload, tag) = sealed.split_once('.').unwrap();
         let forged = URL_SAFE_NO_PAD.encode(br#"{"PK":"USER#2","SK":"PROFILE"}"#);
-        assert!(Cursor::open(&key, "/api/products?", &format!("{forged}.{tag}")).is_err());
-        assert!(Cursor::open(&key, "/api/products?", &format!("{payload}.")).is_err());
-        assert!(Cursor::open(&key, "/api/products?", "garbage").is_err());
+        assert!(key.open("/api/products?", &format!("{forged}.{tag}")).is_err());
+        assert!(key.open("/api/products?", &format!("{payload}.")).is_err());
+        assert!(key.open("/api/products?", "garbage").is_err());
         assert_eq!(format!("{key:?}"), "SigningKey(..)", "a logged list request shows no key");
     }
 }

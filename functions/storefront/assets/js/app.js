@@ -67,13 +67,13 @@ function notFound() {
   return [h('h1', {}, 'Not found'), h('p', {}, 'There is no such page. ', h('a', {href: '#/'}, 'Go to the shop.'))];
 }
 
-let headers = 0;
+let headerDrawings = 0;
 
 /** The account links: who is signed in, their cart, and the back office for admins. Only the
  *  latest call draws them: one begun before a log-out, still waiting for the cart, must not
  *  put back the links of the session that ended. */
 async function header() {
-  const drawing = ++headers;
+  const drawing = ++headerDrawings;
   const person = me();
   const links = document.getElementById('account-links');
   const items = [];
@@ -94,7 +94,7 @@ async function header() {
     items.push(h('li', {}, h('a', {href: '#/login'}, 'Log in')));
     items.push(h('li', {}, h('a', {href: '#/signup'}, 'Sign up')));
   }
-  if (drawing === headers) links.replaceChildren(...items);
+  if (drawing === headerDrawings) links.replaceChildren(...items);
 }
 
 shop.searchBox(document.getElementById('search'));
