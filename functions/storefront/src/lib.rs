@@ -13,6 +13,8 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
+use shop::domain::{Currency, Quantity};
+use std::collections::BTreeMap;
 
 /// One embedded file.
 pub struct Asset {
@@ -80,6 +82,33 @@ impl Settings {
     }
 }
 
+/// What `GET /storefront.json` says: the deployment's settings, and the shop's rules that the
+/// pages mirror, read from here rather than copied into their scripts.
+#[derive(Serialize)]
+struct Told<'a> {
+    #[serde(flatten)]
+    settings: &'a Settings,
+    rules: Rules,
+}
+
+/// The domain's limits a page applies before asking the API.
+#[derive(Serialize)]
+struct Rules {
+    /// The most units of one product a cart line holds.
+    max_quantity: i64,
+    /// Each currency's digits of minor units (2 for EUR, 0 for JPY), as amounts count them.
+    currency_digits: BTreeMap<&'static str, u32>,
+}
+
+impl Rules {
+    fn of_the_shop() -> Self {
+        let currency_digits = Currency::codes()
+            .map(|code| (code, Currency::parse(code).expect("the shop's own codes parse").minor_digits()))
+            .collect();
+        Self { max_quantity: Quantity::MAX, currency_digits }
+    }
+}
+
 /// `scheme://host[:port]` of a URL.
 fn origin(url: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
@@ -92,7 +121,8 @@ fn origin(url: &str) -> String {
 pub fn router(settings: Settings) -> Router {
     use shop::http::conventions;
     let page_headers = std::sync::Arc::new(page_headers(&settings));
-    let config = axum::body::Bytes::from(serde_json::to_vec(&settings).expect("settings serialize"));
+    let told = Told { settings: &settings, rules: Rules::of_the_shop() };
+    let config = axum::body::Bytes::from(serde_json::to_vec(&told).expect("settings serialize"));
     let page = {
         let page_headers = page_headers.clone();
         get(move || std::future::ready(serve("index.html", &page_headers)))
@@ -222,6 +252,22 @@ mod tests {
         assert_eq!(headers[header::CACHE_CONTROL], shop::http::cache::NO_STORE);
         let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(problem["status"], 404);
+    }
+
+    /// `/storefront.json` tells how cards are paid and the rules the pages mirror.
+    #[tokio::test]
+    async fn the_settings_carry_the_rules_the_pages_mirror() {
+        let (status, _, body) = get(&router(Settings { cards: Cards::Simulated }), "/storefront.json", None).await;
+        assert_eq!(status, StatusCode::OK);
+        let told: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(told["cards"]["provider"], "simulated");
+        assert_eq!(told["rules"]["max_quantity"], Quantity::MAX);
+        let digits = &told["rules"]["currency_digits"];
+        // HUF and IQD are among those whose digits a browser's own tables (CLDR) give otherwise.
+        for (code, expected) in [("EUR", 2), ("JPY", 0), ("HUF", 2), ("IQD", 3)] {
+            assert_eq!(digits[code], expected, "{code}");
+        }
+        assert_eq!(digits.as_object().unwrap().len(), Currency::codes().count());
     }
 
     #[test]

@@ -4,7 +4,18 @@
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import {readFileSync} from 'node:fs';
-import {ADMIN, PASSWORD, accessibilityProblems, fillIn, logIn, newEmail, newPage, screenshot, settled, useShop} from './support.mjs';
+import {
+  ADMIN,
+  PASSWORD,
+  accessibilityProblems,
+  fillIn,
+  logIn,
+  newEmail,
+  newPage,
+  screenshot,
+  settled,
+  useShop,
+} from './support.mjs';
 
 const world = useShop();
 
@@ -43,8 +54,15 @@ test('a shopper changes the profile and preferences, downloads the data, and era
   const email = await shopper(page, 'Private');
   await page.getByRole('link', {name: 'Account'}).click();
   await settled(page);
-  await fillIn(page, {Name: 'Private Person', 'Mobile phone': '+4915112345678', 'Street and number': '3 Quiet Lane',
-    'Postal code': '10115', City: 'Berlin', 'Country (two letters)': 'DE', 'Full name': 'Private Person'});
+  await fillIn(page, {
+    Name: 'Private Person',
+    'Mobile phone': '+4915112345678',
+    'Street and number': '3 Quiet Lane',
+    'Postal code': '10115',
+    City: 'Berlin',
+    'Country (two letters)': 'DE',
+    'Full name': 'Private Person',
+  });
   await page.getByRole('switch', {name: 'Text message'}).uncheck();
   await page.getByRole('button', {name: 'Save'}).click();
   await page.getByText('Saved.').waitFor();
@@ -55,7 +73,10 @@ test('a shopper changes the profile and preferences, downloads the data, and era
   assert.equal(profile.address.line1, '3 Quiet Lane');
   await screenshot(page, 'account');
 
-  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', {name: 'Download my data'}).click()]);
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', {name: 'Download my data'}).click(),
+  ]);
   const data = JSON.parse(readFileSync(await download.path(), 'utf8'));
   assert.match(JSON.stringify(data), new RegExp(email.replace(/[.+]/g, '\\$&')));
 
@@ -75,7 +96,10 @@ test('an admin edits a product with the version read, is told when a sale came f
   assert.deepEqual(await accessibilityProblems(page), []);
 
   // A sale between reading and saving: the save is refused, nothing is lost.
-  await world.shop.call('POST', `/api/products/${product.id}/stock`, world.admin, {delta: -1, reason: 'sold in the shop'});
+  await world.shop.call('POST', `/api/products/${product.id}/stock`, world.admin, {
+    delta: -1,
+    reason: 'sold in the shop',
+  });
   await fillIn(page, {Name: 'New Name Lamp'});
   await page.getByRole('button', {name: 'Save'}).click();
   await page.getByRole('alert').filter({hasText: 'Someone changed this product meanwhile'}).waitFor();

@@ -5,7 +5,18 @@ import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import {readFileSync} from 'node:fs';
 import {gzipSync} from 'node:zlib';
-import {ADMIN, PASSWORD, accessibilityProblems, settled, fillIn, logIn, newEmail, newPage, screenshot, useShop} from './support.mjs';
+import {
+  ADMIN,
+  PASSWORD,
+  accessibilityProblems,
+  settled,
+  fillIn,
+  logIn,
+  newEmail,
+  newPage,
+  screenshot,
+  useShop,
+} from './support.mjs';
 
 const world = useShop();
 
@@ -15,9 +26,16 @@ async function paidOrder(product) {
   await world.shop.call('POST', '/api/users', world.admin, {email, password: PASSWORD, name: 'Buyer'});
   const token = await world.shop.login(email, PASSWORD);
   const address = {name: 'Buyer', line1: '1 Main St', city: 'Berlin', postal_code: '10115', country: 'DE'};
-  const order = (await world.shop.call('POST', '/api/orders', token, {items: [{product_id: product.id, quantity: 2}], shipping_address: address})).body;
+  const order = (
+    await world.shop.call('POST', '/api/orders', token, {
+      items: [{product_id: product.id, quantity: 2}],
+      shipping_address: address,
+    })
+  ).body;
   const checkout = (await world.shop.call('POST', `/api/orders/${order.id}/payment`, token, {})).body;
-  await world.shop.call('POST', `/_simulator/payments/${checkout.payment_id}/confirm`, null, {card: '4242424242424242'});
+  await world.shop.call('POST', `/_simulator/payments/${checkout.payment_id}/confirm`, null, {
+    card: '4242424242424242',
+  });
   for (let i = 0; i < 100; i++) {
     if ((await world.shop.call('GET', `/api/orders/${order.id}`, token)).body.status === 'PAID') return order;
     await new Promise((r) => setTimeout(r, 100));
@@ -31,8 +49,15 @@ test('an admin creates a product, finds it by search, adjusts its stock, ships, 
   await page.getByRole('link', {name: 'Back office'}).click();
   await page.getByRole('link', {name: 'New product'}).click();
   const name = `Brass Telescope ${Date.now()}`;
-  await fillIn(page, {Name: name, SKU: `SCOPE-${Date.now()}`, Description: 'Sees the rings of Saturn.', Price: '249.00',
-    Currency: 'EUR', Category: 'optics', Stock: '3'});
+  await fillIn(page, {
+    Name: name,
+    SKU: `SCOPE-${Date.now()}`,
+    Description: 'Sees the rings of Saturn.',
+    Price: '249.00',
+    Currency: 'EUR',
+    Category: 'optics',
+    Stock: '3',
+  });
   await page.getByRole('button', {name: 'Create'}).click();
   await page.getByRole('heading', {name, level: 1}).waitFor();
   await screenshot(page, 'admin-product');
@@ -136,18 +161,25 @@ test('the page carries its policy, and its scripts and styles weigh under 100 KB
     raw += body.length;
     compressed += gzipSync(body, {level: 9}).length;
   }
-  t.diagnostic(`page weight: ${loaded.size} files, ${(raw / 1024).toFixed(1)} KB, ${(compressed / 1024).toFixed(1)} KB gzip`);
-  t.diagnostic(`first contentful paint ${paint?.toFixed(0)} ms; first view drawn after ${firstRender} ms; suggestions shown after ${interactive} ms`);
+  t.diagnostic(
+    `page weight: ${loaded.size} files, ${(raw / 1024).toFixed(1)} KB, ${(compressed / 1024).toFixed(1)} KB gzip`,
+  );
+  t.diagnostic(
+    `first contentful paint ${paint?.toFixed(0)} ms; first view drawn after ${firstRender} ms; suggestions shown after ${interactive} ms`,
+  );
   assert.ok(compressed < 100 * 1024, `${compressed} bytes compressed`);
 
   // Refusing an inline script is the policy at work in the browser.
-  const refused = await page.evaluate(() => new Promise((resolve) => {
-    addEventListener('securitypolicyviolation', (e) => resolve(e.violatedDirective), {once: true});
-    const script = document.createElement('script');
-    script.textContent = 'window.injected = true';
-    document.body.append(script);
-    setTimeout(() => resolve(null), 1000);
-  }));
+  const refused = await page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        addEventListener('securitypolicyviolation', (e) => resolve(e.violatedDirective), {once: true});
+        const script = document.createElement('script');
+        script.textContent = 'window.injected = true';
+        document.body.append(script);
+        setTimeout(() => resolve(null), 1000);
+      }),
+  );
   assert.match(refused, /^script-src/);
   assert.equal(await page.evaluate(() => window.injected), undefined);
 });
@@ -156,5 +188,8 @@ test('the vendored CSS is the npm package the lock file names, byte for byte', (
   const pico = new URL('../node_modules/@picocss/pico/', import.meta.url);
   const version = JSON.parse(readFileSync(new URL('package.json', pico))).version;
   const vendored = readFileSync(new URL(`../assets/vendor/pico-${version}.min.css`, import.meta.url));
-  assert.ok(vendored.equals(readFileSync(new URL('css/pico.min.css', pico))), `assets/vendor/pico-${version}.min.css differs from npm's`);
+  assert.ok(
+    vendored.equals(readFileSync(new URL('css/pico.min.css', pico))),
+    `assets/vendor/pico-${version}.min.css differs from npm's`,
+  );
 });

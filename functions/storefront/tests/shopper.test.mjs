@@ -2,10 +2,27 @@
 
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {CARD_DECLINED, CARD_PAID, PASSWORD, accessibilityProblems, settled, fillIn, newEmail, newPage, screenshot, useShop} from './support.mjs';
+import {
+  CARD_DECLINED,
+  CARD_PAID,
+  PASSWORD,
+  accessibilityProblems,
+  settled,
+  fillIn,
+  newEmail,
+  newPage,
+  screenshot,
+  useShop,
+} from './support.mjs';
 
 const world = useShop();
-const ADDRESS = {'Full name': 'Ada Lovelace', 'Street and number': '1 Analytical Way', 'Postal code': '10115', City: 'Berlin', 'Country (two letters)': 'DE'};
+const ADDRESS = {
+  'Full name': 'Ada Lovelace',
+  'Street and number': '1 Analytical Way',
+  'Postal code': '10115',
+  City: 'Berlin',
+  'Country (two letters)': 'DE',
+};
 
 /** Signs a new shopper up through the pages, confirming with the emailed code. */
 async function signUp(page, name) {
@@ -125,7 +142,10 @@ test('a line the stock cannot cover is shown, and blocks the checkout', async ()
   await page.getByRole('button', {name: 'Add to cart'}).click();
   await page.getByText('Added.').waitFor();
   // Someone else buys one meanwhile (the shop writes one off here).
-  await world.shop.call('POST', `/api/products/${product.id}/stock`, world.admin, {delta: -1, reason: 'broken in the store'});
+  await world.shop.call('POST', `/api/products/${product.id}/stock`, world.admin, {
+    delta: -1,
+    reason: 'broken in the store',
+  });
   await page.getByRole('link', {name: /^Cart/}).click();
   await page.getByText('Only 1 left.').waitFor();
   assert.equal(await page.getByRole('link', {name: 'Check out'}).count(), 0);
@@ -179,7 +199,10 @@ test('a shopper finds a product and puts it in the cart with the keyboard alone'
   await page.getByText('Added.').waitFor();
   const token = await world.shop.login(email, PASSWORD);
   const cart = (await world.shop.call('GET', '/api/cart', token)).body;
-  assert.deepEqual(cart.lines.map((l) => [l.name, l.quantity]), [['Bluetooth Speaker', 3]]);
+  assert.deepEqual(
+    cart.lines.map((l) => [l.name, l.quantity]),
+    [['Bluetooth Speaker', 3]],
+  );
 });
 
 test('every page passes axe-core with no serious or critical finding', async () => {
@@ -189,13 +212,27 @@ test('every page passes axe-core with no serious or critical finding', async () 
   await addToCart(page, 'Scented Candle');
   const order = await checkOut(page);
   const product = (await world.shop.call('GET', '/api/products?limit=1')).body[0].id;
-  const pages = ['', 'category/electronics', 'search?q=candle', `product/${product}`, 'cart', 'checkout', `orders/${order}/pay`,
-    'orders', `orders/${order}`, 'account', 'notifications'];
+  const pages = [
+    '',
+    'category/electronics',
+    'search?q=candle',
+    `product/${product}`,
+    'cart',
+    'checkout',
+    `orders/${order}/pay`,
+    'orders',
+    `orders/${order}`,
+    'account',
+    'notifications',
+  ];
   const findings = {};
   for (const path of pages) {
     await page.goto(`${world.url}/#/${path}`);
     await settled(page);
-    await screenshot(page, `page-${path.replace(order, 'order').replace(product, 'product').replace(/[/?=]/g, '-') || 'home'}`);
+    await screenshot(
+      page,
+      `page-${path.replace(order, 'order').replace(product, 'product').replace(/[/?=]/g, '-') || 'home'}`,
+    );
     const problems = await accessibilityProblems(page);
     if (problems.length) findings[path] = problems;
   }

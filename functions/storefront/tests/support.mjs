@@ -37,18 +37,30 @@ export async function startStack(settings = {}) {
   const binary = process.env.SHOP_STACK ?? join(target, 'debug', 'shop-stack');
   const child = spawn(binary, [], {
     env: {
-      ...process.env, SHOP_ADDR: `127.0.0.1:${port}`, SHOP_DATA_DIR: data, SHOP_CONFIRM: 'code',
-      SHOP_ADMIN_EMAIL: ADMIN.email, SHOP_ADMIN_PASSWORD: ADMIN.password, SHOP_RATE_LIMIT: '0',
-      SHOP_BACKEND: 'embedded', SHOP_PAYMENTS: 'simulated', OPENSEARCH_ENDPOINT: '', RUST_LOG: 'warn', ...settings,
+      ...process.env,
+      SHOP_ADDR: `127.0.0.1:${port}`,
+      SHOP_DATA_DIR: data,
+      SHOP_CONFIRM: 'code',
+      SHOP_ADMIN_EMAIL: ADMIN.email,
+      SHOP_ADMIN_PASSWORD: ADMIN.password,
+      SHOP_RATE_LIMIT: '0',
+      SHOP_BACKEND: 'embedded',
+      SHOP_PAYMENTS: 'simulated',
+      OPENSEARCH_ENDPOINT: '',
+      RUST_LOG: 'warn',
+      ...settings,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`${binary} exited with ${child.exitCode} (cargo build -p shop-tests --bin shop-stack)`);
+    if (child.exitCode !== null)
+      throw new Error(`${binary} exited with ${child.exitCode} (cargo build -p shop-tests --bin shop-stack)`);
     try {
       if ((await fetch(`${url}/health`)).ok) break;
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
@@ -93,7 +105,8 @@ export async function newPage(browser) {
   page.problems = [];
   page.on('pageerror', (error) => page.problems.push(`page error: ${error.message}`));
   page.on('console', (message) => {
-    if (message.type() === 'error' && !/status of 4\d\d/.test(message.text())) page.problems.push(`console: ${message.text()}`);
+    if (message.type() === 'error' && !/status of 4\d\d/.test(message.text()))
+      page.problems.push(`console: ${message.text()}`);
   });
   page.on('dialog', async (dialog) => {
     page.problems.push(`dialog: ${dialog.message()}`);
@@ -137,7 +150,9 @@ const axeSource = readFileSync(join(here, '..', 'node_modules', 'axe-core', 'axe
  *  runs through the DevTools protocol, which the page's policy does not govern. */
 export async function accessibilityProblems(page) {
   await page.evaluate(axeSource);
-  const result = await page.evaluate(() => globalThis.axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}));
+  const result = await page.evaluate(() =>
+    globalThis.axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}),
+  );
   return result.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
@@ -148,7 +163,11 @@ export function api(url) {
   const call = async (method, path, token, body, headers = {}) => {
     const answer = await fetch(`${url}${path}`, {
       method,
-      headers: {...(body ? {'content-type': 'application/json'} : {}), ...(token ? {authorization: `Bearer ${token}`} : {}), ...headers},
+      headers: {
+        ...(body ? {'content-type': 'application/json'} : {}),
+        ...(token ? {authorization: `Bearer ${token}`} : {}),
+        ...headers,
+      },
       body: body ? JSON.stringify(body) : undefined,
     });
     const text = await answer.text();
@@ -182,8 +201,15 @@ export function api(url) {
       throw new Error(`"${query}" never found ${text}`);
     },
     async product(admin, fields) {
-      const body = {sku: `T-${Date.now()}-${Math.floor(Math.random() * 1e6)}`, description: 'A product made by a test.',
-        category: 'tests', price: {amount: 1250, currency: 'EUR'}, stock: 10, active: true, ...fields};
+      const body = {
+        sku: `T-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
+        description: 'A product made by a test.',
+        category: 'tests',
+        price: {amount: 1250, currency: 'EUR'},
+        stock: 10,
+        active: true,
+        ...fields,
+      };
       return (await call('POST', '/api/products', admin, body)).body;
     },
   };

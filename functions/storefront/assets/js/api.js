@@ -26,17 +26,24 @@ export function me() {
   if (!current) return null;
   const claims = JSON.parse(atob(current.id_token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
   const groups = claims['cognito:groups'] ?? [];
-  return {id: claims.sub, email: claims.email, admin: (Array.isArray(groups) ? groups : String(groups).split(',')).includes('admin')};
+  return {
+    id: claims.sub,
+    email: claims.email,
+    admin: (Array.isArray(groups) ? groups : String(groups).split(',')).includes('admin'),
+  };
 }
 
 function keep(tokens, previous) {
   const refresh = tokens.refresh_token ?? previous?.refresh_token;
-  sessionStorage.setItem(KEY, JSON.stringify({
-    id_token: tokens.id_token,
-    access_token: tokens.access_token,
-    refresh_token: refresh,
-    expires_at: Date.now() + (tokens.expires_in - 60) * 1000,
-  }));
+  sessionStorage.setItem(
+    KEY,
+    JSON.stringify({
+      id_token: tokens.id_token,
+      access_token: tokens.access_token,
+      refresh_token: refresh,
+      expires_at: Date.now() + (tokens.expires_in - 60) * 1000,
+    }),
+  );
   dispatchEvent(new Event('session'));
 }
 
@@ -52,7 +59,9 @@ export async function logIn(email, password) {
 export async function logOut() {
   const current = session();
   forget();
-  if (current) await call('POST', '/api/auth/logout', {body: {access_token: current.access_token}, anonymous: true}).catch(() => {});
+  if (!current) return;
+  // The API revokes the refresh token; the session has ended here either way.
+  await call('POST', '/api/auth/logout', {body: {access_token: current.access_token}, anonymous: true}).catch(() => {});
 }
 
 let refreshing = null;
@@ -62,8 +71,13 @@ async function bearer() {
   if (!current) return null;
   if (Date.now() < current.expires_at) return current.id_token;
   refreshing ??= call('POST', '/api/auth/refresh', {body: {refresh_token: current.refresh_token}, anonymous: true})
-    .then((answer) => keep(answer.body, current), () => forget())
-    .finally(() => { refreshing = null; });
+    .then(
+      (answer) => keep(answer.body, current),
+      () => forget(),
+    )
+    .finally(() => {
+      refreshing = null;
+    });
   await refreshing;
   return session()?.id_token ?? null;
 }
@@ -75,7 +89,12 @@ export async function call(method, path, {body, headers = {}, anonymous = false,
   if (body !== undefined) sent['Content-Type'] = 'application/json';
   const token = anonymous ? null : await bearer();
   if (token) sent.Authorization = `Bearer ${token}`;
-  const answer = await fetch(path, {method, headers: sent, body: body === undefined ? undefined : JSON.stringify(body), cache: fresh ? 'no-cache' : 'default'});
+  const answer = await fetch(path, {
+    method,
+    headers: sent,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    cache: fresh ? 'no-cache' : 'default',
+  });
   const type = answer.headers.get('content-type') ?? '';
   const parsed = type.includes('json') ? await answer.json() : await answer.text();
   if (answer.status === 401 && token) forget();
@@ -107,8 +126,17 @@ function nextPage(headers) {
 
 let settings = null;
 
-/** What the deployment tells the pages (`/storefront.json`): how cards are paid. */
-export async function storefront() {
-  settings ??= await fetch('/storefront.json').then((a) => a.json());
+/** What the deployment tells the pages (`/storefront.json`), read once: how cards are paid
+ *  (`cards`), and the shop's rules the pages mirror rather than copy (`rules`: `max_quantity`,
+ *  the most of one product a cart line holds, and `currency_digits`, each currency's digits of
+ *  minor units). A failed read is tried again at the next call. */
+export function storefront() {
+  settings ??= call('GET', '/storefront.json', {anonymous: true}).then(
+    (answer) => answer.body,
+    (error) => {
+      settings = null;
+      throw error;
+    },
+  );
   return settings;
 }

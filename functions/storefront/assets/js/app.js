@@ -1,9 +1,9 @@
 // The storefront: one page whose address after `#` names the view. Each view is a function that
 // fills `main` and may read the route's parts.
 
-import {h, fill, announce} from './dom.js';
-import {ApiError, get, me, logOut} from './api.js';
-import {here, go} from './nav.js';
+import {h, show, act, useCurrencyDigits, Refusal} from './dom.js';
+import {ApiError, get, me, logOut, storefront} from './api.js';
+import {here, go, drawWith} from './nav.js';
 import * as shop from './views/shop.js';
 import * as account from './views/account.js';
 import * as cart from './views/cart.js';
@@ -32,35 +32,48 @@ const routes = [
   [/^admin\/orders$/, admin.orders],
 ];
 
+let drawings = 0;
+
+/** Draws the view the address names: the app's one drawing, whether the address changed or a
+ *  view asked for itself again (`redraw`). Only the latest drawing shows: one that began before
+ *  the shopper went elsewhere, still waiting for the API, draws nothing. */
 async function render() {
+  const drawing = ++drawings;
   const main = document.getElementById('main');
+  const address = location.hash;
   const {path, params} = here();
   const route = routes.find(([pattern]) => pattern.test(path));
   main.setAttribute('aria-busy', 'true');
+  await rulesRead;
+  let view;
   try {
-    const view = route ? await route[1](...path.match(route[0]).slice(1).map(decodeURIComponent), params) : notFound();
-    // A view that sent the shopper elsewhere draws nothing: the next route draws.
-    if (view === undefined) return;
-    fill(main, view);
+    view = route ? await route[1](...path.match(route[0]).slice(1).map(decodeURIComponent), params) : notFound();
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
-      main.replaceChildren(h('h1', {}, 'Please log in'), h('p', {}, h('a', {href: `#/login?then=${encodeURIComponent(path)}`}, 'Log in'), ' to see this page.'));
-    } else if (error instanceof ApiError) {
-      main.replaceChildren(h('h1', {}, 'Something is not right'), h('p', {class: 'problem', role: 'alert'}, error.message));
+      view = [
+        h('h1', {}, 'Please log in'),
+        h('p', {}, h('a', {href: `#/login?then=${encodeURIComponent(path)}`}, 'Log in'), ' to see this page.'),
+      ];
+    } else if (error instanceof ApiError || error instanceof Refusal) {
+      view = [h('h1', {}, 'Something is not right'), h('p', {class: 'problem', role: 'alert'}, error.message)];
     } else {
+      if (drawing === drawings) drawn(main, address);
       throw error;
     }
-  } finally {
-    main.removeAttribute('aria-busy');
-    // Which address the content shows (tests wait on it; so could a script of the shop's).
-    main.dataset.shown = location.hash;
   }
-  const title = main.querySelector('h1');
-  document.title = title ? `${title.textContent} · Shop` : 'Shop';
-  // Moving focus to the new content tells assistive technology the page changed.
-  if (document.activeElement !== document.getElementById('q')) main.focus({preventScroll: true});
-  announce(document.title);
+  // A later drawing shows instead; a view that sent the shopper elsewhere draws nothing (the
+  // next route draws).
+  if (drawing !== drawings || view === undefined) return;
+  // Arriving says the page's title; drawing the same view again leaves the view's own word.
+  show(main, view, {announced: address !== main.dataset.shown});
+  drawn(main, address);
   await header();
+}
+
+/** Marks `main` as showing `address` (tests wait on it; so could a script of the shop's). */
+function drawn(main, address) {
+  main.removeAttribute('aria-busy');
+  main.dataset.shown = address;
 }
 
 function notFound() {
@@ -83,13 +96,20 @@ async function header() {
       const cartView = await get('/api/cart');
       const units = cartView.lines.reduce((sum, line) => sum + line.quantity, 0);
       count = units ? ` (${units})` : '';
-    } catch { /* an expired session shows as logged out below */ }
+    } catch {
+      /* an expired session shows as logged out below */
+    }
     items.push(h('li', {}, h('a', {href: '#/cart', id: 'cart-link'}, `Cart${count}`)));
     items.push(h('li', {}, h('a', {href: '#/orders'}, 'Orders')));
     items.push(h('li', {}, h('a', {href: '#/account'}, 'Account')));
     if (person.admin) items.push(h('li', {}, h('a', {href: '#/admin'}, 'Back office')));
     // The session ends at once; telling the API (which revokes the refresh token) follows.
-    items.push(h('li', {}, h('button', {class: 'secondary outline', type: 'button', onclick: () => { logOut(); go(''); }}, 'Log out')));
+    const logOutNow = act(async () => {
+      const ended = logOut();
+      go('');
+      await ended;
+    });
+    items.push(h('li', {}, h('button', {class: 'secondary outline', type: 'button', onclick: logOutNow}, 'Log out')));
   } else {
     items.push(h('li', {}, h('a', {href: '#/login'}, 'Log in')));
     items.push(h('li', {}, h('a', {href: '#/signup'}, 'Sign up')));
@@ -97,7 +117,15 @@ async function header() {
   if (drawing === headerDrawings) links.replaceChildren(...items);
 }
 
+// The rules the pages mirror come from the API before the first view: money is written with the
+// digits its currency has there (the browser's own are the fallback should the read fail).
+const rulesRead = storefront().then(
+  (settings) => useCurrencyDigits(settings.rules?.currency_digits),
+  () => {},
+);
+
 shop.searchBox(document.getElementById('search'));
+drawWith(render);
 addEventListener('hashchange', render);
 addEventListener('session', header);
 render();

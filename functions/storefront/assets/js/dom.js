@@ -1,6 +1,8 @@
 // Building the page. Every text from the API goes in as a text node, never as markup: a product
 // named `<img src=x onerror=alert(1)>` shows as those characters.
 
+import {ApiError} from './api.js';
+
 /** An element: `h('a', {href: '#/'}, 'Home')`. `on<event>` attributes are listeners; children
  *  are nodes, strings (as text), or arrays of them; null and false are skipped. */
 export function h(tag, attributes = {}, ...children) {
@@ -30,12 +32,36 @@ function append(parent, children) {
   }
 }
 
+/** Shows a view in `main`, the one way the page draws one (the router's, and so `redraw`'s):
+ *  its content, the document's title from its heading, and focus on the content, which tells
+ *  assistive technology the page changed (unless the person is typing in the search box).
+ *  `announced` also says the title aloud: arriving somewhere does, drawing the same view again
+ *  leaves the last word to what the view announced. */
+export function show(main, content, {announced = true} = {}) {
+  fill(main, content);
+  const heading = main.querySelector('h1');
+  document.title = heading ? `${heading.textContent} · Shop` : 'Shop';
+  if (document.activeElement !== document.getElementById('q')) main.focus({preventScroll: true});
+  if (announced) announce(document.title);
+}
+
 /** A table: its column headings, its rows (`tr` elements), and an optional footer row. */
 export function table(headings, rows, footer = null) {
-  return h('table', {},
-    h('thead', {}, h('tr', {}, headings.map((t) => h('th', {scope: 'col'}, t)))),
+  return h(
+    'table',
+    {},
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        headings.map((t) => h('th', {scope: 'col'}, t)),
+      ),
+    ),
     h('tbody', {}, rows),
-    footer && h('tfoot', {}, footer));
+    footer && h('tfoot', {}, footer),
+  );
 }
 
 /** The link to a list's next page, shown by the view at `route`; nothing on the last page. */
@@ -47,7 +73,8 @@ export function nextLink(route, next, label) {
  *  They are read as exactly that (no other tag is honoured) and shown with `<mark>`. */
 export function highlighted(fragment) {
   const parts = [];
-  const text = (s) => s.replace(/&(lt|gt|quot|#39|amp);/g, (_, e) => ({lt: '<', gt: '>', quot: '"', '#39': "'", amp: '&'})[e]);
+  const text = (s) =>
+    s.replace(/&(lt|gt|quot|#39|amp);/g, (_, e) => ({lt: '<', gt: '>', quot: '"', '#39': "'", amp: '&'})[e]);
   let marked = false;
   for (const piece of fragment.split(/(<\/?em>)/)) {
     if (piece === '<em>') marked = true;
@@ -57,22 +84,41 @@ export function highlighted(fragment) {
   return parts;
 }
 
+const currencyDigits = new Map();
 const formats = new Map();
+
+/** Takes each currency's digits of minor units as the API counts them (`rules.currency_digits`
+ *  of `/storefront.json`: ISO 4217's). The browser's own tables (CLDR) differ for some
+ *  currencies (HUF, IDR and IQD among them), so they are only the fallback for a currency the
+ *  API did not name. */
+export function useCurrencyDigits(table) {
+  currencyDigits.clear();
+  formats.clear();
+  for (const [currency, digits] of Object.entries(table ?? {})) currencyDigits.set(currency, digits);
+}
+
+function fractionDigits(currency) {
+  return (
+    currencyDigits.get(currency) ??
+    new Intl.NumberFormat('en', {style: 'currency', currency}).resolvedOptions().maximumFractionDigits
+  );
+}
 
 /** Money in minor units as the shopper's locale writes it: `{amount: 1999, currency: 'EUR'}`. */
 export function money(value) {
   if (!value) return '';
   let format = formats.get(value.currency);
   if (!format) {
-    format = new Intl.NumberFormat(undefined, {style: 'currency', currency: value.currency});
+    const digits = fractionDigits(value.currency);
+    format = new Intl.NumberFormat(undefined, {
+      style: 'currency',
+      currency: value.currency,
+      minimumFractionDigits: digits,
+      maximumFractionDigits: digits,
+    });
     formats.set(value.currency, format);
   }
-  const digits = format.resolvedOptions().maximumFractionDigits;
-  return format.format(value.amount / 10 ** digits);
-}
-
-function fractionDigits(currency) {
-  return new Intl.NumberFormat(undefined, {style: 'currency', currency}).resolvedOptions().maximumFractionDigits;
+  return format.format(value.amount / 10 ** format.resolvedOptions().maximumFractionDigits);
 }
 
 /** Minor units of a currency from what a person typed ("12.5" EUR is 1250). */
@@ -106,52 +152,104 @@ export function fields(form) {
 export function field(label, attributes, hint) {
   const id = attributes.id ?? `f-${attributes.name}`;
   const hintId = hint ? `${id}-hint` : null;
-  return h('div', {class: 'field'},
+  return h(
+    'div',
+    {class: 'field'},
     h('label', {for: id}, label),
     h('input', {id, 'aria-describedby': hintId, ...attributes}),
-    hint && h('small', {id: hintId}, hint));
+    hint && h('small', {id: hintId}, hint),
+  );
 }
 
-/** Shows what went wrong in a form: the problem's detail, and each refused field at its input. */
-export function showProblem(form, error) {
-  for (const old of form.querySelectorAll('.field-error')) old.remove();
-  for (const input of form.querySelectorAll('[aria-invalid]')) input.removeAttribute('aria-invalid');
-  let box = form.querySelector('.form-problem');
-  if (!box) {
-    box = h('p', {class: 'form-problem problem', role: 'alert'});
-    form.prepend(box);
-  }
-  box.textContent = error.message;
-  for (const {field: name, message} of error.problem?.errors ?? []) {
-    const input = form.elements.namedItem(name) ?? form.elements.namedItem(name.split('.').pop());
-    if (input instanceof HTMLElement) {
-      input.setAttribute('aria-invalid', 'true');
+/** A refusal the page words itself (a check made before asking the API, or a step that could
+ *  not be taken): shown to the person as it is, like the API's problems. */
+export class Refusal extends Error {}
+
+/** What a person is told of a failed action: the API's problem (its detail, else its title), or
+ *  the page's own refusal. Anything else is a fault of the page or of the network: the person is
+ *  asked to try again, and the fault goes to the console. */
+export function problemText(error) {
+  if (error instanceof ApiError || error instanceof Refusal) return error.message;
+  console.error(error);
+  return 'Something went wrong. Please try again.';
+}
+
+/** Shows what went wrong where it happened. In a form (`place`): the problem above its fields,
+ *  and each refused field's message at its input; a refused field the form does not show is
+ *  listed with the problem. After any other control (`place`, a button say): the problem. */
+export function showProblem(place, error) {
+  clearProblem(place);
+  const form = place.localName === 'form' ? place : null;
+  const box = h(
+    'div',
+    {class: `${form ? 'form-problem' : 'action-problem'} problem`, role: 'alert'},
+    problemText(error),
+  );
+  const elsewhere = [];
+  for (const {field: name, message} of error?.problem?.errors ?? []) {
+    const input = form && (form.elements.namedItem(name) ?? form.elements.namedItem(name.split('.').pop()));
+    if (input instanceof HTMLElement && input.id) {
       const note = h('small', {class: 'field-error problem', id: `${input.id}-error`}, message);
-      input.setAttribute('aria-describedby', note.id);
+      const described = input.getAttribute('aria-describedby');
+      input.setAttribute('aria-invalid', 'true');
+      input.setAttribute('aria-describedby', described ? `${described} ${note.id}` : note.id);
       input.after(note);
+    } else {
+      elsewhere.push(h('li', {}, `${name}: ${message}`));
     }
+  }
+  if (elsewhere.length) box.append(h('ul', {}, elsewhere));
+  if (form) form.prepend(box);
+  else place.after(box);
+}
+
+/** Takes away what `showProblem` showed at `place`. */
+export function clearProblem(place) {
+  if (place.localName !== 'form') {
+    if (place.nextElementSibling?.classList.contains('action-problem')) place.nextElementSibling.remove();
+    return;
+  }
+  for (const old of place.querySelectorAll('.form-problem, .field-error')) old.remove();
+  for (const input of place.querySelectorAll('[aria-invalid]')) {
+    input.removeAttribute('aria-invalid');
+    const kept = (input.getAttribute('aria-describedby') ?? '')
+      .split(' ')
+      .filter((id) => id && id !== `${input.id}-error`);
+    if (kept.length) input.setAttribute('aria-describedby', kept.join(' '));
+    else input.removeAttribute('aria-describedby');
   }
 }
 
-/** Runs a form's submission: disables it meanwhile (a double click sends once) and shows a
- *  refusal where it happened. */
-export function onSubmit(form, action) {
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    const submit = form.querySelector('[type=submit]');
-    if (form.getAttribute('aria-busy') === 'true') return;
-    form.setAttribute('aria-busy', 'true');
-    if (submit) submit.disabled = true;
+/** The one way an action a person starts runs (a form's submission, a button's click, a changed
+ *  field): `act(run)` is its listener. The control that started it is busy meanwhile (a form's
+ *  submit buttons, or the control itself, disabled: a double click sends once); what an earlier
+ *  try showed is cleared; and a refusal is shown where it happened (`showProblem`), never
+ *  dropped. `run` gets the event; a form's submission does not leave the page. */
+export function act(run) {
+  return async (event) => {
+    const control = event.currentTarget;
+    const form = control.localName === 'form' ? control : null;
+    if (form) event.preventDefault();
+    if (control.getAttribute('aria-busy') === 'true') return;
+    const switches = form ? [...form.querySelectorAll('[type=submit]')] : [control];
+    control.setAttribute('aria-busy', 'true');
+    for (const element of switches) element.disabled = true;
+    clearProblem(control);
     try {
-      await action(fields(form), form);
+      await run(event);
     } catch (error) {
-      if (!error.problem && !(error instanceof Error)) throw error;
-      showProblem(form, error);
+      showProblem(control, error);
     } finally {
-      form.removeAttribute('aria-busy');
-      if (submit) submit.disabled = false;
+      control.removeAttribute('aria-busy');
+      for (const element of switches) element.disabled = false;
     }
-  });
+  };
+}
+
+/** Runs a form's submission through `act`, with its fields' values (`fields`) and the form. */
+export function onSubmit(form, action) {
+  const submitted = act(() => action(fields(form), form));
+  form.addEventListener('submit', submitted);
   return form;
 }
 
@@ -159,5 +257,7 @@ export function onSubmit(form, action) {
 export function announce(text) {
   const status = document.getElementById('status');
   status.textContent = '';
-  setTimeout(() => { status.textContent = text; }, 50);
+  setTimeout(() => {
+    status.textContent = text;
+  }, 50);
 }

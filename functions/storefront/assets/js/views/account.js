@@ -1,9 +1,17 @@
 // The account: signing up, in and out, the password, the profile, notifications, the data
 // the shop holds (export), and erasure.
 
-import {h, field, table, nextLink, onSubmit, date, announce} from '../dom.js';
+import {h, field, table, nextLink, onSubmit, act, date, announce} from '../dom.js';
 import {call, get, del, post, logIn, forget, listPage} from '../api.js';
 import {go, here} from '../nav.js';
+
+/** A sign-up waiting for its emailed code: `{email, password}`, held in this page's memory only
+ *  (never in web storage), so that the confirmation can log the new shopper in. A reload forgets
+ *  it: the shopper then logs in. */
+let pending = null;
+
+// Pages before this one kept a pending sign-up, password included, in sessionStorage.
+sessionStorage.removeItem('shop.signup');
 
 const PASSWORD_HINT = 'At least 10 characters, with a lower-case letter, an upper-case letter and a digit.';
 
@@ -15,37 +23,59 @@ export function login() {
   const then = here().params.get('then') ?? '';
   return [
     h('h1', {}, 'Log in'),
-    form('Log in', [
-      field('Email', {name: 'email', type: 'email', autocomplete: 'email', required: true}),
-      field('Password', {name: 'password', type: 'password', autocomplete: 'current-password', required: true}),
-      h('button', {type: 'submit'}, 'Log in'),
-    ], async ({email, password}) => {
-      await logIn(email, password);
-      go(then);
-    }),
-    h('p', {}, h('a', {href: '#/forgot'}, 'Forgot your password?'), ' · ', h('a', {href: '#/signup'}, 'Create an account')),
+    form(
+      'Log in',
+      [
+        field('Email', {name: 'email', type: 'email', autocomplete: 'email', required: true}),
+        field('Password', {name: 'password', type: 'password', autocomplete: 'current-password', required: true}),
+        h('button', {type: 'submit'}, 'Log in'),
+      ],
+      async ({email, password}) => {
+        await logIn(email, password);
+        go(then);
+      },
+    ),
+    h(
+      'p',
+      {},
+      h('a', {href: '#/forgot'}, 'Forgot your password?'),
+      ' · ',
+      h('a', {href: '#/signup'}, 'Create an account'),
+    ),
   ];
 }
 
 export function signup() {
   return [
     h('h1', {}, 'Create an account'),
-    form('Create an account', [
-      field('Name', {name: 'name', autocomplete: 'name', required: true, maxlength: 200}),
-      field('Email', {name: 'email', type: 'email', autocomplete: 'email', required: true}),
-      field('Password', {name: 'password', type: 'password', autocomplete: 'new-password', required: true, minlength: 10}, PASSWORD_HINT),
-      field('Mobile phone (optional)', {name: 'phone', type: 'tel', autocomplete: 'tel', placeholder: '+4915112345678'}, 'For text messages about your orders.'),
-      h('button', {type: 'submit'}, 'Create account'),
-    ], async ({name, email, password, phone}) => {
-      const registered = await post('/api/auth/register', {name, email, password, phone: phone || null});
-      if (registered.confirmed) {
-        await logIn(email, password);
-        go('');
-      } else {
-        sessionStorage.setItem('shop.signup', JSON.stringify({email, password}));
-        go(`confirm?${new URLSearchParams({email})}`);
-      }
-    }),
+    form(
+      'Create an account',
+      [
+        field('Name', {name: 'name', autocomplete: 'name', required: true, maxlength: 200}),
+        field('Email', {name: 'email', type: 'email', autocomplete: 'email', required: true}),
+        field(
+          'Password',
+          {name: 'password', type: 'password', autocomplete: 'new-password', required: true, minlength: 10},
+          PASSWORD_HINT,
+        ),
+        field(
+          'Mobile phone (optional)',
+          {name: 'phone', type: 'tel', autocomplete: 'tel', placeholder: '+4915112345678'},
+          'For text messages about your orders.',
+        ),
+        h('button', {type: 'submit'}, 'Create account'),
+      ],
+      async ({name, email, password, phone}) => {
+        const registered = await post('/api/auth/register', {name, email, password, phone: phone || null});
+        if (registered.confirmed) {
+          await logIn(email, password);
+          go('');
+        } else {
+          pending = {email, password};
+          go(`confirm?${new URLSearchParams({email})}`);
+        }
+      },
+    ),
   ];
 }
 
@@ -53,68 +83,102 @@ export function confirm(params) {
   return [
     h('h1', {}, 'Confirm your email'),
     h('p', {}, 'We sent a code to your email address. Enter it here.'),
-    form('Confirm your email', [
-      field('Email', {name: 'email', type: 'email', value: params.get('email') ?? '', required: true}),
-      field('Code', {name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', required: true}),
-      h('button', {type: 'submit'}, 'Confirm'),
-    ], async ({email, code}) => {
-      await post('/api/auth/confirm', {email, code});
-      const pending = JSON.parse(sessionStorage.getItem('shop.signup') ?? 'null');
-      sessionStorage.removeItem('shop.signup');
-      if (pending?.email === email) {
-        await logIn(email, pending.password);
-        go('');
-      } else {
-        go('login');
-      }
-    }),
+    form(
+      'Confirm your email',
+      [
+        field('Email', {name: 'email', type: 'email', value: params.get('email') ?? '', required: true}),
+        field('Code', {name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', required: true}),
+        h('button', {type: 'submit'}, 'Confirm'),
+      ],
+      async ({email, code}) => {
+        await post('/api/auth/confirm', {email, code});
+        const signedUp = pending;
+        pending = null;
+        if (signedUp?.email === email) {
+          await logIn(email, signedUp.password);
+          go('');
+        } else {
+          go('login');
+        }
+      },
+    ),
   ];
 }
 
 export function forgot() {
-  const reset = form('Set a new password', [
-    field('Email', {name: 'email', type: 'email', autocomplete: 'email', required: true}),
-    field('Code', {name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', required: true}),
-    field('New password', {name: 'password', type: 'password', autocomplete: 'new-password', required: true, minlength: 10}, PASSWORD_HINT),
-    h('button', {type: 'submit'}, 'Set password'),
-  ], async ({email, code, password}) => {
-    await post('/api/auth/password/reset', {email, code, password});
-    await logIn(email, password);
-    go('');
-  });
+  const reset = form(
+    'Set a new password',
+    [
+      field('Email', {name: 'email', type: 'email', autocomplete: 'email', required: true}),
+      field('Code', {name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', required: true}),
+      field(
+        'New password',
+        {name: 'password', type: 'password', autocomplete: 'new-password', required: true, minlength: 10},
+        PASSWORD_HINT,
+      ),
+      h('button', {type: 'submit'}, 'Set password'),
+    ],
+    async ({email, code, password}) => {
+      await post('/api/auth/password/reset', {email, code, password});
+      await logIn(email, password);
+      go('');
+    },
+  );
   reset.hidden = true;
   return [
     h('h1', {}, 'Reset your password'),
-    form('Send a reset code', [
-      field('Email', {name: 'email', type: 'email', autocomplete: 'email', required: true}),
-      h('button', {type: 'submit'}, 'Send me a code'),
-    ], async ({email}, sent) => {
-      await post('/api/auth/password/forgot', {email});
-      sent.hidden = true;
-      reset.elements.namedItem('email').value = email;
-      reset.hidden = false;
-      reset.before(h('p', {role: 'status'}, 'If that address has an account, a code is on its way.'));
-    }),
+    form(
+      'Send a reset code',
+      [
+        field('Email', {name: 'email', type: 'email', autocomplete: 'email', required: true}),
+        h('button', {type: 'submit'}, 'Send me a code'),
+      ],
+      async ({email}, sent) => {
+        await post('/api/auth/password/forgot', {email});
+        sent.hidden = true;
+        reset.elements.namedItem('email').value = email;
+        reset.hidden = false;
+        reset.before(h('p', {role: 'status'}, 'If that address has an account, a code is on its way.'));
+      },
+    ),
     reset,
   ];
 }
 
 function addressFields(address) {
   const a = address ?? {};
-  return h('fieldset', {}, h('legend', {}, 'Address'),
+  return h(
+    'fieldset',
+    {},
+    h('legend', {}, 'Address'),
     field('Full name', {name: 'address_name', value: a.name ?? '', autocomplete: 'shipping name'}),
     field('Street and number', {name: 'line1', value: a.line1 ?? '', autocomplete: 'shipping address-line1'}),
     field('Address line 2 (optional)', {name: 'line2', value: a.line2 ?? '', autocomplete: 'shipping address-line2'}),
     field('Postal code', {name: 'postal_code', value: a.postal_code ?? '', autocomplete: 'shipping postal-code'}),
     field('City', {name: 'city', value: a.city ?? '', autocomplete: 'shipping address-level2'}),
-    field('Country (two letters)', {name: 'country', value: a.country ?? '', autocomplete: 'shipping country', maxlength: 2, placeholder: 'DE'}));
+    field('Country (two letters)', {
+      name: 'country',
+      value: a.country ?? '',
+      autocomplete: 'shipping country',
+      maxlength: 2,
+      placeholder: 'DE',
+    }),
+  );
 }
 
 /** The address a form's `addressFields` hold, or null when they are all empty. */
 export function addressFrom(values) {
-  const address = {name: values.address_name, line1: values.line1, line2: values.line2 || null,
-    postal_code: values.postal_code, city: values.city, country: values.country.toUpperCase()};
-  return [address.name, address.line1, address.postal_code, address.city, address.country].some(Boolean) ? address : null;
+  const address = {
+    name: values.address_name,
+    line1: values.line1,
+    line2: values.line2 || null,
+    postal_code: values.postal_code,
+    city: values.city,
+    country: values.country.toUpperCase(),
+  };
+  return [address.name, address.line1, address.postal_code, address.city, address.country].some(Boolean)
+    ? address
+    : null;
 }
 
 export {addressFields};
@@ -128,41 +192,90 @@ export async function profile() {
   return [
     h('h1', {}, 'Your account'),
     h('p', {}, `Signed in as ${user.email}`),
-    form('Your details', [
-      field('Name', {name: 'name', value: user.name, required: true}),
-      field('Mobile phone', {name: 'phone', type: 'tel', value: user.phone ?? '', placeholder: '+4915112345678'}),
-      addressFields(user.address),
-      h('fieldset', {}, h('legend', {}, 'Tell me about my orders by'),
-        h('label', {}, h('input', {type: 'checkbox', role: 'switch', name: 'email_pref', checked: prefs.email}), 'Email'),
-        h('label', {}, h('input', {type: 'checkbox', role: 'switch', name: 'sms_pref', checked: prefs.sms}), 'Text message')),
-      h('button', {type: 'submit'}, 'Save'),
-      saved,
-    ], async (values) => {
-      const body = {name: values.name, phone: values.phone || null, address: addressFrom(values),
-        preferences: {email: values.email_pref, sms: values.sms_pref}};
-      const answer = await call('PUT', `/api/users/${encodeURIComponent(user.id)}`, {body, headers: {'If-Match': etag}});
-      etag = answer.headers.get('etag');
-      saved.textContent = 'Saved.';
-      announce('Your details are saved');
-    }),
+    form(
+      'Your details',
+      [
+        field('Name', {name: 'name', value: user.name, required: true}),
+        field('Mobile phone', {name: 'phone', type: 'tel', value: user.phone ?? '', placeholder: '+4915112345678'}),
+        addressFields(user.address),
+        h(
+          'fieldset',
+          {},
+          h('legend', {}, 'Tell me about my orders by'),
+          h(
+            'label',
+            {},
+            h('input', {type: 'checkbox', role: 'switch', name: 'email_pref', checked: prefs.email}),
+            'Email',
+          ),
+          h(
+            'label',
+            {},
+            h('input', {type: 'checkbox', role: 'switch', name: 'sms_pref', checked: prefs.sms}),
+            'Text message',
+          ),
+        ),
+        h('button', {type: 'submit'}, 'Save'),
+        saved,
+      ],
+      async (values) => {
+        const body = {
+          name: values.name,
+          phone: values.phone || null,
+          address: addressFrom(values),
+          preferences: {email: values.email_pref, sms: values.sms_pref},
+        };
+        const answer = await call('PUT', `/api/users/${encodeURIComponent(user.id)}`, {
+          body,
+          headers: {'If-Match': etag},
+        });
+        etag = answer.headers.get('etag');
+        saved.textContent = 'Saved.';
+        announce('Your details are saved');
+      },
+    ),
     h('h2', {}, 'Your data'),
     h('p', {}, 'Download everything the shop holds about you, orders included.'),
-    h('button', {type: 'button', class: 'secondary', onclick: async () => {
-      const data = await get('/api/users/me/export');
-      const link = h('a', {href: URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], {type: 'application/json'})), download: 'my-shop-data.json'});
-      link.click();
-      URL.revokeObjectURL(link.href);
-    }}, 'Download my data'),
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'secondary',
+        onclick: act(async () => {
+          const data = await get('/api/users/me/export');
+          const link = h('a', {
+            href: URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], {type: 'application/json'})),
+            download: 'my-shop-data.json',
+          });
+          link.click();
+          URL.revokeObjectURL(link.href);
+        }),
+      },
+      'Download my data',
+    ),
     h('h2', {}, 'Delete your account'),
-    h('p', {}, 'Your profile, cart and notifications are erased; orders kept for accounting lose your name and address.'),
-    form('Delete your account', [
-      h('label', {}, h('input', {type: 'checkbox', name: 'sure', required: true}), 'I understand this cannot be undone'),
-      h('button', {type: 'submit', class: 'contrast'}, 'Delete my account'),
-    ], async () => {
-      await del(`/api/users/${encodeURIComponent(user.id)}`);
-      forget();
-      go('');
-    }),
+    h(
+      'p',
+      {},
+      'Your profile, cart and notifications are erased; orders kept for accounting lose your name and address.',
+    ),
+    form(
+      'Delete your account',
+      [
+        h(
+          'label',
+          {},
+          h('input', {type: 'checkbox', name: 'sure', required: true}),
+          'I understand this cannot be undone',
+        ),
+        h('button', {type: 'submit', class: 'contrast'}, 'Delete my account'),
+      ],
+      async () => {
+        await del(`/api/users/${encodeURIComponent(user.id)}`);
+        forget();
+        go('');
+      },
+    ),
   ];
 }
 
@@ -170,8 +283,21 @@ export async function notifications(params) {
   const {items, next} = await listPage(params, '/api/users/me/notifications?limit=50');
   return [
     h('h1', {}, 'Your notifications'),
-    items.length === 0 ? h('p', {}, 'Nothing yet.') : table(['When', 'What', 'To', 'Status'], items.map((n) => h('tr', {},
-      h('td', {}, date(n.created_at)), h('td', {}, n.subject ?? n.kind), h('td', {}, `${n.channel}: ${n.to}`), h('td', {}, n.status)))),
+    items.length === 0
+      ? h('p', {}, 'Nothing yet.')
+      : table(
+          ['When', 'What', 'To', 'Status'],
+          items.map((n) =>
+            h(
+              'tr',
+              {},
+              h('td', {}, date(n.created_at)),
+              h('td', {}, n.subject ?? n.kind),
+              h('td', {}, `${n.channel}: ${n.to}`),
+              h('td', {}, n.status),
+            ),
+          ),
+        ),
     nextLink('notifications', next, 'Older'),
   ];
 }

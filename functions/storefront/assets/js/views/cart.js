@@ -1,8 +1,8 @@
 // The cart, the checkout and paying by card.
 
-import {h, fill, table, money, onSubmit, announce, showProblem} from '../dom.js';
+import {h, table, money, onSubmit, act, announce, Refusal} from '../dom.js';
 import {call, get, put, del, post, storefront} from '../api.js';
-import {go, changed} from '../nav.js';
+import {go, changed, redraw} from '../nav.js';
 import {addressFields, addressFrom} from './account.js';
 
 const PROBLEMS = {
@@ -13,41 +13,79 @@ const PROBLEMS = {
 };
 
 export async function view() {
-  const cart = await get('/api/cart');
+  const [cart, {rules}] = await Promise.all([get('/api/cart'), storefront()]);
   if (cart.lines.length === 0) {
     return [h('h1', {}, 'Your cart'), h('p', {}, 'Your cart is empty. ', h('a', {href: '#/'}, 'Go shopping.'))];
   }
-  const redraw = async () => {
-    const main = document.getElementById('main');
-    fill(main, await view());
-    changed();
-  };
+  const most = rules.max_quantity;
   const row = (line) => {
     const id = `qty-${line.product_id}`;
     const name = line.name ?? line.product_id;
-    return h('tr', {},
-      h('th', {scope: 'row'}, h('a', {href: `#/product/${encodeURIComponent(line.product_id)}`}, name),
-        line.problem && h('div', {class: 'problem', role: 'alert'}, h('small', {}, PROBLEMS[line.problem](line)))),
+    return h(
+      'tr',
+      {},
+      h(
+        'th',
+        {scope: 'row'},
+        h('a', {href: `#/product/${encodeURIComponent(line.product_id)}`}, name),
+        line.problem && h('div', {class: 'problem', role: 'alert'}, h('small', {}, PROBLEMS[line.problem](line))),
+      ),
       h('td', {}, money(line.unit_price)),
-      h('td', {}, h('label', {for: id, class: 'visually-hidden'}, `Quantity of ${name}`),
-        h('input', {id, type: 'number', min: 1, max: 99, value: line.quantity, onchange: async (event) => {
-          const quantity = Number(event.target.value);
-          if (!Number.isInteger(quantity) || quantity < 1 || quantity > 99) return;
-          await put(`/api/cart/items/${encodeURIComponent(line.product_id)}`, {quantity});
-          announce(`${name}: ${quantity}`);
-          await redraw();
-        }})),
+      h(
+        'td',
+        {},
+        h('label', {for: id, class: 'visually-hidden'}, `Quantity of ${name}`),
+        h('input', {
+          id,
+          type: 'number',
+          min: 1,
+          max: most,
+          value: line.quantity,
+          onchange: act(async (event) => {
+            const quantity = Number(event.target.value);
+            if (!Number.isInteger(quantity) || quantity < 1 || quantity > most) {
+              throw new Refusal(`Enter a whole number from 1 to ${most}.`);
+            }
+            await put(`/api/cart/items/${encodeURIComponent(line.product_id)}`, {quantity});
+            announce(`${name}: ${quantity}`);
+            await redraw();
+          }),
+        }),
+      ),
       h('td', {}, money(line.line_total)),
-      h('td', {}, h('button', {type: 'button', class: 'secondary outline', 'aria-label': `Remove ${name}`, onclick: async () => {
-        await del(`/api/cart/items/${encodeURIComponent(line.product_id)}`);
-        announce(`${name} removed`);
-        await redraw();
-      }}, 'Remove')));
+      h(
+        'td',
+        {},
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'secondary outline',
+            'aria-label': `Remove ${name}`,
+            onclick: act(async () => {
+              await del(`/api/cart/items/${encodeURIComponent(line.product_id)}`);
+              announce(`${name} removed`);
+              await redraw();
+            }),
+          },
+          'Remove',
+        ),
+      ),
+    );
   };
   return [
     h('h1', {}, 'Your cart'),
-    table(['Product', 'Price', 'Quantity', 'Total', ''], cart.lines.map(row),
-      h('tr', {}, h('th', {scope: 'row', colspan: 3}, 'Total'), h('td', {id: 'cart-total'}, money(cart.total)), h('td', {}))),
+    table(
+      ['Product', 'Price', 'Quantity', 'Total', ''],
+      cart.lines.map(row),
+      h(
+        'tr',
+        {},
+        h('th', {scope: 'row', colspan: 3}, 'Total'),
+        h('td', {id: 'cart-total'}, money(cart.total)),
+        h('td', {}),
+      ),
+    ),
     cart.ready_for_checkout
       ? h('a', {href: '#/checkout', class: 'step'}, 'Check out')
       : h('p', {class: 'problem'}, 'Change the lines marked above to check out.'),
@@ -63,16 +101,30 @@ export async function checkout() {
   const address = user.address ?? {name: user.name};
   return [
     h('h1', {}, 'Checkout'),
-    h('p', {}, `${cart.lines.length} ${cart.lines.length === 1 ? 'line' : 'lines'}, `, h('strong', {}, money(cart.total))),
-    onSubmit(h('form', {'aria-label': 'Shipping address'},
-      addressFields(address),
-      h('button', {type: 'submit'}, 'Place order')), async (values, form) => {
-      const shipping = addressFrom(values);
-      if (!shipping) return showProblem(form, new Error('Enter the address to ship to.'));
-      const answer = await call('POST', '/api/orders', {body: {shipping_address: shipping}, headers: {'Idempotency-Key': key}});
-      changed();
-      go(`orders/${encodeURIComponent(answer.body.id)}/pay`);
-    }),
+    h(
+      'p',
+      {},
+      `${cart.lines.length} ${cart.lines.length === 1 ? 'line' : 'lines'}, `,
+      h('strong', {}, money(cart.total)),
+    ),
+    onSubmit(
+      h(
+        'form',
+        {'aria-label': 'Shipping address'},
+        addressFields(address),
+        h('button', {type: 'submit'}, 'Place order'),
+      ),
+      async (values) => {
+        const shipping = addressFrom(values);
+        if (!shipping) throw new Refusal('Enter the address to ship to.');
+        const answer = await call('POST', '/api/orders', {
+          body: {shipping_address: shipping},
+          headers: {'Idempotency-Key': key},
+        });
+        changed();
+        go(`orders/${encodeURIComponent(answer.body.id)}/pay`);
+      },
+    ),
   ];
 }
 
@@ -84,7 +136,7 @@ async function stripeJs(settings) {
     await new Promise((resolve, reject) => {
       const script = h('script', {src: settings.js});
       script.addEventListener('load', resolve);
-      script.addEventListener('error', () => reject(new Error('The card form could not be loaded; try again.')));
+      script.addEventListener('error', () => reject(new Refusal('The card form could not be loaded; try again.')));
       document.head.append(script);
     });
     stripe = window.Stripe(settings.publishable_key);
@@ -96,7 +148,11 @@ async function stripeJs(settings) {
 async function settled(id, attempt) {
   for (let i = 0; i < 60; i++) {
     const order = await get(`/api/orders/${encodeURIComponent(id)}`);
-    if (order.status !== 'PENDING_PAYMENT' || (order.payment && (order.payment.attempt !== attempt || order.payment.status === 'failed'))) return order;
+    if (
+      order.status !== 'PENDING_PAYMENT' ||
+      (order.payment && (order.payment.attempt !== attempt || order.payment.status === 'failed'))
+    )
+      return order;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   return get(`/api/orders/${encodeURIComponent(id)}`);
@@ -111,41 +167,68 @@ export async function pay(id) {
   if (settings.cards.provider === 'stripe') {
     cardFields = h('div', {id: 'card'});
   } else {
-    cardFields = h('label', {for: 'card-number'}, 'Card number',
-      h('input', {id: 'card-number', name: 'card', inputmode: 'numeric', autocomplete: 'cc-number', required: true, 'aria-describedby': 'card-hint'}),
-      h('small', {id: 'card-hint'}, 'Simulated payments: 4242 4242 4242 4242 is paid, 4000 0000 0000 0002 is declined.'));
+    cardFields = h(
+      'label',
+      {for: 'card-number'},
+      'Card number',
+      h('input', {
+        id: 'card-number',
+        name: 'card',
+        inputmode: 'numeric',
+        autocomplete: 'cc-number',
+        required: true,
+        'aria-describedby': 'card-hint',
+      }),
+      h(
+        'small',
+        {id: 'card-hint'},
+        'Simulated payments: 4242 4242 4242 4242 is paid, 4000 0000 0000 0002 is declined.',
+      ),
+    );
   }
-  const form = onSubmit(h('form', {'aria-label': 'Pay by card'}, cardFields, h('button', {type: 'submit'}, `Pay ${money(order.total)}`)), async (values) => {
-    outcome.replaceChildren();
-    // The order's current payment: a new one after a declined card.
-    const checkout = await post(`/api/orders/${encodeURIComponent(id)}/payment`, {provider: 'stripe'});
-    const attempt = (await get(`/api/orders/${encodeURIComponent(id)}`)).payment?.attempt;
-    let declined = null;
-    if (settings.cards.provider === 'stripe') {
-      const result = await stripe.confirmCardPayment(checkout.client_secret, {payment_method: {card: cardElement}});
-      // Only a card's refusal reaches the shop (as a failed payment); anything else, an
-      // incomplete card number say, is said at once and the same payment tried again.
-      if (result.error && result.error.type !== 'card_error') {
-        outcome.replaceChildren(h('p', {class: 'problem', role: 'alert'}, result.error.message));
+  const form = onSubmit(
+    h('form', {'aria-label': 'Pay by card'}, cardFields, h('button', {type: 'submit'}, `Pay ${money(order.total)}`)),
+    async (values) => {
+      outcome.replaceChildren();
+      // The order's current payment: a new one after a declined card.
+      const checkout = await post(`/api/orders/${encodeURIComponent(id)}/payment`, {provider: 'stripe'});
+      const attempt = (await get(`/api/orders/${encodeURIComponent(id)}`)).payment?.attempt;
+      let declined;
+      if (settings.cards.provider === 'stripe') {
+        const result = await stripe.confirmCardPayment(checkout.client_secret, {payment_method: {card: cardElement}});
+        // Only a card's refusal reaches the shop (as a failed payment); anything else, an
+        // incomplete card number say, is said at once and the same payment tried again.
+        if (result.error && result.error.type !== 'card_error') {
+          outcome.replaceChildren(h('p', {class: 'problem', role: 'alert'}, result.error.message));
+          return;
+        }
+        declined = result.error?.message ?? null;
+      } else {
+        const confirmed = await post(`/_simulator/payments/${encodeURIComponent(checkout.payment_id)}/confirm`, {
+          card: values.card.replace(/\s+/g, ''),
+        });
+        declined = confirmed.status === 'succeeded' ? null : 'Your card was declined.';
+      }
+      outcome.replaceChildren(h('p', {'aria-busy': 'true'}, 'Waiting for the payment to be confirmed…'));
+      const after = await settled(id, attempt);
+      if (after.status === 'PAID') {
+        go(`orders/${encodeURIComponent(id)}`);
         return;
       }
-      declined = result.error?.message ?? null;
-    } else {
-      const confirmed = await post(`/_simulator/payments/${encodeURIComponent(checkout.payment_id)}/confirm`, {card: values.card.replace(/\s+/g, '')});
-      declined = confirmed.status === 'succeeded' ? null : 'Your card was declined.';
-    }
-    outcome.replaceChildren(h('p', {'aria-busy': 'true'}, 'Waiting for the payment to be confirmed…'));
-    const after = await settled(id, attempt);
-    if (after.status === 'PAID') {
-      go(`orders/${encodeURIComponent(id)}`);
-      return;
-    }
-    const why = declined ?? after.payment?.failure ?? 'The payment did not go through.';
-    outcome.replaceChildren(h('p', {class: 'problem', role: 'alert'}, `${why} Try another card.`));
-  });
+      const why = declined ?? after.payment?.failure ?? 'The payment did not go through.';
+      outcome.replaceChildren(h('p', {class: 'problem', role: 'alert'}, `${why} Try another card.`));
+    },
+  );
   const page = [
     h('h1', {}, 'Pay your order'),
-    h('p', {}, 'Order ', h('a', {href: `#/orders/${encodeURIComponent(id)}`}, id), ': ', h('strong', {}, money(order.total))),
+    h(
+      'p',
+      {},
+      'Order ',
+      h('a', {href: `#/orders/${encodeURIComponent(id)}`}, id),
+      ': ',
+      h('strong', {}, money(order.total)),
+    ),
     form,
     outcome,
   ];

@@ -1,11 +1,16 @@
 // A shopper's orders: the list, and each order with its history.
 
-import {h, fill, table, nextLink, money, date, announce} from '../dom.js';
+import {h, table, nextLink, money, date, act, announce} from '../dom.js';
 import {get, post, listPage} from '../api.js';
+import {redraw} from '../nav.js';
 
 const STATUS = {
-  PENDING_PAYMENT: 'Awaiting payment', PAID: 'Paid', SHIPPED: 'Shipped', DELIVERED: 'Delivered',
-  CANCELLED: 'Cancelled', REFUNDED: 'Refunded',
+  PENDING_PAYMENT: 'Awaiting payment',
+  PAID: 'Paid',
+  SHIPPED: 'Shipped',
+  DELIVERED: 'Delivered',
+  CANCELLED: 'Cancelled',
+  REFUNDED: 'Refunded',
 };
 const REASONS = {shopper: 'by you', admin: 'by the shop', payment_expired: 'unpaid in time'};
 
@@ -14,10 +19,20 @@ export function status(order) {
 }
 
 export function orderTable(orders, actions = () => null) {
-  return table(['Order', 'Placed', 'Status', 'Total', ''], orders.map((order) => h('tr', {'data-order': order.id},
-    h('th', {scope: 'row'}, h('a', {href: `#/orders/${encodeURIComponent(order.id)}`}, order.id)),
-    h('td', {}, date(order.created_at)), h('td', {}, status(order)), h('td', {}, money(order.total)),
-    h('td', {}, actions(order)))));
+  return table(
+    ['Order', 'Placed', 'Status', 'Total', ''],
+    orders.map((order) =>
+      h(
+        'tr',
+        {'data-order': order.id},
+        h('th', {scope: 'row'}, h('a', {href: `#/orders/${encodeURIComponent(order.id)}`}, order.id)),
+        h('td', {}, date(order.created_at)),
+        h('td', {}, status(order)),
+        h('td', {}, money(order.total)),
+        h('td', {}, actions(order)),
+      ),
+    ),
+  );
 }
 
 export async function list(params) {
@@ -36,25 +51,76 @@ export async function detail(id) {
   const cancellable = order.status === 'PENDING_PAYMENT' || order.status === 'PAID';
   return [
     h('h1', {}, `Order ${order.id}`),
-    h('p', {}, 'Status: ', status(order), ` (${STATUS[order.status]})`,
-      order.tracking_number && [' · tracking number ', h('strong', {}, order.tracking_number)]),
-    h('div', {class: 'actions'},
-      order.status === 'PENDING_PAYMENT' && h('a', {href: `#/orders/${encodeURIComponent(order.id)}/pay`, class: 'step'}, 'Pay now'),
-      cancellable && h('button', {type: 'button', class: 'secondary', onclick: async (event) => {
-        event.target.disabled = true;
-        await post(`/api/orders/${encodeURIComponent(order.id)}/cancel`);
-        announce('The order is cancelled');
-        fill(document.getElementById('main'), await detail(id));
-      }}, 'Cancel order')),
-    table(['Product', 'Price', 'Quantity', 'Total'], order.lines.map((line) => h('tr', {},
-      h('th', {scope: 'row'}, line.name), h('td', {}, money(line.unit_price)), h('td', {}, String(line.quantity)), h('td', {}, money(line.line_total)))),
-    h('tr', {}, h('th', {scope: 'row', colspan: 3}, 'Total'), h('td', {}, money(order.total)))),
-    order.payment && h('p', {}, `Paid ${money({amount: order.payment.paid, currency: order.total.currency})}`,
-      order.payment.refunded > 0 && `, refunded ${money({amount: order.payment.refunded, currency: order.total.currency})}`),
+    h(
+      'p',
+      {},
+      'Status: ',
+      status(order),
+      ` (${STATUS[order.status]})`,
+      order.tracking_number && [' · tracking number ', h('strong', {}, order.tracking_number)],
+    ),
+    h(
+      'div',
+      {class: 'actions'},
+      order.status === 'PENDING_PAYMENT' &&
+        h('a', {href: `#/orders/${encodeURIComponent(order.id)}/pay`, class: 'step'}, 'Pay now'),
+      cancellable &&
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'secondary',
+            onclick: act(async () => {
+              await post(`/api/orders/${encodeURIComponent(order.id)}/cancel`);
+              announce('The order is cancelled');
+              await redraw();
+            }),
+          },
+          'Cancel order',
+        ),
+    ),
+    table(
+      ['Product', 'Price', 'Quantity', 'Total'],
+      order.lines.map((line) =>
+        h(
+          'tr',
+          {},
+          h('th', {scope: 'row'}, line.name),
+          h('td', {}, money(line.unit_price)),
+          h('td', {}, String(line.quantity)),
+          h('td', {}, money(line.line_total)),
+        ),
+      ),
+      h('tr', {}, h('th', {scope: 'row', colspan: 3}, 'Total'), h('td', {}, money(order.total))),
+    ),
+    order.payment &&
+      h(
+        'p',
+        {},
+        `Paid ${money({amount: order.payment.paid, currency: order.total.currency})}`,
+        order.payment.refunded > 0 &&
+          `, refunded ${money({amount: order.payment.refunded, currency: order.total.currency})}`,
+      ),
     h('h2', {}, 'Shipping to'),
-    h('address', {}, [a.name, a.line1, a.line2, `${a.postal_code} ${a.city}`, a.country].filter(Boolean).flatMap((l) => [l, h('br')])),
+    h(
+      'address',
+      {},
+      [a.name, a.line1, a.line2, `${a.postal_code} ${a.city}`, a.country].filter(Boolean).flatMap((l) => [l, h('br')]),
+    ),
     h('h2', {}, 'History'),
-    h('ol', {class: 'history'}, order.history.map((step) => h('li', {},
-      h('time', {datetime: step.at}, date(step.at)), ': ', STATUS[step.status], step.reason && ` (${REASONS[step.reason] ?? step.reason})`))),
+    h(
+      'ol',
+      {class: 'history'},
+      order.history.map((step) =>
+        h(
+          'li',
+          {},
+          h('time', {datetime: step.at}, date(step.at)),
+          ': ',
+          STATUS[step.status],
+          step.reason && ` (${REASONS[step.reason] ?? step.reason})`,
+        ),
+      ),
+    ),
   ];
 }

@@ -1,7 +1,7 @@
 // Browsing: the categories, a category's products, search with facets, a product.
 
-import {h, highlighted, money, nextLink, announce, onSubmit, field} from '../dom.js';
-import {get, put, me, listPage} from '../api.js';
+import {h, highlighted, money, nextLink, announce, onSubmit, act, field} from '../dom.js';
+import {get, put, me, listPage, storefront} from '../api.js';
 import {go, changed} from '../nav.js';
 
 function stockNote(stock) {
@@ -11,24 +11,47 @@ function stockNote(stock) {
 }
 
 function card(product, highlight) {
-  return h('article', {},
-    h('h3', {}, h('a', {href: `#/product/${encodeURIComponent(product.id)}`},
-      highlight?.name ? highlighted(highlight.name) : product.name)),
+  return h(
+    'article',
+    {},
+    h(
+      'h3',
+      {},
+      h(
+        'a',
+        {href: `#/product/${encodeURIComponent(product.id)}`},
+        highlight?.name ? highlighted(highlight.name) : product.name,
+      ),
+    ),
     h('p', {}, highlight?.description ? highlighted(highlight.description) : product.description),
-    h('footer', {class: 'actions'}, h('span', {class: 'price'}, money(product.price)), stockNote(product.stock)));
+    h('footer', {class: 'actions'}, h('span', {class: 'price'}, money(product.price)), stockNote(product.stock)),
+  );
 }
 
 function grid(products, highlights = false) {
   if (!products.length) return h('p', {}, 'Nothing here yet.');
-  return h('div', {class: 'grid-products'}, products.map((p) => card(p, highlights ? p.highlight : null)));
+  return h(
+    'div',
+    {class: 'grid-products'},
+    products.map((p) => card(p, highlights ? p.highlight : null)),
+  );
 }
 
 export async function home() {
   const [categories, products] = await Promise.all([get('/api/categories'), get('/api/products?limit=12')]);
   return [
     h('h1', {}, 'Shop'),
-    h('nav', {'aria-label': 'Categories'}, h('ul', {}, categories.map((c) =>
-      h('li', {}, h('a', {href: `#/category/${encodeURIComponent(c.slug)}`}, `${c.slug} (${c.product_count})`))))),
+    h(
+      'nav',
+      {'aria-label': 'Categories'},
+      h(
+        'ul',
+        {},
+        categories.map((c) =>
+          h('li', {}, h('a', {href: `#/category/${encodeURIComponent(c.slug)}`}, `${c.slug} (${c.product_count})`)),
+        ),
+      ),
+    ),
     h('h2', {}, 'New in the shop'),
     grid(products),
   ];
@@ -39,12 +62,19 @@ export async function category(slug, params) {
   return [h('h1', {}, slug), grid(items), h('p', {}, nextLink(`category/${encodeURIComponent(slug)}`, next, 'More'))];
 }
 
-const SORTS = [['relevance', 'Best match'], ['price_asc', 'Price, lowest first'], ['price_desc', 'Price, highest first'], ['newest', 'Newest']];
+const SORTS = [
+  ['relevance', 'Best match'],
+  ['price_asc', 'Price, lowest first'],
+  ['price_desc', 'Price, highest first'],
+  ['newest', 'Newest'],
+];
 const FILTERS = ['q', 'category', 'min_price', 'max_price', 'in_stock', 'sort'];
 
 function priceLabel(bucket, currency) {
   const from = money({amount: bucket.from, currency});
-  return bucket.to === null || bucket.to === undefined ? `${from} and more` : `${from} to ${money({amount: bucket.to, currency})}`;
+  return bucket.to === null || bucket.to === undefined
+    ? `${from} and more`
+    : `${from} to ${money({amount: bucket.to, currency})}`;
 }
 
 export async function search(params) {
@@ -61,61 +91,154 @@ export async function search(params) {
     for (const [name, value] of Object.entries(changes)) value === null ? next.delete(name) : next.set(name, value);
     go(`search?${next}`);
   };
-  const radio = (group, label, checked, onchange, count) => h('label', {},
-    h('input', {type: 'radio', name: group, checked, onchange}), label, count !== undefined && h('span', {class: 'muted'}, ` (${count})`));
+  const radio = (group, label, checked, onchange, count) =>
+    h(
+      'label',
+      {},
+      h('input', {type: 'radio', name: group, checked, onchange}),
+      label,
+      count !== undefined && h('span', {class: 'muted'}, ` (${count})`),
+    );
   const priceChosen = params.get('min_price') ?? '';
-  const facets = h('aside', {'aria-label': 'Filters'},
-    h('fieldset', {}, h('legend', {}, 'Category'),
+  const facets = h(
+    'aside',
+    {'aria-label': 'Filters'},
+    h(
+      'fieldset',
+      {},
+      h('legend', {}, 'Category'),
       radio('category', 'Any', !params.get('category'), () => choose({category: null})),
-      results.facets.category.map((c) => radio('category', c.value, params.get('category') === c.value, () => choose({category: c.value}), c.count))),
-    h('fieldset', {}, h('legend', {}, 'Price'),
+      results.facets.category.map((c) =>
+        radio('category', c.value, params.get('category') === c.value, () => choose({category: c.value}), c.count),
+      ),
+    ),
+    h(
+      'fieldset',
+      {},
+      h('legend', {}, 'Price'),
       radio('price', 'Any', !priceChosen, () => choose({min_price: null, max_price: null})),
-      results.facets.price.filter((b) => b.count > 0 || String(b.from) === priceChosen).map((b) => radio('price', priceLabel(b, currency),
-        String(b.from) === priceChosen,
-        () => choose({min_price: b.from, max_price: b.to === null || b.to === undefined ? null : b.to - 1}), b.count))),
-    h('fieldset', {}, h('legend', {}, 'Availability'),
-      h('label', {}, h('input', {type: 'checkbox', name: 'in_stock', checked: params.get('in_stock') === 'true',
-        onchange: (e) => choose({in_stock: e.target.checked ? 'true' : null})}), 'In stock only',
-      h('span', {class: 'muted'}, ` (${results.facets.in_stock.true})`))));
-  const sort = h('select', {id: 'sort', name: 'sort', onchange: (e) => choose({sort: e.target.value})},
-    SORTS.map(([value, label]) => h('option', {value, selected: (params.get('sort') ?? 'relevance') === value}, label)));
+      results.facets.price
+        .filter((b) => b.count > 0 || String(b.from) === priceChosen)
+        .map((b) =>
+          radio(
+            'price',
+            priceLabel(b, currency),
+            String(b.from) === priceChosen,
+            () => choose({min_price: b.from, max_price: b.to === null || b.to === undefined ? null : b.to - 1}),
+            b.count,
+          ),
+        ),
+    ),
+    h(
+      'fieldset',
+      {},
+      h('legend', {}, 'Availability'),
+      h(
+        'label',
+        {},
+        h('input', {
+          type: 'checkbox',
+          name: 'in_stock',
+          checked: params.get('in_stock') === 'true',
+          onchange: (e) => choose({in_stock: e.target.checked ? 'true' : null}),
+        }),
+        'In stock only',
+        h('span', {class: 'muted'}, ` (${results.facets.in_stock.true})`),
+      ),
+    ),
+  );
+  const sort = h(
+    'select',
+    {id: 'sort', name: 'sort', onchange: (e) => choose({sort: e.target.value})},
+    SORTS.map(([value, label]) => h('option', {value, selected: (params.get('sort') ?? 'relevance') === value}, label)),
+  );
   const heading = params.get('q') ? `Results for “${params.get('q')}”` : 'All products';
   announce(`${results.total} results`);
   return [
     h('h1', {}, heading),
-    h('div', {class: 'layout-search'}, facets, h('section', {'aria-label': 'Results'},
-      h('div', {class: 'actions'}, h('p', {id: 'result-count'}, `${results.total} ${results.total === 1 ? 'result' : 'results'}`),
-        h('label', {for: 'sort'}, 'Sort by'), sort),
-      grid(results.items, true))),
+    h(
+      'div',
+      {class: 'layout-search'},
+      facets,
+      h(
+        'section',
+        {'aria-label': 'Results'},
+        h(
+          'div',
+          {class: 'actions'},
+          h('p', {id: 'result-count'}, `${results.total} ${results.total === 1 ? 'result' : 'results'}`),
+          h('label', {for: 'sort'}, 'Sort by'),
+          sort,
+        ),
+        grid(results.items, true),
+      ),
+    ),
   ];
 }
 
 export async function product(id) {
-  const item = await get(`/api/products/${encodeURIComponent(id)}`);
+  const [item, {rules}] = await Promise.all([get(`/api/products/${encodeURIComponent(id)}`), storefront()]);
+  const most = rules.max_quantity;
   const person = me();
   let buy;
   if (!person) {
     buy = h('p', {}, h('a', {href: `#/login?then=${encodeURIComponent(`product/${id}`)}`}, 'Log in'), ' to buy.');
   } else if (item.stock > 0 && item.active) {
-    buy = onSubmit(h('form', {class: 'actions', 'aria-label': 'Add to cart'},
-      field('Quantity', {name: 'quantity', type: 'number', min: 1, max: Math.min(99, item.stock), value: 1, required: true}),
-      h('button', {type: 'submit'}, 'Add to cart')), async ({quantity}) => {
-      const cart = await get('/api/cart');
-      const held = cart.lines.find((line) => line.product_id === item.id)?.quantity ?? 0;
-      await put(`/api/cart/items/${encodeURIComponent(item.id)}`, {quantity: Math.min(99, held + Number(quantity))});
-      changed();
-      announce(`${item.name} is in your cart`);
-      buy.after(h('p', {class: 'ok', role: 'status'}, 'Added. ', h('a', {href: '#/cart'}, 'See your cart')));
-    });
+    buy = onSubmit(
+      h(
+        'form',
+        {class: 'actions', 'aria-label': 'Add to cart'},
+        field('Quantity', {
+          name: 'quantity',
+          type: 'number',
+          min: 1,
+          max: Math.min(most, item.stock),
+          value: 1,
+          required: true,
+        }),
+        h('button', {type: 'submit'}, 'Add to cart'),
+      ),
+      async ({quantity}) => {
+        const cart = await get('/api/cart');
+        const held = cart.lines.find((line) => line.product_id === item.id)?.quantity ?? 0;
+        await put(`/api/cart/items/${encodeURIComponent(item.id)}`, {
+          quantity: Math.min(most, held + Number(quantity)),
+        });
+        changed();
+        announce(`${item.name} is in your cart`);
+        buy.after(h('p', {class: 'ok', role: 'status'}, 'Added. ', h('a', {href: '#/cart'}, 'See your cart')));
+      },
+    );
   }
   const attributes = Object.entries(item.attributes ?? {});
-  return h('article', {},
+  return h(
+    'article',
+    {},
     h('h1', {}, item.name),
     h('p', {}, h('span', {class: 'price'}, money(item.price)), ' ', stockNote(item.stock)),
     h('p', {}, item.description),
-    attributes.length > 0 && h('table', {}, h('tbody', {}, attributes.map(([name, value]) => h('tr', {}, h('th', {scope: 'row'}, name), h('td', {}, value))))),
-    h('p', {}, h('small', {class: 'muted'}, `SKU ${item.sku} · `, h('a', {href: `#/category/${encodeURIComponent(item.category)}`}, item.category))),
-    buy);
+    attributes.length > 0 &&
+      h(
+        'table',
+        {},
+        h(
+          'tbody',
+          {},
+          attributes.map(([name, value]) => h('tr', {}, h('th', {scope: 'row'}, name), h('td', {}, value))),
+        ),
+      ),
+    h(
+      'p',
+      {},
+      h(
+        'small',
+        {class: 'muted'},
+        `SKU ${item.sku} · `,
+        h('a', {href: `#/category/${encodeURIComponent(item.category)}`}, item.category),
+      ),
+    ),
+    buy,
+  );
 }
 
 /** The search box in the header: suggestions as the shopper types, and a suggestion chosen
@@ -138,11 +261,11 @@ export function searchBox(form) {
       try {
         shown = await get(`/api/search/suggest?q=${encodeURIComponent(typed)}`);
         list.replaceChildren(...shown.map((s) => h('option', {value: s.text})));
-      } catch { /* suggestions are a help, not a need */ }
+      } catch {
+        /* suggestions are a help, not a need */
+      }
     }, 150);
   });
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    go(`search?${new URLSearchParams({q: input.value.trim()})}`);
-  });
+  const searched = act(() => go(`search?${new URLSearchParams({q: input.value.trim()})}`));
+  form.addEventListener('submit', searched);
 }
