@@ -38,17 +38,22 @@ def plain_names(value):
     return value
 
 
-def main(path):
-    template = cfn_yaml.load(path)
-    resources = {}
-    for name, resource in template["Resources"].items():
+def expanded(resources):
+    """`resources` with every Fn::ForEach loop replaced by the resources it makes."""
+    out = {}
+    for name, resource in resources.items():
         if name.startswith("Fn::ForEach::"):
             identifier, items, fragment = resource
             for item in items:
-                resources.update(put(fragment, identifier, item))
+                out.update(put(fragment, identifier, item))
         else:
-            resources[name] = resource
-    template["Resources"] = plain_names(resources)
+            out[name] = resource
+    return plain_names(out)
+
+
+def main(path):
+    template = cfn_yaml.load(path)
+    template["Resources"] = expanded(template["Resources"])
     transforms = template.get("Transform", [])
     if isinstance(transforms, list):
         rest = [t for t in transforms if t != "AWS::LanguageExtensions"]

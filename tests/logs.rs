@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::json;
 use shop_tests::paying::{checkout, status_becomes};
-use shop_tests::{PASSWORD, TestApp, product_body};
+use shop_tests::{PASSWORD, TestApp};
 
 const WEBHOOK_SECRET: &str = "whsec_logs_test_4f1d2c";
 
@@ -85,8 +85,7 @@ async fn no_personal_data_or_secret_reaches_the_logs() {
     )
     .await
     .expect(200);
-    let lamp = app.post("/api/products", Some(&admin), product_body("Quiet Lamp", "lighting", 2500, 5)).await;
-    let lamp = lamp.expect(201).body["id"].as_str().unwrap().to_owned();
+    let lamp = app.product(&admin, "Quiet Lamp", "lighting", 2500, 5).await;
     app.call(reqwest::Method::PUT, &format!("/api/cart/items/{lamp}"), Some(&token), Some(json!({"quantity": 1})))
         .await
         .expect(200);

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use shop_tests::paying::{checkout, status_becomes};
-use shop_tests::{TestApp, eventually, product_body, shipping_address};
+use shop_tests::{TestApp, eventually, shipping_address};
 
 fn monitoring() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../monitoring")
@@ -100,8 +100,7 @@ impl Drop for Prometheus {
 /// a second order cancelled by its shopper, a page that does not exist; then the messages the
 /// orders send are delivered.
 async fn shop_once(app: &TestApp, admin: &str) {
-    let created = app.post("/api/products", Some(admin), product_body("Last Lamp", "lighting", 1500, 2)).await;
-    let lamp = created.expect(201).body["id"].as_str().unwrap().to_owned();
+    let lamp = app.product(admin, "Last Lamp", "lighting", 1500, 2).await;
     let (shopper, user_id, _) = app.shopper("Watcher").await;
     let lines = |quantity: u32| json!({"items": [{"product_id": lamp, "quantity": quantity}], "shipping_address": shipping_address()});
     let sold_out = app.post("/api/orders", Some(&shopper), lines(2)).await.expect(201).body;

@@ -10,8 +10,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::Product;
-use crate::domain::{Money, ProductId, Quantity, UserId};
+use crate::domain::{Money, Product, ProductId, Quantity, UserId};
 use crate::keys;
 use crate::table::{Condition, Item, Key, Query, Table, Update, Write, WriteError, backoff};
 use crate::time::Timestamp;

@@ -12,6 +12,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use crate::domain::Product;
 use crate::domain::{CategorySlug, Description, ImageUrl, Money, Name, ProductId, Reason, Sku, Stock};
 use crate::events::{self, EventKind, ProductEvent, StockCause, StockChanged, StockMove};
 use crate::keys;
@@ -21,27 +22,6 @@ use crate::time::Timestamp;
 /// The most images and attributes a product carries.
 pub const MAX_IMAGES: usize = 10;
 pub const MAX_ATTRIBUTES: usize = 50;
-
-/// A product as stored and as answered.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Product {
-    pub id: ProductId,
-    pub sku: Sku,
-    pub name: Name,
-    pub description: Description,
-    pub price: Money,
-    /// Units in stock; never negative.
-    pub stock: Stock,
-    pub category: CategorySlug,
-    pub images: Vec<ImageUrl>,
-    pub attributes: BTreeMap<String, String>,
-    pub active: bool,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    /// The revision: increases with every change, stock movements included; sent as the ETag
-    /// and carried by the product's events.
-    pub version: u64,
-}
 
 /// Everything about a product its editor chooses (POST and PUT bodies, validated). Stock is
 /// not among them: it moves only by sales, cancellations and [`Catalog::adjust_stock`].

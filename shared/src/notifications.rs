@@ -22,10 +22,10 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::domain::{Money, OrderId, UserId};
+pub use crate::domain::{Channel, DeliveryStatus};
+use crate::domain::{Money, OrderId, OrderLine, UserId};
 use crate::events::{Consumer, DELIVERIES, Event, EventKind, NOTIFICATIONS, OrderEvent, Queue};
 use crate::keys;
-use crate::orders::OrderLine;
 use crate::table::{Condition, Item, Key, Query, Table, Update, Write};
 use crate::time::Timestamp;
 use crate::users::{UserProfile, Users};
@@ -34,39 +34,6 @@ use crate::users::{UserProfile, Users};
 /// `maxReceiveCount` (template.yaml) and the embedded bus's `max_receives`, after which the
 /// event is a dead letter.
 pub const DELIVERY_ATTEMPTS: u32 = 5;
-
-/// How a message travels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Channel {
-    Email,
-    Sms,
-}
-
-impl Channel {
-    /// Its name on the wire (`email`, `sms`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Email => "email",
-            Self::Sms => "sms",
-        }
-    }
-}
-
-/// Where a message is on its way to its recipient.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum DeliveryStatus {
-    /// Stored, waiting for its sender.
-    #[default]
-    Queued,
-    /// Accepted by the provider.
-    Sent,
-    /// The provider refused it, or stayed unavailable through every try.
-    Failed,
-    /// Not sent: the channel is off, or the address bounced or opted out.
-    Suppressed,
-}
 
 /// A message as stored under its recipient: what is sent, and how its sending went.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

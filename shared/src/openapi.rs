@@ -10,6 +10,10 @@ use utoipa::{Modify, PartialSchema, ToSchema};
 /// The name of the security scheme on every route that needs a signed-in user.
 pub const BEARER: &str = "cognito";
 
+/// An `If-Match` value as RFC 9110 writes it: `*`, or entity tags (`"x"`, `W/"x"`) separated
+/// by commas; empty counts as no header. The API document gives this pattern to the header.
+pub const IF_MATCH_PATTERN: &str = r#"^(\*|(W/)?"[^"]*"( *, *(W/)?"[^"]*")*)?$"#;
+
 /// A document with the shop's info, security scheme and problem schema, and no paths yet.
 pub fn base() -> OpenApi {
     OpenApiBuilder::new()
@@ -95,7 +99,7 @@ pub fn document_conventions(doc: &mut OpenApi) {
             }
             for parameter in operation.parameters.iter_mut().flatten() {
                 let pattern = match parameter.name.as_str() {
-                    "If-Match" => crate::http::etag::IF_MATCH_PATTERN,
+                    "If-Match" => IF_MATCH_PATTERN,
                     "Idempotency-Key" => "^ *[!-~]{1,255} *$",
                     _ => continue,
                 };

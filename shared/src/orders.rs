@@ -21,39 +21,17 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::cart::Carts;
-use crate::catalog::Product;
-use crate::domain::{Address, Invalid, Money, OrderId, OrderStatus, ProductId, Quantity, TrackingNumber, UserId};
+use crate::domain::{
+    Address, Invalid, Money, OrderId, OrderStatus, Payment, Product, ProductId, Quantity, TrackingNumber, UserId,
+};
+pub use crate::domain::{CancelReason, OrderLine, StatusChange};
 use crate::events::{self, EventKind, OrderEvent, StockCause, StockChanged, StockMove};
 use crate::keys;
-use crate::payments::Payment;
 use crate::table::{ATTEMPTS, Condition, Item, Key, Query, Table, Update, Write, WriteError, backoff};
 use crate::time::{Timestamp, epoch_now};
 
 /// How long an idempotency key holds its first answer.
 pub const IDEMPOTENCY_SECONDS: i64 = 24 * 3600;
-
-/// One bought line, priced at checkout.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct OrderLine {
-    pub product_id: ProductId,
-    pub sku: String,
-    pub name: String,
-    pub unit_price: Money,
-    pub quantity: Quantity,
-    pub line_total: Money,
-}
-
-/// One step of an order's history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct StatusChange {
-    pub status: OrderStatus,
-    pub at: Timestamp,
-    /// Who made the change: a user id, or `system` for expiry.
-    pub by: String,
-    /// Why, for a cancellation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<CancelReason>,
-}
 
 /// An order as stored and as answered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -111,29 +89,6 @@ impl Order {
             reason: self.history.last().and_then(|change| change.reason),
         };
         events::record(kind, &detail)
-    }
-}
-
-/// Why an order was cancelled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CancelReason {
-    /// Its shopper cancelled it.
-    Shopper,
-    /// The back office cancelled it.
-    Admin,
-    /// It was not paid in time.
-    PaymentExpired,
-}
-
-impl CancelReason {
-    /// Its name on the wire (`shopper`, `admin`, `payment_expired`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Shopper => "shopper",
-            Self::Admin => "admin",
-            Self::PaymentExpired => "payment_expired",
-        }
     }
 }
 
@@ -578,12 +533,13 @@ impl Orders {
         }
     }
 
-    /// Cancels pending orders placed before `cutoff`, each in its own transaction, unless
-    /// `payments` (asked about an order that has a payment) finds it paid; answers how many it
-    /// cancelled.
-    pub async fn expire(&self, cutoff: OffsetDateTime, payments: &dyn PaidMeanwhile) -> Result<usize> {
+    /// Cancels pending orders placed before `cutoff`, oldest first, each in its own transaction,
+    /// unless `payments` (asked about an order that has a payment) finds it paid. An order that
+    /// cannot be expired (its provider is unreachable, say) is logged and left for the next run,
+    /// and the run goes on with the others; a run looks at no more than [`EXPIRY_RUN`] orders.
+    pub async fn expire(&self, cutoff: OffsetDateTime, payments: &dyn PaidMeanwhile) -> Result<Expired> {
         let until = Timestamp::at(cutoff).sort_key();
-        let mut cancelled = 0;
+        let mut run = Expired::default();
         let mut after = None;
         loop {
             let query = Query::partition(keys::status_partition(OrderStatus::PendingPayment))
@@ -592,26 +548,57 @@ impl Orders {
                 .after(after);
             let page = self.table.query(&query).await?;
             for row in &page.items {
-                let Some(id) = row.str("order_id").and_then(|id| OrderId::parse(id).ok()) else { continue };
-                let Some(order) = self.get(&id).await? else { continue };
-                if order.status != OrderStatus::PendingPayment
-                    || (order.payment.is_some() && payments.paid_meanwhile(&order).await?)
-                {
-                    continue;
+                if run.looked_at == EXPIRY_RUN {
+                    return Ok(run);
                 }
-                match self.transition(&id, Transition::Cancel(CancelReason::PaymentExpired), "system").await {
-                    Ok(_) => cancelled += 1,
-                    // Paid or cancelled meanwhile: nothing to do.
-                    Err(OrderError::IllegalTransition { .. } | OrderError::NotFound) => {}
-                    Err(e) => return Err(e),
+                run.looked_at += 1;
+                let Some(id) = row.str("order_id").and_then(|id| OrderId::parse(id).ok()) else { continue };
+                match self.expire_one(&id, payments).await {
+                    Ok(cancelled) => run.cancelled += usize::from(cancelled),
+                    Err(error) => {
+                        let error = format!("{:#}", anyhow::Error::from(error));
+                        tracing::warn!(order = %id, error, "the unpaid order could not expire; the next run tries again");
+                        run.failed += 1;
+                    }
                 }
             }
             match page.next {
                 Some(next) => after = Some(next),
-                None => return Ok(cancelled),
+                None => return Ok(run),
             }
         }
     }
+
+    /// Cancels one unpaid order unless it was paid meanwhile; answers whether it cancelled it.
+    async fn expire_one(&self, id: &OrderId, payments: &dyn PaidMeanwhile) -> Result<bool> {
+        let Some(order) = self.get(id).await? else { return Ok(false) };
+        if order.status != OrderStatus::PendingPayment
+            || (order.payment.is_some() && payments.paid_meanwhile(&order).await?)
+        {
+            return Ok(false);
+        }
+        match self.transition(id, Transition::Cancel(CancelReason::PaymentExpired), "system").await {
+            Ok(_) => Ok(true),
+            // Paid or cancelled meanwhile: nothing to do.
+            Err(OrderError::IllegalTransition { .. } | OrderError::NotFound) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The most unpaid orders one expiry run looks at: a run stays within its schedule's time, and
+/// the next run goes on where the catalogue of old orders still is.
+pub const EXPIRY_RUN: usize = 1_000;
+
+/// What one expiry run did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Expired {
+    /// Unpaid orders old enough that the run looked at.
+    pub looked_at: usize,
+    /// Of those, cancelled.
+    pub cancelled: usize,
+    /// Of those, left for the next run after a failure (logged).
+    pub failed: usize,
 }
 
 /// What the expiry asks before cancelling an unpaid order that has a payment (the payments

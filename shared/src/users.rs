@@ -214,16 +214,6 @@ impl Users {
         }
     }
 
-    /// `id`'s messages, newest first (see [`crate::notifications::list`]).
-    pub async fn notifications(
-        &self,
-        id: &UserId,
-        limit: usize,
-        after: Option<Value>,
-    ) -> Result<(Vec<crate::notifications::Notification>, Option<Value>)> {
-        Ok(crate::notifications::list(&*self.table, id, limit, after).await?)
-    }
-
     /// Everything the shop holds about a person (GDPR access), secrets removed: the items under
     /// the user and the items indexed to them.
     pub async fn export(&self, id: &UserId) -> Result<Value> {

@@ -189,6 +189,12 @@ impl TestApp {
     pub async fn admin(&self) -> String {
         self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await["id_token"].as_str().unwrap().to_owned()
     }
+
+    /// Creates a product ([`product_body`]) with `admin`'s token; answers its id.
+    pub async fn product(&self, admin: &str, name: &str, category: &str, price: i64, stock: i64) -> String {
+        let created = self.post("/api/products", Some(admin), product_body(name, category, price, stock)).await;
+        created.expect(201).body["id"].as_str().unwrap().to_owned()
+    }
 }
 
 /// The messages in a user's outbox, newest first.

@@ -3,13 +3,12 @@
 
 use serde_json::{Value, json};
 
-use crate::{TestApp, eventually, product_body, shipping_address};
+use crate::{TestApp, eventually, shipping_address};
 
 /// A shopper's unpaid order for two lamps at 15.00 EUR (30.00 in all): (shopper token, order
 /// id, lamp product id).
 pub async fn unpaid_order(app: &TestApp, admin: &str, stock: i64) -> (String, String, String) {
-    let lamp = app.post("/api/products", Some(admin), product_body("Paid Lamp", "lighting", 1500, stock)).await;
-    let lamp = lamp.expect(201).body["id"].as_str().unwrap().to_owned();
+    let lamp = app.product(admin, "Paid Lamp", "lighting", 1500, stock).await;
     let (shopper, _, _) = app.shopper("Payer").await;
     let body = json!({"items": [{"product_id": lamp, "quantity": 2}], "shipping_address": shipping_address()});
     let order = app.post("/api/orders", Some(&shopper), body).await.expect(201).body;

@@ -182,7 +182,7 @@ impl Bus {
             [last],
         )?;
         tx.commit()?;
-        events.iter().for_each(shop::metrics::published);
+        events.iter().for_each(shop::events::Event::measure);
         Ok(changes.len())
     }
 

@@ -65,7 +65,7 @@ impl SnsPublisher {
                     Some(0)
                 }
             };
-            chunk[..first_failed.unwrap_or(chunk.len())].iter().for_each(shop::metrics::published);
+            chunk[..first_failed.unwrap_or(chunk.len())].iter().for_each(shop::events::Event::measure);
             if let Some(i) = first_failed {
                 return Ok(n * SNS_BATCH + i);
             }

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
+use shop::orders::Expired;
 use shop::payments::{PaymentProvider, Payments};
 use shop::table::Table;
 use time::Duration;
@@ -38,18 +39,20 @@ impl Expiry {
         }
     }
 
-    /// Cancels what has waited too long; answers how many orders it cancelled.
-    pub async fn run(&self) -> shop::Result<usize> {
-        let cancelled = self.payments.orders().expire(shop::time::now() - self.window, &self.payments).await?;
-        if cancelled > 0 {
-            tracing::info!(cancelled, "unpaid orders expired");
+    /// Cancels what has waited too long; an order that fails waits for the next run.
+    pub async fn run(&self) -> shop::Result<Expired> {
+        let run = self.payments.orders().expire(shop::time::now() - self.window, &self.payments).await?;
+        if run.looked_at > 0 {
+            tracing::info!(cancelled = run.cancelled, failed = run.failed, "unpaid orders expired");
         }
-        Ok(cancelled)
+        Ok(run)
     }
 
-    /// The Lambda handler for a scheduled event: the event says nothing the job needs.
+    /// The Lambda handler for a scheduled event: the event says nothing the job needs. Orders
+    /// that failed are logged and tried again by the next run; the invocation fails only when
+    /// the run could not read the table.
     pub async fn handle(&self, _scheduled: Value) -> Result<Value, shop_aws::lambda::Error> {
-        let cancelled = self.run().await.map_err(|e| format!("expiring orders: {e:#}"))?;
-        Ok(json!({ "cancelled": cancelled }))
+        let run = self.run().await.map_err(|e| format!("expiring orders: {e:#}"))?;
+        Ok(json!({ "cancelled": run.cancelled, "failed": run.failed }))
     }
 }

@@ -25,6 +25,8 @@ pub struct UsersState {
     pub users: Users,
     pub identity: Arc<dyn Identity>,
     pub orders: shop::orders::Orders,
+    /// The users' messages (their outbox).
+    pub table: Arc<dyn shop::table::Table>,
     /// Refuses the tokens of erased accounts (see [`shop::http::caller::Erasures`]).
     pub erasures: Erasures,
 }
@@ -35,7 +37,8 @@ impl UsersState {
             users: Users::new(table.clone()),
             identity,
             orders: shop::orders::Orders::new(table.clone()),
-            erasures: Erasures::new(table),
+            erasures: Erasures::new(table.clone()),
+            table,
         }
     }
 }
@@ -187,7 +190,8 @@ async fn my_notifications(
     caller: Caller,
     page: PageParams,
 ) -> Result<Page<Notification>> {
-    let (messages, next) = state.users.notifications(&caller.user_id, page.limit, page.after.clone()).await?;
+    let (messages, next) =
+        shop::notifications::list(&*state.table, &caller.user_id, page.limit, page.after.clone()).await?;
     Ok(page.page(messages, next))
 }
 

@@ -29,16 +29,22 @@ macro_rules! string_form {
 mod contact;
 mod ids;
 mod money;
+mod notification;
 mod order;
 mod password;
+mod payment;
+mod product;
 mod schema;
 mod text;
 
 pub use contact::{Address, Country, Email, Phone, PostalCode};
 pub use ids::{OrderId, ProductId, UserId, monotonic_ulid};
 pub use money::{Currency, Money};
-pub use order::OrderStatus;
+pub use notification::{Channel, DeliveryStatus};
+pub use order::{CancelReason, OrderLine, OrderStatus, StatusChange};
 pub use password::Password;
+pub use payment::{Payment, PaymentStatus, Provider, Refund, RefundStatus};
+pub use product::Product;
 pub use text::{CategorySlug, Description, ImageUrl, Name, Reason, Sku, TrackingNumber};
 
 /// Why a value was refused; the message is written for the API caller.

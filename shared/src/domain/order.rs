@@ -1,7 +1,10 @@
-//! The status machine orders move through.
+//! An order's values: the status machine it moves through, its lines, the steps of its
+//! history and why it was cancelled.
 
-use super::Invalid;
 use serde::{Deserialize, Serialize};
+
+use super::{Invalid, Money, ProductId, Quantity};
+use crate::time::Timestamp;
 
 /// Where an order is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -82,5 +85,51 @@ mod tests {
         assert_eq!(OrderStatus::parse("SHIPPED").unwrap(), Shipped);
         assert!(OrderStatus::parse("shipped").is_err());
         assert_eq!(serde_json::to_value(PendingPayment).unwrap(), "PENDING_PAYMENT");
+    }
+}
+
+/// One bought line, priced at checkout.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OrderLine {
+    pub product_id: ProductId,
+    pub sku: String,
+    pub name: String,
+    pub unit_price: Money,
+    pub quantity: Quantity,
+    pub line_total: Money,
+}
+
+/// One step of an order's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StatusChange {
+    pub status: OrderStatus,
+    pub at: Timestamp,
+    /// Who made the change: a user id, or `system` for expiry.
+    pub by: String,
+    /// Why, for a cancellation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<CancelReason>,
+}
+
+/// Why an order was cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelReason {
+    /// Its shopper cancelled it.
+    Shopper,
+    /// The back office cancelled it.
+    Admin,
+    /// It was not paid in time.
+    PaymentExpired,
+}
+
+impl CancelReason {
+    /// Its name on the wire (`shopper`, `admin`, `payment_expired`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Shopper => "shopper",
+            Self::Admin => "admin",
+            Self::PaymentExpired => "payment_expired",
+        }
     }
 }

@@ -73,10 +73,6 @@ enum Tags {
     Malformed,
 }
 
-/// An `If-Match` value as RFC 9110 writes it: `*`, or entity tags (`"x"`, `W/"x"`) separated
-/// by commas; empty counts as no header. The API document gives this pattern to the header.
-pub const IF_MATCH_PATTERN: &str = r#"^(\*|(W/)?"[^"]*"( *, *(W/)?"[^"]*")*)?$"#;
-
 fn tags(value: &str) -> Tags {
     let value = value.trim();
     if value == "*" {

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::{Change, SearchIndex, SearchQuery, Sort, Suggestion};
-use crate::catalog::Product;
+use crate::domain::Product;
 use crate::domain::{CategorySlug, Currency, Description, Money, Name, ProductId, Sku, Stock};
 use crate::time::Timestamp;
 

@@ -27,8 +27,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Catalog, Product};
-use crate::domain::{CategorySlug, Money, ProductId};
+use crate::catalog::Catalog;
+use crate::domain::{CategorySlug, Money, Product, ProductId};
 use crate::events::{Consumer, Event, EventKind, ProductEvent, Queue, SEARCH, StockChanged};
 use crate::keys;
 use crate::table::Table;

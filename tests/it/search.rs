@@ -89,7 +89,7 @@ async fn search_answers_facets_pages_and_completions_and_refuses_bad_parameters(
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     for (name, price) in [("Quartz clock one", 1_000), ("Quartz clock two", 2_000), ("Quartz clock three", 3_000)] {
-        app.post("/api/products", Some(&admin), product_body(name, "clocks", price, 1)).await.expect(201);
+        app.product(&admin, name, "clocks", price, 1).await;
     }
     until(&app, "q=quartz&sort=price_asc", &["Quartz clock one", "Quartz clock two", "Quartz clock three"]).await;
 

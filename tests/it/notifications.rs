@@ -17,7 +17,7 @@ use shop::table::Table;
 use shop_embedded::bus::Bus;
 use shop_embedded::mailbox::{Delivered, Mailbox};
 use shop_embedded::sqlite::SqliteTable;
-use shop_tests::{TestApp, eventually, product_body};
+use shop_tests::{TestApp, eventually};
 
 /// What the local mailbox holds for `to`, oldest first.
 async fn mailbox(app: &TestApp, to: &str) -> Vec<Delivered> {
@@ -27,8 +27,7 @@ async fn mailbox(app: &TestApp, to: &str) -> Vec<Delivered> {
 }
 
 async fn order_one(app: &TestApp, shopper: &str, admin: &str) -> String {
-    let product = app.post("/api/products", Some(admin), product_body("Desk lamp", "home", 1500, 10)).await.expect(201);
-    let product = product.body["id"].as_str().unwrap().to_owned();
+    let product = app.product(admin, "Desk lamp", "home", 1500, 10).await;
     let address = json!({"name": "Ada Lovelace", "line1": "1 Main St", "city": "Berlin", "postal_code": "10115", "country": "DE"});
     let items = json!({"items": [{"product_id": product, "quantity": 2}], "shipping_address": address});
     app.post("/api/orders", Some(shopper), items).await.expect(201).body["id"].as_str().unwrap().to_owned()

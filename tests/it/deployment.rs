@@ -144,7 +144,9 @@ fn functions_are_arm64_on_the_os_only_runtime_with_their_own_policies() {
     let template = template();
     let globals = &template["Globals"]["Function"];
     assert_eq!(globals["Runtime"], "provided.al2023");
-    assert_eq!(globals["Architectures"][0], "arm64");
+    let architecture = reference(&globals["Architectures"][0]);
+    assert_eq!(architecture, "!Ref FunctionArchitecture");
+    assert_eq!(template["Parameters"]["FunctionArchitecture"]["Default"], "arm64", "deploys build arm64");
     assert_eq!(globals["Tracing"], "Active");
     for (name, resource) in template["Resources"].as_mapping().unwrap() {
         if resource["Type"] != "AWS::Serverless::Function" {

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use shop::catalog::{Catalog, CatalogError, ProductDraft};
-use shop::domain::{Money, ProductId, Quantity, Reason, UserId};
+use shop::domain::{Money, OrderStatus, ProductId, Quantity, Reason, UserId};
 use shop::events::{Event, EventKind, ProductEvent, StockCause, StockChanged};
 use shop::keys;
-use shop::orders::{CancelReason, CheckoutRequest, OrderError, Orders, Transition};
-use shop::table::{ChangeFeed, Table, Update, Write};
+use shop::orders::{CancelReason, CheckoutRequest, Expired, Order, OrderError, Orders, PaidMeanwhile, Transition};
+use shop::table::{ATTEMPTS, ChangeFeed, Table, Update, Write};
 use shop_embedded::sqlite::SqliteTable;
 use shop_tests::{Interfering, draft, shipping_address, stock};
 
@@ -183,4 +183,40 @@ async fn a_replay_answers_the_first_answer_whatever_happened_since() {
     assert_eq!(again.order, first.order, "the order as first answered, not as it is now");
     let other = CheckoutRequest { idempotency: Some(("key-1".into(), "other".into())), ..w.buy(&buyer, lamp, 2) };
     assert!(matches!(w.orders.checkout(other).await.unwrap_err(), OrderError::KeyReused));
+}
+
+/// Never paid: the provider is not asked.
+struct NeverPaid;
+
+#[async_trait::async_trait]
+impl PaidMeanwhile for NeverPaid {
+    async fn paid_meanwhile(&self, _: &Order) -> Result<bool, OrderError> {
+        Ok(false)
+    }
+}
+
+#[tokio::test]
+async fn an_order_that_cannot_expire_waits_for_the_next_run_and_the_newer_ones_expire() {
+    let w = world();
+    let lamp = w.product(20).await;
+    let mut placed = Vec::new();
+    for _ in 0..11 {
+        placed.push(w.orders.checkout(w.buy(&UserId::random(), lamp, 1)).await.unwrap().order.id);
+    }
+    let cutoff = time::OffsetDateTime::now_utc() + time::Duration::seconds(1);
+    // The oldest order loses every race for its items in this run.
+    w.table.conflict_next(ATTEMPTS);
+    let run = w.orders.expire(cutoff, &NeverPaid).await.unwrap();
+    assert_eq!(run, Expired { looked_at: 11, cancelled: 10, failed: 1 });
+    let status = async |id| w.orders.get(id).await.unwrap().unwrap().status;
+    assert_eq!(status(&placed[0]).await, OrderStatus::PendingPayment);
+    for id in &placed[1..] {
+        assert_eq!(status(id).await, OrderStatus::Cancelled);
+    }
+    assert_eq!(w.revision_and_stock(&lamp).await.1, 19);
+
+    let next = w.orders.expire(cutoff, &NeverPaid).await.unwrap();
+    assert_eq!(next, Expired { looked_at: 1, cancelled: 1, failed: 0 });
+    assert_eq!(status(&placed[0]).await, OrderStatus::Cancelled);
+    assert_eq!(w.revision_and_stock(&lamp).await.1, 20);
 }

@@ -1,0 +1,17 @@
+//! The cross-service tests, in one binary: each module was its own test binary, and each of
+//! those linked the whole stack again. `cargo test -p shop-tests --test it <module>::` runs one.
+//! The logs and monitoring tests stay binaries of their own: what they check (the tracing
+//! subscriber, the metrics recorder) is global to a process, and other tests would write into it.
+
+mod aws;
+mod crash;
+mod deployment;
+mod events;
+mod integrity;
+mod journeys;
+mod notifications;
+mod payments;
+mod paypal;
+mod search;
+mod stripe;
+mod twilio;
