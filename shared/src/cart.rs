@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{Money, Product, ProductId, Quantity, UserId};
 use crate::keys;
-use crate::table::{Condition, Item, Key, Query, Table, Update, Write, WriteError, backoff};
+use crate::table::{Condition, Item, Key, Query, Table, Update, Write, WriteError, committed, retrying};
 use crate::time::Timestamp;
 
 /// Why a cart could not be changed.
@@ -159,18 +159,18 @@ impl Carts {
 
     /// Empties the cart.
     pub async fn clear(&self, user: &UserId) -> Result<()> {
-        for attempt in 0..8 {
-            let products: Vec<ProductId> = self.lines(user).await?.into_iter().map(|(p, _)| p).collect();
-            if products.is_empty() {
-                return Ok(());
-            }
-            match self.table.transact(Self::clearing(user, &products)).await {
+        retrying(
+            || CartError::Contention,
+            move || async move {
+                let products: Vec<ProductId> = self.lines(user).await?.into_iter().map(|(p, _)| p).collect();
+                if products.is_empty() {
+                    return Ok(Some(()));
+                }
                 // A line went meanwhile: read the cart again.
-                Err(WriteError::ConditionFailed { .. } | WriteError::Conflict) => backoff(attempt).await,
-                other => return Ok(other?),
-            }
-        }
-        Err(CartError::Contention)
+                Ok(committed(self.table.transact(Self::clearing(user, &products)).await)?.then_some(()))
+            },
+        )
+        .await
     }
 
     /// The cart priced from the catalogue as it is now.

@@ -16,8 +16,9 @@ pub use crate::domain::Product;
 use crate::domain::{CategorySlug, Description, ImageUrl, Money, Name, ProductId, Reason, Sku, Stock};
 use crate::events::{self, EventKind, ProductEvent, StockCause, StockChanged, StockMove};
 use crate::keys;
-use crate::table::{ATTEMPTS, Condition, Item, Query, Table, Update, Write, WriteError, backoff};
+use crate::table::{self, Condition, Item, Query, Table, Update, Write, WriteError, committed, retrying};
 use crate::time::Timestamp;
+use futures::TryStreamExt;
 
 /// The most images and attributes a product carries.
 pub const MAX_IMAGES: usize = 10;
@@ -291,51 +292,42 @@ impl Catalog {
     /// never below zero, with a `StockChanged` event; answers the product afterwards.
     #[tracing::instrument(skip(self, reason))]
     pub async fn adjust_stock(&self, id: &ProductId, delta: i64, reason: &Reason) -> Result<Product> {
-        for attempt in 0..ATTEMPTS {
-            let current = self.get(id).await?.ok_or(CatalogError::NotFound)?;
-            let now = Timestamp::now();
-            let (write, moved) = current
-                .stock_move(delta, now)
-                .ok_or(CatalogError::StockOutOfRange { stock: current.stock.get(), delta })?;
-            let next = Product {
-                stock: Stock::new(moved.stock.into()).expect("moved within bounds"),
-                version: moved.revision,
-                updated_at: now,
-                ..current
-            };
-            let cause = StockCause::Adjustment { reason: reason.to_string() };
-            let writes =
-                vec![write, events::record(EventKind::StockChanged, &StockChanged { cause, products: vec![moved] })];
-            match self.table.transact(writes).await {
-                Ok(()) => return Ok(next),
+        retrying(
+            || CatalogError::Contention,
+            move || async move {
+                let current = self.get(id).await?.ok_or(CatalogError::NotFound)?;
+                let now = Timestamp::now();
+                let (write, moved) = current
+                    .stock_move(delta, now)
+                    .ok_or(CatalogError::StockOutOfRange { stock: current.stock.get(), delta })?;
+                let next = Product {
+                    stock: Stock::new(moved.stock.into()).expect("moved within bounds"),
+                    version: moved.revision,
+                    updated_at: now,
+                    ..current
+                };
+                let cause = StockCause::Adjustment { reason: reason.to_string() };
+                let writes = vec![
+                    write,
+                    events::record(EventKind::StockChanged, &StockChanged { cause, products: vec![moved] }),
+                ];
                 // Sold or edited meanwhile: read it again.
-                Err(WriteError::ConditionFailed { .. } | WriteError::Conflict) => backoff(attempt).await,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(CatalogError::Contention)
+                Ok(committed(self.table.transact(writes).await)?.then_some(next))
+            },
+        )
+        .await
     }
 
     /// Categories that hold at least one product, by slug.
     pub async fn categories(&self) -> Result<Vec<Category>> {
         let mut categories = Vec::new();
-        let mut after = None;
-        loop {
-            let page = self
-                .table
-                .query(&Query::gsi1(keys::CATEGORIES_PARTITION).limit(100).after(after))
-                .await
-                .context("listing categories")?;
-            for item in &page.items {
-                let category: Category = item.decode()?;
-                if category.product_count > 0 {
-                    categories.push(category);
-                }
-            }
-            match page.next {
-                Some(next) => after = Some(next),
-                None => return Ok(categories),
+        let mut items = std::pin::pin!(table::items(&*self.table, Query::gsi1(keys::CATEGORIES_PARTITION).limit(100)));
+        while let Some(item) = items.try_next().await.context("listing categories")? {
+            let category: Category = item.decode()?;
+            if category.product_count > 0 {
+                categories.push(category);
             }
         }
+        Ok(categories)
     }
 }

@@ -27,8 +27,9 @@ use crate::domain::{
 pub use crate::domain::{CancelReason, OrderLine, StatusChange};
 use crate::events::{self, EventKind, OrderEvent, StockCause, StockChanged, StockMove};
 use crate::keys;
-use crate::table::{ATTEMPTS, Condition, Item, Key, Query, Table, Update, Write, WriteError, backoff};
+use crate::table::{self, Condition, Item, Key, Query, Table, Update, Write, WriteError, committed, retrying};
 use crate::time::{Timestamp, epoch_now};
+use futures::{StreamExt, TryStreamExt};
 
 /// How long an idempotency key holds its first answer.
 pub const IDEMPOTENCY_SECONDS: i64 = 24 * 3600;
@@ -292,13 +293,8 @@ impl Orders {
         if merged.len() as i64 > crate::cart::MAX_LINES {
             return Err(invalid(&format!("an order holds at most {} products", crate::cart::MAX_LINES)));
         }
-        for attempt in 0..ATTEMPTS {
-            if let Some(checkout) = self.try_checkout(&request, &merged, from_cart).await? {
-                return Ok(checkout);
-            }
-            backoff(attempt).await;
-        }
-        Err(OrderError::Contention)
+        let (request, merged) = (&request, &merged[..]);
+        retrying(|| OrderError::Contention, move || self.try_checkout(request, merged, from_cart)).await
     }
 
     /// One attempt; `None` when it lost a race and should read again.
@@ -434,17 +430,17 @@ impl Orders {
     /// back. One transaction with the event.
     #[tracing::instrument(skip(self, transition), fields(to = transition.target().as_str()))]
     pub async fn transition(&self, id: &OrderId, transition: Transition, by: &str) -> Result<Order> {
-        for attempt in 0..ATTEMPTS {
-            let current = self.get(id).await?.ok_or(OrderError::NotFound)?;
-            let (order, writes) = self.transitioning(&current, &transition, by).await?;
-            match self.table.transact(writes).await {
-                Ok(()) => return Ok(order),
+        let transition = &transition;
+        retrying(
+            || OrderError::Contention,
+            move || async move {
+                let current = self.get(id).await?.ok_or(OrderError::NotFound)?;
+                let (order, writes) = self.transitioning(&current, transition, by).await?;
                 // The order or a product changed meanwhile: look again.
-                Err(WriteError::ConditionFailed { .. } | WriteError::Conflict) => backoff(attempt).await,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(OrderError::Contention)
+                Ok(committed(self.table.transact(writes).await)?.then_some(order))
+            },
+        )
+        .await
     }
 
     /// The order after `transition` from `current`, and the writes that make it so, each
@@ -510,27 +506,21 @@ impl Orders {
     /// dates stay): the shipping name, address lines and phone. Answers how many it changed.
     pub async fn pseudonymise(&self, user: &UserId) -> Result<usize> {
         let mut changed = 0;
-        let mut after = None;
-        loop {
-            let query = Query::gsi1(keys::user_partition(user)).prefix(keys::ORDER_PREFIX).limit(100).after(after);
-            let page = self.table.query(&query).await?;
-            for item in &page.items {
-                let order: Order = item.decode()?;
-                let address = order.shipping_address.pseudonymised();
-                if address == order.shipping_address {
-                    continue;
-                }
-                let update = Update::default()
-                    .set("shipping_address", serde_json::to_value(address).map_err(anyhow::Error::from)?)
-                    .add("version", 1);
-                self.table.write(Write::update(keys::order(&order.id), update).when(Condition::Exists)).await?;
-                changed += 1;
+        let query = Query::gsi1(keys::user_partition(user)).prefix(keys::ORDER_PREFIX).limit(100);
+        let mut items = std::pin::pin!(table::items(&*self.table, query));
+        while let Some(item) = items.try_next().await? {
+            let order: Order = item.decode()?;
+            let address = order.shipping_address.pseudonymised();
+            if address == order.shipping_address {
+                continue;
             }
-            match page.next {
-                Some(next) => after = Some(next),
-                None => return Ok(changed),
-            }
+            let update = Update::default()
+                .set("shipping_address", serde_json::to_value(address).map_err(anyhow::Error::from)?)
+                .add("version", 1);
+            self.table.write(Write::update(keys::order(&order.id), update).when(Condition::Exists)).await?;
+            changed += 1;
         }
+        Ok(changed)
     }
 
     /// Cancels pending orders placed before `cutoff`, oldest first, each in its own transaction,
@@ -540,33 +530,22 @@ impl Orders {
     pub async fn expire(&self, cutoff: OffsetDateTime, payments: &dyn PaidMeanwhile) -> Result<Expired> {
         let until = Timestamp::at(cutoff).sort_key();
         let mut run = Expired::default();
-        let mut after = None;
-        loop {
-            let query = Query::partition(keys::status_partition(OrderStatus::PendingPayment))
-                .between("0", until.clone())
-                .limit(100)
-                .after(after);
-            let page = self.table.query(&query).await?;
-            for row in &page.items {
-                if run.looked_at == EXPIRY_RUN {
-                    return Ok(run);
+        let query =
+            Query::partition(keys::status_partition(OrderStatus::PendingPayment)).between("0", until).limit(100);
+        let mut rows = std::pin::pin!(table::items(&*self.table, query).take(EXPIRY_RUN));
+        while let Some(row) = rows.try_next().await? {
+            run.looked_at += 1;
+            let Some(id) = row.str("order_id").and_then(|id| OrderId::parse(id).ok()) else { continue };
+            match self.expire_one(&id, payments).await {
+                Ok(cancelled) => run.cancelled += usize::from(cancelled),
+                Err(error) => {
+                    let error = format!("{:#}", anyhow::Error::from(error));
+                    tracing::warn!(order = %id, error, "the unpaid order could not expire; the next run tries again");
+                    run.failed += 1;
                 }
-                run.looked_at += 1;
-                let Some(id) = row.str("order_id").and_then(|id| OrderId::parse(id).ok()) else { continue };
-                match self.expire_one(&id, payments).await {
-                    Ok(cancelled) => run.cancelled += usize::from(cancelled),
-                    Err(error) => {
-                        let error = format!("{:#}", anyhow::Error::from(error));
-                        tracing::warn!(order = %id, error, "the unpaid order could not expire; the next run tries again");
-                        run.failed += 1;
-                    }
-                }
-            }
-            match page.next {
-                Some(next) => after = Some(next),
-                None => return Ok(run),
             }
         }
+        Ok(run)
     }
 
     /// Cancels one unpaid order unless it was paid meanwhile; answers whether it cancelled it.

@@ -9,8 +9,9 @@ use serde_json::{Map, Value};
 
 use crate::domain::{Address, Email, Name, Phone, UserId};
 use crate::keys;
-use crate::table::{Condition, Item, Query, Table, Write, WriteError};
+use crate::table::{self, Condition, Item, Query, Table, Write, WriteError};
 use crate::time::Timestamp;
+use futures::TryStreamExt;
 
 /// Why a profile could not be read or changed.
 #[derive(Debug, thiserror::Error)]
@@ -219,22 +220,15 @@ impl Users {
     pub async fn export(&self, id: &UserId) -> Result<Value> {
         let mut records = Vec::new();
         for query in [Query::partition(keys::user_partition(id)), Query::gsi1(keys::user_partition(id))] {
-            let mut after = None;
-            loop {
-                let page = self.table.query(&query.clone().limit(100).after(after)).await?;
-                records.extend(page.items.into_iter().filter_map(|item| {
-                    let kind = item.key().sk.split('#').next().unwrap_or_default().to_lowercase();
-                    if PRIVATE_KINDS.contains(&kind.as_str()) {
-                        return None;
-                    }
-                    let mut data: Map<String, Value> = item.0;
-                    data.retain(|k, _| !PRIVATE_ATTRIBUTES.contains(&k.as_str()));
-                    Some(serde_json::json!({"kind": kind, "data": data}))
-                }));
-                match page.next {
-                    Some(next) => after = Some(next),
-                    None => break,
+            let mut items = std::pin::pin!(table::items(&*self.table, query.limit(100)));
+            while let Some(item) = items.try_next().await? {
+                let kind = item.key().sk.split('#').next().unwrap_or_default().to_lowercase();
+                if PRIVATE_KINDS.contains(&kind.as_str()) {
+                    continue;
                 }
+                let mut data: Map<String, Value> = item.0;
+                data.retain(|k, _| !PRIVATE_ATTRIBUTES.contains(&k.as_str()));
+                records.push(serde_json::json!({"kind": kind, "data": data}));
             }
         }
         let exported_at = Timestamp::now();

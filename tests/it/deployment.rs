@@ -147,6 +147,8 @@ fn functions_are_arm64_on_the_os_only_runtime_with_their_own_policies() {
     let architecture = reference(&globals["Architectures"][0]);
     assert_eq!(architecture, "!Ref FunctionArchitecture");
     assert_eq!(template["Parameters"]["FunctionArchitecture"]["Default"], "arm64", "deploys build arm64");
+    let variables = &globals["Environment"]["Variables"];
+    assert_eq!(variables["AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH"], "true", "routes are matched without the stage");
     assert_eq!(globals["Tracing"], "Active");
     for (name, resource) in template["Resources"].as_mapping().unwrap() {
         if resource["Type"] != "AWS::Serverless::Function" {

@@ -4,11 +4,7 @@
 //! [`serve_events`], [`serve_consumer`]).
 
 use axum::Router;
-use axum::http::Uri;
-use lambda_http::RequestExt;
-use lambda_http::request::RequestContext;
 use tower::ServiceExt;
-use tower::util::MapRequest;
 use tracing_subscriber::EnvFilter;
 
 pub use lambda_http::Error;
@@ -152,34 +148,14 @@ where
 }
 
 /// A service ready for lambda_http.
-pub type Handler = MapRequest<Router, fn(lambda_http::Request) -> lambda_http::Request>;
+pub type Handler = Router;
 
-/// The service as Lambda runs it: the router with problem+json fallbacks, reached at the
-/// paths template.yaml declares whatever the stage is called.
+/// The service as Lambda runs it: the router with problem+json fallbacks. The paths are
+/// template.yaml's whatever the stage is called: lambda_http leaves the stage out of the path
+/// with `AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH`, which the template's globals set (and
+/// `.cargo/config.toml` for the tests that hand the events/ samples to the handlers).
 pub fn handler(router: Router) -> Handler {
-    shop::http::fallbacks(router).map_request(strip_stage as fn(lambda_http::Request) -> lambda_http::Request)
-}
-
-/// lambda_http puts the REST API stage in front of the path (`/dev/api/products`); the routes
-/// are the template's (`/api/products`), so the stage comes off again before routing.
-fn strip_stage(mut request: lambda_http::Request) -> lambda_http::Request {
-    let stage = match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV1(ctx)) => ctx.stage.clone(),
-        _ => None,
-    };
-    let Some(stage) = stage else { return request };
-    let uri = request.uri();
-    let Some(rest) = uri.path().strip_prefix(&format!("/{stage}")).filter(|rest| rest.starts_with('/')) else {
-        return request;
-    };
-    let path_and_query = match uri.query() {
-        Some(query) => format!("{rest}?{query}"),
-        None => rest.to_owned(),
-    };
-    if let Ok(stripped) = Uri::builder().path_and_query(path_and_query).build() {
-        *request.uri_mut() = stripped;
-    }
-    request
+    shop::http::fallbacks(router)
 }
 
 #[cfg(test)]

@@ -291,20 +291,12 @@ impl EmbeddedIdentity {
     }
 
     async fn revoke_sessions(&self, user: &UserId) -> anyhow::Result<()> {
-        let mut after = None;
-        loop {
-            let page = self
-                .table
-                .query(&Query::gsi1(keys::user_partition(user)).prefix(keys::REFRESH_PREFIX).limit(100).after(after))
-                .await?;
-            for item in &page.items {
-                self.table.write(Write::delete(item.key())).await.map_err(anyhow::Error::from)?;
-            }
-            match page.next {
-                Some(next) => after = Some(next),
-                None => return Ok(()),
-            }
+        let query = Query::gsi1(keys::user_partition(user)).prefix(keys::REFRESH_PREFIX).limit(100);
+        let mut sessions = std::pin::pin!(shop::table::items(&*self.table, query));
+        while let Some(item) = futures::TryStreamExt::try_next(&mut sessions).await? {
+            self.table.write(Write::delete(item.key())).await.map_err(anyhow::Error::from)?;
         }
+        Ok(())
     }
 
     async fn create(

@@ -21,7 +21,8 @@ use shop::payments::{ProviderError, WebhookError, WebhookEvent, WebhookKind};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::{CUSTOM_SEPARATOR, Capture, PaypalPayments, PaypalRefund, path_id};
+use crate::client::{PaypalPayments, path_id};
+use crate::resources::{CUSTOM_SEPARATOR, Capture, PaypalRefund};
 
 /// The delivery's id (a UUID).
 pub const TRANSMISSION_ID: &str = "paypal-transmission-id";

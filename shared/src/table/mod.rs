@@ -438,6 +438,49 @@ pub async fn backoff(attempt: usize) {
     }
 }
 
+/// A read-modify-write until its writes commit: `attempt` reads what it needs, decides, and
+/// writes; it answers `Some` once done and `None` when it lost a race (see [`committed`]), and
+/// is then run again, after a [`backoff`], at most [`ATTEMPTS`] times in all. `contention`
+/// makes the error for a change that lost every time.
+pub async fn retrying<T, E, Attempt>(
+    contention: impl FnOnce() -> E,
+    mut attempt: impl FnMut() -> Attempt,
+) -> Result<T, E>
+where
+    Attempt: std::future::Future<Output = Result<Option<T>, E>>,
+{
+    for n in 0..ATTEMPTS {
+        if let Some(done) = attempt().await? {
+            return Ok(done);
+        }
+        backoff(n).await;
+    }
+    Err(contention())
+}
+
+/// Whether writes committed (`true`) or lost a race (`false`: a condition no longer held, or
+/// DynamoDB's `TransactionConflict`), for [`retrying`]; other failures stay errors.
+pub fn committed(outcome: Result<(), WriteError>) -> Result<bool, WriteError> {
+    match outcome {
+        Ok(()) => Ok(true),
+        Err(WriteError::ConditionFailed { .. } | WriteError::Conflict) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Every item `query` finds, page after page (its limit sizes the pages); a page is read only
+/// when the items before it are taken, so a caller that stops early reads no further.
+pub fn items<'a>(table: &'a dyn Table, query: Query) -> impl futures::Stream<Item = anyhow::Result<Item>> + Send + 'a {
+    use futures::{StreamExt, TryStreamExt};
+    futures::stream::try_unfold(Some(query), move |query| async move {
+        let Some(query) = query else { return anyhow::Ok(None) };
+        let page = table.query(&query).await?;
+        let next = page.next.map(|after| query.after(Some(after)));
+        Ok(Some((futures::stream::iter(page.items).map(Ok), next)))
+    })
+    .try_flatten()
+}
+
 /// The items a page of list rows points at (each row names its target in `attribute`),
 /// decoded, in the rows' order: a list row per entity keeps a list to one query and one batch
 /// read. Rows whose target is gone are skipped.

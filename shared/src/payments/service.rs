@@ -1,29 +1,18 @@
-//! Payments: the port to the payment providers, and what their answers do to orders.
-//!
-//! A shopper pays a PENDING_PAYMENT order through a provider's payment (a Stripe
-//! PaymentIntent, a PayPal order); the order carries it ([`Payment`]) from its creation on. The
-//! provider's word arrives as a signed webhook, and each webhook event is applied once: its id
-//! is recorded in the same transaction as its effect, after one read of the order.
-//!
-//! Every amount paid ends on a PAID order or back with the shopper: a payment that succeeds
-//! for an order that cannot take it (cancelled meanwhile, or paid by another payment) is
-//! refunded, and cancelling a paid order refunds it (the `refunds` consumer). A refund is
-//! reserved on the order first, under the order's revision, so the refunded total can never
-//! exceed what was paid; the provider is then asked with the reservation's key, so a retry
-//! refunds once.
+//! Payments over the table and the configured providers: paying an order, applying the
+//! providers' webhooks once each, refunds reserved on the order before the provider is asked.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Money, OrderId, OrderStatus};
-pub use crate::domain::{Payment, PaymentStatus, Provider, Refund, RefundStatus};
-use crate::events::{Consumer, Event, OrderEvent, Queue, REFUNDS};
+use crate::domain::{Money, OrderId, OrderStatus, Payment, PaymentStatus, Provider, Refund, RefundStatus};
 use crate::keys;
 use crate::orders::{Order, OrderError, Orders, PaidMeanwhile, Transition};
-use crate::table::{ATTEMPTS, Item, Table, Write, WriteError, backoff};
+use crate::table::{ATTEMPTS, Item, Table, Write, WriteError, backoff, committed, retrying};
 use crate::time::epoch_now;
+
+use super::provider::{PaymentProvider, ProviderError, RefundRequest, WebhookEvent, WebhookKind};
 
 /// How long a webhook event's id is kept: longer than any provider retries (Stripe: 3 days).
 pub const WEBHOOK_EVENT_SECONDS: i64 = 4 * 24 * 3600;
@@ -38,161 +27,6 @@ fn finish(payment: &mut Payment, key: &str, status: RefundStatus, id: Option<Str
     refund.id = id;
     if status == RefundStatus::Failed {
         payment.refunded -= refund.amount.amount;
-    }
-}
-
-/// A payment as its provider describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProviderPayment {
-    pub id: String,
-    pub status: PaymentStatus,
-    /// What it asks, and once it succeeded, what it took.
-    pub amount: Money,
-    /// What the shopper's browser needs: a Stripe client secret, or PayPal's approval link.
-    pub client_secret: Option<String>,
-    pub approve_url: Option<String>,
-}
-
-/// What a verified webhook event tells the shop.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebhookEvent {
-    /// The provider's event id: each is applied once.
-    pub id: String,
-    /// The order the payment is for (the shop's metadata on the payment), when it says.
-    pub order_id: Option<OrderId>,
-    pub kind: WebhookKind,
-}
-
-/// The events the shop acts on; the rest are acknowledged and ignored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WebhookKind {
-    /// The payment took `amount`.
-    Succeeded { payment_id: String, amount: Money },
-    /// A try failed, or the provider cancelled the payment.
-    Failed { payment_id: String, reason: String },
-    /// The buyer approved the payment at the provider, which holds it until the shop captures
-    /// it (PayPal): the shop captures it then, whether or not the buyer comes back.
-    Approved { payment_id: String },
-    /// A refund done: one the shop asked for (its `key`), or one made outside the shop.
-    Refunded { payment_id: String, refund_id: String, key: Option<String>, amount: Money },
-    /// A type the shop does not act on (named for the log).
-    Ignored(String),
-}
-
-/// Why a provider call failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ProviderError {
-    /// The provider refused the request as made (a declined card, an amount it will not refund).
-    #[error("the payment provider refused: {0}")]
-    Refused(String),
-    /// The payment is unknown to the provider.
-    #[error("the payment provider does not know this payment")]
-    NotFound,
-    /// The provider could not be reached or failed; safe to retry with the same key.
-    #[error("the payment provider failed: {0:#}")]
-    Unavailable(anyhow::Error),
-}
-
-/// Why a webhook delivery was not accepted: each answers 400 and changes nothing.
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-pub enum WebhookError {
-    #[error("the signature header is missing or malformed")]
-    MissingSignature,
-    #[error("the signature does not match the body")]
-    BadSignature,
-    #[error("the signature's timestamp is more than 300 s away")]
-    Stale,
-    #[error("the body is not an event: {0}")]
-    Malformed(String),
-    /// The provider's configuration (its secrets) could not be read: not the sender's fault.
-    #[error("the payment provider is not available: {0}")]
-    Unavailable(String),
-}
-
-/// A refund asked of a provider.
-#[derive(Debug, Clone, Copy)]
-pub struct RefundRequest<'a> {
-    /// The order whose payment it is (carried by the refund's webhook).
-    pub order: &'a OrderId,
-    pub payment_id: &'a str,
-    pub amount: Money,
-    /// The shop's key: the provider refunds each key once, and its webhook carries it.
-    pub key: &'a str,
-}
-
-/// A payment provider: the one port every provider adapter implements.
-#[async_trait]
-pub trait PaymentProvider: Send + Sync {
-    fn provider(&self) -> Provider;
-
-    /// Creates the payment of `order`'s total, its `attempt`-th try; the same order and
-    /// attempt always answer the same payment (the provider's idempotency key derives from
-    /// them), and the payment carries the order's id for the webhooks.
-    async fn create(&self, order: &Order, attempt: u32) -> Result<ProviderPayment, ProviderError>;
-
-    async fn retrieve(&self, payment_id: &str) -> Result<ProviderPayment, ProviderError>;
-
-    /// Takes the money of a payment the buyer approved but the provider holds (a PayPal order
-    /// after the buyer's approval, a Stripe PaymentIntent with manual capture). A payment
-    /// captured already answers as it is.
-    async fn capture(&self, payment_id: &str) -> Result<ProviderPayment, ProviderError>;
-
-    /// Cancels a payment that has not succeeded.
-    async fn cancel(&self, payment_id: &str) -> Result<(), ProviderError>;
-
-    /// Refunds part of a succeeded payment, once per key. Answers the provider's refund id.
-    async fn refund(&self, refund: &RefundRequest<'_>) -> Result<String, ProviderError>;
-
-    /// Verifies a webhook delivery on its raw body and reads its event.
-    async fn verify(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<WebhookEvent, WebhookError>;
-}
-
-/// A provider built at its first use (in Lambda: once its secrets are read from Secrets
-/// Manager; see [`crate::deferred`]), which names its provider before it is built.
-pub struct Deferred<P> {
-    provider: Provider,
-    built: crate::deferred::Deferred<P>,
-}
-
-impl<P: PaymentProvider> Deferred<P> {
-    pub fn new(provider: Provider, built: crate::deferred::Deferred<P>) -> Self {
-        Self { provider, built }
-    }
-
-    async fn get(&self) -> anyhow::Result<Arc<P>> {
-        self.built.get().await
-    }
-}
-
-#[async_trait]
-impl<P: PaymentProvider> PaymentProvider for Deferred<P> {
-    fn provider(&self) -> Provider {
-        self.provider
-    }
-
-    async fn create(&self, order: &Order, attempt: u32) -> Result<ProviderPayment, ProviderError> {
-        self.get().await.map_err(ProviderError::Unavailable)?.create(order, attempt).await
-    }
-
-    async fn retrieve(&self, payment_id: &str) -> Result<ProviderPayment, ProviderError> {
-        self.get().await.map_err(ProviderError::Unavailable)?.retrieve(payment_id).await
-    }
-
-    async fn capture(&self, payment_id: &str) -> Result<ProviderPayment, ProviderError> {
-        self.get().await.map_err(ProviderError::Unavailable)?.capture(payment_id).await
-    }
-
-    async fn cancel(&self, payment_id: &str) -> Result<(), ProviderError> {
-        self.get().await.map_err(ProviderError::Unavailable)?.cancel(payment_id).await
-    }
-
-    async fn refund(&self, refund: &RefundRequest<'_>) -> Result<String, ProviderError> {
-        self.get().await.map_err(ProviderError::Unavailable)?.refund(refund).await
-    }
-
-    async fn verify(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<WebhookEvent, WebhookError> {
-        let provider = self.get().await.map_err(|e| WebhookError::Unavailable(format!("{e:#}")))?;
-        provider.verify(headers, body).await
     }
 }
 
@@ -594,20 +428,21 @@ impl Payments {
             // Unknown whether it happened: the reservation stays, and a retry asks again.
             Err(ProviderError::Unavailable(_)) => return Err(outcome.expect_err("matched").into()),
         };
-        for attempt in 0..ATTEMPTS {
-            let order = self.orders.get(id).await?.ok_or(OrderError::NotFound)?;
-            let pending = |p: &Payment| p.refunds.iter().any(|r| r.key == key && r.status == RefundStatus::Pending);
-            if !order.payment.as_ref().is_some_and(pending) {
-                // The provider's webhook settled it first.
-                break;
-            }
-            let writes = self.settled(&order, |p| finish(p, key, status, refund_id.clone())).await?;
-            match self.table.transact(writes).await {
-                Ok(()) => break,
-                Err(WriteError::ConditionFailed { .. } | WriteError::Conflict) => backoff(attempt).await,
-                Err(e) => return Err(e.into()),
-            }
-        }
+        let settled_as = &refund_id;
+        retrying(
+            || PaymentError::Order(OrderError::Contention),
+            move || async move {
+                let order = self.orders.get(id).await?.ok_or(OrderError::NotFound)?;
+                let pending = |p: &Payment| p.refunds.iter().any(|r| r.key == key && r.status == RefundStatus::Pending);
+                if !order.payment.as_ref().is_some_and(pending) {
+                    // The provider's webhook settled it first.
+                    return Ok(Some(()));
+                }
+                let writes = self.settled(&order, |p| finish(p, key, status, settled_as.clone())).await?;
+                Ok(committed(self.table.transact(writes).await)?.then_some(()))
+            },
+        )
+        .await?;
         outcome?;
         Ok(Refund { status, id: refund_id, ..refund })
     }
@@ -653,47 +488,5 @@ impl PaidMeanwhile for Payments {
             PaymentError::Order(e) => e,
             other => OrderError::Store(anyhow::anyhow!("asking the payment provider: {other}")),
         })
-    }
-}
-
-/// The `refunds` queue's consumer: a paid order that was cancelled gets its money back.
-pub struct CancelledRefunds {
-    payments: Payments,
-}
-
-impl CancelledRefunds {
-    pub fn new(payments: Payments) -> Self {
-        Self { payments }
-    }
-}
-
-#[async_trait]
-impl Consumer for CancelledRefunds {
-    fn queue(&self) -> &'static Queue {
-        &REFUNDS
-    }
-
-    async fn handle(&self, event: &Event) -> anyhow::Result<()> {
-        if !REFUNDS.accepts(event.kind) {
-            return Ok(());
-        }
-        let cancelled: OrderEvent = event.decode()?;
-        let id = cancelled.order_id;
-        let Some(order) = self.payments.orders().get(&id).await? else { return Ok(()) };
-        if order.status != OrderStatus::Cancelled {
-            tracing::warn!(order = %id, status = order.status.as_str(), "OrderCancelled for an order that is not cancelled");
-            return Ok(());
-        }
-        // One key per order: a redelivery resumes the same refund.
-        match self.payments.refund(&id, None, "the order was cancelled", &format!("cancel-{id}")).await {
-            Ok(refund) => {
-                tracing::info!(order = %id, refund = ?refund.id, amount = %refund.amount, "cancelled order refunded");
-                Ok(())
-            }
-            // Never paid, or already given back in full.
-            Err(PaymentError::NothingPaid | PaymentError::OverRefund { available: 0 }) => Ok(()),
-            // A refused refund leaves money with the shop: retried, then dead-lettered (alarmed).
-            Err(e) => Err(anyhow::anyhow!("refunding cancelled order {id}: {e}")),
-        }
     }
 }

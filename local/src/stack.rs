@@ -1,0 +1,296 @@
+//! Wiring: the adapters the settings name, the services' routers behind the gateway, the event
+//! backbone and the API document.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::response::Html;
+use axum::routing::get;
+use shop::catalog::Catalog;
+use shop::http::CursorKey;
+use shop::identity::Identity;
+use shop::notifications::Senders;
+use shop::payments::PaymentProvider;
+use shop::search::SearchIndex;
+use shop::table::Table;
+use shop::users::Users;
+use shop_embedded::bus::Bus;
+use shop_embedded::identity::{EmbeddedConfig, EmbeddedIdentity, SigningKey};
+use shop_embedded::jwt::Verifier;
+use shop_embedded::mailbox::Mailbox;
+use shop_embedded::payments::Simulated;
+use shop_embedded::sqlite::SqliteTable;
+
+use crate::config::{AwsSettings, Backend, Config, Payments};
+use crate::{aws_events, gateway, mailbox, metrics, seed, simulation};
+
+/// A built stack: the router to serve and what start-up should tell the person.
+pub struct Stack {
+    pub router: Router,
+    pub routes: Vec<gateway::Route>,
+    /// The admin password, when this start generated it (printed once).
+    pub generated_admin_password: Option<String>,
+    /// The table the services use, for tests and tools.
+    pub table: Arc<dyn Table>,
+    /// The embedded table, whose expired items the stack sweeps as DynamoDB's TTL would.
+    pub sweep: Option<Arc<SqliteTable>>,
+    /// What carries the events from the table to the consumers.
+    pub events: Events,
+    /// The payment providers (the expiry job and the refunds consumer call them).
+    pub payments: Vec<Arc<dyn PaymentProvider>>,
+    /// Where email and SMS go: the local mailbox.
+    pub senders: Senders,
+    /// The product index the indexer writes and searches read.
+    pub search: Arc<dyn SearchIndex>,
+}
+
+/// The event backbone the stack runs: the embedded bus, or pollers doing Lambda's event source
+/// mappings' work against AWS (an emulator).
+pub enum Events {
+    Embedded { bus: Arc<Bus>, feed: Arc<SqliteTable> },
+    Aws(aws_events::Pollers),
+}
+
+impl Events {
+    /// Runs the publisher and the consumers until the task is dropped.
+    pub async fn run(self, consumers: Vec<Arc<dyn shop::events::Consumer>>) {
+        match self {
+            Events::Embedded { bus, feed } => bus.run(feed, consumers).await,
+            Events::Aws(pollers) => pollers.run(consumers).await,
+        }
+    }
+}
+
+/// The merged OpenAPI document of every service.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = shop::openapi::base();
+    let parts = [
+        auth::openapi(),
+        users::openapi(),
+        products::openapi(),
+        cart::openapi(),
+        orders::openapi(),
+        payments::openapi(),
+        search::openapi(),
+    ];
+    for part in parts {
+        doc.merge(part);
+    }
+    doc
+}
+
+fn read_or_create(path: &Path, make: impl FnOnce() -> String) -> anyhow::Result<String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let text = make();
+            write_private(path, &text).with_context(|| format!("writing {}", path.display()))?;
+            Ok(text)
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
+}
+
+/// The adapters behind the services.
+struct Backends {
+    table: Arc<dyn Table>,
+    identity: Arc<dyn Identity>,
+    /// What the gateway checks tokens with.
+    verifier: Verifier,
+    /// The embedded provider's public keys, served at `/.well-known/jwks.json`.
+    jwks: Option<serde_json::Value>,
+    sweep: Option<Arc<SqliteTable>>,
+    events: Events,
+}
+
+async fn backends(config: &Config, public_url: &str) -> anyhow::Result<Backends> {
+    match config.backend {
+        Backend::Embedded => {
+            std::fs::create_dir_all(&config.data_dir)
+                .with_context(|| format!("creating {}", config.data_dir.display()))?;
+            let sqlite = Arc::new(SqliteTable::open(&config.data_dir.join("shop.db"))?);
+            let table: Arc<dyn Table> = sqlite.clone();
+            let pem =
+                read_or_create(&config.data_dir.join("signing-key.pem"), || SigningKey::generate().to_pkcs8_pem())?;
+            let secret = read_or_create(&config.data_dir.join("cursor-secret"), || {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>())
+            })?;
+            shop::http::page::set_cursor_key(CursorKey::fixed(secret.trim().as_bytes()));
+            let identity = EmbeddedIdentity::new(
+                table.clone(),
+                SigningKey::from_pkcs8_pem(&pem)?,
+                EmbeddedConfig {
+                    issuer: public_url.into(),
+                    client_id: "shop-local".into(),
+                    auto_confirm: config.auto_confirm,
+                },
+            );
+            let (verifier, jwks) = (identity.verifier(), Some(identity.jwks()));
+            let bus = Arc::new(Bus::open_for_consuming(&config.data_dir.join("bus.db"), config.delivery)?);
+            let events = Events::Embedded { bus, feed: sqlite.clone() };
+            Ok(Backends { table, identity: Arc::new(identity), verifier, jwks, sweep: Some(sqlite), events })
+        }
+        Backend::Aws => {
+            let settings = &config.aws;
+            let aws = settings.sdk_config().await;
+            let region = aws.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
+            let pool = AwsSettings::required(&settings.user_pool_id, "USER_POOL_ID")?.to_owned();
+            let client_id = AwsSettings::required(&settings.client_id, "USER_POOL_CLIENT_ID")?.to_owned();
+            if let Some(secret) = &settings.cursor_secret_arn {
+                shop::http::page::set_cursor_key(shop_secrets::cursor_key(&aws, secret));
+            }
+            let issuer = (settings.jwt_issuer.clone())
+                .unwrap_or_else(|| format!("https://cognito-idp.{region}.amazonaws.com/{pool}"));
+            // An emulator serves the JWKS at its own address while its tokens name AWS's host.
+            let jwks_url = settings.jwks_url.clone().unwrap_or_else(|| match &settings.endpoint {
+                Some(endpoint) => format!("{}/{pool}/.well-known/jwks.json", endpoint.trim_end_matches('/')),
+                None => format!("{issuer}/.well-known/jwks.json"),
+            });
+            let jwks: serde_json::Value = reqwest::get(&jwks_url)
+                .await
+                .and_then(|r| r.error_for_status())
+                .with_context(|| format!("fetching {jwks_url}"))?
+                .json()
+                .await
+                .with_context(|| format!("reading {jwks_url}"))?;
+            let verifier = Verifier::new(&jwks, issuer, &client_id)?;
+            let table = shop_dynamodb::table_named(&aws, settings.table()?);
+            let cognito = shop_cognito::CognitoConfig { user_pool_id: pool, client_id };
+            let identity = shop_cognito::identity_of(&aws, cognito);
+            let topic = AwsSettings::required(&settings.topic_arn, "TOPIC_ARN")?;
+            let events = Events::Aws(aws_events::Pollers::new(&aws, settings.table()?, topic, config.delivery.poll));
+            Ok(Backends { table, identity, verifier, jwks: None, sweep: None, events })
+        }
+    }
+}
+
+/// The product index: OpenSearch when configured, otherwise tantivy under the data directory,
+/// rebuilt from the catalogue when it is missing or unreadable.
+pub async fn search_index(config: &Config, table: &Arc<dyn Table>) -> anyhow::Result<Arc<dyn SearchIndex>> {
+    if let Some(opensearch) = &config.opensearch {
+        return Ok(Arc::new(shop_opensearch::OpenSearch::new(opensearch.clone(), None)?));
+    }
+    let (index, opened) = shop_tantivy::TantivyIndex::open(&config.data_dir.join("search"))?;
+    let index: Arc<dyn SearchIndex> = Arc::new(index);
+    if opened == shop_tantivy::Opened::Empty {
+        let indexed = shop::search::reindex(&Catalog::new(table.clone()), &*index, &|_| {}).await?;
+        tracing::info!(products = indexed, "search index built from the catalogue");
+    }
+    Ok(index)
+}
+
+/// The payment providers, and the simulated one again when it is among them (for its control
+/// route).
+struct PaymentSetup {
+    providers: Vec<Arc<dyn PaymentProvider>>,
+    simulator: Option<Arc<Simulated>>,
+}
+
+/// The card provider the configuration names, its webhooks signed with the configured or kept
+/// secret.
+fn payment_providers(config: &Config, table: Arc<dyn Table>, public_url: &str) -> anyhow::Result<PaymentSetup> {
+    let secret = match &config.webhook_secret {
+        Some(secret) => secret.clone(),
+        None => {
+            std::fs::create_dir_all(&config.data_dir)
+                .with_context(|| format!("creating {}", config.data_dir.display()))?;
+            let generated = || format!("whsec_{}", hex(&rand::random::<[u8; 24]>()));
+            read_or_create(&config.data_dir.join("stripe-webhook-secret"), generated)?.trim().to_owned()
+        }
+    };
+    let mut setup = match &config.payments {
+        Payments::Simulated => {
+            let simulated = Arc::new(Simulated::new(table, &secret));
+            simulated.deliver_to(format!("{public_url}/api/payments/stripe/webhook"));
+            PaymentSetup { providers: vec![simulated.clone()], simulator: Some(simulated) }
+        }
+        Payments::Stripe { secret_key, api_base } => {
+            let stripe = shop_stripe::StripePayments::new(secret_key, &secret, api_base.as_deref())?;
+            PaymentSetup { providers: vec![Arc::new(stripe)], simulator: None }
+        }
+    };
+    if let Some(paypal) = &config.paypal {
+        setup.providers.push(Arc::new(shop_paypal::PaypalPayments::new(paypal.clone())?));
+    }
+    Ok(setup)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Builds the stack for `public_url` (the address it will be reached at).
+pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
+    let Backends { table, identity, verifier, jwks, sweep, events } = backends(config, public_url).await?;
+    let PaymentSetup { providers: payments, simulator } = payment_providers(config, table.clone(), public_url)?;
+    let users = Users::new(table.clone());
+    let generated_admin_password =
+        seed::admin(&*identity, &users, &config.admin_email, config.admin_password.as_deref()).await?;
+    if config.seed_catalogue {
+        let added = seed::catalogue(&Catalog::new(table.clone())).await?;
+        if added > 0 {
+            tracing::info!(products = added, "demo catalogue created");
+        }
+    }
+    let api = Router::new()
+        .merge(auth::router(auth::AuthState::new(table.clone(), identity.clone())))
+        .merge(users::router(users::UsersState::new(table.clone(), identity.clone())))
+        .merge(products::router(products::ProductsState::new(table.clone())))
+        .merge(cart::router(cart::CartState::new(table.clone())))
+        .merge(orders::router(orders::OrdersState::new(table.clone())))
+        .merge(payments::router(payments::PaymentsState::new(
+            table.clone(),
+            shop::payments::Payments::new(table.clone(), payments.clone()),
+        )));
+    let search = search_index(config, &table).await?;
+    let api = api.merge(search::router(search::SearchState { index: search.clone() }));
+    let mailbox = Mailbox::new(table.clone());
+    let senders = Senders { email: Arc::new(mailbox.clone()), sms: Arc::new(mailbox.clone()) };
+    let api = api.merge(mailbox::router(mailbox));
+    let api = match simulator {
+        Some(simulator) => api.merge(simulation::router(simulator)),
+        None => api,
+    };
+    let openapi = openapi();
+    let routes = gateway::routes(&openapi);
+    let gw = Arc::new(gateway::Gateway {
+        routes: routes.clone(),
+        verifier,
+        throttle: gateway::Throttle::new(config.rate_limit, config.burst),
+        max_body: config.max_body,
+    });
+    let spec = serde_json::to_value(&openapi)?;
+    let api = match jwks {
+        Some(jwks) => api.route("/.well-known/jwks.json", get(move || std::future::ready(axum::Json(jwks.clone())))),
+        None => api,
+    };
+    let api = if config.metrics {
+        metrics::recorder();
+        api.route("/metrics", get(metrics::serve))
+    } else {
+        api
+    };
+    let router = shop::http::fallbacks(
+        api.merge(storefront::router(config.storefront.clone()))
+            .route("/openapi.json", get(move || std::future::ready(axum::Json(spec.clone()))))
+            .route("/docs", get(|| std::future::ready(Html(DOCS))))
+            .route("/health", get(|| std::future::ready("ok"))),
+    )
+    .layer(axum::middleware::from_fn_with_state(gw, gateway::gateway));
+    Ok(Stack { router, routes, generated_admin_password, table, sweep, events, payments, senders, search })
+}
+
+/// An API reference page that renders /openapi.json without any external script.
+const DOCS: &str = include_str!("docs.html");

@@ -1,0 +1,63 @@
+//! The bus's queues and the event types each one's subscription lets through.
+
+use super::schema::EventKind;
+
+/// A queue of the bus: its name and the event types its subscription lets through.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Queue {
+    pub name: &'static str,
+    pub types: &'static [EventKind],
+}
+
+impl Queue {
+    pub fn accepts(&self, kind: EventKind) -> bool {
+        self.types.contains(&kind)
+    }
+}
+
+/// Order events composed into messages to the shopper (`notifications::OrderNotifications`).
+pub const NOTIFICATIONS: Queue = Queue {
+    name: "notifications",
+    types: &[
+        EventKind::OrderPlaced,
+        EventKind::OrderPaid,
+        EventKind::OrderShipped,
+        EventKind::OrderDelivered,
+        EventKind::OrderCancelled,
+        EventKind::OrderRefunded,
+        EventKind::OrderPaymentFailed,
+    ],
+};
+
+/// Units sold per product, for the back office.
+pub const SALES: Queue = Queue { name: "sales", types: &[EventKind::OrderPlaced, EventKind::OrderCancelled] };
+
+/// Refunds of paid orders that were cancelled.
+pub const REFUNDS: Queue = Queue { name: "refunds", types: &[EventKind::OrderCancelled] };
+
+/// Messages to send (`notifications::Deliveries`).
+pub const DELIVERIES: Queue = Queue { name: "deliveries", types: &[EventKind::MessageQueued] };
+
+/// Product changes for the search index (`search::Indexer`).
+pub const SEARCH: Queue = Queue {
+    name: "search",
+    types: &[EventKind::ProductCreated, EventKind::ProductUpdated, EventKind::ProductDeleted, EventKind::StockChanged],
+};
+
+/// Every queue; template.yaml subscribes one SQS queue (with a DLQ) per entry, with these types
+/// as its filter policy (a test holds them equal).
+pub const QUEUES: [&Queue; 5] = [&NOTIFICATIONS, &SALES, &REFUNDS, &DELIVERIES, &SEARCH];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_metrics_label_each_queue_of_the_bus() {
+        let mut queues: Vec<&str> = QUEUES.iter().map(|q| q.name).collect();
+        let mut labelled = crate::metrics::EVENTS_CONSUMED.labels[0].1.to_vec();
+        queues.sort();
+        labelled.sort();
+        assert_eq!(queues, labelled);
+    }
+}

@@ -1,0 +1,136 @@
+//! Handing events to their consumers: the consumer port, the one place that delivers an event to
+//! a consumer (and measures it), the workers' loop, and applying an effect once per event.
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::envelope::Event;
+use super::queues::Queue;
+use crate::keys;
+use crate::metrics;
+use crate::table::{Item, Table, Write, WriteError};
+
+/// What a queue feeds: an effect applied once per event.
+#[async_trait]
+pub trait Consumer: Send + Sync {
+    fn queue(&self) -> &'static Queue;
+
+    /// Applies the event's effect. An error means "try again later"; after the queue's receive
+    /// limit the event goes to its dead-letter queue.
+    async fn handle(&self, event: &Event) -> anyhow::Result<()>;
+}
+
+/// Hands `event` to `consumer`, as both buses do (the embedded one and Lambda's SQS batches):
+/// a panic fails this event only, and the event's lag and outcome are measured. What the
+/// consumer logs carries the queue, the event's id and type, and the order it is about.
+#[tracing::instrument(skip_all, fields(queue = consumer.queue().name, event = %event.kind,
+    event_id = %event.event_id, order_id = tracing::field::Empty))]
+pub async fn consume(consumer: &dyn Consumer, event: &Event) -> anyhow::Result<()> {
+    use futures::FutureExt;
+    if let Some(order) = event.detail.get("order_id").and_then(Value::as_str) {
+        tracing::Span::current().record("order_id", order);
+    }
+    // A consumer is handed only the types its queue's subscription names (SQS's filter policy
+    // and the embedded bus already see to it): any other is none of its business.
+    if !consumer.queue().accepts(event.kind) {
+        tracing::warn!("an event of a type the queue does not take: skipped");
+        return Ok(());
+    }
+    let outcome = std::panic::AssertUnwindSafe(consumer.handle(event))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| Err(anyhow::anyhow!("panicked: {}", panic_message(&*panic))));
+    metrics::consumed(consumer.queue().name, event.age(), outcome.is_ok());
+    outcome
+}
+
+/// Runs one worker of the bus until its task is dropped: `round` again and again, pausing
+/// `poll` after a round that found nothing to do (answered 0), failed, or panicked (both logged
+/// as `what`): a panicking round is a failed one, and the worker goes on with the next.
+pub async fn keep_working<F, Fut>(what: &'static str, poll: std::time::Duration, mut round: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<usize>>,
+{
+    use futures::FutureExt;
+    loop {
+        match std::panic::AssertUnwindSafe(round()).catch_unwind().await {
+            Ok(Ok(0)) => tokio::time::sleep(poll).await,
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::error!(error = format!("{e:#}"), "{what} failed; trying again");
+                tokio::time::sleep(poll).await;
+            }
+            Err(panic) => {
+                tracing::error!(panic = panic_message(&*panic), "{what} panicked; starting it again");
+                tokio::time::sleep(poll).await;
+            }
+        }
+    }
+}
+
+/// What a caught panic said.
+#[doc(hidden)]
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
+/// How long a consumer's record of an applied event is kept: longer than any queue keeps a
+/// message (SQS at most 14 days), so no redelivery can outlive it.
+pub const PROCESSED_SECONDS: i64 = 15 * 24 * 3600;
+
+/// Commits `effect` together with the record that `consumer` applied `event`, unless that
+/// record exists: answers whether the effect was applied now (false: it was applied before).
+pub async fn once(table: &dyn Table, consumer: &str, event: &Event, effect: Vec<Write>) -> anyhow::Result<bool> {
+    let record = Item::marker(&keys::processed(consumer, &event.event_id))
+        .with("type", event.kind.as_str())
+        .expiring_at(crate::time::epoch_now() + PROCESSED_SECONDS);
+    let mut writes = vec![Write::create(record)];
+    writes.extend(effect);
+    match table.transact(writes).await {
+        Ok(()) => Ok(true),
+        Err(WriteError::ConditionFailed { index: Some(0) }) => Ok(false),
+        Err(e) => Err(anyhow::anyhow!("{consumer} applying {} {}: {e}", event.kind, event.event_id)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{EventKind, SALES};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A consumer of the sales queue that counts what it is handed.
+    #[derive(Default)]
+    struct Counting(AtomicUsize);
+
+    #[async_trait]
+    impl Consumer for Counting {
+        fn queue(&self) -> &'static Queue {
+            &SALES
+        }
+
+        async fn handle(&self, _: &Event) -> anyhow::Result<()> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    fn event(kind: EventKind) -> Event {
+        Event { event_id: "01J".into(), kind, detail: Default::default() }
+    }
+
+    #[tokio::test]
+    async fn a_consumer_is_handed_only_the_types_its_queue_takes() {
+        let consumer = Counting::default();
+        consume(&consumer, &event(EventKind::MessageQueued)).await.unwrap();
+        consume(&consumer, &event(EventKind::OrderShipped)).await.unwrap();
+        assert_eq!(consumer.0.load(Ordering::SeqCst), 0);
+        consume(&consumer, &event(EventKind::OrderPlaced)).await.unwrap();
+        assert_eq!(consumer.0.load(Ordering::SeqCst), 1);
+    }
+}

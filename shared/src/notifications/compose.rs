@@ -1,0 +1,281 @@
+//! Composing: order events and account codes put into words, one message per channel.
+
+use std::sync::Arc;
+
+use askama::Template;
+use async_trait::async_trait;
+
+use crate::domain::{Channel, DeliveryStatus};
+use crate::domain::{Money, OrderId, OrderLine, UserId};
+use crate::events::{Consumer, Event, EventKind, NOTIFICATIONS, OrderEvent, Queue};
+use crate::table::Table;
+use crate::time::Timestamp;
+use crate::users::{UserProfile, Users};
+
+use super::message::Message;
+
+#[derive(Template)]
+#[template(path = "order.html")]
+struct OrderHtml<'a> {
+    subject: &'a str,
+    name: &'a str,
+    intro: &'a str,
+    lines: &'a [OrderLine],
+    total: &'a Money,
+    tracking: &'a Option<String>,
+    order_id: &'a OrderId,
+}
+
+#[derive(Template)]
+#[template(path = "order.txt")]
+struct OrderText<'a> {
+    name: &'a str,
+    intro: &'a str,
+    lines: &'a [OrderLine],
+    total: &'a Money,
+    tracking: &'a Option<String>,
+    order_id: &'a OrderId,
+}
+
+#[derive(Template)]
+#[template(path = "code.html")]
+struct CodeHtml<'a> {
+    subject: &'a str,
+    intro: &'a str,
+    code: &'a str,
+    minutes: i64,
+}
+
+#[derive(Template)]
+#[template(path = "code.txt")]
+struct CodeText<'a> {
+    intro: &'a str,
+    code: &'a str,
+    minutes: i64,
+}
+
+/// What an order event tells, in words: (subject, the email's opening, the SMS); None for an
+/// event shoppers do not hear of.
+fn order_words(kind: EventKind, event: &OrderEvent) -> Option<(String, String, String)> {
+    let (order, total) = (&event.order_id, &event.total);
+    Some(match kind {
+        EventKind::OrderPlaced => (
+            format!("Order {order} received"),
+            format!("Thank you: we have your order for {total}. It ships once paid."),
+            format!("Shop: order {order} received, {total}."),
+        ),
+        EventKind::OrderPaid => (
+            format!("Order {order} paid"),
+            format!("We have your payment of {total}. Your order is being prepared."),
+            format!("Shop: payment of {total} for order {order} received."),
+        ),
+        EventKind::OrderPaymentFailed => (
+            format!("Payment for order {order} failed"),
+            format!("Your payment of {total} did not go through. We keep your order: you can pay again."),
+            format!("Shop: payment for order {order} failed; you can pay again."),
+        ),
+        EventKind::OrderShipped => {
+            let sms = match &event.tracking_number {
+                Some(tracking) => format!("Shop: order {order} shipped, tracking {tracking}."),
+                None => format!("Shop: order {order} shipped."),
+            };
+            (format!("Order {order} shipped"), "Your order is on its way.".into(), sms)
+        }
+        EventKind::OrderDelivered => (
+            format!("Order {order} delivered"),
+            "Your order has been delivered. Enjoy it.".into(),
+            format!("Shop: order {order} delivered."),
+        ),
+        EventKind::OrderCancelled => (
+            format!("Order {order} cancelled"),
+            "Your order has been cancelled. Anything you paid is refunded.".into(),
+            format!("Shop: order {order} cancelled."),
+        ),
+        EventKind::OrderRefunded => (
+            format!("Order {order} refunded"),
+            format!("We have refunded {total} for your order."),
+            format!("Shop: {total} refunded for order {order}."),
+        ),
+        _ => return None,
+    })
+}
+
+/// The messages an order event makes for `user`, one per channel they can be reached on;
+/// None for an event shoppers do not hear of.
+pub fn order_messages(kind: EventKind, event_id: &str, event: &OrderEvent, user: &UserProfile) -> Vec<Message> {
+    let Some((subject, intro, sms)) = order_words(kind, event) else { return Vec::new() };
+    let (name, tracking) = (user.name.as_str(), &event.tracking_number);
+    let (lines, total, order_id) = (&event.lines[..], &event.total, &event.order_id);
+    let html = OrderHtml { subject: &subject, name, intro: &intro, lines, total, tracking, order_id };
+    let text = OrderText { name, intro: &intro, lines, total, tracking, order_id };
+    let message = |channel: Channel, to: String, wanted: bool| Message {
+        id: format!("{event_id}-{}", channel.as_str()),
+        user_id: user.id.clone(),
+        kind: kind.as_str().into(),
+        channel,
+        to,
+        subject: None,
+        text: String::new(),
+        html: None,
+        status: if wanted { DeliveryStatus::Queued } else { DeliveryStatus::Suppressed },
+        created_at: event.at,
+        sent_at: None,
+        provider_id: None,
+        reason: (!wanted).then(|| format!("{} is turned off", channel.as_str())),
+        attempts: 0,
+        order_id: Some(event.order_id),
+    };
+    let mut messages = vec![Message {
+        subject: Some(subject.clone()),
+        text: text.render().expect("the order text template renders"),
+        html: Some(html.render().expect("the order HTML template renders")),
+        ..message(Channel::Email, user.email.to_string(), user.preferences.email)
+    }];
+    if let Some(phone) = &user.phone {
+        messages.push(Message { text: sms, ..message(Channel::Sms, phone.as_str().into(), user.preferences.sms) });
+    }
+    messages
+}
+
+/// The email carrying a one-time code for `purpose` (`confirm`, `reset`), good for `minutes`.
+pub fn code_message(user: &UserId, to: &str, purpose: &str, code: &str, minutes: i64) -> Message {
+    let (subject, intro) = match purpose {
+        "confirm" => ("Confirm your account", "Welcome! Enter this code to confirm your account:"),
+        _ => ("Reset your password", "Enter this code to choose a new password:"),
+    };
+    let html = CodeHtml { subject, intro, code, minutes };
+    Message {
+        id: ulid::Ulid::new().to_string(),
+        user_id: user.clone(),
+        kind: purpose.into(),
+        channel: Channel::Email,
+        to: to.into(),
+        subject: Some(subject.into()),
+        text: CodeText { intro, code, minutes }.render().expect("the code text template renders"),
+        html: Some(html.render().expect("the code HTML template renders")),
+        status: DeliveryStatus::Queued,
+        created_at: Timestamp::now(),
+        sent_at: None,
+        provider_id: None,
+        reason: None,
+        attempts: 0,
+        order_id: None,
+    }
+}
+
+/// The consumer that tells shoppers what happened to their orders.
+#[derive(Clone)]
+pub struct OrderNotifications {
+    table: Arc<dyn Table>,
+    users: Users,
+}
+
+impl OrderNotifications {
+    pub fn new(table: Arc<dyn Table>) -> Self {
+        Self { users: Users::new(table.clone()), table }
+    }
+}
+
+#[async_trait]
+impl Consumer for OrderNotifications {
+    fn queue(&self) -> &'static Queue {
+        &NOTIFICATIONS
+    }
+
+    async fn handle(&self, event: &Event) -> anyhow::Result<()> {
+        let order: OrderEvent = event.decode()?;
+        // A deleted account hears nothing more.
+        let Some(user) = self.users.get(&order.user_id).await? else { return Ok(()) };
+        let messages = order_messages(event.kind, &event.event_id, &order, &user);
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let writes = messages.iter().flat_map(Message::writes).collect();
+        crate::events::once(&*self.table, NOTIFICATIONS.name, event, writes).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::OrderStatus;
+    use crate::domain::{Currency, Email, Name, Phone, ProductId, Quantity};
+    use crate::notifications::Notification;
+
+    fn shopper() -> UserProfile {
+        let mut user = UserProfile::new(
+            UserId::parse("user-1").unwrap(),
+            Email::parse("ada@example.com").unwrap(),
+            Name::parse("Ada <b>Lovelace</b>").unwrap(),
+            Some(Phone::parse("+4915112345678").unwrap()),
+        );
+        user.preferences.sms = true;
+        user
+    }
+
+    fn shipped() -> OrderEvent {
+        let eur = |amount| Money { amount, currency: Currency::EUR };
+        OrderEvent {
+            at: Timestamp::now(),
+            order_id: OrderId::parse("01ARZ3NDEKTSV4RRFFQ69G5FAV").unwrap(),
+            user_id: UserId::parse("user-1").unwrap(),
+            status: OrderStatus::Shipped,
+            from: Some(OrderStatus::Paid),
+            total: eur(4500),
+            lines: vec![OrderLine {
+                product_id: ProductId::parse("01ARZ3NDEKTSV4RRFFQ69G5FAW").unwrap(),
+                sku: "LAMP-1".into(),
+                name: "Lamp <script>alert(1)</script> & shade".into(),
+                unit_price: eur(1500),
+                quantity: Quantity::new(3).unwrap(),
+                line_total: eur(4500),
+            }],
+            tracking_number: Some("1Z999AA10123456784".into()),
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn an_order_email_has_both_parts_with_what_shoppers_typed_escaped_only_in_html() {
+        let messages = order_messages(EventKind::OrderShipped, "01EVT", &shipped(), &shopper());
+        let email = &messages[0];
+        assert_eq!(
+            (email.channel, email.status, email.id.as_str()),
+            (Channel::Email, DeliveryStatus::Queued, "01EVT-email")
+        );
+        assert_eq!(email.subject.as_deref(), Some("Order 01ARZ3NDEKTSV4RRFFQ69G5FAV shipped"));
+        let html = email.html.as_deref().unwrap();
+        assert!(html.contains("Lamp &#60;script&#62;alert(1)&#60;/script&#62; &#38; shade"), "{html}");
+        assert!(html.contains("Ada &#60;b&#62;Lovelace&#60;/b&#62;"), "{html}");
+        assert!(!html.contains("<script>") && !html.contains("<b>"), "{html}");
+        assert!(html.contains("45.00 EUR") && html.contains("1Z999AA10123456784"), "{html}");
+        let text = &email.text;
+        assert!(text.contains("Lamp <script>alert(1)</script> & shade x 3: 45.00 EUR"), "{text}");
+        assert!(text.contains("Hello Ada <b>Lovelace</b>,") && text.contains("Tracking number: 1Z999AA10123456784"));
+    }
+
+    #[test]
+    fn an_sms_is_one_short_text_and_a_channel_turned_off_is_stored_suppressed() {
+        let mut user = shopper();
+        user.preferences.email = false;
+        let messages = order_messages(EventKind::OrderShipped, "01EVT", &shipped(), &user);
+        let (email, sms) = (&messages[0], &messages[1]);
+        assert_eq!((email.status, email.writes().len()), (DeliveryStatus::Suppressed, 1), "stored, no event");
+        assert_eq!((sms.channel, sms.to.as_str(), sms.writes().len()), (Channel::Sms, "+4915112345678", 2));
+        assert_eq!(sms.text, "Shop: order 01ARZ3NDEKTSV4RRFFQ69G5FAV shipped, tracking 1Z999AA10123456784.");
+        assert!(sms.html.is_none() && sms.text.len() <= 160);
+        user.phone = None;
+        assert_eq!(order_messages(EventKind::OrderShipped, "01EVT", &shipped(), &user).len(), 1);
+        assert!(order_messages(EventKind::StockChanged, "01EVT", &shipped(), &user).is_empty());
+    }
+
+    #[test]
+    fn a_code_message_carries_its_code_in_both_parts() {
+        let message = code_message(&UserId::parse("user-1").unwrap(), "ada@example.com", "reset", "012345", 15);
+        assert!(message.text.contains("012345") && message.html.as_deref().unwrap().contains("012345"));
+        assert!(message.text.contains("15 minutes"));
+        let listed = Notification::from_item(&message.item().with("code", "012345")).unwrap();
+        assert!(!serde_json::to_string(&listed).unwrap().contains("012345"), "the list never shows a code");
+    }
+}

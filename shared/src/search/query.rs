@@ -1,0 +1,180 @@
+//! What a search asks: the words, the filters, the order and the page, checked before any engine
+//! is asked, and the rules of matching and scoring every engine follows.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{CategorySlug, Money};
+
+/// The longest query a search takes, in characters.
+pub const MAX_QUERY_CHARS: usize = 200;
+/// The most completions a suggestion answers.
+pub const MAX_SUGGESTIONS: usize = 10;
+/// How deep a search pages: OpenSearch's default result window.
+pub const MAX_DEPTH: usize = 10_000;
+
+/// Scores of a word's match, the same on every engine: a match in the name scores above one in
+/// the description, an exact match above a fuzzy or prefix one. A word scores its best match
+/// in each field, and a result the sum over its words; constants, not term statistics, so
+/// engines rank alike.
+pub const NAME_EXACT: f32 = 8.0;
+pub const NAME_NEAR: f32 = 4.0;
+pub const DESCRIPTION_EXACT: f32 = 2.0;
+pub const DESCRIPTION_NEAR: f32 = 1.0;
+
+/// The price facet's buckets, in minor units: `[from, to)`, the last one open.
+pub const PRICE_BUCKETS: [(u64, Option<u64>); 6] = [
+    (0, Some(1_000)),
+    (1_000, Some(2_500)),
+    (2_500, Some(5_000)),
+    (5_000, Some(10_000)),
+    (10_000, Some(25_000)),
+    (25_000, None),
+];
+
+/// The bucket of [`PRICE_BUCKETS`] that `price` falls in.
+pub fn price_bucket(price: u64) -> usize {
+    PRICE_BUCKETS.iter().position(|(_, to)| to.is_none_or(|to| price < to)).expect("the last bucket is open")
+}
+
+/// The words of a query: its runs of letters and digits (how both engines' analysers split
+/// text), at most [`MAX_QUERY_CHARS`] characters having been accepted.
+pub fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty())
+}
+
+/// How many edits a word may be off by and still match: none under 4 letters, one for 4 to
+/// 7, two from 8.
+pub fn edits(word: &str) -> u8 {
+    match word.chars().count() {
+        0..=3 => 0,
+        4..=7 => 1,
+        _ => 2,
+    }
+}
+
+/// The order of a search's results.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Sort {
+    /// Best match first (newest first among equals, and for an empty query).
+    #[default]
+    Relevance,
+    PriceAsc,
+    PriceDesc,
+    Newest,
+}
+
+/// A search: words, filters, order and the page wanted. Built by [`SearchQuery::new`], which
+/// refuses what no engine should be asked.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SearchQuery {
+    /// What the shopper typed (may be empty: everything matches).
+    pub text: String,
+    pub category: Option<CategorySlug>,
+    /// Prices from `min_price` up to and including `max_price`, in minor units.
+    pub min_price: Option<u64>,
+    pub max_price: Option<u64>,
+    pub in_stock: Option<bool>,
+    pub sort: Sort,
+    /// Results skipped, and how many to answer.
+    pub offset: usize,
+    pub limit: usize,
+}
+
+/// Why a search was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    #[error("q is longer than {MAX_QUERY_CHARS} characters")]
+    TooLong,
+    #[error("min_price is above max_price")]
+    ReversedPrices,
+    #[error("prices are at most {}", Money::MAX_AMOUNT)]
+    PriceTooHigh,
+    #[error("results end at {MAX_DEPTH}: narrow the search instead of paging further")]
+    TooDeep,
+}
+
+impl SearchQuery {
+    /// A search for `text` answering `limit` results after the first `offset` (a page that
+    /// would reach past [`MAX_DEPTH`] is cut short there).
+    pub fn new(text: &str, offset: usize, limit: usize) -> Result<Self, QueryError> {
+        if text.chars().count() > MAX_QUERY_CHARS {
+            return Err(QueryError::TooLong);
+        }
+        if offset >= MAX_DEPTH {
+            return Err(QueryError::TooDeep);
+        }
+        let limit = limit.min(MAX_DEPTH - offset);
+        Ok(Self { text: text.trim().to_owned(), offset, limit, ..Self::default() })
+    }
+
+    /// Where the page after this one starts, if it holds results.
+    pub fn next(&self, total: u64) -> Option<usize> {
+        let end = self.offset + self.limit;
+        (end < MAX_DEPTH && (end as u64) < total).then_some(end)
+    }
+
+    pub fn prices(mut self, min: Option<u64>, max: Option<u64>) -> Result<Self, QueryError> {
+        if [min, max].into_iter().flatten().any(|p| p > Money::MAX_AMOUNT as u64) {
+            return Err(QueryError::PriceTooHigh);
+        }
+        if let (Some(min), Some(max)) = (min, max)
+            && min > max
+        {
+            return Err(QueryError::ReversedPrices);
+        }
+        (self.min_price, self.max_price) = (min, max);
+        Ok(self)
+    }
+
+    /// Whether a product with these values passes each filter: (category, price, stock). Facet
+    /// counts apply the other two.
+    pub fn passes(&self, category: &str, price: u64, in_stock: bool) -> [bool; 3] {
+        [
+            self.category.as_ref().is_none_or(|c| c.as_str() == category),
+            self.passes_price(price),
+            self.passes_stock(in_stock),
+        ]
+    }
+
+    pub fn passes_price(&self, price: u64) -> bool {
+        self.min_price.is_none_or(|min| price >= min) && self.max_price.is_none_or(|max| price <= max)
+    }
+
+    pub fn passes_stock(&self, in_stock: bool) -> bool {
+        self.in_stock.is_none_or(|wanted| wanted == in_stock)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edits_grow_with_the_word() {
+        assert_eq!(edits("mug"), 0);
+        assert_eq!(edits("lamp"), 1);
+        assert_eq!(edits("lantern"), 1);
+        assert_eq!(edits("notebook"), 2);
+        assert_eq!(edits("café"), 1, "letters, not bytes");
+    }
+
+    #[test]
+    fn words_are_runs_of_letters_and_digits() {
+        assert_eq!(words("  Brass-lamp, 60W!").collect::<Vec<_>>(), ["Brass", "lamp", "60W"]);
+    }
+
+    #[test]
+    fn queries_refuse_what_no_engine_should_be_asked() {
+        assert_eq!(SearchQuery::new(&"a".repeat(201), 0, 20), Err(QueryError::TooLong));
+        assert!(SearchQuery::new(&"é".repeat(200), 0, 20).is_ok(), "characters, not bytes");
+        assert_eq!(SearchQuery::new("", MAX_DEPTH, 1), Err(QueryError::TooDeep));
+        assert_eq!(SearchQuery::new("", MAX_DEPTH - 5, 20).unwrap().limit, 5, "cut short at the depth");
+        assert_eq!(SearchQuery::new("", 20, 20).unwrap().next(41), Some(40));
+        assert_eq!(SearchQuery::new("", 20, 20).unwrap().next(40), None);
+        assert_eq!(SearchQuery::new("", 0, 20).unwrap().prices(Some(5), Some(4)), Err(QueryError::ReversedPrices));
+        assert!(SearchQuery::new("", 0, 20).unwrap().prices(Some(5), Some(5)).is_ok());
+        let too_high = Some(Money::MAX_AMOUNT as u64 + 1);
+        assert_eq!(SearchQuery::new("", 0, 20).unwrap().prices(too_high, None), Err(QueryError::PriceTooHigh));
+    }
+}
