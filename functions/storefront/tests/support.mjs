@@ -55,7 +55,9 @@ export async function startStack(settings = {}) {
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i++) {
     if (child.exitCode !== null)
-      throw new Error(`${binary} exited with ${child.exitCode} (cargo build --workspace --bin shop-stack)`);
+      throw new Error(
+        `${binary} exited with ${child.exitCode} (the cargo tests build it: cargo test --workspace --tests --no-run)`,
+      );
     try {
       if ((await fetch(`${url}/health`)).ok) break;
     } catch {

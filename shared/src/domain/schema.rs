@@ -65,7 +65,7 @@ schema! {
         "Lower-case letters, digits and '-', starting with a letter or digit", 1, 64, r"^ *[a-z0-9][a-z0-9-]* *$", "home-garden",
     );
     ImageUrl => string(
-        "An absolute https:// URL", 9, 2048, r"^ *https://[^\s/?#\u0000-\u001F\u007F-\u009F][^\s\u0000-\u001F\u007F-\u009F]* *$",
+        "An absolute https:// URL", 9, 2048, r"^ *https://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,5})?([/?#][^\s\u0000-\u001F\u007F-\u009F]*)? *$",
         "https://images.example.com/lamp.jpg",
     );
     TrackingNumber => string("1 to 64 visible ASCII characters", 1, 64, r"^ *[!-~]+ *$", "1Z999AA10123456784");

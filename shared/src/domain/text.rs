@@ -130,11 +130,23 @@ impl CategorySlug {
 impl ImageUrl {
     fn check(s: String) -> Result<String, Invalid> {
         let rest = s.strip_prefix("https://").ok_or_else(|| Invalid::new("must be an https:// URL"))?;
-        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        if host.is_empty() || s.chars().any(char::is_whitespace) {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        if !Self::authority(authority) || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(Invalid::new("must be an https:// URL with a host"));
         }
         Ok(s)
+    }
+
+    /// `host[:port]`, the host a DNS name (labels of letters, digits and hyphens): what every
+    /// browser and URL parser reads alike (the API document's pattern says the same).
+    fn authority(authority: &str) -> bool {
+        let (host, port) = authority.split_at(authority.find(':').unwrap_or(authority.len()));
+        let label = |l: &str| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        let port = port.is_empty()
+            || port
+                .strip_prefix(':')
+                .is_some_and(|p| (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()));
+        host.split('.').all(label) && port
     }
 }
 
@@ -149,6 +161,29 @@ mod tests {
         assert!(Name::parse(&"x".repeat(201)).is_err());
         assert!(Name::parse(&"é".repeat(200)).is_ok());
         assert!(Name::parse("a\u{0}b").is_err());
+    }
+
+    #[test]
+    fn image_urls_are_https_with_a_host_every_parser_reads_alike() {
+        for good in ["https://images.example.com/a.jpg", "https://cdn-1.example.com:8443/x?y#z", "https://img"] {
+            assert!(ImageUrl::parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "http://images.example.com/a.jpg",
+            "https://",
+            "https:///a",
+            "https://[/a",
+            "https://[::1/a",
+            "https://[::1]/a",
+            "https://a..b/c",
+            "https://a b/c",
+            "https://host:/a",
+            "https://host:123456/a",
+            "https://us@er/a",
+            "https://host/a\u{7}",
+        ] {
+            assert!(ImageUrl::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
