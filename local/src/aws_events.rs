@@ -12,10 +12,9 @@ use anyhow::Context;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use serde_json::{Map, Value};
-use shop::events::{Consumer, Event, Queue, keep_working};
+use shop::events::{Consumer, Published, Queue, deliver, keep_working};
 use shop::table::Item;
 use shop_aws::failed;
-use shop_aws::lambda::deliver;
 use shop_sns::SnsPublisher;
 
 /// The names of the stack's queues: `<stack>-<queue>` and `<stack>-<queue>-dlq`.
@@ -119,7 +118,7 @@ impl Pollers {
                     let Some(change) = record.dynamodb() else { continue };
                     let old = image(change.old_image().cloned())?;
                     let new = image(change.new_image().cloned())?;
-                    events.extend(Event::published_by(old.as_ref(), new.as_ref()));
+                    events.extend(Published::by(old.as_ref(), new.as_ref()));
                 }
                 read += records.records().len();
                 let mut published = 0;

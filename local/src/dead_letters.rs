@@ -89,7 +89,7 @@ async fn peek(sqs: &aws_sdk_sqs::Client, queue: &Queue, dlq: &str) -> anyhow::Re
             DeadLetter {
                 queue: queue.name.to_owned(),
                 event_id: event.as_ref().map(|e| e.event_id.clone()).unwrap_or_default(),
-                kind: event.map(|e| e.kind.to_string()).unwrap_or_default(),
+                kind: event.map(|e| e.kind().to_string()).unwrap_or_default(),
                 receives: attribute(MessageSystemAttributeName::ApproximateReceiveCount)
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(0),

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 pub use crate::domain::Product;
 use crate::domain::{CategorySlug, Description, ImageUrl, Money, Name, ProductId, Reason, Sku, Stock};
-use crate::events::{self, EventKind, ProductEvent, StockCause, StockChanged, StockMove};
+use crate::events::{self, DomainEvent, ProductEvent, StockCause, StockChanged, StockMove};
 use crate::keys;
 use crate::table::{self, Condition, Item, Query, Table, Update, Write, WriteError, committed, retrying};
 use crate::time::Timestamp;
@@ -110,10 +110,9 @@ impl Product {
         Some((write, StockMove { product_id: self.id, delta, stock: stock.get(), revision: self.version + 1 }))
     }
 
-    /// The write recording a `ProductCreated` or `ProductUpdated` event for the product as it is.
-    fn event(&self, kind: EventKind) -> Write {
-        let detail = ProductEvent { product_id: self.id, revision: self.version, product: Some(self.clone()) };
-        events::record(kind, &detail)
+    /// The product as the catalogue's events tell of it.
+    fn as_event(&self) -> ProductEvent {
+        ProductEvent { product_id: self.id, revision: self.version, product: Some(self.clone()) }
     }
 
     fn item(&self) -> Item {
@@ -172,7 +171,7 @@ impl Catalog {
             Write::create(Item::marker(&keys::sku(&product.sku)).with("product_id", product.id.to_string())),
             Write::put(Item::marker(&keys::products_all(&product.id)).with("product_id", product.id.to_string())),
             count(&product.category, 1),
-            product.event(EventKind::ProductCreated),
+            events::record(DomainEvent::ProductCreated(product.as_event())),
         ];
         match self.table.transact(writes).await {
             Ok(()) => Ok(product),
@@ -252,7 +251,7 @@ impl Catalog {
         };
         let mut writes = vec![
             Write::put(next.item()).when(Condition::equals("version", current.version)),
-            next.event(EventKind::ProductUpdated),
+            events::record(DomainEvent::ProductUpdated(next.as_event())),
         ];
         if next.sku != current.sku {
             writes.push(Write::delete(keys::sku(&current.sku)));
@@ -279,7 +278,7 @@ impl Catalog {
             Write::delete(keys::sku(&current.sku)),
             Write::delete(keys::products_all(id)),
             count(&current.category, -1),
-            events::record(EventKind::ProductDeleted, &deleted),
+            events::record(DomainEvent::ProductDeleted(deleted)),
         ];
         match self.table.transact(writes).await {
             Ok(()) => Ok(()),
@@ -309,7 +308,7 @@ impl Catalog {
                 let cause = StockCause::Adjustment { reason: reason.to_string() };
                 let writes = vec![
                     write,
-                    events::record(EventKind::StockChanged, &StockChanged { cause, products: vec![moved] }),
+                    events::record(DomainEvent::StockChanged(StockChanged { cause, products: vec![moved] })),
                 ];
                 // Sold or edited meanwhile: read it again.
                 Ok(committed(self.table.transact(writes).await)?.then_some(next))

@@ -7,7 +7,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::domain::Invalid;
+use crate::domain::{Invalid, OrderStatus, ProductId};
+use crate::orders::Shortage;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -40,6 +41,22 @@ pub enum Error {
     /// 409: the request conflicts with the current state (taken email, duplicate SKU).
     #[error("{0}")]
     Conflict(String),
+    /// 409: fewer units in stock than asked for; each short line says what is left.
+    #[error("not enough in stock: {}", .0.iter().map(|s| s.sku.as_str()).collect::<Vec<_>>().join(", "))]
+    OutOfStock(Vec<Shortage>),
+    /// 409: products that do not exist or are not on sale.
+    #[error("not on sale: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
+    NotOnSale(Vec<ProductId>),
+    /// 409: a checkout of an empty cart.
+    #[error("the cart is empty")]
+    EmptyCart,
+    /// 409: an order cannot move from its status to the one asked for.
+    #[error("an order that is {} cannot become {}", from.as_str(), to.as_str())]
+    IllegalTransition { from: OrderStatus, to: OrderStatus },
+    /// 409: other requests kept changing the same data; the same request may be sent again
+    /// after `Retry-After` seconds.
+    #[error("{0}")]
+    Contention(String),
     /// 412: `If-Match` names a version that is no longer current.
     #[error("the resource has changed since you read it; fetch it again")]
     PreconditionFailed,
@@ -62,9 +79,46 @@ pub enum Error {
     /// request is safe (provider calls carry idempotency keys).
     #[error("{0}")]
     BadGateway(String),
-    /// 500 (or 503 for a throttled dependency): an infrastructure fault. Logged, never shown.
+    /// 503: a dependency the request needs is down; retry after `Retry-After` seconds. The
+    /// cause is logged, never shown.
+    #[error("{} is unavailable; retry in {UNAVAILABLE_RETRY_SECONDS} s", .dependency.name())]
+    Unavailable { dependency: Dependency, cause: anyhow::Error },
+    /// 500: an infrastructure fault. Logged, never shown.
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
+}
+
+/// How long a client should wait before sending a request that lost a race again.
+pub const CONTENTION_RETRY_SECONDS: u64 = 1;
+
+/// How long a client should wait before asking again for what needs an unavailable dependency.
+pub const UNAVAILABLE_RETRY_SECONDS: u64 = 5;
+
+/// A dependency a request may find unavailable. An adapter marks an error as this
+/// dependency's unavailability with `anyhow::Context` (`.context(Dependency::Search)`): the
+/// service's error then answers 503 instead of 500.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Dependency {
+    /// The search engine (OpenSearch).
+    #[error("the search engine is unavailable")]
+    Search,
+}
+
+impl Dependency {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Search => "search",
+        }
+    }
+}
+
+impl From<anyhow::Error> for Error {
+    fn from(e: anyhow::Error) -> Self {
+        match e.downcast_ref::<Dependency>() {
+            Some(dependency) => Error::Unavailable { dependency: *dependency, cause: e },
+            None => Error::Internal(e),
+        }
+    }
 }
 
 impl Error {
@@ -81,7 +135,12 @@ impl Error {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_)
+            | Self::OutOfStock(_)
+            | Self::NotOnSale(_)
+            | Self::EmptyCart
+            | Self::IllegalTransition { .. }
+            | Self::Contention(_) => StatusCode::CONFLICT,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -89,6 +148,7 @@ impl Error {
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -102,6 +162,11 @@ impl Error {
             Self::NotFound(_) => "/problems/not-found",
             Self::MethodNotAllowed => "/problems/method-not-allowed",
             Self::Conflict(_) => "/problems/conflict",
+            Self::OutOfStock(_) => "/problems/out-of-stock",
+            Self::NotOnSale(_) => "/problems/not-on-sale",
+            Self::EmptyCart => "/problems/empty-cart",
+            Self::IllegalTransition { .. } => "/problems/illegal-transition",
+            Self::Contention(_) => "/problems/contention",
             Self::PreconditionFailed => "/problems/precondition-failed",
             Self::PreconditionRequired => "/problems/precondition-required",
             Self::PayloadTooLarge(_) => "/problems/payload-too-large",
@@ -109,43 +174,39 @@ impl Error {
             Self::Validation { .. } => "/problems/validation",
             Self::TooManyRequests(_) => "/problems/too-many-requests",
             Self::BadGateway(_) => "/problems/bad-gateway",
+            Self::Unavailable { dependency: Dependency::Search, .. } => "/problems/search-unavailable",
             Self::Internal(_) => "/problems/internal",
+        }
+    }
+
+    /// Seconds after which the same request may succeed, for the answers that say so.
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyRequests(secs) => Some(*secs),
+            Self::Contention(_) => Some(CONTENTION_RETRY_SECONDS),
+            Self::Unavailable { .. } => Some(UNAVAILABLE_RETRY_SECONDS),
+            _ => None,
         }
     }
 }
 
 // The domain's errors as HTTP answers: the only place they meet status codes.
 
-impl From<crate::table::WriteError> for Error {
-    fn from(e: crate::table::WriteError) -> Self {
-        use crate::table::WriteError;
-        match e {
-            WriteError::ConditionFailed { .. } => {
-                Error::Conflict("the resource changed meanwhile; read it again".into())
-            }
-            WriteError::Conflict => {
-                Error::Conflict("another request changed the same data at the same moment; retry".into())
-            }
-            WriteError::Other(e) => Error::Internal(e),
-        }
-    }
-}
-
 impl From<crate::orders::OrderError> for Error {
     fn from(e: crate::orders::OrderError) -> Self {
         use crate::orders::OrderError;
         match e {
             OrderError::NotFound => Error::NotFound("order"),
-            OrderError::OutOfStock { .. }
-            | OrderError::NotOnSale { .. }
-            | OrderError::EmptyCart
-            | OrderError::IllegalTransition { .. }
-            | OrderError::Contention => Error::Conflict(e.to_string()),
+            OrderError::OutOfStock { short } => Error::OutOfStock(short),
+            OrderError::NotOnSale { products } => Error::NotOnSale(products),
+            OrderError::EmptyCart => Error::EmptyCart,
+            OrderError::IllegalTransition { from, to } => Error::IllegalTransition { from, to },
+            OrderError::Contention => Error::Contention(e.to_string()),
             OrderError::Invalid { field, reason } => Error::invalid(field, reason),
             OrderError::KeyReused => {
                 Error::invalid("Idempotency-Key", Invalid::new("was already used with a different request"))
             }
-            OrderError::Store(e) => Error::Internal(e),
+            OrderError::Store(e) => e.into(),
         }
     }
 }
@@ -171,7 +232,7 @@ impl From<crate::payments::PaymentError> for Error {
                 tracing::error!(error = format!("{e:#}"), "payment provider failed");
                 Error::BadGateway("the payment provider failed; retry the same request".into())
             }
-            PaymentError::Store(e) => Error::Internal(e),
+            PaymentError::Store(e) => e.into(),
         }
     }
 }
@@ -194,9 +255,9 @@ impl From<crate::catalog::CatalogError> for Error {
             CatalogError::Stale => Error::PreconditionFailed,
             CatalogError::SkuTaken(_)
             | CatalogError::StockOutOfRange { .. }
-            | CatalogError::StockIsNotEdited { .. }
-            | CatalogError::Contention => Error::Conflict(e.to_string()),
-            CatalogError::Store(e) => Error::Internal(e),
+            | CatalogError::StockIsNotEdited { .. } => Error::Conflict(e.to_string()),
+            CatalogError::Contention => Error::Contention(e.to_string()),
+            CatalogError::Store(e) => e.into(),
         }
     }
 }
@@ -207,7 +268,8 @@ impl From<crate::users::UserError> for Error {
         match e {
             UserError::NotFound => Error::NotFound("user"),
             UserError::Stale => Error::PreconditionFailed,
-            UserError::Store(e) => Error::Internal(e),
+            UserError::Contention => Error::Contention(e.to_string()),
+            UserError::Store(e) => e.into(),
         }
     }
 }
@@ -216,8 +278,9 @@ impl From<crate::cart::CartError> for Error {
     fn from(e: crate::cart::CartError) -> Self {
         use crate::cart::CartError;
         match e {
-            CartError::Full | CartError::Contention => Error::Conflict(e.to_string()),
-            CartError::Store(e) => Error::Internal(e),
+            CartError::Full => Error::Conflict(e.to_string()),
+            CartError::Contention => Error::Contention(e.to_string()),
+            CartError::Store(e) => e.into(),
         }
     }
 }
@@ -233,7 +296,7 @@ impl From<crate::identity::IdentityError> for Error {
             IdentityError::WeakPassword(rule) => Error::invalid("password", Invalid(rule)),
             IdentityError::TooManyAttempts { retry_after } => Error::TooManyRequests(retry_after),
             IdentityError::NoSuchUser => Error::NotFound("user"),
-            IdentityError::Other(e) => Error::Internal(e),
+            IdentityError::Other(e) => e.into(),
         }
     }
 }
@@ -248,7 +311,18 @@ fn summary(errors: &[FieldError]) -> String {
 /// The problem document (RFC 9457).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
-    /// Stable identifier of the kind of problem.
+    /// Stable identifier of the kind of problem; a client acts on it, never on `detail`.
+    /// 409s: `/problems/out-of-stock` (`short`: each short line with what is `left`),
+    /// `/problems/not-on-sale` (`products`), `/problems/empty-cart`,
+    /// `/problems/illegal-transition` (`from`, `to`), `/problems/contention` (send the same
+    /// request again after `Retry-After`), `/problems/conflict` (anything else: a taken SKU or
+    /// address, a refused payment). 503: `/problems/search-unavailable` (retry after
+    /// `Retry-After`). The rest follow their status: `/problems/bad-request`,
+    /// `/problems/unauthenticated`, `/problems/forbidden`, `/problems/not-found`,
+    /// `/problems/method-not-allowed`, `/problems/precondition-failed`,
+    /// `/problems/precondition-required`, `/problems/payload-too-large`,
+    /// `/problems/unsupported-media-type`, `/problems/validation` (`errors`),
+    /// `/problems/too-many-requests`, `/problems/bad-gateway`, `/problems/internal`.
     #[serde(rename = "type")]
     pub kind: &'static str,
     /// The HTTP reason phrase.
@@ -256,9 +330,21 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong, for a person.
     pub detail: String,
-    /// Every refused field (validation problems only).
+    /// Every refused field (`/problems/validation` only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Each line short of stock, with what is left (`/problems/out-of-stock` only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub short: Vec<Shortage>,
+    /// The products not on sale (`/problems/not-on-sale` only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub products: Vec<ProductId>,
+    /// The order's status (`/problems/illegal-transition` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<OrderStatus>,
+    /// The status asked for (`/problems/illegal-transition` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<OrderStatus>,
 }
 
 impl IntoResponse for Error {
@@ -269,22 +355,31 @@ impl IntoResponse for Error {
                 tracing::error!(error = format!("{source:#}"), "request failed");
                 "something went wrong on our side; please retry".to_owned()
             }
+            Self::Unavailable { cause, .. } => {
+                tracing::warn!(error = format!("{cause:#}"), "a dependency is unavailable");
+                self.to_string()
+            }
             other => other.to_string(),
         };
-        let retry_after = match &self {
-            Self::TooManyRequests(secs) => Some(*secs),
-            _ => None,
-        };
-        let problem = Problem {
+        let retry_after = self.retry_after();
+        let mut problem = Problem {
             kind: self.problem_type(),
             title: status.canonical_reason().unwrap_or("Error"),
             status: status.as_u16(),
             detail,
-            errors: match self {
-                Self::Validation { errors, .. } => errors,
-                _ => Vec::new(),
-            },
+            errors: Vec::new(),
+            short: Vec::new(),
+            products: Vec::new(),
+            from: None,
+            to: None,
         };
+        match self {
+            Self::Validation { errors, .. } => problem.errors = errors,
+            Self::OutOfStock(short) => problem.short = short,
+            Self::NotOnSale(products) => problem.products = products,
+            Self::IllegalTransition { from, to } => (problem.from, problem.to) = (Some(from), Some(to)),
+            _ => {}
+        }
         let body = serde_json::to_vec(&problem).expect("a problem serializes");
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
@@ -395,5 +490,43 @@ mod tests {
     async fn throttling_says_when_to_retry() {
         let response = Error::TooManyRequests(3).into_response();
         assert_eq!(response.headers()["retry-after"], "3");
+    }
+
+    /// A lost race, in any service (the users' included), is a 409 the client may send again
+    /// after `Retry-After`, never a 500.
+    #[tokio::test]
+    async fn contention_is_a_conflict_to_retry() {
+        use crate::table::WriteError;
+        let lost = [
+            Error::from(crate::users::UserError::from(WriteError::Conflict)),
+            Error::from(crate::cart::CartError::from(WriteError::Conflict)),
+            Error::from(crate::orders::OrderError::from(WriteError::Conflict)),
+            Error::from(crate::catalog::CatalogError::from(WriteError::Conflict)),
+        ];
+        for error in lost {
+            let response = error.into_response();
+            assert_eq!(
+                (response.status(), &response.headers()["retry-after"]),
+                (StatusCode::CONFLICT, &HeaderValue::from(1))
+            );
+            assert_eq!(body(response).await["type"], "/problems/contention");
+        }
+    }
+
+    /// An error an adapter marks as a dependency's unavailability answers 503 naming it; the
+    /// cause stays in the logs.
+    #[tokio::test]
+    async fn an_unavailable_dependency_is_a_503_naming_it() {
+        let down = anyhow::anyhow!("connection refused: 10.0.0.7:443").context(Dependency::Search).context("searching");
+        let response = Error::from(down).into_response();
+        assert_eq!(
+            (response.status(), &response.headers()["retry-after"]),
+            (StatusCode::SERVICE_UNAVAILABLE, &HeaderValue::from(5))
+        );
+        let json = body(response).await;
+        assert_eq!(json["type"], "/problems/search-unavailable");
+        assert!(!json.to_string().contains("10.0.0.7"), "{json}");
+        let other = Error::from(anyhow::anyhow!("a bug"));
+        assert_eq!(other.status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

@@ -28,7 +28,7 @@ pub mod table;
 pub mod time;
 pub mod users;
 
-pub use error::{Error, Result};
+pub use error::{Dependency, Error, Result};
 
 #[doc(hidden)]
 pub use {paste, utoipa_axum};

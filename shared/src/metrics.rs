@@ -317,12 +317,10 @@ pub fn notification(channel: Channel, status: DeliveryStatus) {
 }
 
 /// A queue's consumer handled an event `lag` after it happened.
-pub fn consumed(queue: &'static str, lag: Option<Duration>, applied: bool) {
+pub fn consumed(queue: &'static str, lag: Duration, applied: bool) {
     let outcome = if applied { "applied" } else { "failed" };
     counter!(EVENTS_CONSUMED.name, "queue" => queue, "outcome" => outcome).increment(1);
-    if let Some(lag) = lag {
-        histogram!(EVENT_LAG.name, "queue" => queue).record(lag.as_secs_f64());
-    }
+    histogram!(EVENT_LAG.name, "queue" => queue).record(lag.as_secs_f64());
 }
 
 /// An event of `queue` was moved to its dead letters.

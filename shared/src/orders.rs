@@ -25,7 +25,7 @@ use crate::domain::{
     Address, Invalid, Money, OrderId, OrderStatus, Payment, Product, ProductId, Quantity, TrackingNumber, UserId,
 };
 pub use crate::domain::{CancelReason, OrderLine, StatusChange};
-use crate::events::{self, EventKind, OrderEvent, StockCause, StockChanged, StockMove};
+use crate::events::{self, DomainEvent, OrderEvent, StockCause, StockChanged, StockMove};
 use crate::keys;
 use crate::table::{self, Condition, Item, Key, Query, Table, Update, Write, WriteError, committed, retrying};
 use crate::time::{Timestamp, epoch_now};
@@ -73,13 +73,12 @@ impl Order {
 
     /// The write recording this order's event, `from` the status it left.
     fn event(&self, from: Option<OrderStatus>) -> Write {
-        self.event_of(EventKind::entering(self.status), from)
+        events::record(DomainEvent::entering(self.as_event(from)))
     }
 
-    /// The write recording an event of `kind` about this order as it now is.
-    pub(crate) fn event_of(&self, kind: EventKind, from: Option<OrderStatus>) -> Write {
-        let detail = OrderEvent {
-            at: self.updated_at,
+    /// This order as its events tell of it, `from` the status it left.
+    pub(crate) fn as_event(&self, from: Option<OrderStatus>) -> OrderEvent {
+        OrderEvent {
             order_id: self.id,
             user_id: self.user_id.clone(),
             status: self.status,
@@ -88,8 +87,7 @@ impl Order {
             lines: self.lines.clone(),
             tracking_number: self.tracking_number.as_ref().map(ToString::to_string),
             reason: self.history.last().and_then(|change| change.reason),
-        };
-        events::record(kind, &detail)
+        }
     }
 }
 
@@ -155,9 +153,9 @@ impl Transition {
 pub enum OrderError {
     #[error("order not found")]
     NotFound,
-    /// Fewer units in stock than ordered (SKUs named).
-    #[error("not enough in stock: {}", skus.join(", "))]
-    OutOfStock { skus: Vec<String> },
+    /// Fewer units in stock than ordered.
+    #[error("not enough in stock: {}", short.iter().map(|s| s.sku.as_str()).collect::<Vec<_>>().join(", "))]
+    OutOfStock { short: Vec<Shortage> },
     /// Products that do not exist or are not on sale.
     #[error("not on sale: {}", products.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
     NotOnSale { products: Vec<ProductId> },
@@ -177,6 +175,17 @@ pub enum OrderError {
     Contention,
     #[error(transparent)]
     Store(#[from] anyhow::Error),
+}
+
+/// A line of a checkout that asked for more than is in stock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Shortage {
+    pub product_id: ProductId,
+    pub sku: String,
+    /// Units asked for.
+    pub requested: u32,
+    /// Units in stock when the checkout read it.
+    pub left: u32,
 }
 
 impl From<WriteError> for OrderError {
@@ -311,11 +320,16 @@ impl Orders {
         for (id, quantity) in merged {
             match products.get(id) {
                 Some(p) if p.active => {
-                    if i64::from(p.stock.get()) < *quantity {
-                        short.push(p.sku.to_string());
-                    }
                     let quantity =
                         Quantity::new(*quantity).map_err(|reason| OrderError::Invalid { field: "items", reason })?;
+                    if p.stock.get() < quantity.get() {
+                        short.push(Shortage {
+                            product_id: *id,
+                            sku: p.sku.to_string(),
+                            requested: quantity.get(),
+                            left: p.stock.get(),
+                        });
+                    }
                     lines.push(OrderLine {
                         product_id: *id,
                         sku: p.sku.to_string(),
@@ -332,7 +346,7 @@ impl Orders {
             return Err(OrderError::NotOnSale { products: not_on_sale });
         }
         if !short.is_empty() {
-            return Err(OrderError::OutOfStock { skus: short });
+            return Err(OrderError::OutOfStock { short });
         }
         let currency = lines[0].unit_price.currency;
         if lines.iter().any(|l| l.unit_price.currency != currency) {
@@ -380,10 +394,10 @@ impl Orders {
         writes.push(Write::put(order.row(keys::orders_row(&created, &order.id))));
         writes.push(Write::put(order.row(keys::status_row(order.status, &created, &order.id))));
         writes.push(order.event(None));
-        writes.push(events::record(
-            EventKind::StockChanged,
-            &StockChanged { cause: StockCause::Checkout { order_id: order.id }, products: moves },
-        ));
+        writes.push(events::record(DomainEvent::StockChanged(StockChanged {
+            cause: StockCause::Checkout { order_id: order.id },
+            products: moves,
+        })));
         if from_cart {
             let bought: Vec<ProductId> = order.lines.iter().map(|l| l.product_id).collect();
             writes.extend(Carts::clearing(&request.user, &bought));
@@ -481,10 +495,10 @@ impl Orders {
             if !moves.is_empty() {
                 let (stock_writes, moves): (Vec<Write>, Vec<StockMove>) = moves.into_iter().unzip();
                 writes.extend(stock_writes);
-                writes.push(events::record(
-                    EventKind::StockChanged,
-                    &StockChanged { cause: StockCause::Cancellation { order_id: order.id }, products: moves },
-                ));
+                writes.push(events::record(DomainEvent::StockChanged(StockChanged {
+                    cause: StockCause::Cancellation { order_id: order.id },
+                    products: moves,
+                })));
             }
         }
         Ok((order, writes))
@@ -570,7 +584,7 @@ impl Orders {
 pub const EXPIRY_RUN: usize = 1_000;
 
 /// What one expiry run did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Expired {
     /// Unpaid orders old enough that the run looked at.
     pub looked_at: usize,

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::ProductId;
-use crate::events::{Consumer, Event, EventKind, OrderEvent, Queue, SALES};
+use crate::events::{Consumer, DomainEvent, Event, Queue, SALES};
 use crate::keys;
 use crate::table::{Table, Update, Write};
 
@@ -45,12 +45,11 @@ impl Consumer for Sales {
     }
 
     async fn handle(&self, event: &Event) -> anyhow::Result<()> {
-        let sign = match event.kind {
-            EventKind::OrderPlaced => 1,
-            EventKind::OrderCancelled => -1,
+        let (sign, order) = match &event.event {
+            DomainEvent::OrderPlaced(order) => (1, order),
+            DomainEvent::OrderCancelled(order) => (-1, order),
             _ => return Ok(()),
         };
-        let order: OrderEvent = event.decode()?;
         let writes = order
             .lines
             .iter()

@@ -21,13 +21,16 @@ pub enum UserError {
     /// The profile changed since the version the caller read (`If-Match`).
     #[error("the profile has changed since you read it; fetch it again")]
     Stale,
+    /// Another request changed the same data at the same moment; the caller may retry.
+    #[error("the profile kept changing meanwhile; retry")]
+    Contention,
     #[error(transparent)]
     Store(#[from] anyhow::Error),
 }
 
 impl From<WriteError> for UserError {
     fn from(e: WriteError) -> Self {
-        Self::Store(anyhow::anyhow!(e))
+        e.into_domain(Self::Contention)
     }
 }
 

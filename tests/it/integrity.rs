@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use shop::catalog::{Catalog, CatalogError, ProductDraft};
 use shop::domain::{Money, OrderStatus, ProductId, Quantity, Reason, UserId};
-use shop::events::{Event, EventKind, ProductEvent, StockCause, StockChanged};
+use shop::events::{DomainEvent, EventKind, ProductEvent, Published, StockCause, StockChanged};
 use shop::keys;
 use shop::orders::{CancelReason, CheckoutRequest, Expired, Order, OrderError, Orders, PaidMeanwhile, Transition};
 use shop::table::{ATTEMPTS, ChangeFeed, Table, Update, Write};
@@ -43,12 +43,24 @@ impl World {
     }
 
     /// Every event the table's change stream published so far, of one kind.
-    async fn events(&self, kind: EventKind) -> Vec<Event> {
+    async fn events(&self, kind: EventKind) -> Vec<DomainEvent> {
         let changes = self.sqlite.changes_after(0, 10_000).await.unwrap();
         changes
             .iter()
-            .filter_map(|c| Event::published_by(c.old.as_ref(), c.new.as_ref()))
+            .filter_map(|c| Published::by(c.old.as_ref(), c.new.as_ref()))
             .filter(|e| e.kind == kind)
+            .map(|e| e.open().unwrap().event)
+            .collect()
+    }
+
+    /// The catalogue's events of one kind, with what they carry.
+    async fn product_events(&self, kind: EventKind) -> Vec<ProductEvent> {
+        let events = self.events(kind).await.into_iter();
+        events
+            .map(|event| match event {
+                DomainEvent::ProductCreated(e) | DomainEvent::ProductUpdated(e) | DomainEvent::ProductDeleted(e) => e,
+                other => panic!("not a product event: {other:?}"),
+            })
             .collect()
     }
 
@@ -76,15 +88,19 @@ async fn every_stock_movement_moves_the_revision_and_tells_of_it() {
     assert!(matches!(error, CatalogError::StockOutOfRange { stock: 15, delta: -16 }), "{error:?}");
     assert_eq!(w.revision_and_stock(&lamp).await, (4, 15));
 
-    let moved: Vec<StockChanged> =
-        w.events(EventKind::StockChanged).await.iter().map(|e| e.decode().unwrap()).collect();
+    let moved: Vec<StockChanged> = w
+        .events(EventKind::StockChanged)
+        .await
+        .into_iter()
+        .filter_map(|e| if let DomainEvent::StockChanged(moved) = e { Some(moved) } else { None })
+        .collect();
     let summary: Vec<(i64, u32, u64)> =
         moved.iter().map(|m| (m.products[0].delta, m.products[0].stock, m.products[0].revision)).collect();
     assert_eq!(summary, [(-3, 7, 2), (5, 12, 3), (3, 15, 4)]);
     assert_eq!(moved[0].cause, StockCause::Checkout { order_id: order.id });
     assert_eq!(moved[1].cause, StockCause::Adjustment { reason: "restock".into() });
     assert_eq!(moved[2].cause, StockCause::Cancellation { order_id: order.id });
-    let created: ProductEvent = w.events(EventKind::ProductCreated).await[0].decode().unwrap();
+    let created = w.product_events(EventKind::ProductCreated).await.remove(0);
     assert_eq!((created.product_id, created.revision), (lamp, 1));
     assert_eq!(created.product.unwrap().stock.get(), 10);
 }
@@ -104,13 +120,12 @@ async fn an_edit_read_before_a_sale_cannot_give_the_sold_units_back() {
     assert!(matches!(blind, CatalogError::StockIsNotEdited { stock: 8 }), "{blind:?}");
     let updated = w.catalog.update(&lamp, edit, None, Some(read.version + 1)).await.unwrap();
     assert_eq!((updated.stock.get(), updated.version, updated.price.amount), (8, 3, 1700));
-    let events = w.events(EventKind::ProductUpdated).await;
-    let event: ProductEvent = events[0].decode().unwrap();
+    let event = w.product_events(EventKind::ProductUpdated).await.remove(0);
     assert_eq!(event.revision, 3);
 
     let deleted = w.catalog.delete(&lamp, Some(3)).await;
     assert!(deleted.is_ok(), "{deleted:?}");
-    let gone: ProductEvent = w.events(EventKind::ProductDeleted).await[0].decode().unwrap();
+    let gone = w.product_events(EventKind::ProductDeleted).await.remove(0);
     assert_eq!((gone.revision, gone.product), (4, None), "a deletion outranks every earlier revision");
 }
 

@@ -667,7 +667,8 @@ async fn checkout_cancel_ship_and_deliver() {
     app.get(&format!("/api/orders/{id}"), Some(&bob)).await.problem(404);
     app.post(&format!("/api/orders/{id}/cancel"), Some(&bob), json!({})).await.problem(404);
     assert_eq!(app.get("/api/orders", Some(&bob)).await.body, json!([]));
-    app.post("/api/orders", Some(&bob), json!({"shipping_address": address()})).await.problem(409);
+    let empty = app.post("/api/orders", Some(&bob), json!({"shipping_address": address()})).await.problem(409);
+    assert_eq!(empty.body["type"], "/problems/empty-cart");
     app.get("/api/orders?status=PAID", Some(&bob)).await.problem(403);
 
     // Cancelling gives the stock back, once.
@@ -675,7 +676,11 @@ async fn checkout_cancel_ship_and_deliver() {
     assert_eq!(cancelled["status"], "CANCELLED");
     assert_eq!(cancelled["history"].as_array().unwrap().len(), 2);
     assert_eq!(stock_of(&app, &lamp).await, 10);
-    app.post(&format!("/api/orders/{id}/cancel"), Some(&alice), json!({})).await.problem(409);
+    let again = app.post(&format!("/api/orders/{id}/cancel"), Some(&alice), json!({})).await.problem(409);
+    assert_eq!(
+        (&again.body["type"], &again.body["from"], &again.body["to"]),
+        (&json!("/problems/illegal-transition"), &json!("CANCELLED"), &json!("CANCELLED"))
+    );
     assert_eq!(stock_of(&app, &lamp).await, 10);
 
     // Explicit items; the admin cannot ship an unpaid order; a shopper cannot ship at all.
@@ -685,7 +690,8 @@ async fn checkout_cancel_ship_and_deliver() {
     let ship = json!({"status": "SHIPPED", "tracking_number": "1Z999"});
     let status_path = format!("/api/orders/{second_id}/status");
     app.call(Method::PUT, &status_path, Some(&alice), Some(ship.clone())).await.problem(403);
-    app.call(Method::PUT, &status_path, Some(&admin), Some(ship.clone())).await.problem(409);
+    let unpaid = app.call(Method::PUT, &status_path, Some(&admin), Some(ship.clone())).await.problem(409);
+    assert_eq!((&unpaid.body["from"], &unpaid.body["to"]), (&json!("PENDING_PAYMENT"), &json!("SHIPPED")));
     app.call(Method::PUT, &status_path, Some(&admin), Some(json!({"status": "SHIPPED"}))).await.problem(422);
     app.call(Method::PUT, &status_path, Some(&admin), Some(json!({"status": "PAID"}))).await.problem(422);
     app.call(Method::PUT, &status_path, Some(&admin), Some(json!({"status": "LOST"}))).await.problem(422);
@@ -812,9 +818,16 @@ async fn checkout_refuses_what_it_cannot_sell_and_changes_nothing() {
     let short =
         app.post("/api/orders", Some(&alice), order(json!([{"product_id": lamp, "quantity": 3}]))).await.problem(409);
     assert!(short.body["detail"].as_str().unwrap().contains("not enough in stock"));
-    app.post("/api/orders", Some(&alice), order(json!([{"product_id": "01J00000000000000000000000", "quantity": 1}])))
-        .await
-        .problem(409);
+    assert_eq!(short.body["type"], "/problems/out-of-stock");
+    let sku = app.get(&format!("/api/products/{lamp}"), None).await.body["sku"].clone();
+    assert_eq!(short.body["short"], json!([{"product_id": lamp, "sku": sku, "requested": 3, "left": 2}]));
+    let gone = "01J00000000000000000000000";
+    let not_on_sale =
+        app.post("/api/orders", Some(&alice), order(json!([{"product_id": gone, "quantity": 1}]))).await.problem(409);
+    assert_eq!(
+        (&not_on_sale.body["type"], &not_on_sale.body["products"]),
+        (&json!("/problems/not-on-sale"), &json!([gone]))
+    );
     app.post("/api/orders", Some(&alice), order(json!([{"product_id": lamp, "quantity": 0}]))).await.problem(422);
     app.post("/api/orders", Some(&alice), order(json!([]))).await.problem(422);
     app.post("/api/orders", Some(&alice), json!({"items": [{"product_id": lamp, "quantity": 1}]})).await.problem(422);

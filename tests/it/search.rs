@@ -162,3 +162,47 @@ async fn a_reindex_holds_the_active_catalogue_and_nothing_else() {
     let names: Vec<String> = found.items.iter().map(|hit| hit.product.name.to_string()).collect();
     assert_eq!(names, ["Walnut stool"], "the inactive product and the one gone are not there");
 }
+
+/// With the search engine down the shop keeps selling; search and completions answer 503 with
+/// `Retry-After` and a problem type naming search; once the engine is back the indexer catches
+/// up by itself, from the retries of the events it could not apply.
+#[tokio::test]
+async fn a_search_engine_that_is_down_answers_503_and_the_index_catches_up_once_it_is_back() {
+    let node = std::env::var("SHOP_TEST_OPENSEARCH").expect("SHOP_TEST_OPENSEARCH is not set: run ./scripts/test");
+    // An address with nothing behind it yet: the engine, down.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let alias = format!("down-{}", ulid::Ulid::new().to_string().to_lowercase());
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let app = TestApp::spawn_with(|c| {
+        c.opensearch =
+            Some(shop_opensearch::Config { endpoint, alias, region: "us-east-1".into(), wait_for_refresh: true })
+    })
+    .await;
+    let admin = app.admin().await;
+    let (shopper, order, _) = shop_tests::paying::unpaid_order(&app, &admin, 5).await;
+    shop_tests::paying::checkout(&app, &shopper, &order).await;
+    for path in ["/api/search?q=paid", "/api/search/suggest?q=pai"] {
+        let down = app.get(path, None).await.problem(503);
+        assert_eq!(down.body["type"], "/problems/search-unavailable", "{path}");
+        assert_eq!(down.header("retry-after"), Some("5"), "{path}");
+    }
+
+    // The engine comes back at the same address.
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    let node = node.trim_start_matches("http://").to_owned();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let node = node.clone();
+            tokio::spawn(async move {
+                if let Ok(mut upstream) = tokio::net::TcpStream::connect(&node).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                }
+            });
+        }
+    });
+    eventually(20, "the index to catch up", || async {
+        let answer = app.get("/api/search?q=paid", None).await;
+        (answer.status == 200 && answer.body["items"][0]["name"] == "Paid Lamp").then_some(())
+    })
+    .await;
+}

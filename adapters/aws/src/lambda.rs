@@ -9,10 +9,11 @@ use tracing_subscriber::EnvFilter;
 
 pub use lambda_http::Error;
 
-use anyhow::Context;
-use serde_json::{Value, json};
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
-use shop::events::{Consumer, Event};
+use shop::events::Consumer;
 
 /// Structured JSON logs on stdout (CloudWatch keeps them); `RUST_LOG` or
 /// `AWS_LAMBDA_LOG_LEVEL` sets the level. Each invocation's span carries its `requestId`.
@@ -87,17 +88,20 @@ pub async fn serve_http(build: impl FnOnce() -> anyhow::Result<Router>) -> Resul
 }
 
 /// Runs an event consumer (a schedule, a queue, a stream) on Lambda. `build` makes its state
-/// once per execution environment; `handle` answers each event's JSON payload.
-pub async fn serve_events<S, F, Fut>(build: impl FnOnce() -> anyhow::Result<S>, handle: F) -> Result<(), Error>
+/// once per execution environment; `handle` answers each event, typed as the runtime's event
+/// types describe the service's payload (`E`) and its answer (`A`).
+pub async fn serve_events<S, E, A, F, Fut>(build: impl FnOnce() -> anyhow::Result<S>, handle: F) -> Result<(), Error>
 where
     S: Clone + Send + Sync + 'static,
-    F: Fn(S, serde_json::Value) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<serde_json::Value, Error>> + Send,
+    E: DeserializeOwned + Send + 'static,
+    A: Serialize + Send + 'static,
+    F: Fn(S, E) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<A, Error>> + Send,
 {
     let state = start(build)?;
     let handle = std::sync::Arc::new(handle);
     lambda_http::lambda_runtime::run(lambda_http::lambda_runtime::service_fn(
-        move |event: lambda_http::lambda_runtime::LambdaEvent<serde_json::Value>| {
+        move |event: lambda_http::lambda_runtime::LambdaEvent<E>| {
             let (state, handle) = (state.clone(), handle.clone());
             async move {
                 let answer = handle(state, event.payload).await;
@@ -112,39 +116,33 @@ where
 /// Runs a queue's consumer on Lambda (SQS batches, partial batch responses); `build` makes it
 /// once per execution environment.
 pub async fn serve_consumer(build: impl FnOnce() -> anyhow::Result<std::sync::Arc<dyn Consumer>>) -> Result<(), Error> {
-    serve_events(build, |consumer, batch| async move { handle_queue(&*consumer, batch).await }).await
-}
-
-/// Hands one queue message's body (the event, delivered raw) to its consumer.
-pub async fn deliver(consumer: &dyn Consumer, body: &str) -> anyhow::Result<()> {
-    let event: Event = serde_json::from_str(body).context("a message that is not an event")?;
-    shop::events::consume(consumer, &event).await
+    serve_events(build, |consumer, batch| async move { Ok(handle_queue(&*consumer, batch).await) }).await
 }
 
 /// A consumer's Lambda handler for an SQS batch of domain events (see [`handle_sqs`]).
-pub async fn handle_queue(consumer: &dyn Consumer, payload: Value) -> Result<Value, Error> {
-    handle_sqs(consumer.queue().name, payload, |body| async move { deliver(consumer, &body).await }).await
+pub async fn handle_queue(consumer: &dyn Consumer, batch: SqsEvent) -> SqsBatchResponse {
+    handle_sqs(consumer.queue().name, batch, |body| async move { shop::events::deliver(consumer, &body).await }).await
 }
 
 /// The Lambda handler for an SQS batch of `queue`: every message's body goes to `handle`, and
-/// the ones that failed come back as `batchItemFailures` so only they are retried (and, past
-/// the queue's receive limit, dead-lettered).
-pub async fn handle_sqs<F, Fut>(queue: &str, payload: Value, handle: F) -> Result<Value, Error>
+/// the ones that failed come back as the batch's item failures, so only they are retried (and,
+/// past the queue's receive limit, dead-lettered).
+pub async fn handle_sqs<F, Fut>(queue: &str, batch: SqsEvent, handle: F) -> SqsBatchResponse
 where
     F: Fn(String) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
-    let batch: aws_lambda_events::event::sqs::SqsEvent =
-        serde_json::from_value(payload).map_err(|e| format!("not an SQS batch: {e}"))?;
-    let mut failures = Vec::new();
+    let mut answer = SqsBatchResponse::default();
     for message in batch.records {
         let id = message.message_id.unwrap_or_default();
         if let Err(e) = handle(message.body.unwrap_or_default()).await {
             tracing::warn!(queue, message_id = %id, error = format!("{e:#}"), "a message failed");
-            failures.push(json!({ "itemIdentifier": id }));
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            answer.batch_item_failures.push(failure);
         }
     }
-    Ok(json!({ "batchItemFailures": failures }))
+    answer
 }
 
 /// A service ready for lambda_http.
@@ -161,6 +159,7 @@ pub fn handler(router: Router) -> Handler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{Value, json};
 
     /// What CloudWatch reads: one JSON document per label set, its `_aws` metadata naming the
     /// namespace, the labels as the dimensions, and the metric with its unit.

@@ -20,7 +20,7 @@ use anyhow::Context;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
-use shop::events::{Consumer, Event, QUEUES, Queue};
+use shop::events::{Consumer, Published, QUEUES, Queue};
 use shop::table::ChangeFeed;
 
 const SCHEMA: &str = "
@@ -69,7 +69,9 @@ impl Default for Delivery {
 /// A message received from a queue.
 #[derive(Debug, Clone)]
 pub struct Message {
-    pub event: Event,
+    pub event_id: String,
+    /// The event, as JSON ([`Published`]).
+    pub body: String,
     /// How many times it has been received, this time included.
     pub receives: u32,
 }
@@ -163,17 +165,16 @@ impl Bus {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         // Another pump may have moved the cursor meanwhile: take only what is still ahead of it.
         let at: i64 = tx.query_row("SELECT seq FROM cursor", [], |r| r.get(0)).optional()?.unwrap_or(0);
-        let events: Vec<Event> = changes
+        let events: Vec<Published> = changes
             .iter()
             .filter(|c| c.sequence > at)
-            .filter_map(|c| Event::published_by(c.old.as_ref(), c.new.as_ref()))
+            .filter_map(|c| Published::by(c.old.as_ref(), c.new.as_ref()))
             .collect();
         for event in &events {
-            let body = serde_json::to_string(event)?;
             for queue in QUEUES.iter().filter(|q| q.accepts(event.kind)) {
                 tx.execute(
                     "INSERT OR IGNORE INTO messages (queue, event_id, type, body) VALUES (?1, ?2, ?3, ?4)",
-                    params![queue.name, event.event_id, event.kind.as_str(), body],
+                    params![queue.name, event.event_id, event.kind.as_str(), event.body],
                 )?;
             }
         }
@@ -182,7 +183,7 @@ impl Bus {
             [last],
         )?;
         tx.commit()?;
-        events.iter().for_each(shop::events::Event::measure);
+        events.iter().for_each(Published::measure);
         Ok(changes.len())
     }
 
@@ -204,8 +205,7 @@ impl Bus {
                 "UPDATE messages SET receives = receives + 1, visible_at = ?3 WHERE queue = ?1 AND event_id = ?2",
                 params![queue.name, event_id, now + millis(self.delivery.visibility)],
             )?;
-            let event = serde_json::from_str(&body).with_context(|| format!("message {event_id} on {}", queue.name))?;
-            messages.push(Message { event, receives: receives + 1 });
+            messages.push(Message { event_id, body, receives: receives + 1 });
         }
         tx.commit()?;
         Ok(messages)
@@ -235,7 +235,7 @@ impl Bus {
         };
         self.conn().execute(
             "UPDATE messages SET visible_at = ?3, dead_at = ?4, last_error = ?5 WHERE queue = ?1 AND event_id = ?2",
-            params![queue.name, message.event.event_id, visible_at, dead_at, error],
+            params![queue.name, message.event_id, visible_at, dead_at, error],
         )?;
         if dead_at.is_some() {
             shop::metrics::dead_lettered(queue.name);
@@ -297,11 +297,11 @@ impl Bus {
             }
             let mut done = Vec::with_capacity(messages.len());
             for message in &messages {
-                match shop::events::consume(consumer, &message.event).await {
-                    Ok(()) => done.push(message.event.event_id.as_str()),
+                match shop::events::deliver(consumer, &message.body).await {
+                    Ok(()) => done.push(message.event_id.as_str()),
                     Err(e) => {
                         tracing::warn!(
-                            queue = queue.name, event_id = %message.event.event_id, receives = message.receives,
+                            queue = queue.name, event_id = %message.event_id, receives = message.receives,
                             error = format!("{e:#}"), "a consumer failed; the message will come back"
                         );
                         let (message, error) = (message.clone(), format!("{e:#}"));
@@ -341,9 +341,9 @@ mod tests {
     use super::*;
     use crate::sqlite::SqliteTable;
     use async_trait::async_trait;
-    use serde_json::json;
-    use shop::events::{NOTIFICATIONS, SALES};
+    use shop::events::{DomainEvent, Event, EventKind, NOTIFICATIONS, SALES};
     use shop::table::{Item, Key, Table, Write};
+    use shop::time::Timestamp;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn dir() -> std::path::PathBuf {
@@ -379,8 +379,9 @@ mod tests {
         poll: Duration::from_millis(10),
     };
 
-    async fn emit(table: &SqliteTable, id: &str, kind: &str) {
-        let item = Item::new(&Key::new(format!("EVENT#{id}"), "EVENT"), &json!({"event_id": id, "type": kind}));
+    async fn emit(table: &SqliteTable, id: &str, kind: EventKind) {
+        let event = Event { event_id: id.into(), at: Timestamp::now(), event: DomainEvent::example(kind) };
+        let item = Item::new(&Key::new(format!("EVENT#{id}"), "EVENT"), &event);
         table.write(Write::create(item)).await.unwrap();
     }
 
@@ -408,8 +409,8 @@ mod tests {
     #[tokio::test]
     async fn each_event_reaches_each_queue_that_takes_its_type_once() {
         let (_, table, bus) = world();
-        emit(&table, "01A", "OrderPlaced").await;
-        emit(&table, "01B", "OrderShipped").await;
+        emit(&table, "01A", EventKind::OrderPlaced).await;
+        emit(&table, "01B", EventKind::OrderShipped).await;
         table.write(Write::put(Item::marker(&Key::new("ORDER#1", "ORDER")))).await.unwrap();
         assert_eq!(bus.pump(&table).await.unwrap(), 3);
         assert_eq!(bus.pump(&table).await.unwrap(), 0, "the cursor moved past them");
@@ -418,7 +419,7 @@ mod tests {
         bus.conn().execute("UPDATE cursor SET seq = 0", []).unwrap();
         bus.pump(&table).await.unwrap();
         assert_eq!((bus.depth(&NOTIFICATIONS).unwrap(), bus.depth(&SALES).unwrap()), (2, 1));
-        let got: Vec<String> = bus.receive(&SALES, 10).unwrap().into_iter().map(|m| m.event.event_id).collect();
+        let got: Vec<String> = bus.receive(&SALES, 10).unwrap().into_iter().map(|m| m.event_id).collect();
         assert_eq!(got, ["01A"]);
         assert!(bus.receive(&SALES, 10).unwrap().is_empty(), "hidden while in flight");
     }
@@ -426,14 +427,14 @@ mod tests {
     #[tokio::test]
     async fn failures_retry_then_dead_letter_and_redrive() {
         let (_, table, bus) = world();
-        emit(&table, "01A", "OrderPlaced").await;
+        emit(&table, "01A", EventKind::OrderPlaced).await;
         bus.pump(&table).await.unwrap();
         let flaky = Flaky { failures: AtomicUsize::new(2), seen: Mutex::default() };
         assert_eq!(bus.drain(&flaky).await.unwrap(), 3, "two failures, then success");
         assert_eq!(*flaky.seen.lock().unwrap(), ["01A"]);
         assert_eq!(bus.depth(&SALES).unwrap(), 0);
 
-        emit(&table, "01B", "OrderPlaced").await;
+        emit(&table, "01B", EventKind::OrderPlaced).await;
         bus.pump(&table).await.unwrap();
         let broken = Flaky { failures: AtomicUsize::new(usize::MAX), seen: Mutex::default() };
         assert_eq!(bus.drain(&broken).await.unwrap(), 3, "three receives, the limit");
@@ -477,8 +478,8 @@ mod tests {
         let consumer = Arc::new(Panicky { panicked: AtomicUsize::new(0), seen: Mutex::default() });
         let feed: Arc<dyn ChangeFeed> = Arc::new(table.clone());
         let running = tokio::spawn(bus.clone().run(feed, vec![consumer.clone()]));
-        emit(&table, "01P", "OrderPlaced").await;
-        emit(&table, "01Q", "OrderPlaced").await;
+        emit(&table, "01P", EventKind::OrderPlaced).await;
+        emit(&table, "01Q", EventKind::OrderPlaced).await;
         for _ in 0..200 {
             if consumer.seen.lock().unwrap().len() == 2 {
                 break;
@@ -496,7 +497,7 @@ mod tests {
     async fn a_restart_delivers_what_was_in_flight() {
         let dir = dir();
         let table = SqliteTable::open(&dir.join("shop.db")).unwrap();
-        emit(&table, "01A", "OrderPlaced").await;
+        emit(&table, "01A", EventKind::OrderPlaced).await;
         {
             let bus = Arc::new(Bus::open_for_consuming(&dir.join("bus.db"), FAST).unwrap());
             bus.pump(&table).await.unwrap();
@@ -512,10 +513,10 @@ mod tests {
     #[tokio::test]
     async fn published_changes_outlive_the_retention_only_and_unpublished_ones_stay() {
         let (dir, table, bus) = world();
-        emit(&table, "01A", "OrderPlaced").await;
-        emit(&table, "01B", "OrderPlaced").await;
+        emit(&table, "01A", EventKind::OrderPlaced).await;
+        emit(&table, "01B", EventKind::OrderPlaced).await;
         bus.pump(&table).await.unwrap();
-        emit(&table, "01C", "OrderPlaced").await;
+        emit(&table, "01C", EventKind::OrderPlaced).await;
         // Two days pass for every change; only the first two have been published.
         let raw = Connection::open(dir.join("shop.db")).unwrap();
         raw.execute("UPDATE changes SET at = at - 2 * 86400", []).unwrap();

@@ -17,6 +17,7 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use reqwest::Method;
 use serde_json::{Value, json};
+use shop::Dependency;
 use shop::catalog::Product;
 use shop::search::{Change, Rebuild, SearchIndex, SearchQuery, SearchResults, Suggestion};
 use tokio::sync::OnceCell;
@@ -127,9 +128,14 @@ struct Answer {
 impl Answer {
     fn ok(self, what: &str) -> anyhow::Result<Value> {
         if self.status.is_success() {
-            Ok(self.body)
+            return Ok(self.body);
+        }
+        let refused = anyhow::anyhow!("OpenSearch refused {what}: {} {}", self.status, self.body);
+        // Overloaded or failing: the engine cannot serve now, which is not the request's fault.
+        if self.status.is_server_error() || self.status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            Err(refused.context(Dependency::Search))
         } else {
-            anyhow::bail!("OpenSearch refused {what}: {} {}", self.status, self.body)
+            Err(refused)
         }
     }
 }
@@ -165,8 +171,12 @@ impl OpenSearch {
                 request = request.header(name, value);
             }
         }
-        let response =
-            request.body(body).send().await.with_context(|| format!("calling OpenSearch: {method} {path}"))?;
+        let response = request
+            .body(body)
+            .send()
+            .await
+            .with_context(|| format!("calling OpenSearch: {method} {path}"))
+            .context(Dependency::Search)?;
         let status = response.status();
         let text = response.text().await?;
         let body =

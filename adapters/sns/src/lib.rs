@@ -5,10 +5,13 @@
 pub mod sms;
 
 use anyhow::Context;
+use aws_lambda_events::event::dynamodb;
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
+use shop_aws::lambda::Error;
 
-use shop::events::Event;
+use shop::events::Published;
 use shop::table::Item;
 
 /// Publishes events to the topic, each with its `type` as a message attribute (what the queues'
@@ -34,7 +37,7 @@ impl SnsPublisher {
 
     /// Publishes `events` in order; answers how many, from the first, are certainly published
     /// (all of them, or up to the first that failed).
-    pub async fn publish(&self, events: &[Event]) -> anyhow::Result<usize> {
+    pub async fn publish(&self, events: &[Published]) -> anyhow::Result<usize> {
         for (n, chunk) in events.chunks(SNS_BATCH).enumerate() {
             let entries = chunk
                 .iter()
@@ -46,7 +49,7 @@ impl SnsPublisher {
                         .build()?;
                     Ok(PublishBatchRequestEntry::builder()
                         .id(i.to_string())
-                        .message(serde_json::to_string(event)?)
+                        .message(&event.body)
                         .message_attributes("type", kind)
                         .build()?)
                 })
@@ -65,7 +68,7 @@ impl SnsPublisher {
                     Some(0)
                 }
             };
-            chunk[..first_failed.unwrap_or(chunk.len())].iter().for_each(shop::events::Event::measure);
+            chunk[..first_failed.unwrap_or(chunk.len())].iter().for_each(Published::measure);
             if let Some(i) = first_failed {
                 return Ok(n * SNS_BATCH + i);
             }
@@ -82,19 +85,22 @@ fn image(image: serde_dynamo::Item) -> anyhow::Result<Option<Item>> {
 /// The publisher's Lambda handler for a DynamoDB stream batch: publishes the events that new
 /// event items carry and answers, as a partial batch response, the first record it could not
 /// publish (Lambda retries the batch from there; consumers take duplicates in their stride).
-pub async fn handle_stream(publisher: &SnsPublisher, payload: Value) -> Result<Value, shop_aws::lambda::Error> {
-    let batch: aws_lambda_events::event::dynamodb::Event =
-        serde_json::from_value(payload).map_err(|e| format!("not a DynamoDB stream batch: {e}"))?;
+pub async fn handle_stream(publisher: &SnsPublisher, batch: dynamodb::Event) -> Result<DynamoDbEventResponse, Error> {
     let mut events = Vec::new();
     for record in batch.records {
         let (old, new) = (image(record.change.old_image)?, image(record.change.new_image)?);
-        if let Some(event) = Event::published_by(old.as_ref(), new.as_ref()) {
+        if let Some(event) = Published::by(old.as_ref(), new.as_ref()) {
             events.push((record.change.sequence_number.unwrap_or_default(), event));
         }
     }
-    let (sequences, events): (Vec<String>, Vec<Event>) = events.into_iter().unzip();
+    let (sequences, events): (Vec<String>, Vec<Published>) = events.into_iter().unzip();
     let published = publisher.publish(&events).await?;
     tracing::info!(published, of = events.len(), "events published");
-    let failures: Vec<Value> = sequences.get(published).map(|s| json!({"itemIdentifier": s})).into_iter().collect();
-    Ok(json!({ "batchItemFailures": failures }))
+    let mut answer = DynamoDbEventResponse::default();
+    if let Some(sequence) = sequences.get(published) {
+        let mut failure = DynamoDbBatchItemFailure::default();
+        failure.item_identifier = Some(sequence.clone());
+        answer.batch_item_failures.push(failure);
+    }
+    Ok(answer)
 }

@@ -62,7 +62,8 @@ async fn clear_cart(State(state): State<CartState>, caller: Caller) -> Result<St
 #[utoipa::path(put, path = "/api/cart/items/{product_id}", tag = "cart", security(("cognito" = [])),
     params(("product_id" = String, Path)), request_body = CartItemBody,
     responses((status = 200, body = CartView), (status = 404, body = shop::error::Problem),
-              (status = 409, body = shop::error::Problem, description = "The product is not on sale, or the cart is full")))]
+              (status = 409, body = shop::error::Problem, description = "Not on sale (`/problems/not-on-sale`), the cart is full \
+              (`/problems/conflict`), or it kept changing (`/problems/contention`)")))]
 async fn set_item(
     State(state): State<CartState>,
     caller: Caller,
@@ -73,7 +74,7 @@ async fn set_item(
     let quantity = Quantity::new(body.quantity).map_err(|e| Error::invalid("quantity", e))?;
     let product = state.catalog.get(&id).await?.ok_or(Error::NotFound("product"))?;
     if !product.active {
-        return Err(Error::Conflict("this product is not on sale".into()));
+        return Err(Error::NotOnSale(vec![id]));
     }
     state.carts.set(&caller.user_id, &id, quantity).await?;
     Ok(Json(state.carts.view(&caller.user_id).await?))

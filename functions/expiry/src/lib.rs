@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use shop::orders::Expired;
 use shop::payments::{PaymentProvider, Payments};
 use shop::table::Table;
@@ -51,8 +51,7 @@ impl Expiry {
     /// The Lambda handler for a scheduled event: the event says nothing the job needs. Orders
     /// that failed are logged and tried again by the next run; the invocation fails only when
     /// the run could not read the table.
-    pub async fn handle(&self, _scheduled: Value) -> Result<Value, shop_aws::lambda::Error> {
-        let run = self.run().await.map_err(|e| format!("expiring orders: {e:#}"))?;
-        Ok(json!({ "cancelled": run.cancelled, "failed": run.failed }))
+    pub async fn handle(&self, _scheduled: EventBridgeEvent) -> Result<Expired, shop_aws::lambda::Error> {
+        Ok(self.run().await.map_err(|e| format!("expiring orders: {e:#}"))?)
     }
 }

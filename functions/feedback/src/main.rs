@@ -5,7 +5,7 @@
 async fn main() -> Result<(), shop_aws::lambda::Error> {
     shop_aws::lambda::serve_events(
         || Ok(shop::notifications::Feedback::new(shop_dynamodb::table(&shop_aws::lambda_config()?)?)),
-        |feedback, batch| async move { feedback::handle(&feedback, batch).await },
+        |feedback, batch| async move { Ok(feedback::handle(&feedback, batch).await) },
     )
     .await
 }

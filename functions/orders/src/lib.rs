@@ -96,7 +96,10 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>> {
 /// `Idempotency-Key` to make retries safe: the same key and body answer the first order again.
 #[utoipa::path(post, path = "/api/orders", tag = "orders", security(("cognito" = [])), request_body = OrderBody,
     params(("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 201, body = Order), (status = 409, body = shop::error::Problem, description = "Not enough stock"),
+    responses((status = 201, body = Order), (status = 409, body = shop::error::Problem,
+                description = "`/problems/out-of-stock` (each short line in `short`, with what is `left`), \
+                `/problems/not-on-sale` (the products in `products`), `/problems/empty-cart`, or \
+                `/problems/contention` (send it again after `Retry-After`)"),
               (status = 422, body = shop::error::Problem)))]
 async fn place_order(
     State(state): State<OrdersState>,
@@ -168,7 +171,9 @@ async fn get_order(
 
 /// Cancel an order before it ships (its owner or an admin); the stock goes back.
 #[utoipa::path(post, path = "/api/orders/{id}/cancel", tag = "orders", security(("cognito" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = Order), (status = 404, body = shop::error::Problem), (status = 409, body = shop::error::Problem)))]
+    responses((status = 200, body = Order), (status = 404, body = shop::error::Problem),
+              (status = 409, body = shop::error::Problem, description = "`/problems/illegal-transition` (`from` and `to`), \
+                or `/problems/contention`")))]
 async fn cancel_order(
     State(state): State<OrdersState>,
     caller: Caller,
@@ -184,7 +189,8 @@ async fn cancel_order(
 #[utoipa::path(put, path = "/api/orders/{id}/status", tag = "orders", security(("cognito" = [])), params(("id" = String, Path)),
     request_body = StatusBody,
     responses((status = 200, body = Order), (status = 403, body = shop::error::Problem), (status = 404, body = shop::error::Problem),
-              (status = 409, body = shop::error::Problem, description = "Not a legal transition"), (status = 422, body = shop::error::Problem)))]
+              (status = 409, body = shop::error::Problem, description = "`/problems/illegal-transition` (`from` and `to`), \
+                or `/problems/contention`"), (status = 422, body = shop::error::Problem)))]
 async fn set_status(
     State(state): State<OrdersState>,
     caller: Caller,

@@ -58,7 +58,9 @@ fn bad(e: impl std::fmt::Display) -> Error {
 /// with the other filters applied; `Link` names the next page.
 #[utoipa::path(get, path = "/api/search", tag = "search", params(SearchParams, PageQuery),
     responses((status = 200, body = SearchResults, description = "A page of results; `Link` names the next"),
-              (status = 304), (status = 400, body = shop::error::Problem)))]
+              (status = 304), (status = 400, body = shop::error::Problem),
+              (status = 503, body = shop::error::Problem, description = "`/problems/search-unavailable`: the search \
+                engine is down; retry after `Retry-After`")))]
 async fn search(
     State(state): State<SearchState>,
     Query(params): Query<SearchParams>,
@@ -95,7 +97,9 @@ pub struct SuggestParams {
 
 /// Up to 10 product names completing what has been typed.
 #[utoipa::path(get, path = "/api/search/suggest", tag = "search", params(SuggestParams),
-    responses((status = 200, body = [Suggestion]), (status = 304), (status = 400, body = shop::error::Problem)))]
+    responses((status = 200, body = [Suggestion]), (status = 304), (status = 400, body = shop::error::Problem),
+              (status = 503, body = shop::error::Problem, description = "`/problems/search-unavailable`: the search \
+                engine is down; retry after `Retry-After`")))]
 async fn suggest(State(state): State<SearchState>, Query(params): Query<SuggestParams>) -> Result<Response> {
     SearchQuery::new(&params.q, 0, MAX_SUGGESTIONS).map_err(bad)?;
     let found = state.index.suggest(&params.q, MAX_SUGGESTIONS).await?;

@@ -17,7 +17,9 @@ mod queues;
 mod schema;
 mod worker;
 
-pub use envelope::{EVENT_SECONDS, Event, record};
+pub use envelope::{EVENT_SECONDS, Event, Published, record};
 pub use queues::{DELIVERIES, NOTIFICATIONS, QUEUES, Queue, REFUNDS, SALES, SEARCH};
-pub use schema::{EventKind, MessageQueued, OrderEvent, ProductEvent, StockCause, StockChanged, StockMove};
-pub use worker::{Consumer, PROCESSED_SECONDS, consume, keep_working, once, panic_message};
+pub use schema::{
+    DomainEvent, EventKind, MessageQueued, OrderEvent, ProductEvent, StockCause, StockChanged, StockMove,
+};
+pub use worker::{Consumer, PROCESSED_SECONDS, consume, deliver, keep_working, once, panic_message};

@@ -2,8 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{CancelReason, Channel, Money, OrderId, OrderLine, OrderStatus, Product, ProductId, UserId};
-use crate::time::Timestamp;
+use crate::domain::{
+    CancelReason, Channel, Currency, Money, OrderId, OrderLine, OrderStatus, Product, ProductId, UserId,
+};
 
 /// What happened: the type of a domain event, its `type` on the wire and the SNS message
 /// attribute the queues' filter policies match.
@@ -26,21 +27,6 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 12] = [
-        Self::OrderPlaced,
-        Self::OrderPaid,
-        Self::OrderShipped,
-        Self::OrderDelivered,
-        Self::OrderCancelled,
-        Self::OrderRefunded,
-        Self::OrderPaymentFailed,
-        Self::ProductCreated,
-        Self::ProductUpdated,
-        Self::ProductDeleted,
-        Self::StockChanged,
-        Self::MessageQueued,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             Self::OrderPlaced => "OrderPlaced",
@@ -57,18 +43,6 @@ impl EventKind {
             Self::MessageQueued => "MessageQueued",
         }
     }
-
-    /// The event an order entering `status` writes.
-    pub fn entering(status: OrderStatus) -> Self {
-        match status {
-            OrderStatus::PendingPayment => Self::OrderPlaced,
-            OrderStatus::Paid => Self::OrderPaid,
-            OrderStatus::Shipped => Self::OrderShipped,
-            OrderStatus::Delivered => Self::OrderDelivered,
-            OrderStatus::Cancelled => Self::OrderCancelled,
-            OrderStatus::Refunded => Self::OrderRefunded,
-        }
-    }
 }
 
 impl std::fmt::Display for EventKind {
@@ -77,12 +51,128 @@ impl std::fmt::Display for EventKind {
     }
 }
 
-/// What every order event carries (`OrderPlaced`, `OrderPaid`, `OrderShipped`,
-/// `OrderDelivered`, `OrderCancelled`, `OrderRefunded`, `OrderPaymentFailed`): the order as the
-/// change left it.
+/// A domain event: its type (`type` on the wire) and what that type carries. Recording one
+/// ([`record`](super::record)) takes this enum, so no type travels with another type's payload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum DomainEvent {
+    OrderPlaced(OrderEvent),
+    OrderPaid(OrderEvent),
+    OrderShipped(OrderEvent),
+    OrderDelivered(OrderEvent),
+    OrderCancelled(OrderEvent),
+    OrderRefunded(OrderEvent),
+    OrderPaymentFailed(OrderEvent),
+    ProductCreated(ProductEvent),
+    ProductUpdated(ProductEvent),
+    ProductDeleted(ProductEvent),
+    StockChanged(StockChanged),
+    MessageQueued(MessageQueued),
+}
+
+impl DomainEvent {
+    /// The event an order entering its status writes.
+    pub fn entering(order: OrderEvent) -> Self {
+        match order.status {
+            OrderStatus::PendingPayment => Self::OrderPlaced(order),
+            OrderStatus::Paid => Self::OrderPaid(order),
+            OrderStatus::Shipped => Self::OrderShipped(order),
+            OrderStatus::Delivered => Self::OrderDelivered(order),
+            OrderStatus::Cancelled => Self::OrderCancelled(order),
+            OrderStatus::Refunded => Self::OrderRefunded(order),
+        }
+    }
+
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Self::OrderPlaced(_) => EventKind::OrderPlaced,
+            Self::OrderPaid(_) => EventKind::OrderPaid,
+            Self::OrderShipped(_) => EventKind::OrderShipped,
+            Self::OrderDelivered(_) => EventKind::OrderDelivered,
+            Self::OrderCancelled(_) => EventKind::OrderCancelled,
+            Self::OrderRefunded(_) => EventKind::OrderRefunded,
+            Self::OrderPaymentFailed(_) => EventKind::OrderPaymentFailed,
+            Self::ProductCreated(_) => EventKind::ProductCreated,
+            Self::ProductUpdated(_) => EventKind::ProductUpdated,
+            Self::ProductDeleted(_) => EventKind::ProductDeleted,
+            Self::StockChanged(_) => EventKind::StockChanged,
+            Self::MessageQueued(_) => EventKind::MessageQueued,
+        }
+    }
+
+    /// The order an order event tells of, as the change left it.
+    pub fn order(&self) -> Option<&OrderEvent> {
+        match self {
+            Self::OrderPlaced(order)
+            | Self::OrderPaid(order)
+            | Self::OrderShipped(order)
+            | Self::OrderDelivered(order)
+            | Self::OrderCancelled(order)
+            | Self::OrderRefunded(order)
+            | Self::OrderPaymentFailed(order) => Some(order),
+            _ => None,
+        }
+    }
+
+    /// An event of `kind` about an order, product or message that need not exist: for tests
+    /// and samples.
+    #[doc(hidden)]
+    pub fn example(kind: EventKind) -> Self {
+        let user_id = UserId::parse("22222222-2222-4222-8222-222222222222").expect("a user id");
+        let order = |status| OrderEvent {
+            order_id: OrderId::parse("01JD0000000000000000000002").expect("an order id"),
+            user_id: user_id.clone(),
+            status,
+            from: None,
+            total: Money { amount: 100, currency: Currency::EUR },
+            lines: Vec::new(),
+            tracking_number: None,
+            reason: None,
+        };
+        let product = ProductEvent {
+            product_id: ProductId::parse("01JD0000000000000000000001").expect("a product id"),
+            revision: 1,
+            product: None,
+        };
+        match kind {
+            EventKind::OrderPlaced => Self::OrderPlaced(order(OrderStatus::PendingPayment)),
+            EventKind::OrderPaid => Self::OrderPaid(order(OrderStatus::Paid)),
+            EventKind::OrderShipped => Self::OrderShipped(order(OrderStatus::Shipped)),
+            EventKind::OrderDelivered => Self::OrderDelivered(order(OrderStatus::Delivered)),
+            EventKind::OrderCancelled => Self::OrderCancelled(order(OrderStatus::Cancelled)),
+            EventKind::OrderRefunded => Self::OrderRefunded(order(OrderStatus::Refunded)),
+            EventKind::OrderPaymentFailed => Self::OrderPaymentFailed(order(OrderStatus::PendingPayment)),
+            EventKind::ProductCreated => Self::ProductCreated(product),
+            EventKind::ProductUpdated => Self::ProductUpdated(product),
+            EventKind::ProductDeleted => Self::ProductDeleted(product),
+            EventKind::StockChanged => Self::StockChanged(StockChanged {
+                cause: StockCause::Adjustment { reason: "count".into() },
+                products: vec![],
+            }),
+            EventKind::MessageQueued => Self::MessageQueued(MessageQueued {
+                user_id,
+                message_at: "2026-11-25T10:00:00.000Z".into(),
+                message_id: "01JD0000000000000000000003-email".into(),
+                channel: Channel::Email,
+            }),
+        }
+    }
+
+    /// The products the event names, with the revision each reached.
+    pub fn products(&self) -> Vec<(ProductId, u64)> {
+        match self {
+            Self::ProductCreated(e) | Self::ProductUpdated(e) | Self::ProductDeleted(e) => {
+                vec![(e.product_id, e.revision)]
+            }
+            Self::StockChanged(e) => e.products.iter().map(|m| (m.product_id, m.revision)).collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// What every order event carries: the order as the change left it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderEvent {
-    pub at: Timestamp,
     pub order_id: OrderId,
     pub user_id: UserId,
     pub status: OrderStatus,

@@ -2,7 +2,6 @@
 //! a consumer (and measures it), the workers' loop, and applying an effect once per event.
 
 use async_trait::async_trait;
-use serde_json::Value;
 
 use super::envelope::Event;
 use super::queues::Queue;
@@ -23,16 +22,16 @@ pub trait Consumer: Send + Sync {
 /// Hands `event` to `consumer`, as both buses do (the embedded one and Lambda's SQS batches):
 /// a panic fails this event only, and the event's lag and outcome are measured. What the
 /// consumer logs carries the queue, the event's id and type, and the order it is about.
-#[tracing::instrument(skip_all, fields(queue = consumer.queue().name, event = %event.kind,
+#[tracing::instrument(skip_all, fields(queue = consumer.queue().name, event = %event.kind(),
     event_id = %event.event_id, order_id = tracing::field::Empty))]
 pub async fn consume(consumer: &dyn Consumer, event: &Event) -> anyhow::Result<()> {
     use futures::FutureExt;
-    if let Some(order) = event.detail.get("order_id").and_then(Value::as_str) {
-        tracing::Span::current().record("order_id", order);
+    if let Some(order) = event.event.order() {
+        tracing::Span::current().record("order_id", tracing::field::display(order.order_id));
     }
     // A consumer is handed only the types its queue's subscription names (SQS's filter policy
     // and the embedded bus already see to it): any other is none of its business.
-    if !consumer.queue().accepts(event.kind) {
+    if !consumer.queue().accepts(event.kind()) {
         tracing::warn!("an event of a type the queue does not take: skipped");
         return Ok(());
     }
@@ -42,6 +41,13 @@ pub async fn consume(consumer: &dyn Consumer, event: &Event) -> anyhow::Result<(
         .unwrap_or_else(|panic| Err(anyhow::anyhow!("panicked: {}", panic_message(&*panic))));
     metrics::consumed(consumer.queue().name, event.age(), outcome.is_ok());
     outcome
+}
+
+/// Hands a message's body (the whole event, as [`Published`](super::Published) carries it) to
+/// `consumer`: a body that is not an event fails like any other (and so, past the queue's
+/// receive limit, becomes a dead letter).
+pub async fn deliver(consumer: &dyn Consumer, body: &str) -> anyhow::Result<()> {
+    consume(consumer, &Event::parse(body)?).await
 }
 
 /// Runs one worker of the bus until its task is dropped: `round` again and again, pausing
@@ -87,21 +93,21 @@ pub const PROCESSED_SECONDS: i64 = 15 * 24 * 3600;
 /// record exists: answers whether the effect was applied now (false: it was applied before).
 pub async fn once(table: &dyn Table, consumer: &str, event: &Event, effect: Vec<Write>) -> anyhow::Result<bool> {
     let record = Item::marker(&keys::processed(consumer, &event.event_id))
-        .with("type", event.kind.as_str())
+        .with("type", event.kind().as_str())
         .expiring_at(crate::time::epoch_now() + PROCESSED_SECONDS);
     let mut writes = vec![Write::create(record)];
     writes.extend(effect);
     match table.transact(writes).await {
         Ok(()) => Ok(true),
         Err(WriteError::ConditionFailed { index: Some(0) }) => Ok(false),
-        Err(e) => Err(anyhow::anyhow!("{consumer} applying {} {}: {e}", event.kind, event.event_id)),
+        Err(e) => Err(anyhow::anyhow!("{consumer} applying {} {}: {e}", event.kind(), event.event_id)),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::{EventKind, SALES};
+    use crate::events::{DomainEvent, EventKind, SALES};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A consumer of the sales queue that counts what it is handed.
@@ -121,7 +127,7 @@ mod tests {
     }
 
     fn event(kind: EventKind) -> Event {
-        Event { event_id: "01J".into(), kind, detail: Default::default() }
+        Event { event_id: "01J".into(), at: crate::time::Timestamp::now(), event: DomainEvent::example(kind) }
     }
 
     #[tokio::test]

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use crate::domain::{Channel, DeliveryStatus};
 use crate::domain::{Money, OrderId, OrderLine, UserId};
-use crate::events::{Consumer, Event, EventKind, NOTIFICATIONS, OrderEvent, Queue};
+use crate::events::{Consumer, DomainEvent, Event, NOTIFICATIONS, Queue};
 use crate::table::Table;
 use crate::time::Timestamp;
 use crate::users::{UserProfile, Users};
@@ -56,42 +56,43 @@ struct CodeText<'a> {
 
 /// What an order event tells, in words: (subject, the email's opening, the SMS); None for an
 /// event shoppers do not hear of.
-fn order_words(kind: EventKind, event: &OrderEvent) -> Option<(String, String, String)> {
-    let (order, total) = (&event.order_id, &event.total);
-    Some(match kind {
-        EventKind::OrderPlaced => (
+fn order_words(event: &DomainEvent) -> Option<(String, String, String)> {
+    let order_event = event.order()?;
+    let (order, total) = (&order_event.order_id, &order_event.total);
+    Some(match event {
+        DomainEvent::OrderPlaced(_) => (
             format!("Order {order} received"),
             format!("Thank you: we have your order for {total}. It ships once paid."),
             format!("Shop: order {order} received, {total}."),
         ),
-        EventKind::OrderPaid => (
+        DomainEvent::OrderPaid(_) => (
             format!("Order {order} paid"),
             format!("We have your payment of {total}. Your order is being prepared."),
             format!("Shop: payment of {total} for order {order} received."),
         ),
-        EventKind::OrderPaymentFailed => (
+        DomainEvent::OrderPaymentFailed(_) => (
             format!("Payment for order {order} failed"),
             format!("Your payment of {total} did not go through. We keep your order: you can pay again."),
             format!("Shop: payment for order {order} failed; you can pay again."),
         ),
-        EventKind::OrderShipped => {
-            let sms = match &event.tracking_number {
+        DomainEvent::OrderShipped(_) => {
+            let sms = match &order_event.tracking_number {
                 Some(tracking) => format!("Shop: order {order} shipped, tracking {tracking}."),
                 None => format!("Shop: order {order} shipped."),
             };
             (format!("Order {order} shipped"), "Your order is on its way.".into(), sms)
         }
-        EventKind::OrderDelivered => (
+        DomainEvent::OrderDelivered(_) => (
             format!("Order {order} delivered"),
             "Your order has been delivered. Enjoy it.".into(),
             format!("Shop: order {order} delivered."),
         ),
-        EventKind::OrderCancelled => (
+        DomainEvent::OrderCancelled(_) => (
             format!("Order {order} cancelled"),
             "Your order has been cancelled. Anything you paid is refunded.".into(),
             format!("Shop: order {order} cancelled."),
         ),
-        EventKind::OrderRefunded => (
+        DomainEvent::OrderRefunded(_) => (
             format!("Order {order} refunded"),
             format!("We have refunded {total} for your order."),
             format!("Shop: {total} refunded for order {order}."),
@@ -102,16 +103,18 @@ fn order_words(kind: EventKind, event: &OrderEvent) -> Option<(String, String, S
 
 /// The messages an order event makes for `user`, one per channel they can be reached on;
 /// None for an event shoppers do not hear of.
-pub fn order_messages(kind: EventKind, event_id: &str, event: &OrderEvent, user: &UserProfile) -> Vec<Message> {
-    let Some((subject, intro, sms)) = order_words(kind, event) else { return Vec::new() };
-    let (name, tracking) = (user.name.as_str(), &event.tracking_number);
-    let (lines, total, order_id) = (&event.lines[..], &event.total, &event.order_id);
+pub fn order_messages(event: &Event, user: &UserProfile) -> Vec<Message> {
+    let (Some((subject, intro, sms)), Some(order)) = (order_words(&event.event), event.event.order()) else {
+        return Vec::new();
+    };
+    let (name, tracking) = (user.name.as_str(), &order.tracking_number);
+    let (lines, total, order_id) = (&order.lines[..], &order.total, &order.order_id);
     let html = OrderHtml { subject: &subject, name, intro: &intro, lines, total, tracking, order_id };
     let text = OrderText { name, intro: &intro, lines, total, tracking, order_id };
     let message = |channel: Channel, to: String, wanted: bool| Message {
-        id: format!("{event_id}-{}", channel.as_str()),
+        id: format!("{}-{}", event.event_id, channel.as_str()),
         user_id: user.id.clone(),
-        kind: kind.as_str().into(),
+        kind: event.kind().as_str().into(),
         channel,
         to,
         subject: None,
@@ -123,7 +126,7 @@ pub fn order_messages(kind: EventKind, event_id: &str, event: &OrderEvent, user:
         provider_id: None,
         reason: (!wanted).then(|| format!("{} is turned off", channel.as_str())),
         attempts: 0,
-        order_id: Some(event.order_id),
+        order_id: Some(order.order_id),
     };
     let mut messages = vec![Message {
         subject: Some(subject.clone()),
@@ -183,10 +186,10 @@ impl Consumer for OrderNotifications {
     }
 
     async fn handle(&self, event: &Event) -> anyhow::Result<()> {
-        let order: OrderEvent = event.decode()?;
+        let Some(order) = event.event.order() else { return Ok(()) };
         // A deleted account hears nothing more.
         let Some(user) = self.users.get(&order.user_id).await? else { return Ok(()) };
-        let messages = order_messages(event.kind, &event.event_id, &order, &user);
+        let messages = order_messages(event, &user);
         if messages.is_empty() {
             return Ok(());
         }
@@ -201,6 +204,7 @@ mod tests {
     use super::*;
     use crate::domain::OrderStatus;
     use crate::domain::{Currency, Email, Name, Phone, ProductId, Quantity};
+    use crate::events::{OrderEvent, StockCause, StockChanged};
     use crate::notifications::Notification;
 
     fn shopper() -> UserProfile {
@@ -214,10 +218,13 @@ mod tests {
         user
     }
 
-    fn shipped() -> OrderEvent {
+    fn event(event: DomainEvent) -> Event {
+        Event { event_id: "01EVT".into(), at: Timestamp::now(), event }
+    }
+
+    fn shipped() -> Event {
         let eur = |amount| Money { amount, currency: Currency::EUR };
-        OrderEvent {
-            at: Timestamp::now(),
+        event(DomainEvent::OrderShipped(OrderEvent {
             order_id: OrderId::parse("01ARZ3NDEKTSV4RRFFQ69G5FAV").unwrap(),
             user_id: UserId::parse("user-1").unwrap(),
             status: OrderStatus::Shipped,
@@ -233,12 +240,12 @@ mod tests {
             }],
             tracking_number: Some("1Z999AA10123456784".into()),
             reason: None,
-        }
+        }))
     }
 
     #[test]
     fn an_order_email_has_both_parts_with_what_shoppers_typed_escaped_only_in_html() {
-        let messages = order_messages(EventKind::OrderShipped, "01EVT", &shipped(), &shopper());
+        let messages = order_messages(&shipped(), &shopper());
         let email = &messages[0];
         assert_eq!(
             (email.channel, email.status, email.id.as_str()),
@@ -259,15 +266,16 @@ mod tests {
     fn an_sms_is_one_short_text_and_a_channel_turned_off_is_stored_suppressed() {
         let mut user = shopper();
         user.preferences.email = false;
-        let messages = order_messages(EventKind::OrderShipped, "01EVT", &shipped(), &user);
+        let messages = order_messages(&shipped(), &user);
         let (email, sms) = (&messages[0], &messages[1]);
         assert_eq!((email.status, email.writes().len()), (DeliveryStatus::Suppressed, 1), "stored, no event");
         assert_eq!((sms.channel, sms.to.as_str(), sms.writes().len()), (Channel::Sms, "+4915112345678", 2));
         assert_eq!(sms.text, "Shop: order 01ARZ3NDEKTSV4RRFFQ69G5FAV shipped, tracking 1Z999AA10123456784.");
         assert!(sms.html.is_none() && sms.text.len() <= 160);
         user.phone = None;
-        assert_eq!(order_messages(EventKind::OrderShipped, "01EVT", &shipped(), &user).len(), 1);
-        assert!(order_messages(EventKind::StockChanged, "01EVT", &shipped(), &user).is_empty());
+        assert_eq!(order_messages(&shipped(), &user).len(), 1);
+        let adjusted = StockChanged { cause: StockCause::Adjustment { reason: "count".into() }, products: vec![] };
+        assert!(order_messages(&event(DomainEvent::StockChanged(adjusted)), &user).is_empty());
     }
 
     #[test]

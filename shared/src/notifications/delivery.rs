@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use crate::domain::UserId;
 use crate::domain::{Channel, DeliveryStatus};
-use crate::events::{Consumer, DELIVERIES, Event, MessageQueued, Queue};
+use crate::events::{Consumer, DELIVERIES, DomainEvent, Event, Queue};
 use crate::keys;
 use crate::table::{Condition, Key, Table, Update};
 use crate::time::Timestamp;
@@ -145,7 +145,7 @@ impl Consumer for Deliveries {
     }
 
     async fn handle(&self, event: &Event) -> anyhow::Result<()> {
-        let queued: MessageQueued = event.decode()?;
+        let DomainEvent::MessageQueued(queued) = &event.event else { return Ok(()) };
         let key = keys::notification(&queued.user_id, &queued.message_at, &queued.message_id);
         // Gone (the account was erased, a code's message expired): nothing to send.
         let Some(item) = self.table.get(&key).await? else { return Ok(()) };

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::domain::{Channel, DeliveryStatus};
 use crate::domain::{OrderId, UserId};
-use crate::events::{EventKind, MessageQueued};
+use crate::events::{DomainEvent, MessageQueued};
 use crate::keys;
 use crate::table::{Item, Key, Query, Table, Write};
 use crate::time::Timestamp;
@@ -59,7 +59,7 @@ impl Message {
             message_id: self.id.clone(),
             channel: self.channel,
         };
-        (self.status == DeliveryStatus::Queued).then(|| crate::events::record(EventKind::MessageQueued, &queued))
+        (self.status == DeliveryStatus::Queued).then(|| crate::events::record(DomainEvent::MessageQueued(queued)))
     }
 
     /// Its item and its event, to commit together.

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::service::{PaymentError, Payments};
 use crate::domain::OrderStatus;
-use crate::events::{Consumer, Event, OrderEvent, Queue, REFUNDS};
+use crate::events::{Consumer, DomainEvent, Event, Queue, REFUNDS};
 
 /// The `refunds` queue's consumer: a paid order that was cancelled gets its money back.
 pub struct CancelledRefunds {
@@ -24,7 +24,7 @@ impl Consumer for CancelledRefunds {
     }
 
     async fn handle(&self, event: &Event) -> anyhow::Result<()> {
-        let cancelled: OrderEvent = event.decode()?;
+        let DomainEvent::OrderCancelled(cancelled) = &event.event else { return Ok(()) };
         let id = cancelled.order_id;
         let Some(order) = self.payments.orders().get(&id).await? else { return Ok(()) };
         if order.status != OrderStatus::Cancelled {

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Money, OrderId, OrderStatus, Payment, PaymentStatus, Provider, Refund, RefundStatus};
+use crate::events::DomainEvent;
 use crate::keys;
 use crate::orders::{Order, OrderError, Orders, PaidMeanwhile, Transition};
 use crate::table::{ATTEMPTS, Item, Table, Write, WriteError, backoff, committed, retrying};
@@ -280,7 +281,7 @@ impl Payments {
             p.status = PaymentStatus::Failed;
             p.failure = Some(reason.to_owned());
         });
-        (Applied::Changed, vec![write, failed.event_of(crate::events::EventKind::OrderPaymentFailed, None)])
+        (Applied::Changed, vec![write, crate::events::record(DomainEvent::OrderPaymentFailed(failed.as_event(None)))])
     }
 
     /// The buyer approved `order`'s payment: it is captured now, and the order paid in the same

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::domain::{Product, ProductId};
-use crate::events::{Consumer, Event, EventKind, ProductEvent, Queue, SEARCH, StockChanged};
+use crate::domain::Product;
+use crate::events::{Consumer, Event, Queue, SEARCH};
 use crate::keys;
 use crate::table::Table;
 
@@ -23,21 +23,6 @@ impl Indexer {
     pub fn new(table: Arc<dyn Table>, index: Arc<dyn SearchIndex>) -> Self {
         Self { table, index }
     }
-
-    /// The products an event names, with the revision each reached.
-    fn named(event: &Event) -> anyhow::Result<Vec<(ProductId, u64)>> {
-        Ok(match event.kind {
-            EventKind::ProductCreated | EventKind::ProductUpdated | EventKind::ProductDeleted => {
-                let e: ProductEvent = event.decode()?;
-                vec![(e.product_id, e.revision)]
-            }
-            EventKind::StockChanged => {
-                let e: StockChanged = event.decode()?;
-                e.products.into_iter().map(|m| (m.product_id, m.revision)).collect()
-            }
-            _ => Vec::new(),
-        })
-    }
 }
 
 #[async_trait]
@@ -47,7 +32,7 @@ impl Consumer for Indexer {
     }
 
     async fn handle(&self, event: &Event) -> anyhow::Result<()> {
-        let named = Self::named(event)?;
+        let named = event.event.products();
         if named.is_empty() {
             return Ok(());
         }
