@@ -6,11 +6,18 @@ steps that other request threads can interleave with, which no real table does. 
 lock around each request restores all-or-nothing writes, so the concurrency tests check the
 shop's conditions rather than the emulator's thread safety.
 
+It also answers `GET /_shop/sent?service=ses|sns&to=RECIPIENT`: the emails SES sent (or the
+SMS SNS sent) to one recipient, as `[{"id", "to", "words", "source"}]` (an email's subject, an
+SMS's text), so a test reads back what it sent without moto's whole state (`/moto-api/data.json`
+holds every table and queue of the run).
+
 Usage: python aws_emulator.py HOST PORT
 """
 
+import json
 import sys
 import threading
+from urllib.parse import parse_qs
 
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -20,12 +27,46 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import run_simple
 
 
+SENT_PATH = "/_shop/sent"
+
+
+def sent(service: str, to: str) -> list[dict]:
+    """What SES or SNS sent to `to`, in every account and region the run used."""
+    if service == "ses":
+        from moto.ses.models import ses_backends
+
+        return [
+            {"id": m.id, "to": to, "words": m.subject, "source": m.source}
+            for regions in ses_backends.values()
+            for backend in regions.values()
+            for m in backend.sent_messages
+            if to in getattr(m, "destinations", {}).get("ToAddresses", [])
+        ]
+    if service == "sns":
+        from moto.sns.models import sns_backends
+
+        return [
+            {"id": message_id, "to": number, "words": text, "source": None}
+            for regions in sns_backends.values()
+            for backend in regions.values()
+            for message_id, (number, text) in backend.sms_messages.items()
+            if number == to
+        ]
+    raise ValueError(f"no sent messages of {service!r}")
+
+
 def main() -> None:
     host, port = sys.argv[1], int(sys.argv[2])
     app = DomainDispatcherApplication(create_backend_app)
     lock = threading.Lock()
 
     def one_at_a_time(environ, start_response):
+        if environ.get("PATH_INFO") == SENT_PATH:
+            query = parse_qs(environ.get("QUERY_STRING", ""))
+            with lock:
+                body = json.dumps(sent(query["service"][0], query["to"][0])).encode()
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [body]
         with lock:
             # Read the whole answer under the lock: the write happens while it is produced.
             return list(app(environ, start_response))

@@ -33,6 +33,23 @@ pub use error::{Dependency, Error, Result};
 #[doc(hidden)]
 pub use {paste, utoipa_axum};
 
+/// One `#[tokio::test]` per check of a port's contract (`payments::contract`,
+/// `notifications::contract`): each makes the contract's `Subject` with `$make` (an async
+/// expression) and runs the check on it.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! contract_tests {
+    ($port:ident, $make:expr; $($check:ident),*) => {
+        $(
+            #[tokio::test]
+            async fn $check() {
+                let subject: $crate::$port::contract::Subject = $make.await;
+                $crate::$port::contract::$check(&subject).await;
+            }
+        )*
+    };
+}
+
 /// No module of this crate imports another that imports it back, directly or through others:
 /// the graph of `crate::` paths between top-level modules (ARCHITECTURE.md draws it) has no
 /// cycle.

@@ -19,6 +19,29 @@ async fn setup() -> (FakePaypal, PaypalPayments) {
     (fake, adapter)
 }
 
+/// The buyer at the fake PayPal: approves the order.
+struct Buyer(FakePaypal);
+
+#[async_trait::async_trait]
+impl shop::payments::contract::Shopper for Buyer {
+    async fn pay(&self, payment: &shop::payments::ProviderPayment) {
+        self.0.approve(&payment.id);
+    }
+}
+
+mod contract {
+    use std::sync::Arc;
+
+    use shop::payments::contract::Subject;
+
+    async fn paypal() -> Subject {
+        let (fake, adapter) = super::setup().await;
+        Subject { provider: Arc::new(adapter), shopper: Arc::new(super::Buyer(fake)), unknown_id: "5O190127TN364715T" }
+    }
+
+    shop::payment_contract!(paypal());
+}
+
 /// An unpaid order of the shop for `amount` minor units of `currency`.
 fn order(amount: i64, currency: &str) -> Order {
     Order {

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 use shop::domain::{Money, OrderId};
 use shop::orders::{Order, Orders};
-use shop::payments::{PaymentProvider, PaymentStatus, ProviderError, RefundRequest};
+use shop::payments::{PaymentProvider, PaymentStatus, ProviderError};
 use shop_stripe::StripePayments;
 use shop_tests::TestApp;
 use shop_tests::paying::{checkout, order_becomes, refunded_in_full, status_becomes, unpaid_order};
@@ -56,6 +56,29 @@ impl Browser {
     }
 }
 
+#[async_trait::async_trait]
+impl shop::payments::contract::Shopper for Browser {
+    async fn pay(&self, payment: &shop::payments::ProviderPayment) {
+        assert_eq!(Browser::pay(self, &payment.id, VISA).await, 200);
+    }
+}
+
+mod contract {
+    use std::sync::Arc;
+
+    use shop::payments::contract::Subject;
+
+    async fn stripe() -> Subject {
+        Subject {
+            provider: Arc::new(super::adapter()),
+            shopper: Arc::new(super::Browser::new()),
+            unknown_id: "pi_unknown",
+        }
+    }
+
+    shop::payment_contract!(stripe());
+}
+
 /// A stack paying through the Stripe-protocol server, which delivers its webhooks to it.
 async fn app() -> TestApp {
     let app = TestApp::spawn_with(|c| {
@@ -76,22 +99,6 @@ async fn unpaid(app: &TestApp) -> Order {
 
 fn eur(amount: i64) -> Money {
     Money { amount, currency: shop::domain::Currency::EUR }
-}
-
-#[tokio::test]
-async fn one_payment_intent_per_order_and_attempt() {
-    let app = app().await;
-    let order = unpaid(&app).await;
-    let stripe = adapter();
-    let first = stripe.create(&order, 1).await.unwrap();
-    assert_eq!((first.status, first.amount), (PaymentStatus::Pending, eur(3000)));
-    assert!(first.id.starts_with("pi_") && first.client_secret.as_deref().is_some_and(|s| s.contains("_secret_")));
-    // A retried request carries the same idempotency key: the same PaymentIntent.
-    assert_eq!(stripe.create(&order, 1).await.unwrap().id, first.id);
-    let second = stripe.create(&order, 2).await.unwrap();
-    assert_ne!(second.id, first.id, "a new attempt is a new PaymentIntent");
-    assert_eq!(stripe.retrieve(&first.id).await.unwrap(), first);
-    assert!(matches!(stripe.retrieve("pi_unknown").await, Err(ProviderError::NotFound)));
 }
 
 #[tokio::test]
@@ -131,25 +138,6 @@ async fn a_held_payment_is_captured_once_and_an_unpaid_one_cancelled() {
     stripe.cancel(unpaid).await.unwrap();
     assert_eq!(stripe.retrieve(unpaid).await.unwrap().status, PaymentStatus::Failed);
     assert!(matches!(stripe.capture(unpaid).await, Ok(p) if p.status == PaymentStatus::Failed));
-}
-
-#[tokio::test]
-async fn refunds_are_made_once_per_key_and_never_exceed_the_payment() {
-    let app = app().await;
-    let order = unpaid(&app).await;
-    let (stripe, browser) = (adapter(), Browser::new());
-    let paid = stripe.create(&order, 1).await.unwrap();
-    assert_eq!(browser.pay(&paid.id, VISA).await, 200);
-    // Keys are the shop's, unique per order (the server keeps every key it has seen).
-    let [part_key, rest_key, more_key] = ["part", "rest", "more"].map(|k| format!("{k}-{}", order.id));
-    let refund = |amount, key| RefundRequest { order: &order.id, payment_id: &paid.id, amount: eur(amount), key };
-
-    let part = stripe.refund(&refund(1000, &part_key)).await.unwrap();
-    assert!(part.starts_with("re_"));
-    assert_eq!(stripe.refund(&refund(1000, &part_key)).await.unwrap(), part, "a retry refunds once");
-    let rest = stripe.refund(&refund(2000, &rest_key)).await.unwrap();
-    assert_ne!(rest, part);
-    assert!(matches!(stripe.refund(&refund(1, &more_key)).await, Err(ProviderError::Refused(_))));
 }
 
 #[tokio::test]

@@ -13,6 +13,36 @@ fn sms<'a>(to: &'a str, text: &'a str) -> OutgoingSms<'a> {
     OutgoingSms { to, text, message_id: "01EVT-sms" }
 }
 
+mod contract {
+    use std::sync::Arc;
+
+    use shop::notifications::contract::{Outbox, Sender, Sent, Subject};
+
+    use super::*;
+
+    /// The fake's messages, read back.
+    struct Messages(FakeTwilio);
+
+    #[async_trait::async_trait]
+    impl Outbox for Messages {
+        async fn sent_to(&self, to: &str) -> Vec<Sent> {
+            let sent = self.0.messages().into_iter().filter(|m| m["to"] == to);
+            sent.map(|m| Sent { id: text(&m["sid"]), to: text(&m["to"]), words: text(&m["body"]) }).collect()
+        }
+    }
+
+    fn text(value: &serde_json::Value) -> String {
+        value.as_str().unwrap_or_default().to_owned()
+    }
+
+    shop::sender_contract!(async {
+        shop_aws::default_tls_crypto();
+        let fake = FakeTwilio::start().await;
+        let twilio = Arc::new(TwilioSms::new(fake.config(FROM)).unwrap());
+        Subject { sender: Sender::Sms(twilio), outbox: Arc::new(Messages(fake)) }
+    });
+}
+
 #[tokio::test]
 async fn messages_are_sent_and_twilios_refusals_are_told_apart() {
     shop_aws::default_tls_crypto();

@@ -45,6 +45,73 @@ mod table {
     }
 }
 
+mod payments {
+    use std::sync::Arc;
+
+    use async_trait::async_trait;
+    use shop::payments::ProviderPayment;
+    use shop::payments::contract::{Shopper, Subject};
+    use shop_embedded::payments::{CARD_SUCCEEDS, Simulated};
+
+    /// The simulated provider's shopper: confirms with the card that succeeds.
+    struct Card(Arc<Simulated>);
+
+    #[async_trait]
+    impl Shopper for Card {
+        async fn pay(&self, payment: &ProviderPayment) {
+            self.0.confirm(&payment.id, CARD_SUCCEEDS).await.unwrap();
+        }
+    }
+
+    async fn simulated() -> Subject {
+        let simulated = Arc::new(Simulated::new(super::table::table().await, "whsec_contract"));
+        Subject { provider: simulated.clone(), shopper: Arc::new(Card(simulated)), unknown_id: "pi_sim_unknown" }
+    }
+
+    shop::payment_contract!(simulated());
+}
+
+mod mailbox {
+    use std::sync::Arc;
+
+    use async_trait::async_trait;
+    use shop::notifications::contract::{Outbox, Sender, Sent, Subject};
+    use shop_embedded::mailbox::Mailbox;
+
+    #[async_trait]
+    impl Outbox for Outboxed {
+        async fn sent_to(&self, to: &str) -> Vec<Sent> {
+            let all = self.0.all().await.unwrap().into_iter().filter(|d| d.to == to);
+            all.map(|d| Sent { id: d.id, to: d.to, words: d.subject.unwrap_or(d.text) }).collect()
+        }
+    }
+
+    /// The mailbox, read back.
+    struct Outboxed(Mailbox);
+
+    async fn mailbox() -> Arc<Mailbox> {
+        Arc::new(Mailbox::new(super::table::table().await))
+    }
+
+    mod email {
+        use super::*;
+
+        shop::sender_contract!(async {
+            let mailbox = mailbox().await;
+            Subject { sender: Sender::Email(mailbox.clone()), outbox: Arc::new(Outboxed((*mailbox).clone())) }
+        });
+    }
+
+    mod sms {
+        use super::*;
+
+        shop::sender_contract!(async {
+            let mailbox = mailbox().await;
+            Subject { sender: Sender::Sms(mailbox.clone()), outbox: Arc::new(Outboxed((*mailbox).clone())) }
+        });
+    }
+}
+
 mod identity {
     use std::sync::Arc;
 

@@ -16,6 +16,7 @@
 //!   ARCHITECTURE.md.
 
 mod compose;
+pub mod contract;
 mod delivery;
 mod feedback;
 mod message;

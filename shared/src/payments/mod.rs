@@ -12,6 +12,7 @@
 //! exceed what was paid; the provider is then asked with the reservation's key, so a retry
 //! refunds once.
 
+pub mod contract;
 mod deferred;
 mod provider;
 mod refunds;
