@@ -215,11 +215,17 @@ impl Catalog {
             .query(&Query::partition(keys::PRODUCTS_PARTITION).limit(limit).after(after))
             .await
             .context("listing the catalogue")?;
-        let products = crate::table::follow(&*self.table, &page.items, "product_id", |id| {
-            ProductId::parse(id).ok().map(|id| keys::product(&id))
-        })
-        .await?;
+        let products = crate::table::follow(&*self.table, &page.items, "product_id", product_key).await?;
         Ok((products, page.next))
+    }
+
+    /// Every product of the catalogue, in its order, a page of up to `size` (at most 100, a
+    /// batch read) at a time; a page is read only when the one before it is taken.
+    pub fn pages(&self, size: usize) -> impl futures::Stream<Item = anyhow::Result<Vec<Product>>> + Send + '_ {
+        let rows = crate::table::items(&*self.table, Query::partition(keys::PRODUCTS_PARTITION).limit(size));
+        rows.try_chunks(size).map_err(|e| e.1).and_then(move |rows| async move {
+            crate::table::follow(&*self.table, &rows, "product_id", product_key).await
+        })
     }
 
     /// Replaces the editable fields if the product is still at revision `expected` (when
@@ -329,4 +335,9 @@ impl Catalog {
         }
         Ok(categories)
     }
+}
+
+/// The key of the product a row of the catalogue's list names.
+fn product_key(id: &str) -> Option<crate::table::Key> {
+    ProductId::parse(id).ok().map(|id| keys::product(&id))
 }

@@ -10,7 +10,7 @@ use crate::domain::{Money, OrderId, OrderStatus, Payment, PaymentStatus, Provide
 use crate::events::DomainEvent;
 use crate::keys;
 use crate::orders::{Order, OrderError, Orders, PaidMeanwhile, Transition};
-use crate::table::{ATTEMPTS, Item, Table, Write, WriteError, backoff, committed, retrying};
+use crate::table::{Item, Table, Write, WriteError, committed, retrying};
 use crate::time::epoch_now;
 
 use super::provider::{PaymentProvider, ProviderError, RefundRequest, WebhookEvent, WebhookKind};
@@ -126,40 +126,44 @@ impl Payments {
     /// when there is none, the last one failed, or it was with another provider.
     pub async fn checkout(&self, order: Order, provider: Provider) -> Result<(Checkout, bool)> {
         let client = self.provider(provider)?;
-        let mut order = order;
-        for attempt in 0..ATTEMPTS {
-            if order.status != OrderStatus::PendingPayment {
-                return Err(PaymentError::NotPayable(order.status));
-            }
-            if let Some(current) = &order.payment
-                && current.provider == provider
-                && current.status == PaymentStatus::Pending
-                && let Some(item) = self.table.get(&keys::checkout(&order.id, current.attempt)).await?
-            {
-                return Ok((item.decode()?, false));
-            }
-            let number = order.payment.as_ref().map_or(1, |p| p.attempt + 1);
-            let made = client.create(&order, number).await?;
-            let checkout = Checkout {
-                provider,
-                payment_id: made.id.clone(),
-                client_secret: made.client_secret,
-                approve_url: made.approve_url,
-                amount: made.amount,
-                status: PaymentStatus::Pending,
-            };
-            let payment = Payment::pending(provider, &made.id, number, order.total);
-            let (_, write) = self.orders.amending(&order, |o| o.payment = Some(payment));
-            let keep = Write::put(Item::new(&keys::checkout(&order.id, number), &checkout));
-            match self.table.transact(vec![write, keep]).await {
-                Ok(()) => return Ok((checkout, true)),
+        let id = order.id;
+        // The caller's order first; after a lost race, the order as it now is.
+        let mut given = Some(order);
+        retrying(contention, || {
+            let given = given.take();
+            async move {
+                let order = match given {
+                    Some(order) => order,
+                    None => self.orders.get(&id).await?.ok_or(OrderError::NotFound)?,
+                };
+                if order.status != OrderStatus::PendingPayment {
+                    return Err(PaymentError::NotPayable(order.status));
+                }
+                if let Some(current) = &order.payment
+                    && current.provider == provider
+                    && current.status == PaymentStatus::Pending
+                    && let Some(item) = self.table.get(&keys::checkout(&order.id, current.attempt)).await?
+                {
+                    return Ok(Some((item.decode()?, false)));
+                }
+                let number = order.payment.as_ref().map_or(1, |p| p.attempt + 1);
+                let made = client.create(&order, number).await?;
+                let checkout = Checkout {
+                    provider,
+                    payment_id: made.id.clone(),
+                    client_secret: made.client_secret,
+                    approve_url: made.approve_url,
+                    amount: made.amount,
+                    status: PaymentStatus::Pending,
+                };
+                let payment = Payment::pending(provider, &made.id, number, order.total);
+                let (_, write) = self.orders.amending(&order, |o| o.payment = Some(payment));
+                let keep = Write::put(Item::new(&keys::checkout(&order.id, number), &checkout));
                 // Changed meanwhile (possibly by this same request, retried): look again.
-                Err(WriteError::ConditionFailed { .. } | WriteError::Conflict) => backoff(attempt).await,
-                Err(e) => return Err(e.into()),
+                Ok(committed(self.table.transact(vec![write, keep]).await)?.then_some((checkout, true)))
             }
-            order = self.orders.get(&order.id).await?.ok_or(OrderError::NotFound)?;
-        }
-        Err(OrderError::Contention.into())
+        })
+        .await
     }
 
     /// The buyer's return from approving the order's payment at the provider (PayPal): takes
@@ -202,10 +206,10 @@ impl Payments {
             Item::marker(&keys::webhook_event(provider.as_str(), &event.id))
                 .expiring_at(epoch_now() + WEBHOOK_EVENT_SECONDS),
         );
-        for attempt in 0..ATTEMPTS {
+        retrying(contention, || async {
             let Some(order) = self.orders.get(&order_id).await? else {
                 tracing::info!(event = %event.id, order = %order_id, "webhook event for an unknown order");
-                return Ok(Applied::Nothing);
+                return Ok(Some(Applied::Nothing));
             };
             let (applied, writes) = match &event.kind {
                 WebhookKind::Succeeded { payment_id, amount } => {
@@ -232,14 +236,13 @@ impl Payments {
             let mut all = vec![seen.clone()];
             all.extend(writes);
             match self.table.transact(all).await {
-                Ok(()) => return Ok(applied),
-                Err(WriteError::ConditionFailed { index: Some(0) }) => return Ok(Applied::Nothing),
-                // The order changed between our read and our write: read it again.
-                Err(WriteError::ConditionFailed { .. } | WriteError::Conflict) => backoff(attempt).await,
-                Err(e) => return Err(e.into()),
+                // Applied before.
+                Err(WriteError::ConditionFailed { index: Some(0) }) => Ok(Some(Applied::Nothing)),
+                // Or the order changed between the read and the write: read it again.
+                outcome => Ok(committed(outcome)?.then_some(applied)),
             }
-        }
-        Err(OrderError::Contention.into())
+        })
+        .await
     }
 
     /// What a succeeded payment does to `order`, or `None` when the order cannot take it.
@@ -387,13 +390,11 @@ impl Payments {
     /// the refund is reserved on the order under its revision, then asked of the provider with
     /// the same key, then marked done. A retry with the same key resumes where it stopped.
     pub async fn refund(&self, id: &OrderId, amount: Option<i64>, reason: &str, key: &str) -> Result<Refund> {
-        let mut reserved = None;
-        for attempt in 0..ATTEMPTS {
+        let (order, refund) = retrying(contention, || async {
             let order = self.orders.get(id).await?.ok_or(OrderError::NotFound)?;
             let payment = order.payment.as_ref().filter(|p| p.paid > 0).ok_or(PaymentError::NothingPaid)?;
             if let Some(existing) = payment.refunds.iter().find(|r| r.key == key) {
-                reserved = Some((order.clone(), existing.clone()));
-                break;
+                return Ok(Some((order.clone(), existing.clone())));
             }
             let available = payment.paid - payment.refunded;
             let amount = amount.unwrap_or(available);
@@ -407,16 +408,9 @@ impl Payments {
                 p.refunded += amount;
                 p.refunds.push(refund.clone());
             });
-            match self.table.write(write).await {
-                Ok(()) => {
-                    reserved = Some((order, refund));
-                    break;
-                }
-                Err(WriteError::ConditionFailed { .. } | WriteError::Conflict) => backoff(attempt).await,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        let (order, refund) = reserved.ok_or(OrderError::Contention)?;
+            Ok(committed(self.table.write(write).await)?.then_some((order, refund)))
+        })
+        .await?;
         if refund.status != RefundStatus::Pending {
             return Ok(refund);
         }
@@ -490,4 +484,9 @@ impl PaidMeanwhile for Payments {
             other => OrderError::Store(anyhow::anyhow!("asking the payment provider: {other}")),
         })
     }
+}
+
+/// The error of a change that lost every race for its order.
+fn contention() -> PaymentError {
+    OrderError::Contention.into()
 }

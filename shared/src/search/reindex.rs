@@ -40,13 +40,10 @@ async fn for_each_page(
     catalog: &Catalog,
     mut each: impl AsyncFnMut(Vec<Product>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let mut after = None;
-    loop {
-        let (products, next) = catalog.list(None, 500, after).await?;
+    use futures::TryStreamExt;
+    let mut pages = std::pin::pin!(catalog.pages(100));
+    while let Some(products) = pages.try_next().await? {
         each(products).await?;
-        match next {
-            Some(next) => after = Some(next),
-            None => return Ok(()),
-        }
     }
+    Ok(())
 }
