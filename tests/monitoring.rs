@@ -34,6 +34,8 @@ struct Prometheus {
     child: Child,
     url: String,
     http: reqwest::Client,
+    /// Its configuration and data, removed after it stopped (declared last).
+    _dir: tempfile::TempDir,
 }
 
 impl Prometheus {
@@ -45,11 +47,11 @@ impl Prometheus {
              scrape_configs:\n  - job_name: shop\n    static_configs: [{{targets: [\"{target}\"]}}]\n",
             rules = monitoring().join("alerts.yml").canonicalize().unwrap().display().to_string(),
         );
-        std::fs::write(dir.join("prometheus.yml"), config).unwrap();
+        std::fs::write(dir.path().join("prometheus.yml"), config).unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(prometheus_binary())
-            .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+            .arg(format!("--config.file={}", dir.path().join("prometheus.yml").display()))
+            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -57,7 +59,8 @@ impl Prometheus {
             .unwrap_or_else(|e| {
                 panic!("starting {}: {e} (./scripts/test installs Debian's prometheus)", prometheus_binary())
             });
-        let prometheus = Self { child, url: format!("http://127.0.0.1:{port}"), http: reqwest::Client::new() };
+        let prometheus =
+            Self { child, url: format!("http://127.0.0.1:{port}"), http: reqwest::Client::new(), _dir: dir };
         eventually(30, "Prometheus to be ready", || async {
             let ready = prometheus.http.get(format!("{}/-/ready", prometheus.url)).send().await.ok()?;
             ready.status().is_success().then_some(())

@@ -68,6 +68,9 @@ pub struct Config {
     /// with `STRIPE_PUBLISHABLE_KEY` (from `STRIPE_JS_URL`, Stripe's when unset) when
     /// `SHOP_PAYMENTS=stripe`.
     pub storefront: storefront::Settings,
+    /// What the embedded identity's log-in pauses are measured by: the system's time, or a
+    /// clock a test moves forward.
+    pub clock: shop::time::Clock,
 }
 
 /// The AWS side of the stack's settings, read once from the environment by
@@ -160,6 +163,7 @@ impl Default for Config {
             opensearch: None,
             metrics: true,
             storefront: storefront::Settings { cards: storefront::Cards::Simulated },
+            clock: shop::time::Clock::system(),
         }
     }
 }

@@ -135,6 +135,7 @@ async fn backends(config: &Config, public_url: &str) -> anyhow::Result<Backends>
                     issuer: public_url.into(),
                     client_id: "shop-local".into(),
                     auto_confirm: config.auto_confirm,
+                    clock: config.clock.clone(),
                 },
             );
             let (verifier, jwks) = (identity.verifier(), Some(identity.jwks()));

@@ -24,6 +24,43 @@ pub fn epoch_now() -> i64 {
     epoch_seconds(now())
 }
 
+/// The time as a component that waits on it sees it: the system's, or, in tests, the system's
+/// moved forward by the test ([`Clock::advance`]) instead of slept through.
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    /// Milliseconds added to the system's time; none for the system's clock.
+    ahead: Option<std::sync::Arc<std::sync::atomic::AtomicI64>>,
+}
+
+impl Clock {
+    /// The system's time.
+    pub fn system() -> Self {
+        Self::default()
+    }
+
+    /// The system's time, until a test moves it forward.
+    pub fn adjustable() -> Self {
+        Self { ahead: Some(Default::default()) }
+    }
+
+    /// Moves an adjustable clock forward (a system clock cannot be moved: a no-op).
+    pub fn advance(&self, by: std::time::Duration) {
+        if let Some(ahead) = &self.ahead {
+            ahead.fetch_add(by.as_millis() as i64, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        let ahead = self.ahead.as_ref().map_or(0, |a| a.load(std::sync::atomic::Ordering::SeqCst));
+        now() + time::Duration::milliseconds(ahead)
+    }
+
+    /// Now, in seconds since the Unix epoch.
+    pub fn epoch_now(&self) -> i64 {
+        epoch_seconds(self.now())
+    }
+}
+
 /// An instant in UTC to the millisecond, written as RFC 3339 (`2026-11-25T19:00:00.123Z`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(OffsetDateTime);

@@ -446,12 +446,13 @@ async fn first_id(url: &str) -> String {
 
 /// The local stack as `cargo run` starts it (the release `shop-stack`), seeded, unthrottled,
 /// recording metrics or not, listening at the address it answers with.
-async fn start_stack(metrics: bool) -> (std::process::Child, std::net::SocketAddr) {
+async fn start_stack(metrics: bool) -> (std::process::Child, std::net::SocketAddr, tempfile::TempDir) {
     let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let data = shop_tests::temp_dir("bench");
     let mut child = Command::new(release_dir().join("shop-stack"))
         .envs([
             ("SHOP_ADDR", addr.to_string()),
-            ("SHOP_DATA_DIR", shop_tests::temp_dir("bench").display().to_string()),
+            ("SHOP_DATA_DIR", data.path().display().to_string()),
             ("SHOP_RATE_LIMIT", "0".into()),
             ("SHOP_ADMIN_PASSWORD", shop_tests::ADMIN_PASSWORD.into()),
             ("SHOP_METRICS", if metrics { "on" } else { "off" }.into()),
@@ -463,7 +464,7 @@ async fn start_stack(metrics: bool) -> (std::process::Child, std::net::SocketAdd
     let health = format!("http://{addr}/health");
     for _ in 0..200 {
         if reqwest::get(&health).await.is_ok_and(|answer| answer.status().is_success()) {
-            return (child, addr);
+            return (child, addr, data);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -475,7 +476,7 @@ async fn start_stack(metrics: bool) -> (std::process::Child, std::net::SocketAdd
 /// Requests per second the local stack serves for one product, with metrics or without, and
 /// that product's path and answer (what the bare handler serves for scale).
 async fn stack_rate(metrics: bool) -> (f64, String, axum::body::Bytes) {
-    let (mut child, addr) = start_stack(metrics).await;
+    let (mut child, addr, _data) = start_stack(metrics).await;
     let path = format!("/api/products/{}", first_id(&format!("http://{addr}")).await);
     let body = reqwest::get(format!("http://{addr}{path}")).await.unwrap().bytes().await.unwrap();
     let rate = load(addr, &path, 32, Duration::from_secs(5)).await;
@@ -677,8 +678,8 @@ impl Table for Counting {
 
 async fn requests_per_checkout() {
     println!("\n## Table requests per checkout (each a DynamoDB request in AWS)");
-    let sqlite: Arc<dyn Table> =
-        Arc::new(SqliteTable::open(&shop_tests::temp_dir("bench-count").join("shop.db")).unwrap());
+    let counted = shop_tests::temp_dir("bench-count");
+    let sqlite: Arc<dyn Table> = Arc::new(SqliteTable::open(&counted.path().join("shop.db")).unwrap());
     let counting = Arc::new(Counting { inner: sqlite.clone(), calls: Default::default() });
     let catalog = shop::catalog::Catalog::new(sqlite.clone());
     let lamps: Vec<_> = futures::future::join_all((0..3).map(|i| {

@@ -20,7 +20,7 @@ const STOCK: i64 = 20_000;
 struct Stack {
     url: String,
     addr: String,
-    dir: std::path::PathBuf,
+    dir: tempfile::TempDir,
     http: reqwest::Client,
 }
 
@@ -28,7 +28,7 @@ impl Stack {
     async fn start(&self) -> Child {
         let child = Command::new(env!("CARGO_BIN_EXE_shop-stack"))
             .env("SHOP_ADDR", &self.addr)
-            .env("SHOP_DATA_DIR", &self.dir)
+            .env("SHOP_DATA_DIR", self.dir.path())
             .env("SHOP_ADMIN_EMAIL", ADMIN_EMAIL)
             .env("SHOP_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("SHOP_RATE_LIMIT", "0")
@@ -122,7 +122,7 @@ async fn a_killed_stack_loses_no_event_and_applies_none_twice() {
     assert!(!answered.is_empty(), "orders were placed before the kill");
     println!("{} orders answered before the kill; {} requests cut off", answered.len(), cut_off.lock().unwrap());
 
-    let table = Arc::new(SqliteTable::open(&stack.dir.join("shop.db")).unwrap());
+    let table = Arc::new(SqliteTable::open(&stack.dir.path().join("shop.db")).unwrap());
     let product = ProductId::parse(&product_id).unwrap();
     let sales = shop::sales::Sales::new(table.clone());
     let at_kill = sales.of(&product).await.unwrap();
@@ -180,7 +180,7 @@ async fn a_killed_stack_loses_no_event_and_applies_none_twice() {
     })
     .await;
     assert!(notes.values().all(|&n| n == 1), "one notification per order: {notes:?}");
-    let bus = Bus::open(&stack.dir.join("bus.db"), Delivery::default()).unwrap();
+    let bus = Bus::open(&stack.dir.path().join("bus.db"), Delivery::default()).unwrap();
     assert_eq!(bus.dead_letters(None).unwrap(), vec![], "nothing gave up");
     // Settled: nothing more arrives.
     tokio::time::sleep(Duration::from_millis(500)).await;

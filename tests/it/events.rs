@@ -95,13 +95,19 @@ struct World {
     unpaid: String,
     /// An empty search index (the indexer sample fills it).
     search: Arc<dyn shop::search::SearchIndex>,
+    _dir: tempfile::TempDir,
 }
 
 /// The users the events' claims name, the shopper's account, and one product.
 async fn world() -> World {
     let dir = shop_tests::temp_dir("events");
-    let table: Arc<dyn Table> = Arc::new(SqliteTable::open(&dir.join("shop.db")).unwrap());
-    let config = EmbeddedConfig { issuer: "http://localhost".into(), client_id: "events".into(), auto_confirm: true };
+    let table: Arc<dyn Table> = Arc::new(SqliteTable::open(&dir.path().join("shop.db")).unwrap());
+    let config = EmbeddedConfig {
+        issuer: "http://localhost".into(),
+        client_id: "events".into(),
+        auto_confirm: true,
+        clock: Default::default(),
+    };
     let identity: Arc<dyn Identity> = Arc::new(EmbeddedIdentity::new(table.clone(), SigningKey::generate(), config));
     let users = Users::new(table.clone());
     for (id, email, name) in [
@@ -152,7 +158,8 @@ async fn world() -> World {
         product: product.id.to_string(),
         order: order.id.to_string(),
         unpaid: unpaid.id.to_string(),
-        search: Arc::new(shop_tantivy::TantivyIndex::open(&dir.join("search")).unwrap().0),
+        search: Arc::new(shop_tantivy::TantivyIndex::open(&dir.path().join("search")).unwrap().0),
+        _dir: dir,
     }
 }
 

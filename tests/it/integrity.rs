@@ -17,14 +17,15 @@ struct World {
     table: Arc<Interfering>,
     catalog: Catalog,
     orders: Orders,
+    _dir: tempfile::TempDir,
 }
 
 fn world() -> World {
     let dir = shop_tests::temp_dir("integrity");
-    let sqlite = Arc::new(SqliteTable::open(&dir.join("shop.db")).unwrap());
+    let sqlite = Arc::new(SqliteTable::open(&dir.path().join("shop.db")).unwrap());
     let table = Arc::new(Interfering::new(sqlite.clone()));
     let port: Arc<dyn Table> = table.clone();
-    World { sqlite, catalog: Catalog::new(port.clone()), orders: Orders::new(port), table }
+    World { sqlite, catalog: Catalog::new(port.clone()), orders: Orders::new(port), table, _dir: dir }
 }
 
 impl World {

@@ -949,7 +949,7 @@ async fn the_docs_page_lists_every_route_in_a_browser() {
         std::process::Command::new(&browser)
             .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"])
             .args(["--disable-background-networking", "--disable-component-update", "--disable-sync"])
-            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg(format!("--user-data-dir={}", profile.path().display()))
             .args(["--virtual-time-budget=10000", "--dump-dom", &url])
             .output()
             .unwrap_or_else(|e| panic!("starting {browser}: {e} (./scripts/test installs chromium)"))
@@ -1131,12 +1131,12 @@ async fn repeated_failed_log_ins_are_slowed_down_for_every_address() {
             app.post("/api/auth/login", None, right.clone()).await.problem(429);
         }
     }
-    // The account's pause has passed meanwhile or passes now.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // The account's pause passes.
+    app.config.clock.advance(std::time::Duration::from_secs(1));
     app.post("/api/auth/login", None, json!({"email": email, "password": "Wrong-Password-1"})).await.problem(401);
     let longer = app.post("/api/auth/login", None, right.clone()).await.problem(429);
     assert_eq!(longer.header("retry-after"), Some("2"), "each failure doubles the wait");
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    app.config.clock.advance(std::time::Duration::from_secs(2));
     app.post("/api/auth/login", None, right.clone()).await.expect(200);
     app.post("/api/auth/login", None, json!({"email": email, "password": "Wrong-Password-1"})).await.problem(401);
     app.post("/api/auth/login", None, right).await.expect(200);

@@ -121,9 +121,9 @@ impl SmsSender for Flaky {
 #[tokio::test]
 async fn a_provider_outage_is_retried_dead_lettered_and_redriven_to_one_send() {
     let dir = shop_tests::temp_dir("deliveries");
-    let sqlite = Arc::new(SqliteTable::open(&dir.join("shop.db")).unwrap());
+    let sqlite = Arc::new(SqliteTable::open(&dir.path().join("shop.db")).unwrap());
     let table: Arc<dyn Table> = sqlite.clone();
-    let bus = Arc::new(Bus::open(&dir.join("bus.db"), shop_tests::QUICK_DELIVERY).unwrap());
+    let bus = Arc::new(Bus::open(&dir.path().join("bus.db"), shop_tests::QUICK_DELIVERY).unwrap());
     let flaky = Arc::new(Flaky {
         down: AtomicBool::new(true),
         sent: AtomicUsize::new(0),

@@ -577,7 +577,8 @@ async fn webhooks_are_delivered_as_paypal_posts_them() {
 async fn shop_with_paypal(fake: &FakePaypal) -> (shop::payments::Payments, Order) {
     use shop::domain::Quantity;
     use std::sync::Arc;
-    let path = shop_tests::temp_dir("paypal").join("table.db");
+    let dir = shop_tests::temp_dir("paypal");
+    let path = dir.path().join("table.db");
     let table: Arc<dyn shop::table::Table> = Arc::new(shop_embedded::sqlite::SqliteTable::open(&path).unwrap());
     let product = shop::catalog::Catalog::new(table.clone())
         .create(

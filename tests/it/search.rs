@@ -145,12 +145,12 @@ async fn a_reindex_holds_the_active_catalogue_and_nothing_else() {
     use shop::search::{Change, SearchIndex, SearchQuery, contract};
 
     let dir = shop_tests::temp_dir("reindex");
-    let table = Arc::new(shop_embedded::sqlite::SqliteTable::open(&dir.join("shop.db")).unwrap());
+    let table = Arc::new(shop_embedded::sqlite::SqliteTable::open(&dir.path().join("shop.db")).unwrap());
     let catalog = Catalog::new(table);
     catalog.create(shop_tests::draft("R-1", "Walnut stool", "furniture", 9_000), shop_tests::stock(2)).await.unwrap();
     let hidden = ProductDraft { active: false, ..shop_tests::draft("R-2", "Walnut shelf", "furniture", 5_000) };
     catalog.create(hidden, shop_tests::stock(2)).await.unwrap();
-    let (index, _) = shop_tantivy::TantivyIndex::open(&dir.join("search")).unwrap();
+    let (index, _) = shop_tantivy::TantivyIndex::open(&dir.path().join("search")).unwrap();
     // What the old index held but the catalogue no longer does.
     index.apply(&[Change::Put(contract::product("Walnut bench", "", "furniture", 7_000, 1))]).await.unwrap();
 

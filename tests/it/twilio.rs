@@ -83,7 +83,8 @@ async fn a_number_that_replied_stop_is_suppressed_by_the_delivery() {
     let fake = FakeTwilio::start().await;
     fake.stop("+4915100000002");
     let dir = shop_tests::temp_dir("twilio");
-    let table: Arc<dyn Table> = Arc::new(shop_embedded::sqlite::SqliteTable::open(&dir.join("shop.db")).unwrap());
+    let table: Arc<dyn Table> =
+        Arc::new(shop_embedded::sqlite::SqliteTable::open(&dir.path().join("shop.db")).unwrap());
     let mailbox = Arc::new(shop_embedded::mailbox::Mailbox::new(table.clone()));
     let twilio = Arc::new(TwilioSms::new(fake.config(FROM)).unwrap());
     let deliveries = Deliveries::new(table.clone(), Senders { email: mailbox, sms: twilio });

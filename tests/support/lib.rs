@@ -4,8 +4,6 @@
 pub mod paypal;
 pub mod twilio;
 
-use std::path::PathBuf;
-
 pub mod paying;
 
 use reqwest::{Method, StatusCode};
@@ -28,11 +26,10 @@ pub fn show_logs_if_asked() {
     });
 }
 
-/// A fresh, empty folder under the system's temp directory.
-pub fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("shop-{tag}-{}", ulid::Ulid::new()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh, empty folder under the system's temp directory, removed with all it holds when
+/// the value is dropped.
+pub fn temp_dir(tag: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("shop-{tag}-")).tempdir().unwrap()
 }
 
 /// A local stack serving on a free port.
@@ -41,6 +38,9 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub running: local::Running,
     pub config: local::Config,
+    /// The stack's data folder (`config.data_dir`), removed when the app is dropped: declared
+    /// last, so the stack stops first.
+    _data: tempfile::TempDir,
 }
 
 /// An answer, read whole.
@@ -83,18 +83,20 @@ impl TestApp {
 
     pub async fn spawn_with(adjust: impl FnOnce(&mut local::Config)) -> Self {
         show_logs_if_asked();
+        let data = temp_dir("app");
         let mut config = local::Config {
             addr: "127.0.0.1:0".parse().unwrap(),
-            data_dir: temp_dir("app"),
+            data_dir: data.path().to_owned(),
             admin_email: ADMIN_EMAIL.into(),
             admin_password: Some(ADMIN_PASSWORD.into()),
             rate_limit: 0.0,
             delivery: QUICK_DELIVERY,
+            clock: shop::time::Clock::adjustable(),
             ..local::Config::default()
         };
         adjust(&mut config);
         let running = local::spawn(config.clone()).await.expect("the local stack starts");
-        Self { url: running.url.clone(), http: reqwest::Client::new(), running, config }
+        Self { url: running.url.clone(), http: reqwest::Client::new(), running, config, _data: data }
     }
 
     /// Sends a request; `token` becomes `Authorization: Bearer`.

@@ -346,12 +346,6 @@ mod tests {
     use shop::time::Timestamp;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    fn dir() -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("shop-bus-{}", ulid::Ulid::new()));
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
     impl Bus {
         /// Messages waiting (not dead) on `queue`, in flight or not.
         fn depth(&self, queue: &Queue) -> anyhow::Result<usize> {
@@ -364,11 +358,11 @@ mod tests {
         }
     }
 
-    /// A table and a bus in a fresh folder.
-    fn world() -> (std::path::PathBuf, SqliteTable, Arc<Bus>) {
-        let dir = dir();
-        let table = SqliteTable::open(&dir.join("shop.db")).unwrap();
-        let bus = Arc::new(Bus::open(&dir.join("bus.db"), FAST).unwrap());
+    /// A table and a bus in a fresh folder, removed when the first value is dropped.
+    fn world() -> (tempfile::TempDir, SqliteTable, Arc<Bus>) {
+        let dir = tempfile::tempdir().unwrap();
+        let table = SqliteTable::open(&dir.path().join("shop.db")).unwrap();
+        let bus = Arc::new(Bus::open(&dir.path().join("bus.db"), FAST).unwrap());
         (dir, table, bus)
     }
 
@@ -408,7 +402,7 @@ mod tests {
 
     #[tokio::test]
     async fn each_event_reaches_each_queue_that_takes_its_type_once() {
-        let (_, table, bus) = world();
+        let (_dir, table, bus) = world();
         emit(&table, "01A", EventKind::OrderPlaced).await;
         emit(&table, "01B", EventKind::OrderShipped).await;
         table.write(Write::put(Item::marker(&Key::new("ORDER#1", "ORDER")))).await.unwrap();
@@ -426,7 +420,7 @@ mod tests {
 
     #[tokio::test]
     async fn failures_retry_then_dead_letter_and_redrive() {
-        let (_, table, bus) = world();
+        let (_dir, table, bus) = world();
         emit(&table, "01A", EventKind::OrderPlaced).await;
         bus.pump(&table).await.unwrap();
         let flaky = Flaky { failures: AtomicUsize::new(2), seen: Mutex::default() };
@@ -495,16 +489,16 @@ mod tests {
 
     #[tokio::test]
     async fn a_restart_delivers_what_was_in_flight() {
-        let dir = dir();
-        let table = SqliteTable::open(&dir.join("shop.db")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let table = SqliteTable::open(&dir.path().join("shop.db")).unwrap();
         emit(&table, "01A", EventKind::OrderPlaced).await;
         {
-            let bus = Arc::new(Bus::open_for_consuming(&dir.join("bus.db"), FAST).unwrap());
+            let bus = Arc::new(Bus::open_for_consuming(&dir.path().join("bus.db"), FAST).unwrap());
             bus.pump(&table).await.unwrap();
             assert_eq!(bus.receive(&SALES, 10).unwrap().len(), 1);
             // The process dies here, before the consumer answers.
         }
-        let bus = Arc::new(Bus::open_for_consuming(&dir.join("bus.db"), FAST).unwrap());
+        let bus = Arc::new(Bus::open_for_consuming(&dir.path().join("bus.db"), FAST).unwrap());
         let again = bus.receive(&SALES, 10).unwrap();
         assert_eq!(again.len(), 1);
         assert_eq!(again[0].receives, 2, "the lost receive still counts");
@@ -518,7 +512,7 @@ mod tests {
         bus.pump(&table).await.unwrap();
         emit(&table, "01C", EventKind::OrderPlaced).await;
         // Two days pass for every change; only the first two have been published.
-        let raw = Connection::open(dir.join("shop.db")).unwrap();
+        let raw = Connection::open(dir.path().join("shop.db")).unwrap();
         raw.execute("UPDATE changes SET at = at - 2 * 86400", []).unwrap();
         *bus.trimmed.lock().unwrap() = None;
         bus.pump(&table).await.unwrap();

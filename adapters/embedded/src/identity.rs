@@ -6,7 +6,7 @@
 //! Codes (confirmation, password reset) are stored hashed with a TTL and an attempt limit, and
 //! delivered through the notification outbox under the user.
 
-use shop::time::epoch_now;
+use shop::time::{Clock, epoch_now};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -91,6 +91,8 @@ pub struct EmbeddedConfig {
     pub client_id: String,
     /// Confirm new accounts at once, as a pre-sign-up trigger would; otherwise send a code.
     pub auto_confirm: bool,
+    /// What log-in pauses and codes' lifetimes are measured by.
+    pub clock: Clock,
 }
 
 /// The embedded adapter of [`Identity`].
@@ -272,14 +274,14 @@ impl EmbeddedIdentity {
     async fn login_allowed(&self, email: &Email) -> Result<(), IdentityError> {
         let Some(item) = self.table.get(&keys::login_failures(email)).await? else { return Ok(()) };
         let record: LoginFailures = item.decode()?;
-        let wait = record.locked_until - epoch_now();
+        let wait = record.locked_until - self.config.clock.epoch_now();
         if wait > 0 { Err(IdentityError::TooManyAttempts { retry_after: wait as u64 }) } else { Ok(()) }
     }
 
     /// Counts a failed log-in; past the free ones, the next must wait twice as long as the last.
     async fn login_failed(&self, email: &Email) -> anyhow::Result<()> {
         let key = keys::login_failures(email);
-        let now = epoch_now();
+        let now = self.config.clock.epoch_now();
         let counted = Update::default().add("failures", 1).set(keys::EXPIRES_AT, now + 24 * 3600);
         let record: LoginFailures = self.table.update(&key, counted, None).await?.decode()?;
         let over = record.failures - FREE_LOGIN_FAILURES;

@@ -139,8 +139,12 @@ mod identity {
     #[tokio::test]
     async fn embedded_identity_honours_the_contract() {
         let table: Arc<dyn Table> = super::table::table().await;
-        let config =
-            EmbeddedConfig { issuer: "http://localhost/test".into(), client_id: "test".into(), auto_confirm: false };
+        let config = EmbeddedConfig {
+            issuer: "http://localhost/test".into(),
+            client_id: "test".into(),
+            auto_confirm: false,
+            clock: Default::default(),
+        };
         let identity = EmbeddedIdentity::new(table.clone(), SigningKey::generate(), config);
         let t = table.clone();
         run(&identity, move |email, purpose| {
@@ -153,8 +157,12 @@ mod identity {
     #[tokio::test]
     async fn tokens_verify_and_forgeries_do_not() {
         let table: Arc<dyn Table> = super::table::table().await;
-        let config =
-            EmbeddedConfig { issuer: "http://localhost/test".into(), client_id: "test".into(), auto_confirm: true };
+        let config = EmbeddedConfig {
+            issuer: "http://localhost/test".into(),
+            client_id: "test".into(),
+            auto_confirm: true,
+            clock: Default::default(),
+        };
         let identity = EmbeddedIdentity::new(table.clone(), SigningKey::generate(), config.clone());
         let acc = account("verify");
         identity.sign_up(&acc).await.unwrap();
@@ -202,9 +210,8 @@ mod sales {
 
     #[tokio::test]
     async fn each_event_counts_once_and_only_sales_count() {
-        let dir = std::env::temp_dir().join(format!("shop-sales-{}", ulid::Ulid::new()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let sales = Sales::new(Arc::new(SqliteTable::open(&dir.join("shop.db")).unwrap()));
+        let dir = tempfile::tempdir().unwrap();
+        let sales = Sales::new(Arc::new(SqliteTable::open(&dir.path().join("shop.db")).unwrap()));
         let lamp = ProductId::new();
         for e in [event("01A", "OrderPlaced", &lamp, 3), event("01A", "OrderPlaced", &lamp, 3)] {
             sales.handle(&e).await.unwrap();

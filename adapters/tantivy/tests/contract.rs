@@ -17,7 +17,8 @@ shop::search_contract!(fresh());
 #[tokio::test]
 async fn an_index_survives_a_restart_and_an_unreadable_one_starts_empty() {
     use shop::search::{Change, SearchQuery, contract::product};
-    let root = std::env::temp_dir().join(format!("shop-search-{}", ulid::Ulid::new()));
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("index");
     let lamp = product("Brass lamp", "", "lamps", 4_900, 3);
     {
         let (index, _) = TantivyIndex::open(&root).unwrap();
@@ -33,7 +34,7 @@ async fn an_index_survives_a_restart_and_an_unreadable_one_starts_empty() {
     assert_eq!(index.search(&SearchQuery::new("lamp", 0, 10).unwrap()).await.unwrap().total, 1, "no duplicate");
     drop(index);
 
-    let broken = std::env::temp_dir().join(format!("shop-search-{}", ulid::Ulid::new()));
+    let broken = dir.path().join("broken");
     std::fs::create_dir_all(&broken).unwrap();
     std::fs::write(broken.join("CURRENT"), "index-missing").unwrap();
     let (_, opened) = TantivyIndex::open(&broken).unwrap();
