@@ -41,18 +41,19 @@ pub enum Error {
     /// 409: the request conflicts with the current state (taken email, duplicate SKU).
     #[error("{0}")]
     Conflict(String),
-    /// 409: fewer units in stock than asked for; each short line says what is left.
-    #[error("not enough in stock: {}", .0.iter().map(|s| s.sku.as_str()).collect::<Vec<_>>().join(", "))]
-    OutOfStock(Vec<Shortage>),
+    /// 409: fewer units in stock than asked for; each short line says what is left. The
+    /// `detail` of these three is the orders' own words ([`crate::orders::OrderError`]).
+    #[error("{detail}")]
+    OutOfStock { detail: String, short: Vec<Shortage> },
     /// 409: products that do not exist or are not on sale.
-    #[error("not on sale: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
-    NotOnSale(Vec<ProductId>),
+    #[error("{detail}")]
+    NotOnSale { detail: String, products: Vec<ProductId> },
+    /// 409: an order cannot move from its status to the one asked for.
+    #[error("{detail}")]
+    IllegalTransition { detail: String, from: OrderStatus, to: OrderStatus },
     /// 409: a checkout of an empty cart.
     #[error("the cart is empty")]
     EmptyCart,
-    /// 409: an order cannot move from its status to the one asked for.
-    #[error("an order that is {} cannot become {}", from.as_str(), to.as_str())]
-    IllegalTransition { from: OrderStatus, to: OrderStatus },
     /// 409: other requests kept changing the same data; the same request may be sent again
     /// after `Retry-After` seconds.
     #[error("{0}")]
@@ -136,8 +137,8 @@ impl Error {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_)
-            | Self::OutOfStock(_)
-            | Self::NotOnSale(_)
+            | Self::OutOfStock { .. }
+            | Self::NotOnSale { .. }
             | Self::EmptyCart
             | Self::IllegalTransition { .. }
             | Self::Contention(_) => StatusCode::CONFLICT,
@@ -162,8 +163,8 @@ impl Error {
             Self::NotFound(_) => "/problems/not-found",
             Self::MethodNotAllowed => "/problems/method-not-allowed",
             Self::Conflict(_) => "/problems/conflict",
-            Self::OutOfStock(_) => "/problems/out-of-stock",
-            Self::NotOnSale(_) => "/problems/not-on-sale",
+            Self::OutOfStock { .. } => "/problems/out-of-stock",
+            Self::NotOnSale { .. } => "/problems/not-on-sale",
             Self::EmptyCart => "/problems/empty-cart",
             Self::IllegalTransition { .. } => "/problems/illegal-transition",
             Self::Contention(_) => "/problems/contention",
@@ -195,13 +196,14 @@ impl Error {
 impl From<crate::orders::OrderError> for Error {
     fn from(e: crate::orders::OrderError) -> Self {
         use crate::orders::OrderError;
+        let detail = e.to_string();
         match e {
             OrderError::NotFound => Error::NotFound("order"),
-            OrderError::OutOfStock { short } => Error::OutOfStock(short),
-            OrderError::NotOnSale { products } => Error::NotOnSale(products),
+            OrderError::OutOfStock { short } => Error::OutOfStock { detail, short },
+            OrderError::NotOnSale { products } => Error::NotOnSale { detail, products },
             OrderError::EmptyCart => Error::EmptyCart,
-            OrderError::IllegalTransition { from, to } => Error::IllegalTransition { from, to },
-            OrderError::Contention => Error::Contention(e.to_string()),
+            OrderError::IllegalTransition { from, to } => Error::IllegalTransition { detail, from, to },
+            OrderError::Contention => Error::Contention(detail),
             OrderError::Invalid { field, reason } => Error::invalid(field, reason),
             OrderError::KeyReused => {
                 Error::invalid("Idempotency-Key", Invalid::new("was already used with a different request"))
@@ -375,9 +377,9 @@ impl IntoResponse for Error {
         };
         match self {
             Self::Validation { errors, .. } => problem.errors = errors,
-            Self::OutOfStock(short) => problem.short = short,
-            Self::NotOnSale(products) => problem.products = products,
-            Self::IllegalTransition { from, to } => (problem.from, problem.to) = (Some(from), Some(to)),
+            Self::OutOfStock { short, .. } => problem.short = short,
+            Self::NotOnSale { products, .. } => problem.products = products,
+            Self::IllegalTransition { from, to, .. } => (problem.from, problem.to) = (Some(from), Some(to)),
             _ => {}
         }
         let body = serde_json::to_vec(&problem).expect("a problem serializes");

@@ -74,7 +74,7 @@ async fn set_item(
     let quantity = Quantity::new(body.quantity).map_err(|e| Error::invalid("quantity", e))?;
     let product = state.catalog.get(&id).await?.ok_or(Error::NotFound("product"))?;
     if !product.active {
-        return Err(Error::NotOnSale(vec![id]));
+        return Err(shop::orders::OrderError::NotOnSale { products: vec![id] }.into());
     }
     state.carts.set(&caller.user_id, &id, quantity).await?;
     Ok(Json(state.carts.view(&caller.user_id).await?))

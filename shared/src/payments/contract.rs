@@ -122,16 +122,11 @@ pub async fn refunds_are_made_once_per_key_up_to_what_was_paid(subject: &Subject
     let more = provider.refund(&refund(1, &more_key)).await;
     assert!(matches!(more, Err(ProviderError::Refused(_))), "{more:?}");
 
-    let unpaid = order_with_payment(provider).await;
-    let key = format!("early-{}", unpaid.0.id);
-    let early = RefundRequest { order: &unpaid.0.id, payment_id: &unpaid.1, amount: eur(100), key: &key };
+    let unpaid = self::order(3000);
+    let payment = provider.create(&unpaid, 1).await.unwrap();
+    let key = format!("early-{}", unpaid.id);
+    let early = RefundRequest { order: &unpaid.id, payment_id: &payment.id, amount: eur(100), key: &key };
     assert!(matches!(provider.refund(&early).await, Err(ProviderError::Refused(_))));
-}
-
-async fn order_with_payment(provider: &dyn PaymentProvider) -> (Order, String) {
-    let order = order(3000);
-    let payment = provider.create(&order, 1).await.unwrap();
-    (order, payment.id)
 }
 
 /// A webhook delivery without the provider's signature is refused and read no further.
