@@ -11,6 +11,10 @@ SMS SNS sent) to one recipient, as `[{"id", "to", "words", "source"}]` (an email
 SMS's text), so a test reads back what it sent without moto's whole state (`/moto-api/data.json`
 holds every table and queue of the run).
 
+And it adds Cognito's ResendConfirmationCode, which moto lacks, as the API reference describes
+it: a new code for an unconfirmed user (UserNotFoundException for an unknown one,
+InvalidParameterException for one confirmed already), its delivery details answered.
+
 Usage: python aws_emulator.py HOST PORT
 """
 
@@ -55,7 +59,36 @@ def sent(service: str, to: str) -> list[dict]:
     raise ValueError(f"no sent messages of {service!r}")
 
 
+def add_resend_confirmation_code() -> None:
+    from moto.core.responses import ActionResult
+    from moto.cognitoidp.exceptions import InvalidParameterException, UserNotFoundError
+    from moto.cognitoidp.models import UserStatus, cognitoidp_backends
+    from moto.cognitoidp.responses import CognitoIdpResponse
+
+    def resend_confirmation_code(self) -> ActionResult:
+        client_id, username = self._get_param("ClientId"), self._get_param("Username")
+        pools = [
+            pool
+            for regions in cognitoidp_backends.values()
+            for backend in regions.values()
+            for pool in backend.user_pools.values()
+            if client_id in pool.clients
+        ]
+        user = pools[0]._get_user(username) if pools else None
+        if user is None:
+            raise UserNotFoundError("User does not exist.")
+        if user.status != UserStatus.UNCONFIRMED:
+            raise InvalidParameterException("User is already confirmed.")
+        email = user.attribute_lookup.get("email", "")
+        masked = email[:1] + "***@" + email.partition("@")[2]
+        delivery = {"Destination": masked, "DeliveryMedium": "EMAIL", "AttributeName": "email"}
+        return ActionResult({"CodeDeliveryDetails": delivery})
+
+    CognitoIdpResponse.resend_confirmation_code = resend_confirmation_code
+
+
 def main() -> None:
+    add_resend_confirmation_code()
     host, port = sys.argv[1], int(sys.argv[2])
     app = DomainDispatcherApplication(create_backend_app)
     lock = threading.Lock()

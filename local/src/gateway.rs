@@ -133,6 +133,7 @@ pub async fn gateway(State(gw): State<Arc<Gateway>>, mut request: Request, next:
         return Error::PayloadTooLarge(gw.max_body).into_response();
     }
     let needs_caller = gw.route(request.method(), request.uri().path()).is_some_and(|r| r.needs_caller);
+    let mut verified = None;
     if needs_caller {
         let token = request
             .headers()
@@ -162,8 +163,9 @@ pub async fn gateway(State(gw): State<Arc<Gateway>>, mut request: Request, next:
             };
             context_claims.insert(name, text.into());
         }
-        request.extensions_mut().insert(shop::http::caller::authorizer_context(context_claims));
+        verified = Some(context_claims);
     }
+    request.extensions_mut().insert(shop::http::caller::request_context(&client.to_string(), verified));
     next.run(request).await
 }
 

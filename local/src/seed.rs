@@ -135,7 +135,7 @@ pub async fn admin(
     let account = NewAccount { email: email.clone(), password, name: Name::parse("Shop Admin")?, phone: None };
     let created = match identity.create_user(&account).await {
         Ok(id) => {
-            users.create(&UserProfile::new(id, email.clone(), account.name.clone(), None)).await?;
+            users.create(&UserProfile::new(id, email.clone(), account.name.clone(), None), true).await?;
             true
         }
         Err(IdentityError::EmailTaken) => false,

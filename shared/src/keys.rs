@@ -186,14 +186,15 @@ pub fn idempotency(user: &UserId, key: &str) -> Key {
 
 pub const IDEMPOTENCY_PREFIX: &str = "IDEMPOTENCY#";
 
-/// The mark an erased account leaves: a token issued before the erasure is refused.
-pub fn erased(user: &UserId) -> Key {
-    Key::new(format!("ERASED#{user}"), "ERASED")
+/// The mark a log-out, a password reset or an erasure leaves: the account's tokens issued
+/// before it are refused (all of them, once erased).
+pub fn revoked(user: &UserId) -> Key {
+    Key::new(format!("REVOKED#{user}"), "REVOKED")
 }
 
 /// Failed log-ins for one email address (embedded identity), whether or not it has an account.
-pub fn login_failures(email: &Email) -> Key {
-    Key::new(format!("LOGIN#{email}"), "FAILURES")
+pub fn login_failures(email: &Email, client: &str) -> Key {
+    Key::new(format!("LOGIN#{email}"), format!("FAILURES#{client}"))
 }
 
 pub fn event(id: &ulid::Ulid) -> Key {

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::domain::{Address, Email, Name, Phone, UserId};
+use crate::identity::UNCONFIRMED_SECONDS;
 use crate::keys;
-use crate::table::{self, Condition, Item, Query, Table, Write, WriteError};
+use crate::table::{self, Condition, Item, Query, Table, Update, Write, WriteError};
 use crate::time::Timestamp;
 use futures::TryStreamExt;
 
@@ -100,10 +101,6 @@ pub struct ProfileChanges {
     pub preferences: Option<NotificationPreferences>,
 }
 
-/// How long an erased account's mark refuses its tokens: longer than any ID or access token
-/// lives (at most a day in Cognito, an hour in the embedded identity).
-pub const ERASURE_MARK_SECONDS: i64 = 2 * 24 * 3600;
-
 /// The user repository over the table port.
 #[derive(Clone)]
 pub struct Users {
@@ -123,11 +120,24 @@ impl Users {
         Self { table }
     }
 
-    /// Stores a new profile; an existing one is kept (sign-up may be retried).
-    pub async fn create(&self, profile: &UserProfile) -> Result<UserProfile> {
-        match self.table.write(Write::create(profile.item())).await {
+    /// Stores a new profile; an existing one is kept (sign-up may be retried). The profile of
+    /// an account not yet confirmed goes with it after [`UNCONFIRMED_SECONDS`], unless
+    /// [`Users::keep`] is called meanwhile.
+    pub async fn create(&self, profile: &UserProfile, confirmed: bool) -> Result<UserProfile> {
+        let item = profile.item();
+        let item = if confirmed { item } else { item.expiring_at(crate::time::epoch_now() + UNCONFIRMED_SECONDS) };
+        match self.table.write(Write::create(item)).await {
             Ok(()) => Ok(profile.clone()),
             Err(WriteError::ConditionFailed { .. }) => self.get(&profile.id).await?.ok_or(UserError::NotFound),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Keeps the profile of an account that was just confirmed.
+    pub async fn keep(&self, id: &UserId) -> Result<()> {
+        let kept = Write::update(keys::user_profile(id), Update::default().remove(keys::EXPIRES_AT));
+        match self.table.write(kept.when(Condition::Exists)).await {
+            Ok(()) | Err(WriteError::ConditionFailed { .. }) => Ok(()),
             Err(e) => Err(e.into()),
         }
     }
@@ -192,15 +202,6 @@ impl Users {
                 other => return other.map(|_| ()),
             }
         }
-    }
-
-    /// Marks the user erased: every token still held for the account is refused from now on
-    /// (a request with one could otherwise bring a profile back). The first step of erasure.
-    pub async fn mark_erased(&self, id: &UserId) -> Result<()> {
-        let mark = Item::marker(&keys::erased(id))
-            .with("erased_at", serde_json::to_value(Timestamp::now()).context("a time")?)
-            .expiring_at(crate::time::epoch_now() + ERASURE_MARK_SECONDS);
-        Ok(self.table.write(Write::put(mark)).await?)
     }
 
     /// Removes the profile and everything else stored under the user (the last step of

@@ -82,7 +82,7 @@ async fn a_killed_stack_loses_no_event_and_applies_none_twice() {
             .post("/api/auth/register", None, json!({"email": email, "password": PASSWORD, "name": "Crash"}))
             .await
             .unwrap();
-        assert_eq!(status, 201);
+        assert_eq!(status, 202);
         shoppers.push(stack.token(&email, PASSWORD).await);
     }
 

@@ -20,12 +20,13 @@ use tower::ServiceExt;
 
 /// The status each sample event must get against the fixture world below.
 const EXPECTED: &[(&str, u16)] = &[
-    ("auth/register", 201),
+    ("auth/register", 202),
     ("auth/confirm", 422),
     ("auth/login", 200),
     ("auth/refresh", 401),
     ("auth/logout", 401),
     ("auth/forgot-password", 202),
+    ("auth/resend-code", 202),
     ("auth/reset-password", 422),
     ("users/list-users", 200),
     ("users/create-user", 201),
@@ -115,7 +116,10 @@ async fn world() -> World {
         ("22222222-2222-4222-8222-222222222222", "shopper@example.com", "Shopper"),
     ] {
         let (email, name) = (Email::parse(email).unwrap(), Name::parse(name).unwrap());
-        users.create(&UserProfile::new(UserId::parse(id).unwrap(), email.clone(), name.clone(), None)).await.unwrap();
+        users
+            .create(&UserProfile::new(UserId::parse(id).unwrap(), email.clone(), name.clone(), None), true)
+            .await
+            .unwrap();
         let password = Password::parse(shop_tests::PASSWORD).unwrap();
         identity.create_user(&NewAccount { email, password, name, phone: None }).await.unwrap();
     }
@@ -276,20 +280,16 @@ async fn not_http(name: &str, event: Value, world: &World) {
             let at = time::OffsetDateTime::from_unix_timestamp_nanos(1_795_600_000_000 * 1_000_000).unwrap();
             let message = Message {
                 id: "01JD0000000000000000000003-email".into(),
-                user_id: shop::domain::UserId::parse(shopper).unwrap(),
-                kind: "OrderPlaced".into(),
-                channel: Channel::Email,
-                to: "shopper@example.com".into(),
                 subject: Some("Order received".into()),
                 text: "Thank you".into(),
                 html: Some("<p>Thank you</p>".into()),
-                status: DeliveryStatus::Queued,
                 created_at: shop::time::Timestamp::at(at),
-                sent_at: None,
-                provider_id: None,
-                reason: None,
-                attempts: 0,
-                order_id: None,
+                ..Message::new(
+                    &shop::domain::UserId::parse(shopper).unwrap(),
+                    "OrderPlaced",
+                    Channel::Email,
+                    "shopper@example.com",
+                )
             };
             world.table.write(shop::table::Write::put(message.item())).await.unwrap();
             let mailbox = shop_embedded::mailbox::Mailbox::new(world.table.clone());

@@ -146,28 +146,31 @@ impl TestApp {
     pub async fn register(&self, name: &str) -> (String, String) {
         let email = format!("{}-{}@example.com", name.to_lowercase(), ulid::Ulid::new().to_string().to_lowercase());
         let body = json!({"email": email, "password": PASSWORD, "name": name});
-        let answer = self.post("/api/auth/register", None, body).await.expect(201);
-        let user_id = answer.body["user_id"].as_str().unwrap().to_owned();
+        let answer = self.post("/api/auth/register", None, body).await.expect(202);
         if answer.body["confirmed"] == false {
-            let code = self.sent_code(&user_id, "confirm").await;
+            let code = self.sent_code(&email, "confirm").await;
             self.post("/api/auth/confirm", None, json!({"email": email, "code": code})).await.expect(204);
         }
-        (email, user_id)
+        let tokens = self.login(&email, PASSWORD).await;
+        let claims = shop::identity::contract::claims_of(tokens["id_token"].as_str().unwrap());
+        (email, claims["sub"].as_str().unwrap().to_owned())
     }
 
-    /// The newest code of `kind` sent to the user: read from the outbox of the embedded
-    /// provider; on the emulator, whose Cognito accepts any code it did not issue, a stand-in.
-    pub async fn sent_code(&self, user_id: &str, kind: &str) -> String {
+    /// The newest code of `kind` (`confirm`, `password_reset`) mailed to `email`, read from the
+    /// local mailbox as its owner would; on the emulator, whose Cognito accepts any code it did
+    /// not issue, a stand-in.
+    pub async fn sent_code(&self, email: &str, kind: &str) -> String {
         if self.config.backend == local::Backend::Aws {
             return "123456".into();
         }
-        let user = shop::domain::UserId::parse(user_id).unwrap();
-        let query = shop::table::Query::partition(shop::keys::user_partition(&user))
-            .prefix(shop::keys::NOTIFICATION_PREFIX)
-            .descending();
-        let page = self.running.table.query(&query).await.unwrap();
-        let note = page.items.iter().find(|i| i.str("kind") == Some(kind)).expect("a code in the outbox");
-        note.str("code").unwrap().to_owned()
+        let subject = if kind == "confirm" { "Confirm your account" } else { "Reset your password" };
+        let mailbox = shop_embedded::mailbox::Mailbox::new(self.running.table.clone());
+        let mail = eventually(10, "a code in the mailbox", || async {
+            let all = mailbox.all().await.unwrap();
+            all.into_iter().rev().find(|m| m.to == email && m.subject.as_deref() == Some(subject))
+        })
+        .await;
+        mail.text.split_whitespace().find(|w| w.len() == 6 && w.parse::<u32>().is_ok()).expect("a code").to_owned()
     }
 
     /// The messages in a user's outbox (codes and notifications), newest first.

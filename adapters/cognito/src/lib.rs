@@ -5,11 +5,11 @@ use async_trait::async_trait;
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_cognitoidentityprovider::types::{
-    AttributeType, AuthFlowType, AuthenticationResultType, MessageActionType,
+    AttributeType, AuthFlowType, AuthenticationResultType, MessageActionType, UserContextDataType,
 };
 
 use shop::domain::{Email, Password, UserId};
-use shop::identity::{Identity, IdentityError, NewAccount, SignedUp, Tokens};
+use shop::identity::{Client as Caller, Identity, IdentityError, NewAccount, SignedUp, Tokens};
 
 /// Where the user pool is.
 #[derive(Debug, Clone)]
@@ -29,6 +29,36 @@ impl CognitoIdentity {
     pub fn new(client: Client, config: CognitoConfig) -> Self {
         Self { client, config }
     }
+
+    /// The `sub` of the account `username` (an email, or the sub itself) names, if any.
+    async fn sub(&self, username: &str) -> Result<Option<UserId>, IdentityError> {
+        let out = self.client.admin_get_user().user_pool_id(&self.config.user_pool_id).username(username).send().await;
+        let user = match out.map_err(|e| classify(e, USERS, "reading a user")) {
+            Ok(user) => user,
+            Err(IdentityError::NoSuchUser) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let sub = user.user_attributes.unwrap_or_default().into_iter().find(|a| a.name == "sub").and_then(|a| a.value);
+        Ok(Some(sub_of(sub)?))
+    }
+
+    /// Ends every session of the account `email` names: its refresh and access tokens stop
+    /// working at Cognito.
+    async fn sign_out(&self, email: &Email) -> Result<(), IdentityError> {
+        self.client
+            .admin_user_global_sign_out()
+            .user_pool_id(&self.config.user_pool_id)
+            .username(email.as_str())
+            .send()
+            .await
+            .map_err(|e| classify(e, USERS, "signing a user out"))?;
+        Ok(())
+    }
+}
+
+fn sub_of(sub: Option<String>) -> Result<UserId, IdentityError> {
+    let sub = sub.ok_or_else(|| anyhow::anyhow!("Cognito answered a user without a sub"))?;
+    Ok(UserId::parse(&sub).map_err(|e| anyhow::anyhow!("Cognito's sub {e}"))?)
 }
 
 /// Cognito error codes and the port's error each one means.
@@ -87,6 +117,11 @@ const CODES: ErrorMap = &[
     ("UserNotFoundException", |_| IdentityError::InvalidCode),
     ("InvalidPasswordException", IdentityError::WeakPassword),
 ];
+const RESEND: ErrorMap = &[
+    ("UserNotFoundException", |_| IdentityError::NoSuchUser),
+    // Already confirmed.
+    ("InvalidParameterException", |_| IdentityError::NoSuchUser),
+];
 const TOKENS: ErrorMap = &[("NotAuthorizedException", |_| IdentityError::InvalidToken)];
 const USERS: ErrorMap = &[
     ("UserNotFoundException", |_| IdentityError::NoSuchUser),
@@ -96,6 +131,11 @@ const USERS: ErrorMap = &[
 
 #[async_trait]
 impl Identity for CognitoIdentity {
+    /// The pool sends a code (no pre-sign-up trigger confirms accounts).
+    fn confirms_at_once(&self) -> bool {
+        false
+    }
+
     async fn sign_up(&self, account: &NewAccount) -> Result<SignedUp, IdentityError> {
         let out = self
             .client
@@ -106,9 +146,31 @@ impl Identity for CognitoIdentity {
             .set_user_attributes(Some(attributes(account)))
             .send()
             .await
-            .map_err(|e| classify(e, USERS, "signing up"))?;
-        let user_id = UserId::parse(&out.user_sub).map_err(|e| anyhow::anyhow!("Cognito's sub {e}"))?;
-        Ok(SignedUp { user_id, confirmed: out.user_confirmed })
+            .map_err(|e| classify(e, USERS, "signing up"));
+        match out {
+            Ok(out) => Ok(SignedUp::New { user_id: sub_of(Some(out.user_sub))?, confirmed: out.user_confirmed }),
+            Err(IdentityError::EmailTaken) => {
+                let owner = self.sub(account.email.as_str()).await?.ok_or(IdentityError::EmailTaken)?;
+                Ok(SignedUp::Taken { owner })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn resend_code(&self, email: &Email) -> Result<(), IdentityError> {
+        let sent = self
+            .client
+            .resend_confirmation_code()
+            .client_id(&self.config.client_id)
+            .username(email.as_str())
+            .send()
+            .await
+            .map_err(|e| classify(e, RESEND, "resending a confirmation code"));
+        match sent {
+            // No such account, or one confirmed already: the same answer.
+            Ok(_) | Err(IdentityError::NoSuchUser) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     async fn confirm_sign_up(&self, email: &Email, code: &str) -> Result<(), IdentityError> {
@@ -123,7 +185,10 @@ impl Identity for CognitoIdentity {
         Ok(())
     }
 
-    async fn log_in(&self, email: &Email, password: &Password) -> Result<Tokens, IdentityError> {
+    /// The client's address goes to Cognito, whose threat protection counts failures per
+    /// address and client.
+    async fn log_in(&self, email: &Email, password: &Password, client: &Caller) -> Result<Tokens, IdentityError> {
+        let context = UserContextDataType::builder().ip_address(&client.0).build();
         let out = self
             .client
             .initiate_auth()
@@ -131,6 +196,7 @@ impl Identity for CognitoIdentity {
             .auth_flow(AuthFlowType::UserPasswordAuth)
             .auth_parameters("USERNAME", email.as_str())
             .auth_parameters("PASSWORD", password.expose())
+            .user_context_data(context)
             .send()
             .await
             .map_err(|e| classify(e, CREDENTIALS, "logging in"))?;
@@ -152,14 +218,23 @@ impl Identity for CognitoIdentity {
         Ok(tokens)
     }
 
-    async fn log_out(&self, access_token: &str) -> Result<(), IdentityError> {
+    async fn log_out(&self, access_token: &str) -> Result<UserId, IdentityError> {
+        let user = self
+            .client
+            .get_user()
+            .access_token(access_token)
+            .send()
+            .await
+            .map_err(|e| classify(e, TOKENS, "reading the signed-in user"))?;
+        let sub = user.user_attributes.into_iter().find(|a| a.name == "sub").and_then(|a| a.value);
+        let user = sub_of(sub)?;
         self.client
             .global_sign_out()
             .access_token(access_token)
             .send()
             .await
             .map_err(|e| classify(e, TOKENS, "signing out"))?;
-        Ok(())
+        Ok(user)
     }
 
     async fn forgot_password(&self, email: &Email) -> Result<(), IdentityError> {
@@ -171,7 +246,7 @@ impl Identity for CognitoIdentity {
         }
     }
 
-    async fn reset_password(&self, email: &Email, code: &str, password: &Password) -> Result<(), IdentityError> {
+    async fn reset_password(&self, email: &Email, code: &str, password: &Password) -> Result<UserId, IdentityError> {
         self.client
             .confirm_forgot_password()
             .client_id(&self.config.client_id)
@@ -181,7 +256,9 @@ impl Identity for CognitoIdentity {
             .send()
             .await
             .map_err(|e| classify(e, CODES, "resetting a password"))?;
-        Ok(())
+        let user = self.sub(email.as_str()).await?.ok_or(IdentityError::InvalidCode)?;
+        self.sign_out(email).await?;
+        Ok(user)
     }
 
     async fn create_user(&self, account: &NewAccount) -> Result<UserId, IdentityError> {
@@ -226,11 +303,17 @@ impl Identity for CognitoIdentity {
         Ok(())
     }
 
-    async fn delete_user(&self, email: &Email) -> Result<(), IdentityError> {
+    async fn user_by_email(&self, email: &Email) -> Result<Option<UserId>, IdentityError> {
+        self.sub(email.as_str()).await
+    }
+
+    /// By the `sub`, which is the user's name in a pool whose users sign in with their email:
+    /// their address may have changed since.
+    async fn delete_user(&self, user: &UserId) -> Result<(), IdentityError> {
         self.client
             .admin_delete_user()
             .user_pool_id(&self.config.user_pool_id)
-            .username(email.as_str())
+            .username(user.as_str())
             .send()
             .await
             .map_err(|e| classify(e, USERS, "deleting a user"))?;

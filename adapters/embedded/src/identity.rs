@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use shop::domain::{Email, Password, UserId};
-use shop::identity::{Identity, IdentityError, NewAccount, SignedUp, Tokens};
+use shop::identity::{Client, Identity, IdentityError, NewAccount, SignedUp, Tokens, UNCONFIRMED_SECONDS};
 use shop::keys;
 use shop::notifications::code_message;
 use shop::table::{Condition, Item, Query, Table, Update, Write, WriteError};
@@ -35,12 +35,16 @@ pub const REFRESH_SECONDS: i64 = 30 * 24 * 3600;
 /// How long a code stays valid, and how many wrong tries it takes.
 const CODE_SECONDS: i64 = 3600;
 const CODE_ATTEMPTS: i64 = 5;
-/// Codes sent to one account per clock hour, so nobody can flood a mailbox through the API.
-pub const CODES_PER_HOUR: i64 = 5;
-/// Failed log-ins for one email address before each next one must wait (Cognito's rule: five,
-/// then a wait of 1 s that doubles with each failure, up to 15 minutes).
+/// Failed log-ins for one email address from one client before each next one must wait
+/// (Cognito's rule: five, then a wait of 1 s that doubles with each failure, up to 15
+/// minutes). Counted per client, so nobody can keep an address's owner out by failing for it.
 const FREE_LOGIN_FAILURES: i64 = 5;
 const MAX_LOGIN_WAIT_SECONDS: i64 = 15 * 60;
+/// Password hashes computed at once. Each argon2id hash takes 19 MiB and a core for tens of
+/// milliseconds: a burst of log-ins waits its turn instead of asking for gigabytes.
+const HASHES_AT_ONCE: usize = 4;
+
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(HASHES_AT_ONCE);
 
 /// The ES256 key that signs tokens; persisted by whoever runs the provider.
 #[derive(Clone)]
@@ -142,6 +146,7 @@ fn sha256_hex(text: &str) -> String {
 
 async fn hash_password(password: &Password) -> anyhow::Result<String> {
     let password = password.clone();
+    let _turn = HASHING.acquire().await?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut rand::rngs::OsRng);
         Argon2::default()
@@ -154,6 +159,7 @@ async fn hash_password(password: &Password) -> anyhow::Result<String> {
 
 async fn password_matches(password: &Password, hash: String) -> anyhow::Result<bool> {
     let password = password.clone();
+    let _turn = HASHING.acquire().await?;
     tokio::task::spawn_blocking(move || {
         let parsed = PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("reading a stored hash: {e}"))?;
         Ok(Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok())
@@ -217,29 +223,15 @@ impl EmbeddedIdentity {
     }
 
     /// Stores a fresh code for `purpose` and delivers it through the user's outbox, unless the
-    /// account had [`CODES_PER_HOUR`] codes this hour already: answers whether it was sent.
+    /// account had its hourly account emails already: answers whether it was sent.
     async fn send_code(&self, user: &UserId, email: &Email, purpose: &str) -> anyhow::Result<bool> {
         let code = format!("{:06}", rand::random::<u32>() % 1_000_000);
         let stored = StoredCode { code_hash: sha256_hex(&code), attempts: 0 };
         let message = code_message(user, email.as_str(), purpose, &code, CODE_SECONDS / 60);
-        let (now, expires) = (epoch_now(), epoch_now() + CODE_SECONDS);
-        let hour = now / 3600;
-        let counted = Update::default().add("sent", 1).set(keys::EXPIRES_AT, (hour + 2) * 3600);
-        let writes = [
-            // First, so a refusal is told by its index.
-            Write::update(keys::codes_sent(user, hour), counted).when(Condition::Under("sent".into(), CODES_PER_HOUR)),
-            Write::put(Item::new(&keys::user_code(user, purpose), &stored).expiring_at(expires)),
-            // The message holds the code only as long as the code is good; its event has it sent.
-            Write::put(message.item().with("code", code).expiring_at(expires)),
-        ];
-        match self.table.transact(writes.into_iter().chain(message.event()).collect()).await {
-            Ok(()) => Ok(true),
-            Err(WriteError::ConditionFailed { index: Some(0) }) => {
-                tracing::warn!(user = %user, purpose, "code not sent: the account's hourly limit is reached");
-                Ok(false)
-            }
-            Err(e) => Err(anyhow::anyhow!("storing a {purpose} code: {e}")),
-        }
+        let expires = epoch_now() + CODE_SECONDS;
+        let stored = Write::put(Item::new(&keys::user_code(user, purpose), &stored).expiring_at(expires));
+        // The message holds the code until it is sent, at most as long as the code is good.
+        shop::notifications::account::queue(&*self.table, &message, Some(expires), vec![stored]).await
     }
 
     /// Spends one attempt of the user's code for `purpose`; Ok only for the right code.
@@ -269,18 +261,18 @@ impl EmbeddedIdentity {
         }
     }
 
-    /// Refuses a log-in while the address's failures make it wait, whatever address the
-    /// attempts come from and whether or not the account exists (so the answer tells nothing).
-    async fn login_allowed(&self, email: &Email) -> Result<(), IdentityError> {
-        let Some(item) = self.table.get(&keys::login_failures(email)).await? else { return Ok(()) };
+    /// Refuses a log-in while this client's failures for the address make it wait, whether or
+    /// not the account exists (so the answer tells nothing).
+    async fn login_allowed(&self, email: &Email, client: &Client) -> Result<(), IdentityError> {
+        let Some(item) = self.table.get(&keys::login_failures(email, &client.0)).await? else { return Ok(()) };
         let record: LoginFailures = item.decode()?;
         let wait = record.locked_until - self.config.clock.epoch_now();
         if wait > 0 { Err(IdentityError::TooManyAttempts { retry_after: wait as u64 }) } else { Ok(()) }
     }
 
     /// Counts a failed log-in; past the free ones, the next must wait twice as long as the last.
-    async fn login_failed(&self, email: &Email) -> anyhow::Result<()> {
-        let key = keys::login_failures(email);
+    async fn login_failed(&self, email: &Email, client: &Client) -> anyhow::Result<()> {
+        let key = keys::login_failures(email, &client.0);
         let now = self.config.clock.epoch_now();
         let counted = Update::default().add("failures", 1).set(keys::EXPIRES_AT, now + 24 * 3600);
         let record: LoginFailures = self.table.update(&key, counted, None).await?.decode()?;
@@ -301,6 +293,8 @@ impl EmbeddedIdentity {
         Ok(())
     }
 
+    /// Creates the account, or answers `EmailTaken` after as long (the hash comes first). An
+    /// unconfirmed account expires after [`UNCONFIRMED_SECONDS`] unless confirmed meanwhile.
     async fn create(
         &self,
         account: &NewAccount,
@@ -314,11 +308,12 @@ impl EmbeddedIdentity {
             groups,
             confirmed,
         };
+        let lasting = |item: Item| if confirmed { item } else { item.expiring_at(epoch_now() + UNCONFIRMED_SECONDS) };
         let result = self
             .table
             .transact(vec![
-                Write::create(Item::new(&keys::email(&account.email), &EmailOwner { user_id: user.clone() })),
-                Write::create(Item::new(&keys::user_credentials(&user), &creds)),
+                Write::create(lasting(Item::new(&keys::email(&account.email), &EmailOwner { user_id: user.clone() }))),
+                Write::create(lasting(Item::new(&keys::user_credentials(&user), &creds))),
             ])
             .await;
         match result {
@@ -326,6 +321,20 @@ impl EmbeddedIdentity {
             Err(WriteError::ConditionFailed { .. }) => Err(IdentityError::EmailTaken),
             Err(e) => Err(anyhow::Error::from(e).into()),
         }
+    }
+
+    /// Marks the account confirmed, to be kept, and ends `purpose`'s code, with `more` in
+    /// the same transaction.
+    async fn confirmed(&self, user: &UserId, email: &Email, purpose: &str, more: Update) -> anyhow::Result<()> {
+        let update = more.set("confirmed", true).remove(keys::EXPIRES_AT);
+        self.table
+            .transact(vec![
+                Write::update(keys::user_credentials(user), update).when(Condition::Exists),
+                Write::update(keys::email(email), Update::default().remove(keys::EXPIRES_AT)).when(Condition::Exists),
+                Write::delete(keys::user_code(user, purpose)),
+            ])
+            .await
+            .map_err(|e| anyhow::anyhow!("confirming an account ({purpose}): {e}"))
     }
 }
 
@@ -335,42 +344,54 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 #[async_trait]
 impl Identity for EmbeddedIdentity {
+    fn confirms_at_once(&self) -> bool {
+        self.config.auto_confirm
+    }
+
     async fn sign_up(&self, account: &NewAccount) -> Result<SignedUp, IdentityError> {
         let confirmed = self.config.auto_confirm;
-        let user_id = self.create(account, confirmed, Vec::new()).await?;
+        let user_id = match self.create(account, confirmed, Vec::new()).await {
+            Ok(user_id) => user_id,
+            Err(IdentityError::EmailTaken) => {
+                // Gone meanwhile (an unconfirmed account expiring): the next try creates it.
+                let owner = self.owner(&account.email).await?.ok_or(IdentityError::EmailTaken)?;
+                return Ok(SignedUp::Taken { owner });
+            }
+            Err(e) => return Err(e),
+        };
         if !confirmed {
             self.send_code(&user_id, &account.email, "confirm").await?;
         }
-        Ok(SignedUp { user_id, confirmed })
+        Ok(SignedUp::New { user_id, confirmed })
     }
 
     async fn confirm_sign_up(&self, email: &Email, code: &str) -> Result<(), IdentityError> {
         let user = self.owner(email).await?.ok_or(IdentityError::InvalidCode)?;
         self.check_code(&user, "confirm", code).await?;
-        self.table
-            .transact(vec![
-                Write::update(keys::user_credentials(&user), Update::default().set("confirmed", true))
-                    .when(Condition::Exists),
-                Write::delete(keys::user_code(&user, "confirm")),
-            ])
-            .await
-            .map_err(|e| anyhow::anyhow!("confirming an account: {e}"))?;
+        Ok(self.confirmed(&user, email, "confirm", Update::default()).await?)
+    }
+
+    async fn resend_code(&self, email: &Email) -> Result<(), IdentityError> {
+        let Some(user) = self.owner(email).await? else { return Ok(()) };
+        if self.credentials(&user).await?.is_some_and(|c| !c.confirmed) {
+            self.send_code(&user, email, "confirm").await?;
+        }
         Ok(())
     }
 
-    async fn log_in(&self, email: &Email, password: &Password) -> Result<Tokens, IdentityError> {
-        self.login_allowed(email).await?;
+    async fn log_in(&self, email: &Email, password: &Password, client: &Client) -> Result<Tokens, IdentityError> {
+        self.login_allowed(email, client).await?;
         let Some(user) = self.owner(email).await? else {
             let _ = password_matches(password, DECOY_HASH.into()).await;
-            self.login_failed(email).await?;
+            self.login_failed(email, client).await?;
             return Err(IdentityError::InvalidCredentials);
         };
         let creds = self.credentials(&user).await?.ok_or(IdentityError::InvalidCredentials)?;
         if !password_matches(password, creds.password_hash.clone()).await? {
-            self.login_failed(email).await?;
+            self.login_failed(email, client).await?;
             return Err(IdentityError::InvalidCredentials);
         }
-        self.table.write(Write::delete(keys::login_failures(email))).await.map_err(anyhow::Error::from)?;
+        self.table.write(Write::delete(keys::login_failures(email, &client.0))).await.map_err(anyhow::Error::from)?;
         if !creds.confirmed {
             return Err(IdentityError::NotConfirmed);
         }
@@ -392,7 +413,7 @@ impl Identity for EmbeddedIdentity {
         Ok(self.tokens(&record.user_id, &creds, None)?)
     }
 
-    async fn log_out(&self, access_token: &str) -> Result<(), IdentityError> {
+    async fn log_out(&self, access_token: &str) -> Result<UserId, IdentityError> {
         let claims = self.verifier.verify_access_token(access_token).map_err(|_| IdentityError::InvalidToken)?;
         let user = claims
             .get("sub")
@@ -400,7 +421,7 @@ impl Identity for EmbeddedIdentity {
             .and_then(|s| UserId::parse(s).ok())
             .ok_or(IdentityError::InvalidToken)?;
         self.revoke_sessions(&user).await?;
-        Ok(())
+        Ok(user)
     }
 
     async fn forgot_password(&self, email: &Email) -> Result<(), IdentityError> {
@@ -410,20 +431,14 @@ impl Identity for EmbeddedIdentity {
         Ok(())
     }
 
-    async fn reset_password(&self, email: &Email, code: &str, password: &Password) -> Result<(), IdentityError> {
+    async fn reset_password(&self, email: &Email, code: &str, password: &Password) -> Result<UserId, IdentityError> {
         let user = self.owner(email).await?.ok_or(IdentityError::InvalidCode)?;
         self.check_code(&user, "password_reset", code).await?;
         let hash = hash_password(password).await?;
-        self.table
-            .transact(vec![
-                Write::update(keys::user_credentials(&user), Update::default().set("password_hash", hash))
-                    .when(Condition::Exists),
-                Write::delete(keys::user_code(&user, "password_reset")),
-            ])
-            .await
-            .map_err(|e| anyhow::anyhow!("resetting a password: {e}"))?;
+        // The code reached the address: that confirms it, whoever signed up with it.
+        self.confirmed(&user, email, "password_reset", Update::default().set("password_hash", hash)).await?;
         self.revoke_sessions(&user).await?;
-        Ok(())
+        Ok(user)
     }
 
     async fn create_user(&self, account: &NewAccount) -> Result<UserId, IdentityError> {
@@ -446,12 +461,17 @@ impl Identity for EmbeddedIdentity {
         Ok(())
     }
 
-    async fn delete_user(&self, email: &Email) -> Result<(), IdentityError> {
-        let user = self.owner(email).await?.ok_or(IdentityError::NoSuchUser)?;
+    async fn user_by_email(&self, email: &Email) -> Result<Option<UserId>, IdentityError> {
+        Ok(self.owner(email).await?)
+    }
+
+    async fn delete_user(&self, user: &UserId) -> Result<(), IdentityError> {
+        let creds = self.credentials(user).await?.ok_or(IdentityError::NoSuchUser)?;
+        let user = user.clone();
         self.revoke_sessions(&user).await?;
         self.table
             .transact(vec![
-                Write::delete(keys::email(email)),
+                Write::delete(keys::email(&creds.email)),
                 Write::delete(keys::user_credentials(&user)),
                 Write::delete(keys::user_code(&user, "confirm")),
                 Write::delete(keys::user_code(&user, "password_reset")),

@@ -166,7 +166,8 @@ mod identity {
         let identity = EmbeddedIdentity::new(table.clone(), SigningKey::generate(), config.clone());
         let acc = account("verify");
         identity.sign_up(&acc).await.unwrap();
-        let tokens = identity.log_in(&acc.email, &acc.password).await.unwrap();
+        let tokens =
+            identity.log_in(&acc.email, &acc.password, &shop::identity::Client("192.0.2.1".into())).await.unwrap();
         let verifier = identity.verifier();
         assert!(verifier.verify_id_token(&tokens.id_token).is_ok());
         assert!(verifier.verify_id_token(&tokens.access_token).is_err(), "access tokens are not id tokens");
@@ -174,7 +175,10 @@ mod identity {
         let other = EmbeddedIdentity::new(table.clone(), SigningKey::generate(), config.clone());
         let other_acc = account("other");
         other.sign_up(&other_acc).await.unwrap();
-        let forged = other.log_in(&other_acc.email, &other_acc.password).await.unwrap();
+        let forged = other
+            .log_in(&other_acc.email, &other_acc.password, &shop::identity::Client("192.0.2.1".into()))
+            .await
+            .unwrap();
         assert!(verifier.verify_id_token(&forged.id_token).is_err());
         let parts: Vec<&str> = tokens.id_token.split('.').collect();
         let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);

@@ -7,11 +7,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use shop::domain::{Email, Invalid, Name, Password, Phone, UserId};
+use shop::domain::{Email, Invalid, Name, Password, Phone};
 use shop::error::Validation;
 use shop::http::Json;
-use shop::http::caller::Erasures;
-use shop::identity::{Identity, NewAccount, Tokens};
+use shop::http::caller::{ClientAddress, Revocations};
+use shop::identity::{Client, Identity, NewAccount, SignedUp, Tokens};
+use shop::notifications::account::{self, account_exists_message};
 use shop::openapi::Shared;
 use shop::users::{UserProfile, Users};
 use shop::{Error, Result};
@@ -22,13 +23,15 @@ use utoipa::{OpenApi, ToSchema};
 pub struct AuthState {
     pub identity: Arc<dyn Identity>,
     pub users: Users,
-    /// Refuses the tokens of erased accounts (see [`shop::http::caller::Erasures`]).
-    pub erasures: Erasures,
+    /// Where the email to a taken address's owner is queued.
+    pub table: Arc<dyn shop::table::Table>,
+    /// Refuses ended sessions' and erased accounts' tokens (see [`shop::http::caller::Revocations`]).
+    pub revocations: Revocations,
 }
 
 impl AuthState {
     pub fn new(table: Arc<dyn shop::table::Table>, identity: Arc<dyn Identity>) -> Self {
-        Self { identity, users: Users::new(table.clone()), erasures: Erasures::new(table) }
+        Self { identity, users: Users::new(table.clone()), revocations: Revocations::new(table.clone()), table }
     }
 }
 
@@ -36,7 +39,11 @@ impl AuthState {
 #[openapi(tags((name = "auth", description = "Accounts and sessions")), modifiers(&Shared))]
 struct Doc;
 
-shop::service!(AuthState, Doc, [register, confirm, login, refresh, logout, forgot_password, reset_password]);
+shop::service!(
+    AuthState,
+    Doc,
+    [register, confirm, resend_code, login, refresh, logout, forgot_password, reset_password]
+);
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -54,9 +61,10 @@ pub struct RegisterBody {
     phone: Option<String>,
 }
 
+/// The same answer for a new address and a taken one (whose owner is told by email), so
+/// sign-up cannot be used to learn who has an account.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Registered {
-    user_id: UserId,
     /// False when a code was sent that must come back to POST /api/auth/confirm.
     confirmed: bool,
 }
@@ -68,6 +76,13 @@ pub struct ConfirmBody {
     email: String,
     #[schema(value_type = String, min_length = 1, max_length = 64, pattern = r"^ *[!-~]+ *$")]
     code: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResendBody {
+    #[schema(value_type = Email)]
+    email: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -126,9 +141,10 @@ fn token(raw: &str) -> std::result::Result<&str, Error> {
     Ok(raw)
 }
 
-/// Create an account. Depending on the pool, it is confirmed at once or a code is sent.
+/// Create an account. Depending on the pool, it is confirmed at once or a code is sent. A taken
+/// address gets the same answer, and its owner an email saying someone tried.
 #[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = RegisterBody,
-    responses((status = 201, body = Registered), (status = 409, body = shop::error::Problem, description = "Email taken"),
+    responses((status = 202, body = Registered),
               (status = 422, body = shop::error::Problem, description = "Invalid field or weak password")))]
 async fn register(State(state): State<AuthState>, Json(body): Json<RegisterBody>) -> Result<Response> {
     let mut v = Validation::default();
@@ -137,12 +153,21 @@ async fn register(State(state): State<AuthState>, Json(body): Json<RegisterBody>
     let name = v.field("name", Name::parse(&body.name));
     let phone = v.optional("phone", body.phone.as_deref(), Phone::parse);
     let account = v.finish(|| Some(NewAccount { email: email?, password: password?, name: name?, phone: phone? }))?;
-    let made = state.identity.sign_up(&account).await?;
-    let profile = UserProfile::new(made.user_id.clone(), account.email, account.name, account.phone);
-    state.users.create(&profile).await?;
-    tracing::info!(user = %made.user_id, confirmed = made.confirmed, "account registered");
-    let body = Registered { user_id: made.user_id, confirmed: made.confirmed };
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    let confirmed = match state.identity.sign_up(&account).await? {
+        SignedUp::New { user_id, confirmed } => {
+            let profile = UserProfile::new(user_id.clone(), account.email, account.name, account.phone);
+            state.users.create(&profile, confirmed).await?;
+            tracing::info!(user = %user_id, confirmed, "account registered");
+            confirmed
+        }
+        SignedUp::Taken { owner } => {
+            let told = account_exists_message(&owner, account.email.as_str());
+            account::queue(&*state.table, &told, None, Vec::new()).await?;
+            tracing::info!(user = %owner, "sign-up with a taken address; its owner is told");
+            state.identity.confirms_at_once()
+        }
+    };
+    Ok((StatusCode::ACCEPTED, Json(Registered { confirmed })).into_response())
 }
 
 /// Confirm an account with the code that was sent.
@@ -154,17 +179,41 @@ async fn confirm(State(state): State<AuthState>, Json(body): Json<ConfirmBody>) 
     let code = v.field("code", code(&body.code));
     let (email, code) = v.finish(|| Some((email?, code?)))?;
     state.identity.confirm_sign_up(&email, &code).await?;
+    keep_profile(&state, &email).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Log in with email and password.
+/// The profile of a just-confirmed account lasts from now on.
+async fn keep_profile(state: &AuthState, email: &Email) -> Result<()> {
+    if let Some(user) = state.identity.user_by_email(email).await? {
+        state.users.keep(&user).await?;
+    }
+    Ok(())
+}
+
+/// Send a new confirmation code. The answer is the same whether or not the address has an
+/// unconfirmed account; codes are capped per account and hour.
+#[utoipa::path(post, path = "/api/auth/confirm/resend", tag = "auth", request_body = ResendBody,
+    responses((status = 202), (status = 422, body = shop::error::Problem)))]
+async fn resend_code(State(state): State<AuthState>, Json(body): Json<ResendBody>) -> Result<StatusCode> {
+    let email = Email::parse(&body.email).map_err(|e| Error::invalid("email", e))?;
+    state.identity.resend_code(&email).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Log in with email and password. Failures slow down this client's next tries for the
+/// address (429 with Retry-After), never anyone else's.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginBody,
     responses((status = 200, body = Tokens), (status = 401, body = shop::error::Problem)))]
-async fn login(State(state): State<AuthState>, Json(body): Json<LoginBody>) -> Result<Json<Tokens>> {
+async fn login(
+    State(state): State<AuthState>,
+    ClientAddress(client): ClientAddress,
+    Json(body): Json<LoginBody>,
+) -> Result<Json<Tokens>> {
     let refused = || Error::Unauthenticated("the email or password is wrong".into());
     let email = Email::parse(&body.email).map_err(|_| refused())?;
     let password = Password::presented(&body.password).map_err(|_| refused())?;
-    Ok(Json(state.identity.log_in(&email, &password).await?))
+    Ok(Json(state.identity.log_in(&email, &password, &Client(client)).await?))
 }
 
 /// New ID and access tokens for a refresh token.
@@ -174,11 +223,13 @@ async fn refresh(State(state): State<AuthState>, Json(body): Json<RefreshBody>) 
     Ok(Json(state.identity.refresh(token(&body.refresh_token)?).await?))
 }
 
-/// Sign out everywhere: every refresh token of the user stops working.
+/// Sign out everywhere: every refresh token of the user stops working, and every ID token
+/// issued until now is refused on every route.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", request_body = LogoutBody,
     responses((status = 204), (status = 401, body = shop::error::Problem)))]
 async fn logout(State(state): State<AuthState>, Json(body): Json<LogoutBody>) -> Result<StatusCode> {
-    state.identity.log_out(token(&body.access_token)?).await?;
+    let user = state.identity.log_out(token(&body.access_token)?).await?;
+    state.revocations.end_sessions(&user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -191,7 +242,8 @@ async fn forgot_password(State(state): State<AuthState>, Json(body): Json<Forgot
     Ok(StatusCode::ACCEPTED)
 }
 
-/// Set a new password with the code that was sent.
+/// Set a new password with the code that was sent. This confirms the address (the code reached
+/// it) and ends every session of the account.
 #[utoipa::path(post, path = "/api/auth/password/reset", tag = "auth", request_body = ResetBody,
     responses((status = 204), (status = 422, body = shop::error::Problem)))]
 async fn reset_password(State(state): State<AuthState>, Json(body): Json<ResetBody>) -> Result<StatusCode> {
@@ -200,6 +252,8 @@ async fn reset_password(State(state): State<AuthState>, Json(body): Json<ResetBo
     let code = v.field("code", code(&body.code));
     let password = v.field("password", Password::parse(&body.password));
     let (email, code, password) = v.finish(|| Some((email?, code?, password?)))?;
-    state.identity.reset_password(&email, &code, &password).await?;
+    let user = state.identity.reset_password(&email, &code, &password).await?;
+    state.users.keep(&user).await?;
+    state.revocations.end_sessions(&user).await?;
     Ok(StatusCode::NO_CONTENT)
 }

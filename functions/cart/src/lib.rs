@@ -6,7 +6,7 @@ use serde::Deserialize;
 use shop::cart::{CartView, Carts};
 use shop::catalog::Catalog;
 use shop::domain::{ProductId, Quantity};
-use shop::http::caller::Erasures;
+use shop::http::caller::Revocations;
 use shop::http::{Caller, Json};
 use shop::openapi::Shared;
 use shop::{Error, Result};
@@ -17,13 +17,17 @@ use utoipa::{OpenApi, ToSchema};
 pub struct CartState {
     pub carts: Carts,
     pub catalog: Catalog,
-    /// Refuses the tokens of erased accounts (see [`shop::http::caller::Erasures`]).
-    pub erasures: Erasures,
+    /// Refuses ended sessions' and erased accounts' tokens (see [`shop::http::caller::Revocations`]).
+    pub revocations: Revocations,
 }
 
 impl CartState {
     pub fn new(table: std::sync::Arc<dyn shop::table::Table>) -> Self {
-        Self { carts: Carts::new(table.clone()), catalog: Catalog::new(table.clone()), erasures: Erasures::new(table) }
+        Self {
+            carts: Carts::new(table.clone()),
+            catalog: Catalog::new(table.clone()),
+            revocations: Revocations::new(table),
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use shop::domain::{Address, Invalid, OrderId, OrderStatus, ProductId, Quantity, TrackingNumber};
 use shop::error::Validation;
-use shop::http::caller::Erasures;
+use shop::http::caller::Revocations;
 use shop::http::{Caller, Json, Page, PageParams, PageQuery, Query, Versioned};
 use shop::openapi::Shared;
 use shop::orders::{CancelReason, CheckoutRequest, Order, OrderScope, Orders, Transition};
@@ -18,13 +18,13 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 #[derive(Clone)]
 pub struct OrdersState {
     pub orders: Orders,
-    /// Refuses the tokens of erased accounts (see [`shop::http::caller::Erasures`]).
-    pub erasures: Erasures,
+    /// Refuses ended sessions' and erased accounts' tokens (see [`shop::http::caller::Revocations`]).
+    pub revocations: Revocations,
 }
 
 impl OrdersState {
     pub fn new(table: std::sync::Arc<dyn shop::table::Table>) -> Self {
-        Self { orders: Orders::new(table.clone()), erasures: Erasures::new(table) }
+        Self { orders: Orders::new(table.clone()), revocations: Revocations::new(table) }
     }
 }
 

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use shop::domain::{Invalid, Money, Reason};
 use shop::error::Validation;
-use shop::http::caller::Erasures;
+use shop::http::caller::Revocations;
 use shop::http::{Caller, Json, Versioned};
 use shop::metrics::WebhookOutcome;
 use shop::openapi::Shared;
@@ -21,13 +21,13 @@ use utoipa::{OpenApi, ToSchema};
 #[derive(Clone)]
 pub struct PaymentsState {
     pub payments: Payments,
-    /// Refuses the tokens of erased accounts (see [`shop::http::caller::Erasures`]).
-    pub erasures: Erasures,
+    /// Refuses ended sessions' and erased accounts' tokens (see [`shop::http::caller::Revocations`]).
+    pub revocations: Revocations,
 }
 
 impl PaymentsState {
     pub fn new(table: std::sync::Arc<dyn shop::table::Table>, payments: Payments) -> Self {
-        Self { payments, erasures: Erasures::new(table) }
+        Self { payments, revocations: Revocations::new(table) }
     }
 }
 

@@ -11,7 +11,7 @@ use shop::domain::{
     CategorySlug, Currency, Description, ImageUrl, Invalid, Money, Name, ProductId, Reason, Sku, Stock,
 };
 use shop::error::Validation;
-use shop::http::caller::Erasures;
+use shop::http::caller::Revocations;
 use shop::http::{Caller, IfMatch, Json, PageParams, PageQuery, Query, Versioned};
 use shop::openapi::Shared;
 use shop::sales::{ProductSales, Sales};
@@ -27,13 +27,17 @@ const MAX_AGE: u32 = 30;
 pub struct ProductsState {
     pub catalog: Catalog,
     pub sales: Sales,
-    /// Refuses the tokens of erased accounts (see [`shop::http::caller::Erasures`]).
-    pub erasures: Erasures,
+    /// Refuses ended sessions' and erased accounts' tokens (see [`shop::http::caller::Revocations`]).
+    pub revocations: Revocations,
 }
 
 impl ProductsState {
     pub fn new(table: std::sync::Arc<dyn shop::table::Table>) -> Self {
-        Self { catalog: Catalog::new(table.clone()), sales: Sales::new(table.clone()), erasures: Erasures::new(table) }
+        Self {
+            catalog: Catalog::new(table.clone()),
+            sales: Sales::new(table.clone()),
+            revocations: Revocations::new(table),
+        }
     }
 }
 

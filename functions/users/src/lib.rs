@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use shop::domain::{Address, Email, Name, Password, Phone, UserId};
 use shop::error::Validation;
-use shop::http::caller::Erasures;
+use shop::http::caller::Revocations;
 use shop::http::{Caller, IfMatch, Json, Page, PageParams, PageQuery, Versioned};
 use shop::identity::{Identity, NewAccount};
 use shop::notifications::Notification;
@@ -27,8 +27,8 @@ pub struct UsersState {
     pub orders: shop::orders::Orders,
     /// The users' messages (their outbox).
     pub table: Arc<dyn shop::table::Table>,
-    /// Refuses the tokens of erased accounts (see [`shop::http::caller::Erasures`]).
-    pub erasures: Erasures,
+    /// Refuses ended sessions' and erased accounts' tokens (see [`shop::http::caller::Revocations`]).
+    pub revocations: Revocations,
 }
 
 impl UsersState {
@@ -37,7 +37,7 @@ impl UsersState {
             users: Users::new(table.clone()),
             identity,
             orders: shop::orders::Orders::new(table.clone()),
-            erasures: Erasures::new(table.clone()),
+            revocations: Revocations::new(table.clone()),
             table,
         }
     }
@@ -151,7 +151,7 @@ async fn create_user(
     caller.require_admin()?;
     let account: NewAccount = body.try_into()?;
     let id = state.identity.create_user(&account).await?;
-    let profile = state.users.create(&UserProfile::new(id, account.email, account.name, account.phone)).await?;
+    let profile = state.users.create(&UserProfile::new(id, account.email, account.name, account.phone), true).await?;
     tracing::info!(user = %profile.id, by = %caller.user_id, "account created by an admin");
     Ok(shop::http::created(&format!("/api/users/{}", profile.id), profile.version, profile))
 }
@@ -167,7 +167,7 @@ async fn me(State(state): State<UsersState>, caller: Caller) -> Result<Versioned
             let email = caller.email.clone().ok_or(Error::NotFound("user"))?;
             let name = Name::parse(email.as_str().split('@').next().unwrap_or("shopper"))
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            state.users.create(&UserProfile::new(caller.user_id.clone(), email, name, None)).await?
+            state.users.create(&UserProfile::new(caller.user_id.clone(), email, name, None), true).await?
         }
     };
     Ok(Versioned(profile.version, profile))
@@ -231,8 +231,8 @@ async fn update_user(
     responses((status = 204), (status = 404, body = shop::error::Problem)))]
 async fn delete_user(State(state): State<UsersState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode> {
     let profile = visible(&state, &caller, &id).await?;
-    state.users.mark_erased(&profile.id).await?;
-    match state.identity.delete_user(&profile.email).await {
+    state.revocations.erase(&profile.id).await?;
+    match state.identity.delete_user(&profile.id).await {
         Ok(()) | Err(shop::identity::IdentityError::NoSuchUser) => {}
         Err(e) => return Err(e.into()),
     }

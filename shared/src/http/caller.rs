@@ -10,9 +10,11 @@ use lambda_http::RequestExt;
 use lambda_http::request::RequestContext;
 use serde_json::Value;
 
+use serde::{Deserialize, Serialize};
+
 use crate::Error;
 use crate::domain::{Email, UserId};
-use crate::table::Table;
+use crate::table::{Item, Table, Write};
 
 /// The name of the back-office group.
 pub const ADMIN_GROUP: &str = "admin";
@@ -23,6 +25,8 @@ pub struct Caller {
     pub user_id: UserId,
     pub email: Option<Email>,
     pub groups: Vec<String>,
+    /// When the token was issued (`iat`, epoch seconds; 0 when it does not say).
+    pub issued_at: i64,
 }
 
 impl Caller {
@@ -45,7 +49,24 @@ impl Caller {
         let user_id = UserId::parse(claims.get("sub")?.as_str()?).ok()?;
         let email = claims.get("email").and_then(Value::as_str).and_then(|e| Email::parse(e).ok());
         let groups = claims.get("cognito:groups").map(parse_groups).unwrap_or_default();
-        Some(Self { user_id, email, groups })
+        let issued_at = claims.get("iat").and_then(parse_time).unwrap_or(0);
+        Some(Self { user_id, email, groups, issued_at })
+    }
+}
+
+/// A time claim as epoch seconds: a JSON number, a number in a string (the local gateway), or
+/// the date API Gateway's REST Cognito authorizer writes (`Thu Jan 30 14:11:50 UTC 2020`).
+fn parse_time(value: &Value) -> Option<i64> {
+    const AUTHORIZER: &[time::format_description::FormatItem<'static>] = time::macros::format_description!(
+        "[weekday repr:short] [month repr:short] [day padding:none] [hour]:[minute]:[second] UTC [year]"
+    );
+    match value {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.parse().ok().or_else(|| {
+            let at = time::PrimitiveDateTime::parse(s, AUTHORIZER).ok()?;
+            Some(at.assume_utc().unix_timestamp())
+        }),
+        _ => None,
     }
 }
 
@@ -74,26 +95,75 @@ pub fn claims(context: &RequestContext) -> Option<&serde_json::Map<String, Value
     }
 }
 
-/// What the caller extractor asks before trusting a token: whether its account was erased.
-/// API Gateway's Cognito authorizer accepts an ID token until it expires, even one of a deleted
-/// account, so every service state hands one of these to the extractor (`FromRef`), and no
-/// route can read a caller without the check (one consistent read of the erasure mark).
+/// What the caller extractor asks before trusting a token: whether the account's sessions
+/// were ended after it was issued (a log-out, a password reset) or the account erased. API
+/// Gateway's Cognito authorizer accepts an ID token until it expires, even after a global
+/// sign-out or of a deleted account, so every service state hands one of these to the
+/// extractor (`FromRef`), and no route can read a caller without the check (one consistent
+/// read of the account's mark).
 #[derive(Clone)]
-pub struct Erasures(Arc<dyn Table>);
+pub struct Revocations(Arc<dyn Table>);
 
-impl Erasures {
+/// The mark: tokens issued before `before` (epoch seconds) are refused; all, once erased.
+#[derive(Debug, Serialize, Deserialize)]
+struct Revoked {
+    before: i64,
+    #[serde(default)]
+    erased: bool,
+}
+
+/// How long a mark is kept: longer than any ID or access token lives (at most a day in
+/// Cognito, an hour in the embedded identity).
+pub const REVOCATION_SECONDS: i64 = 2 * 24 * 3600;
+
+impl Revocations {
     pub fn new(table: Arc<dyn Table>) -> Self {
         Self(table)
     }
 
-    pub async fn contains(&self, user: &UserId) -> anyhow::Result<bool> {
-        Ok(self.0.get(&crate::keys::erased(user)).await?.is_some())
+    async fn mark(&self, user: &UserId, erased: bool) -> anyhow::Result<i64> {
+        // Tokens carry whole seconds: every one issued up to now is before the next second.
+        let now = crate::time::now();
+        let before = now.unix_timestamp() + 1;
+        let mark = Item::new(&crate::keys::revoked(user), &Revoked { before, erased })
+            .expiring_at(before + REVOCATION_SECONDS);
+        self.0.write(Write::put(mark)).await?;
+        Ok(before)
+    }
+
+    /// Refuses every token of `user` issued until now. Answers once the second has passed, so
+    /// that a token issued after the answer (the next log-in) is good.
+    pub async fn end_sessions(&self, user: &UserId) -> anyhow::Result<()> {
+        let before = self.mark(user, false).await?;
+        let wait = time::OffsetDateTime::from_unix_timestamp(before)? - crate::time::now();
+        if wait.is_positive() {
+            tokio::time::sleep(wait.unsigned_abs()).await;
+        }
+        Ok(())
+    }
+
+    /// Refuses every token of `user`, for good: the first step of erasure.
+    pub async fn erase(&self, user: &UserId) -> anyhow::Result<()> {
+        self.mark(user, true).await.map(|_| ())
+    }
+
+    /// Why a token of `user` issued at `issued_at` is refused, if it is.
+    pub async fn refusal(&self, user: &UserId, issued_at: i64) -> anyhow::Result<Option<&'static str>> {
+        let Some(item) = self.0.get(&crate::keys::revoked(user)).await? else { return Ok(None) };
+        let mark: Revoked = item.decode()?;
+        Ok(if mark.erased {
+            Some("this account has been deleted")
+        } else if issued_at < mark.before {
+            Some("this session has ended (log-out or password reset); log in again")
+        } else {
+            None
+        })
     }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller
 where
-    Erasures: FromRef<S>,
+    Revocations: FromRef<S>,
 {
     type Rejection = Error;
 
@@ -103,19 +173,40 @@ where
             .and_then(claims)
             .and_then(Caller::from_claims)
             .ok_or_else(|| Error::Unauthenticated("sign in and send `Authorization: Bearer <id token>`".into()))?;
-        if Erasures::from_ref(state).contains(&caller.user_id).await? {
-            return Err(Error::Unauthenticated("this account has been deleted".into()));
+        if let Some(why) = Revocations::from_ref(state).refusal(&caller.user_id, caller.issued_at).await? {
+            return Err(Error::Unauthenticated(why.into()));
         }
         Ok(caller)
     }
 }
 
-/// Builds the request context the Cognito authorizer would produce for these claims. The
-/// local gateway and the tests use it; in AWS, API Gateway does this.
-pub fn authorizer_context(claims: serde_json::Map<String, Value>) -> RequestContext {
+/// Builds the request context API Gateway gives a request from `source_ip`, with the claims
+/// the Cognito authorizer verified, if any. The local gateway and the tests use it; in AWS,
+/// API Gateway does this.
+pub fn request_context(source_ip: &str, claims: Option<serde_json::Map<String, Value>>) -> RequestContext {
     let mut ctx = lambda_http::aws_lambda_events::apigw::ApiGatewayProxyRequestContext::default();
-    ctx.authorizer.fields.insert("claims".into(), Value::Object(claims));
+    ctx.identity.source_ip = Some(source_ip.to_owned());
+    if let Some(claims) = claims {
+        ctx.authorizer.fields.insert("claims".into(), Value::Object(claims));
+    }
     RequestContext::ApiGatewayV1(ctx)
+}
+
+/// The client's network address as API Gateway saw it (`requestContext.identity.sourceIp`),
+/// or `unknown` outside a gateway.
+#[derive(Debug, Clone)]
+pub struct ClientAddress(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = match parts.request_context_ref() {
+            Some(RequestContext::ApiGatewayV1(ctx)) => ctx.identity.source_ip.clone(),
+            _ => None,
+        };
+        Ok(Self(ip.unwrap_or_else(|| "unknown".into())))
+    }
 }
 
 #[cfg(test)]
@@ -132,11 +223,21 @@ mod tests {
     }
 
     #[test]
+    fn issue_times_in_every_shape() {
+        assert_eq!(parse_time(&json!(1_580_393_510)), Some(1_580_393_510));
+        assert_eq!(parse_time(&json!("1580393510")), Some(1_580_393_510));
+        assert_eq!(parse_time(&json!("Thu Jan 30 14:11:50 UTC 2020")), Some(1_580_393_510));
+        assert_eq!(parse_time(&json!("Mon Feb 3 09:05:01 UTC 2020")), Some(1_580_720_701));
+        assert_eq!(parse_time(&json!("yesterday")), None);
+    }
+
+    #[test]
     fn caller_from_claims() {
         let claims = json!({"sub": "abc-1", "email": "A@x.io", "cognito:groups": "admin"});
         let caller = Caller::from_claims(claims.as_object().unwrap()).unwrap();
         assert!(caller.is_admin());
         assert_eq!(caller.email.unwrap().as_str(), "a@x.io");
+        assert_eq!(caller.issued_at, 0, "no iat");
         let bad = json!({"sub": "a#b"});
         assert!(Caller::from_claims(bad.as_object().unwrap()).is_none());
     }

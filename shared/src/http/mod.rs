@@ -115,7 +115,7 @@ where
 /// ```
 ///
 /// A service whose routes all are public says so (`service!(public SearchState, ...)`); the
-/// others' state carries the `erasures` the [`Caller`] extractor consults.
+/// others' state carries the `revocations` the [`Caller`] extractor consults.
 #[macro_export]
 macro_rules! service {
     (public $state:ty, $doc:ty, [$($handler:ident),+ $(,)?]) => {
@@ -138,9 +138,9 @@ macro_rules! service {
     ($state:ty, $doc:ty, [$($handler:ident),+ $(,)?]) => {
         $crate::service!(public $state, $doc, [$($handler),+]);
 
-        impl ::axum::extract::FromRef<$state> for $crate::http::caller::Erasures {
+        impl ::axum::extract::FromRef<$state> for $crate::http::caller::Revocations {
             fn from_ref(state: &$state) -> Self {
-                state.erasures.clone()
+                state.revocations.clone()
             }
         }
     };

@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{Email, Name, Password, Phone, UserId};
 
+/// How long an account nobody confirmed is kept: then its address is free again, so whoever
+/// signed up first with someone else's address cannot keep it.
+pub const UNCONFIRMED_SECONDS: i64 = 24 * 3600;
+
 /// What a sign-up or an admin-created account starts with.
 #[derive(Debug, Clone)]
 pub struct NewAccount {
@@ -18,13 +22,22 @@ pub struct NewAccount {
     pub phone: Option<Phone>,
 }
 
-/// The account a sign-up made.
+/// What a sign-up came to. The caller's answer must not tell the two apart: a taken address
+/// is answered as a new one, and its owner is told by email instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignedUp {
-    pub user_id: UserId,
-    /// False when a confirmation code was sent and must come back through `confirm_sign_up`.
-    pub confirmed: bool,
+pub enum SignedUp {
+    /// A new account; `confirmed` is false when a code was sent that must come back through
+    /// `confirm_sign_up`.
+    New { user_id: UserId, confirmed: bool },
+    /// The address already has an account, `owner`'s: nothing was created.
+    Taken { owner: UserId },
 }
+
+/// Where a request came from (the client's network address as the gateway saw it), so that
+/// failures can be counted per address and client: one client's guesses never slow another's
+/// log-ins.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Client(pub String);
 
 /// The tokens of a session, as Cognito's InitiateAuth answers them.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -43,6 +56,7 @@ pub struct Tokens {
 
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
+    /// Only the back office's `create_user` answers this; a sign-up answers [`SignedUp::Taken`].
     #[error("an account with this email already exists")]
     EmailTaken,
     /// Wrong password and unknown email are one error, so neither can be probed.
@@ -67,28 +81,44 @@ pub enum IdentityError {
 
 #[async_trait]
 pub trait Identity: Send + Sync {
-    /// Creates an unconfirmed account (or a confirmed one where the pool confirms at once).
+    /// Whether a new account is confirmed at once (a pool that sends no code).
+    fn confirms_at_once(&self) -> bool;
+
+    /// Creates an unconfirmed account (or a confirmed one where the pool confirms at once),
+    /// taking as long for a taken address as for a new one.
     async fn sign_up(&self, account: &NewAccount) -> Result<SignedUp, IdentityError>;
 
     async fn confirm_sign_up(&self, email: &Email, code: &str) -> Result<(), IdentityError>;
 
-    async fn log_in(&self, email: &Email, password: &Password) -> Result<Tokens, IdentityError>;
+    /// Sends a new confirmation code if the address has an unconfirmed account; says nothing
+    /// either way.
+    async fn resend_code(&self, email: &Email) -> Result<(), IdentityError>;
+
+    /// Failures slow down the next tries of this address from this client only.
+    async fn log_in(&self, email: &Email, password: &Password, client: &Client) -> Result<Tokens, IdentityError>;
 
     async fn refresh(&self, refresh_token: &str) -> Result<Tokens, IdentityError>;
 
-    /// Signs the user out everywhere: every refresh token of theirs stops working.
-    async fn log_out(&self, access_token: &str) -> Result<(), IdentityError>;
+    /// Signs the user out everywhere: every refresh token of theirs stops working. Answers
+    /// whose sessions ended, for the API to refuse their ID tokens too.
+    async fn log_out(&self, access_token: &str) -> Result<UserId, IdentityError>;
 
     /// Sends a reset code if the account exists; says nothing either way.
     async fn forgot_password(&self, email: &Email) -> Result<(), IdentityError>;
 
-    async fn reset_password(&self, email: &Email, code: &str, password: &Password) -> Result<(), IdentityError>;
+    /// Sets the password, confirms the address (the code reached it) and signs the user out
+    /// everywhere. Answers whose password it was.
+    async fn reset_password(&self, email: &Email, code: &str, password: &Password) -> Result<UserId, IdentityError>;
 
     /// An administrator creates a confirmed account with a password.
     async fn create_user(&self, account: &NewAccount) -> Result<UserId, IdentityError>;
 
     async fn add_to_group(&self, email: &Email, group: &str) -> Result<(), IdentityError>;
 
-    /// Removes the account; its tokens stop refreshing.
-    async fn delete_user(&self, email: &Email) -> Result<(), IdentityError>;
+    /// The account of this address, if there is one.
+    async fn user_by_email(&self, email: &Email) -> Result<Option<UserId>, IdentityError>;
+
+    /// Removes the account (by its id: its address may have changed); its tokens stop
+    /// refreshing.
+    async fn delete_user(&self, user: &UserId) -> Result<(), IdentityError>;
 }

@@ -105,20 +105,24 @@ impl Deliveries {
             let why = item.str("reason").unwrap_or("suppressed").to_owned();
             return Err(SendError::Suppressed(why));
         }
+        let (text, html) = message.filled();
+        if text.contains(super::message::CODE_SLOT) {
+            return Err(SendError::Refused("its one-time code is gone".into()));
+        }
         match message.channel {
             Channel::Email => {
                 let email = OutgoingEmail {
                     to: &message.to,
                     subject: message.subject.as_deref().unwrap_or_default(),
-                    text: &message.text,
-                    html: message.html.as_deref().unwrap_or_default(),
+                    text: &text,
+                    html: html.as_deref().unwrap_or_default(),
                     user_id: &message.user_id,
                     message_id: &message.id,
                 };
                 self.senders.email.send_email(&email).await
             }
             Channel::Sms => {
-                let sms = OutgoingSms { to: &message.to, text: &message.text, message_id: &message.id };
+                let sms = OutgoingSms { to: &message.to, text: &text, message_id: &message.id };
                 self.senders.sms.send_sms(&sms).await
             }
         }
@@ -161,9 +165,10 @@ impl Consumer for Deliveries {
                 update
                     .set("provider_id", provider_id)
                     .set("sent_at", serde_json::to_value(Timestamp::now())?)
-                    .remove("reason"),
+                    .remove("reason")
+                    .remove("code"),
             ),
-            Err(SendError::Suppressed(why)) => (DeliveryStatus::Suppressed, update.set("reason", why)),
+            Err(SendError::Suppressed(why)) => (DeliveryStatus::Suppressed, update.set("reason", why).remove("code")),
             Err(SendError::Refused(why)) => (DeliveryStatus::Failed, update.set("reason", why)),
             Err(SendError::Unavailable(e)) => {
                 let last = tried >= DELIVERY_ATTEMPTS;

@@ -39,9 +39,48 @@ pub struct Message {
     pub attempts: u32,
     #[serde(default)]
     pub order_id: Option<OrderId>,
+    /// A one-time code. The text and HTML hold only [`CODE_SLOT`] where it goes: it is filled
+    /// in as the message is handed to its sender and removed from the record once sent, so no
+    /// stored copy (an export, a backup, the list) ever holds a live code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
+/// Where a message's one-time code goes in its stored text and HTML.
+pub const CODE_SLOT: &str = "{one-time code}";
+
 impl Message {
+    /// A message waiting to be sent, its words still to be written.
+    pub fn new(user_id: &UserId, kind: &str, channel: Channel, to: &str) -> Self {
+        Self {
+            id: ulid::Ulid::new().to_string(),
+            user_id: user_id.clone(),
+            kind: kind.into(),
+            channel,
+            to: to.into(),
+            subject: None,
+            text: String::new(),
+            html: None,
+            status: DeliveryStatus::Queued,
+            created_at: Timestamp::now(),
+            sent_at: None,
+            provider_id: None,
+            reason: None,
+            attempts: 0,
+            order_id: None,
+            code: None,
+        }
+    }
+
+    /// The text and HTML as sent: the code, if any, in its slot.
+    pub fn filled(&self) -> (String, Option<String>) {
+        let fill = |part: &str| match &self.code {
+            Some(code) => part.replace(CODE_SLOT, code),
+            None => part.to_owned(),
+        };
+        (fill(&self.text), self.html.as_deref().map(fill))
+    }
+
     pub fn key(&self) -> Key {
         keys::notification(&self.user_id, &self.created_at.sort_key(), &self.id)
     }

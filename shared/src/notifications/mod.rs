@@ -15,6 +15,7 @@
 //!   crash between the provider's acceptance and the mark can send it twice, see
 //!   ARCHITECTURE.md.
 
+pub mod account;
 mod compose;
 pub mod contract;
 mod delivery;
