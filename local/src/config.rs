@@ -30,7 +30,11 @@ pub enum Payments {
 /// The stack's settings; [`Config::from_env`] reads them from `SHOP_*` variables.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Where the stack listens (`SHOP_ADDR`): a loopback address unless `allow_remote`.
     pub addr: SocketAddr,
+    /// `SHOP_ALLOW_REMOTE=true`: serve the API on an address other machines reach. The
+    /// developer routes (mailbox, payment simulator, metrics) still answer loopback callers only.
+    pub allow_remote: bool,
     pub data_dir: PathBuf,
     pub backend: Backend,
     pub admin_email: String,
@@ -144,6 +148,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            allow_remote: false,
             data_dir: PathBuf::from(".shop-data"),
             backend: Backend::Embedded,
             admin_email: "admin@shop.local".into(),
@@ -175,6 +180,7 @@ impl Config {
         if let Some(addr) = var("SHOP_ADDR") {
             c.addr = addr.parse().with_context(|| format!("SHOP_ADDR={addr} is not host:port"))?;
         }
+        c.allow_remote = var("SHOP_ALLOW_REMOTE").as_deref() == Some("true");
         if let Some(dir) = var("SHOP_DATA_DIR") {
             c.data_dir = dir.into();
         }

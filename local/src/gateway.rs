@@ -169,6 +169,17 @@ pub async fn gateway(State(gw): State<Arc<Gateway>>, mut request: Request, next:
     next.run(request).await
 }
 
+/// Lets through callers on this machine only (a loopback address; none known counts as
+/// remote); others are told the route does not exist.
+pub async fn loopback_only(request: Request, next: Next) -> Response {
+    let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_canonical());
+    if client.is_some_and(|ip| ip.is_loopback()) {
+        next.run(request).await
+    } else {
+        Error::NotFound("route").into_response()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

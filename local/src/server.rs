@@ -25,6 +25,19 @@ pub struct Running {
 
 /// Binds `config.addr` (port 0 picks a free one), builds the stack and serves it.
 pub async fn spawn(config: Config) -> anyhow::Result<Running> {
+    if !config.addr.ip().to_canonical().is_loopback() {
+        anyhow::ensure!(
+            config.allow_remote,
+            "SHOP_ADDR={} would serve the local stack beyond this machine: anyone who reaches it could \
+             create accounts and read its data. Set SHOP_ALLOW_REMOTE=true if that is meant.",
+            config.addr
+        );
+        tracing::warn!(
+            addr = %config.addr,
+            "SHOP_ALLOW_REMOTE=true: the local stack's API answers other machines (its mailbox, \
+             payment simulator and metrics still answer this machine only)"
+        );
+    }
     let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
     let addr = listener.local_addr()?;
     let url = format!("http://{addr}");

@@ -620,6 +620,13 @@ async fn a_shopper_fills_and_empties_a_cart_priced_from_the_catalogue() {
     app.call(Method::PUT, &format!("/api/cart/items/{a}"), Some(&alice), Some(json!({"quantity": 1})))
         .await
         .problem(409);
+    // Off sale, it is not found by anyone, its price and stock included, but in the back office.
+    app.get(&format!("/api/products/{a}"), None).await.problem(404);
+    app.get(&format!("/api/products/{a}"), Some(&alice)).await.problem(404);
+    app.get(&format!("/api/products/{a}/record"), Some(&alice)).await.problem(403);
+    app.get(&format!("/api/products/{a}/record"), None).await.problem(401);
+    let record = app.get(&format!("/api/products/{a}/record"), Some(&admin)).await.expect(200);
+    assert_eq!((record.body["active"].clone(), record.header("etag")), (json!(false), updated.header("etag")));
     let etag = updated.header("etag").unwrap();
     app.send(Method::DELETE, &format!("/api/products/{a}"), Some(&admin), None, &[("if-match", etag)])
         .await
@@ -1284,4 +1291,50 @@ async fn shoppers_read_their_own_notifications_newest_first_and_never_a_code() {
     // Nobody else's, and only signed in.
     assert_eq!(app.get(path, Some(&bob)).await.expect(200).body, json!([]));
     app.get(path, None).await.problem(401);
+}
+
+#[tokio::test]
+async fn the_developer_routes_answer_this_machine_only_and_the_stack_stays_on_loopback_unless_told() {
+    use axum::extract::ConnectInfo;
+    use tower::ServiceExt;
+    let data = shop_tests::temp_dir("remote");
+    let config = local::Config {
+        addr: "0.0.0.0:0".parse().unwrap(),
+        data_dir: data.path().to_owned(),
+        admin_password: Some(shop_tests::ADMIN_PASSWORD.into()),
+        ..local::Config::default()
+    };
+    let refused = local::spawn(config.clone()).await.err().expect("no stack on 0.0.0.0 unless told");
+    assert!(refused.to_string().contains("SHOP_ALLOW_REMOTE=true"), "{refused:#}");
+
+    // Told, it serves the API to anyone, and its developer routes to this machine only.
+    let stack = local::build(&local::Config { allow_remote: true, ..config }, "http://shop.test").await.unwrap();
+    let ask = |path: &str, from: [u8; 4]| {
+        let mut request = axum::http::Request::get(path).body(axum::body::Body::empty()).unwrap();
+        request.extensions_mut().insert(ConnectInfo(std::net::SocketAddr::from((from, 50_000))));
+        let router = stack.router.clone();
+        async move { router.oneshot(request).await.unwrap().status().as_u16() }
+    };
+    let (remote, here) = ([203, 0, 113, 9], [127, 0, 0, 1]);
+    assert_eq!(ask("/api/products", remote).await, 200);
+    for path in ["/_local/mailbox", "/_local/mailbox.json", "/metrics"] {
+        assert_eq!(ask(path, remote).await, 404, "{path} from another machine");
+        assert_eq!(ask(path, here).await, 200, "{path} from this one");
+    }
+    let simulator = "/_simulator/payments/pi_1/confirm";
+    let confirm = |from: [u8; 4]| {
+        let mut request = axum::http::Request::post(simulator)
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(r#"{"card": "4242424242424242"}"#))
+            .unwrap();
+        request.extensions_mut().insert(ConnectInfo(std::net::SocketAddr::from((from, 50_000))));
+        stack.router.clone().oneshot(request)
+    };
+    let detail = |answer: axum::response::Response| async move {
+        let body = axum::body::to_bytes(answer.into_body(), 1 << 16).await.unwrap();
+        serde_json::from_slice::<Value>(&body).unwrap()["detail"].as_str().unwrap().to_owned()
+    };
+    let from_remote = detail(confirm(remote).await.unwrap()).await;
+    let from_here = detail(confirm(here).await.unwrap()).await;
+    assert!(from_remote.contains("route") && from_here.contains("payment"), "{from_remote} / {from_here}");
 }

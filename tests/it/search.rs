@@ -125,6 +125,7 @@ async fn search_answers_facets_pages_and_completions_and_refuses_bad_parameters(
         "min_price=500&max_price=100".to_owned(),
         "sort=cheapest".to_owned(),
         format!("q={}", "a".repeat(201)),
+        format!("q={}", "lamp+".repeat(11)),
         "in_stock=maybe".to_owned(),
         "category=Not%20A%20Slug".to_owned(),
         tampered,
@@ -134,6 +135,7 @@ async fn search_answers_facets_pages_and_completions_and_refuses_bad_parameters(
         assert!(problem["detail"].is_string(), "{bad}: {problem}");
     }
     app.get(&format!("/api/search/suggest?q={}", "b".repeat(201)), None).await.problem(400);
+    app.get(&format!("/api/search/suggest?q={}", "b+".repeat(11)), None).await.problem(400);
     app.get("/api/search/suggest", None).await.problem(400);
 }
 

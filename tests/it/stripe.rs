@@ -168,3 +168,34 @@ async fn the_stack_is_paid_and_refunded_through_the_servers_deliveries() {
     assert!(refunded["payment"]["refunds"][0]["id"].as_str().is_some_and(|id| id.starts_with("re_")));
     assert_eq!(app.get(&format!("/api/products/{lamp}"), None).await.body["stock"], 10);
 }
+
+#[tokio::test]
+async fn money_from_a_payment_the_order_did_not_start_is_refunded_and_pays_nothing() {
+    let app = app().await;
+    let admin = app.admin().await;
+    let (shopper, id, _) = unpaid_order(&app, &admin, 10).await;
+    let own = checkout(&app, &shopper, &id).await;
+
+    // A PaymentIntent made outside the checkout (the dashboard, a payment link) that names the
+    // order in its metadata, for the order's very amount, paid: the signed event arrives.
+    let browser = Browser::new();
+    let form = [("amount", "3000"), ("currency", "eur"), ("metadata[order_id]", id.as_str())];
+    let (status, stray) = browser.post("v1/payment_intents", &form).await;
+    assert_eq!(status, 200, "{stray:#}");
+    let stray = stray["id"].as_str().unwrap().to_owned();
+    assert_eq!(browser.pay(&stray, VISA).await, 200);
+    let refunded = order_becomes(&app, &shopper, &id, "the stray payment refunded", |o| {
+        o["payment"]["refunds"].as_array().is_some_and(|r| r.iter().any(|r| r["payment_id"] == stray.as_str()))
+    })
+    .await;
+    assert_eq!(refunded["status"], "PENDING_PAYMENT", "only the order's own payment pays it");
+    assert_eq!(
+        (refunded["payment"]["payment_id"].as_str(), refunded["payment"]["paid"].clone()),
+        (Some(own.as_str()), json!(0))
+    );
+
+    // Its own payment still pays it.
+    assert_eq!(browser.pay(&own, VISA).await, 200);
+    let paid = status_becomes(&app, &shopper, &id, "PAID").await;
+    assert_eq!(paid["payment"]["paid"], 3000);
+}

@@ -52,6 +52,7 @@ shop::service!(
         list_products,
         create_product,
         get_product,
+        product_record,
         update_product,
         delete_product,
         adjust_stock,
@@ -190,16 +191,33 @@ async fn list_products(
     Ok(shop::http::public(MAX_AGE, page.page(products.into_iter().filter(|p| p.active).collect(), next)))
 }
 
-/// One product, with its version as ETag.
+/// One product on sale, with its version as ETag. A product off sale is not found here: the
+/// back office reads it at `/api/products/{id}/record`.
 #[utoipa::path(get, path = "/api/products/{id}", tag = "products", params(("id" = String, Path)),
     responses((status = 200, body = Product), (status = 304), (status = 404, body = shop::error::Problem)))]
 async fn get_product(State(state): State<ProductsState>, Path(id): Path<String>) -> Result<Response> {
-    let product = state
-        .catalog
-        .get(&shop::http::path_id(&id, ProductId::parse, "product")?)
-        .await?
-        .ok_or(Error::NotFound("product"))?;
+    let product = stored(&state, &id).await?.filter(|p| p.active).ok_or(Error::NotFound("product"))?;
     Ok(shop::http::public(MAX_AGE, Versioned(product.version, product)))
+}
+
+/// One product as the back office sees it, on sale or not (admin), with its version as ETag
+/// for `If-Match`.
+#[utoipa::path(get, path = "/api/products/{id}/record", tag = "products", params(("id" = String, Path)),
+    security(("cognito" = [])),
+    responses((status = 200, body = Product), (status = 401, body = shop::error::Problem),
+              (status = 403, body = shop::error::Problem), (status = 404, body = shop::error::Problem)))]
+async fn product_record(
+    State(state): State<ProductsState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Versioned<Product>> {
+    caller.require_admin()?;
+    let product = stored(&state, &id).await?.ok_or(Error::NotFound("product"))?;
+    Ok(Versioned(product.version, product))
+}
+
+async fn stored(state: &ProductsState, id: &str) -> Result<Option<Product>> {
+    Ok(state.catalog.get(&shop::http::path_id(id, ProductId::parse, "product")?).await?)
 }
 
 /// Add a product (admin).

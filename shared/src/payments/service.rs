@@ -245,7 +245,9 @@ impl Payments {
         .await
     }
 
-    /// What a succeeded payment does to `order`, or `None` when the order cannot take it.
+    /// What a succeeded payment does to `order`, or `None` when the order cannot take it: it
+    /// is not the order's own payment (the order is named by the payment's metadata, which
+    /// anyone with access to the provider's account can write), or the order is past paying.
     async fn succeeded(
         &self,
         provider: Provider,
@@ -253,8 +255,10 @@ impl Payments {
         payment_id: &str,
         amount: Money,
     ) -> Result<Option<(Applied, Vec<Write>)>> {
-        let ours = order.payment.as_ref().filter(|p| p.payment_id == payment_id);
-        if ours.is_some_and(|p| p.status == PaymentStatus::Succeeded) {
+        let Some(ours) = order.payment.as_ref().filter(|p| p.payment_id == payment_id && p.provider == provider) else {
+            return Ok(None);
+        };
+        if ours.status == PaymentStatus::Succeeded {
             // Already applied, through another event of the same payment.
             return Ok(Some((Applied::Nothing, Vec::new())));
         }
@@ -266,7 +270,7 @@ impl Payments {
                 "payment amount differs from the order's total: the order stays unpaid");
             return Ok(Some((Applied::AmountMismatch, Vec::new())));
         }
-        let payment = Payment::succeeded(provider, payment_id, ours.map_or(0, |p| p.attempt), amount);
+        let payment = Payment::succeeded(provider, payment_id, ours.attempt, amount);
         let (_, writes) = self.orders.transitioning(order, &Transition::Pay(payment), "payments").await?;
         Ok(Some((Applied::Changed, writes)))
     }

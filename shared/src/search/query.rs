@@ -7,6 +7,10 @@ use crate::domain::{CategorySlug, Money};
 
 /// The longest query a search takes, in characters.
 pub const MAX_QUERY_CHARS: usize = 200;
+/// The most words a query may hold. Each word is matched fuzzily in two fields, so the words
+/// bound what one request costs the engine; ten is more than any product search needs
+/// ("brass desk lamp with dimmer" is five).
+pub const MAX_QUERY_WORDS: usize = 10;
 /// The most completions a suggestion answers.
 pub const MAX_SUGGESTIONS: usize = 10;
 /// How deep a search pages: OpenSearch's default result window.
@@ -86,6 +90,8 @@ pub struct SearchQuery {
 pub enum QueryError {
     #[error("q is longer than {MAX_QUERY_CHARS} characters")]
     TooLong,
+    #[error("q holds more than {MAX_QUERY_WORDS} words")]
+    TooManyWords,
     #[error("min_price is above max_price")]
     ReversedPrices,
     #[error("prices are at most {}", Money::MAX_AMOUNT)]
@@ -100,6 +106,9 @@ impl SearchQuery {
     pub fn new(text: &str, offset: usize, limit: usize) -> Result<Self, QueryError> {
         if text.chars().count() > MAX_QUERY_CHARS {
             return Err(QueryError::TooLong);
+        }
+        if words(text).nth(MAX_QUERY_WORDS).is_some() {
+            return Err(QueryError::TooManyWords);
         }
         if offset >= MAX_DEPTH {
             return Err(QueryError::TooDeep);
@@ -168,6 +177,8 @@ mod tests {
     fn queries_refuse_what_no_engine_should_be_asked() {
         assert_eq!(SearchQuery::new(&"a".repeat(201), 0, 20), Err(QueryError::TooLong));
         assert!(SearchQuery::new(&"é".repeat(200), 0, 20).is_ok(), "characters, not bytes");
+        assert_eq!(SearchQuery::new(&"a ".repeat(11), 0, 20), Err(QueryError::TooManyWords));
+        assert!(SearchQuery::new(&"a-".repeat(10), 0, 20).is_ok());
         assert_eq!(SearchQuery::new("", MAX_DEPTH, 1), Err(QueryError::TooDeep));
         assert_eq!(SearchQuery::new("", MAX_DEPTH - 5, 20).unwrap().limit, 5, "cut short at the depth");
         assert_eq!(SearchQuery::new("", 20, 20).unwrap().next(41), Some(40));

@@ -116,7 +116,7 @@ export function newProduct() {
 
 export async function editProduct(id) {
   admins();
-  const answer = await call('GET', `/api/products/${encodeURIComponent(id)}`, {fresh: true});
+  const answer = await call('GET', `/api/products/${encodeURIComponent(id)}/record`, {fresh: true});
   const product = answer.body;
   let etag = answer.headers.get('etag');
   const stock = h('strong', {id: 'stock'}, String(product.stock));
