@@ -81,6 +81,8 @@ const SAMPLE_PRODUCT: &str = "01JD0000000000000000000001";
 const SAMPLE_ORDER: &str = "01JD0000000000000000000002";
 /// The unpaid order the payment samples name.
 const SAMPLE_UNPAID_ORDER: &str = "01JD0000000000000000000004";
+/// The PaymentIntent the Stripe webhook sample pays the unpaid order with.
+const SAMPLE_INTENT: &str = "pi_3QSample0000000000000001";
 /// The webhook signing secret the Stripe webhook sample was signed with.
 const WEBHOOK_SECRET: &str = "whsec_sample_events_secret";
 
@@ -155,6 +157,11 @@ async fn world() -> World {
     let paid = WebhookKind::Succeeded { payment_id: checkout.payment_id, amount: order.total };
     let event = WebhookEvent { id: "evt_fixture".into(), order_id: Some(order.id), kind: paid };
     assert_eq!(payments.apply(Provider::Stripe, &event).await.unwrap(), Applied::Changed);
+    // The unpaid order's checkout started the PaymentIntent the Stripe webhook sample pays.
+    let (_, started) = orders.amending(&unpaid, |o| {
+        o.payment = Some(shop::domain::Payment::pending(Provider::Stripe, SAMPLE_INTENT, 1, unpaid.total));
+    });
+    table.write(started).await.unwrap();
     World {
         table,
         identity,
