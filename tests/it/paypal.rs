@@ -476,19 +476,55 @@ async fn a_certificate_outside_paypals_hosts_is_never_fetched() {
     assert_eq!(adapter.verify(&headers, body.as_bytes()).await, Err(WebhookError::BadSignature));
     assert_eq!(fake.calls(paypal::CERT), 0);
 
-    // By default only PayPal's hosts are allowed: the fake's certificate is refused unfetched.
-    let default =
-        shop_paypal::Config::new(paypal::CLIENT_ID, paypal::CLIENT_SECRET, paypal::WEBHOOK_ID).api_base(&fake.url);
-    assert_eq!(default.cert_origins, shop_paypal::CERT_ORIGINS.map(String::from).to_vec());
-    let strict = PaypalPayments::new(default).unwrap();
+    // Each environment trusts its own hosts only: live never trusts the sandbox's (anyone can
+    // have PayPal sign with those), and another API base trusts none unless told.
+    let live = shop_paypal::Config::new(paypal::CLIENT_ID, paypal::CLIENT_SECRET, paypal::WEBHOOK_ID);
+    assert_eq!(live.cert_origins, shop_paypal::CERT_ORIGINS.map(String::from).to_vec());
+    let sandbox = live.clone().api_base(shop_paypal::SANDBOX);
+    assert_eq!(sandbox.cert_origins, shop_paypal::SANDBOX_CERT_ORIGINS.map(String::from).to_vec());
+    let live = PaypalPayments::new(live).unwrap();
+    let from_sandbox = "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-a5cafa77";
+    let headers = fake.sign_body(body.as_bytes(), &Signing { cert_url: from_sandbox.into(), ..fake.signing() });
+    assert_eq!(live.verify(&headers, body.as_bytes()).await, Err(WebhookError::BadSignature));
+    let default = PaypalPayments::new(sandbox.api_base(&fake.url)).unwrap();
     let (headers, body) = fake.sign(&event);
-    assert_eq!(strict.verify(&headers, body.as_bytes()).await, Err(WebhookError::BadSignature));
+    assert_eq!(default.verify(&headers, body.as_bytes()).await, Err(WebhookError::BadSignature));
+    assert_eq!(fake.calls(paypal::CERT), 0);
+
+    // A query makes no new certificate (nor a new cache entry): refused unfetched.
+    let queried = format!("{}?v=1", fake.cert_url);
+    let headers = fake.sign_body(body.as_bytes(), &Signing { cert_url: queried, ..fake.signing() });
+    assert_eq!(adapter.verify(&headers, body.as_bytes()).await, Err(WebhookError::BadSignature));
     assert_eq!(fake.calls(paypal::CERT), 0);
 
     // A certificate PayPal's host does not have is the sender's fault.
     let missing = format!("{}/v1/notifications/certs/CERT-missing/x", fake.url);
     let headers = fake.sign_body(body.as_bytes(), &Signing { cert_url: missing, ..fake.signing() });
     assert_eq!(adapter.verify(&headers, body.as_bytes()).await, Err(WebhookError::BadSignature));
+}
+
+#[tokio::test]
+async fn certificates_are_kept_by_path_a_few_at_most_and_a_delivery_is_taken_once() {
+    let (fake, adapter, event) = delivery().await;
+    let body = event.to_string();
+    let by_path =
+        |n: usize| Signing { cert_url: format!("{}/v1/notifications/certs/CERT-{n}", fake.url), ..fake.signing() };
+    for n in 0..9 {
+        let headers = fake.sign_body(body.as_bytes(), &by_path(n));
+        assert!(adapter.verify(&headers, body.as_bytes()).await.is_ok());
+    }
+    assert_eq!(fake.calls(paypal::CERT), 9, "each path fetched once");
+    // Nine paths overflowed the cache: the first is fetched again, then kept.
+    for _ in 0..2 {
+        let headers = fake.sign_body(body.as_bytes(), &by_path(0));
+        assert!(adapter.verify(&headers, body.as_bytes()).await.is_ok());
+    }
+    assert_eq!(fake.calls(paypal::CERT), 10);
+
+    // The same delivery sent again (its transmission id) is a replay, however genuine.
+    let (headers, body) = fake.sign(&event);
+    assert!(adapter.verify(&headers, body.as_bytes()).await.is_ok());
+    assert_eq!(adapter.verify(&headers, body.as_bytes()).await, Err(WebhookError::Replayed));
 }
 
 #[tokio::test]

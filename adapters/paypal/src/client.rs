@@ -34,9 +34,18 @@ pub struct PaypalPayments {
     pub(crate) cert_origins: Vec<String>,
     /// The current access token, shared by every call until shortly before it expires.
     pub(crate) token: tokio::sync::Mutex<Option<Token>>,
-    /// Webhook certificates by URL: each is fetched once.
+    /// Webhook certificates by origin and path: each is fetched once, at most
+    /// [`MAX_CERTIFICATES`] kept.
     pub(crate) certs: std::sync::Mutex<HashMap<String, Arc<CertificateDer<'static>>>>,
+    /// The transmission ids of deliveries verified lately, each with when it was sent.
+    pub(crate) transmissions: std::sync::Mutex<HashMap<String, i64>>,
 }
+
+/// Certificates kept: PayPal signs with one at a time and rotates it rarely, so a handful
+/// covers a rotation, and a sender naming ever new paths cannot grow the cache.
+pub(crate) const MAX_CERTIFICATES: usize = 8;
+/// Transmission ids remembered: more than PayPal delivers to one webhook within the window.
+pub(crate) const MAX_TRANSMISSIONS: usize = 10_000;
 
 impl PaypalPayments {
     pub fn new(config: Config) -> anyhow::Result<Self> {
@@ -62,6 +71,7 @@ impl PaypalPayments {
             cert_origins,
             token: tokio::sync::Mutex::new(None),
             certs: std::sync::Mutex::new(HashMap::new()),
+            transmissions: std::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -161,20 +171,25 @@ impl PaypalPayments {
         self.send(Method::GET, &format!("/v2/checkout/orders/{}", path_id(id)?), None, None).await?.read()
     }
 
-    /// The origin-checked, cached certificate at `url`.
+    /// The origin-checked, cached certificate at `url`: one of PayPal's certificate paths on
+    /// the configured environment's hosts, with no query or fragment (which could make one
+    /// certificate many cache entries).
     pub(crate) async fn certificate(&self, url: &str) -> Result<Arc<CertificateDer<'static>>, WebhookError> {
-        if let Some(cert) = self.certs.lock().map_err(|_| poisoned())?.get(url) {
-            return Ok(cert.clone());
-        }
         let parsed = reqwest::Url::parse(url).map_err(|_| WebhookError::BadSignature)?;
         let origin = parsed.origin().ascii_serialization();
         let allowed = self.cert_origins.contains(&origin)
             && parsed.username().is_empty()
             && parsed.password().is_none()
+            && parsed.query().is_none()
+            && parsed.fragment().is_none()
             && parsed.path().starts_with("/v1/notifications/certs/");
         if !allowed {
             tracing::warn!(url, "webhook certificate URL outside PayPal: refused");
             return Err(WebhookError::BadSignature);
+        }
+        let key = format!("{origin}{}", parsed.path());
+        if let Some(cert) = self.certs.lock().map_err(|_| poisoned())?.get(&key) {
+            return Ok(cert.clone());
         }
         let response = self
             .http
@@ -196,8 +211,32 @@ impl PaypalPayments {
             .map_err(|e| WebhookError::Unavailable(format!("reading PayPal's certificate {url}: {e}")))?;
         let cert = webhook::parse_certificate(&pem)?;
         let cert = Arc::new(cert);
-        self.certs.lock().map_err(|_| poisoned())?.insert(url.to_owned(), cert.clone());
+        let mut certs = self.certs.lock().map_err(|_| poisoned())?;
+        if certs.len() >= MAX_CERTIFICATES {
+            // A rotation or a sender naming many paths: start over rather than grow.
+            certs.clear();
+        }
+        certs.insert(key, cert.clone());
         Ok(cert)
+    }
+
+    /// Remembers a verified delivery's transmission id; false if it was seen within the
+    /// window already (a replay). Per execution environment: a replay reaching another one is
+    /// still applied at most once, by its event id the shop keeps in the table.
+    pub(crate) fn first_transmission(&self, id: &str, sent: i64, window: i64) -> Result<bool, WebhookError> {
+        let mut seen = self.transmissions.lock().map_err(|_| poisoned())?;
+        let now = shop::time::epoch_now();
+        if seen.len() >= MAX_TRANSMISSIONS {
+            seen.retain(|_, at| now - *at <= window);
+        }
+        if seen.len() >= MAX_TRANSMISSIONS {
+            // Still full within the window: forget the oldest half rather than refuse.
+            let mut times: Vec<i64> = seen.values().copied().collect();
+            let (_, middle, _) = times.select_nth_unstable(MAX_TRANSMISSIONS / 2);
+            let middle = *middle;
+            seen.retain(|_, at| *at > middle);
+        }
+        Ok(seen.insert(id.to_owned(), sent).is_none())
     }
 }
 

@@ -5,15 +5,13 @@ pub const LIVE: &str = "https://api-m.paypal.com";
 /// PayPal's sandbox REST API.
 pub const SANDBOX: &str = "https://api-m.sandbox.paypal.com";
 
-/// The origins PayPal's webhook certificates are fetched from (the `PAYPAL-CERT-URL` header):
-/// PayPal's API hosts, live and sandbox, over HTTPS. PayPal publishes no list; deliveries name
-/// `api.paypal.com` and `api.sandbox.paypal.com`, and the `api-m` hosts serve the same API.
-pub const CERT_ORIGINS: [&str; 4] = [
-    "https://api.paypal.com",
-    "https://api-m.paypal.com",
-    "https://api.sandbox.paypal.com",
-    "https://api-m.sandbox.paypal.com",
-];
+/// The origins live webhooks' certificates are fetched from (the `PAYPAL-CERT-URL` header):
+/// PayPal's live API hosts, over HTTPS. PayPal publishes no list; deliveries name
+/// `api.paypal.com`, and the `api-m` host serves the same API.
+pub const CERT_ORIGINS: [&str; 2] = ["https://api.paypal.com", "https://api-m.paypal.com"];
+/// The sandbox's: a live deployment never trusts a certificate from there, since anyone can
+/// open a sandbox account and have PayPal sign deliveries with its certificates.
+pub const SANDBOX_CERT_ORIGINS: [&str; 2] = ["https://api.sandbox.paypal.com", "https://api-m.sandbox.paypal.com"];
 
 /// What the adapter needs of a PayPal REST app and its webhook.
 #[derive(Clone)]
@@ -25,7 +23,9 @@ pub struct Config {
     /// The id PayPal gave the shop's webhook: part of every signed message.
     pub webhook_id: String,
     /// The origins (`scheme://host[:port]`) a webhook's certificate may be fetched from; a
-    /// certificate URL elsewhere is refused without being fetched. By default [`CERT_ORIGINS`].
+    /// certificate URL elsewhere is refused without being fetched. The API's environment's
+    /// own: [`CERT_ORIGINS`] for [`LIVE`], [`SANDBOX_CERT_ORIGINS`] for [`SANDBOX`], none for
+    /// another API base unless [`Config::cert_origins`] names them.
     pub cert_origins: Vec<String>,
 }
 
@@ -41,9 +41,16 @@ impl Config {
         }
     }
 
-    /// Another API base ([`SANDBOX`], or a test server).
+    /// Another API base ([`SANDBOX`], or a test server), and its environment's certificate
+    /// origins.
     pub fn api_base(mut self, base: &str) -> Self {
         base.trim_end_matches('/').clone_into(&mut self.api_base);
+        let origins: &[&str] = match self.api_base.as_str() {
+            LIVE => &CERT_ORIGINS,
+            SANDBOX => &SANDBOX_CERT_ORIGINS,
+            _ => &[],
+        };
+        self.cert_origins = origins.iter().map(|&o| o.to_owned()).collect();
         self
     }
 

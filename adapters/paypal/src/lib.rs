@@ -17,5 +17,5 @@ mod webhook;
 
 pub use amount::{AmountError, from_value, paypal_digits, to_value};
 pub use client::{PaypalPayments, from_secrets_manager};
-pub use config::{CERT_ORIGINS, Config, LIVE, SANDBOX};
+pub use config::{CERT_ORIGINS, Config, LIVE, SANDBOX, SANDBOX_CERT_ORIGINS};
 pub use webhook::{AUTH_ALGO, CERT_URL, HEADERS, TRANSMISSION_ID, TRANSMISSION_SIG, TRANSMISSION_TIME};

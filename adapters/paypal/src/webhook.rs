@@ -5,9 +5,10 @@
 //! unsigned decimal}` with RSASSA-PKCS1-v1_5 over SHA-256 (`SHA256withRSA`), and names in
 //! `PAYPAL-CERT-URL` the certificate whose public key checks it. That certificate is trusted
 //! for where it comes from: it is fetched over HTTPS from PayPal's own API hosts only (the
-//! configured origins, under `/v1/notifications/certs/`), never from a URL elsewhere, and kept
-//! per URL. Its chain and validity dates are not checked again: the TLS connection to PayPal's
-//! host already vouched for what it serves.
+//! configured environment's origins, under `/v1/notifications/certs/`, no query), never from a
+//! URL elsewhere, and a few are kept by path. Its chain and validity dates are not checked
+//! again: the TLS connection to PayPal's host already vouched for what it serves. A delivery
+//! whose transmission id was verified within the window already is refused as a replay.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -80,6 +81,10 @@ pub(crate) async fn verify(
     let key = webpki::EndEntityCert::try_from(&*cert).map_err(|_| WebhookError::BadSignature)?;
     key.verify_signature(webpki::aws_lc_rs::RSA_PKCS1_2048_8192_SHA256, message.as_bytes(), &signature)
         .map_err(|_| WebhookError::BadSignature)?;
+    if !paypal.first_transmission(id, sent.unix_timestamp(), 2 * TOLERANCE_SECONDS)? {
+        tracing::warn!(transmission = id, "a PayPal delivery seen already: refused as a replay");
+        return Err(WebhookError::Replayed);
+    }
     read(paypal, body).await
 }
 

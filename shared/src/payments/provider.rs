@@ -66,6 +66,9 @@ pub enum WebhookError {
     BadSignature,
     #[error("the signature's timestamp is more than 300 s away")]
     Stale,
+    /// A delivery verified already, sent again.
+    #[error("this delivery was received already")]
+    Replayed,
     #[error("the body is not an event: {0}")]
     Malformed(String),
     /// The provider's configuration (its secrets) could not be read: not the sender's fault.
