@@ -46,8 +46,9 @@ pub struct Config {
     pub burst: f64,
     pub max_body: usize,
     pub seed_catalogue: bool,
-    /// How long an order may wait for payment, and how often the expiry job looks.
-    pub payment_window: time::Duration,
+    /// How long an unpaid order may wait (for its payment, and for it to be started), and
+    /// how often the expiry job looks.
+    pub windows: expiry::Windows,
     pub expiry_every: std::time::Duration,
     /// The event queues' retry and dead-letter rules (embedded bus), and how often the
     /// publisher and consumers look for work (both modes).
@@ -68,6 +69,9 @@ pub struct Config {
     /// Records metrics and serves them at `/metrics` (`SHOP_METRICS=off` turns both off; the
     /// recorder is the process's, so once one stack of a process records, all of them do).
     pub metrics: bool,
+    /// What unpaid orders may hold (`ORDER_MAX_UNPAID`, `ORDER_MAX_UNPAID_UNITS`,
+    /// `ORDER_MAX_UNITS_PER_PRODUCT`).
+    pub limits: shop::orders::Limits,
     /// What the storefront's pages are told: the simulated provider's card form, or Stripe.js
     /// with `STRIPE_PUBLISHABLE_KEY` (from `STRIPE_JS_URL`, Stripe's when unset) when
     /// `SHOP_PAYMENTS=stripe`.
@@ -158,7 +162,8 @@ impl Default for Config {
             burst: 100.0,
             max_body: shop::http::json::BODY_LIMIT,
             seed_catalogue: true,
-            payment_window: expiry::DEFAULT_PAYMENT_WINDOW,
+            windows: expiry::Windows::default(),
+            limits: shop::orders::Limits::default(),
             expiry_every: std::time::Duration::from_secs(60),
             delivery: Delivery::default(),
             aws: AwsSettings::default(),
@@ -200,7 +205,8 @@ impl Config {
         }
         c.seed_catalogue = var("SHOP_SEED").as_deref() != Some("false");
         c.metrics = var("SHOP_METRICS").as_deref() != Some("off");
-        c.payment_window = expiry::Expiry::window_from_env()?;
+        c.windows = expiry::Windows::from_env()?;
+        c.limits = shop::orders::Limits::from_lookup(var)?;
         c.aws = AwsSettings::from_env(&var);
         c.payments = match var("SHOP_PAYMENTS").as_deref() {
             None | Some("simulated") => Payments::Simulated,

@@ -44,7 +44,7 @@ pub async fn spawn(config: Config) -> anyhow::Result<Running> {
     let stack = build(&config, &url).await?;
     let app = stack.router.into_make_service_with_connect_info::<SocketAddr>();
     // What AWS runs on a schedule: the expiry job (EventBridge) and the TTL sweep (DynamoDB).
-    let job = expiry::Expiry::new(stack.table.clone(), stack.payments.clone(), config.payment_window);
+    let job = expiry::Expiry::new(stack.table.clone(), stack.payments.clone(), config.windows);
     let (every, sweep) = (config.expiry_every, stack.sweep);
     let ports = Ports {
         table: stack.table.clone(),

@@ -250,7 +250,7 @@ pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
         .merge(users::router(users::UsersState::new(table.clone(), identity.clone())))
         .merge(products::router(products::ProductsState::new(table.clone())))
         .merge(cart::router(cart::CartState::new(table.clone())))
-        .merge(orders::router(orders::OrdersState::new(table.clone())))
+        .merge(orders::router(orders::OrdersState::new(table.clone()).with_limits(config.limits)))
         .merge(payments::router(payments::PaymentsState::new(
             table.clone(),
             shop::payments::Payments::new(table.clone(), payments.clone()),

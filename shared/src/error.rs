@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::domain::{Invalid, OrderStatus, ProductId};
-use crate::orders::Shortage;
+use crate::orders::{Limit, Shortage};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -51,6 +51,10 @@ pub enum Error {
     /// 409: an order cannot move from its status to the one asked for.
     #[error("{detail}")]
     IllegalTransition { detail: String, from: OrderStatus, to: OrderStatus },
+    /// 409: unpaid orders would hold more than a limit allows; `limit` names which, `max` its
+    /// value.
+    #[error("{detail}")]
+    OrderLimit { detail: String, limit: Limit, max: i64 },
     /// 409: a checkout of an empty cart.
     #[error("the cart is empty")]
     EmptyCart,
@@ -139,6 +143,7 @@ impl Error {
             Self::Conflict(_)
             | Self::OutOfStock { .. }
             | Self::NotOnSale { .. }
+            | Self::OrderLimit { .. }
             | Self::EmptyCart
             | Self::IllegalTransition { .. }
             | Self::Contention(_) => StatusCode::CONFLICT,
@@ -165,6 +170,7 @@ impl Error {
             Self::Conflict(_) => "/problems/conflict",
             Self::OutOfStock { .. } => "/problems/out-of-stock",
             Self::NotOnSale { .. } => "/problems/not-on-sale",
+            Self::OrderLimit { .. } => "/problems/order-limit",
             Self::EmptyCart => "/problems/empty-cart",
             Self::IllegalTransition { .. } => "/problems/illegal-transition",
             Self::Contention(_) => "/problems/contention",
@@ -201,6 +207,7 @@ impl From<crate::orders::OrderError> for Error {
             OrderError::NotFound => Error::NotFound("order"),
             OrderError::OutOfStock { short } => Error::OutOfStock { detail, short },
             OrderError::NotOnSale { products } => Error::NotOnSale { detail, products },
+            OrderError::OverLimit { limit, max } => Error::OrderLimit { detail, limit, max },
             OrderError::EmptyCart => Error::EmptyCart,
             OrderError::IllegalTransition { from, to } => Error::IllegalTransition { detail, from, to },
             OrderError::Contention => Error::Contention(detail),
@@ -315,7 +322,8 @@ fn summary(errors: &[FieldError]) -> String {
 pub struct Problem {
     /// Stable identifier of the kind of problem; a client acts on it, never on `detail`.
     /// 409s: `/problems/out-of-stock` (`short`: each short line with what is `left`),
-    /// `/problems/not-on-sale` (`products`), `/problems/empty-cart`,
+    /// `/problems/not-on-sale` (`products`), `/problems/order-limit` (`limit`, `max`: what unpaid
+    /// orders may hold), `/problems/empty-cart`,
     /// `/problems/illegal-transition` (`from`, `to`), `/problems/contention` (send the same
     /// request again after `Retry-After`), `/problems/conflict` (anything else: a taken SKU or
     /// address, a refused payment). 503: `/problems/search-unavailable` (retry after
@@ -341,6 +349,12 @@ pub struct Problem {
     /// The products not on sale (`/problems/not-on-sale` only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub products: Vec<ProductId>,
+    /// The limit passed (`/problems/order-limit` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<Limit>,
+    /// Its value (`/problems/order-limit` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<i64>,
     /// The order's status (`/problems/illegal-transition` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<OrderStatus>,
@@ -372,12 +386,15 @@ impl IntoResponse for Error {
             errors: Vec::new(),
             short: Vec::new(),
             products: Vec::new(),
+            limit: None,
+            max: None,
             from: None,
             to: None,
         };
         match self {
             Self::Validation { errors, .. } => problem.errors = errors,
             Self::OutOfStock { short, .. } => problem.short = short,
+            Self::OrderLimit { limit, max, .. } => (problem.limit, problem.max) = (Some(limit), Some(max)),
             Self::NotOnSale { products, .. } => problem.products = products,
             Self::IllegalTransition { from, to, .. } => (problem.from, problem.to) = (Some(from), Some(to)),
             _ => {}

@@ -56,6 +56,11 @@ pub fn user_code(id: &UserId, purpose: &str) -> Key {
 }
 
 /// How many codes the user was sent in the clock hour `hour` (hours since the epoch).
+/// What a user's unpaid orders hold: how many, and their units (the checkout's limits).
+pub fn unpaid(id: &UserId) -> Key {
+    Key::new(user_pk(id), "UNPAID")
+}
+
 pub fn codes_sent(id: &UserId, hour: i64) -> Key {
     Key::new(user_pk(id), format!("CODESENT#{hour}"))
 }

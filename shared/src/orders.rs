@@ -173,8 +173,83 @@ pub enum OrderError {
     /// Lost every race for the same items; the caller may retry.
     #[error("the order or its products kept changing meanwhile; retry")]
     Contention,
+    /// The order would take unpaid orders past one of their [`Limits`].
+    #[error("{}", limit.refusal(*max))]
+    OverLimit { limit: Limit, max: i64 },
     #[error(transparent)]
     Store(#[from] anyhow::Error),
+}
+
+/// What unpaid orders may hold. An unpaid order takes its units off sale until it is paid or
+/// expires, so without bounds one free account could hold a product's whole stock and keep
+/// everyone else from buying it. Checked by the checkout's transaction itself (a counter per
+/// account, conditioned), so concurrent checkouts cannot pass them together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Unpaid orders one account may have at once.
+    pub unpaid_orders: i64,
+    /// Units all of an account's unpaid orders may hold together.
+    pub unpaid_units: i64,
+    /// Units of one product one order may hold.
+    pub units_per_product: i64,
+}
+
+impl Default for Limits {
+    /// Three unpaid orders (a retry in another tab, a second basket), thirty units among them,
+    /// ten of one product: more than a household buys at once, far from a shop's stock. Bulk
+    /// buyers are a channel of their own.
+    fn default() -> Self {
+        Self { unpaid_orders: 3, unpaid_units: 30, units_per_product: 10 }
+    }
+}
+
+impl Limits {
+    /// From `ORDER_MAX_UNPAID`, `ORDER_MAX_UNPAID_UNITS` and `ORDER_MAX_UNITS_PER_PRODUCT`
+    /// as `var` finds them, each defaulted.
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let read = |name: &str, default: i64| match var(name) {
+            Some(text) => text
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| anyhow::anyhow!("{name}={text} is not a positive whole number")),
+            None => Ok(default),
+        };
+        let default = Self::default();
+        Ok(Self {
+            unpaid_orders: read("ORDER_MAX_UNPAID", default.unpaid_orders)?,
+            unpaid_units: read("ORDER_MAX_UNPAID_UNITS", default.unpaid_units)?,
+            units_per_product: read("ORDER_MAX_UNITS_PER_PRODUCT", default.units_per_product)?,
+        })
+    }
+}
+
+/// One of the [`Limits`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Limit {
+    UnpaidOrders,
+    UnpaidUnits,
+    UnitsPerProduct,
+}
+
+impl Limit {
+    fn refusal(self, max: i64) -> String {
+        match self {
+            Self::UnpaidOrders => format!("you have {max} unpaid orders already: pay or cancel one first"),
+            Self::UnpaidUnits => format!("unpaid orders may hold {max} units in all: pay or cancel one first"),
+            Self::UnitsPerProduct => format!("an order may hold at most {max} units of one product"),
+        }
+    }
+}
+
+/// What an account's unpaid orders hold ([`keys::unpaid`]).
+#[derive(Debug, Default, Deserialize)]
+struct Unpaid {
+    #[serde(default)]
+    orders: i64,
+    #[serde(default)]
+    units: i64,
 }
 
 /// A line of a checkout that asked for more than is in stock.
@@ -241,11 +316,32 @@ fn lost_race(e: &WriteError, writes: std::ops::Range<usize>) -> bool {
 pub struct Orders {
     table: Arc<dyn Table>,
     carts: Carts,
+    limits: Limits,
 }
 
 impl Orders {
+    /// With the default [`Limits`].
     pub fn new(table: Arc<dyn Table>) -> Self {
-        Self { carts: Carts::new(table.clone()), table }
+        Self { carts: Carts::new(table.clone()), table, limits: Limits::default() }
+    }
+
+    pub fn with_limits(self, limits: Limits) -> Self {
+        Self { limits, ..self }
+    }
+
+    /// The limit an account's unpaid orders would pass with one more order of `units`, if
+    /// any (none: another checkout of theirs moved the count meanwhile).
+    async fn limit_passed(&self, user: &UserId, units: i64) -> Result<Option<OrderError>> {
+        let held = self.table.get(&keys::unpaid(user)).await?.map(|i| i.decode::<Unpaid>()).transpose()?;
+        let held = held.unwrap_or_default();
+        let Limits { unpaid_orders, unpaid_units, .. } = self.limits;
+        Ok(if held.orders >= unpaid_orders {
+            Some(OrderError::OverLimit { limit: Limit::UnpaidOrders, max: unpaid_orders })
+        } else if held.units + units > unpaid_units {
+            Some(OrderError::OverLimit { limit: Limit::UnpaidUnits, max: unpaid_units })
+        } else {
+            None
+        })
     }
 
     pub async fn get(&self, id: &OrderId) -> Result<Option<Order>> {
@@ -301,6 +397,13 @@ impl Orders {
         }
         if merged.len() as i64 > crate::cart::MAX_LINES {
             return Err(invalid(&format!("an order holds at most {} products", crate::cart::MAX_LINES)));
+        }
+        let Limits { units_per_product, unpaid_units, .. } = self.limits;
+        if merged.iter().any(|(_, units)| *units > units_per_product) {
+            return Err(OrderError::OverLimit { limit: Limit::UnitsPerProduct, max: units_per_product });
+        }
+        if merged.iter().map(|(_, units)| units).sum::<i64>() > unpaid_units {
+            return Err(OrderError::OverLimit { limit: Limit::UnpaidUnits, max: unpaid_units });
         }
         let (request, merged) = (&request, &merged[..]);
         retrying(|| OrderError::Contention, move || self.try_checkout(request, merged, from_cart)).await
@@ -380,6 +483,10 @@ impl Orders {
                 .expiring_at(epoch_now() + IDEMPOTENCY_SECONDS);
             writes.push(Write::create(item));
         }
+        // What the account's unpaid orders hold, within the limits or not at all.
+        let units: i64 = order.lines.iter().map(|l| i64::from(l.quantity)).sum();
+        let held = writes.len();
+        writes.push(self.hold(&order, units));
         let stock_writes = writes.len()..writes.len() + order.lines.len();
         let mut moves = Vec::new();
         for line in &order.lines {
@@ -407,6 +514,13 @@ impl Orders {
             Err(WriteError::ConditionFailed { index: Some(0) }) if request.idempotency.is_some() => {
                 let (key, fingerprint) = request.idempotency.as_ref().expect("checked");
                 Ok(self.replay(&request.user, key, fingerprint).await?.map(|order| Checkout { order, replayed: true }))
+            }
+            Err(WriteError::ConditionFailed { index: Some(i) }) if i == held => {
+                // Over a limit, or another checkout of the account's moved the counter first.
+                match self.limit_passed(&request.user, units).await? {
+                    Some(passed) => Err(passed),
+                    None => Ok(None),
+                }
             }
             Err(e) if lost_race(&e, stock_writes) => Ok(None),
             // A line was removed from the cart meanwhile: read the cart again.
@@ -457,6 +571,17 @@ impl Orders {
         .await
     }
 
+    /// The write that counts `order` (of `units`) among its account's unpaid ones, refused past
+    /// the limits.
+    fn hold(&self, order: &Order, units: i64) -> Write {
+        let Limits { unpaid_orders, unpaid_units, .. } = self.limits;
+        let counted = Update::default().add("orders", 1).add("units", units);
+        Write::update(keys::unpaid(&order.user_id), counted).when(Condition::And(vec![
+            Condition::Under("orders".into(), unpaid_orders),
+            Condition::Under("units".into(), unpaid_units - units + 1),
+        ]))
+    }
+
     /// The order after `transition` from `current`, and the writes that make it so, each
     /// conditioned on `current`'s revision and status (which `current` may have changed in
     /// memory beyond its status: those changes are written too).
@@ -484,6 +609,12 @@ impl Orders {
             Write::put(order.row(keys::status_row(next, &created, id))),
             order.event(Some(current.status)),
         ];
+        if current.status == OrderStatus::PendingPayment {
+            // Paid or cancelled: no longer held among the account's unpaid orders.
+            let units: i64 = order.lines.iter().map(|l| i64::from(l.quantity)).sum();
+            let released = Update::default().add("orders", -1).add("units", -units);
+            writes.push(Write::update(keys::unpaid(&order.user_id), released));
+        }
         if next == OrderStatus::Cancelled {
             // Stock goes back to the products that still exist.
             let products = self.products(order.lines.iter().map(|l| l.product_id)).await?;
@@ -537,12 +668,19 @@ impl Orders {
         Ok(changed)
     }
 
-    /// Cancels pending orders placed before `cutoff`, oldest first, each in its own transaction,
-    /// unless `payments` (asked about an order that has a payment) finds it paid. An order that
-    /// cannot be expired (its provider is unreachable, say) is logged and left for the next run,
-    /// and the run goes on with the others; a run looks at no more than [`EXPIRY_RUN`] orders.
-    pub async fn expire(&self, cutoff: OffsetDateTime, payments: &dyn PaidMeanwhile) -> Result<Expired> {
-        let until = Timestamp::at(cutoff).sort_key();
+    /// Cancels pending orders placed before `cutoff`, and those placed before `unstarted` whose
+    /// payment was never started (a short reservation: stock held by an order nobody is paying
+    /// goes back soon), oldest first, each in its own transaction, unless `payments` (asked
+    /// about an order that has a payment) finds it paid. An order that cannot be expired (its
+    /// provider is unreachable, say) is logged and left for the next run, and the run goes on
+    /// with the others; a run looks at no more than [`EXPIRY_RUN`] orders.
+    pub async fn expire(
+        &self,
+        cutoff: OffsetDateTime,
+        unstarted: OffsetDateTime,
+        payments: &dyn PaidMeanwhile,
+    ) -> Result<Expired> {
+        let until = Timestamp::at(cutoff.max(unstarted)).sort_key();
         let mut run = Expired::default();
         let query =
             Query::partition(keys::status_partition(OrderStatus::PendingPayment)).between("0", until).limit(100);
@@ -550,7 +688,7 @@ impl Orders {
         while let Some(row) = rows.try_next().await? {
             run.looked_at += 1;
             let Some(id) = row.str("order_id").and_then(|id| OrderId::parse(id).ok()) else { continue };
-            match self.expire_one(&id, payments).await {
+            match self.expire_one(&id, cutoff, payments).await {
                 Ok(cancelled) => run.cancelled += usize::from(cancelled),
                 Err(error) => {
                     let error = format!("{:#}", anyhow::Error::from(error));
@@ -562,10 +700,12 @@ impl Orders {
         Ok(run)
     }
 
-    /// Cancels one unpaid order unless it was paid meanwhile; answers whether it cancelled it.
-    async fn expire_one(&self, id: &OrderId, payments: &dyn PaidMeanwhile) -> Result<bool> {
+    /// Cancels one unpaid order, placed before `cutoff` or never paid for, unless it was paid
+    /// meanwhile; answers whether it cancelled it.
+    async fn expire_one(&self, id: &OrderId, cutoff: OffsetDateTime, payments: &dyn PaidMeanwhile) -> Result<bool> {
         let Some(order) = self.get(id).await? else { return Ok(false) };
         if order.status != OrderStatus::PendingPayment
+            || (order.payment.is_some() && *order.created_at >= cutoff)
             || (order.payment.is_some() && payments.paid_meanwhile(&order).await?)
         {
             return Ok(false);

@@ -530,7 +530,7 @@ async fn throughput() {
 
 async fn checkouts() {
     println!("\n## POST /api/orders on the local stack (16 concurrent shoppers, 5 s)");
-    let app = shop_tests::TestApp::spawn().await;
+    let app = shop_tests::TestApp::spawn_with(|c| c.limits = shop_tests::NO_ORDER_LIMITS).await;
     let admin = app.admin().await;
     let stock = 1_000_000;
     let product =

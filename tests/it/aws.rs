@@ -152,7 +152,7 @@ async fn dynamodb_checkouts_never_oversell() {
     let catalog = shop::catalog::Catalog::new(table.clone());
     let draft = shop_tests::draft(&format!("AWS-{}", ulid::Ulid::new()), "Scarce Lamp", "lighting", 1000);
     let product = catalog.create(draft, shop_tests::stock(10)).await.unwrap();
-    let orders = Orders::new(table.clone());
+    let orders = Orders::new(table.clone()).with_limits(shop_tests::NO_ORDER_LIMITS);
     let address = shop_tests::shipping_address();
     let request = |user: &UserId, key: Option<&str>| CheckoutRequest {
         user: user.clone(),

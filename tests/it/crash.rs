@@ -33,6 +33,9 @@ impl Stack {
             .env("SHOP_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("SHOP_RATE_LIMIT", "0")
             .env("SHOP_SEED", "false")
+            // The burst is few shoppers placing many orders each.
+            .env("ORDER_MAX_UNPAID", "1000000")
+            .env("ORDER_MAX_UNPAID_UNITS", "1000000")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .kill_on_drop(true)

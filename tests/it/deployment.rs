@@ -79,7 +79,7 @@ fn the_gateway_caches_public_reads_only_keyed_by_all_they_read() {
     assert_eq!(stage_wide["CachingEnabled"], Value::Bool(false), "caching is off by default");
     let cached: BTreeSet<(String, String)> = settings
         .iter()
-        .filter(|s| s["ResourcePath"] != "/*")
+        .filter(|s| s["ResourcePath"] != "/*" && !s["CachingEnabled"].is_null())
         .map(|s| {
             assert_eq!(s["CacheDataEncrypted"], Value::Bool(true));
             // "/~1api~1products": a leading "/", then the path with its slashes as "~1".

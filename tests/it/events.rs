@@ -219,7 +219,7 @@ async fn not_http(name: &str, event: Value, world: &World) {
     let shopper = "22222222-2222-4222-8222-222222222222";
     match name {
         "expiry/scheduled" => {
-            let job = expiry::Expiry::new(world.table.clone(), Vec::new(), expiry::DEFAULT_PAYMENT_WINDOW);
+            let job = expiry::Expiry::new(world.table.clone(), Vec::new(), expiry::Windows::default());
             let answer = job.handle(typed(&event)).await.unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(
                 wire(answer),

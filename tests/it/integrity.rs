@@ -222,7 +222,7 @@ async fn an_order_that_cannot_expire_waits_for_the_next_run_and_the_newer_ones_e
     let cutoff = time::OffsetDateTime::now_utc() + time::Duration::seconds(1);
     // The oldest order loses every race for its items in this run.
     w.table.conflict_next(ATTEMPTS);
-    let run = w.orders.expire(cutoff, &NeverPaid).await.unwrap();
+    let run = w.orders.expire(cutoff, cutoff, &NeverPaid).await.unwrap();
     assert_eq!(run, Expired { looked_at: 11, cancelled: 10, failed: 1 });
     let status = async |id| w.orders.get(id).await.unwrap().unwrap().status;
     assert_eq!(status(&placed[0]).await, OrderStatus::PendingPayment);
@@ -231,7 +231,7 @@ async fn an_order_that_cannot_expire_waits_for_the_next_run_and_the_newer_ones_e
     }
     assert_eq!(w.revision_and_stock(&lamp).await.1, 19);
 
-    let next = w.orders.expire(cutoff, &NeverPaid).await.unwrap();
+    let next = w.orders.expire(cutoff, cutoff, &NeverPaid).await.unwrap();
     assert_eq!(next, Expired { looked_at: 1, cancelled: 1, failed: 0 });
     assert_eq!(status(&placed[0]).await, OrderStatus::Cancelled);
     assert_eq!(w.revision_and_stock(&lamp).await.1, 20);

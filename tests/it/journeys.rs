@@ -917,7 +917,7 @@ async fn checkout_refuses_what_it_cannot_sell_and_changes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_checkouts_never_oversell() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(|c| c.limits = shop_tests::NO_ORDER_LIMITS).await;
     let admin = app.admin().await;
     let lamp = stocked_product(&app, &admin, 25).await;
     let mut shoppers = Vec::new();
@@ -969,31 +969,48 @@ async fn one_idempotency_key_makes_one_order() {
     assert_eq!(stock_of(&app, &lamp).await, 47);
 }
 
+/// An expiry that finds no order paid at its provider.
+struct NeverPaid;
+
+#[async_trait::async_trait]
+impl shop::orders::PaidMeanwhile for NeverPaid {
+    async fn paid_meanwhile(&self, _: &shop::orders::Order) -> Result<bool, shop::orders::OrderError> {
+        Ok(false)
+    }
+}
+
 #[tokio::test]
 async fn unpaid_orders_expire_and_give_their_stock_back() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let (alice, alice_id, _) = app.shopper("Alice").await;
-    let lamp = stocked_product(&app, &admin, 5).await;
+    let lamp = stocked_product(&app, &admin, 10).await;
     let body = json!({"items": [{"product_id": lamp, "quantity": 2}], "shipping_address": address()});
     let unpaid = app.post("/api/orders", Some(&alice), body.clone()).await.expect(201).body;
+    let started = app.post("/api/orders", Some(&alice), body.clone()).await.expect(201).body;
+    let started = started["id"].as_str().unwrap();
+    app.post(&format!("/api/orders/{started}/payment"), Some(&alice), json!({})).await.expect(201);
     let paid = app.post("/api/orders", Some(&alice), body).await.expect(201).body;
     let orders = shop::orders::Orders::new(app.running.table.clone());
     let paid_id = shop::domain::OrderId::parse(paid["id"].as_str().unwrap()).unwrap();
     shop_tests::pay(&orders, &paid_id).await;
-    assert_eq!(stock_of(&app, &lamp).await, 1);
+    assert_eq!(stock_of(&app, &lamp).await, 4);
     // Nothing is old enough yet.
-    let cutoff = time::OffsetDateTime::now_utc() - time::Duration::minutes(30);
-    let never_paid = &shop::payments::Payments::new(app.running.table.clone(), Vec::new());
-    assert_eq!(orders.expire(cutoff, never_paid).await.unwrap().cancelled, 0);
-    // Everything placed before now is.
+    let long_ago = time::OffsetDateTime::now_utc() - time::Duration::minutes(30);
     let now = time::OffsetDateTime::now_utc() + time::Duration::seconds(1);
-    assert_eq!(orders.expire(now, never_paid).await.unwrap().cancelled, 1);
+    assert_eq!(orders.expire(long_ago, long_ago, &NeverPaid).await.unwrap().cancelled, 0);
+    // An order nobody started to pay holds its stock only for the short reservation.
+    assert_eq!(orders.expire(long_ago, now, &NeverPaid).await.unwrap().cancelled, 1);
+    assert_eq!(stock_of(&app, &lamp).await, 6);
+    assert_eq!(app.get(&format!("/api/orders/{started}"), Some(&alice)).await.body["status"], "PENDING_PAYMENT");
+    // One being paid for waits the whole payment window.
+    assert_eq!(orders.expire(now, now, &NeverPaid).await.unwrap().cancelled, 1);
+    assert_eq!(app.get(&format!("/api/orders/{started}"), Some(&alice)).await.body["status"], "CANCELLED");
     let expired = app.get(&format!("/api/orders/{}", unpaid["id"].as_str().unwrap()), Some(&alice)).await.body;
     assert_eq!(expired["status"], "CANCELLED");
     assert_eq!(expired["history"][1]["by"], "system");
     assert_eq!(app.get(&format!("/api/orders/{paid_id}"), Some(&alice)).await.body["status"], "PAID");
-    assert_eq!(stock_of(&app, &lamp).await, 3);
+    assert_eq!(stock_of(&app, &lamp).await, 8);
     // The cancellation's event reaches the shopper.
     let id = unpaid["id"].as_str().unwrap();
     let cancelled = ("OrderCancelled".to_owned(), "email".to_owned());
@@ -1337,4 +1354,47 @@ async fn the_developer_routes_answer_this_machine_only_and_the_stack_stays_on_lo
     let from_remote = detail(confirm(remote).await.unwrap()).await;
     let from_here = detail(confirm(here).await.unwrap()).await;
     assert!(from_remote.contains("route") && from_here.contains("payment"), "{from_remote} / {from_here}");
+}
+
+#[tokio::test]
+async fn unpaid_orders_cannot_hoard_stock() {
+    let limits = shop::orders::Limits { unpaid_orders: 2, unpaid_units: 5, units_per_product: 3 };
+    let app = TestApp::spawn_with(|c| c.limits = limits).await;
+    let admin = app.admin().await;
+    let (alice, _, _) = app.shopper("Alice").await;
+    let (lamp, mug) = (stocked_product(&app, &admin, 40).await, stocked_product(&app, &admin, 40).await);
+    let order = |product: &str, quantity: i64| json!({"items": [{"product_id": product, "quantity": quantity}], "shipping_address": address()});
+    let refused = |answer: shop_tests::Answer, limit: &str, max: i64| {
+        let answer = answer.problem(409);
+        assert_eq!(answer.body["type"], "/problems/order-limit");
+        assert_eq!((answer.body["limit"].as_str(), answer.body["max"].as_i64()), (Some(limit), Some(max)));
+    };
+    // Too many of one product in one order.
+    refused(app.post("/api/orders", Some(&alice), order(&lamp, 4)).await, "units_per_product", 3);
+    // Units across unpaid orders, then unpaid orders themselves.
+    let first = app.post("/api/orders", Some(&alice), order(&lamp, 3)).await.expect(201).body;
+    refused(app.post("/api/orders", Some(&alice), order(&mug, 3)).await, "unpaid_units", 5);
+    app.post("/api/orders", Some(&alice), order(&mug, 2)).await.expect(201);
+    refused(app.post("/api/orders", Some(&alice), order(&mug, 1)).await, "unpaid_orders", 2);
+    assert_eq!((stock_of(&app, &lamp).await, stock_of(&app, &mug).await), (37, 38), "refusals hold nothing");
+    // Someone else still buys; a cancelled (or paid) order frees its room.
+    let (bob, _, _) = app.shopper("Bob").await;
+    app.post("/api/orders", Some(&bob), order(&lamp, 3)).await.expect(201);
+    let first = first["id"].as_str().unwrap();
+    app.post(&format!("/api/orders/{first}/cancel"), Some(&alice), json!({})).await.expect(200);
+    app.post("/api/orders", Some(&alice), order(&mug, 1)).await.expect(201);
+
+    // Concurrent checkouts cannot pass the limit together: of six at once, two are placed.
+    let (carol, _, _) = app.shopper("Carol").await;
+    let answers =
+        futures::future::join_all((0..6).map(|_| app.post("/api/orders", Some(&carol), order(&lamp, 1)))).await;
+    let placed = answers.iter().filter(|a| a.status == 201).count();
+    assert_eq!(placed, 2, "{:?}", answers.iter().map(|a| &a.body).collect::<Vec<_>>());
+    for answer in answers.into_iter().filter(|a| a.status != 201) {
+        assert!(
+            answer.body["type"] == "/problems/order-limit" || answer.body["type"] == "/problems/contention",
+            "{:#}",
+            answer.body
+        );
+    }
 }

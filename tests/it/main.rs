@@ -7,6 +7,7 @@ mod aws;
 mod crash;
 mod deployment;
 mod events;
+mod hardening;
 mod integrity;
 mod journeys;
 mod notifications;

@@ -315,7 +315,11 @@ async fn confirm_quietly(app: &TestApp, payment: &str) {
 /// The expiry job with a cutoff of now, asking the simulated provider (which delivers nothing).
 fn expiry_job(app: &TestApp) -> expiry::Expiry {
     let quiet = std::sync::Arc::new(shop_embedded::payments::Simulated::new(app.running.table.clone(), SECRET));
-    expiry::Expiry::new(app.running.table.clone(), vec![quiet], time::Duration::ZERO)
+    expiry::Expiry::new(
+        app.running.table.clone(),
+        vec![quiet],
+        expiry::Windows { payment: time::Duration::ZERO, reservation: time::Duration::ZERO },
+    )
 }
 
 #[tokio::test]

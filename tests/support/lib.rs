@@ -227,6 +227,11 @@ pub async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
     }
 }
 
+/// Limits no burst of a test reaches, for tests of many orders by few shoppers (the limits'
+/// own tests set small ones).
+pub const NO_ORDER_LIMITS: shop::orders::Limits =
+    shop::orders::Limits { unpaid_orders: 1_000_000, unpaid_units: 1_000_000, units_per_product: 1_000_000 };
+
 /// Event delivery quick enough for tests: retries without waiting.
 pub const QUICK_DELIVERY: shop_embedded::bus::Delivery = shop_embedded::bus::Delivery {
     max_receives: 5,

@@ -9,7 +9,7 @@ async fn main() -> Result<(), shop_aws::lambda::Error> {
             let stripe = std::sync::Arc::new(shop_stripe::from_secrets_manager(&aws)?);
             let paypal = std::sync::Arc::new(shop_paypal::from_secrets_manager(&aws)?);
             let providers: Vec<std::sync::Arc<dyn shop::payments::PaymentProvider>> = vec![stripe, paypal];
-            Ok(expiry::Expiry::new(shop_dynamodb::table(&aws)?, providers, expiry::Expiry::window_from_env()?))
+            Ok(expiry::Expiry::new(shop_dynamodb::table(&aws)?, providers, expiry::Windows::from_env()?))
         },
         |job, event| async move { job.handle(event).await },
     )

@@ -26,6 +26,11 @@ impl OrdersState {
     pub fn new(table: std::sync::Arc<dyn shop::table::Table>) -> Self {
         Self { orders: Orders::new(table.clone()), revocations: Revocations::new(table) }
     }
+
+    /// What unpaid orders may hold ([`shop::orders::Limits`]).
+    pub fn with_limits(self, limits: shop::orders::Limits) -> Self {
+        Self { orders: self.orders.with_limits(limits), ..self }
+    }
 }
 
 #[derive(OpenApi)]

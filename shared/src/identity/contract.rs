@@ -81,6 +81,8 @@ where
     identity.resend_code(&acc.email).await.unwrap();
     let unconfirmed = account("unconfirmed");
     if let SignedUp::New { confirmed: false, .. } = identity.sign_up(&unconfirmed).await.unwrap() {
+        // Mailboxes order messages by the millisecond: the resent code is the newer one.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         identity.resend_code(&unconfirmed.email).await.unwrap();
         let again = code(unconfirmed.email.clone(), "confirm").await;
         identity.confirm_sign_up(&unconfirmed.email, &again).await.unwrap();
