@@ -300,6 +300,23 @@ async fn secrets_are_read_from_secrets_manager_and_never_echoed() {
     let missing = shop_secrets::JsonSecret::new(&config, "arn:aws:secretsmanager:us-east-1:123456789012:secret:none");
     assert!(missing.read().await.is_err());
 
+    // Stripe from its two secrets: what only calls Stripe (refunds, expiry) is never given the
+    // webhook signing secret, and takes no webhook; the payments function verifies with it.
+    use shop::payments::{PaymentProvider, WebhookError};
+    let key = made("stripe-key", r#"{"secret_key": "sk_test_read"}"#).await;
+    let signing = made("stripe-webhook", r#"{"webhook_secret": "whsec_read"}"#).await;
+    let secret = |arn: &str| shop_secrets::JsonSecret::new(&config, arn);
+    let body = json!({"id": "evt_1", "object": "event", "type": "customer.created", "created": shop::time::epoch_now(),
+        "livemode": false, "pending_webhooks": 1, "data": {"object": {"id": "cus_1", "object": "customer"}}})
+    .to_string();
+    let mut headers = http::HeaderMap::new();
+    let signature = shop_stripe::sign("whsec_read", &body, shop::time::epoch_now());
+    headers.insert(shop_stripe::SIGNATURE_HEADER, signature.parse().unwrap());
+    let taking = shop_stripe::reading(secret(&key), Some(secret(&signing)));
+    assert!(taking.verify(&headers, body.as_bytes()).await.is_ok());
+    let calling = shop_stripe::reading(secret(&key), None);
+    assert!(matches!(calling.verify(&headers, body.as_bytes()).await, Err(WebhookError::Unavailable(_))));
+
     // The key that signs list cursors, as the template generates it; one too short to sign
     // with is refused, unechoed.
     let cursor_key = |id: &str| match shop_secrets::cursor_key(&config, id) {

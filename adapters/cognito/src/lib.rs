@@ -87,8 +87,11 @@ fn attribute(name: &str, value: &str) -> AttributeType {
     AttributeType::builder().name(name).value(value).build().expect("name is set")
 }
 
+/// What a sign-up writes: the name and phone. The address is the username, which the pool
+/// (its users sign in with their email) copies into `email`; the app client may not write
+/// `email` itself, so that no shopper changes their address without verifying the new one.
 fn attributes(account: &NewAccount) -> Vec<AttributeType> {
-    let mut attrs = vec![attribute("email", account.email.as_str()), attribute("name", account.name.as_str())];
+    let mut attrs = vec![attribute("name", account.name.as_str())];
     if let Some(phone) = &account.phone {
         attrs.push(attribute("phone_number", phone.as_str()));
     }
@@ -262,8 +265,9 @@ impl Identity for CognitoIdentity {
     }
 
     async fn create_user(&self, account: &NewAccount) -> Result<UserId, IdentityError> {
+        // The admin API writes what it likes: the address, verified by whoever creates the account.
         let mut attrs = attributes(account);
-        attrs.push(attribute("email_verified", "true"));
+        attrs.extend([attribute("email", account.email.as_str()), attribute("email_verified", "true")]);
         let out = self
             .client
             .admin_create_user()

@@ -18,6 +18,7 @@ use shop::payments::{
     Deferred, PaymentProvider, PaymentStatus, Provider, ProviderError, ProviderPayment, RefundRequest, WebhookError,
     WebhookEvent, WebhookKind,
 };
+use shop_secrets::JsonSecret;
 use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
 use stripe_core::payment_intent::{
     CancelPaymentIntent, CapturePaymentIntent, CreatePaymentIntent, RetrievePaymentIntent,
@@ -34,32 +35,63 @@ pub const REFUND_KEY: &str = "refund_key";
 /// How long one call to Stripe may take.
 const TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Stripe, with the account's secret key and the webhook endpoint's signing secret.
+/// Stripe, with the account's secret key and, where webhooks are taken, the webhook
+/// endpoint's signing secret.
 pub struct StripePayments {
     client: Client,
-    webhook_secret: String,
+    webhook_secret: Option<String>,
 }
 
 impl StripePayments {
-    /// A client of `api_base` (Stripe itself when `None`).
+    /// A client of `api_base` (Stripe itself when `None`) that verifies webhooks with
+    /// `webhook_secret`.
     pub fn new(secret_key: &str, webhook_secret: &str, api_base: Option<&str>) -> anyhow::Result<Self> {
+        Ok(Self { webhook_secret: Some(webhook_secret.to_owned()), ..Self::calling(secret_key, api_base)? })
+    }
+
+    /// A client that only calls Stripe: it takes no webhook (the refunds and the expiry job,
+    /// which are never given the signing secret).
+    pub fn calling(secret_key: &str, api_base: Option<&str>) -> anyhow::Result<Self> {
         shop_aws::default_tls_crypto();
         let mut builder = ClientBuilder::new(secret_key).timeout(TIMEOUT);
         if let Some(base) = api_base {
             builder = builder.url(base);
         }
         let client = builder.build().map_err(|e| anyhow::anyhow!("configuring the Stripe client: {e}"))?;
-        Ok(Self { client, webhook_secret: webhook_secret.to_owned() })
+        Ok(Self { client, webhook_secret: None })
     }
 }
 
-/// Stripe as configured in AWS: its secret key and webhook signing secret are the fields
-/// `secret_key` and `webhook_secret` of the JSON secret named by `STRIPE_SECRET_ARN`, read at
-/// the first payment or webhook, once per execution environment.
+/// Stripe as configured in AWS for calling it only (the refunds, the expiry job): its secret
+/// key is the field `secret_key` of the JSON secret named by `STRIPE_SECRET_ARN`.
 pub fn from_secrets_manager(config: &aws_config::SdkConfig) -> anyhow::Result<Deferred<StripePayments>> {
-    shop_secrets::provider(config, "STRIPE_SECRET_ARN", Provider::Stripe, |fields| {
-        StripePayments::new(fields.get("secret_key")?, fields.get("webhook_secret")?, None)
-    })
+    Ok(reading(JsonSecret::from_env(config, "STRIPE_SECRET_ARN")?, None))
+}
+
+/// Stripe as configured in AWS for the payments function, which also takes its webhooks: the
+/// signing secret is the field `webhook_secret` of the JSON secret named by
+/// `STRIPE_WEBHOOK_SECRET_ARN`, a secret of its own, so that what only calls Stripe cannot
+/// forge its deliveries.
+pub fn with_webhooks_from_secrets_manager(config: &aws_config::SdkConfig) -> anyhow::Result<Deferred<StripePayments>> {
+    let signing = JsonSecret::from_env(config, "STRIPE_WEBHOOK_SECRET_ARN")?;
+    Ok(reading(JsonSecret::from_env(config, "STRIPE_SECRET_ARN")?, Some(signing)))
+}
+
+/// Stripe built from the secret key in `key` (field `secret_key`) and, when given, the webhook
+/// signing secret in `signing` (field `webhook_secret`), both read at the first payment or
+/// webhook, once per execution environment (and again after [`shop_secrets::MAX_AGE`]).
+pub fn reading(key: JsonSecret, signing: Option<JsonSecret>) -> Deferred<StripePayments> {
+    let built = shop::deferred::Deferred::new(move || {
+        let (key, signing) = (key.clone(), signing.clone());
+        async move {
+            let Some(signing) = signing else {
+                return StripePayments::calling(key.read().await?.get("secret_key")?, None);
+            };
+            let (key, signing) = tokio::try_join!(key.read(), signing.read())?;
+            StripePayments::new(key.get("secret_key")?, signing.get("webhook_secret")?, None)
+        }
+    });
+    Deferred::new(Provider::Stripe, built.max_age(shop_secrets::MAX_AGE))
 }
 
 fn key(raw: String) -> Result<RequestStrategy, ProviderError> {
@@ -183,7 +215,9 @@ impl PaymentProvider for StripePayments {
     }
 
     async fn verify(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<WebhookEvent, WebhookError> {
-        verify(&self.webhook_secret, headers, body)
+        let secret = self.webhook_secret.as_deref();
+        let secret = secret.ok_or_else(|| WebhookError::Unavailable("this client takes no Stripe webhook".into()))?;
+        verify(secret, headers, body)
     }
 }
 

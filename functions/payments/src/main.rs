@@ -6,7 +6,7 @@ async fn main() -> Result<(), shop_aws::lambda::Error> {
     shop_aws::lambda::serve_http(|| {
         let aws = shop_aws::lambda_config()?;
         let table = shop_dynamodb::table(&aws)?;
-        let stripe = std::sync::Arc::new(shop_stripe::from_secrets_manager(&aws)?);
+        let stripe = std::sync::Arc::new(shop_stripe::with_webhooks_from_secrets_manager(&aws)?);
         let paypal = std::sync::Arc::new(shop_paypal::from_secrets_manager(&aws)?);
         let payments = shop::payments::Payments::new(table.clone(), vec![stripe, paypal]);
         Ok(payments::router(payments::PaymentsState::new(table, payments)))
