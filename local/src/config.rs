@@ -69,6 +69,8 @@ pub struct Config {
     /// Records metrics and serves them at `/metrics` (`SHOP_METRICS=off` turns both off; the
     /// recorder is the process's, so once one stack of a process records, all of them do).
     pub metrics: bool,
+    /// The countries whose phone numbers profiles may hold and SMS go to (`SMS_COUNTRIES`).
+    pub sms_countries: shop::notifications::sms::SmsCountries,
     /// What unpaid orders may hold (`ORDER_MAX_UNPAID`, `ORDER_MAX_UNPAID_UNITS`,
     /// `ORDER_MAX_UNITS_PER_PRODUCT`).
     pub limits: shop::orders::Limits,
@@ -164,6 +166,7 @@ impl Default for Config {
             seed_catalogue: true,
             windows: expiry::Windows::default(),
             limits: shop::orders::Limits::default(),
+            sms_countries: Default::default(),
             expiry_every: std::time::Duration::from_secs(60),
             delivery: Delivery::default(),
             aws: AwsSettings::default(),
@@ -207,6 +210,7 @@ impl Config {
         c.metrics = var("SHOP_METRICS").as_deref() != Some("off");
         c.windows = expiry::Windows::from_env()?;
         c.limits = shop::orders::Limits::from_lookup(var)?;
+        c.sms_countries = shop::notifications::sms::SmsCountries::from_lookup(var)?;
         c.aws = AwsSettings::from_env(&var);
         c.payments = match var("SHOP_PAYMENTS").as_deref() {
             None | Some("simulated") => Payments::Simulated,

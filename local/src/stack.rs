@@ -246,8 +246,8 @@ pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
         }
     }
     let api = Router::new()
-        .merge(auth::router(auth::AuthState::new(table.clone(), identity.clone())))
-        .merge(users::router(users::UsersState::new(table.clone(), identity.clone())))
+        .merge(auth::router(auth::AuthState::new(table.clone(), identity.clone(), config.sms_countries.clone())))
+        .merge(users::router(users::UsersState::new(table.clone(), identity.clone(), config.sms_countries.clone())))
         .merge(products::router(products::ProductsState::new(table.clone())))
         .merge(cart::router(cart::CartState::new(table.clone())))
         .merge(orders::router(orders::OrdersState::new(table.clone()).with_limits(config.limits)))

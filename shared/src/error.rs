@@ -278,6 +278,9 @@ impl From<crate::users::UserError> for Error {
             UserError::NotFound => Error::NotFound("user"),
             UserError::Stale => Error::PreconditionFailed,
             UserError::Contention => Error::Contention(e.to_string()),
+            UserError::NoPhone => Error::Conflict(e.to_string()),
+            UserError::PhoneNotServed(why) => Error::invalid("phone", Invalid(why)),
+            UserError::WrongCode(why) => Error::invalid("code", Invalid(why)),
             UserError::Store(e) => e.into(),
         }
     }

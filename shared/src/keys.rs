@@ -61,6 +61,16 @@ pub fn unpaid(id: &UserId) -> Key {
     Key::new(user_pk(id), "UNPAID")
 }
 
+/// SMS sent to a user on day `day` (days since the epoch).
+pub fn sms_sent_by(id: &UserId, day: i64) -> Key {
+    Key::new(user_pk(id), format!("SMSDAY#{day}"))
+}
+
+/// SMS sent to a number on day `day`, whichever accounts name it.
+pub fn sms_sent_to(number: &str, day: i64) -> Key {
+    Key::new(format!("SMSTO#{number}"), format!("DAY#{day}"))
+}
+
 pub fn codes_sent(id: &UserId, hour: i64) -> Key {
     Key::new(user_pk(id), format!("CODESENT#{hour}"))
 }

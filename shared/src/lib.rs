@@ -9,6 +9,7 @@
 
 pub mod cart;
 pub mod catalog;
+pub mod codes;
 pub mod consumers;
 pub mod deferred;
 pub mod domain;

@@ -7,6 +7,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::codes::{self, CodeError};
 use crate::domain::{Address, Email, Name, Phone, UserId};
 use crate::identity::UNCONFIRMED_SECONDS;
 use crate::keys;
@@ -25,6 +26,15 @@ pub enum UserError {
     /// Another request changed the same data at the same moment; the caller may retry.
     #[error("the profile kept changing meanwhile; retry")]
     Contention,
+    /// Phone verification for a profile without a phone number.
+    #[error("the profile has no phone number to verify")]
+    NoPhone,
+    /// The phone number is not of a country the shop sends SMS to.
+    #[error("phone {0}")]
+    PhoneNotServed(String),
+    /// The code is wrong, expired, spent, or was sent to a number the profile no longer has.
+    #[error("code {0}")]
+    WrongCode(String),
     #[error(transparent)]
     Store(#[from] anyhow::Error),
 }
@@ -59,6 +69,9 @@ pub struct UserProfile {
     pub name: Name,
     #[serde(default)]
     pub phone: Option<Phone>,
+    /// Whether `phone` was verified by a code sent to it: SMS go to verified numbers only.
+    #[serde(default)]
+    pub phone_verified: bool,
     #[serde(default)]
     pub address: Option<Address>,
     #[serde(default)]
@@ -76,6 +89,7 @@ impl UserProfile {
             email,
             name,
             phone,
+            phone_verified: false,
             address: None,
             preferences: NotificationPreferences::default(),
             created_at: now,
@@ -100,6 +114,10 @@ pub struct ProfileChanges {
     pub address: Option<Option<Address>>,
     pub preferences: Option<NotificationPreferences>,
 }
+
+/// The purpose of the code that verifies a phone number ([`keys::user_code`]; the SMS
+/// module sends it).
+pub const PHONE_CODE: &str = "phone";
 
 /// The user repository over the table port.
 #[derive(Clone)]
@@ -169,6 +187,8 @@ impl Users {
             next.name = name;
         }
         if let Some(phone) = changes.phone {
+            // A new number is unverified until a code sent to it comes back.
+            next.phone_verified &= phone == current.phone;
             next.phone = phone;
         }
         if let Some(address) = changes.address {
@@ -184,6 +204,33 @@ impl Users {
             Ok(()) => Ok(next),
             Err(WriteError::ConditionFailed { .. }) => Err(UserError::Stale),
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Marks the profile's phone number verified with the code sent to it.
+    pub async fn verify_phone(&self, id: &UserId, code: &str) -> Result<UserProfile> {
+        let wrong = |why: &str| UserError::WrongCode(why.to_owned());
+        let sent_to = match codes::check(&*self.table, &keys::user_code(id, PHONE_CODE), code).await {
+            Ok(sent_to) => sent_to,
+            Err(CodeError::Store(e)) => return Err(e.into()),
+            Err(e) => return Err(wrong(&e.to_string())),
+        };
+        loop {
+            let current = self.get(id).await?.ok_or(UserError::NotFound)?;
+            if current.phone.as_ref().map(Phone::as_str) != sent_to.as_deref() {
+                return Err(wrong("was sent to another number than the profile's"));
+            }
+            let mut next = current.clone();
+            (next.phone_verified, next.version, next.updated_at) = (true, current.version + 1, Timestamp::now());
+            let writes = vec![
+                Write::put(next.item()).when(Condition::equals("version", current.version)),
+                Write::delete(keys::user_code(id, PHONE_CODE)),
+            ];
+            match self.table.transact(writes).await {
+                Ok(()) => return Ok(next),
+                Err(WriteError::ConditionFailed { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
         }
     }
 

@@ -32,6 +32,8 @@ const EXPECTED: &[(&str, u16)] = &[
     ("users/create-user", 201),
     ("users/get-me", 200),
     ("users/export-me", 200),
+    ("users/phone-code", 409),
+    ("users/phone-verify", 422),
     ("users/list-notifications", 200),
     ("users/get-user", 200),
     ("users/update-user", 200),
@@ -177,8 +179,8 @@ async fn world() -> World {
 fn router(function: &str, world: &World) -> shop_aws::lambda::Handler {
     let (table, identity) = (world.table.clone(), world.identity.clone());
     let router = match function {
-        "auth" => auth::router(auth::AuthState::new(table, identity)),
-        "users" => users::router(users::UsersState::new(table, identity)),
+        "auth" => auth::router(auth::AuthState::new(table, identity, Default::default())),
+        "users" => users::router(users::UsersState::new(table, identity, Default::default())),
         "products" => products::router(products::ProductsState::new(table)),
         "cart" => cart::router(cart::CartState::new(table)),
         "orders" => orders::router(orders::OrdersState::new(table)),

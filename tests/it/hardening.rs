@@ -483,6 +483,7 @@ fn partitions() -> BTreeMap<&'static str, String> {
         ("event", stem(&keys::event(&event).pk, &event.to_string())),
         ("webhook", stem(&keys::webhook_event("stripe", "evt_1").pk, "stripe#evt_1")),
         ("suppressed", stem(&keys::suppressed("a@example.com").pk, "a@example.com")),
+        ("sms to", stem(&keys::sms_sent_to("+4915112345678", 1).pk, "+4915112345678")),
         ("processed by sales", stem(&keys::processed(shop::events::SALES.name, "evt-1").pk, "evt-1")),
         ("processed by notifications", stem(&keys::processed(shop::events::NOTIFICATIONS.name, "evt-1").pk, "evt-1")),
     ])
@@ -496,9 +497,10 @@ fn expected_access() -> BTreeMap<&'static str, (Vec<&'static str>, Vec<&'static 
         // Profiles, account emails under the user (hourly count, message, MessageQueued), the
         // mark a log-out or a password reset leaves.
         ("AuthFunction", (vec!["user", "revoked", "event"], vec![])),
-        // Every token's revocation check; profiles; erasure marks, deletes under the user and
-        // pseudonymises orders; the user list and a user's orders by GSI1.
-        ("UsersFunction", (vec!["user", "revoked", "order"], vec!["users", "user"])),
+        // Every token's revocation check; profiles; phone codes (the SMS and its MessageQueued);
+        // erasure marks, deletes under the user and pseudonymises orders; the user list and a
+        // user's orders by GSI1.
+        ("UsersFunction", (vec!["user", "revoked", "order", "event"], vec!["users", "user"])),
         (
             "ProductsFunction",
             (vec!["revoked", "product", "products", "sku", "category", "event"], vec!["category", "categories"]),
@@ -515,7 +517,8 @@ fn expected_access() -> BTreeMap<&'static str, (Vec<&'static str>, Vec<&'static 
         ("SalesFunction", (vec!["processed by sales", "product"], vec![])),
         // Cancelled orders only: the refund is reserved and settled on the order.
         ("RefundsFunction", (vec!["order"], vec![])),
-        ("DeliveriesFunction", (vec!["user", "suppressed"], vec![])),
+        // The message, the suppression list, and the day's SMS per account and per number.
+        ("DeliveriesFunction", (vec!["user", "suppressed", "sms to"], vec![])),
         ("SearchFunction", (vec![], vec![])),
         ("IndexerFunction", (vec!["product"], vec![])),
         ("FeedbackFunction", (vec!["suppressed", "user"], vec![])),

@@ -33,14 +33,41 @@ async fn order_one(app: &TestApp, shopper: &str, admin: &str) -> String {
     app.post("/api/orders", Some(shopper), items).await.expect(201).body["id"].as_str().unwrap().to_owned()
 }
 
+/// Gives the shopper `phone` and verifies it with the code the shop texts to it.
+async fn verified_phone(app: &TestApp, token: &str, user_id: &str, phone: &str) {
+    let given = json!({"phone": phone, "preferences": {"email": true, "sms": true}});
+    app.call(Method::PUT, &format!("/api/users/{user_id}"), Some(token), Some(given)).await.expect(200);
+    app.post("/api/users/me/phone/code", Some(token), json!({})).await.expect(202);
+    let code = phone_code(app, phone).await;
+    app.post("/api/users/me/phone/verify", Some(token), json!({"code": "000000"})).await.problem(422);
+    let verified = app.post("/api/users/me/phone/verify", Some(token), json!({"code": code})).await.expect(200);
+    assert_eq!(verified.body["phone_verified"], true);
+}
+
+/// The newest code texted to `phone`.
+async fn phone_code(app: &TestApp, phone: &str) -> String {
+    let sms = eventually(10, "the phone code", || async {
+        mailbox(app, phone).await.into_iter().rev().find(|m| m.text.contains("your code is"))
+    })
+    .await;
+    sms.text.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).expect("a six-digit code").to_owned()
+}
+
+/// Pays the order with the simulated provider's card.
+async fn pay(app: &TestApp, shopper: &str, id: &str) {
+    let payment = shop_tests::paying::checkout(app, shopper, id).await;
+    let path = format!("/_simulator/payments/{payment}/confirm");
+    app.post(&path, None, json!({"card": "4242424242424242"})).await.expect(200);
+    shop_tests::paying::status_becomes(app, shopper, id, "PAID").await;
+}
+
 #[tokio::test]
 async fn an_orders_messages_arrive_by_the_channels_the_shopper_chose() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let (alice, alice_id, email) = app.shopper("Alice").await;
     let phone = "+4915112345678";
-    let prefs = json!({"phone": phone, "preferences": {"email": true, "sms": true}});
-    app.call(Method::PUT, &format!("/api/users/{alice_id}"), Some(&alice), Some(prefs)).await.expect(200);
+    verified_phone(&app, &alice, &alice_id, phone).await;
     let id = order_one(&app, &alice, &admin).await;
 
     let placed = eventually(10, "the order placed email", || async {
@@ -49,27 +76,102 @@ async fn an_orders_messages_arrive_by_the_channels_the_shopper_chose() {
     .await;
     assert!(placed.text.contains("Desk lamp x 2: 30.00 EUR") && placed.text.contains("Hello Alice"), "{}", placed.text);
     assert!(placed.html.as_deref().unwrap().contains("<td>Desk lamp</td>"));
-    let sms = eventually(10, "the order placed SMS", || async { mailbox(&app, phone).await.into_iter().next() }).await;
-    assert_eq!(sms.text, format!("Shop: order {id} received, 30.00 EUR."));
-    let listed = eventually(10, "both marked sent", || async {
-        let listed = app.get("/api/users/me/notifications", Some(&alice)).await.expect(200).body;
-        let list = listed.as_array().unwrap().clone();
-        list.iter().all(|m| m["status"] == "sent").then_some(list)
+    // An unpaid order is not texted (its placement costs an SMS nobody paid for); paid, it is.
+    pay(&app, &alice, &id).await;
+    let sms = eventually(10, "the order paid SMS", || async {
+        mailbox(&app, phone).await.into_iter().find(|m| m.text.contains(&id))
     })
     .await;
-    assert_eq!(listed.len(), 2);
+    assert_eq!(sms.text, format!("Shop: payment of 30.00 EUR for order {id} received."));
+    let about_orders = |list: &Value| -> Vec<Value> {
+        list.as_array().unwrap().iter().filter(|m| m["kind"].as_str().unwrap().starts_with("Order")).cloned().collect()
+    };
+    let listed = eventually(10, "all marked sent", || async {
+        let listed = about_orders(&app.get("/api/users/me/notifications", Some(&alice)).await.expect(200).body);
+        (listed.len() == 3 && listed.iter().all(|m| m["status"] == "sent")).then_some(listed)
+    })
+    .await;
     assert!(listed.iter().all(|m| m["sent_at"].is_string()), "{listed:#?}");
 
-    // Email turned off: the cancellation goes by SMS alone, and its email is listed suppressed.
+    // Email turned off: the paid order's cancellation goes by SMS alone, and its email is
+    // listed suppressed.
     let prefs = json!({"preferences": {"email": false, "sms": true}});
     app.call(Method::PUT, &format!("/api/users/{alice_id}"), Some(&alice), Some(prefs)).await.expect(200);
     app.post(&format!("/api/orders/{id}/cancel"), Some(&alice), json!({})).await.expect(200);
-    eventually(10, "the cancellation SMS", || async { (mailbox(&app, phone).await.len() == 2).then_some(()) }).await;
+    eventually(10, "the cancellation SMS", || async {
+        mailbox(&app, phone).await.iter().any(|m| m.text.contains("cancelled")).then_some(())
+    })
+    .await;
     let listed = app.get("/api/users/me/notifications", Some(&alice)).await.expect(200).body;
     let cancelled: Vec<&Value> = listed.as_array().unwrap().iter().filter(|m| m["kind"] == "OrderCancelled").collect();
     let by_channel = |channel: &str| cancelled.iter().find(|m| m["channel"] == channel).unwrap()["status"].clone();
     assert_eq!((by_channel("email"), by_channel("sms")), (json!("suppressed"), json!("sent")));
-    assert_eq!(mailbox(&app, &email).await.len(), 1, "no email after it was turned off");
+    assert_eq!(mailbox(&app, &email).await.len(), 2, "placed and paid; no email after it was turned off");
+}
+
+#[tokio::test]
+async fn sms_go_only_to_verified_numbers_of_the_countries_served_and_a_few_a_day() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    // A premium or international-network number, or one of a country not served, is refused.
+    let (alice, alice_id, _) = app.shopper("Alice").await;
+    for number in ["+88234567890", "+12025550123"] {
+        let body =
+            json!({"email": "mallory@example.com", "password": shop_tests::PASSWORD, "name": "M", "phone": number});
+        let refused = app.post("/api/auth/register", None, body).await.problem(422);
+        assert_eq!(refused.body["errors"][0]["field"], "phone");
+        let given = json!({"phone": number});
+        app.call(Method::PUT, &format!("/api/users/{alice_id}"), Some(&alice), Some(given)).await.problem(422);
+    }
+    app.post("/api/users/me/phone/code", Some(&alice), json!({})).await.problem(409);
+
+    // Unverified, a number is sent nothing but its code; an order placed and cancelled unpaid
+    // is texted to nobody.
+    let phone = "+4915199990000";
+    let given = json!({"phone": phone, "preferences": {"email": true, "sms": true}});
+    let profile = app.call(Method::PUT, &format!("/api/users/{alice_id}"), Some(&alice), Some(given)).await.expect(200);
+    assert_eq!(profile.body["phone_verified"], false);
+    let id = order_one(&app, &alice, &admin).await;
+    app.post(&format!("/api/orders/{id}/cancel"), Some(&alice), json!({})).await.expect(200);
+    let paid = order_one(&app, &alice, &admin).await;
+    pay(&app, &alice, &paid).await;
+    let unsent = eventually(10, "the paid order's SMS held back", || async {
+        let listed = app.get("/api/users/me/notifications", Some(&alice)).await.expect(200).body;
+        let listed = listed.as_array().unwrap().clone();
+        listed.into_iter().find(|m| m["kind"] == "OrderPaid" && m["channel"] == "sms")
+    })
+    .await;
+    assert_eq!(unsent["status"], "suppressed");
+    assert!(mailbox(&app, phone).await.is_empty());
+
+    // A code verifies the number it was sent to, not one given after it.
+    app.post("/api/users/me/phone/code", Some(&alice), json!({})).await.expect(202);
+    let code = phone_code(&app, phone).await;
+    let other = json!({"phone": "+4915199990001"});
+    app.call(Method::PUT, &format!("/api/users/{alice_id}"), Some(&alice), Some(other)).await.expect(200);
+    app.post("/api/users/me/phone/verify", Some(&alice), json!({"code": code})).await.problem(422);
+
+    // Codes: five an hour per account. SMS: ten a day per number, whichever accounts name it.
+    let shared = "+4915199990002";
+    let mut asked = 0;
+    for name in ["Bob", "Carol", "Dave"] {
+        let (token, id, _) = app.shopper(name).await;
+        let given = json!({"phone": shared});
+        app.call(Method::PUT, &format!("/api/users/{id}"), Some(&token), Some(given)).await.expect(200);
+        for _ in 0..shop::notifications::account::ACCOUNT_EMAILS_PER_HOUR {
+            app.post("/api/users/me/phone/code", Some(&token), json!({})).await.expect(202);
+            asked += 1;
+        }
+        app.post("/api/users/me/phone/code", Some(&token), json!({})).await.problem(429);
+    }
+    assert_eq!(asked, 15);
+    let day = shop::notifications::sms::PER_NUMBER_PER_DAY as usize;
+    eventually(10, "the day's SMS to the number", || async {
+        (mailbox(&app, shared).await.len() == day).then_some(())
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(mailbox(&app, shared).await.len(), day, "no more than the day's");
 }
 
 #[tokio::test]

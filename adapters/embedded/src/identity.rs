@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use shop::codes::{self, CodeError};
 use shop::domain::{Email, Password, UserId};
 use shop::identity::{Client, Identity, IdentityError, NewAccount, SignedUp, Tokens, UNCONFIRMED_SECONDS};
 use shop::keys;
@@ -34,7 +35,6 @@ pub const TOKEN_SECONDS: u64 = 3600;
 pub const REFRESH_SECONDS: i64 = 30 * 24 * 3600;
 /// How long a code stays valid, and how many wrong tries it takes.
 const CODE_SECONDS: i64 = 3600;
-const CODE_ATTEMPTS: i64 = 5;
 /// Failed log-ins for one email address from one client before each next one must wait
 /// (Cognito's rule: five, then a wait of 1 s that doubles with each failure, up to 15
 /// minutes). Counted per client, so nobody can keep an address's owner out by failing for it.
@@ -121,12 +121,6 @@ struct EmailOwner {
     user_id: UserId,
 }
 
-#[derive(Serialize, Deserialize)]
-struct StoredCode {
-    code_hash: String,
-    attempts: i64,
-}
-
 /// Failed log-ins for one email address, and until when the next one must wait.
 #[derive(Serialize, Deserialize)]
 struct LoginFailures {
@@ -138,10 +132,6 @@ struct LoginFailures {
 #[derive(Serialize, Deserialize)]
 struct RefreshRecord {
     user_id: UserId,
-}
-
-fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 async fn hash_password(password: &Password) -> anyhow::Result<String> {
@@ -225,39 +215,20 @@ impl EmbeddedIdentity {
     /// Stores a fresh code for `purpose` and delivers it through the user's outbox, unless the
     /// account had its hourly account emails already: answers whether it was sent.
     async fn send_code(&self, user: &UserId, email: &Email, purpose: &str) -> anyhow::Result<bool> {
-        let code = format!("{:06}", rand::random::<u32>() % 1_000_000);
-        let stored = StoredCode { code_hash: sha256_hex(&code), attempts: 0 };
-        let message = code_message(user, email.as_str(), purpose, &code, CODE_SECONDS / 60);
         let expires = epoch_now() + CODE_SECONDS;
-        let stored = Write::put(Item::new(&keys::user_code(user, purpose), &stored).expiring_at(expires));
+        let (code, stored) = codes::issue(&keys::user_code(user, purpose), expires, None);
+        let message = code_message(user, email.as_str(), purpose, &code, CODE_SECONDS / 60);
         // The message holds the code until it is sent, at most as long as the code is good.
         shop::notifications::account::queue(&*self.table, &message, Some(expires), vec![stored]).await
     }
 
     /// Spends one attempt of the user's code for `purpose`; Ok only for the right code.
     async fn check_code(&self, user: &UserId, purpose: &str, code: &str) -> Result<(), IdentityError> {
-        let key = keys::user_code(user, purpose);
-        let item = self.table.get(&key).await?.ok_or(IdentityError::InvalidCode)?;
-        let stored: StoredCode = item.decode()?;
-        if stored.attempts >= CODE_ATTEMPTS {
-            return Err(IdentityError::TooManyAttempts { retry_after: CODE_SECONDS as u64 });
-        }
-        let spent = self
-            .table
-            .update(&key, Update::default().add("attempts", 1), Some(Condition::equals("attempts", stored.attempts)))
-            .await;
-        match spent {
-            Ok(_) => {}
-            Err(WriteError::ConditionFailed { .. }) => {
-                return Err(IdentityError::TooManyAttempts { retry_after: CODE_SECONDS as u64 });
-            }
-            Err(e) => return Err(anyhow::Error::from(e).into()),
-        }
-        let given = sha256_hex(code.trim());
-        if constant_time_eq(given.as_bytes(), stored.code_hash.as_bytes()) {
-            Ok(())
-        } else {
-            Err(IdentityError::InvalidCode)
+        match codes::check(&*self.table, &keys::user_code(user, purpose), code).await {
+            Ok(_) => Ok(()),
+            Err(CodeError::Wrong) => Err(IdentityError::InvalidCode),
+            Err(CodeError::Spent) => Err(IdentityError::TooManyAttempts { retry_after: CODE_SECONDS as u64 }),
+            Err(CodeError::Store(e)) => Err(e.into()),
         }
     }
 
@@ -338,10 +309,6 @@ impl EmbeddedIdentity {
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 #[async_trait]
 impl Identity for EmbeddedIdentity {
     fn confirms_at_once(&self) -> bool {
@@ -397,7 +364,7 @@ impl Identity for EmbeddedIdentity {
         }
         let refresh: [u8; 32] = rand::random();
         let refresh = URL_SAFE_NO_PAD.encode(refresh);
-        let hash = sha256_hex(&refresh);
+        let hash = codes::sha256_hex(&refresh);
         let record = Item::new(&keys::refresh_token(&hash), &RefreshRecord { user_id: user.clone() })
             .with_gsi1(&keys::refresh_token_index(&user, &hash))
             .expiring_at(epoch_now() + REFRESH_SECONDS);
@@ -406,7 +373,7 @@ impl Identity for EmbeddedIdentity {
     }
 
     async fn refresh(&self, refresh_token: &str) -> Result<Tokens, IdentityError> {
-        let hash = sha256_hex(refresh_token);
+        let hash = codes::sha256_hex(refresh_token);
         let item = self.table.get(&keys::refresh_token(&hash)).await?.ok_or(IdentityError::InvalidToken)?;
         let record: RefreshRecord = item.decode()?;
         let creds = self.credentials(&record.user_id).await?.ok_or(IdentityError::InvalidToken)?;

@@ -13,6 +13,7 @@ use shop::http::Json;
 use shop::http::caller::{ClientAddress, Revocations};
 use shop::identity::{Client, Identity, NewAccount, SignedUp, Tokens};
 use shop::notifications::account::{self, account_exists_message};
+use shop::notifications::sms::SmsCountries;
 use shop::openapi::Shared;
 use shop::users::{UserProfile, Users};
 use shop::{Error, Result};
@@ -25,13 +26,15 @@ pub struct AuthState {
     pub users: Users,
     /// Where the email to a taken address's owner is queued.
     pub table: Arc<dyn shop::table::Table>,
+    /// The countries whose phone numbers an account may give.
+    pub sms: SmsCountries,
     /// Refuses ended sessions' and erased accounts' tokens (see [`shop::http::caller::Revocations`]).
     pub revocations: Revocations,
 }
 
 impl AuthState {
-    pub fn new(table: Arc<dyn shop::table::Table>, identity: Arc<dyn Identity>) -> Self {
-        Self { identity, users: Users::new(table.clone()), revocations: Revocations::new(table.clone()), table }
+    pub fn new(table: Arc<dyn shop::table::Table>, identity: Arc<dyn Identity>, sms: SmsCountries) -> Self {
+        Self { identity, users: Users::new(table.clone()), revocations: Revocations::new(table.clone()), table, sms }
     }
 }
 
@@ -151,7 +154,7 @@ async fn register(State(state): State<AuthState>, Json(body): Json<RegisterBody>
     let email = v.field("email", Email::parse(&body.email));
     let password = v.field("password", Password::parse(&body.password));
     let name = v.field("name", Name::parse(&body.name));
-    let phone = v.optional("phone", body.phone.as_deref(), Phone::parse);
+    let phone = v.optional("phone", body.phone.as_deref(), |raw| state.sms.phone(raw));
     let account = v.finish(|| Some(NewAccount { email: email?, password: password?, name: name?, phone: phone? }))?;
     let confirmed = match state.identity.sign_up(&account).await? {
         SignedUp::New { user_id, confirmed } => {

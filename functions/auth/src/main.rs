@@ -5,7 +5,8 @@
 async fn main() -> Result<(), shop_aws::lambda::Error> {
     shop_aws::lambda::serve_http(|| {
         let aws = shop_aws::lambda_config()?;
-        Ok(auth::router(auth::AuthState::new(shop_dynamodb::table(&aws)?, shop_cognito::identity(&aws)?)))
+        let sms = shop::notifications::sms::SmsCountries::from_lookup(|name| std::env::var(name).ok())?;
+        Ok(auth::router(auth::AuthState::new(shop_dynamodb::table(&aws)?, shop_cognito::identity(&aws)?, sms)))
     })
     .await
 }

@@ -14,6 +14,7 @@ use shop::http::caller::Revocations;
 use shop::http::{Caller, IfMatch, Json, Page, PageParams, PageQuery, Versioned};
 use shop::identity::{Identity, NewAccount};
 use shop::notifications::Notification;
+use shop::notifications::sms::{self, SmsCountries};
 use shop::openapi::Shared;
 use shop::users::{NotificationPreferences, ProfileChanges, UserProfile, Users};
 use shop::{Error, Result};
@@ -29,16 +30,19 @@ pub struct UsersState {
     pub table: Arc<dyn shop::table::Table>,
     /// Refuses ended sessions' and erased accounts' tokens (see [`shop::http::caller::Revocations`]).
     pub revocations: Revocations,
+    /// The countries whose phone numbers profiles may hold.
+    pub sms: SmsCountries,
 }
 
 impl UsersState {
-    pub fn new(table: Arc<dyn shop::table::Table>, identity: Arc<dyn Identity>) -> Self {
+    pub fn new(table: Arc<dyn shop::table::Table>, identity: Arc<dyn Identity>, sms: SmsCountries) -> Self {
         Self {
             users: Users::new(table.clone()),
             identity,
             orders: shop::orders::Orders::new(table.clone()),
             revocations: Revocations::new(table.clone()),
             table,
+            sms,
         }
     }
 }
@@ -50,7 +54,18 @@ struct Doc;
 shop::service!(
     UsersState,
     Doc,
-    [list_users, create_user, me, export_me, my_notifications, get_user, update_user, delete_user]
+    [
+        list_users,
+        create_user,
+        me,
+        export_me,
+        my_notifications,
+        send_phone_code,
+        verify_phone,
+        get_user,
+        update_user,
+        delete_user
+    ]
 );
 
 /// An account an admin creates.
@@ -68,15 +83,13 @@ pub struct NewUserBody {
     phone: Option<String>,
 }
 
-impl TryFrom<NewUserBody> for NewAccount {
-    type Error = Error;
-
-    fn try_from(body: NewUserBody) -> Result<Self> {
+impl NewUserBody {
+    fn account(self, served: &SmsCountries) -> Result<NewAccount> {
         let mut v = Validation::default();
-        let email = v.field("email", Email::parse(&body.email));
-        let name = v.field("name", Name::parse(&body.name));
-        let password = v.field("password", Password::parse(&body.password));
-        let phone = v.optional("phone", body.phone.as_deref(), Phone::parse);
+        let email = v.field("email", Email::parse(&self.email));
+        let name = v.field("name", Name::parse(&self.name));
+        let password = v.field("password", Password::parse(&self.password));
+        let phone = v.optional("phone", self.phone.as_deref(), |raw| served.phone(raw));
         v.finish(|| Some(NewAccount { email: email?, password: password?, name: name?, phone: phone? }))
     }
 }
@@ -104,21 +117,28 @@ pub struct ProfileBody {
     preferences: Option<NotificationPreferences>,
 }
 
-impl TryFrom<ProfileBody> for ProfileChanges {
-    type Error = Error;
-
-    fn try_from(body: ProfileBody) -> Result<Self> {
+impl ProfileBody {
+    /// The changes asked for; a new phone number must be of a country the shop serves.
+    fn changes(self, served: &SmsCountries) -> Result<ProfileChanges> {
         let mut v = Validation::default();
-        let name = v.optional("name", body.name.as_deref(), Name::parse);
-        let phone = match body.phone {
-            Some(Some(raw)) => v.field("phone", Phone::parse(&raw)).map(|p| Some(Some(p))),
+        let name = v.optional("name", self.name.as_deref(), Name::parse);
+        let phone = match self.phone {
+            Some(Some(raw)) => v.field("phone", served.phone(&raw)).map(|p| Some(Some(p))),
             Some(None) => Some(Some(None)),
             None => Some(None),
         };
         v.finish(|| {
-            Some(ProfileChanges { name: name?, phone: phone?, address: body.address, preferences: body.preferences })
+            Some(ProfileChanges { name: name?, phone: phone?, address: self.address, preferences: self.preferences })
         })
     }
+}
+
+/// The code sent to the caller's phone number.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneCodeBody {
+    #[schema(value_type = String, min_length = 1, max_length = 64, pattern = r"^ *[!-~]+ *$")]
+    code: String,
 }
 
 /// The profile at `id` if the caller may see it; 404 for anyone else's.
@@ -149,7 +169,7 @@ async fn create_user(
     Json(body): Json<NewUserBody>,
 ) -> Result<Response> {
     caller.require_admin()?;
-    let account: NewAccount = body.try_into()?;
+    let account = body.account(&state.sms)?;
     let id = state.identity.create_user(&account).await?;
     let profile = state.users.create(&UserProfile::new(id, account.email, account.name, account.phone), true).await?;
     tracing::info!(user = %profile.id, by = %caller.user_id, "account created by an admin");
@@ -178,6 +198,32 @@ async fn me(State(state): State<UsersState>, caller: Caller) -> Result<Versioned
     responses((status = 200, description = "All records about the caller")))]
 async fn export_me(State(state): State<UsersState>, caller: Caller) -> Result<Json<Value>> {
     Ok(Json(state.users.export(&caller.user_id).await?))
+}
+
+/// Send a code by SMS to the caller's phone number, to verify it: SMS go to verified numbers
+/// only. At most five account messages an hour, and ten SMS a day per account and per number.
+#[utoipa::path(post, path = "/api/users/me/phone/code", tag = "users", security(("cognito" = [])),
+    responses((status = 202), (status = 409, body = shop::error::Problem, description = "No phone number"),
+              (status = 422, body = shop::error::Problem, description = "A number of a country the shop does not serve"),
+              (status = 429, body = shop::error::Problem, description = "The hour's codes are sent already")))]
+async fn send_phone_code(State(state): State<UsersState>, caller: Caller) -> Result<StatusCode> {
+    if !sms::send_phone_code(&state.table, &caller.user_id, &state.sms).await? {
+        return Err(Error::TooManyRequests(3600));
+    }
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Verify the caller's phone number with the code sent to it.
+#[utoipa::path(post, path = "/api/users/me/phone/verify", tag = "users", security(("cognito" = [])),
+    request_body = PhoneCodeBody,
+    responses((status = 200, body = UserProfile), (status = 422, body = shop::error::Problem)))]
+async fn verify_phone(
+    State(state): State<UsersState>,
+    caller: Caller,
+    Json(body): Json<PhoneCodeBody>,
+) -> Result<Versioned<UserProfile>> {
+    let profile = state.users.verify_phone(&caller.user_id, &body.code).await?;
+    Ok(Versioned(profile.version, profile))
 }
 
 /// The messages the shop has sent or will send the caller, newest first, with their delivery
@@ -220,7 +266,7 @@ async fn update_user(
     Json(body): Json<ProfileBody>,
 ) -> Result<Versioned<UserProfile>> {
     let current = visible(&state, &caller, &id).await?;
-    let profile = state.users.update(&current.id, body.try_into()?, if_match.optional()?).await?;
+    let profile = state.users.update(&current.id, body.changes(&state.sms)?, if_match.optional()?).await?;
     Ok(Versioned(profile.version, profile))
 }
 

@@ -6,7 +6,7 @@ use askama::Template;
 use async_trait::async_trait;
 
 use crate::domain::{Channel, DeliveryStatus};
-use crate::domain::{Money, OrderId, OrderLine, UserId};
+use crate::domain::{Money, OrderId, OrderLine, OrderStatus, UserId};
 use crate::events::{Consumer, DomainEvent, Event, NOTIFICATIONS, Queue};
 use crate::table::Table;
 use crate::users::{UserProfile, Users};
@@ -110,24 +110,41 @@ pub fn order_messages(event: &Event, user: &UserProfile) -> Vec<Message> {
     let (lines, total, order_id) = (&order.lines[..], &order.total, &order.order_id);
     let html = OrderHtml { subject: &subject, name, intro: &intro, lines, total, tracking, order_id };
     let text = OrderText { name, intro: &intro, lines, total, tracking, order_id };
-    let message = |channel: Channel, to: String, wanted: bool| Message {
+    // Why a message is not sent, if it is not.
+    let message = |channel: Channel, to: String, held_back: Option<String>| Message {
         id: format!("{}-{}", event.event_id, channel.as_str()),
-        status: if wanted { DeliveryStatus::Queued } else { DeliveryStatus::Suppressed },
+        status: if held_back.is_none() { DeliveryStatus::Queued } else { DeliveryStatus::Suppressed },
         created_at: event.at,
-        reason: (!wanted).then(|| format!("{} is turned off", channel.as_str())),
+        reason: held_back,
         order_id: Some(order.order_id),
         ..Message::new(&user.id, event.kind().as_str(), channel, &to)
     };
+    let off = |channel: Channel, wanted: bool| (!wanted).then(|| format!("{} is turned off", channel.as_str()));
     let mut messages = vec![Message {
         subject: Some(subject.clone()),
         text: text.render().expect("the order text template renders"),
         html: Some(html.render().expect("the order HTML template renders")),
-        ..message(Channel::Email, user.email.to_string(), user.preferences.email)
+        ..message(Channel::Email, user.email.to_string(), off(Channel::Email, user.preferences.email))
     }];
-    if let Some(phone) = &user.phone {
-        messages.push(Message { text: sms, ..message(Channel::Sms, phone.as_str().into(), user.preferences.sms) });
+    if let Some(phone) = user.phone.as_ref().filter(|_| texted(&event.event)) {
+        let held_back = if user.phone_verified {
+            off(Channel::Sms, user.preferences.sms)
+        } else {
+            Some("the number is not verified".into())
+        };
+        messages.push(Message { text: sms, ..message(Channel::Sms, phone.as_str().into(), held_back) });
     }
     messages
+}
+
+/// Whether an order event is worth an SMS. An unpaid order's placement and cancellation are
+/// not: anyone could place and cancel orders in a loop to have the shop pay for SMS.
+fn texted(event: &DomainEvent) -> bool {
+    match event {
+        DomainEvent::OrderPlaced(_) => false,
+        DomainEvent::OrderCancelled(order) => order.from != Some(OrderStatus::PendingPayment),
+        _ => true,
+    }
 }
 
 /// The email carrying a one-time code for `purpose` (`confirm`, `reset`), good for `minutes`:
@@ -247,6 +264,11 @@ mod tests {
     #[test]
     fn an_sms_is_one_short_text_and_a_channel_turned_off_is_stored_suppressed() {
         let mut user = shopper();
+        // An unverified number is sent nothing.
+        let unverified = order_messages(&shipped(), &user);
+        assert_eq!(unverified[1].reason.as_deref(), Some("the number is not verified"));
+        assert_eq!((unverified[1].status, unverified[1].writes().len()), (DeliveryStatus::Suppressed, 1));
+        user.phone_verified = true;
         user.preferences.email = false;
         let messages = order_messages(&shipped(), &user);
         let (email, sms) = (&messages[0], &messages[1]);
@@ -256,6 +278,16 @@ mod tests {
         assert!(sms.html.is_none() && sms.text.len() <= 160);
         user.phone = None;
         assert_eq!(order_messages(&shipped(), &user).len(), 1);
+        user.phone = Some(Phone::parse("+4915112345678").unwrap());
+        // An unpaid order's placement and cancellation are not texted; a paid one's cancellation is.
+        let mut cancelled = shipped();
+        let mut cancel = |from: OrderStatus| {
+            let DomainEvent::OrderShipped(order) = &shipped().event else { unreachable!() };
+            let order = OrderEvent { status: OrderStatus::Cancelled, from: Some(from), ..order.clone() };
+            cancelled.event = DomainEvent::OrderCancelled(order);
+            order_messages(&cancelled, &user).iter().filter(|m| m.channel == Channel::Sms).count()
+        };
+        assert_eq!((cancel(OrderStatus::PendingPayment), cancel(OrderStatus::Paid)), (0, 1));
         let adjusted = StockChanged { cause: StockCause::Adjustment { reason: "count".into() }, products: vec![] };
         assert!(order_messages(&event(DomainEvent::StockChanged(adjusted)), &user).is_empty());
     }

@@ -122,6 +122,10 @@ impl Deliveries {
                 self.senders.email.send_email(&email).await
             }
             Channel::Sms => {
+                if !super::sms::take_daily_allowance(&*self.table, &message.user_id, &message.to).await? {
+                    let why = "the day's SMS for this account or number are sent already";
+                    return Err(SendError::Suppressed(why.into()));
+                }
                 let sms = OutgoingSms { to: &message.to, text: &text, message_id: &message.id };
                 self.senders.sms.send_sms(&sms).await
             }

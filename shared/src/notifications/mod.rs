@@ -21,6 +21,7 @@ pub mod contract;
 mod delivery;
 mod feedback;
 mod message;
+pub mod sms;
 
 pub use crate::domain::{Channel, DeliveryStatus};
 pub use compose::{OrderNotifications, code_message, order_messages};
