@@ -175,7 +175,7 @@ impl Default for Config {
             paypal: None,
             opensearch: None,
             metrics: true,
-            storefront: storefront::Settings { cards: storefront::Cards::Simulated },
+            storefront: storefront::Settings { cards: storefront::Cards::Simulated, sign_in: None },
             clock: shop::time::Clock::system(),
         }
     }

@@ -8,6 +8,7 @@ pub mod dead_letters;
 pub mod gateway;
 pub mod mailbox;
 pub mod metrics;
+pub mod oauth;
 pub mod provision;
 pub mod seed;
 pub mod simulation;

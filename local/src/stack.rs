@@ -20,11 +20,12 @@ use shop_embedded::bus::Bus;
 use shop_embedded::identity::{EmbeddedConfig, EmbeddedIdentity, SigningKey};
 use shop_embedded::jwt::Verifier;
 use shop_embedded::mailbox::Mailbox;
+use shop_embedded::oauth::{AppClient, AuthorizationServer};
 use shop_embedded::payments::Simulated;
 use shop_embedded::sqlite::SqliteTable;
 
 use crate::config::{AwsSettings, Backend, Config, Payments};
-use crate::{aws_events, gateway, mailbox, metrics, seed, simulation};
+use crate::{aws_events, gateway, mailbox, metrics, oauth, seed, simulation};
 
 /// A built stack: the router to serve and what start-up should tell the person.
 pub struct Stack {
@@ -112,6 +113,24 @@ struct Backends {
     jwks: Option<serde_json::Value>,
     sweep: Option<Arc<SqliteTable>>,
     events: Events,
+    /// The embedded identity's sign-in (`/oauth2/...`); Cognito's emulator has none.
+    sign_in: Option<AuthorizationServer>,
+}
+
+/// The app client id of the local stack's embedded identity.
+const LOCAL_CLIENT_ID: &str = "shop-local";
+
+/// Where the local sign-in may send a shopper back: the storefront's page at the stack's URL,
+/// under either name of the loopback address (a page at `localhost` keeps its PKCE verifier
+/// there).
+fn callback_urls(public_url: &str) -> Vec<String> {
+    let page = format!("{}/", public_url.trim_end_matches('/'));
+    let other = if page.contains("://127.0.0.1:") {
+        page.replace("://127.0.0.1:", "://localhost:")
+    } else {
+        page.replace("://localhost:", "://127.0.0.1:")
+    };
+    if other == page { vec![page] } else { vec![page, other] }
 }
 
 async fn backends(config: &Config, public_url: &str) -> anyhow::Result<Backends> {
@@ -128,20 +147,22 @@ async fn backends(config: &Config, public_url: &str) -> anyhow::Result<Backends>
                 base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>())
             })?;
             shop::http::page::set_cursor_key(CursorKey::fixed(secret.trim().as_bytes()));
-            let identity = EmbeddedIdentity::new(
+            let identity = Arc::new(EmbeddedIdentity::new(
                 table.clone(),
                 SigningKey::from_pkcs8_pem(&pem)?,
                 EmbeddedConfig {
                     issuer: public_url.into(),
-                    client_id: "shop-local".into(),
+                    client_id: LOCAL_CLIENT_ID.into(),
                     auto_confirm: config.auto_confirm,
                     clock: config.clock.clone(),
                 },
-            );
+            ));
             let (verifier, jwks) = (identity.verifier(), Some(identity.jwks()));
             let bus = Arc::new(Bus::open_for_consuming(&config.data_dir.join("bus.db"), config.delivery)?);
             let events = Events::Embedded { bus, feed: sqlite.clone() };
-            Ok(Backends { table, identity: Arc::new(identity), verifier, jwks, sweep: Some(sqlite), events })
+            let app = AppClient { client_id: LOCAL_CLIENT_ID.into(), callback_urls: callback_urls(public_url) };
+            let sign_in = Some(AuthorizationServer::new(identity.clone(), table.clone(), app));
+            Ok(Backends { table, identity, verifier, jwks, sweep: Some(sqlite), events, sign_in })
         }
         Backend::Aws => {
             let settings = &config.aws;
@@ -172,7 +193,7 @@ async fn backends(config: &Config, public_url: &str) -> anyhow::Result<Backends>
             let identity = shop_cognito::identity_of(&aws, cognito);
             let topic = AwsSettings::required(&settings.topic_arn, "TOPIC_ARN")?;
             let events = Events::Aws(aws_events::Pollers::new(&aws, settings.table()?, topic, config.delivery.poll));
-            Ok(Backends { table, identity, verifier, jwks: None, sweep: None, events })
+            Ok(Backends { table, identity, verifier, jwks: None, sweep: None, events, sign_in: None })
         }
     }
 }
@@ -234,7 +255,7 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Builds the stack for `public_url` (the address it will be reached at).
 pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
-    let Backends { table, identity, verifier, jwks, sweep, events } = backends(config, public_url).await?;
+    let Backends { table, identity, verifier, jwks, sweep, events, sign_in } = backends(config, public_url).await?;
     let PaymentSetup { providers: payments, simulator } = payment_providers(config, table.clone(), public_url)?;
     let users = Users::new(table.clone());
     let generated_admin_password =
@@ -286,13 +307,22 @@ pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
         None => api,
     };
     let router = shop::http::fallbacks(
-        api.merge(storefront::router(config.storefront.clone()))
+        api.merge(storefront(config, sign_in, public_url))
             .route("/openapi.json", get(move || std::future::ready(axum::Json(spec.clone()))))
             .route("/docs", get(|| std::future::ready(Html(DOCS))))
             .route("/health", get(|| std::future::ready("ok"))),
     )
     .layer(axum::middleware::from_fn_with_state(gw, gateway::gateway));
     Ok(Stack { router, routes, generated_admin_password, table, sweep, events, payments, senders, search })
+}
+
+/// The storefront's pages, told to sign shoppers in at the embedded identity's sign-in (whose
+/// routes come with them) when there is one.
+fn storefront(config: &Config, sign_in: Option<AuthorizationServer>, public_url: &str) -> Router {
+    let mut settings = config.storefront.clone();
+    let Some(server) = sign_in else { return storefront::router(settings) };
+    settings.sign_in = Some(storefront::SignIn::at(public_url, LOCAL_CLIENT_ID));
+    storefront::router(settings).merge(oauth::router(server))
 }
 
 /// An API reference page that renders /openapi.json without any external script.

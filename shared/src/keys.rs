@@ -207,6 +207,11 @@ pub fn revoked(user: &UserId) -> Key {
     Key::new(format!("REVOKED#{user}"), "REVOKED")
 }
 
+/// An OAuth authorization code of the embedded identity's sign-in, by its hash.
+pub fn authorization_code(code_hash: &str) -> Key {
+    Key::new(format!("OAUTHCODE#{code_hash}"), "CODE")
+}
+
 /// Failed log-ins for one email address (embedded identity), whether or not it has an account.
 pub fn login_failures(email: &Email, client: &str) -> Key {
     Key::new(format!("LOGIN#{email}"), format!("FAILURES#{client}"))

@@ -196,6 +196,7 @@ fn router(function: &str, world: &World) -> shop_aws::lambda::Handler {
                 js: storefront::STRIPE_JS.into(),
                 publishable_key: "pk_test_sample".into(),
             },
+            sign_in: Some(storefront::SignIn::at("https://shop-dev.auth.us-east-1.amazoncognito.com", "sample")),
         }),
         other => panic!("events/{other}/ names no function"),
     };

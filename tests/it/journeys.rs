@@ -1391,3 +1391,100 @@ async fn unpaid_orders_cannot_hoard_stock() {
         );
     }
 }
+
+/// The local sign-in (Cognito's managed login in AWS): the authorization code flow with PKCE.
+#[tokio::test]
+async fn shoppers_sign_in_by_the_code_flow_with_pkce_and_nothing_else_passes() {
+    use base64::Engine;
+    use sha2::Digest;
+    let app = TestApp::spawn().await;
+    let (email, _) = app.register("Pia").await;
+    let told = app.get("/storefront.json", None).await.expect(200).body;
+    let sign_in = &told["sign_in"];
+    let (authorize, token_url) = (sign_in["authorize_url"].as_str().unwrap(), sign_in["token_url"].as_str().unwrap());
+    assert_eq!(authorize, format!("{}/oauth2/authorize", app.url));
+    let client_id = sign_in["client_id"].as_str().unwrap().to_owned();
+    let page = format!("{}/", app.url);
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let verifier = |n: u8| format!("{}-verifier-of-at-least-forty-three-characters-{n}", "a".repeat(10));
+    let challenge = |verifier: &str| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
+    };
+    let request = |redirect: &str, challenge: &str, method: &str| {
+        vec![
+            ("response_type", "code".to_owned()),
+            ("client_id", client_id.clone()),
+            ("redirect_uri", redirect.to_owned()),
+            ("code_challenge", challenge.to_owned()),
+            ("code_challenge_method", method.to_owned()),
+            ("state", "s-1".to_owned()),
+            ("scope", "openid email".to_owned()),
+        ]
+    };
+    // The sign-in page, for the registered client and redirect URI only.
+    let shown = browser.get(authorize).query(&request(&page, &challenge(&verifier(1)), "S256")).send().await.unwrap();
+    assert_eq!(shown.status(), 200);
+    assert!(shown.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    assert!(shown.text().await.unwrap().contains("name=\"password\""));
+    let elsewhere = request("https://evil.example/", &challenge(&verifier(1)), "S256");
+    let refused = browser.get(authorize).query(&elsewhere).send().await.unwrap();
+    assert_eq!((refused.status().as_u16(), refused.headers().get("location")), (400, None));
+    let plain = browser.get(authorize).query(&request(&page, &verifier(1), "plain")).send().await.unwrap();
+    let to = plain.headers()["location"].to_str().unwrap().to_owned();
+    assert!(to.starts_with(&page) && to.contains("error=invalid_request") && to.contains("state=s-1"), "{to}");
+
+    // Signed in, the browser goes back with a code; a wrong password stays on the page.
+    let sign_in_with = |password: &str, verifier: &str| {
+        let mut form = request(&page, &challenge(verifier), "S256");
+        form.extend([("email", email.clone()), ("password", password.to_owned())]);
+        browser.post(authorize).form(&form).send()
+    };
+    let wrong = sign_in_with("Wrong-Password-1", &verifier(1)).await.unwrap();
+    assert_eq!((wrong.status().as_u16(), wrong.headers().get("location")), (401, None));
+    let code = async |verifier: &str| {
+        let answer = sign_in_with(shop_tests::PASSWORD, verifier).await.unwrap();
+        assert_eq!(answer.status(), 303);
+        let to = reqwest::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
+        assert_eq!(format!("{}://{}{}", to.scheme(), to.authority(), to.path()), page);
+        let query: std::collections::HashMap<String, String> = to.query_pairs().into_owned().collect();
+        assert_eq!(query["state"], "s-1");
+        query["code"].clone()
+    };
+    let trade = async |code: &str, verifier: &str, redirect: &str| {
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("client_id", &client_id),
+            ("code", code),
+            ("redirect_uri", redirect),
+            ("code_verifier", verifier),
+        ];
+        let answer = browser.post(token_url).form(&form).send().await.unwrap();
+        (answer.status().as_u16(), answer.json::<Value>().await.unwrap())
+    };
+    // A wrong verifier, or another redirect URI, gets nothing, and spends the code.
+    let first = code(&verifier(1)).await;
+    assert_eq!(trade(&first, &verifier(2), &page).await.1["error"], "invalid_grant");
+    assert_eq!(trade(&first, &verifier(1), &page).await.1["error"], "invalid_grant", "spent");
+    let second = code(&verifier(3)).await;
+    assert_eq!(trade(&second, &verifier(3), "http://127.0.0.1:1/").await.1["error"], "invalid_grant");
+    // The right verifier gets tokens, once.
+    let third = code(&verifier(4)).await;
+    let (status, tokens) = trade(&third, &verifier(4), &page).await;
+    assert_eq!(status, 200, "{tokens}");
+    app.get("/api/users/me", tokens["id_token"].as_str()).await.expect(200);
+    assert_eq!(
+        trade(&third, &verifier(4), &page).await,
+        (
+            400,
+            json!({"error": "invalid_grant", "error_description": "the code or refresh token is invalid, expired or used"})
+        )
+    );
+    // And its refresh token renews them.
+    let refresh = [
+        ("grant_type", "refresh_token"),
+        ("client_id", &client_id),
+        ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+    ];
+    let renewed = browser.post(token_url).form(&refresh).send().await.unwrap();
+    assert_eq!(renewed.status(), 200);
+}

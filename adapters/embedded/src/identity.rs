@@ -294,6 +294,45 @@ impl EmbeddedIdentity {
         }
     }
 
+    /// Checks an address and password from `client` (its failures slow that client only):
+    /// answers whose account it is, if confirmed.
+    pub(crate) async fn authenticate(
+        &self,
+        email: &Email,
+        password: &Password,
+        client: &Client,
+    ) -> Result<UserId, IdentityError> {
+        self.login_allowed(email, client).await?;
+        let Some(user) = self.owner(email).await? else {
+            let _ = password_matches(password, DECOY_HASH.into()).await;
+            self.login_failed(email, client).await?;
+            return Err(IdentityError::InvalidCredentials);
+        };
+        let creds = self.credentials(&user).await?.ok_or(IdentityError::InvalidCredentials)?;
+        if !password_matches(password, creds.password_hash.clone()).await? {
+            self.login_failed(email, client).await?;
+            return Err(IdentityError::InvalidCredentials);
+        }
+        self.table.write(Write::delete(keys::login_failures(email, &client.0))).await.map_err(anyhow::Error::from)?;
+        if !creds.confirmed {
+            return Err(IdentityError::NotConfirmed);
+        }
+        Ok(user)
+    }
+
+    /// A new session of `user`: its tokens, with a refresh token kept as its hash.
+    pub(crate) async fn session(&self, user: &UserId) -> Result<Tokens, IdentityError> {
+        let creds = self.credentials(user).await?.ok_or(IdentityError::InvalidCredentials)?;
+        let refresh: [u8; 32] = rand::random();
+        let refresh = URL_SAFE_NO_PAD.encode(refresh);
+        let hash = codes::sha256_hex(&refresh);
+        let record = Item::new(&keys::refresh_token(&hash), &RefreshRecord { user_id: user.clone() })
+            .with_gsi1(&keys::refresh_token_index(user, &hash))
+            .expiring_at(epoch_now() + REFRESH_SECONDS);
+        self.table.write(Write::create(record)).await.map_err(anyhow::Error::from)?;
+        Ok(self.tokens(user, &creds, Some(refresh))?)
+    }
+
     /// Marks the account confirmed, to be kept, and ends `purpose`'s code, with `more` in
     /// the same transaction.
     async fn confirmed(&self, user: &UserId, email: &Email, purpose: &str, more: Update) -> anyhow::Result<()> {
@@ -347,29 +386,8 @@ impl Identity for EmbeddedIdentity {
     }
 
     async fn log_in(&self, email: &Email, password: &Password, client: &Client) -> Result<Tokens, IdentityError> {
-        self.login_allowed(email, client).await?;
-        let Some(user) = self.owner(email).await? else {
-            let _ = password_matches(password, DECOY_HASH.into()).await;
-            self.login_failed(email, client).await?;
-            return Err(IdentityError::InvalidCredentials);
-        };
-        let creds = self.credentials(&user).await?.ok_or(IdentityError::InvalidCredentials)?;
-        if !password_matches(password, creds.password_hash.clone()).await? {
-            self.login_failed(email, client).await?;
-            return Err(IdentityError::InvalidCredentials);
-        }
-        self.table.write(Write::delete(keys::login_failures(email, &client.0))).await.map_err(anyhow::Error::from)?;
-        if !creds.confirmed {
-            return Err(IdentityError::NotConfirmed);
-        }
-        let refresh: [u8; 32] = rand::random();
-        let refresh = URL_SAFE_NO_PAD.encode(refresh);
-        let hash = codes::sha256_hex(&refresh);
-        let record = Item::new(&keys::refresh_token(&hash), &RefreshRecord { user_id: user.clone() })
-            .with_gsi1(&keys::refresh_token_index(&user, &hash))
-            .expiring_at(epoch_now() + REFRESH_SECONDS);
-        self.table.write(Write::create(record)).await.map_err(anyhow::Error::from)?;
-        Ok(self.tokens(&user, &creds, Some(refresh))?)
+        let user = self.authenticate(email, password, client).await?;
+        self.session(&user).await
     }
 
     async fn refresh(&self, refresh_token: &str) -> Result<Tokens, IdentityError> {

@@ -9,5 +9,6 @@ pub mod bus;
 pub mod identity;
 pub mod jwt;
 pub mod mailbox;
+pub mod oauth;
 pub mod payments;
 pub mod sqlite;

@@ -32,6 +32,34 @@ pub const ASSETS: &[Asset] = include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Settings {
     pub cards: Cards,
+    /// Where shoppers sign in (the authorization code flow with PKCE); absent where no
+    /// sign-in page runs (the local stack against an emulator's Cognito), and then the pages
+    /// log in through `POST /api/auth/login`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sign_in: Option<SignIn>,
+}
+
+/// The sign-in's endpoints and the app client the pages are: Cognito's managed login in AWS,
+/// the embedded identity's in the local stack. The page asks to be sent back to itself (its
+/// address without query), which must be one of the app client's callback URLs.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SignIn {
+    pub authorize_url: String,
+    pub token_url: String,
+    pub client_id: String,
+}
+
+impl SignIn {
+    /// The endpoints under `base` (`https://<domain>.auth.<region>.amazoncognito.com`, or the
+    /// local stack's URL).
+    pub fn at(base: &str, client_id: &str) -> Self {
+        let base = base.trim_end_matches('/');
+        Self {
+            authorize_url: format!("{base}/oauth2/authorize"),
+            token_url: format!("{base}/oauth2/token"),
+            client_id: client_id.to_owned(),
+        }
+    }
 }
 
 /// How a card is paid.
@@ -55,13 +83,21 @@ impl Settings {
         let key = var("STRIPE_PUBLISHABLE_KEY")
             .ok_or("the storefront needs STRIPE_PUBLISHABLE_KEY (pk_live_... or pk_test_...)")?;
         let js = var("STRIPE_JS_URL").unwrap_or_else(|| STRIPE_JS.to_owned());
-        Ok(Self { cards: Cards::Stripe { js, publishable_key: key } })
+        Ok(Self { cards: Cards::Stripe { js, publishable_key: key }, sign_in: None })
+    }
+
+    /// As deployed: [`Settings::stripe`], and the hosted sign-in at `AUTH_URL` for the app
+    /// client `USER_POOL_CLIENT_ID`.
+    pub fn deployed(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let needed = |name: &str| var(name).ok_or(format!("the storefront needs {name}"));
+        let sign_in = SignIn::at(&needed("AUTH_URL")?, &needed("USER_POOL_CLIENT_ID")?);
+        Ok(Self { sign_in: Some(sign_in), ..Self::stripe(&var)? })
     }
 
     /// The pages' Content-Security-Policy: scripts, frames and calls to here and to the card
     /// provider only; no plugins, no framing, no inline script or style.
     pub fn content_security_policy(&self) -> String {
-        let (script, frame, connect) = match &self.cards {
+        let (script, frame, mut connect) = match &self.cards {
             // What Stripe documents for Stripe.js and its card element.
             Cards::Stripe { js, .. } if js.starts_with(STRIPE_JS) => (
                 String::from("'self' https://js.stripe.com https://*.js.stripe.com"),
@@ -74,6 +110,13 @@ impl Settings {
             }
             Cards::Simulated => (String::from("'self'"), String::from("'none'"), String::from("'self'")),
         };
+        // The pages trade the sign-in's code for tokens at its token endpoint.
+        if let Some(sign_in) = &self.sign_in {
+            let token = origin(&sign_in.token_url);
+            if !connect.split(' ').any(|o| o == token) {
+                connect = format!("{connect} {token}");
+            }
+        }
         format!(
             "default-src 'self'; script-src {script}; style-src 'self'; img-src 'self' data: https:; \
              connect-src {connect}; frame-src {frame}; object-src 'none'; base-uri 'none'; form-action 'self'; \
@@ -187,17 +230,28 @@ mod tests {
 
     #[test]
     fn the_policy_admits_only_the_card_providers_origin() {
-        let stripe = Settings { cards: Cards::Stripe { js: STRIPE_JS.into(), publishable_key: "pk_test_x".into() } };
+        let stripe = Settings {
+            cards: Cards::Stripe { js: STRIPE_JS.into(), publishable_key: "pk_test_x".into() },
+            sign_in: None,
+        };
         let policy = stripe.content_security_policy();
         assert!(policy.contains("script-src 'self' https://js.stripe.com https://*.js.stripe.com;"), "{policy}");
         assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
         let local = Settings {
             cards: Cards::Stripe { js: "http://127.0.0.1:8420/js.stripe.com/v3/".into(), publishable_key: "pk".into() },
+            sign_in: None,
         };
         assert!(local.content_security_policy().contains("script-src 'self' http://127.0.0.1:8420;"));
-        let simulated = Settings { cards: Cards::Simulated }.content_security_policy();
+        let simulated = Settings { cards: Cards::Simulated, sign_in: None }.content_security_policy();
         assert!(simulated.contains("script-src 'self';") && simulated.contains("frame-src 'none';"), "{simulated}");
         assert!(!simulated.contains("unsafe"), "{simulated}");
+        // The hosted sign-in's token endpoint is called from the page.
+        let hosted = SignIn::at("https://shop.auth.eu-west-1.amazoncognito.com", "client");
+        let signing_in = Settings { cards: Cards::Simulated, sign_in: Some(hosted) }.content_security_policy();
+        assert!(
+            signing_in.contains("connect-src 'self' https://shop.auth.eu-west-1.amazoncognito.com;"),
+            "{signing_in}"
+        );
     }
 
     async fn get(router: &Router, path: &str, etag: Option<&str>) -> (StatusCode, HeaderMap, Vec<u8>) {
@@ -216,7 +270,7 @@ mod tests {
     /// gets a bodiless 304 with the same policy; a file that is not there is a problem+json 404.
     #[tokio::test]
     async fn files_are_kept_as_their_kind_allows_and_revalidated_by_etag() {
-        let router = shop::http::fallbacks(router(Settings { cards: Cards::Simulated }));
+        let router = shop::http::fallbacks(router(Settings { cards: Cards::Simulated, sign_in: None }));
         let kinds = [
             ("/", "no-cache", "text/html; charset=utf-8", true),
             ("/assets/js/app.js", "no-cache", "text/javascript; charset=utf-8", false),
@@ -257,7 +311,8 @@ mod tests {
     /// `/storefront.json` tells how cards are paid and the rules the pages mirror.
     #[tokio::test]
     async fn the_settings_carry_the_rules_the_pages_mirror() {
-        let (status, _, body) = get(&router(Settings { cards: Cards::Simulated }), "/storefront.json", None).await;
+        let (status, _, body) =
+            get(&router(Settings { cards: Cards::Simulated, sign_in: None }), "/storefront.json", None).await;
         assert_eq!(status, StatusCode::OK);
         let told: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(told["cards"]["provider"], "simulated");

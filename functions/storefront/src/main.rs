@@ -4,7 +4,7 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shop_aws::lambda::Error> {
     shop_aws::lambda::serve_http(|| {
-        let settings = storefront::Settings::stripe(|name| std::env::var(name).ok()).map_err(anyhow::Error::msg)?;
+        let settings = storefront::Settings::deployed(|name| std::env::var(name).ok()).map_err(anyhow::Error::msg)?;
         Ok(storefront::router(settings))
     })
     .await
