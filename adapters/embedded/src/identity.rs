@@ -134,27 +134,37 @@ struct RefreshRecord {
     user_id: UserId,
 }
 
-async fn hash_password(password: &Password) -> anyhow::Result<String> {
-    let password = password.clone();
+/// Runs `work` (argon2id: memory and a core for tens of milliseconds) on the blocking pool,
+/// at most [`HASHES_AT_ONCE`] at a time.
+async fn hashing<T: Send + 'static>(work: impl FnOnce() -> anyhow::Result<T> + Send + 'static) -> anyhow::Result<T> {
     let _turn = HASHING.acquire().await?;
     tokio::task::spawn_blocking(move || {
+        #[cfg(test)]
+        let _counted = tests::Running::start();
+        work()
+    })
+    .await?
+}
+
+async fn hash_password(password: &Password) -> anyhow::Result<String> {
+    let password = password.clone();
+    hashing(move || {
         let salt = SaltString::generate(&mut rand::rngs::OsRng);
         Argon2::default()
             .hash_password(password.expose().as_bytes(), &salt)
             .map(|h| h.to_string())
             .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
     })
-    .await?
+    .await
 }
 
 async fn password_matches(password: &Password, hash: String) -> anyhow::Result<bool> {
     let password = password.clone();
-    let _turn = HASHING.acquire().await?;
-    tokio::task::spawn_blocking(move || {
+    hashing(move || {
         let parsed = PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("reading a stored hash: {e}"))?;
         Ok(Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok())
     })
-    .await?
+    .await
 }
 
 /// A stand-in hash verified for unknown emails, so they take as long as wrong passwords.
@@ -470,6 +480,37 @@ impl Identity for EmbeddedIdentity {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static RUNNING: AtomicUsize = AtomicUsize::new(0);
+    static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+    /// Counts a hash while it runs, keeping the most seen at once.
+    pub(super) struct Running;
+
+    impl Running {
+        pub(super) fn start() -> Self {
+            let now = RUNNING.fetch_add(1, Ordering::SeqCst) + 1;
+            PEAK.fetch_max(now, Ordering::SeqCst);
+            Self
+        }
+    }
+
+    impl Drop for Running {
+        fn drop(&mut self) {
+            RUNNING.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_burst_of_log_ins_hashes_a_few_passwords_at_a_time() {
+        let password = Password::presented("Wrong-Password-1").unwrap();
+        let burst = (0..24).map(|_| password_matches(&password, DECOY_HASH.into()));
+        let answers = futures::future::join_all(burst).await;
+        assert!(answers.iter().all(|a| matches!(a, Ok(false))));
+        let peak = PEAK.load(Ordering::SeqCst);
+        assert!((1..=HASHES_AT_ONCE).contains(&peak), "{peak} hashes at once");
+    }
 
     #[test]
     fn signing_keys_round_trip_through_pem() {
