@@ -6,6 +6,7 @@ pub mod aws_events;
 pub mod cli;
 pub mod dead_letters;
 pub mod gateway;
+pub mod iam;
 pub mod mailbox;
 pub mod metrics;
 pub mod oauth;

@@ -9,8 +9,8 @@ use shop::table::Table;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
-use crate::gateway;
 use crate::stack::build;
+use crate::{gateway, iam};
 
 /// A running stack (for tests and benchmarks): its address and the task serving it.
 pub struct Running {
@@ -44,7 +44,8 @@ pub async fn spawn(config: Config) -> anyhow::Result<Running> {
     let stack = build(&config, &url).await?;
     let app = stack.router.into_make_service_with_connect_info::<SocketAddr>();
     // What AWS runs on a schedule: the expiry job (EventBridge) and the TTL sweep (DynamoDB).
-    let job = expiry::Expiry::new(stack.table.clone(), stack.payments.clone(), config.windows);
+    // Each with the table as its function's role reaches it in AWS (`iam`).
+    let job = expiry::Expiry::new(iam::scoped(&stack.table, "expiry")?, stack.payments.clone(), config.windows);
     let (every, sweep) = (config.expiry_every, stack.sweep);
     let ports = Ports {
         table: stack.table.clone(),
@@ -52,7 +53,11 @@ pub async fn spawn(config: Config) -> anyhow::Result<Running> {
         senders: Some(stack.senders),
         search: Some(stack.search),
     };
-    let events = stack.events.run(shop::consumers::all(&ports)?);
+    let consumers = shop::consumers::CONSUMERS
+        .iter()
+        .map(|c| (c.build)(&Ports { table: iam::scoped(&stack.table, c.function)?, ..ports.clone() }))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let events = stack.events.run(consumers);
     let schedule = async move {
         let mut ticks = tokio::time::interval(every);
         loop {

@@ -25,7 +25,7 @@ use shop_embedded::payments::Simulated;
 use shop_embedded::sqlite::SqliteTable;
 
 use crate::config::{AwsSettings, Backend, Config, Payments};
-use crate::{aws_events, gateway, mailbox, metrics, oauth, seed, simulation};
+use crate::{aws_events, gateway, iam, mailbox, metrics, oauth, seed, simulation};
 
 /// A built stack: the router to serve and what start-up should tell the person.
 pub struct Stack {
@@ -266,15 +266,19 @@ pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
             tracing::info!(products = added, "demo catalogue created");
         }
     }
+    // Each service with the table as its function's role reaches it in AWS (`iam`); the adapters
+    // that stand in for AWS services (the identity, the mailbox) keep the whole table.
+    let reach = |function| iam::scoped(&table, function);
+    let sms = &config.sms_countries;
     let api = Router::new()
-        .merge(auth::router(auth::AuthState::new(table.clone(), identity.clone(), config.sms_countries.clone())))
-        .merge(users::router(users::UsersState::new(table.clone(), identity.clone(), config.sms_countries.clone())))
-        .merge(products::router(products::ProductsState::new(table.clone())))
-        .merge(cart::router(cart::CartState::new(table.clone())))
-        .merge(orders::router(orders::OrdersState::new(table.clone()).with_limits(config.limits)))
+        .merge(auth::router(auth::AuthState::new(reach("auth")?, identity.clone(), sms.clone())))
+        .merge(users::router(users::UsersState::new(reach("users")?, identity.clone(), sms.clone())))
+        .merge(products::router(products::ProductsState::new(reach("products")?)))
+        .merge(cart::router(cart::CartState::new(reach("cart")?)))
+        .merge(orders::router(orders::OrdersState::new(reach("orders")?).with_limits(config.limits)))
         .merge(payments::router(payments::PaymentsState::new(
-            table.clone(),
-            shop::payments::Payments::new(table.clone(), payments.clone()),
+            reach("payments")?,
+            shop::payments::Payments::new(reach("payments")?, payments.clone()),
         )));
     let search = search_index(config, &table).await?;
     let api = api.merge(search::router(search::SearchState { index: search.clone() }));

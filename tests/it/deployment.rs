@@ -583,3 +583,22 @@ fn functions_are_given_secrets_arns_never_their_values() {
         }
     }
 }
+
+/// The local stack hands each function the table as its role reaches it in AWS: what
+/// template.yaml's `dynamodb:LeadingKeys` do not name is refused (every journey runs so).
+#[tokio::test]
+async fn each_function_reaches_locally_only_what_its_role_reaches_in_aws() {
+    use shop::table::{Query, Write};
+    let app = shop_tests::TestApp::spawn().await;
+    let user = shop::domain::UserId::parse("user-1").unwrap();
+    let cart = local::iam::scoped(&app.running.table, "cart").unwrap();
+    cart.get(&shop::keys::cart(&user)).await.unwrap();
+    let refused = cart.get(&shop::keys::order(&shop::domain::OrderId::new())).await.unwrap_err().to_string();
+    assert!(refused.contains("AccessDenied") && refused.contains("cart"), "{refused}");
+    let sales = local::iam::scoped(&app.running.table, "sales").unwrap();
+    let write = Write::put(shop::table::Item::marker(&shop::keys::user_profile(&user)));
+    assert!(sales.write(write).await.is_err(), "sales writes no profile");
+    let users = local::iam::scoped(&app.running.table, "users").unwrap();
+    users.query(&Query::gsi1(shop::keys::USERS_PARTITION)).await.unwrap();
+    assert!(users.query(&Query::gsi1(shop::keys::CATEGORIES_PARTITION)).await.is_err());
+}
