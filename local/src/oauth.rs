@@ -8,7 +8,7 @@ use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -41,6 +41,7 @@ pub fn router(server: AuthorizationServer) -> Router {
     Router::new()
         .route("/oauth2/authorize", get(show).post(sign_in))
         .route("/oauth2/token", post(token))
+        .route("/logout", get(sign_out))
         .with_state(server)
 }
 
@@ -126,9 +127,38 @@ async fn sign_in(
     }
 }
 
-async fn token(State(server): State<AuthorizationServer>, body: Bytes) -> Response {
+/// Where Cognito's `/logout` sends a signed-out browser.
+#[derive(Deserialize)]
+struct SignOut {
+    #[serde(default)]
+    client_id: String,
+    #[serde(default)]
+    logout_uri: String,
+}
+
+/// Cognito's `/logout`: the sign-in keeps no session of its own here (every sign-in asks for the
+/// password), so it only sends the browser back, to a registered address only.
+async fn sign_out(State(server): State<AuthorizationServer>, Query(to): Query<SignOut>) -> Response {
+    match server.check_sign_out(&to.client_id, &to.logout_uri) {
+        Ok(()) => (StatusCode::FOUND, [(header::LOCATION, to.logout_uri)]).into_response(),
+        Err(error) => page(StatusCode::BAD_REQUEST, None, Some(error.to_string()), ""),
+    }
+}
+
+async fn token(State(server): State<AuthorizationServer>, headers: HeaderMap, body: Bytes) -> Response {
+    let mut answer = tokens(&server, &body).await;
+    // A page at another name of this stack's address (`localhost`) reads the answer too.
+    let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()).filter(|o| server.serves_origin(o));
+    if let Some(origin) = origin.and_then(|o| HeaderValue::from_str(o).ok()) {
+        answer.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        answer.headers_mut().insert(header::VARY, HeaderValue::from_static("origin"));
+    }
+    answer
+}
+
+async fn tokens(server: &AuthorizationServer, body: &[u8]) -> Response {
     let headers = [(header::CACHE_CONTROL, "no-store")];
-    let request = match serde_urlencoded::from_bytes::<TokenRequest>(&body) {
+    let request = match serde_urlencoded::from_bytes::<TokenRequest>(body) {
         Ok(request) => request,
         Err(_) => {
             let told = json!({"error": "invalid_request", "error_description": "send a form"});

@@ -115,7 +115,7 @@ async fn a_shopper_and_an_admin_go_through_the_shop() {
     // every route, though it has most of its hour left.
     let refresh = tokens["refresh_token"].as_str().unwrap();
     app.post("/api/auth/refresh", None, json!({"refresh_token": refresh})).await.expect(200);
-    app.post("/api/auth/logout", None, json!({"access_token": tokens["access_token"]})).await.expect(204);
+    app.call(Method::POST, "/api/auth/logout", Some(token), None).await.expect(204);
     app.post("/api/auth/refresh", None, json!({"refresh_token": refresh})).await.problem(401);
     let ended = app.get("/api/users/me", Some(token)).await.problem(401);
     assert!(ended.body["detail"].as_str().unwrap().contains("session has ended"));
@@ -1485,6 +1485,22 @@ async fn shoppers_sign_in_by_the_code_flow_with_pkce_and_nothing_else_passes() {
         ("client_id", &client_id),
         ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
     ];
-    let renewed = browser.post(token_url).form(&refresh).send().await.unwrap();
+    let localhost = page.replace("127.0.0.1", "localhost");
+    let renewed = browser.post(token_url).header("origin", localhost.trim_end_matches('/')).form(&refresh).send().await;
+    let renewed = renewed.unwrap();
     assert_eq!(renewed.status(), 200);
+    // The page under the stack's other name (a registered callback) may read the answer.
+    assert_eq!(renewed.headers()["access-control-allow-origin"], localhost.trim_end_matches('/'));
+    let stranger = browser.post(token_url).header("origin", "https://evil.example").form(&refresh).send().await;
+    assert!(stranger.unwrap().headers().get("access-control-allow-origin").is_none());
+
+    // Signing out of the sign-in sends the browser back to a registered page only.
+    let sign_out = authorize.replace("/oauth2/authorize", "/logout");
+    let back = browser.get(&sign_out).query(&[("client_id", client_id.as_str()), ("logout_uri", page.as_str())]);
+    let back = back.send().await.unwrap();
+    assert_eq!((back.status().as_u16(), back.headers()["location"].to_str().unwrap()), (302, page.as_str()));
+    let away =
+        browser.get(&sign_out).query(&[("client_id", client_id.as_str()), ("logout_uri", "https://evil.example/")]);
+    let away = away.send().await.unwrap();
+    assert_eq!((away.status().as_u16(), away.headers().get("location")), (400, None));
 }

@@ -408,15 +408,8 @@ impl Identity for EmbeddedIdentity {
         Ok(self.tokens(&record.user_id, &creds, None)?)
     }
 
-    async fn log_out(&self, access_token: &str) -> Result<UserId, IdentityError> {
-        let claims = self.verifier.verify_access_token(access_token).map_err(|_| IdentityError::InvalidToken)?;
-        let user = claims
-            .get("sub")
-            .and_then(Value::as_str)
-            .and_then(|s| UserId::parse(s).ok())
-            .ok_or(IdentityError::InvalidToken)?;
-        self.revoke_sessions(&user).await?;
-        Ok(user)
+    async fn log_out(&self, user: &UserId, _email: &Email) -> Result<(), IdentityError> {
+        Ok(self.revoke_sessions(user).await?)
     }
 
     async fn forgot_password(&self, email: &Email) -> Result<(), IdentityError> {

@@ -147,6 +147,20 @@ impl AuthorizationServer {
         Ok(())
     }
 
+    /// Whether `origin` (`scheme://host:port`) is one of the client's callback pages': their
+    /// calls to the token endpoint may read its answers (CORS), as Cognito's allow.
+    pub fn serves_origin(&self, origin: &str) -> bool {
+        self.client.callback_urls.iter().any(|url| url.splitn(4, '/').take(3).collect::<Vec<_>>().join("/") == origin)
+    }
+
+    /// Checks where a sign-out may send the browser back to: a registered callback of the
+    /// client.
+    pub fn check_sign_out(&self, client_id: &str, logout_uri: &str) -> Result<(), OAuthError> {
+        let registered =
+            client_id == self.client.client_id && self.client.callback_urls.iter().any(|u| u == logout_uri);
+        if registered { Ok(()) } else { Err(OAuthError::NotRegistered) }
+    }
+
     /// Signs the person in and answers a code for the request's client, redirect URI and
     /// challenge.
     pub async fn authorize(

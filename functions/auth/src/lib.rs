@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use shop::domain::{Email, Invalid, Name, Password, Phone};
 use shop::error::Validation;
+use shop::http::Caller;
 use shop::http::Json;
 use shop::http::caller::{ClientAddress, Revocations};
 use shop::identity::{Client, Identity, NewAccount, SignedUp, Tokens};
@@ -101,12 +102,6 @@ pub struct LoginBody {
 #[serde(deny_unknown_fields)]
 pub struct RefreshBody {
     refresh_token: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LogoutBody {
-    access_token: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -226,13 +221,14 @@ async fn refresh(State(state): State<AuthState>, Json(body): Json<RefreshBody>) 
     Ok(Json(state.identity.refresh(token(&body.refresh_token)?).await?))
 }
 
-/// Sign out everywhere: every refresh token of the user stops working, and every ID token
+/// Sign out everywhere: every refresh token of the caller stops working, and every ID token
 /// issued until now is refused on every route.
-#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", request_body = LogoutBody,
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", security(("cognito" = [])),
     responses((status = 204), (status = 401, body = shop::error::Problem)))]
-async fn logout(State(state): State<AuthState>, Json(body): Json<LogoutBody>) -> Result<StatusCode> {
-    let user = state.identity.log_out(token(&body.access_token)?).await?;
-    state.revocations.end_sessions(&user).await?;
+async fn logout(State(state): State<AuthState>, caller: Caller) -> Result<StatusCode> {
+    let email = caller.email.as_ref().ok_or(Error::Unauthenticated("the token names no email address".into()))?;
+    state.identity.log_out(&caller.user_id, email).await?;
+    state.revocations.end_sessions(&caller.user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

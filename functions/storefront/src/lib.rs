@@ -46,6 +46,9 @@ pub struct Settings {
 pub struct SignIn {
     pub authorize_url: String,
     pub token_url: String,
+    /// Where signing out ends the sign-in's own session too (Cognito's `/logout`, with
+    /// `client_id` and `logout_uri`), so the next sign-in asks for the password again.
+    pub logout_url: String,
     pub client_id: String,
 }
 
@@ -57,6 +60,7 @@ impl SignIn {
         Self {
             authorize_url: format!("{base}/oauth2/authorize"),
             token_url: format!("{base}/oauth2/token"),
+            logout_url: format!("{base}/logout"),
             client_id: client_id.to_owned(),
         }
     }

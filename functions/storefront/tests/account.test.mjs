@@ -1,5 +1,6 @@
 // A shopper's account through the storefront: the password, the profile and preferences, the
-// data the shop holds, erasure; and an admin editing and removing a product, in Chromium.
+// phone number's verification, the data the shop holds, erasure; and an admin editing and
+// removing a product, in Chromium.
 
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,10 +11,12 @@ import {
   accessibilityProblems,
   fillIn,
   logIn,
+  logOut,
   newEmail,
   newPage,
   screenshot,
   settled,
+  signIn,
   useShop,
 } from './support.mjs';
 
@@ -30,8 +33,7 @@ async function shopper(page, name) {
 test('a shopper who forgot the password sets a new one with the emailed code, and logs out', async () => {
   const page = await newPage(world.browser);
   const email = await shopper(page, 'Forgetful');
-  await page.getByRole('button', {name: 'Log out'}).click();
-  await page.getByRole('link', {name: 'Log in'}).waitFor();
+  await logOut(page);
   assert.equal(await page.evaluate(() => sessionStorage.getItem('shop.session')), null);
 
   await page.goto(`${world.url}/#/forgot`);
@@ -42,8 +44,8 @@ test('a shopper who forgot the password sets a new one with the emailed code, an
   const fresh = 'Brand-New-Password-2';
   await fillIn(page, {Code: mail.text.match(/\b\d{6}\b/)[0], 'New password': fresh});
   await page.getByRole('button', {name: 'Set password'}).click();
-  await page.getByRole('form', {name: 'Set a new password'}).waitFor({state: 'detached'});
-  await page.getByRole('button', {name: 'Log out'}).waitFor();
+  // The new password is typed again where passwords are typed: on the sign-in's page.
+  await signIn(page, email, fresh);
   await world.shop.login(email, fresh);
   await assert.rejects(world.shop.login(email, PASSWORD));
   assert.deepEqual(page.problems, []);
@@ -84,6 +86,57 @@ test('a shopper changes the profile and preferences, downloads the data, and era
   await page.getByRole('button', {name: 'Delete my account'}).click();
   await page.getByRole('link', {name: 'Log in'}).waitFor();
   await assert.rejects(world.shop.login(email, PASSWORD));
+  assert.deepEqual(page.problems, []);
+});
+
+test('a shopper verifies the mobile number with the texted code; a new number is unverified again', async () => {
+  const page = await newPage(world.browser);
+  const email = await shopper(page, 'Texter');
+  await page.getByRole('link', {name: 'Account'}).click();
+  await settled(page);
+  const details = page.getByRole('form', {name: 'Your details'});
+  const phoneState = page.locator('#f-phone-hint');
+  const verification = page.getByRole('region', {name: 'Verify your phone number'});
+  assert.equal(await verification.isVisible(), false, 'no number, nothing to verify');
+
+  // A number of a country the shop does not serve is refused at the field.
+  await fillIn(page, {'Mobile phone': '+12025550123'});
+  await details.getByRole('button', {name: 'Save'}).click();
+  await page.locator('#f-phone-error').waitFor();
+  assert.match(await page.locator('#f-phone-error').innerText(), /country the shop serves/);
+
+  const number = `+49151${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
+  await fillIn(page, {'Mobile phone': number});
+  await details.getByRole('button', {name: 'Save'}).click();
+  await page.getByText('Saved.').waitFor();
+  assert.match(await phoneState.innerText(), /^Not verified/);
+  await verification.waitFor();
+  assert.deepEqual(await accessibilityProblems(page), []);
+
+  await verification.getByRole('button', {name: 'Send code'}).click();
+  await verification.getByText(`A code is on its way to ${number}.`).waitFor();
+  await screenshot(page, 'account-phone');
+  const code = await world.shop.smsCode(number);
+  // A wrong code is refused, and the number stays unverified.
+  await fillIn(page, {Code: code === '000000' ? '111111' : '000000'});
+  await verification.getByRole('button', {name: 'Verify'}).click();
+  await verification.getByRole('alert').filter({hasText: 'the code is wrong'}).waitFor();
+  await fillIn(page, {Code: code});
+  await verification.getByRole('button', {name: 'Verify'}).click();
+  await verification.waitFor({state: 'hidden'});
+  assert.match(await phoneState.innerText(), /^Verified/);
+  await screenshot(page, 'account-phone-verified');
+  const token = await world.shop.login(email, PASSWORD);
+  const profile = (await world.shop.call('GET', '/api/users/me', token)).body;
+  assert.deepEqual([profile.phone, profile.phone_verified], [number, true]);
+
+  // The version the verification made is the one the next save replaces; a new number is
+  // not verified.
+  await fillIn(page, {'Mobile phone': number.replace(/\d$/, (d) => String((Number(d) + 1) % 10))});
+  await details.getByRole('button', {name: 'Save'}).click();
+  await page.waitForFunction(() => document.getElementById('f-phone-hint').textContent.startsWith('Not verified'));
+  await verification.waitFor();
+  assert.equal((await world.shop.call('GET', '/api/users/me', token)).body.phone_verified, false);
   assert.deepEqual(page.problems, []);
 });
 

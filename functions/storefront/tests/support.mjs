@@ -122,14 +122,34 @@ export async function fillIn(page, fields) {
   for (const [label, value] of Object.entries(fields)) await page.getByLabel(label, {exact: true}).fill(value);
 }
 
-/** Logs in through the page at `url`, and waits until the view the login leads to is drawn (the
- *  header shows "Log out" a moment before the login form gives way). */
+/** Logs in as a person does from the shop at `url`: its "Log in" leads to the sign-in's page
+ *  (the local stack's own, where Cognito's managed login is in AWS), where `signIn` goes on. */
 export async function logIn(page, url, email, password) {
-  await page.goto(`${url}/#/login`);
+  await page.goto(`${url}/#/`);
+  await settled(page);
+  await page.getByRole('navigation', {name: 'Shop'}).getByRole('link', {name: 'Log in'}).click();
+  await signIn(page, email, password);
+}
+
+/** Logs out from the header, and waits until the sign-in's sign-out (which ends its own session)
+ *  has sent the browser back to the shop, signed out. */
+export async function logOut(page) {
+  // The sign-out answers with a redirect: the browser never shows its address.
+  const back = page.waitForResponse((r) => new URL(r.url()).pathname === '/logout' && r.status() === 302);
+  await page.getByRole('button', {name: 'Log out'}).click();
+  await back;
+  await page.waitForLoadState('load');
+  await page.getByRole('navigation', {name: 'Shop'}).getByRole('link', {name: 'Log in'}).waitFor();
+  await settled(page);
+}
+
+/** On the sign-in's page: signs in, and waits until the shop, back with the code, has traded it
+ *  for the session and drawn the view the shopper set out for. */
+export async function signIn(page, email, password) {
+  await page.getByRole('heading', {name: 'Sign in to the shop'}).waitFor();
   await fillIn(page, {Email: email, Password: password});
-  await page.getByRole('button', {name: 'Log in'}).click();
+  await page.getByRole('button', {name: 'Sign in'}).click();
   await page.getByRole('button', {name: 'Log out'}).waitFor();
-  await page.getByRole('form', {name: 'Log in'}).waitFor({state: 'detached'});
   await settled(page);
 }
 
@@ -181,6 +201,19 @@ export function api(url) {
     call,
     async login(email, password) {
       return (await call('POST', '/api/auth/login', null, {email, password})).body.id_token;
+    },
+    /** The one-time code of the latest text message with one to the number `to`. */
+    async smsCode(to) {
+      for (let i = 0; i < 100; i++) {
+        const messages = (await call('GET', '/_local/mailbox.json')).body;
+        const codes = messages
+          .filter((m) => m.channel === 'sms' && m.to === to)
+          .map((m) => m.text.match(/your code is (\d{6})/));
+        const code = codes.findLast(Boolean);
+        if (code) return code[1];
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`no code reached ${to}`);
     },
     async mail(to, subject) {
       for (let i = 0; i < 100; i++) {

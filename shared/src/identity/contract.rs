@@ -92,7 +92,7 @@ where
     // Refresh works until the user logs out everywhere.
     let again = identity.refresh(&refresh).await.unwrap();
     assert_eq!(claims_of(&again.id_token)["sub"], claims["sub"]);
-    assert_eq!(identity.log_out(&tokens.access_token).await.unwrap(), user);
+    identity.log_out(&user, &acc.email).await.unwrap();
     assert!(matches!(identity.refresh(&refresh).await, Err(IdentityError::InvalidToken)));
     assert!(identity.refresh("not-a-token").await.is_err());
 

@@ -99,9 +99,9 @@ pub trait Identity: Send + Sync {
 
     async fn refresh(&self, refresh_token: &str) -> Result<Tokens, IdentityError>;
 
-    /// Signs the user out everywhere: every refresh token of theirs stops working. Answers
-    /// whose sessions ended, for the API to refuse their ID tokens too.
-    async fn log_out(&self, access_token: &str) -> Result<UserId, IdentityError>;
+    /// Signs the user (`email` is their address) out everywhere: every refresh token of theirs
+    /// stops working. The API refuses their ID tokens itself (`Revocations`).
+    async fn log_out(&self, user: &UserId, email: &Email) -> Result<(), IdentityError>;
 
     /// Sends a reset code if the account exists; says nothing either way.
     async fn forgot_password(&self, email: &Email) -> Result<(), IdentityError>;

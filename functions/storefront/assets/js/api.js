@@ -1,5 +1,7 @@
 // The shop's API, on this page's own origin. The session's tokens live in sessionStorage (gone
-// with the tab, never in a URL); the ID token is the bearer, refreshed before it expires.
+// with the tab, never in a URL); the ID token is the bearer, refreshed before it expires. They
+// come from the sign-in's token endpoint (signin.js), or, where the deployment names no
+// sign-in, from the API's own password log-in (`logIn`).
 
 const KEY = 'shop.session';
 
@@ -47,11 +49,19 @@ function keep(tokens, previous) {
   dispatchEvent(new Event('session'));
 }
 
+/** Starts the session the tokens a sign-in answered make (`{id_token, access_token,
+ *  refresh_token, expires_in}`, as the API's log-in answers them). */
+export function signedIn(tokens) {
+  keep(tokens);
+}
+
 export function forget() {
   sessionStorage.removeItem(KEY);
   dispatchEvent(new Event('session'));
 }
 
+/** The password log-in, for where `/storefront.json` names no sign-in (the local stack against
+ *  an emulator's Cognito); everywhere else the password is typed on the sign-in's page only. */
 export async function logIn(email, password) {
   keep((await call('POST', '/api/auth/login', {body: {email, password}, anonymous: true})).body);
 }
@@ -60,8 +70,10 @@ export async function logOut() {
   const current = session();
   forget();
   if (!current) return;
-  // The API revokes the refresh token; the session has ended here either way.
-  await call('POST', '/api/auth/logout', {body: {access_token: current.access_token}, anonymous: true}).catch(() => {});
+  // The API ends every session of the account (its refresh tokens, and its ID tokens on every
+  // route); the session has ended here either way.
+  const headers = {Authorization: `Bearer ${current.id_token}`};
+  await call('POST', '/api/auth/logout', {headers, anonymous: true}).catch(() => {});
 }
 
 let refreshing = null;
@@ -127,7 +139,8 @@ function nextPage(headers) {
 let settings = null;
 
 /** What the deployment tells the pages (`/storefront.json`), read once: how cards are paid
- *  (`cards`), and the shop's rules the pages mirror rather than copy (`rules`: `max_quantity`,
+ *  (`cards`), where shoppers sign in (`sign_in`: `authorize_url`, `token_url`, `client_id`;
+ *  absent where the pages log in with the password themselves), and the shop's rules the pages mirror rather than copy (`rules`: `max_quantity`,
  *  the most of one product a cart line holds, and `currency_digits`, each currency's digits of
  *  minor units). A failed read is tried again at the next call. */
 export function storefront() {

@@ -4,6 +4,7 @@
 import {h, show, act, useCurrencyDigits, Refusal} from './dom.js';
 import {ApiError, get, me, logOut, storefront} from './api.js';
 import {here, go, drawWith} from './nav.js';
+import {completeSignIn, signOutUrl} from './signin.js';
 import * as shop from './views/shop.js';
 import * as account from './views/account.js';
 import * as cart from './views/cart.js';
@@ -40,11 +41,12 @@ let drawings = 0;
 async function render() {
   const drawing = ++drawings;
   const main = document.getElementById('main');
+  main.setAttribute('aria-busy', 'true');
+  // The address is read once the page is ready: a sign-in's return names the view to show.
+  await ready;
   const address = location.hash;
   const {path, params} = here();
   const route = routes.find(([pattern]) => pattern.test(path));
-  main.setAttribute('aria-busy', 'true');
-  await rulesRead;
   let view;
   try {
     view = route ? await route[1](...path.match(route[0]).slice(1).map(decodeURIComponent), params) : notFound();
@@ -108,6 +110,9 @@ async function header() {
       const ended = logOut();
       go('');
       await ended;
+      // The sign-in's own session ends too, or its next sign-in would ask for no password.
+      const {sign_in: signIn} = await storefront();
+      if (signIn?.logout_url) location.assign(signOutUrl(signIn));
     });
     items.push(h('li', {}, h('button', {class: 'secondary outline', type: 'button', onclick: logOutNow}, 'Log out')));
   } else {
@@ -118,14 +123,19 @@ async function header() {
 }
 
 // The rules the pages mirror come from the API before the first view: money is written with the
-// digits its currency has there (the browser's own are the fallback should the read fail).
+// digits its currency has there (the browser's own are the fallback should the read fail). A load
+// that is a sign-in's return completes it first (its code is good for minutes, and once).
 const rulesRead = storefront().then(
   (settings) => useCurrencyDigits(settings.rules?.currency_digits),
   () => {},
 );
+const ready = Promise.all([rulesRead, completeSignIn()]);
 
 shop.searchBox(document.getElementById('search'));
 drawWith(render);
 addEventListener('hashchange', render);
 addEventListener('session', header);
+// A page the browser kept while the shopper was at the sign-in comes back as it was left, maybe
+// in the middle of sending them there: it is drawn again.
+addEventListener('pageshow', (event) => event.persisted && render());
 render();

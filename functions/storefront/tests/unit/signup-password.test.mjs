@@ -1,7 +1,8 @@
-// Signing up with an emailed code: the password waits for the code in the page's memory, never
-// in web storage, in jsdom against a stand-in API.
+// Signing up with an emailed code where the deployment names no sign-in (the pages log in with
+// the password themselves): the password waits for the code in the page's memory, never in web
+// storage, in jsdom against a stand-in API. signup.test.mjs is the same with a sign-in.
 
-import {fakeApi, idToken, until, webStorage} from './support.mjs';
+import {fakeApi, idToken, submit, until, webStorage} from './support.mjs';
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import {show} from '../../assets/js/dom.js';
@@ -14,7 +15,8 @@ const tokens = (email) => ({
   expires_in: 3600,
 });
 const calls = fakeApi({
-  'POST /api/auth/register': () => [201, {confirmed: false}],
+  'GET /storefront.json': () => [200, {cards: {provider: 'simulated'}, rules: {}}],
+  'POST /api/auth/register': () => [202, {confirmed: false}],
   'POST /api/auth/confirm': (body) =>
     body.code === '123456' ? [200, {}] : [400, {title: 'Bad Request', status: 400, detail: 'That code is wrong.'}],
   'POST /api/auth/login': (body) => [200, tokens(body.email)],
@@ -25,30 +27,23 @@ sessionStorage.setItem('shop.signup', JSON.stringify({email: 'old@shop.test', pa
 const account = await import('../../assets/js/views/account.js');
 const main = document.getElementById('main');
 
-function submit(values) {
-  const form = main.querySelector('form');
-  for (const [name, value] of Object.entries(values)) form.elements.namedItem(name).value = value;
-  form.requestSubmit();
-  return form;
-}
-
 test('a pending sign-up left in web storage by an earlier page is removed', () => {
   assert.equal(sessionStorage.getItem('shop.signup'), null);
 });
 
 test('the password waits for the emailed code in memory only, and logs the new shopper in', async () => {
   show(main, account.signup());
-  submit({name: 'Ada', email: 'ada@shop.test', password: PASSWORD});
+  submit(main, {name: 'Ada', email: 'ada@shop.test', password: PASSWORD});
   await until(() => location.hash.startsWith('#/confirm'), 'the confirmation is asked for');
   assert.equal(location.hash, '#/confirm?email=ada%40shop.test');
   assert.doesNotMatch(webStorage(), new RegExp(PASSWORD));
 
   show(main, account.confirm(new URLSearchParams({email: 'ada@shop.test'})));
   // A wrong code first: the sign-up still waits.
-  const form = submit({code: '000000'});
+  const form = submit(main, {code: '000000'});
   await until(() => form.querySelector('[role=alert]'));
   assert.equal(form.querySelector('[role=alert]').textContent, 'That code is wrong.');
-  submit({code: '123456'});
+  submit(main, {code: '123456'});
   await until(() => location.hash === '#/', 'the shop is shown');
   assert.deepEqual(calls.at(-1), {
     method: 'POST',
@@ -63,7 +58,7 @@ test('a code confirmed for another address, or after the page forgot the sign-up
   location.hash = '#/confirm';
   const before = calls.length;
   show(main, account.confirm(new URLSearchParams({email: 'grace@shop.test'})));
-  submit({code: '123456'});
+  submit(main, {code: '123456'});
   await until(() => location.hash === '#/login', 'the login is shown');
   assert.deepEqual(
     calls.slice(before).map((c) => c.path),

@@ -10,19 +10,32 @@ const html = readFileSync(new URL('../../assets/index.html', import.meta.url), '
 export const {window} = new JSDOM(html, {url: 'http://shop.test/'});
 
 globalThis.window = window;
-for (const name of ['document', 'location', 'sessionStorage', 'Node', 'HTMLElement', 'Event', 'HashChangeEvent']) {
+for (const name of [
+  'document',
+  'location',
+  'history',
+  'sessionStorage',
+  'Node',
+  'HTMLElement',
+  'Event',
+  'HashChangeEvent',
+]) {
   globalThis[name] = window[name];
 }
 globalThis.addEventListener = window.addEventListener.bind(window);
 globalThis.dispatchEvent = window.dispatchEvent.bind(window);
 
-/** Answers the page's calls from `routes` (`{'PUT /api/cart/items/p1': (body) => [200, {...}]}`);
- *  anything else is a problem+json 404. Returns the calls made, in order. */
+/** Answers the page's calls from `routes` (`{'PUT /api/cart/items/p1': (body) => [200, {...}]}`;
+ *  a call elsewhere is named by its URL: `'POST https://auth.test/oauth2/token'`); anything else
+ *  is a problem+json 404. Bodies are read as JSON, or as a form where the call says it sends
+ *  one. Returns the calls made, in order. */
 export function fakeApi(routes) {
   const calls = [];
   globalThis.fetch = async (path, init = {}) => {
     const method = init.method ?? 'GET';
-    const body = init.body === undefined ? undefined : JSON.parse(init.body);
+    const form = new Headers(init.headers).get('content-type') === 'application/x-www-form-urlencoded';
+    const read = (text) => (form ? Object.fromEntries(new URLSearchParams(text)) : JSON.parse(text));
+    const body = init.body === undefined ? undefined : read(init.body);
     calls.push({method, path, body});
     const route = routes[`${method} ${path}`];
     const [status, answer] = route ? route(body) : [404, {title: 'Not Found', status: 404, detail: `No ${path}.`}];
@@ -55,4 +68,12 @@ export function webStorage() {
     values.push(window.localStorage.getItem(window.localStorage.key(i)));
   }
   return values.join('\n');
+}
+
+/** Fills the first form in `main` with `values` (by field name) and submits it; answers it. */
+export function submit(main, values) {
+  const form = main.querySelector('form');
+  for (const [name, value] of Object.entries(values)) form.elements.namedItem(name).value = value;
+  form.requestSubmit();
+  return form;
 }

@@ -1,13 +1,18 @@
-// The account: signing up, in and out, the password, the profile, notifications, the data
-// the shop holds (export), and erasure.
+// The account: signing up, in and out, the password, the profile and its phone number,
+// notifications, the data the shop holds (export), and erasure.
+//
+// Where the deployment names a sign-in (`sign_in` in `/storefront.json`), shoppers log in on its
+// page (signin.js), never with a password typed here; only where it names none (the local stack
+// against an emulator's Cognito) do these pages take the password and log in with it.
 
-import {h, field, table, nextLink, onSubmit, act, date, announce} from '../dom.js';
-import {call, get, del, post, logIn, forget, listPage} from '../api.js';
+import {h, field, table, nextLink, onSubmit, act, date, announce, Refusal} from '../dom.js';
+import {call, get, del, post, logIn, forget, listPage, storefront} from '../api.js';
 import {go, here} from '../nav.js';
+import {startSignIn, takeFailure} from '../signin.js';
 
-/** A sign-up waiting for its emailed code: `{email, password}`, held in this page's memory only
- *  (never in web storage), so that the confirmation can log the new shopper in. A reload forgets
- *  it: the shopper then logs in. */
+/** A sign-up waiting for its emailed code where the pages log in with the password themselves:
+ *  `{email, password}`, held in this page's memory only (never in web storage), so that the
+ *  confirmation can log the new shopper in. A reload forgets it: the shopper then logs in. */
 let pending = null;
 
 // Pages before this one kept a pending sign-up, password included, in sessionStorage.
@@ -19,8 +24,27 @@ function form(label, children, action) {
   return onSubmit(h('form', {'aria-label': label}, children), action);
 }
 
-export function login() {
+/** Logging in: off to the sign-in's page at once where there is one (or, back from it with a
+ *  sign-in that did not complete, why, and the way to try again); else the password form. */
+export async function login() {
   const then = here().params.get('then') ?? '';
+  const {sign_in: signIn} = await storefront();
+  if (signIn) {
+    const failure = takeFailure();
+    if (!failure) return startSignIn(signIn, then);
+    return [
+      h('h1', {}, 'Log in'),
+      h('p', {class: 'problem', role: 'alert'}, failure.message),
+      h('button', {type: 'button', onclick: act(() => startSignIn(signIn, failure.then))}, 'Log in again'),
+      h(
+        'p',
+        {},
+        h('a', {href: '#/forgot'}, 'Forgot your password?'),
+        ' · ',
+        h('a', {href: '#/signup'}, 'Create an account'),
+      ),
+    ];
+  }
   return [
     h('h1', {}, 'Log in'),
     form(
@@ -66,12 +90,13 @@ export function signup() {
         h('button', {type: 'submit'}, 'Create account'),
       ],
       async ({name, email, password, phone}) => {
+        // A taken address is answered as a new one is: nobody learns here who has an account.
         const registered = await post('/api/auth/register', {name, email, password, phone: phone || null});
         if (registered.confirmed) {
-          await logIn(email, password);
-          go('');
+          await welcome(email, password);
         } else {
-          pending = {email, password};
+          const {sign_in: signIn} = await storefront();
+          pending = signIn ? null : {email, password};
           go(`confirm?${new URLSearchParams({email})}`);
         }
       },
@@ -79,29 +104,52 @@ export function signup() {
   ];
 }
 
+/** Logs a new shopper in, or one who just set a password: sent to the sign-in where there is
+ *  one, else logged in here with the password. */
+async function welcome(email, password) {
+  const {sign_in: signIn} = await storefront();
+  if (signIn) return startSignIn(signIn);
+  await logIn(email, password);
+  go('');
+}
+
 export function confirm(params) {
+  const resent = h('p', {role: 'status'});
+  const confirming = form(
+    'Confirm your email',
+    [
+      field('Email', {name: 'email', type: 'email', value: params.get('email') ?? '', required: true}),
+      field('Code', {name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', required: true}),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'secondary outline',
+          onclick: act(async () => {
+            resent.textContent = '';
+            const email = confirming.elements.namedItem('email').value.trim();
+            if (!email) throw new Refusal('Enter your email address, and a new code goes to it.');
+            await post('/api/auth/confirm/resend', {email});
+            resent.textContent = 'If that address waits for a code, a new one is on its way.';
+          }),
+        },
+        'Send a new code',
+      ),
+      resent,
+      h('button', {type: 'submit'}, 'Confirm'),
+    ],
+    async ({email, code}) => {
+      await post('/api/auth/confirm', {email, code});
+      const signedUp = pending;
+      pending = null;
+      if (signedUp?.email === email) await welcome(email, signedUp.password);
+      else go('login');
+    },
+  );
   return [
     h('h1', {}, 'Confirm your email'),
     h('p', {}, 'We sent a code to your email address. Enter it here.'),
-    form(
-      'Confirm your email',
-      [
-        field('Email', {name: 'email', type: 'email', value: params.get('email') ?? '', required: true}),
-        field('Code', {name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', required: true}),
-        h('button', {type: 'submit'}, 'Confirm'),
-      ],
-      async ({email, code}) => {
-        await post('/api/auth/confirm', {email, code});
-        const signedUp = pending;
-        pending = null;
-        if (signedUp?.email === email) {
-          await logIn(email, signedUp.password);
-          go('');
-        } else {
-          go('login');
-        }
-      },
-    ),
+    confirming,
   ];
 }
 
@@ -120,8 +168,7 @@ export function forgot() {
     ],
     async ({email, code, password}) => {
       await post('/api/auth/password/reset', {email, code, password});
-      await logIn(email, password);
-      go('');
+      await welcome(email, password);
     },
   );
   reset.hidden = true;
@@ -183,12 +230,77 @@ export function addressFrom(values) {
 
 export {addressFields};
 
+/** The phone number's verification: text messages go to a verified number only. `state` says
+ *  whether the profile's number is verified (shown at the phone field); `section` offers, for
+ *  a number not yet verified, to send a code to it and to verify it with the code. `show(user)`
+ *  shows the profile as saved last; `verified(answer)` is told the verification's answer. */
+function phoneVerification(verified) {
+  const state = h('span', {});
+  const number = h('strong', {});
+  const sent = h('p', {role: 'status'});
+  const section = h(
+    'section',
+    {'aria-labelledby': 'verify-phone'},
+    h('h2', {id: 'verify-phone'}, 'Verify your phone number'),
+    h('p', {}, 'Text messages go only to a verified number. We text a code to ', number, ' for you to enter here.'),
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'secondary',
+        onclick: act(async () => {
+          sent.textContent = '';
+          await post('/api/users/me/phone/code');
+          sent.textContent = `A code is on its way to ${number.textContent}.`;
+        }),
+      },
+      'Send code',
+    ),
+    sent,
+    form(
+      'Verify your phone number',
+      [
+        field('Code', {
+          name: 'code',
+          inputmode: 'numeric',
+          autocomplete: 'one-time-code',
+          required: true,
+          pattern: '[0-9]{6}',
+          maxlength: 6,
+        }),
+        h('button', {type: 'submit'}, 'Verify'),
+      ],
+      async ({code}, verifying) => {
+        const answer = await call('POST', '/api/users/me/phone/verify', {body: {code}});
+        verifying.reset();
+        sent.textContent = '';
+        verified(answer);
+        announce('Your phone number is verified');
+      },
+    ),
+  );
+  const show = (user) => {
+    number.textContent = user.phone ?? '';
+    if (!user.phone) state.textContent = '';
+    else if (user.phone_verified) state.textContent = 'Verified: text messages about your orders can go to it.';
+    else state.textContent = 'Not verified yet: text messages go only to a verified number.';
+    section.hidden = !user.phone || user.phone_verified;
+  };
+  return {state, section, show};
+}
+
 export async function profile() {
   const answer = await call('GET', '/api/users/me');
   const user = answer.body;
   let etag = answer.headers.get('etag');
   const prefs = user.preferences ?? {email: true, sms: true};
   const saved = h('p', {role: 'status'});
+  // Verifying the number changes the profile: its new version is the one a save replaces.
+  const phone = phoneVerification((verified) => {
+    etag = verified.headers.get('etag') ?? etag;
+    phone.show(verified.body);
+  });
+  phone.show(user);
   return [
     h('h1', {}, 'Your account'),
     h('p', {}, `Signed in as ${user.email}`),
@@ -196,7 +308,11 @@ export async function profile() {
       'Your details',
       [
         field('Name', {name: 'name', value: user.name, required: true}),
-        field('Mobile phone', {name: 'phone', type: 'tel', value: user.phone ?? '', placeholder: '+4915112345678'}),
+        field(
+          'Mobile phone',
+          {name: 'phone', type: 'tel', value: user.phone ?? '', placeholder: '+4915112345678'},
+          phone.state,
+        ),
         addressFields(user.address),
         h(
           'fieldset',
@@ -230,10 +346,13 @@ export async function profile() {
           headers: {'If-Match': etag},
         });
         etag = answer.headers.get('etag');
+        // A new number is not verified (yet).
+        phone.show(answer.body);
         saved.textContent = 'Saved.';
         announce('Your details are saved');
       },
     ),
+    phone.section,
     h('h2', {}, 'Your data'),
     h('p', {}, 'Download everything the shop holds about you, orders included.'),
     h(
