@@ -4,12 +4,13 @@
 use async_trait::async_trait;
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_cognitoidentityprovider::operation::admin_get_user::AdminGetUserOutput;
 use aws_sdk_cognitoidentityprovider::types::{
-    AttributeType, AuthFlowType, AuthenticationResultType, MessageActionType, UserContextDataType,
+    AttributeType, AuthFlowType, AuthenticationResultType, MessageActionType, UserContextDataType, UserStatusType,
 };
 
 use shop::domain::{Email, Password, UserId};
-use shop::identity::{Client as Caller, Identity, IdentityError, NewAccount, SignedUp, Tokens};
+use shop::identity::{Client as Caller, Identity, IdentityError, NewAccount, SignedUp, Tokens, UNCONFIRMED_SECONDS};
 
 /// Where the user pool is.
 #[derive(Debug, Clone)]
@@ -32,14 +33,33 @@ impl CognitoIdentity {
 
     /// The `sub` of the account `username` (an email, or the sub itself) names, if any.
     async fn sub(&self, username: &str) -> Result<Option<UserId>, IdentityError> {
-        let out = self.client.admin_get_user().user_pool_id(&self.config.user_pool_id).username(username).send().await;
-        let user = match out.map_err(|e| classify(e, USERS, "reading a user")) {
-            Ok(user) => user,
-            Err(IdentityError::NoSuchUser) => return Ok(None),
-            Err(e) => return Err(e),
-        };
+        let Some(user) = self.user(username).await? else { return Ok(None) };
         let sub = user.user_attributes.unwrap_or_default().into_iter().find(|a| a.name == "sub").and_then(|a| a.value);
         Ok(Some(sub_of(sub)?))
+    }
+
+    async fn user(&self, username: &str) -> Result<Option<AdminGetUserOutput>, IdentityError> {
+        let out = self.client.admin_get_user().user_pool_id(&self.config.user_pool_id).username(username).send().await;
+        match out.map_err(|e| classify(e, USERS, "reading a user")) {
+            Ok(user) => Ok(Some(user)),
+            Err(IdentityError::NoSuchUser) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Removes the account of `email` if nobody confirmed it within [`UNCONFIRMED_SECONDS`]:
+    /// its address is free again for whoever signs up with it next (the embedded identity's
+    /// records expire instead). Answers whether it removed one.
+    async fn remove_if_stale(&self, email: &Email) -> Result<bool, IdentityError> {
+        let Some(user) = self.user(email.as_str()).await? else { return Ok(false) };
+        let created = user.user_create_date.map_or(i64::MAX, |at| at.secs());
+        if !stale(user.user_status.as_ref(), created, shop::time::epoch_now()) {
+            return Ok(false);
+        }
+        let gone = self.client.admin_delete_user().user_pool_id(&self.config.user_pool_id).username(user.username);
+        gone.send().await.map_err(|e| classify(e, USERS, "removing an unconfirmed account"))?;
+        tracing::info!("an account unconfirmed for a day removed at a new sign-up with its address");
+        Ok(true)
     }
 
     /// Ends every session of the account `email` names: its refresh and access tokens stop
@@ -54,6 +74,12 @@ impl CognitoIdentity {
             .map_err(|e| classify(e, USERS, "signing a user out"))?;
         Ok(())
     }
+}
+
+/// Whether an account of this status, created at `created` (epoch seconds), has waited for its
+/// confirmation longer than accounts may.
+fn stale(status: Option<&UserStatusType>, created: i64, now: i64) -> bool {
+    status == Some(&UserStatusType::Unconfirmed) && now.saturating_sub(created) >= UNCONFIRMED_SECONDS
 }
 
 fn sub_of(sub: Option<String>) -> Result<UserId, IdentityError> {
@@ -139,24 +165,31 @@ impl Identity for CognitoIdentity {
         false
     }
 
+    /// A taken address whose account nobody confirmed within a day is freed first.
     async fn sign_up(&self, account: &NewAccount) -> Result<SignedUp, IdentityError> {
-        let out = self
-            .client
-            .sign_up()
-            .client_id(&self.config.client_id)
-            .username(account.email.as_str())
-            .password(account.password.expose())
-            .set_user_attributes(Some(attributes(account)))
-            .send()
-            .await
-            .map_err(|e| classify(e, USERS, "signing up"));
-        match out {
-            Ok(out) => Ok(SignedUp::New { user_id: sub_of(Some(out.user_sub))?, confirmed: out.user_confirmed }),
-            Err(IdentityError::EmailTaken) => {
-                let owner = self.sub(account.email.as_str()).await?.ok_or(IdentityError::EmailTaken)?;
-                Ok(SignedUp::Taken { owner })
+        let mut freed = false;
+        loop {
+            let out = self
+                .client
+                .sign_up()
+                .client_id(&self.config.client_id)
+                .username(account.email.as_str())
+                .password(account.password.expose())
+                .set_user_attributes(Some(attributes(account)))
+                .send()
+                .await
+                .map_err(|e| classify(e, USERS, "signing up"));
+            match out {
+                Ok(out) => {
+                    return Ok(SignedUp::New { user_id: sub_of(Some(out.user_sub))?, confirmed: out.user_confirmed });
+                }
+                Err(IdentityError::EmailTaken) if !freed && self.remove_if_stale(&account.email).await? => freed = true,
+                Err(IdentityError::EmailTaken) => {
+                    let owner = self.sub(account.email.as_str()).await?.ok_or(IdentityError::EmailTaken)?;
+                    return Ok(SignedUp::Taken { owner });
+                }
+                Err(e) => return Err(e),
             }
-            Err(e) => Err(e),
         }
     }
 
@@ -324,4 +357,19 @@ pub fn identity(config: &aws_config::SdkConfig) -> anyhow::Result<std::sync::Arc
 
 pub fn identity_of(config: &aws_config::SdkConfig, pool: CognitoConfig) -> std::sync::Arc<dyn Identity> {
     std::sync::Arc::new(CognitoIdentity::new(Client::new(config), pool))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_account_unconfirmed_for_a_day_is_stale() {
+        let (now, day) = (1_800_000_000, UNCONFIRMED_SECONDS);
+        let unconfirmed = Some(&UserStatusType::Unconfirmed);
+        assert!(stale(unconfirmed, now - day, now));
+        assert!(!stale(unconfirmed, now - day + 1, now), "not yet a day");
+        assert!(!stale(Some(&UserStatusType::Confirmed), now - 10 * day, now), "a confirmed account stays");
+        assert!(!stale(None, i64::MAX, now));
+    }
 }
