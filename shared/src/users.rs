@@ -215,23 +215,23 @@ impl Users {
             Err(CodeError::Store(e)) => return Err(e.into()),
             Err(e) => return Err(wrong(&e.to_string())),
         };
-        loop {
-            let current = self.get(id).await?.ok_or(UserError::NotFound)?;
-            if current.phone.as_ref().map(Phone::as_str) != sent_to.as_deref() {
-                return Err(wrong("was sent to another number than the profile's"));
-            }
-            let mut next = current.clone();
-            (next.phone_verified, next.version, next.updated_at) = (true, current.version + 1, Timestamp::now());
-            let writes = vec![
-                Write::put(next.item()).when(Condition::equals("version", current.version)),
-                Write::delete(keys::user_code(id, PHONE_CODE)),
-            ];
-            match self.table.transact(writes).await {
-                Ok(()) => return Ok(next),
-                Err(WriteError::ConditionFailed { .. }) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
+        table::retrying(
+            || UserError::Contention,
+            || async {
+                let current = self.get(id).await?.ok_or(UserError::NotFound)?;
+                if current.phone.as_ref().map(Phone::as_str) != sent_to.as_deref() {
+                    return Err(wrong("was sent to another number than the profile's"));
+                }
+                let mut next = current.clone();
+                (next.phone_verified, next.version, next.updated_at) = (true, current.version + 1, Timestamp::now());
+                let writes = vec![
+                    Write::put(next.item()).when(Condition::equals("version", current.version)),
+                    Write::delete(keys::user_code(id, PHONE_CODE)),
+                ];
+                Ok(table::committed(self.table.transact(writes).await)?.then_some(next))
+            },
+        )
+        .await
     }
 
     /// Turns email off for the user (their address bounced or complained); a concurrent edit of
