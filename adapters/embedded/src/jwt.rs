@@ -55,25 +55,6 @@ impl Verifier {
         }
         Ok(data.claims)
     }
-
-    /// Checks an access token's signature, issuer, expiry and client, answering its claims.
-    pub fn verify_access_token(&self, token: &str) -> Result<Map<String, Value>, Refused> {
-        let header = decode_header(token).map_err(|e| Refused(format!("header: {e}")))?;
-        let kid = header.kid.ok_or_else(|| Refused("no kid".into()))?;
-        let (key, alg) = self.keys.get(&kid).ok_or_else(|| Refused(format!("unknown kid {kid}")))?;
-        let mut validation = Validation::new(*alg);
-        validation.set_issuer(&[&self.issuer]);
-        validation.validate_aud = false;
-        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-        let data = decode::<Map<String, Value>>(token, key, &validation).map_err(|e| Refused(e.to_string()))?;
-        let claims = data.claims;
-        if claims.get("token_use").and_then(Value::as_str) != Some("access")
-            || claims.get("client_id").and_then(Value::as_str) != Some(self.audience.as_str())
-        {
-            return Err(Refused("not an access token of this client".into()));
-        }
-        Ok(claims)
-    }
 }
 
 fn algorithm(jwk: &Jwk) -> Option<Algorithm> {
