@@ -4,7 +4,7 @@ use anyhow::Context;
 
 use crate::{Backend, Config};
 
-/// The command line: `serve` (the default), `provision`, `dead-letters`, `reindex`. A failure is one
+/// The command line: `serve` (the default), `provision`, `dead-letters`, `reindex`, `migrate`. A failure is one
 /// line on stderr (with its causes) and exit status 1.
 pub async fn run() -> std::process::ExitCode {
     match main().await {
@@ -24,9 +24,10 @@ async fn main() -> anyhow::Result<()> {
         Some("provision") => provision().await,
         Some("dead-letters") => dead_letters(&args[1..]).await,
         Some("reindex") => reindex().await,
+        Some("migrate") => migrate().await,
         Some(other) => {
             anyhow::bail!(
-                "unknown command {other}: use `serve` (the default), `provision`, `dead-letters` or `reindex`"
+                "unknown command {other}: use `serve` (the default), `provision`, `dead-letters`, `reindex` or `migrate`"
             )
         }
     }
@@ -96,6 +97,29 @@ async fn dead_letters(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The table the stack's configuration names: the data folder's, or DynamoDB's.
+async fn table(config: &Config) -> anyhow::Result<std::sync::Arc<dyn shop::table::Table>> {
+    Ok(match config.backend {
+        Backend::Embedded => {
+            std::sync::Arc::new(shop_embedded::sqlite::SqliteTable::open(&config.data_dir.join("shop.db"))?)
+        }
+        Backend::Aws => shop_dynamodb::table_named(&config.aws.sdk_config().await, config.aws.table()?),
+    })
+}
+
+/// Runs the migrations the table has not had yet (the stack runs them as it starts; a
+/// deployed stack's table gets them from here, `SHOP_BACKEND=aws` and its `TABLE_NAME`).
+async fn migrate() -> anyhow::Result<()> {
+    let ran = shop::migrations::run(table(&Config::from_env()?).await?).await?;
+    if ran.is_empty() {
+        println!("The table has had every migration.");
+    }
+    for (migration, moved) in ran {
+        println!("{migration}: {moved} items moved");
+    }
+    Ok(())
+}
+
 /// Rebuilds the search index from the catalogue (the stack's configuration says which table and
 /// which engine), showing its progress; searches keep the old index until the new one is whole.
 async fn reindex() -> anyhow::Result<()> {
@@ -104,13 +128,9 @@ async fn reindex() -> anyhow::Result<()> {
 
     use shop::catalog::Catalog;
     use shop::search::SearchIndex;
-    use shop::table::Table;
 
     let config = Config::from_env()?;
-    let table: Arc<dyn Table> = match config.backend {
-        Backend::Embedded => Arc::new(shop_embedded::sqlite::SqliteTable::open(&config.data_dir.join("shop.db"))?),
-        Backend::Aws => shop_dynamodb::table_named(&config.aws.sdk_config().await, config.aws.table()?),
-    };
+    let table = table(&config).await?;
     let index: Arc<dyn SearchIndex> = match &config.opensearch {
         Some(opensearch) => {
             let credentials = config.aws.sdk_config().await.credentials_provider();

@@ -1,7 +1,10 @@
 //! The first start's content: a demo catalogue and the administrator's account.
 
-use shop::catalog::{Catalog, ProductDraft};
-use shop::domain::{CategorySlug, Currency, Description, Email, ImageUrl, Money, Name, Password, Sku, Stock};
+use shop::catalog::{Catalog, NewProduct, ProductDraft, VariantDraft};
+use shop::domain::{
+    CategorySlug, Currency, Description, Email, ImageUrl, Label, Money, Name, OptionValues, Password, ProductOption,
+    Sku, Stock,
+};
 use shop::identity::{Identity, IdentityError, NewAccount};
 use shop::users::{UserProfile, Users};
 
@@ -92,6 +95,53 @@ const CATALOGUE: &[(&str, &str, &[&str])] = &[
     ),
 ];
 
+/// The sizes apparel comes in, each a variant; the T-shirt comes in colours too.
+const SIZES: [&str; 3] = ["S", "M", "L"];
+const COLOURS: [&str; 2] = ["Black", "White"];
+
+/// `product`, the `i`-th of `prefix` and the `n`-th of the catalogue, with its options and
+/// variants: apparel by size (the first also by colour), the rest one variant.
+fn with_variants(product: ProductDraft, prefix: &str, i: usize, n: usize) -> anyhow::Result<NewProduct> {
+    let labels = |values: &[&str]| values.iter().map(|v| Label::parse(v)).collect::<Result<Vec<_>, _>>();
+    let mut options = Vec::new();
+    if prefix == "TEE" {
+        options.push(ProductOption { name: Label::parse("Size")?, values: labels(&SIZES)? });
+        if i == 0 {
+            options.push(ProductOption { name: Label::parse("Colour")?, values: labels(&COLOURS)? });
+        }
+    }
+    let mut combinations: Vec<OptionValues> = vec![OptionValues::new()];
+    for option in &options {
+        combinations = combinations
+            .into_iter()
+            .flat_map(|c| {
+                option.values.iter().map(move |v| {
+                    let mut c = c.clone();
+                    c.insert(option.name.clone(), v.clone());
+                    c
+                })
+            })
+            .collect();
+    }
+    let base = 499 + (n as i64 * 737) % 15_000;
+    let variants = combinations
+        .into_iter()
+        .enumerate()
+        .map(|(k, values)| {
+            let suffix: String = values.values().map(|v| format!("-{v}")).collect();
+            let draft = VariantDraft {
+                sku: Sku::parse(&format!("{prefix}-{:03}{suffix}", i + 1))?,
+                options: values,
+                price: Money::price(base + 200 * k as i64, Currency::EUR)?,
+                weight_grams: 100 + (n as u32 * 53) % 2_000,
+                images: Vec::new(),
+            };
+            Ok((draft, Stock::new(5 + ((n + k) as i64 * 37) % 200)?))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    Ok(NewProduct { product, options, variants })
+}
+
 /// Fills an empty catalogue with 48 products in 6 categories; answers how many it added.
 pub async fn catalogue(catalog: &Catalog) -> anyhow::Result<usize> {
     let (existing, _) = catalog.list(None, 1, None).await?;
@@ -103,17 +153,17 @@ pub async fn catalogue(catalog: &Catalog) -> anyhow::Result<usize> {
         for (i, name) in names.iter().enumerate() {
             let n = c * 8 + i;
             let draft = ProductDraft {
-                sku: Sku::parse(&format!("{prefix}-{:03}", i + 1))?,
                 name: Name::parse(name)?,
                 description: Description::parse(&format!("{name}: a demo product of the {category} category."))?,
-                price: Money::price(499 + (n as i64 * 737) % 15_000, Currency::EUR)?,
                 category: CategorySlug::parse(category)?,
                 images: vec![ImageUrl::parse(&format!("https://images.example.com/{category}/{}.jpg", i + 1))?],
                 attributes: [("brand".to_owned(), "Demo".to_owned())].into(),
                 active: true,
             };
-            let stock = Stock::new(5 + (n as i64 * 37) % 200)?;
-            catalog.create(draft, stock).await.map_err(|e| anyhow::anyhow!("seeding {name}: {e}"))?;
+            catalog
+                .create(with_variants(draft, prefix, i, n)?)
+                .await
+                .map_err(|e| anyhow::anyhow!("seeding {name}: {e}"))?;
             added += 1;
         }
     }

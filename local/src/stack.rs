@@ -257,6 +257,9 @@ fn hex(bytes: &[u8]) -> String {
 pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
     let Backends { table, identity, verifier, jwks, sweep, events, sign_in } = backends(config, public_url).await?;
     let PaymentSetup { providers: payments, simulator } = payment_providers(config, table.clone(), public_url)?;
+    for (migration, moved) in shop::migrations::run(table.clone()).await? {
+        tracing::info!(migration, moved, "the table was migrated");
+    }
     let users = Users::new(table.clone());
     let generated_admin_password =
         seed::admin(&*identity, &users, &config.admin_email, config.admin_password.as_deref()).await?;

@@ -1,16 +1,16 @@
-//! Carts: one line per product under the user, and a header item counting the lines. A new
+//! Carts: one line per variant under the user, and a header item counting the lines. A new
 //! line and the count move together in one transaction whose condition keeps the count under
 //! [`MAX_LINES`], so a cart always fits the single checkout transaction.
 //!
-//! A cart shows today's catalogue: unit prices come from the products when it is read, and
-//! lines whose product is gone, inactive or short of stock say so.
+//! A cart shows today's catalogue: unit prices come from the variants when it is read, and
+//! lines whose product or variant is gone, inactive or short of stock say so.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Money, Product, ProductId, Quantity, UserId};
+use crate::domain::{Money, OptionValues, Product, ProductId, Quantity, UserId, VariantId};
 use crate::keys;
 use crate::table::{Condition, Item, Key, Query, Table, Update, Write, WriteError, committed, retrying};
 use crate::time::Timestamp;
@@ -43,15 +43,27 @@ pub const MAX_LINES: i64 = 40;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct LineRecord {
     product_id: ProductId,
+    /// Absent on a line added before products had variants: the product's one variant, which
+    /// has the product's id (and so the line's key).
+    #[serde(default)]
+    variant_id: Option<VariantId>,
     quantity: Quantity,
     added_at: Timestamp,
+}
+
+/// A line of a cart: how many of one variant of a product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Line {
+    pub product: ProductId,
+    pub variant: VariantId,
+    pub quantity: Quantity,
 }
 
 /// Why a line cannot be bought as it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LineProblem {
-    /// The product no longer exists.
+    /// The product, or the variant, no longer exists.
     Gone,
     /// The product is not on sale.
     Inactive,
@@ -65,9 +77,13 @@ pub enum LineProblem {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CartLine {
     pub product_id: ProductId,
+    pub variant_id: VariantId,
     pub quantity: Quantity,
     pub name: Option<String>,
     pub sku: Option<String>,
+    /// The variant's option values (`{"Size": "M"}`).
+    #[schema(value_type = std::collections::BTreeMap<String, String>)]
+    pub options: OptionValues,
     pub unit_price: Option<Money>,
     pub line_total: Option<Money>,
     /// Units in stock now.
@@ -98,27 +114,39 @@ impl Carts {
     }
 
     /// The lines, oldest first.
-    pub async fn lines(&self, user: &UserId) -> anyhow::Result<Vec<(ProductId, Quantity)>> {
+    pub async fn lines(&self, user: &UserId) -> anyhow::Result<Vec<Line>> {
         let query =
             Query::partition(keys::user_partition(user)).prefix(keys::CART_LINE_PREFIX).limit(MAX_LINES as usize + 1);
         let page = self.table.query(&query).await?;
         let mut lines: Vec<LineRecord> = page.items.iter().map(Item::decode).collect::<anyhow::Result<_>>()?;
         lines.sort_by_key(|l| l.added_at);
-        Ok(lines.into_iter().map(|l| (l.product_id, l.quantity)).collect())
+        Ok(lines
+            .into_iter()
+            .map(|l| Line {
+                product: l.product_id,
+                variant: l.variant_id.unwrap_or(l.product_id.into()),
+                quantity: l.quantity,
+            })
+            .collect())
     }
 
     /// Sets a line's quantity, adding the line if it is new.
-    pub async fn set(&self, user: &UserId, product: &ProductId, quantity: Quantity) -> Result<()> {
-        let key = keys::cart_line(user, product);
-        let update = Update::default().set("quantity", i64::from(quantity));
-        match self.table.write(Write::update(key.clone(), update).when(Condition::Exists)).await {
+    pub async fn set(&self, user: &UserId, line: Line) -> Result<()> {
+        let key = keys::cart_line(user, &line.variant);
+        let update = Update::default().set("quantity", i64::from(line.quantity));
+        match self.table.write(Write::update(key.clone(), update.clone()).when(Condition::Exists)).await {
             Ok(()) => return Ok(()),
             Err(WriteError::ConditionFailed { .. }) => {}
             Err(e) => return Err(e.into()),
         }
-        let line = LineRecord { product_id: *product, quantity, added_at: Timestamp::now() };
+        let record = LineRecord {
+            product_id: line.product,
+            variant_id: Some(line.variant),
+            quantity: line.quantity,
+            added_at: Timestamp::now(),
+        };
         let writes = vec![
-            Write::create(Item::new(&key, &line)),
+            Write::create(Item::new(&key, &record)),
             Write::update(keys::cart(user), Update::default().add("lines", 1))
                 .when(Condition::Under("lines".into(), MAX_LINES)),
         ];
@@ -126,7 +154,6 @@ impl Carts {
             Ok(()) => Ok(()),
             // Added meanwhile by another request: set its quantity instead.
             Err(WriteError::ConditionFailed { index: Some(0) }) => {
-                let update = Update::default().set("quantity", i64::from(quantity));
                 Ok(self.table.write(Write::update(key, update).when(Condition::Exists)).await?)
             }
             Err(WriteError::ConditionFailed { .. }) => Err(CartError::Full),
@@ -134,10 +161,10 @@ impl Carts {
         }
     }
 
-    /// Removes a line; answers whether there was one.
-    pub async fn remove(&self, user: &UserId, product: &ProductId) -> Result<bool> {
+    /// Removes a variant's line; answers whether there was one.
+    pub async fn remove(&self, user: &UserId, variant: &VariantId) -> Result<bool> {
         let writes = vec![
-            Write::delete(keys::cart_line(user, product)).when(Condition::Exists),
+            Write::delete(keys::cart_line(user, variant)).when(Condition::Exists),
             Write::update(keys::cart(user), Update::default().add("lines", -1)),
         ];
         match self.table.transact(writes).await {
@@ -147,13 +174,13 @@ impl Carts {
         }
     }
 
-    /// The writes that take these lines out of the cart (for checkout's transaction too). Each
-    /// line must still be there, and the header's count goes down by as many, so a line added
-    /// meanwhile keeps its place in the count.
-    pub fn clearing(user: &UserId, products: &[ProductId]) -> Vec<Write> {
+    /// The writes that take these variants' lines out of the cart (for checkout's transaction
+    /// too). Each line must still be there, and the header's count goes down by as many, so a
+    /// line added meanwhile keeps its place in the count.
+    pub fn clearing(user: &UserId, variants: &[VariantId]) -> Vec<Write> {
         let mut writes: Vec<Write> =
-            products.iter().map(|p| Write::delete(keys::cart_line(user, p)).when(Condition::Exists)).collect();
-        writes.push(Write::update(keys::cart(user), Update::default().add("lines", -(products.len() as i64))));
+            variants.iter().map(|v| Write::delete(keys::cart_line(user, v)).when(Condition::Exists)).collect();
+        writes.push(Write::update(keys::cart(user), Update::default().add("lines", -(variants.len() as i64))));
         writes
     }
 
@@ -162,12 +189,12 @@ impl Carts {
         retrying(
             || CartError::Contention,
             move || async move {
-                let products: Vec<ProductId> = self.lines(user).await?.into_iter().map(|(p, _)| p).collect();
-                if products.is_empty() {
+                let variants: Vec<VariantId> = self.lines(user).await?.into_iter().map(|l| l.variant).collect();
+                if variants.is_empty() {
                     return Ok(Some(()));
                 }
                 // A line went meanwhile: read the cart again.
-                Ok(committed(self.table.transact(Self::clearing(user, &products)).await)?.then_some(()))
+                Ok(committed(self.table.transact(Self::clearing(user, &variants)).await)?.then_some(()))
             },
         )
         .await
@@ -176,36 +203,41 @@ impl Carts {
     /// The cart priced from the catalogue as it is now.
     pub async fn view(&self, user: &UserId) -> Result<CartView> {
         let lines = self.lines(user).await?;
-        let keys: Vec<Key> = lines.iter().map(|(p, _)| keys::product(p)).collect();
+        let mut ids: Vec<ProductId> = lines.iter().map(|l| l.product).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let keys: Vec<Key> = ids.iter().map(keys::product).collect();
         let mut products: HashMap<ProductId, Product> = HashMap::new();
         for item in self.table.batch_get(&keys).await? {
             let product: Product = item.decode()?;
             products.insert(product.id, product);
         }
-        let currency = lines.iter().find_map(|(p, _)| products.get(p)).map(|p| p.price.currency);
+        let found = |l: &Line| products.get(&l.product).and_then(|p| Some((p, p.variant(&l.variant)?)));
+        let currency = lines.iter().find_map(found).map(|(_, v)| v.price.currency);
         let mut total = currency.map(|currency| Money { amount: 0, currency });
         let priced: Vec<CartLine> = lines
-            .into_iter()
-            .map(|(product_id, quantity)| {
-                let Some(product) = products.get(&product_id) else {
+            .iter()
+            .map(|line| {
+                let Some((product, variant)) = found(line) else {
                     return CartLine {
-                        product_id,
-                        quantity,
+                        product_id: line.product,
+                        variant_id: line.variant,
+                        quantity: line.quantity,
                         name: None,
                         sku: None,
+                        options: OptionValues::new(),
                         unit_price: None,
                         line_total: None,
                         stock: None,
                         problem: Some(LineProblem::Gone),
                     };
                 };
-                let line_total =
-                    Money { amount: product.price.amount * i64::from(quantity), currency: product.price.currency };
+                let line_total = variant.price.times(line.quantity);
                 let problem = if !product.active {
                     Some(LineProblem::Inactive)
-                } else if Some(product.price.currency) != currency {
+                } else if Some(variant.price.currency) != currency {
                     Some(LineProblem::OtherCurrency)
-                } else if product.stock.get() < quantity.get() {
+                } else if variant.stock.get() < line.quantity.get() {
                     Some(LineProblem::ShortOfStock)
                 } else {
                     None
@@ -214,13 +246,15 @@ impl Carts {
                     total.amount += line_total.amount;
                 }
                 CartLine {
-                    product_id,
-                    quantity,
+                    product_id: line.product,
+                    variant_id: line.variant,
+                    quantity: line.quantity,
                     name: Some(product.name.to_string()),
-                    sku: Some(product.sku.to_string()),
-                    unit_price: Some(product.price),
+                    sku: Some(variant.sku.to_string()),
+                    options: variant.options.clone(),
+                    unit_price: Some(variant.price),
                     line_total: Some(line_total),
-                    stock: Some(product.stock.get()),
+                    stock: Some(variant.stock.get()),
                     problem,
                 }
             })

@@ -1,9 +1,12 @@
-//! The product catalogue: products, their unique SKUs and their categories.
+//! The product catalogue: products, their variants, their unique SKUs and their categories.
 //!
-//! A product is one item (`PRODUCT#<id>`), indexed by category and name in GSI1. Its SKU is
-//! claimed by a marker item in the same transaction that writes the product, so two products
-//! can never share one; a thin `PRODUCTS` row per product makes the whole catalogue one query.
-//! Categories keep a product count, updated in those same transactions.
+//! A product is one item (`PRODUCT#<id>`) holding its variants, indexed by category and name in
+//! GSI1: the product is the unit of consistency, so a change of it and of its variants' stock is
+//! one conditional write on its revision. Each variant's SKU is claimed by a marker item, and
+//! each variant's id names its product in another, in the same transaction that writes the
+//! product: two variants can never share a SKU, and a cart finds a variant's product by one
+//! read. A thin `PRODUCTS` row per product makes the whole catalogue one query. Categories keep a
+//! product count, updated in those same transactions.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,26 +15,27 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use crate::domain::MAX_IMAGES;
 pub use crate::domain::Product;
-use crate::domain::{CategorySlug, Description, ImageUrl, Money, Name, ProductId, Reason, Sku, Stock};
+use crate::domain::{
+    CategorySlug, Description, ImageUrl, Invalid, MAX_VARIANTS, Money, Name, OptionValues, ProductId, ProductOption,
+    Reason, Sku, Stock, Variant, VariantId,
+};
 use crate::events::{self, DomainEvent, ProductEvent, StockCause, StockChanged, StockMove};
 use crate::keys;
 use crate::table::{self, Condition, Item, Query, Table, Update, Write, WriteError, committed, retrying};
 use crate::time::Timestamp;
 use futures::TryStreamExt;
 
-/// The most images and attributes a product carries.
-pub const MAX_IMAGES: usize = 10;
+/// The most attributes a product carries.
 pub const MAX_ATTRIBUTES: usize = 50;
 
-/// Everything about a product its editor chooses (POST and PUT bodies, validated). Stock is
-/// not among them: it moves only by sales, cancellations and [`Catalog::adjust_stock`].
+/// Everything about a product its editor chooses but its variants (POST and PUT bodies,
+/// validated).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProductDraft {
-    pub sku: Sku,
     pub name: Name,
     pub description: Description,
-    pub price: Money,
     pub category: CategorySlug,
     pub images: Vec<ImageUrl>,
     pub attributes: BTreeMap<String, String>,
@@ -39,13 +43,11 @@ pub struct ProductDraft {
 }
 
 impl From<Product> for ProductDraft {
-    /// The editable part of a product, to change some of it and write it back.
+    /// The product's own fields, to change some of them and write them back.
     fn from(p: Product) -> Self {
         Self {
-            sku: p.sku,
             name: p.name,
             description: p.description,
-            price: p.price,
             category: p.category,
             images: p.images,
             attributes: p.attributes,
@@ -54,11 +56,94 @@ impl From<Product> for ProductDraft {
     }
 }
 
+impl ProductDraft {
+    /// The product of these fields, with `options` and (one or more) `variants`, as made at
+    /// `at`, at its first revision.
+    fn product(self, id: ProductId, options: Vec<ProductOption>, variants: Vec<Variant>, at: Timestamp) -> Product {
+        let price = variants[0].price;
+        let product = Product {
+            id,
+            name: self.name,
+            description: self.description,
+            category: self.category,
+            images: self.images,
+            attributes: self.attributes,
+            active: self.active,
+            options,
+            variants: Vec::new(),
+            price,
+            max_price: price,
+            stock: 0,
+            created_at: at,
+            updated_at: at,
+            version: 1,
+        };
+        product.with_variants(variants)
+    }
+}
+
+/// Everything about a variant its editor chooses. Stock is not among them: it moves only by
+/// sales, cancellations and [`Catalog::adjust_stock`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct VariantDraft {
+    pub sku: Sku,
+    pub options: OptionValues,
+    pub price: Money,
+    pub weight_grams: u32,
+    pub images: Vec<ImageUrl>,
+}
+
+impl VariantDraft {
+    /// `variant` with these fields, and `options` with any value it names that they lacked.
+    fn apply(self, variant: &mut Variant, options: &mut [ProductOption]) {
+        for (name, value) in &self.options {
+            if let Some(option) = options.iter_mut().find(|o| o.name == *name)
+                && !option.values.contains(value)
+            {
+                option.values.push(value.clone());
+            }
+        }
+        variant.sku = self.sku;
+        variant.options = self.options;
+        variant.price = self.price;
+        variant.weight_grams = self.weight_grams;
+        variant.images = self.images;
+    }
+}
+
+/// A product to add: its own fields, its options, and its variants with their first stock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewProduct {
+    pub product: ProductDraft,
+    pub options: Vec<ProductOption>,
+    pub variants: Vec<(VariantDraft, Stock)>,
+}
+
+/// A product sold as one variant edited as one thing: its variant's SKU and price, its weight
+/// (kept when `None`) and the stock its editor read (which must still be the stock).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SoleDraft {
+    pub sku: Sku,
+    pub price: Money,
+    pub weight_grams: Option<u32>,
+    pub stock: Option<Stock>,
+}
+
 /// Why a catalogue change was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
     #[error("product not found")]
     NotFound,
+    #[error("variant not found")]
+    VariantNotFound,
+    /// A product with several variants was named where one variant is meant.
+    #[error("the product has {variants} variants: name one of them")]
+    VariantRequired { variants: usize },
+    /// The product would be no product (see [`Product::check`]).
+    #[error("{field}: {reason}")]
+    Invalid { field: &'static str, reason: Invalid },
+    #[error("a product keeps at least one variant: delete the product instead")]
+    LastVariant,
     #[error("SKU {0} is taken")]
     SkuTaken(Sku),
     /// The product changed since the revision the caller read (`If-Match`).
@@ -70,8 +155,8 @@ pub enum CatalogError {
     /// Lost every race for the product; the caller may retry.
     #[error("the product kept changing meanwhile; retry")]
     Contention,
-    /// An edit named a stock other than the product's: stock moves only by adjustments.
-    #[error("the stock is {stock}; it moves only through POST /api/products/{{id}}/stock")]
+    /// An edit named a stock other than the variant's: stock moves only by adjustments.
+    #[error("the stock is {stock}; it moves only through the variant's stock route")]
     StockIsNotEdited { stock: u32 },
     #[error(transparent)]
     Store(#[from] anyhow::Error),
@@ -93,21 +178,28 @@ pub struct Category {
 }
 
 impl Product {
-    /// The write that moves the stock by `delta` units if the product is still at the revision
-    /// read (and, taking stock, has that many), and the movement its `StockChanged` event
-    /// records; `None` when the stock would leave its bounds. Every stock movement is this write.
-    pub(crate) fn stock_move(&self, delta: i64, now: Timestamp) -> Option<(Write, StockMove)> {
-        let stock = self.stock.moved(delta)?;
-        let mut condition = Condition::equals("version", self.version);
-        if delta < 0 {
-            condition = Condition::And(vec![condition, Condition::AtLeast("stock".into(), -delta)]);
-        }
-        let update = Update::default()
-            .add("stock", delta)
-            .add("version", 1)
-            .set("updated_at", serde_json::to_value(now).expect("a time serializes"));
-        let write = Write::update(keys::product(&self.id), update).when(condition);
-        Some((write, StockMove { product_id: self.id, delta, stock: stock.get(), revision: self.version + 1 }))
+    /// The product after moving its variants' stock by `moves`, the write that makes it so if
+    /// the product is still at the revision read, and the movements its `StockChanged` event
+    /// records; `None` when a variant is gone or its stock would leave its bounds. Every stock
+    /// movement is this write.
+    pub(crate) fn moving_stock(
+        &self,
+        moves: &[(VariantId, i64)],
+        now: Timestamp,
+    ) -> Option<(Product, Write, Vec<StockMove>)> {
+        let next = Product { updated_at: now, version: self.version + 1, ..self.stock_moved(moves)? };
+        let write = Write::put(next.item()).when(Condition::equals("version", self.version));
+        let moved = moves
+            .iter()
+            .map(|(variant_id, delta)| StockMove {
+                product_id: self.id,
+                variant_id: *variant_id,
+                delta: *delta,
+                stock: next.variant(variant_id).expect("moved above").stock.get(),
+                revision: next.version,
+            })
+            .collect();
+        Some((next, write, moved))
     }
 
     /// The product as the catalogue's events tell of it.
@@ -121,6 +213,15 @@ impl Product {
             self.name.as_str(),
             &self.id,
         ))
+    }
+
+    /// The variant `id` names: one of the product's, or, for a product sold as one variant,
+    /// the product itself.
+    pub fn resolve(&self, id: Option<&VariantId>) -> Result<&Variant> {
+        match id {
+            Some(id) => self.variant(id).ok_or(CatalogError::VariantNotFound),
+            None => self.sole_variant().ok_or(CatalogError::VariantRequired { variants: self.variants.len() }),
+        }
     }
 }
 
@@ -137,6 +238,54 @@ fn count(category: &CategorySlug, n: i64) -> Write {
     )
 }
 
+/// The marker items that make a product's SKUs unique shop-wide and find a variant's product
+/// by the variant's id: those of `before` that `after` no longer has go, those new in `after`
+/// come (each failing if taken). Answers the writes and, for each claim, the SKU it claims.
+fn markers(id: &ProductId, before: &[Variant], after: &[Variant]) -> (Vec<Write>, Vec<Option<Sku>>) {
+    let product = id.to_string();
+    let mut writes = Vec::new();
+    let mut claims = Vec::new();
+    for gone in before.iter().filter(|v| !after.iter().any(|a| a.sku == v.sku)) {
+        writes.push(Write::delete(keys::sku(&gone.sku)));
+        claims.push(None);
+    }
+    for new in after.iter().filter(|v| !before.iter().any(|b| b.sku == v.sku)) {
+        writes.push(Write::create(Item::marker(&keys::sku(&new.sku)).with("product_id", product.clone())));
+        claims.push(Some(new.sku.clone()));
+    }
+    for gone in before.iter().filter(|v| !after.iter().any(|a| a.id == v.id)) {
+        writes.push(Write::delete(keys::variant(&gone.id)));
+        claims.push(None);
+    }
+    for new in after.iter().filter(|v| !before.iter().any(|b| b.id == v.id)) {
+        writes.push(Write::create(Item::marker(&keys::variant(&new.id)).with("product_id", product.clone())));
+        claims.push(None);
+    }
+    (writes, claims)
+}
+
+/// Where a catalogue change's writes are, to tell which one a failed transaction names.
+struct Written {
+    writes: Vec<Write>,
+    /// From this write on, the markers, with the SKU each claims.
+    markers_from: usize,
+    claims: Vec<Option<Sku>>,
+}
+
+impl Written {
+    fn new(mut writes: Vec<Write>, (markers, claims): (Vec<Write>, Vec<Option<Sku>>)) -> Self {
+        let markers_from = writes.len();
+        writes.extend(markers);
+        Self { writes, markers_from, claims }
+    }
+
+    /// The SKU a failed write claimed, if it was a SKU claim.
+    fn claimed(&self, index: Option<usize>) -> Option<Sku> {
+        let i = index?.checked_sub(self.markers_from)?;
+        self.claims.get(i).cloned().flatten()
+    }
+}
+
 /// The catalogue repository over the table port.
 #[derive(Clone)]
 pub struct Catalog {
@@ -148,34 +297,53 @@ impl Catalog {
         Self { table }
     }
 
-    /// Adds a product with its first `stock`.
-    pub async fn create(&self, draft: ProductDraft, stock: Stock) -> Result<Product> {
+    /// Adds a product with its options and its variants, each with its first stock.
+    pub async fn create(&self, new: NewProduct) -> Result<Product> {
+        let NewProduct { product: draft, options, variants } = new;
         let now = Timestamp::now();
-        let product = Product {
-            id: ProductId::new(),
-            sku: draft.sku,
-            name: draft.name,
-            description: draft.description,
-            price: draft.price,
-            stock,
-            category: draft.category,
-            images: draft.images,
-            attributes: draft.attributes,
-            active: draft.active,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        };
-        let writes = vec![
-            Write::create(product.item()),
-            Write::create(Item::marker(&keys::sku(&product.sku)).with("product_id", product.id.to_string())),
-            Write::put(Item::marker(&keys::products_all(&product.id)).with("product_id", product.id.to_string())),
-            count(&product.category, 1),
-            events::record(DomainEvent::ProductCreated(product.as_event())),
-        ];
-        match self.table.transact(writes).await {
-            Ok(()) => Ok(product),
-            Err(WriteError::ConditionFailed { .. }) => Err(CatalogError::SkuTaken(product.sku)),
+        let variants: Vec<Variant> = variants
+            .into_iter()
+            .map(|(v, stock)| Variant {
+                id: VariantId::new(),
+                sku: v.sku,
+                options: v.options,
+                price: v.price,
+                stock,
+                weight_grams: v.weight_grams,
+                images: v.images,
+            })
+            .collect();
+        if variants.is_empty() {
+            let reason = Invalid::new(format!("a product has 1 to {MAX_VARIANTS} variants"));
+            return Err(CatalogError::Invalid { field: "variants", reason });
+        }
+        let product = draft.product(ProductId::new(), options, variants, now);
+        product.check().map_err(|(field, reason)| CatalogError::Invalid { field, reason })?;
+        let id = product.id.to_string();
+        let written = Written::new(
+            vec![
+                Write::create(product.item()),
+                Write::put(Item::marker(&keys::products_all(&product.id)).with("product_id", id)),
+                count(&product.category, 1),
+                events::record(DomainEvent::ProductCreated(product.as_event())),
+            ],
+            markers(&product.id, &[], &product.variants),
+        );
+        self.commit(&written).await?;
+        Ok(product)
+    }
+
+    /// Commits a change's writes, telling a taken SKU and a lost race (its first write, the
+    /// product's own, conditioned on the revision read) from a failure.
+    async fn commit(&self, written: &Written) -> Result<()> {
+        match self.table.transact(written.writes.clone()).await {
+            Ok(()) => Ok(()),
+            Err(WriteError::ConditionFailed { index }) => Err(match written.claimed(index) {
+                Some(sku) => CatalogError::SkuTaken(sku),
+                None if index.is_none_or(|i| i < written.markers_from) => CatalogError::Stale,
+                // A variant marker: a variant id is new by construction, so someone raced us.
+                None => CatalogError::Contention,
+            }),
             Err(e) => Err(e.into()),
         }
     }
@@ -183,6 +351,22 @@ impl Catalog {
     pub async fn get(&self, id: &ProductId) -> Result<Option<Product>> {
         let item = self.table.get(&keys::product(id)).await?;
         Ok(item.map(|i| i.decode()).transpose()?)
+    }
+
+    /// The product and variant an id names: a variant's id, or the id of a product sold as
+    /// one variant. `None` when neither exists.
+    pub async fn locate(&self, id: &VariantId) -> Result<Option<(Product, VariantId)>> {
+        let product = match self.table.get(&keys::variant(id)).await? {
+            Some(marker) => marker.str("product_id").and_then(|p| ProductId::parse(p).ok()),
+            None => ProductId::parse(&id.to_string()).ok(),
+        };
+        let Some(product) = product else { return Ok(None) };
+        let Some(product) = self.get(&product).await? else { return Ok(None) };
+        let variant = match product.variant(id) {
+            Some(variant) => variant.id,
+            None => product.resolve(None)?.id,
+        };
+        Ok(Some((product, variant)))
     }
 
     /// The product, if it is at revision `expected` (any revision for `None`).
@@ -228,99 +412,208 @@ impl Catalog {
         })
     }
 
-    /// Replaces the editable fields if the product is still at revision `expected` (when
-    /// given); the stock stays as it is. `stock`, when given, is what the editor read: it must
-    /// still be the stock, never a new one.
-    pub async fn update(
+    /// Applies `change` to the product if it is still at revision `expected` (when given), in
+    /// one transaction with its event, its SKU and variant markers and its category counts.
+    /// Stock never moves here.
+    async fn edit(
         &self,
         id: &ProductId,
-        draft: ProductDraft,
-        stock: Option<Stock>,
         expected: Option<u64>,
+        change: impl FnOnce(Product) -> Result<Product>,
     ) -> Result<Product> {
         let current = self.current(id, expected).await?;
-        if stock.is_some_and(|s| s != current.stock) {
-            return Err(CatalogError::StockIsNotEdited { stock: current.stock.get() });
-        }
-        let next = Product {
-            sku: draft.sku,
-            name: draft.name,
-            description: draft.description,
-            price: draft.price,
-            category: draft.category,
-            images: draft.images,
-            attributes: draft.attributes,
-            active: draft.active,
-            updated_at: Timestamp::now(),
-            version: current.version + 1,
-            ..current.clone()
-        };
+        let changed = change(current.clone())?;
+        let next = Product { updated_at: Timestamp::now(), version: current.version + 1, ..changed };
+        next.check().map_err(|(field, reason)| CatalogError::Invalid { field, reason })?;
         let mut writes = vec![
             Write::put(next.item()).when(Condition::equals("version", current.version)),
             events::record(DomainEvent::ProductUpdated(next.as_event())),
         ];
-        if next.sku != current.sku {
-            writes.push(Write::delete(keys::sku(&current.sku)));
-            writes.push(Write::create(Item::marker(&keys::sku(&next.sku)).with("product_id", id.to_string())));
-        }
         if next.category != current.category {
             writes.push(count(&current.category, -1));
             writes.push(count(&next.category, 1));
         }
-        match self.table.transact(writes).await {
-            Ok(()) => Ok(next),
-            Err(WriteError::ConditionFailed { index: Some(0) | None }) => Err(CatalogError::Stale),
-            Err(WriteError::ConditionFailed { .. }) => Err(CatalogError::SkuTaken(next.sku)),
-            Err(e) => Err(e.into()),
-        }
+        self.commit(&Written::new(writes, markers(id, &current.variants, &next.variants))).await?;
+        Ok(next)
+    }
+
+    /// Replaces the product's own fields (its options too, when given) and, for a product sold
+    /// as one variant, that variant's as `sole` says; other variants stay as they are.
+    pub async fn update(
+        &self,
+        id: &ProductId,
+        draft: ProductDraft,
+        options: Option<Vec<ProductOption>>,
+        sole: Option<SoleDraft>,
+        expected: Option<u64>,
+    ) -> Result<Product> {
+        self.edit(id, expected, |current| {
+            let mut variants = current.variants.clone();
+            if let Some(sole) = sole {
+                current.resolve(None)?;
+                let only = &mut variants[0];
+                if sole.stock.is_some_and(|s| s != only.stock) {
+                    return Err(CatalogError::StockIsNotEdited { stock: only.stock.get() });
+                }
+                only.sku = sole.sku;
+                only.price = sole.price;
+                only.weight_grams = sole.weight_grams.unwrap_or(only.weight_grams);
+            }
+            let options = options.unwrap_or_else(|| current.options.clone());
+            let edited = draft.product(current.id, options, variants, current.created_at);
+            Ok(Product { version: current.version, updated_at: current.updated_at, ..edited })
+        })
+        .await
+    }
+
+    /// Adds a variant with its first stock; answers the product and the new variant's id.
+    pub async fn add_variant(
+        &self,
+        id: &ProductId,
+        draft: VariantDraft,
+        stock: Stock,
+        expected: Option<u64>,
+    ) -> Result<(Product, VariantId)> {
+        let variant = VariantId::new();
+        let product = self
+            .edit(id, expected, |current| {
+                let (mut variants, mut options) = (current.variants.clone(), current.options.clone());
+                let mut added = Variant {
+                    id: variant,
+                    sku: draft.sku.clone(),
+                    options: OptionValues::new(),
+                    price: draft.price,
+                    stock,
+                    weight_grams: 0,
+                    images: Vec::new(),
+                };
+                draft.apply(&mut added, &mut options);
+                variants.push(added);
+                Ok(Product { options, ..current }.with_variants(variants))
+            })
+            .await?;
+        Ok((product, variant))
+    }
+
+    /// Replaces a variant's fields but its stock. `stock`, when given, is what the editor
+    /// read: it must still be the variant's stock, never a new one.
+    pub async fn update_variant(
+        &self,
+        id: &ProductId,
+        variant: Option<&VariantId>,
+        draft: VariantDraft,
+        stock: Option<Stock>,
+        expected: Option<u64>,
+    ) -> Result<Product> {
+        self.edit(id, expected, |current| {
+            let target = current.resolve(variant)?.id;
+            let (mut variants, mut options) = (current.variants.clone(), current.options.clone());
+            let edited = variants.iter_mut().find(|v| v.id == target).expect("resolved above");
+            if stock.is_some_and(|s| s != edited.stock) {
+                return Err(CatalogError::StockIsNotEdited { stock: edited.stock.get() });
+            }
+            draft.apply(edited, &mut options);
+            Ok(Product { options, ..current }.with_variants(variants))
+        })
+        .await
+    }
+
+    /// Removes a variant (never the last: a product is sold as one at least). Its SKU is
+    /// free again; carts holding it show the line as gone.
+    pub async fn delete_variant(&self, id: &ProductId, variant: &VariantId, expected: Option<u64>) -> Result<Product> {
+        self.edit(id, expected, |current| {
+            current.resolve(Some(variant))?;
+            if current.variants.len() == 1 {
+                return Err(CatalogError::LastVariant);
+            }
+            let variants = current.variants.iter().filter(|v| v.id != *variant).cloned().collect();
+            Ok(current.with_variants(variants))
+        })
+        .await
     }
 
     /// Removes the product if it is still at revision `expected` (when given).
     pub async fn delete(&self, id: &ProductId, expected: Option<u64>) -> Result<()> {
         let current = self.current(id, expected).await?;
         let deleted = ProductEvent { product_id: *id, revision: current.version + 1, product: None };
-        let writes = vec![
-            Write::delete(keys::product(id)).when(Condition::equals("version", current.version)),
-            Write::delete(keys::sku(&current.sku)),
-            Write::delete(keys::products_all(id)),
-            count(&current.category, -1),
-            events::record(DomainEvent::ProductDeleted(deleted)),
-        ];
-        match self.table.transact(writes).await {
-            Ok(()) => Ok(()),
-            Err(WriteError::ConditionFailed { .. }) => Err(CatalogError::Stale),
-            Err(e) => Err(e.into()),
-        }
+        let written = Written::new(
+            vec![
+                Write::delete(keys::product(id)).when(Condition::equals("version", current.version)),
+                Write::delete(keys::products_all(id)),
+                count(&current.category, -1),
+                events::record(DomainEvent::ProductDeleted(deleted)),
+            ],
+            markers(id, &current.variants, &[]),
+        );
+        self.commit(&written).await
     }
 
-    /// Moves the stock by `delta` units (restock, write-off, count correction) atomically,
-    /// never below zero, with a `StockChanged` event; answers the product afterwards.
+    /// Moves a variant's stock by `delta` units (restock, write-off, count correction)
+    /// atomically, never below zero, with a `StockChanged` event; answers the product
+    /// afterwards. `None` names the variant of a product sold as one.
     #[tracing::instrument(skip(self, reason))]
-    pub async fn adjust_stock(&self, id: &ProductId, delta: i64, reason: &Reason) -> Result<Product> {
+    pub async fn adjust_stock(
+        &self,
+        id: &ProductId,
+        variant: Option<&VariantId>,
+        delta: i64,
+        reason: &Reason,
+    ) -> Result<Product> {
         retrying(
             || CatalogError::Contention,
             move || async move {
                 let current = self.get(id).await?.ok_or(CatalogError::NotFound)?;
-                let now = Timestamp::now();
-                let (write, moved) = current
-                    .stock_move(delta, now)
-                    .ok_or(CatalogError::StockOutOfRange { stock: current.stock.get(), delta })?;
-                let next = Product {
-                    stock: Stock::new(moved.stock.into()).expect("moved within bounds"),
-                    version: moved.revision,
-                    updated_at: now,
-                    ..current
-                };
+                let target = current.resolve(variant)?;
+                let stock = target.stock.get();
+                let (next, write, moved) = current
+                    .moving_stock(&[(target.id, delta)], Timestamp::now())
+                    .ok_or(CatalogError::StockOutOfRange { stock, delta })?;
                 let cause = StockCause::Adjustment { reason: reason.to_string() };
-                let writes = vec![
-                    write,
-                    events::record(DomainEvent::StockChanged(StockChanged { cause, products: vec![moved] })),
-                ];
+                let writes =
+                    vec![write, events::record(DomainEvent::StockChanged(StockChanged { cause, products: moved }))];
                 // Sold or edited meanwhile: read it again.
                 Ok(committed(self.table.transact(writes).await)?.then_some(next))
             },
         )
         .await
+    }
+
+    /// Rewrites every product stored before products had variants (its own SKU, price and
+    /// stock) as a product of one variant, whose id is the product's (so the carts and orders
+    /// that named the product name that variant), with the marker naming that variant's
+    /// product and a `ProductUpdated` event (the search index takes its SKUs from it). Each
+    /// product moves in one transaction conditioned on its revision; answers how many moved.
+    /// Products already of today's shape are left alone, so running it again changes nothing.
+    pub async fn move_to_variants(&self) -> anyhow::Result<usize> {
+        let mut moved = 0;
+        let mut rows =
+            std::pin::pin!(table::items(&*self.table, Query::partition(keys::PRODUCTS_PARTITION).limit(100)));
+        while let Some(row) = rows.try_next().await? {
+            let Some(key) = row.str("product_id").and_then(product_key) else { continue };
+            let one = retrying(
+                || anyhow::anyhow!("product {} kept changing while it moved to variants", key.pk),
+                || async {
+                    let Some(item) = self.table.get(&key).await? else { return Ok(Some(false)) };
+                    if item.0.contains_key("variants") {
+                        return Ok(Some(false));
+                    }
+                    let stored: Product = item.decode()?;
+                    let next = Product { version: stored.version + 1, updated_at: Timestamp::now(), ..stored.clone() };
+                    let writes = vec![
+                        Write::put(next.item()).when(Condition::equals("version", stored.version)),
+                        events::record(DomainEvent::ProductUpdated(next.as_event())),
+                        Write::put(
+                            Item::marker(&keys::variant(&next.variants[0].id)).with("product_id", next.id.to_string()),
+                        ),
+                    ];
+                    // Sold or edited meanwhile: read it again.
+                    Ok(committed(self.table.transact(writes).await)?.then_some(true))
+                },
+            )
+            .await?;
+            moved += usize::from(one);
+        }
+        Ok(moved)
     }
 
     /// Categories that hold at least one product, by slug.

@@ -261,8 +261,12 @@ impl From<crate::catalog::CatalogError> for Error {
         use crate::catalog::CatalogError;
         match e {
             CatalogError::NotFound => Error::NotFound("product"),
+            CatalogError::VariantNotFound => Error::NotFound("variant"),
+            CatalogError::Invalid { field, reason } => Error::invalid(field, reason),
             CatalogError::Stale => Error::PreconditionFailed,
             CatalogError::SkuTaken(_)
+            | CatalogError::VariantRequired { .. }
+            | CatalogError::LastVariant
             | CatalogError::StockOutOfRange { .. }
             | CatalogError::StockIsNotEdited { .. } => Error::Conflict(e.to_string()),
             CatalogError::Contention => Error::Contention(e.to_string()),

@@ -12,7 +12,7 @@
 //! | address or number nothing is sent to | `SUPPRESSED#<address>` | `SUPPRESSED` | |
 //! | message in the local mailbox (local stack) | `MAILBOX` | `<ms since epoch>#<id>` | |
 //! | cart header (line count) | `USER#<id>` | `CART` | |
-//! | cart line | `USER#<id>` | `CART#<product>` | |
+//! | cart line | `USER#<id>` | `CART#<variant>` | |
 //! | order (lines embedded) | `ORDER#<id>` | `ORDER` | `USER#<user>` / `ORDER#<created>#<id>` |
 //! | order list rows | `ORDERS` and `STATUS#<status>` | `<created>#<id>` | |
 //! | an order's payment, as answered to the shopper | `ORDER#<id>` | `CHECKOUT#<attempt>` | |
@@ -25,9 +25,11 @@
 //! | a product's sales | `PRODUCT#<id>` | `SALES` | |
 //! | product | `PRODUCT#<id>` | `PRODUCT` | `CATEGORY#<slug>` / `<name>#<id>` ; catalogue: see [`products_all`] |
 //! | SKU uniqueness | `SKU#<sku>` | `SKU` | |
+//! | a variant's product | `VARIANT#<id>` | `VARIANT` | |
 //! | category | `CATEGORY#<slug>` | `CATEGORY` | `CATEGORIES` / `<slug>` |
+//! | migration done | `MIGRATION#<name>` | `MIGRATION` | |
 
-use crate::domain::{CategorySlug, Email, OrderId, OrderStatus, ProductId, Sku, UserId};
+use crate::domain::{CategorySlug, Email, OrderId, OrderStatus, ProductId, Sku, UserId, VariantId};
 use crate::table::Key;
 /// The key attributes' names belong to the table port; keys builds their values.
 pub use crate::table::{EXPIRES_AT, GSI1PK, GSI1SK, PK, SK};
@@ -129,6 +131,11 @@ pub fn sku(sku: &Sku) -> Key {
     Key::new(format!("SKU#{sku}"), "SKU")
 }
 
+/// The marker naming a variant's product.
+pub fn variant(id: &VariantId) -> Key {
+    Key::new(format!("VARIANT#{id}"), "VARIANT")
+}
+
 /// The catalogue partition: every product is also a `PRODUCTS` / `<id>` row, so the full list
 /// is one query in id (creation) order, never a scan.
 pub fn products_all(id: &ProductId) -> Key {
@@ -151,8 +158,8 @@ pub fn cart(user: &UserId) -> Key {
     Key::new(user_pk(user), "CART")
 }
 
-pub fn cart_line(user: &UserId, product: &ProductId) -> Key {
-    Key::new(user_pk(user), format!("{CART_LINE_PREFIX}{product}"))
+pub fn cart_line(user: &UserId, variant: &VariantId) -> Key {
+    Key::new(user_pk(user), format!("{CART_LINE_PREFIX}{variant}"))
 }
 
 pub const CART_LINE_PREFIX: &str = "CART#";
@@ -231,4 +238,9 @@ pub fn processed(consumer: &str, event: &str) -> Key {
 
 pub fn sales(product: &ProductId) -> Key {
     Key::new(format!("PRODUCT#{product}"), "SALES")
+}
+
+/// The record that migration `name` has run to its end.
+pub fn migration(name: &str) -> Key {
+    Key::new(format!("MIGRATION#{name}"), "MIGRATION")
 }

@@ -19,6 +19,7 @@ pub mod http;
 pub mod identity;
 pub mod keys;
 pub mod metrics;
+pub mod migrations;
 pub mod notifications;
 pub mod openapi;
 pub mod orders;

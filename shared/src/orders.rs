@@ -1,8 +1,8 @@
 //! Orders: checkout, the status machine, cancellation and expiry.
 //!
-//! Checkout is one transaction: every line's stock goes down under `stock >= quantity` (and
-//! the product's revision as it was read, so the price charged is the price shown and the
-//! revision written is known), the order is created, its list rows, its `OrderPlaced` and
+//! Checkout is one transaction: every product bought from has its variants' stock lowered under
+//! the product's revision as it was read (so the stock checked is the stock taken, the price
+//! charged is the price shown and the revision written is known), the order is created, its list rows, its `OrderPlaced` and
 //! `StockChanged` events are written, the cart loses the bought lines and the idempotency
 //! record keeps the answer. Concurrent buyers can never oversell, and an order never exists
 //! without its event. Every later change of status is a transaction too, conditioned on a legal
@@ -20,9 +20,11 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::cart::Carts;
+use crate::cart::{Carts, Line};
+use crate::catalog::CatalogError;
 use crate::domain::{
     Address, Invalid, Money, OrderId, OrderStatus, Payment, Product, ProductId, Quantity, TrackingNumber, UserId,
+    VariantId,
 };
 pub use crate::domain::{CancelReason, OrderLine, StatusChange};
 use crate::events::{self, DomainEvent, OrderEvent, StockCause, StockChanged, StockMove};
@@ -256,6 +258,7 @@ struct Unpaid {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Shortage {
     pub product_id: ProductId,
+    pub variant_id: VariantId,
     pub sku: String,
     /// Units asked for.
     pub requested: u32,
@@ -271,12 +274,34 @@ impl From<WriteError> for OrderError {
 
 type Result<T, E = OrderError> = std::result::Result<T, E>;
 
+/// A line a checkout asks for: how many of a product's variant (`None`: the variant of a
+/// product sold as one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wanted {
+    pub product: ProductId,
+    pub variant: Option<VariantId>,
+    pub quantity: Quantity,
+}
+
+impl Wanted {
+    /// `quantity` of a product sold as one variant.
+    pub fn of(product: ProductId, quantity: Quantity) -> Self {
+        Self { product, variant: None, quantity }
+    }
+}
+
+impl From<Line> for Wanted {
+    fn from(line: Line) -> Self {
+        Self { product: line.product, variant: Some(line.variant), quantity: line.quantity }
+    }
+}
+
 /// What a checkout asks for.
 #[derive(Debug, Clone)]
 pub struct CheckoutRequest {
     pub user: UserId,
     /// Explicit lines; `None` buys the cart.
-    pub items: Option<Vec<(ProductId, Quantity)>>,
+    pub items: Option<Vec<Wanted>>,
     pub shipping_address: Address,
     /// `Idempotency-Key` and a fingerprint of the request it came with.
     pub idempotency: Option<(String, String)>,
@@ -349,7 +374,8 @@ impl Orders {
     }
 
     async fn products(&self, ids: impl Iterator<Item = ProductId>) -> Result<HashMap<ProductId, Product>> {
-        let keys: Vec<Key> = ids.map(|p| keys::product(&p)).collect();
+        let ids: std::collections::BTreeSet<ProductId> = ids.collect();
+        let keys: Vec<Key> = ids.iter().map(keys::product).collect();
         let mut products = HashMap::new();
         for item in self.table.batch_get(&keys).await? {
             let product: Product = item.decode()?;
@@ -381,76 +407,128 @@ impl Orders {
             field: if from_cart { "cart" } else { "items" },
             reason: Invalid::new(reason),
         };
-        let wanted = match &request.items {
+        let wanted: Vec<Wanted> = match &request.items {
             Some(items) => items.clone(),
-            None => self.carts.lines(&request.user).await.map_err(|e| anyhow::anyhow!("{e:#}"))?,
+            None => self.carts.lines(&request.user).await?.into_iter().map(Wanted::from).collect(),
         };
         if wanted.is_empty() {
             return Err(if from_cart { OrderError::EmptyCart } else { invalid("has nothing to order") });
         }
-        let mut merged: Vec<(ProductId, i64)> = Vec::new();
-        for (product, quantity) in &wanted {
-            match merged.iter_mut().find(|(p, _)| p == product) {
-                Some((_, q)) => *q += i64::from(*quantity),
-                None => merged.push((*product, i64::from(*quantity))),
-            }
+        let mut per_product: HashMap<ProductId, i64> = HashMap::new();
+        for w in &wanted {
+            *per_product.entry(w.product).or_default() += i64::from(w.quantity);
         }
-        if merged.len() as i64 > crate::cart::MAX_LINES {
-            return Err(invalid(&format!("an order holds at most {} products", crate::cart::MAX_LINES)));
+        if wanted.len() as i64 > crate::cart::MAX_LINES {
+            return Err(invalid(&format!("an order holds at most {} lines", crate::cart::MAX_LINES)));
         }
         let Limits { units_per_product, unpaid_units, .. } = self.limits;
-        if merged.iter().any(|(_, units)| *units > units_per_product) {
+        if per_product.values().any(|units| *units > units_per_product) {
             return Err(OrderError::OverLimit { limit: Limit::UnitsPerProduct, max: units_per_product });
         }
-        if merged.iter().map(|(_, units)| units).sum::<i64>() > unpaid_units {
+        if per_product.values().sum::<i64>() > unpaid_units {
             return Err(OrderError::OverLimit { limit: Limit::UnpaidUnits, max: unpaid_units });
         }
-        let (request, merged) = (&request, &merged[..]);
-        retrying(|| OrderError::Contention, move || self.try_checkout(request, merged, from_cart)).await
+        let (request, wanted) = (&request, &wanted[..]);
+        retrying(|| OrderError::Contention, move || self.try_checkout(request, wanted, from_cart)).await
+    }
+
+    /// The order's lines, priced from `products` as read: each wanted variant once (its
+    /// quantities added up), in the order first asked for.
+    fn lines(products: &HashMap<ProductId, Product>, wanted: &[Wanted]) -> Result<Vec<OrderLine>> {
+        let mut not_on_sale = Vec::new();
+        let mut short = Vec::new();
+        let mut lines: Vec<OrderLine> = Vec::new();
+        for w in wanted {
+            let Some(product) = products.get(&w.product).filter(|p| p.active) else {
+                not_on_sale.push(w.product);
+                continue;
+            };
+            let variant = match product.resolve(w.variant.as_ref()) {
+                Ok(variant) => variant,
+                Err(CatalogError::VariantRequired { variants }) => {
+                    let reason = format!("product {} has {variants} variants: name one as variant_id", w.product);
+                    return Err(OrderError::Invalid { field: "items", reason: Invalid::new(reason) });
+                }
+                Err(_) => {
+                    not_on_sale.push(w.product);
+                    continue;
+                }
+            };
+            let quantity = match lines.iter().position(|l| l.variant_id == variant.id) {
+                Some(i) => i64::from(lines.remove(i).quantity) + i64::from(w.quantity),
+                None => i64::from(w.quantity),
+            };
+            let quantity = Quantity::new(quantity).map_err(|reason| OrderError::Invalid { field: "items", reason })?;
+            lines.push(OrderLine {
+                product_id: product.id,
+                variant_id: variant.id,
+                sku: variant.sku.to_string(),
+                name: product.name.to_string(),
+                options: variant.options.clone(),
+                unit_price: variant.price,
+                quantity,
+                line_total: variant.price.times(quantity),
+            });
+        }
+        for line in &lines {
+            let left = products[&line.product_id].variant(&line.variant_id).expect("resolved above").stock.get();
+            if left < line.quantity.get() {
+                let requested = line.quantity.get();
+                let (product_id, variant_id, sku) = (line.product_id, line.variant_id, line.sku.clone());
+                short.push(Shortage { product_id, variant_id, sku, requested, left });
+            }
+        }
+        if !not_on_sale.is_empty() {
+            not_on_sale.dedup();
+            return Err(OrderError::NotOnSale { products: not_on_sale });
+        }
+        if !short.is_empty() {
+            return Err(OrderError::OutOfStock { short });
+        }
+        Ok(lines)
+    }
+
+    /// The writes that move the stock of `lines` by their quantities (`sign` -1 takes, 1 gives
+    /// back), one per product, each conditioned on the product's revision in `products`, and the
+    /// movements; a product or variant not in `products` is passed over (gone: nothing to give
+    /// back to).
+    fn stock_writes(
+        products: &HashMap<ProductId, Product>,
+        lines: &[OrderLine],
+        sign: i64,
+        now: Timestamp,
+    ) -> Option<(Vec<Write>, Vec<StockMove>)> {
+        let mut by_product: Vec<(ProductId, Vec<(VariantId, i64)>)> = Vec::new();
+        for line in lines {
+            let Some(product) = products.get(&line.product_id) else { continue };
+            if product.variant(&line.variant_id).is_none() {
+                continue;
+            }
+            let delta = (line.variant_id, sign * i64::from(line.quantity));
+            match by_product.iter_mut().find(|(p, _)| *p == line.product_id) {
+                Some((_, moves)) => moves.push(delta),
+                None => by_product.push((line.product_id, vec![delta])),
+            }
+        }
+        let mut writes = Vec::new();
+        let mut moved = Vec::new();
+        for (product, moves) in by_product {
+            let (_, write, m) = products[&product].moving_stock(&moves, now)?;
+            writes.push(write);
+            moved.extend(m);
+        }
+        Some((writes, moved))
     }
 
     /// One attempt; `None` when it lost a race and should read again.
     async fn try_checkout(
         &self,
         request: &CheckoutRequest,
-        merged: &[(ProductId, i64)],
+        wanted: &[Wanted],
         from_cart: bool,
     ) -> Result<Option<Checkout>> {
-        let products = self.products(merged.iter().map(|(p, _)| *p)).await?;
-        let mut not_on_sale = Vec::new();
-        let mut short = Vec::new();
-        let mut lines = Vec::new();
-        for (id, quantity) in merged {
-            match products.get(id) {
-                Some(p) if p.active => {
-                    let quantity =
-                        Quantity::new(*quantity).map_err(|reason| OrderError::Invalid { field: "items", reason })?;
-                    if p.stock.get() < quantity.get() {
-                        short.push(Shortage {
-                            product_id: *id,
-                            sku: p.sku.to_string(),
-                            requested: quantity.get(),
-                            left: p.stock.get(),
-                        });
-                    }
-                    lines.push(OrderLine {
-                        product_id: *id,
-                        sku: p.sku.to_string(),
-                        name: p.name.to_string(),
-                        unit_price: p.price,
-                        quantity,
-                        line_total: Money { amount: p.price.amount * i64::from(quantity), currency: p.price.currency },
-                    });
-                }
-                _ => not_on_sale.push(*id),
-            }
-        }
-        if !not_on_sale.is_empty() {
-            return Err(OrderError::NotOnSale { products: not_on_sale });
-        }
-        if !short.is_empty() {
-            return Err(OrderError::OutOfStock { short });
-        }
+        let products = self.products(wanted.iter().map(|w| w.product)).await?;
+        let lines = Self::lines(&products, wanted)?;
         let currency = lines[0].unit_price.currency;
         if lines.iter().any(|l| l.unit_price.currency != currency) {
             return Err(OrderError::Invalid { field: "items", reason: Invalid::new("mixes currencies") });
@@ -487,15 +565,9 @@ impl Orders {
         let units: i64 = order.lines.iter().map(|l| i64::from(l.quantity)).sum();
         let held = writes.len();
         writes.push(self.hold(&order, units));
-        let stock_writes = writes.len()..writes.len() + order.lines.len();
-        let mut moves = Vec::new();
-        for line in &order.lines {
-            let (write, moved) =
-                products[&line.product_id].stock_move(-i64::from(line.quantity), now).expect("stock was checked above");
-            // A sale also needs the product still on sale.
-            writes.push(write.when(Condition::equals("active", true)));
-            moves.push(moved);
-        }
+        let (taken, moves) = Self::stock_writes(&products, &order.lines, -1, now).expect("stock was checked above");
+        let stock_writes = writes.len()..writes.len() + taken.len();
+        writes.extend(taken);
         let created = order.created_key();
         writes.push(Write::create(order.item()));
         writes.push(Write::put(order.row(keys::orders_row(&created, &order.id))));
@@ -506,7 +578,8 @@ impl Orders {
             products: moves,
         })));
         if from_cart {
-            let bought: Vec<ProductId> = order.lines.iter().map(|l| l.product_id).collect();
+            let bought: Vec<VariantId> =
+                wanted.iter().map(|w| w.variant.expect("a cart line names its variant")).collect();
             writes.extend(Carts::clearing(&request.user, &bought));
         }
         match self.table.transact(writes).await {
@@ -616,15 +689,13 @@ impl Orders {
             writes.push(Write::update(keys::unpaid(&order.user_id), released));
         }
         if next == OrderStatus::Cancelled {
-            // Stock goes back to the products that still exist.
+            // Stock goes back to the variants that still exist.
             let products = self.products(order.lines.iter().map(|l| l.product_id)).await?;
-            let moves: Vec<(Write, StockMove)> = order
-                .lines
-                .iter()
-                .filter_map(|l| products.get(&l.product_id)?.stock_move(i64::from(l.quantity), order.updated_at))
-                .collect();
+            let (stock_writes, moves) =
+                Self::stock_writes(&products, &order.lines, 1, order.updated_at).ok_or_else(|| {
+                    anyhow::anyhow!("giving back the stock of order {} would pass a stock's maximum", order.id)
+                })?;
             if !moves.is_empty() {
-                let (stock_writes, moves): (Vec<Write>, Vec<StockMove>) = moves.into_iter().unzip();
                 writes.extend(stock_writes);
                 writes.push(events::record(DomainEvent::StockChanged(StockChanged {
                     cause: StockCause::Cancellation { order_id: order.id },

@@ -685,10 +685,9 @@ async fn requests_per_checkout() {
     let lamps: Vec<_> = futures::future::join_all((0..3).map(|i| {
         let catalog = catalog.clone();
         async move {
-            catalog
-                .create(shop_tests::draft(&format!("COUNT-{i}"), "Lamp", "bench", 100), shop_tests::stock(100))
+            shop_tests::draft(&format!("COUNT-{i}"), "Lamp", "bench", 100)
+                .create(&catalog, shop_tests::stock(100))
                 .await
-                .unwrap()
                 .id
         }
     }))
@@ -700,7 +699,9 @@ async fn requests_per_checkout() {
         counting.calls.lock().unwrap().clear();
         let request = shop::orders::CheckoutRequest {
             user: shop::domain::UserId::random(),
-            items: Some(lamps.iter().map(|id| (*id, shop::domain::Quantity::new(1).unwrap())).collect()),
+            items: Some(
+                lamps.iter().map(|id| shop::orders::Wanted::of(*id, shop::domain::Quantity::new(1).unwrap())).collect(),
+            ),
             shipping_address: shop_tests::shipping_address(),
             idempotency: key,
         };

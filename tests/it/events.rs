@@ -44,6 +44,8 @@ const EXPECTED: &[(&str, u16)] = &[
     ("products/update-product", 200),
     ("products/delete-product", 204),
     ("products/adjust-stock", 200),
+    ("products/update-variant", 200),
+    ("products/adjust-variant-stock", 200),
     ("products/product-sales", 200),
     ("products/list-categories", 200),
     ("cart/get-cart", 200),
@@ -81,6 +83,8 @@ const EXPECTED: &[(&str, u16)] = &[
 /// The product and order ids the sample events name; the fixture's real ids take their place.
 const SAMPLE_PRODUCT: &str = "01JD0000000000000000000001";
 const SAMPLE_ORDER: &str = "01JD0000000000000000000002";
+/// The sample product's one variant.
+const SAMPLE_VARIANT: &str = "01JD0000000000000000000009";
 /// The unpaid order the payment samples name.
 const SAMPLE_UNPAID_ORDER: &str = "01JD0000000000000000000004";
 /// The PaymentIntent the Stripe webhook sample pays the unpaid order with.
@@ -94,6 +98,7 @@ struct World {
     /// The simulated provider that took the paid order's payment.
     payments: Arc<Simulated>,
     product: String,
+    variant: String,
     /// Paid, ready to ship or cancel.
     order: String,
     /// Placed, not paid.
@@ -127,19 +132,20 @@ async fn world() -> World {
         let password = Password::parse(shop_tests::PASSWORD).unwrap();
         identity.create_user(&NewAccount { email, password, name, phone: None }).await.unwrap();
     }
-    let product = Catalog::new(table.clone())
-        .create(shop_tests::draft("BOOK-001", "The Pragmatic Programmer", "books", 3499), shop_tests::stock(40))
-        .await
-        .unwrap();
+    let product = shop_tests::draft("BOOK-001", "The Pragmatic Programmer", "books", 3499)
+        .create(&Catalog::new(table.clone()), shop_tests::stock(40))
+        .await;
     let shopper = UserId::parse("22222222-2222-4222-8222-222222222222").unwrap();
-    shop::cart::Carts::new(table.clone()).set(&shopper, &product.id, Quantity::new(1).unwrap()).await.unwrap();
+    let line =
+        shop::cart::Line { product: product.id, variant: product.variants[0].id, quantity: Quantity::new(1).unwrap() };
+    shop::cart::Carts::new(table.clone()).set(&shopper, line).await.unwrap();
     // A paid order of the shopper's (paid through the simulated provider), ready to ship or
     // cancel, and an unpaid one.
     let orders = shop::orders::Orders::new(table.clone());
     let place = async |product| {
         let request = shop::orders::CheckoutRequest {
             user: shopper.clone(),
-            items: Some(vec![(product, Quantity::new(1).unwrap())]),
+            items: Some(vec![shop::orders::Wanted::of(product, Quantity::new(1).unwrap())]),
             shipping_address: shop_tests::shipping_address(),
             idempotency: None,
         };
@@ -147,10 +153,9 @@ async fn world() -> World {
     };
     // The unpaid order buys another book at the same price, so the sample product's revision
     // (its ETag in the samples) moves once only.
-    let other = Catalog::new(table.clone())
-        .create(shop_tests::draft("BOOK-002", "Refactoring", "books", 3499), shop_tests::stock(40))
-        .await
-        .unwrap();
+    let other = shop_tests::draft("BOOK-002", "Refactoring", "books", 3499)
+        .create(&Catalog::new(table.clone()), shop_tests::stock(40))
+        .await;
     let (order, unpaid) = (place(product.id).await, place(other.id).await);
     let simulated = Arc::new(Simulated::new(table.clone(), WEBHOOK_SECRET));
     let payments = Payments::new(table.clone(), vec![simulated.clone()]);
@@ -169,6 +174,7 @@ async fn world() -> World {
         identity,
         payments: simulated,
         product: product.id.to_string(),
+        variant: product.variants[0].id.to_string(),
         order: order.id.to_string(),
         unpaid: unpaid.id.to_string(),
         search: Arc::new(shop_tantivy::TantivyIndex::open(&dir.path().join("search")).unwrap().0),
@@ -378,6 +384,7 @@ async fn every_sample_event_gets_its_expected_answer() {
             let text = std::fs::read_to_string(&file)
                 .unwrap()
                 .replace(SAMPLE_PRODUCT, &world.product)
+                .replace(SAMPLE_VARIANT, &world.variant)
                 .replace(SAMPLE_ORDER, &world.order)
                 .replace(SAMPLE_UNPAID_ORDER, &world.unpaid);
             if !text.contains("\"httpMethod\"") {

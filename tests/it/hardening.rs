@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_yaml::Value;
-use shop::domain::{CategorySlug, OrderId, OrderStatus, ProductId, Sku, UserId};
+use shop::domain::{CategorySlug, OrderId, OrderStatus, ProductId, Sku, UserId, VariantId};
 use shop::keys;
 
 fn template() -> Value {
@@ -467,6 +467,7 @@ fn partitions() -> BTreeMap<&'static str, String> {
     let order = OrderId::new();
     let event = ulid::Ulid::new();
     let sku = Sku::parse("LAMP-1").unwrap();
+    let variant = VariantId::new();
     let category = CategorySlug::parse("lamps").unwrap();
     BTreeMap::from([
         ("user", stem(&keys::user_partition(&user), "user-1")),
@@ -475,6 +476,7 @@ fn partitions() -> BTreeMap<&'static str, String> {
         ("product", stem(&keys::product(&product).pk, &product.to_string())),
         ("products", keys::PRODUCTS_PARTITION.to_owned()),
         ("sku", stem(&keys::sku(&sku).pk, "LAMP-1")),
+        ("variant", stem(&keys::variant(&variant).pk, &variant.to_string())),
         ("category", stem(&keys::category_partition(&category), "lamps")),
         ("categories", keys::CATEGORIES_PARTITION.to_owned()),
         ("order", stem(&keys::order(&order).pk, &order.to_string())),
@@ -503,9 +505,13 @@ fn expected_access() -> BTreeMap<&'static str, (Vec<&'static str>, Vec<&'static 
         ("UsersFunction", (vec!["user", "revoked", "order", "event"], vec!["users", "user"])),
         (
             "ProductsFunction",
-            (vec!["revoked", "product", "products", "sku", "category", "event"], vec!["category", "categories"]),
+            (
+                vec!["revoked", "product", "products", "sku", "variant", "category", "event"],
+                vec!["category", "categories"],
+            ),
         ),
-        ("CartFunction", (vec!["revoked", "user", "product"], vec![])),
+        // The cart's lines, the products priced from, and the marker naming a variant's product.
+        ("CartFunction", (vec!["revoked", "user", "product", "variant"], vec![])),
         // Checkout: stock, the order, its list rows and events, the cart and idempotency record.
         ("OrdersFunction", (vec!["revoked", "user", "product", "order", "orders", "status", "event"], vec!["user"])),
         // The order and its payment answers (under the order), status rows, events, webhook

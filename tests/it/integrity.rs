@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use shop::catalog::{Catalog, CatalogError, ProductDraft};
+use shop::cart::Line;
+use shop::catalog::{Catalog, CatalogError, ProductDraft, SoleDraft};
 use shop::domain::{Money, OrderStatus, ProductId, Quantity, Reason, UserId};
 use shop::events::{DomainEvent, EventKind, ProductEvent, Published, StockCause, StockChanged};
 use shop::keys;
@@ -31,13 +32,13 @@ fn world() -> World {
 impl World {
     async fn product(&self, units: i64) -> ProductId {
         let sku = format!("LAMP-{}", ulid::Ulid::new());
-        self.catalog.create(draft(&sku, "Lamp", "lighting", 1500), stock(units)).await.unwrap().id
+        draft(&sku, "Lamp", "lighting", 1500).create(&self.catalog, stock(units)).await.id
     }
 
     fn buy(&self, user: &UserId, product: ProductId, quantity: i64) -> CheckoutRequest {
         CheckoutRequest {
             user: user.clone(),
-            items: Some(vec![(product, Quantity::new(quantity).unwrap())]),
+            items: Some(vec![shop::orders::Wanted::of(product, Quantity::new(quantity).unwrap())]),
             shipping_address: shipping_address(),
             idempotency: None,
         }
@@ -65,9 +66,9 @@ impl World {
             .collect()
     }
 
-    async fn revision_and_stock(&self, id: &ProductId) -> (u64, u32) {
+    async fn revision_and_stock(&self, id: &ProductId) -> (u64, u64) {
         let product = self.catalog.get(id).await.unwrap().unwrap();
-        (product.version, product.stock.get())
+        (product.version, product.stock)
     }
 }
 
@@ -79,13 +80,13 @@ async fn every_stock_movement_moves_the_revision_and_tells_of_it() {
     let order = w.orders.checkout(w.buy(&buyer, lamp, 3)).await.unwrap().order;
     assert_eq!(w.revision_and_stock(&lamp).await, (2, 7));
     let restock = Reason::parse("restock").unwrap();
-    let adjusted = w.catalog.adjust_stock(&lamp, 5, &restock).await.unwrap();
-    assert_eq!((adjusted.version, adjusted.stock.get()), (3, 12));
+    let adjusted = w.catalog.adjust_stock(&lamp, None, 5, &restock).await.unwrap();
+    assert_eq!((adjusted.version, adjusted.stock), (3, 12));
     w.orders.transition(&order.id, Transition::Cancel(CancelReason::Shopper), buyer.as_str()).await.unwrap();
     assert_eq!(w.revision_and_stock(&lamp).await, (4, 15));
 
     // Below zero is refused and changes nothing.
-    let error = w.catalog.adjust_stock(&lamp, -16, &restock).await.unwrap_err();
+    let error = w.catalog.adjust_stock(&lamp, None, -16, &restock).await.unwrap_err();
     assert!(matches!(error, CatalogError::StockOutOfRange { stock: 15, delta: -16 }), "{error:?}");
     assert_eq!(w.revision_and_stock(&lamp).await, (4, 15));
 
@@ -103,7 +104,7 @@ async fn every_stock_movement_moves_the_revision_and_tells_of_it() {
     assert_eq!(moved[2].cause, StockCause::Cancellation { order_id: order.id });
     let created = w.product_events(EventKind::ProductCreated).await.remove(0);
     assert_eq!((created.product_id, created.revision), (lamp, 1));
-    assert_eq!(created.product.unwrap().stock.get(), 10);
+    assert_eq!(created.product.unwrap().stock, 10);
 }
 
 #[tokio::test]
@@ -112,15 +113,21 @@ async fn an_edit_read_before_a_sale_cannot_give_the_sold_units_back() {
     let lamp = w.product(10).await;
     let read = w.catalog.get(&lamp).await.unwrap().unwrap();
     w.orders.checkout(w.buy(&UserId::random(), lamp, 2)).await.unwrap();
-    let mut edit = ProductDraft::from(read.clone());
-    edit.price = Money::price(1700, edit.price.currency).unwrap();
-    let stale = w.catalog.update(&lamp, edit.clone(), None, Some(read.version)).await.unwrap_err();
+    let edit = ProductDraft::from(read.clone());
+    let only = &read.variants[0];
+    let sole = |stock| SoleDraft {
+        sku: only.sku.clone(),
+        price: Money::price(1700, only.price.currency).unwrap(),
+        weight_grams: None,
+        stock,
+    };
+    let stale = w.catalog.update(&lamp, edit.clone(), None, Some(sole(None)), Some(read.version)).await.unwrap_err();
     assert!(matches!(stale, CatalogError::Stale), "{stale:?}");
     // The stock the form read before the sale is not the stock any more: refused.
-    let blind = w.catalog.update(&lamp, edit.clone(), Some(read.stock), None).await.unwrap_err();
+    let blind = w.catalog.update(&lamp, edit.clone(), None, Some(sole(Some(only.stock))), None).await.unwrap_err();
     assert!(matches!(blind, CatalogError::StockIsNotEdited { stock: 8 }), "{blind:?}");
-    let updated = w.catalog.update(&lamp, edit, None, Some(read.version + 1)).await.unwrap();
-    assert_eq!((updated.stock.get(), updated.version, updated.price.amount), (8, 3, 1700));
+    let updated = w.catalog.update(&lamp, edit, None, Some(sole(None)), Some(read.version + 1)).await.unwrap();
+    assert_eq!((updated.stock, updated.version, updated.price.amount), (8, 3, 1700));
     let event = w.product_events(EventKind::ProductUpdated).await.remove(0);
     assert_eq!(event.revision, 3);
 
@@ -135,8 +142,9 @@ async fn checkout_reads_again_when_a_product_changed_after_its_read() {
     let w = world();
     let lamp = w.product(10).await;
     // The price changes between checkout's read and its transaction.
-    let repricing =
-        Update::default().set("price", serde_json::json!({"amount": 2000, "currency": "EUR"})).add("version", 1);
+    let mut variants = w.catalog.get(&lamp).await.unwrap().unwrap().variants;
+    variants[0].price.amount = 2000;
+    let repricing = Update::default().set("variants", serde_json::to_value(variants).unwrap()).add("version", 1);
     w.table.before_next_transaction(vec![Write::update(keys::product(&lamp), repricing)]);
     let order = w.orders.checkout(w.buy(&UserId::random(), lamp, 2)).await.unwrap().order;
     assert_eq!(order.total.amount, 4000, "the price charged is the price read");
@@ -169,18 +177,21 @@ async fn a_line_added_during_checkout_keeps_its_place_in_the_cart_count() {
     let (lamp, chair) = (w.product(5).await, w.product(5).await);
     let buyer = UserId::random();
     let carts = shop::cart::Carts::new(w.table.clone());
-    carts.set(&buyer, &lamp, Quantity::new(1).unwrap()).await.unwrap();
-    // The shopper adds a chair in another tab while the checkout is on its way.
+    let one = Quantity::new(1).unwrap();
+    let variant = w.catalog.get(&lamp).await.unwrap().unwrap().variants[0].id;
+    carts.set(&buyer, Line { product: lamp, variant, quantity: one }).await.unwrap();
+    // The shopper adds a chair in another tab while the checkout is on its way (a line as
+    // written before variants, naming the product alone, which names its one variant).
     let line = serde_json::json!({"product_id": chair, "quantity": 1, "added_at": shop::time::Timestamp::now()});
     w.table.before_next_transaction(vec![
-        Write::create(shop::table::Item::new(&keys::cart_line(&buyer, &chair), &line)),
+        Write::create(shop::table::Item::new(&keys::cart_line(&buyer, &chair.into()), &line)),
         Write::update(keys::cart(&buyer), Update::default().add("lines", 1)),
     ]);
     let request = CheckoutRequest { items: None, ..w.buy(&buyer, lamp, 1) };
     let order = w.orders.checkout(request).await.unwrap().order;
     assert_eq!(order.lines.len(), 1);
     let left = carts.lines(&buyer).await.unwrap();
-    assert_eq!(left, [(chair, Quantity::new(1).unwrap())]);
+    assert_eq!(left, [Line { product: chair, variant: chair.into(), quantity: one }]);
     let header = w.sqlite.get(&keys::cart(&buyer)).await.unwrap().expect("the cart's header");
     assert_eq!(header.int("lines"), Some(1), "the count still holds the chair");
 }

@@ -81,7 +81,7 @@ async fn a_shopper_and_an_admin_go_through_the_shop() {
     assert_eq!(created.body["price"], json!({"amount": 2599, "currency": "EUR"}));
     let etag = created.header("etag").unwrap().to_owned();
     let mut body = product_body("Test Lamp Pro", "lighting", 2999, 10);
-    body["sku"] = created.body["sku"].clone();
+    body["sku"] = created.body["variants"][0]["sku"].clone();
     body.as_object_mut().unwrap().remove("stock");
     let updated = app
         .send(Method::PUT, &format!("/api/products/{id}"), Some(&admin), Some(body.clone()), &[("if-match", &etag)])
@@ -571,7 +571,8 @@ async fn a_shopper_fills_and_empties_a_cart_priced_from_the_catalogue() {
     let (alice, _, _) = app.shopper("Alice").await;
     let (bob, _, _) = app.shopper("Bob").await;
     let admin = app.admin().await;
-    let products = app.get("/api/products?limit=3", None).await.body;
+    // Products sold as one variant: their ids name their variants.
+    let products = app.get("/api/products?category=books&limit=3", None).await.body;
     let (a, b) = (products[0]["id"].as_str().unwrap().to_owned(), products[1]["id"].as_str().unwrap().to_owned());
     let (price_a, price_b) =
         (products[0]["price"]["amount"].as_i64().unwrap(), products[1]["price"]["amount"].as_i64().unwrap());
@@ -598,10 +599,7 @@ async fn a_shopper_fills_and_empties_a_cart_priced_from_the_catalogue() {
 
     // Lines flag what cannot be bought: short of stock, then inactive, then gone.
     let product = app.get(&format!("/api/products/{a}"), None).await;
-    let mut body = product.body.clone();
-    for field in ["id", "created_at", "updated_at", "version", "stock"] {
-        body.as_object_mut().unwrap().remove(field);
-    }
+    let mut body = shop_tests::edit_form(&product.body);
     let delta = 3 - product.body["stock"].as_i64().unwrap();
     let updated = app
         .post(&format!("/api/products/{a}/stock"), Some(&admin), json!({"delta": delta, "reason": "count correction"}))
@@ -667,7 +665,7 @@ async fn a_cart_holds_a_bounded_number_of_lines_even_under_concurrency() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| p["id"].as_str().unwrap().to_owned())
+        .flat_map(|p| p["variants"].as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap().to_owned()))
         .collect();
     let puts = ids.iter().map(|id| {
         let (app, alice) = (&app, &alice);
@@ -877,8 +875,11 @@ async fn checkout_refuses_what_it_cannot_sell_and_changes_nothing() {
         app.post("/api/orders", Some(&alice), order(json!([{"product_id": lamp, "quantity": 3}]))).await.problem(409);
     assert!(short.body["detail"].as_str().unwrap().contains("not enough in stock"));
     assert_eq!(short.body["type"], "/problems/out-of-stock");
-    let sku = app.get(&format!("/api/products/{lamp}"), None).await.body["sku"].clone();
-    assert_eq!(short.body["short"], json!([{"product_id": lamp, "sku": sku, "requested": 3, "left": 2}]));
+    let variant = app.get(&format!("/api/products/{lamp}"), None).await.body["variants"][0].clone();
+    assert_eq!(
+        short.body["short"],
+        json!([{"product_id": lamp, "variant_id": variant["id"], "sku": variant["sku"], "requested": 3, "left": 2}])
+    );
     let gone = "01J00000000000000000000000";
     let not_on_sale =
         app.post("/api/orders", Some(&alice), order(json!([{"product_id": gone, "quantity": 1}]))).await.problem(409);
@@ -1088,17 +1089,16 @@ async fn stock_moves_only_by_sales_and_the_inventory_route() {
     assert_ne!(after.header("etag").unwrap(), etag);
 
     // An edit from a form read before the sale is refused; one without If-Match too.
-    let mut edit = read.body.clone();
-    for field in ["id", "created_at", "updated_at", "version", "stock"] {
-        edit.as_object_mut().unwrap().remove(field);
-    }
+    let mut edit = shop_tests::edit_form(&read.body);
     edit["name"] = json!("Renamed Lamp");
     app.send(Method::PUT, &path, Some(&admin), Some(edit.clone()), &[("if-match", &etag)]).await.problem(412);
     app.call(Method::PUT, &path, Some(&admin), Some(edit.clone())).await.problem(428);
     app.call(Method::DELETE, &path, Some(&admin), None).await.problem(428);
     let fresh = after.header("etag").unwrap().to_owned();
     let mut with_stock = edit.clone();
-    with_stock["stock"] = json!(5);
+    let only = &read.body["variants"][0];
+    (with_stock["sku"], with_stock["price"], with_stock["stock"]) =
+        (only["sku"].clone(), only["price"].clone(), json!(5));
     let refused =
         app.send(Method::PUT, &path, Some(&admin), Some(with_stock), &[("if-match", &fresh)]).await.problem(409);
     assert!(refused.body["detail"].as_str().unwrap().contains("the stock is 3"), "{:#}", refused.body);

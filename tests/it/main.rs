@@ -16,3 +16,4 @@ mod paypal;
 mod search;
 mod stripe;
 mod twilio;
+mod variants;

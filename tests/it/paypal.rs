@@ -616,16 +616,12 @@ async fn shop_with_paypal(fake: &FakePaypal) -> (shop::payments::Payments, Order
     let dir = shop_tests::temp_dir("paypal");
     let path = dir.path().join("table.db");
     let table: Arc<dyn shop::table::Table> = Arc::new(shop_embedded::sqlite::SqliteTable::open(&path).unwrap());
-    let product = shop::catalog::Catalog::new(table.clone())
-        .create(
-            shop_tests::draft(&format!("LAMP-{}", ulid::Ulid::new()), "Lamp", "lighting", 3499),
-            shop_tests::stock(5),
-        )
-        .await
-        .unwrap();
+    let product = shop_tests::draft(&format!("LAMP-{}", ulid::Ulid::new()), "Lamp", "lighting", 3499)
+        .create(&shop::catalog::Catalog::new(table.clone()), shop_tests::stock(5))
+        .await;
     let request = shop::orders::CheckoutRequest {
         user: UserId::random(),
-        items: Some(vec![(product.id, Quantity::new(1).unwrap())]),
+        items: Some(vec![shop::orders::Wanted::of(product.id, Quantity::new(1).unwrap())]),
         shipping_address: shop_tests::shipping_address(),
         idempotency: None,
     };

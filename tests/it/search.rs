@@ -50,10 +50,7 @@ async fn the_index_follows_the_catalogue_within_seconds() {
 
     // Renamed: found under its new name only.
     let path = format!("/api/products/{id}");
-    let mut edit = created.body.clone();
-    for field in ["id", "created_at", "updated_at", "version", "stock"] {
-        edit.as_object_mut().unwrap().remove(field);
-    }
+    let mut edit = shop_tests::edit_form(&created.body);
     edit["name"] = json!("Mistral kettle");
     let etag = created.header("etag").unwrap().to_owned();
     let renamed =
@@ -149,12 +146,13 @@ async fn a_reindex_holds_the_active_catalogue_and_nothing_else() {
     let dir = shop_tests::temp_dir("reindex");
     let table = Arc::new(shop_embedded::sqlite::SqliteTable::open(&dir.path().join("shop.db")).unwrap());
     let catalog = Catalog::new(table);
-    catalog.create(shop_tests::draft("R-1", "Walnut stool", "furniture", 9_000), shop_tests::stock(2)).await.unwrap();
-    let hidden = ProductDraft { active: false, ..shop_tests::draft("R-2", "Walnut shelf", "furniture", 5_000) };
-    catalog.create(hidden, shop_tests::stock(2)).await.unwrap();
+    shop_tests::draft("R-1", "Walnut stool", "furniture", 9_000).create(&catalog, shop_tests::stock(2)).await;
+    let mut hidden = shop_tests::draft("R-2", "Walnut shelf", "furniture", 5_000);
+    hidden.product = ProductDraft { active: false, ..hidden.product };
+    hidden.create(&catalog, shop_tests::stock(2)).await;
     let (index, _) = shop_tantivy::TantivyIndex::open(&dir.path().join("search")).unwrap();
     // What the old index held but the catalogue no longer does.
-    index.apply(&[Change::Put(contract::product("Walnut bench", "", "furniture", 7_000, 1))]).await.unwrap();
+    index.apply(&[Change::Put(Box::new(contract::product("Walnut bench", "", "furniture", 7_000, 1)))]).await.unwrap();
 
     let counted = std::sync::Mutex::new(Vec::new());
     let indexed = shop::search::reindex(&catalog, &index, &|n| counted.lock().unwrap().push(n)).await.unwrap();

@@ -254,24 +254,54 @@ pub fn product_body(name: &str, category: &str, amount: i64, stock: i64) -> Valu
     })
 }
 
+/// The fields of a product an editor's form sends back with PUT (its own, not its variants').
+pub fn edit_form(product: &Value) -> Value {
+    let own = ["name", "description", "category", "images", "attributes", "active"];
+    Value::Object(own.iter().filter_map(|f| Some((f.to_string(), product.get(*f)?.clone()))).collect())
+}
+
 /// Units in stock, for a test.
 pub fn stock(units: i64) -> shop::domain::Stock {
     shop::domain::Stock::new(units).unwrap()
 }
 
-/// A valid product for the repositories, made for a test.
-pub fn draft(sku: &str, name: &str, category: &str, price: i64) -> shop::catalog::ProductDraft {
+/// A product sold as one variant, for the repositories.
+pub struct Single {
+    pub product: shop::catalog::ProductDraft,
+    pub variant: shop::catalog::VariantDraft,
+}
+
+impl Single {
+    /// Adds it to `catalog` with `stock`.
+    pub async fn create(self, catalog: &shop::catalog::Catalog, stock: shop::domain::Stock) -> shop::domain::Product {
+        let new = shop::catalog::NewProduct {
+            product: self.product,
+            options: Vec::new(),
+            variants: vec![(self.variant, stock)],
+        };
+        catalog.create(new).await.unwrap()
+    }
+}
+
+/// A valid product sold as one variant, made for a test.
+pub fn draft(sku: &str, name: &str, category: &str, price: i64) -> Single {
     use shop::domain::{CategorySlug, Currency, Description, Money, Name, Sku};
-    shop::catalog::ProductDraft {
-        sku: Sku::parse(sku).unwrap(),
+    let product = shop::catalog::ProductDraft {
         name: Name::parse(name).unwrap(),
         description: Description::parse("").unwrap(),
-        price: Money::price(price, Currency::EUR).unwrap(),
         category: CategorySlug::parse(category).unwrap(),
         images: vec![],
         attributes: Default::default(),
         active: true,
-    }
+    };
+    let variant = shop::catalog::VariantDraft {
+        sku: Sku::parse(sku).unwrap(),
+        options: Default::default(),
+        price: Money::price(price, Currency::EUR).unwrap(),
+        weight_grams: 0,
+        images: vec![],
+    };
+    Single { product, variant }
 }
 
 /// The shipping address the tests order to.

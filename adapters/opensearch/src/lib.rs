@@ -74,6 +74,9 @@ fn settings() -> Value {
                 "price": { "type": "long" },
                 "in_stock": { "type": "boolean" },
                 "created": { "type": "long" },
+                // Its variants' option values (`Size:M`) and SKUs.
+                "options": { "type": "keyword" },
+                "skus": { "type": "keyword" },
                 "product": { "type": "object", "enabled": false }
             }
         }
@@ -87,8 +90,10 @@ fn document(p: &Product) -> Value {
         "description": p.description,
         "category": p.category,
         "price": p.price.amount,
-        "in_stock": p.stock.get() > 0,
+        "in_stock": p.stock > 0,
         "created": p.created_at.unix_millis(),
+        "options": shop::search::option_terms(p),
+        "skus": shop::search::skus(p),
         "product": p,
     })
 }
@@ -188,12 +193,17 @@ impl OpenSearch {
         self.call(method, path, Some(serde_json::to_vec(body)?), false).await
     }
 
-    /// Creates the first index behind the alias, unless the alias exists.
+    /// Creates the first index behind the alias, unless the alias exists; then the index it
+    /// names gets the fields this version's mapping adds (an index made by an earlier version
+    /// would refuse documents that carry them: its mapping is strict).
     async fn ensure(&self) -> anyhow::Result<()> {
         self.ready
             .get_or_try_init(|| async {
                 let alias = &self.config.alias;
                 if self.call(Method::HEAD, &format!("/_alias/{alias}"), None, false).await?.status.is_success() {
+                    let mapping = settings()["mappings"]["properties"].clone();
+                    let body = json!({ "properties": mapping });
+                    self.json(Method::PUT, &format!("/{alias}/_mapping"), &body).await?.ok("extending the mapping")?;
                     return Ok(());
                 }
                 let mut body = settings();
@@ -276,7 +286,7 @@ impl SearchIndex for OpenSearch {
 
     async fn search(&self, query: &SearchQuery) -> anyhow::Result<SearchResults> {
         match self.find(&query::search(query)).await? {
-            Some(answer) => query::results(&answer),
+            Some(answer) => query::results(query, &answer),
             None => Ok(SearchResults { facets: shop::search::FacetTally::default().facets(), ..Default::default() }),
         }
     }
@@ -304,7 +314,7 @@ struct OpenSearchRebuild<'a> {
 #[async_trait]
 impl Rebuild for OpenSearchRebuild<'_> {
     async fn add(&mut self, products: &[Product]) -> anyhow::Result<()> {
-        let changes: Vec<Change> = products.iter().cloned().map(Change::Put).collect();
+        let changes: Vec<Change> = products.iter().cloned().map(|p| Change::Put(Box::new(p))).collect();
         self.search.bulk(&self.index, &changes, false).await
     }
 

@@ -3,8 +3,8 @@
 use anyhow::Context;
 use serde_json::{Value, json};
 use shop::search::{
-    DESCRIPTION_EXACT, DESCRIPTION_NEAR, FacetTally, Highlight, Hit, NAME_EXACT, NAME_NEAR, PRICE_BUCKETS, SearchQuery,
-    SearchResults, Sort, Suggestion, edits, words,
+    DESCRIPTION_EXACT, DESCRIPTION_NEAR, FacetTally, Highlight, Hit, NAME_EXACT, NAME_NEAR, PRICE_BUCKETS, SKU_EXACT,
+    SearchQuery, SearchResults, Sort, Suggestion, as_sku, edits, option_of, option_term, words,
 };
 
 /// A word's best match in one field: exact, within its edits, or (the last word) as a prefix.
@@ -43,19 +43,48 @@ fn matching(text: &str, description: bool) -> Value {
     json!({ "bool": { "must": each } })
 }
 
-/// The filters but the one at `skip` (0 category, 1 price, 2 stock; 3 skips none).
-fn filters(query: &SearchQuery, skip: usize) -> Value {
+/// A filter a facet leaves out of its own count.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Skip {
+    Category,
+    Price,
+    Stock,
+    /// The option filter at this place in [`SearchQuery::options`].
+    Option(usize),
+    None,
+}
+
+/// The filters but `skip`.
+fn filters(query: &SearchQuery, skip: Skip) -> Value {
     let mut all = Vec::new();
-    if let (Some(c), false) = (&query.category, skip == 0) {
+    if let (Some(c), false) = (&query.category, skip == Skip::Category) {
         all.push(json!({ "term": { "category": c } }));
     }
-    if (query.min_price.is_some() || query.max_price.is_some()) && skip != 1 {
+    if (query.min_price.is_some() || query.max_price.is_some()) && skip != Skip::Price {
         all.push(json!({ "range": { "price": { "gte": query.min_price, "lte": query.max_price } } }));
     }
-    if let (Some(in_stock), false) = (query.in_stock, skip == 2) {
+    if let (Some(in_stock), false) = (query.in_stock, skip == Skip::Stock) {
         all.push(json!({ "term": { "in_stock": in_stock } }));
     }
+    for (i, (name, values)) in query.options.iter().enumerate() {
+        if skip != Skip::Option(i) {
+            let terms: Vec<String> = values.iter().map(|v| option_term(name.as_str(), v.as_str())).collect();
+            all.push(json!({ "terms": { "options": terms } }));
+        }
+    }
     json!({ "bool": { "filter": all } })
+}
+
+/// The words, or the whole query as one of the variants' SKUs.
+fn words_or_sku(text: &str) -> Value {
+    let words = matching(text, true);
+    match as_sku(text) {
+        Some(sku) => json!({ "bool": { "should": [
+            words,
+            { "constant_score": { "filter": { "term": { "skus": sku } }, "boost": SKU_EXACT } },
+        ], "minimum_should_match": 1 } }),
+        None => words,
+    }
 }
 
 fn order(sort: Sort) -> Value {
@@ -77,20 +106,27 @@ pub fn search(query: &SearchQuery) -> Value {
             None => json!({ "from": from }),
         })
         .collect();
-    let facet = |skip: usize, count: Value| json!({ "filter": filters(query, skip), "aggs": { "values": count } });
+    let facet = |skip: Skip, count: Value| json!({ "filter": filters(query, skip), "aggs": { "values": count } });
+    let options = json!({ "terms": { "field": "options", "size": 1000 } });
+    let mut aggs = json!({
+        "category": facet(Skip::Category, json!({ "terms": { "field": "category", "size": 500 } })),
+        "price": facet(Skip::Price, json!({ "range": { "field": "price", "ranges": ranges } })),
+        "in_stock": facet(Skip::Stock, json!({ "terms": { "field": "in_stock" } })),
+        "options": facet(Skip::None, options.clone()),
+    });
+    // A filtered option's values are counted without its own filter.
+    for i in 0..query.options.len() {
+        aggs[format!("option_{i}")] = facet(Skip::Option(i), options.clone());
+    }
     json!({
         "from": query.offset,
         "size": query.limit,
         "track_total_hits": true,
-        "query": matching(&query.text, true),
-        "post_filter": filters(query, 3),
+        "query": words_or_sku(&query.text),
+        "post_filter": filters(query, Skip::None),
         "sort": order(query.sort),
         "_source": ["product"],
-        "aggs": {
-            "category": facet(0, json!({ "terms": { "field": "category", "size": 500 } })),
-            "price": facet(1, json!({ "range": { "field": "price", "ranges": ranges } })),
-            "in_stock": facet(2, json!({ "terms": { "field": "in_stock" } })),
-        },
+        "aggs": aggs,
         "highlight": {
             "encoder": "html",
             "pre_tags": ["<em>"],
@@ -102,7 +138,7 @@ pub fn search(query: &SearchQuery) -> Value {
     })
 }
 
-pub fn results(answer: &Value) -> anyhow::Result<SearchResults> {
+pub fn results(query: &SearchQuery, answer: &Value) -> anyhow::Result<SearchResults> {
     let items = answer["hits"]["hits"]
         .as_array()
         .context("hits")?
@@ -128,6 +164,20 @@ pub fn results(answer: &Value) -> anyhow::Result<SearchResults> {
         match bucket["key_as_string"].as_str() {
             Some("true") => tally.in_stock.in_stock = count,
             _ => tally.in_stock.sold_out = count,
+        }
+    }
+    for bucket in buckets("options") {
+        let term = bucket["key"].as_str().context("an option value")?;
+        if option_of(term).and_then(|(name, _)| query.option_filter(name)).is_none() {
+            tally.options.insert(term.to_owned(), bucket["doc_count"].as_u64().unwrap_or_default());
+        }
+    }
+    for i in 0..query.options.len() {
+        for bucket in buckets(&format!("option_{i}")) {
+            let term = bucket["key"].as_str().context("an option value")?;
+            if option_of(term).and_then(|(name, _)| query.option_filter(name)) == Some(i) {
+                tally.options.insert(term.to_owned(), bucket["doc_count"].as_u64().unwrap_or_default());
+            }
         }
     }
     let total = answer["hits"]["total"]["value"].as_u64().context("the total")?;

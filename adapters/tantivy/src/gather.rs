@@ -3,7 +3,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use shop::search::{FacetTally, SearchQuery, Sort};
+use shop::search::{FacetTally, Passes, SearchQuery, Sort, option_of, option_term};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
@@ -43,6 +43,11 @@ pub(crate) struct SegmentGather {
     price: Column<u64>,
     in_stock: Column<bool>,
     created: Column<i64>,
+    options: StrColumn,
+    /// Per option filter, the numbers of its wanted values' terms in this segment's column.
+    wanted_options: Vec<Vec<u64>>,
+    /// Per option term number, the option filter naming its option (looked up once).
+    filter_of: Vec<Option<Option<usize>>>,
     best: BinaryHeap<Reverse<Rank>>,
     total: u64,
     tally: FacetTally<u64>,
@@ -66,6 +71,17 @@ impl Collector for Gather {
             Some(c) => Some(categories.dictionary().term_ord(c.as_str())?),
             None => None,
         };
+        let options =
+            fast.str("options")?.ok_or_else(|| tantivy::TantivyError::SchemaError("no options column".into()))?;
+        let mut wanted_options = Vec::new();
+        for (name, values) in &self.query.options {
+            let mut ords = Vec::new();
+            for value in values {
+                ords.extend(options.dictionary().term_ord(option_term(name.as_str(), value.as_str()))?);
+            }
+            wanted_options.push(ords);
+        }
+        let filter_of = vec![None; options.dictionary().num_terms()];
         Ok(SegmentGather {
             query: self.query.clone(),
             keep: self.keep,
@@ -75,6 +91,9 @@ impl Collector for Gather {
             price: fast.u64("price")?,
             in_stock: fast.bool("in_stock")?,
             created: fast.i64("created")?,
+            options,
+            wanted_options,
+            filter_of,
             best: BinaryHeap::with_capacity(self.keep + 1),
             total: 0,
             tally: FacetTally::default(),
@@ -107,13 +126,21 @@ impl SegmentCollector for SegmentGather {
         let category = self.categories.ords().first(doc);
         let price = self.price.first(doc).unwrap_or_default();
         let in_stock = self.in_stock.first(doc).unwrap_or_default();
-        let passes = [
-            self.wanted.is_none_or(|wanted| wanted.is_some() && wanted == category),
-            self.query.passes_price(price),
-            self.query.passes_stock(in_stock),
-        ];
-        self.tally.count(category.unwrap_or(u64::MAX), price, in_stock, passes);
-        if passes != [true; 3] {
+        let mut passes = Passes {
+            category: self.wanted.is_none_or(|wanted| wanted.is_some() && wanted == category),
+            price: self.query.passes_price(price),
+            stock: self.query.passes_stock(in_stock),
+            failed_options: 0,
+        };
+        let terms: Vec<u64> = self.options.ords().values_for_doc(doc).collect();
+        for (i, wanted) in self.wanted_options.iter().enumerate() {
+            if !terms.iter().any(|t| wanted.contains(t)) {
+                passes.failed_options |= 1 << i;
+            }
+        }
+        let options: Vec<(u64, Option<usize>)> = terms.iter().map(|&t| (t, self.filter_of(t))).collect();
+        self.tally.count(category.unwrap_or(u64::MAX), price, in_stock, options, passes);
+        if !passes.all() {
             return;
         }
         self.total += 1;
@@ -137,13 +164,29 @@ impl SegmentCollector for SegmentGather {
     }
 
     fn harvest(self) -> SegmentFruit {
-        let categories = self.categories;
-        let mut name = String::new();
-        let tally = self.tally.named(|ord| {
-            name.clear();
-            let _ = categories.ord_to_str(ord, &mut name);
-            name.clone()
-        });
+        let (categories, options) = (self.categories, self.options);
+        let named = |column: &StrColumn, ord: u64| {
+            let mut name = String::new();
+            let _ = column.ord_to_str(ord, &mut name);
+            name
+        };
+        let tally = self.tally.named(|ord| named(&categories, ord), |ord| named(&options, ord));
         SegmentFruit { best: self.best.into_iter().map(|Reverse(rank)| rank).collect(), total: self.total, tally }
+    }
+}
+
+impl SegmentGather {
+    /// The option filter that names the option of term number `term`, if any.
+    fn filter_of(&mut self, term: u64) -> Option<usize> {
+        if self.query.options.is_empty() {
+            return None;
+        }
+        let slot = self.filter_of.get_mut(term as usize)?;
+        if slot.is_none() {
+            let mut text = String::new();
+            let _ = self.options.ord_to_str(term, &mut text);
+            *slot = Some(option_of(&text).and_then(|(name, _)| self.query.option_filter(name)));
+        }
+        slot.expect("looked up above")
     }
 }

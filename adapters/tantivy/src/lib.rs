@@ -6,9 +6,12 @@
 //! that starts after [`SearchIndex::apply`] returns sees the changes. A rebuild fills a new
 //! folder and swaps it in by rewriting `CURRENT` (a rename: one step).
 //!
-//! A search is one pass over the documents the words match: each is checked against the
-//! filters, counted in the facets the other filters let through, and ranked if it passes every
-//! filter, reading the category, price, stock and age from fast fields.
+//! A search is one pass over the documents the words (or a SKU) match: each is checked against
+//! the filters, counted in the facets the other filters let through, and ranked if it passes
+//! every filter, reading the category, price, stock, option values and age from fast fields.
+//!
+//! An index of an earlier schema (a field missing) is unreadable to this one: it is replaced
+//! by an empty one, which the stack rebuilds from the catalogue.
 
 mod gather;
 
@@ -21,8 +24,8 @@ use async_trait::async_trait;
 use shop::catalog::Product;
 use shop::domain::ProductId;
 use shop::search::{
-    Change, DESCRIPTION_EXACT, DESCRIPTION_NEAR, Highlight, Hit, NAME_EXACT, NAME_NEAR, Rebuild, SearchIndex,
-    SearchQuery, SearchResults, Suggestion, edits,
+    Change, DESCRIPTION_EXACT, DESCRIPTION_NEAR, Highlight, Hit, NAME_EXACT, NAME_NEAR, Rebuild, SKU_EXACT,
+    SearchIndex, SearchQuery, SearchResults, Suggestion, as_sku, edits, option_terms, skus,
 };
 use tantivy::query::{
     AllQuery, BooleanQuery, ConstScoreQuery, DisjunctionMaxQuery, FuzzyTermQuery, Occur, Query, TermQuery,
@@ -54,6 +57,10 @@ struct Fields {
     in_stock: Field,
     created: Field,
     revision: Field,
+    /// The option values its variants offer ([`option_terms`]).
+    options: Field,
+    /// Its variants' SKUs.
+    sku: Field,
     /// The product as the catalogue answers it, as JSON.
     product: Field,
 }
@@ -72,6 +79,8 @@ impl Fields {
         schema.add_bool_field("in_stock", FAST);
         schema.add_i64_field("created", FAST);
         schema.add_u64_field("revision", FAST);
+        schema.add_text_field("options", STRING | FAST);
+        schema.add_text_field("sku", STRING);
         schema.add_text_field("product", STORED);
         schema.build()
     }
@@ -88,6 +97,8 @@ impl Fields {
             in_stock: f("in_stock")?,
             created: f("created")?,
             revision: f("revision")?,
+            options: f("options")?,
+            sku: f("sku")?,
             product: f("product")?,
         })
     }
@@ -99,9 +110,15 @@ impl Fields {
         doc.add_text(self.description, p.description.as_str());
         doc.add_text(self.category, p.category.as_str());
         doc.add_u64(self.price, u64::try_from(p.price.amount).context("a negative price")?);
-        doc.add_bool(self.in_stock, p.stock.get() > 0);
+        doc.add_bool(self.in_stock, p.stock > 0);
         doc.add_i64(self.created, p.created_at.unix_millis());
         doc.add_u64(self.revision, p.version);
+        for term in option_terms(p) {
+            doc.add_text(self.options, term);
+        }
+        for sku in skus(p) {
+            doc.add_text(self.sku, sku);
+        }
         doc.add_text(self.product, serde_json::to_string(p)?);
         Ok(doc)
     }
@@ -220,7 +237,13 @@ impl Live {
     fn search(&self, query: &SearchQuery) -> anyhow::Result<SearchResults> {
         let words = self.words(&query.text);
         let searcher = self.reader.searcher();
-        let gathered = searcher.search(&*self.matching(&words, true), &Gather::new(query))?;
+        let mut matching = self.matching(&words, true);
+        if let Some(sku) = as_sku(&query.text) {
+            let term = TermQuery::new(Term::from_field_text(self.fields.sku, &sku), IndexRecordOption::Basic);
+            let by_sku: Box<dyn Query> = Box::new(ConstScoreQuery::new(Box::new(term), SKU_EXACT));
+            matching = Box::new(BooleanQuery::new(vec![(Occur::Should, matching), (Occur::Should, by_sku)]));
+        }
+        let gathered = searcher.search(&*matching, &Gather::new(query))?;
         let highlighter = |field| {
             let terms: BTreeMap<String, f32> = words.iter().map(|w| (w.clone(), 1.0)).collect();
             SnippetGenerator::new(terms, analyser(), field, 200)

@@ -22,7 +22,7 @@ async fn an_index_survives_a_restart_and_an_unreadable_one_starts_empty() {
     let lamp = product("Brass lamp", "", "lamps", 4_900, 3);
     {
         let (index, _) = TantivyIndex::open(&root).unwrap();
-        index.apply(&[Change::Put(lamp.clone())]).await.unwrap();
+        index.apply(&[Change::Put(Box::new(lamp.clone()))]).await.unwrap();
     }
     // The writer thread lets go of the folder once the index is dropped.
     let reopened = eventually_open(&root).await;
@@ -30,7 +30,7 @@ async fn an_index_survives_a_restart_and_an_unreadable_one_starts_empty() {
     assert_eq!(opened, Opened::Existing);
     let found = index.search(&SearchQuery::new("lamp", 0, 10).unwrap()).await.unwrap();
     assert_eq!(found.items.len(), 1);
-    index.apply(&[Change::Put(lamp.clone())]).await.unwrap();
+    index.apply(&[Change::Put(Box::new(lamp.clone()))]).await.unwrap();
     assert_eq!(index.search(&SearchQuery::new("lamp", 0, 10).unwrap()).await.unwrap().total, 1, "no duplicate");
     drop(index);
 

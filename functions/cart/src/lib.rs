@@ -3,9 +3,9 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use shop::cart::{CartView, Carts};
+use shop::cart::{CartView, Carts, Line};
 use shop::catalog::Catalog;
-use shop::domain::{ProductId, Quantity};
+use shop::domain::{Quantity, VariantId};
 use shop::http::caller::Revocations;
 use shop::http::{Caller, Json};
 use shop::openapi::Shared;
@@ -62,9 +62,10 @@ async fn clear_cart(State(state): State<CartState>, caller: Caller) -> Result<St
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Put a product in the cart, or change how many.
-#[utoipa::path(put, path = "/api/cart/items/{product_id}", tag = "cart", security(("cognito" = [])),
-    params(("product_id" = String, Path)), request_body = CartItemBody,
+/// Put a variant in the cart, or change how many. The id of a product sold as one variant
+/// names that variant.
+#[utoipa::path(put, path = "/api/cart/items/{variant_id}", tag = "cart", security(("cognito" = [])),
+    params(("variant_id" = String, Path)), request_body = CartItemBody,
     responses((status = 200, body = CartView), (status = 404, body = shop::error::Problem),
               (status = 409, body = shop::error::Problem, description = "Not on sale (`/problems/not-on-sale`), the cart is full \
               (`/problems/conflict`), or it kept changing (`/problems/contention`)")))]
@@ -74,23 +75,33 @@ async fn set_item(
     Path(id): Path<String>,
     Json(body): Json<CartItemBody>,
 ) -> Result<Json<CartView>> {
-    let id = shop::http::path_id(&id, ProductId::parse, "product")?;
+    let id = shop::http::path_id(&id, VariantId::parse, "variant")?;
     let quantity = Quantity::new(body.quantity).map_err(|e| Error::invalid("quantity", e))?;
-    let product = state.catalog.get(&id).await?.ok_or(Error::NotFound("product"))?;
+    let (product, variant) = state.catalog.locate(&id).await?.ok_or(Error::NotFound("variant"))?;
     if !product.active {
-        return Err(shop::orders::OrderError::NotOnSale { products: vec![id] }.into());
+        return Err(shop::orders::OrderError::NotOnSale { products: vec![product.id] }.into());
     }
-    state.carts.set(&caller.user_id, &id, quantity).await?;
+    state.carts.set(&caller.user_id, Line { product: product.id, variant, quantity }).await?;
     Ok(Json(state.carts.view(&caller.user_id).await?))
 }
 
-/// Take a product out of the cart.
-#[utoipa::path(delete, path = "/api/cart/items/{product_id}", tag = "cart", security(("cognito" = [])),
-    params(("product_id" = String, Path)), responses((status = 204), (status = 404, body = shop::error::Problem)))]
+/// Take a variant out of the cart. The id of a product sold as one variant names that
+/// variant.
+#[utoipa::path(delete, path = "/api/cart/items/{variant_id}", tag = "cart", security(("cognito" = [])),
+    params(("variant_id" = String, Path)), responses((status = 204), (status = 404, body = shop::error::Problem)))]
 async fn remove_item(State(state): State<CartState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode> {
-    if state.carts.remove(&caller.user_id, &shop::http::path_id(&id, ProductId::parse, "product")?).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(Error::NotFound("cart line"))
+    let id = shop::http::path_id(&id, VariantId::parse, "variant")?;
+    if state.carts.remove(&caller.user_id, &id).await? {
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    // A product's id: its one variant's line.
+    let named = match state.catalog.locate(&id).await {
+        Ok(Some((_, variant))) if variant != id => Some(variant),
+        Ok(_) | Err(shop::catalog::CatalogError::VariantRequired { .. }) => None,
+        Err(e) => return Err(e.into()),
+    };
+    match named {
+        Some(variant) if state.carts.remove(&caller.user_id, &variant).await? => Ok(StatusCode::NO_CONTENT),
+        _ => Err(Error::NotFound("cart line")),
     }
 }

@@ -5,12 +5,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use shop::domain::{Address, Invalid, OrderId, OrderStatus, ProductId, Quantity, TrackingNumber};
+use shop::domain::{Address, Invalid, OrderId, OrderStatus, ProductId, Quantity, TrackingNumber, VariantId};
 use shop::error::Validation;
 use shop::http::caller::Revocations;
 use shop::http::{Caller, Json, Page, PageParams, PageQuery, Query, Versioned};
 use shop::openapi::Shared;
-use shop::orders::{CancelReason, CheckoutRequest, Order, OrderScope, Orders, Transition};
+use shop::orders::{CancelReason, CheckoutRequest, Order, OrderScope, Orders, Transition, Wanted};
 use shop::{Error, Result};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -39,12 +39,16 @@ struct Doc;
 
 shop::service!(OrdersState, Doc, [place_order, list_orders, get_order, cancel_order, set_status]);
 
-/// A line to order.
+/// A line to order: a product's variant (`variant_id` may be left out for a product sold as
+/// one variant), and how many.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderItemBody {
     #[schema(value_type = ProductId)]
     product_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<VariantId>)]
+    variant_id: Option<String>,
     #[schema(value_type = Quantity)]
     #[serde(deserialize_with = "shop::http::json::integer")]
     quantity: i64,
@@ -118,8 +122,9 @@ async fn place_order(
     let items = body.items.map(|items| {
         v.each("items", items, |item| {
             let product = ProductId::parse(&item.product_id)?;
+            let variant = item.variant_id.as_deref().map(VariantId::parse).transpose()?;
             let quantity = Quantity::new(item.quantity)?;
-            Ok((product, quantity))
+            Ok(Wanted { product, variant, quantity })
         })
     });
     let items = v.finish(|| items.map_or(Some(None), |i| i.map(Some)))?;

@@ -6,9 +6,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use shop::catalog::{Catalog, Category, MAX_ATTRIBUTES, MAX_IMAGES, Product, ProductDraft};
+use shop::catalog::{
+    Catalog, Category, MAX_ATTRIBUTES, MAX_IMAGES, NewProduct, Product, ProductDraft, SoleDraft, VariantDraft,
+};
 use shop::domain::{
-    CategorySlug, Currency, Description, ImageUrl, Invalid, Money, Name, ProductId, Reason, Sku, Stock,
+    CategorySlug, Currency, Description, ImageUrl, Invalid, Label, MAX_OPTIONS, MAX_VARIANTS, MAX_WEIGHT_GRAMS, Money,
+    Name, ProductId, ProductOption, Reason, Sku, Stock, VariantId,
 };
 use shop::error::Validation;
 use shop::http::caller::Revocations;
@@ -56,29 +59,27 @@ shop::service!(
         update_product,
         delete_product,
         adjust_stock,
+        add_variant,
+        update_variant,
+        delete_variant,
+        adjust_variant_stock,
         product_sales,
         list_categories
     ]
 );
 
-/// A product as an editor sends it (POST creates, PUT replaces). `stock` is the first stock of
-/// a new product; afterwards it moves only through `POST /api/products/{id}/stock` and sales.
+/// A product as an editor sends it (POST creates, PUT replaces its own fields). A product with
+/// options sends them with its `variants`; one sold as one variant may instead give that
+/// variant's `sku`, `price`, `stock` and `weight_grams` here. Variants change afterwards through
+/// `/api/products/{id}/variants`; stock only through the stock routes and sales.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductBody {
-    #[schema(value_type = Sku)]
-    sku: String,
     #[schema(value_type = Name)]
     name: String,
     #[serde(default)]
     #[schema(value_type = Description)]
     description: String,
-    price: PriceBody,
-    /// Only when creating (default 0).
-    #[serde(default)]
-    #[schema(value_type = Option<Stock>)]
-    #[serde(deserialize_with = "shop::http::json::optional_integer")]
-    stock: Option<i64>,
     #[schema(value_type = CategorySlug)]
     category: String,
     #[serde(default)]
@@ -89,10 +90,68 @@ pub struct ProductBody {
     attributes: BTreeMap<String, String>,
     #[serde(default = "active_by_default")]
     active: bool,
+    /// Up to three, each with its values in the order a picker shows them. On PUT, absent
+    /// keeps them as they are.
+    #[schema(max_items = 3)]
+    options: Option<Vec<OptionBody>>,
+    /// Only when creating: the variants, one per combination of option values offered.
+    #[schema(max_items = 48)]
+    variants: Option<Vec<VariantBody>>,
+    /// A product sold as one variant: its SKU.
+    #[schema(value_type = Option<Sku>)]
+    sku: Option<String>,
+    /// A product sold as one variant: its price.
+    price: Option<PriceBody>,
+    /// A product sold as one variant: its first stock (default 0); on PUT, if sent, it must
+    /// still be the stock.
+    #[serde(default)]
+    #[schema(value_type = Option<Stock>)]
+    #[serde(deserialize_with = "shop::http::json::optional_integer")]
+    stock: Option<i64>,
+    /// A product sold as one variant: its weight in grams (default 0; on PUT, absent keeps it).
+    #[serde(default)]
+    #[schema(value_type = Option<u32>, maximum = 1_000_000)]
+    #[serde(deserialize_with = "shop::http::json::optional_integer")]
+    weight_grams: Option<i64>,
 }
 
 fn active_by_default() -> bool {
     true
+}
+
+/// One of a product's options and its values.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OptionBody {
+    #[schema(value_type = Label, example = "Size")]
+    name: String,
+    #[schema(value_type = Vec<Label>, min_items = 1, max_items = 48, example = json!(["S", "M", "L"]))]
+    values: Vec<String>,
+}
+
+/// A variant as an editor sends it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VariantBody {
+    #[schema(value_type = Sku)]
+    sku: String,
+    /// One value of each of the product's options (a value new to an option is added to it).
+    #[serde(default)]
+    #[schema(example = json!({"Size": "M"}))]
+    options: BTreeMap<String, String>,
+    price: PriceBody,
+    /// Its first stock when created (default 0); on PUT, if sent, it must still be the stock.
+    #[serde(default)]
+    #[schema(value_type = Option<Stock>)]
+    #[serde(deserialize_with = "shop::http::json::optional_integer")]
+    stock: Option<i64>,
+    #[serde(default)]
+    #[schema(value_type = Option<u32>, maximum = 1_000_000)]
+    #[serde(deserialize_with = "shop::http::json::optional_integer")]
+    weight_grams: Option<i64>,
+    #[serde(default)]
+    #[schema(value_type = Vec<ImageUrl>, max_items = 10)]
+    images: Vec<String>,
 }
 
 /// A price: integer minor units and an ISO 4217 currency.
@@ -117,51 +176,154 @@ fn attribute(name: &str, value: &str) -> std::result::Result<(String, String), I
     }
 }
 
-impl ProductBody {
-    /// The draft and the first stock of a new product.
-    fn new_product(self) -> Result<(ProductDraft, Stock)> {
-        let mut v = Validation::default();
-        let stock = v.field("stock", Stock::new(self.stock.unwrap_or(0)));
-        let draft = self.draft(v)?;
-        Ok((draft, stock.expect("validated with the draft")))
-    }
+fn at_most(n: usize, max: usize) -> std::result::Result<(), Invalid> {
+    if n > max { Err(Invalid::new(format!("at most {max}"))) } else { Ok(()) }
+}
 
-    /// The draft of a change to an existing product, and the stock its editor read, if sent
-    /// back (it must still be the stock: stock moves only through the inventory route).
-    fn change(self) -> Result<(ProductDraft, Option<Stock>)> {
-        let mut v = Validation::default();
-        let stock = v.optional("stock", self.stock, Stock::new);
-        let draft = self.draft(v)?;
-        Ok((draft, stock.expect("validated with the draft")))
-    }
+fn price(v: &mut Validation, field: &str, body: &PriceBody) -> Option<Money> {
+    let currency = v.field(&format!("{field}.currency"), Currency::parse(&body.currency))?;
+    v.field(&format!("{field}.amount"), Money::price(body.amount, currency))
+}
 
-    fn draft(self, mut v: Validation) -> Result<ProductDraft> {
-        let body = self;
-        let sku = v.field("sku", Sku::parse(&body.sku));
-        let name = v.field("name", Name::parse(&body.name));
-        let description = v.field("description", Description::parse(&body.description));
-        let currency = v.field("price.currency", Currency::parse(&body.price.currency));
-        let price = currency.and_then(|c| v.field("price.amount", Money::price(body.price.amount, c)));
-        let category = v.field("category", CategorySlug::parse(&body.category));
-        let too_many = |n: usize, max: usize| {
-            if n > max { Err(Invalid::new(format!("at most {max}"))) } else { Ok(()) }
+fn weight(grams: i64) -> std::result::Result<u32, Invalid> {
+    u32::try_from(grams)
+        .ok()
+        .filter(|g| *g <= MAX_WEIGHT_GRAMS)
+        .ok_or_else(|| Invalid::new(format!("must be between 0 and {MAX_WEIGHT_GRAMS}")))
+}
+
+fn images(v: &mut Validation, field: &str, raw: &[String]) -> Option<Vec<ImageUrl>> {
+    v.field(field, at_most(raw.len(), MAX_IMAGES));
+    v.each(field, raw, |s| ImageUrl::parse(s))
+}
+
+fn options(v: &mut Validation, raw: &[OptionBody]) -> Option<Vec<ProductOption>> {
+    v.field("options", at_most(raw.len(), MAX_OPTIONS));
+    let mut options = Vec::new();
+    for (i, option) in raw.iter().enumerate() {
+        let name = v.field(&format!("options[{i}].name"), Label::parse(&option.name));
+        v.field(&format!("options[{i}].values"), at_most(option.values.len(), MAX_VARIANTS));
+        let values = v.each(&format!("options[{i}].values"), &option.values, |s| Label::parse(s));
+        options.push(ProductOption { name: name?, values: values? });
+    }
+    Some(options)
+}
+
+impl VariantBody {
+    /// The draft and the stock sent (the first stock of a new variant, or the stock read).
+    fn draft(&self, v: &mut Validation, at: &str) -> Option<(VariantDraft, Option<Stock>)> {
+        let sku = v.field(&format!("{at}sku"), Sku::parse(&self.sku));
+        let options = v.each(&format!("{at}options"), &self.options, |(name, value)| {
+            Ok((Label::parse(name)?, Label::parse(value)?))
+        });
+        let price = price(v, &format!("{at}price"), &self.price);
+        let stock = v.optional(&format!("{at}stock"), self.stock, Stock::new);
+        let weight = v.field(&format!("{at}weight_grams"), weight(self.weight_grams.unwrap_or(0)));
+        let images = images(v, &format!("{at}images"), &self.images);
+        let draft = VariantDraft {
+            sku: sku?,
+            options: options?.into_iter().collect(),
+            price: price?,
+            weight_grams: weight?,
+            images: images?,
         };
-        v.field("images", too_many(body.images.len(), MAX_IMAGES));
-        let images = v.each("images", &body.images, |s| ImageUrl::parse(s));
-        v.field("attributes", too_many(body.attributes.len(), MAX_ATTRIBUTES));
-        let attributes = v.each("attributes", &body.attributes, |(k, val)| attribute(k, val));
-        v.finish(|| {
-            Some(ProductDraft {
-                sku: sku?,
-                name: name?,
-                description: description?,
-                price: price?,
-                category: category?,
-                images: images?,
-                attributes: attributes?.into_iter().collect(),
-                active: body.active,
-            })
+        Some((draft, stock?))
+    }
+
+    fn validated(self) -> Result<(VariantDraft, Option<Stock>)> {
+        let mut v = Validation::default();
+        let draft = self.draft(&mut v, "");
+        v.finish(|| draft)
+    }
+}
+
+impl ProductBody {
+    /// The product's own fields.
+    fn draft(&self, v: &mut Validation) -> Option<ProductDraft> {
+        let name = v.field("name", Name::parse(&self.name));
+        let description = v.field("description", Description::parse(&self.description));
+        let category = v.field("category", CategorySlug::parse(&self.category));
+        let images = images(v, "images", &self.images);
+        v.field("attributes", at_most(self.attributes.len(), MAX_ATTRIBUTES));
+        let attributes = v.each("attributes", &self.attributes, |(k, val)| attribute(k, val));
+        Some(ProductDraft {
+            name: name?,
+            description: description?,
+            category: category?,
+            images: images?,
+            attributes: attributes?.into_iter().collect(),
+            active: self.active,
         })
+    }
+
+    /// The one variant of a product sent as one; `None` when the body gives none of its fields.
+    fn sole(&self, v: &mut Validation) -> Option<Option<SoleDraft>> {
+        if self.sku.is_none() && self.price.is_none() && self.stock.is_none() && self.weight_grams.is_none() {
+            return Some(None);
+        }
+        fn missing<T>(what: &str) -> std::result::Result<T, Invalid> {
+            Err(Invalid::new(format!("is required with {what}")))
+        }
+        let sku = match &self.sku {
+            Some(sku) => v.field("sku", Sku::parse(sku)),
+            None => v.field("sku", missing("price, stock or weight_grams")),
+        };
+        let price = match &self.price {
+            Some(body) => price(v, "price", body),
+            None => v.field("price", missing("sku")),
+        };
+        let stock = v.optional("stock", self.stock, Stock::new);
+        let weight_grams = v.optional("weight_grams", self.weight_grams, weight);
+        Some(Some(SoleDraft { sku: sku?, price: price?, weight_grams: weight_grams?, stock: stock? }))
+    }
+
+    /// A new product: its fields, options and variants with their first stock.
+    fn new_product(self) -> Result<NewProduct> {
+        let mut v = Validation::default();
+        let draft = self.draft(&mut v);
+        let options = options(&mut v, self.options.as_deref().unwrap_or_default());
+        let variants = match (&self.variants, self.sole(&mut v)) {
+            (Some(_), Some(Some(_))) => {
+                v.field::<()>("variants", Err(Invalid::new("give either variants or sku and price, not both")));
+                None
+            }
+            (Some(variants), _) => {
+                v.field("variants", at_most(variants.len(), MAX_VARIANTS));
+                let drafts: Vec<_> =
+                    variants.iter().enumerate().map(|(i, b)| b.draft(&mut v, &format!("variants[{i}]."))).collect();
+                drafts.into_iter().map(|d| d.map(|(draft, stock)| (draft, stock.unwrap_or(Stock::ZERO)))).collect()
+            }
+            (None, Some(Some(sole))) => {
+                let variant = VariantDraft {
+                    sku: sole.sku,
+                    options: Default::default(),
+                    price: sole.price,
+                    weight_grams: sole.weight_grams.unwrap_or(0),
+                    images: Vec::new(),
+                };
+                Some(vec![(variant, sole.stock.unwrap_or(Stock::ZERO))])
+            }
+            (None, Some(None)) => {
+                v.field::<()>("variants", Err(Invalid::new("give the variants, or the sku and price of the one")));
+                None
+            }
+            (None, None) => None,
+        };
+        v.finish(|| Some(NewProduct { product: draft?, options: options?, variants: variants? }))
+    }
+
+    /// A change of an existing product: its fields, its options if sent, and its one
+    /// variant's if sent.
+    fn change(self) -> Result<(ProductDraft, Option<Vec<ProductOption>>, Option<SoleDraft>)> {
+        let mut v = Validation::default();
+        if self.variants.is_some() {
+            let moved = "change through /api/products/{id}/variants";
+            v.field::<()>("variants", Err(Invalid::new(moved)));
+        }
+        let draft = self.draft(&mut v);
+        let options = self.options.as_deref().map(|raw| options(&mut v, raw));
+        let sole = self.sole(&mut v);
+        v.finish(|| Some((draft?, options.map(|o| o.expect("validated")), sole?)))
     }
 }
 
@@ -230,15 +392,15 @@ async fn create_product(
     Json(body): Json<ProductBody>,
 ) -> Result<axum::response::Response> {
     caller.require_admin()?;
-    let (draft, stock) = body.new_product()?;
-    let product = state.catalog.create(draft, stock).await?;
-    tracing::info!(product = %product.id, sku = %product.sku, "product created");
+    let product = state.catalog.create(body.new_product()?).await?;
+    tracing::info!(product = %product.id, variants = product.variants.len(), "product created");
     Ok(shop::http::created(&format!("/api/products/{}", product.id), product.version, product))
 }
 
-/// Replace a product's fields but its stock (admin). Send `If-Match` with the ETag you read:
-/// any change since (a sale too) answers 412. A `stock` sent back must be the product's stock
-/// (409 otherwise): stock moves only through `POST /api/products/{id}/stock`.
+/// Replace a product's own fields (admin), and those of its one variant for a product sold as
+/// one (`sku`, `price`, `weight_grams`). Send `If-Match` with the ETag you read: any change
+/// since (a sale too) answers 412. A `stock` sent back must be the stock (409 otherwise): stock
+/// moves only through the stock routes.
 #[utoipa::path(put, path = "/api/products/{id}", tag = "products", request_body = ProductBody, security(("cognito" = [])),
     params(("id" = String, Path), ("If-Match" = String, Header, description = "The ETag you read")),
     responses((status = 200, body = Product), (status = 404, body = shop::error::Problem),
@@ -254,8 +416,8 @@ async fn update_product(
 ) -> Result<Versioned<Product>> {
     caller.require_admin()?;
     let id = shop::http::path_id(&id, ProductId::parse, "product")?;
-    let (draft, stock) = body.change()?;
-    let product = state.catalog.update(&id, draft, stock, if_match.required()?).await?;
+    let (draft, options, sole) = body.change()?;
+    let product = state.catalog.update(&id, draft, options, sole, if_match.required()?).await?;
     tracing::info!(product = %product.id, revision = product.version, "product updated");
     Ok(Versioned(product.version, product))
 }
@@ -290,12 +452,13 @@ pub struct StockBody {
     reason: String,
 }
 
-/// Move a product's stock (admin): applied atomically, never below zero, whatever sells
+/// Move the stock of a product sold as one variant (admin; a product with several answers
+/// 409: use the variant's stock route): applied atomically, never below zero, whatever sells
 /// meanwhile. Answers the product afterwards.
 #[utoipa::path(post, path = "/api/products/{id}/stock", tag = "products", request_body = StockBody, security(("cognito" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = Product), (status = 404, body = shop::error::Problem),
-              (status = 409, body = shop::error::Problem, description = "Would take the stock below zero"),
+              (status = 409, body = shop::error::Problem, description = "Would take the stock below zero, or the product has several variants"),
               (status = 422, body = shop::error::Problem)))]
 async fn adjust_stock(
     State(state): State<ProductsState>,
@@ -304,7 +467,34 @@ async fn adjust_stock(
     Json(body): Json<StockBody>,
 ) -> Result<Versioned<Product>> {
     caller.require_admin()?;
-    let id = shop::http::path_id(&id, ProductId::parse, "product")?;
+    move_stock(&state, &id, None, body).await
+}
+
+/// Move a variant's stock (admin): applied atomically, never below zero, whatever sells
+/// meanwhile. Answers the product afterwards.
+#[utoipa::path(post, path = "/api/products/{id}/variants/{variant_id}/stock", tag = "products", request_body = StockBody,
+    security(("cognito" = [])), params(("id" = String, Path), ("variant_id" = String, Path)),
+    responses((status = 200, body = Product), (status = 404, body = shop::error::Problem),
+              (status = 409, body = shop::error::Problem, description = "Would take the stock below zero"),
+              (status = 422, body = shop::error::Problem)))]
+async fn adjust_variant_stock(
+    State(state): State<ProductsState>,
+    caller: Caller,
+    Path((id, variant)): Path<(String, String)>,
+    Json(body): Json<StockBody>,
+) -> Result<Versioned<Product>> {
+    caller.require_admin()?;
+    let variant = shop::http::path_id(&variant, VariantId::parse, "variant")?;
+    move_stock(&state, &id, Some(&variant), body).await
+}
+
+async fn move_stock(
+    state: &ProductsState,
+    id: &str,
+    variant: Option<&VariantId>,
+    body: StockBody,
+) -> Result<Versioned<Product>> {
+    let id = shop::http::path_id(id, ProductId::parse, "product")?;
     let mut v = Validation::default();
     let delta = v.field(
         "delta",
@@ -316,8 +506,79 @@ async fn adjust_stock(
     );
     let reason = v.field("reason", Reason::parse(&body.reason));
     let (delta, reason) = v.finish(|| Some((delta?, reason?)))?;
-    let product = state.catalog.adjust_stock(&id, delta, &reason).await?;
-    tracing::info!(product = %id, delta, stock = product.stock.get(), revision = product.version, "stock adjusted");
+    let product = state.catalog.adjust_stock(&id, variant, delta, &reason).await?;
+    tracing::info!(product = %id, delta, stock = product.stock, revision = product.version, "stock adjusted");
+    Ok(Versioned(product.version, product))
+}
+
+/// Add a variant (admin): its option values, SKU (unique shop-wide), price, first stock, weight
+/// and images. Send `If-Match` with the ETag you read. Answers the product.
+#[utoipa::path(post, path = "/api/products/{id}/variants", tag = "products", request_body = VariantBody, security(("cognito" = [])),
+    params(("id" = String, Path), ("If-Match" = String, Header, description = "The ETag you read")),
+    responses((status = 201, body = Product), (status = 404, body = shop::error::Problem),
+              (status = 409, body = shop::error::Problem, description = "SKU taken"),
+              (status = 412, body = shop::error::Problem), (status = 422, body = shop::error::Problem),
+              (status = 428, body = shop::error::Problem, description = "No If-Match")))]
+async fn add_variant(
+    State(state): State<ProductsState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    Json(body): Json<VariantBody>,
+) -> Result<Response> {
+    caller.require_admin()?;
+    let id = shop::http::path_id(&id, ProductId::parse, "product")?;
+    let (draft, stock) = body.validated()?;
+    let expected = if_match.required()?;
+    let (product, variant) = state.catalog.add_variant(&id, draft, stock.unwrap_or(Stock::ZERO), expected).await?;
+    tracing::info!(product = %id, %variant, revision = product.version, "variant added");
+    Ok(shop::http::created(&format!("/api/products/{id}"), product.version, product))
+}
+
+/// Replace a variant's fields but its stock (admin). Send `If-Match` with the product's ETag.
+/// Answers the product.
+#[utoipa::path(put, path = "/api/products/{id}/variants/{variant_id}", tag = "products", request_body = VariantBody,
+    security(("cognito" = [])),
+    params(("id" = String, Path), ("variant_id" = String, Path), ("If-Match" = String, Header, description = "The ETag you read")),
+    responses((status = 200, body = Product), (status = 404, body = shop::error::Problem),
+              (status = 409, body = shop::error::Problem, description = "SKU taken, or a stock that is not the variant's"),
+              (status = 412, body = shop::error::Problem), (status = 422, body = shop::error::Problem),
+              (status = 428, body = shop::error::Problem, description = "No If-Match")))]
+async fn update_variant(
+    State(state): State<ProductsState>,
+    caller: Caller,
+    Path((id, variant)): Path<(String, String)>,
+    if_match: IfMatch,
+    Json(body): Json<VariantBody>,
+) -> Result<Versioned<Product>> {
+    caller.require_admin()?;
+    let id = shop::http::path_id(&id, ProductId::parse, "product")?;
+    let variant = shop::http::path_id(&variant, VariantId::parse, "variant")?;
+    let (draft, stock) = body.validated()?;
+    let product = state.catalog.update_variant(&id, Some(&variant), draft, stock, if_match.required()?).await?;
+    tracing::info!(product = %id, %variant, revision = product.version, "variant updated");
+    Ok(Versioned(product.version, product))
+}
+
+/// Remove a variant (admin; a product keeps one at least: 409). Send `If-Match` with the
+/// product's ETag. Answers the product.
+#[utoipa::path(delete, path = "/api/products/{id}/variants/{variant_id}", tag = "products", security(("cognito" = [])),
+    params(("id" = String, Path), ("variant_id" = String, Path), ("If-Match" = String, Header, description = "The ETag you read")),
+    responses((status = 200, body = Product), (status = 404, body = shop::error::Problem),
+              (status = 409, body = shop::error::Problem, description = "The product's last variant"),
+              (status = 412, body = shop::error::Problem),
+              (status = 428, body = shop::error::Problem, description = "No If-Match")))]
+async fn delete_variant(
+    State(state): State<ProductsState>,
+    caller: Caller,
+    Path((id, variant)): Path<(String, String)>,
+    if_match: IfMatch,
+) -> Result<Versioned<Product>> {
+    caller.require_admin()?;
+    let id = shop::http::path_id(&id, ProductId::parse, "product")?;
+    let variant = shop::http::path_id(&variant, VariantId::parse, "variant")?;
+    let product = state.catalog.delete_variant(&id, &variant, if_match.required()?).await?;
+    tracing::info!(product = %id, %variant, revision = product.version, "variant deleted");
     Ok(Versioned(product.version, product))
 }
 

@@ -47,6 +47,10 @@ pub struct SearchParams {
     max_price: Option<u64>,
     /// Only products in stock (`true`) or sold out (`false`).
     in_stock: Option<bool>,
+    /// Only products with a variant of these option values: `name:value` pairs,
+    /// comma-separated (`Size:M,Size:L,Colour:Blue`: size M or L, and blue).
+    #[param(max_length = 1400, example = "Size:M,Colour:Blue")]
+    option: Option<String>,
     sort: Option<Sort>,
 }
 
@@ -54,8 +58,9 @@ fn bad(e: impl std::fmt::Display) -> Error {
     Error::BadRequest(e.to_string())
 }
 
-/// Search the catalogue. `facets` count the results by category, price range and stock, each
-/// with the other filters applied; `Link` names the next page.
+/// Search the catalogue, by words or by one of the variants' SKUs. `facets` count the results
+/// by category, price range, stock and option values, each with the other filters applied;
+/// `Link` names the next page.
 #[utoipa::path(get, path = "/api/search", tag = "search", params(SearchParams, PageQuery),
     responses((status = 200, body = SearchResults, description = "A page of results; `Link` names the next"),
               (status = 304), (status = 400, body = shop::error::Problem),
@@ -72,6 +77,7 @@ async fn search(
     };
     let mut query = SearchQuery::new(params.q.as_deref().unwrap_or_default(), offset, page.limit)
         .and_then(|q| q.prices(params.min_price, params.max_price))
+        .and_then(|q| q.options(params.option.as_deref().unwrap_or_default()))
         .map_err(bad)?;
     query.category =
         params.category.map(|c| CategorySlug::parse(&c).map_err(|e| bad(format!("category {e}")))).transpose()?;

@@ -110,6 +110,98 @@ test('an admin creates a product, finds it by search, adjusts its stock, ships, 
   assert.deepEqual(page.problems, []);
 });
 
+test("an admin creates a product in sizes and colours, adjusts one variant's stock, adds and deletes variants", async () => {
+  const page = await newPage(world.browser);
+  await logIn(page, world.url, ADMIN.email, ADMIN.password);
+  await page.getByRole('link', {name: 'Back office'}).click();
+  await page.getByRole('link', {name: 'New product'}).click();
+  const stamp = Date.now();
+  const name = `Rain Hat ${stamp}`;
+  await fillIn(page, {
+    Name: name,
+    Description: 'Keeps the drizzle off.',
+    Category: 'hats',
+    'Option 1 name': 'Size',
+    'Option 1 values': 'S, M',
+    'Option 2 name': 'Colour',
+    'Option 2 values': 'Red, Blue',
+  });
+  // A row for each combination; the blue one in M is not sold.
+  await page.getByLabel('Sell M / Blue').uncheck();
+  for (const [label, price] of [
+    ['S / Red', '20'],
+    ['S / Blue', '20'],
+    ['M / Red', '22.50'],
+  ]) {
+    await fillIn(page, {
+      [`SKU of ${label}`]: `HAT-${stamp}-${label.replace(' / ', '-')}`,
+      [`Price of ${label}`]: price,
+      [`Stock of ${label}`]: '3',
+    });
+  }
+  await screenshot(page, 'admin-new-variants');
+  await page.getByRole('button', {name: 'Create'}).click();
+  await page.getByRole('heading', {name, level: 1}).waitFor();
+  const variants = page.locator('section h3');
+  assert.deepEqual(await variants.allInnerTexts(), ['Red / S', 'Blue / S', 'Red / M']);
+  const id = decodeURIComponent(page.url().match(/#\/admin\/products\/([^/?]+)/)[1]);
+  const read = async () => (await world.shop.call('GET', `/api/products/${id}`)).body;
+  const created = await read();
+  assert.deepEqual(created.options, [
+    {name: 'Size', values: ['S', 'M']},
+    {name: 'Colour', values: ['Red', 'Blue']},
+  ]);
+  assert.deepEqual([created.price.amount, created.max_price.amount, created.stock], [2000, 2250, 9]);
+
+  // One variant's stock, moved in its own section.
+  const redM = page.getByRole('region', {name: 'Red / M'});
+  await redM.getByLabel('Change').fill('4');
+  await redM.getByLabel('Reason').fill('a box found in the back');
+  await redM.getByRole('button', {name: 'Adjust stock'}).click();
+  await redM.getByText('In stock: 7').waitFor();
+  const moved = await read();
+  assert.deepEqual(
+    moved.variants.map((v) => [v.options.Colour, v.options.Size, v.stock]),
+    [
+      ['Red', 'S', 3],
+      ['Blue', 'S', 3],
+      ['Red', 'M', 7],
+    ],
+  );
+
+  // A variant added (with the version the adjustment answered), and one deleted.
+  const add = page.getByRole('form', {name: 'Add a variant'});
+  await add.getByLabel('Size', {exact: true}).fill('L');
+  await add.getByLabel('Colour', {exact: true}).fill('Red');
+  await add.getByLabel('SKU', {exact: true}).fill(`HAT-${stamp}-RED-L`);
+  await add.getByLabel('Price', {exact: true}).fill('24');
+  await add.getByLabel('Stock', {exact: true}).fill('2');
+  await add.getByRole('button', {name: 'Add variant'}).click();
+  await page.getByRole('region', {name: 'Red / L'}).waitFor();
+  await page.getByRole('region', {name: 'Blue / S'}).getByRole('button', {name: 'Delete variant'}).click();
+  await page.getByRole('region', {name: 'Blue / S'}).waitFor({state: 'detached'});
+  const changed = await read();
+  assert.deepEqual(
+    changed.variants.map((v) => v.sku),
+    [`HAT-${stamp}-S-RED`, `HAT-${stamp}-M-RED`, `HAT-${stamp}-RED-L`],
+  );
+  assert.deepEqual(changed.options[0], {name: 'Size', values: ['S', 'M', 'L']});
+  assert.deepEqual(await accessibilityProblems(page), []);
+  await screenshot(page, 'admin-variants');
+
+  // The last variant stays: the API's word is shown at its button.
+  for (const label of ['Red / S', 'Red / L']) {
+    await page.getByRole('region', {name: label}).getByRole('button', {name: 'Delete variant'}).click();
+    await page.getByRole('region', {name: label}).waitFor({state: 'detached'});
+  }
+  const last = page.getByRole('region', {name: 'Red / M'});
+  await last.getByRole('button', {name: 'Delete variant'}).click();
+  await last.getByRole('alert').filter({hasText: 'at least one variant'}).waitFor();
+  assert.equal((await read()).variants.length, 1);
+
+  assert.deepEqual(page.problems, []);
+});
+
 test('text from the API is shown as text, never run', async () => {
   const name = '<img src=x onerror=alert(1)> Lamp';
   const product = await world.shop.product(world.admin, {name, description: '<script>alert(2)</script> glows'});

@@ -169,6 +169,84 @@ test('two clicks on "Place order" make one order', async () => {
   assert.equal(orders.length, 1, JSON.stringify(orders));
 });
 
+test('a shopper chooses a size and a colour, is shown what is not sold, and buys that variant', async () => {
+  const stamp = Date.now();
+  const name = `Trail Socks ${stamp}`;
+  const sock = (colour, size, amount, stock) => ({
+    sku: `SOCK-${stamp}-${colour}-${size}`,
+    options: {Size: size, Colour: colour},
+    price: {amount, currency: 'EUR'},
+    stock,
+  });
+  const product = (
+    await world.shop.call('POST', '/api/products', world.admin, {
+      name,
+      description: 'Warm feet on the trail.',
+      category: 'apparel',
+      options: [
+        {name: 'Size', values: ['S', 'M', 'L']},
+        {name: 'Colour', values: ['Green', 'Grey']},
+      ],
+      // Green in S is sold out; there is no grey pair in L.
+      variants: [
+        sock('Green', 'S', 1200, 0),
+        sock('Green', 'M', 1300, 5),
+        sock('Green', 'L', 1400, 5),
+        sock('Grey', 'S', 1250, 5),
+        sock('Grey', 'M', 1350, 5),
+      ],
+    })
+  ).body;
+  const greyM = product.variants.find((v) => v.options.Colour === 'Grey' && v.options.Size === 'M');
+
+  const page = await newPage(world.browser);
+  const email = await signUp(page, 'Vera');
+  await page.goto(`${world.url}/#/product/${product.id}`);
+  await settled(page);
+  const price = page.locator('#price');
+  // The first pair in stock is chosen, and what cannot be bought with it is said.
+  assert.equal(await page.getByRole('radio', {name: 'M', exact: true}).isChecked(), true);
+  assert.equal(await page.getByRole('radio', {name: 'Green', exact: true}).isChecked(), true);
+  assert.match(await price.innerText(), /13\.00/);
+  await page.getByRole('radio', {name: 'S (sold out)'}).waitFor();
+  assert.deepEqual(await accessibilityProblems(page), []);
+
+  await page.getByRole('radio', {name: 'L', exact: true}).check();
+  assert.match(await price.innerText(), /14\.00/);
+  await page.getByRole('radio', {name: 'Grey (unavailable)'}).check();
+  await page.getByText('Not available in this combination').waitFor();
+  assert.equal(await page.getByRole('button', {name: 'Add to cart'}).count(), 0);
+  await screenshot(page, 'variant-unavailable');
+
+  await page.getByRole('radio', {name: /^M/}).check();
+  assert.match(await price.innerText(), /13\.50/);
+  assert.match(await page.locator('#sku').innerText(), new RegExp(`SOCK-${stamp}-GREY-M`));
+  await page.getByLabel('Quantity').fill('2');
+  await page.getByRole('button', {name: 'Add to cart'}).click();
+  await page.getByText('Added.').waitFor();
+  await screenshot(page, 'variant-chosen');
+
+  await page.getByRole('link', {name: /^Cart/}).click();
+  await page.getByRole('heading', {name: 'Your cart'}).waitFor();
+  assert.match(await page.locator('main tbody').innerText(), new RegExp(`${name} — Grey / M`));
+  assert.equal(await page.getByLabel(`Quantity of ${name} — Grey / M`).inputValue(), '2');
+  await screenshot(page, 'variant-cart');
+  const token = await world.shop.login(email, PASSWORD);
+  const cart = (await world.shop.call('GET', '/api/cart', token)).body;
+  assert.deepEqual(
+    cart.lines.map((l) => [l.variant_id, l.options, l.quantity]),
+    [[greyM.id, {Colour: 'Grey', Size: 'M'}, 2]],
+  );
+
+  await checkOut(page);
+  await payWith(page, CARD_PAID);
+  await page.getByText('(Paid)').waitFor({timeout: 30_000});
+  assert.match(await page.locator('main').innerText(), new RegExp(`${name} — Grey / M`));
+  const after = (await world.shop.call('GET', `/api/products/${product.id}`)).body;
+  assert.equal(after.variants.find((v) => v.id === greyM.id).stock, 3);
+  assert.deepEqual(page.problems, []);
+});
+
 /** Presses Tab until the focused element's text (or label) is `wanted`. */
 async function tabTo(page, wanted) {
   for (let i = 0; i < 80; i++) {

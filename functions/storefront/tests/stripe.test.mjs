@@ -27,7 +27,7 @@ test(
     await world.shop.call('POST', '/api/users', world.admin, {email, password: PASSWORD, name: 'Card Holder'});
     const token = await world.shop.login(email, PASSWORD);
     const product = (await world.shop.call('GET', '/api/products?limit=1')).body[0];
-    await world.shop.call('PUT', `/api/cart/items/${product.id}`, token, {quantity: 1});
+    await world.shop.call('PUT', `/api/cart/items/${product.variants[0].id}`, token, {quantity: 1});
 
     const page = await newPage(world.browser);
     await logIn(page, world.url, email, PASSWORD);

@@ -61,6 +61,20 @@ ulid_id!(
     ProductId, "a product id"
 );
 ulid_id!(
+    /// A variant's id: one of a product's combinations of option values, with its own SKU,
+    /// price and stock.
+    VariantId, "a variant id"
+);
+
+impl From<ProductId> for VariantId {
+    /// The id of the one variant of a product stored before products had variants: the
+    /// product's own, so the carts and orders that named the product name its variant.
+    fn from(product: ProductId) -> Self {
+        Self(product.0)
+    }
+}
+
+ulid_id!(
     /// An order's id.
     OrderId, "an order id"
 );

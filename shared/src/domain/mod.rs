@@ -38,14 +38,16 @@ mod schema;
 mod text;
 
 pub use contact::{Address, Country, Email, Phone, PostalCode};
-pub use ids::{OrderId, ProductId, UserId, monotonic_ulid};
+pub use ids::{OrderId, ProductId, UserId, VariantId, monotonic_ulid};
 pub use money::{Currency, Money};
 pub use notification::{Channel, DeliveryStatus};
 pub use order::{CancelReason, OrderLine, OrderStatus, StatusChange};
 pub use password::Password;
 pub use payment::{Payment, PaymentStatus, Provider, Refund, RefundStatus};
-pub use product::Product;
-pub use text::{CategorySlug, Description, ImageUrl, Name, Reason, Sku, TrackingNumber};
+pub use product::{
+    MAX_IMAGES, MAX_OPTIONS, MAX_VARIANTS, MAX_WEIGHT_GRAMS, OptionValues, Product, ProductOption, Variant, describe,
+};
+pub use text::{CategorySlug, Description, ImageUrl, Label, Name, Reason, Sku, TrackingNumber};
 
 /// Why a value was refused; the message is written for the API caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,8 +66,9 @@ impl Invalid {
 pub struct Stock(u32);
 
 impl Stock {
-    /// The most a single product may hold, keeping every sum far from overflow.
+    /// The most a single variant may hold, keeping every sum far from overflow.
     pub const MAX: i64 = 1_000_000_000;
+    pub const ZERO: Stock = Stock(0);
 
     pub fn new(value: i64) -> Result<Self, Invalid> {
         if !(0..=Self::MAX).contains(&value) {

@@ -75,6 +75,11 @@ impl Money {
     /// The largest amount a single price may carry (10^12 minor units).
     pub const MAX_AMOUNT: i64 = 1_000_000_000_000;
 
+    /// This price `quantity` times (a line's total).
+    pub fn times(self, quantity: super::Quantity) -> Self {
+        Self { amount: self.amount * i64::from(quantity), currency: self.currency }
+    }
+
     /// A price: a non-negative amount no larger than [`Money::MAX_AMOUNT`].
     pub fn price(amount: i64, currency: Currency) -> Result<Self, Invalid> {
         if amount < 0 {

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Invalid, Money, ProductId, Quantity};
+use super::{Invalid, Money, OptionValues, ProductId, Quantity, VariantId};
 use crate::time::Timestamp;
 
 /// Where an order is in its life.
@@ -88,15 +88,63 @@ mod tests {
     }
 }
 
-/// One bought line, priced at checkout.
+/// One bought line: a variant as it was at checkout (its SKU, option values and price kept,
+/// whatever the catalogue does later).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(from = "StoredLine")]
 pub struct OrderLine {
     pub product_id: ProductId,
+    pub variant_id: VariantId,
     pub sku: String,
     pub name: String,
+    /// The variant's option values (`{"Size": "M"}`); empty for a product sold as one variant.
+    #[schema(value_type = std::collections::BTreeMap<String, String>)]
+    pub options: OptionValues,
     pub unit_price: Money,
     pub quantity: Quantity,
     pub line_total: Money,
+}
+
+impl OrderLine {
+    /// The line as a shopper reads it: the product's name and the variant's option values
+    /// ("Tee (M / Blue)").
+    pub fn title(&self) -> String {
+        if self.options.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{} ({})", self.name, super::describe(&self.options))
+        }
+    }
+}
+
+/// A line as the table holds it; one written before products had variants names the product's
+/// one variant, which has the product's id.
+#[derive(Deserialize)]
+struct StoredLine {
+    product_id: ProductId,
+    variant_id: Option<VariantId>,
+    sku: String,
+    name: String,
+    #[serde(default)]
+    options: OptionValues,
+    unit_price: Money,
+    quantity: Quantity,
+    line_total: Money,
+}
+
+impl From<StoredLine> for OrderLine {
+    fn from(l: StoredLine) -> Self {
+        Self {
+            product_id: l.product_id,
+            variant_id: l.variant_id.unwrap_or(l.product_id.into()),
+            sku: l.sku,
+            name: l.name,
+            options: l.options,
+            unit_price: l.unit_price,
+            quantity: l.quantity,
+            line_total: l.line_total,
+        }
+    }
 }
 
 /// One step of an order's history.

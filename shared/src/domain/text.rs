@@ -69,6 +69,11 @@ text_type!(
 );
 
 text_type!(
+    /// An option's name or value ("Size", "M"): 1 to 64 characters, without `,` or `:` (a
+    /// search names option values as `Size:M,Colour:Blue`).
+    Label, 1, 64
+);
+text_type!(
     /// A carrier's tracking number: 1 to 64 visible ASCII characters.
     TrackingNumber, 1, 64
 );
@@ -90,6 +95,12 @@ impl TrackingNumber {
 impl Reason {
     fn check(s: String) -> Result<String, Invalid> {
         Ok(s)
+    }
+}
+
+impl Label {
+    fn check(s: String) -> Result<String, Invalid> {
+        if s.contains([',', ':']) { Err(Invalid::new("must not contain ',' or ':'")) } else { Ok(s) }
     }
 }
 

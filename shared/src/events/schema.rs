@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    CancelReason, Channel, Currency, Money, OrderId, OrderLine, OrderStatus, Product, ProductId, UserId,
+    CancelReason, Channel, Currency, Money, OrderId, OrderLine, OrderStatus, Product, ProductId, UserId, VariantId,
 };
 
 /// What happened: the type of a domain event, its `type` on the wire and the SNS message
@@ -206,16 +206,36 @@ pub struct StockChanged {
     pub products: Vec<StockMove>,
 }
 
-/// One product's stock movement.
+/// One variant's stock movement.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "StoredMove")]
 pub struct StockMove {
     pub product_id: ProductId,
+    pub variant_id: VariantId,
     /// Units added (positive) or taken (negative).
     pub delta: i64,
-    /// Units in stock afterwards.
+    /// The variant's units in stock afterwards.
     pub stock: u32,
     /// The product's revision afterwards.
     pub revision: u64,
+}
+
+/// A movement as events carry it; one recorded before products had variants names no variant:
+/// the product's one variant, which has the product's id.
+#[derive(Deserialize)]
+struct StoredMove {
+    product_id: ProductId,
+    variant_id: Option<VariantId>,
+    delta: i64,
+    stock: u32,
+    revision: u64,
+}
+
+impl From<StoredMove> for StockMove {
+    fn from(m: StoredMove) -> Self {
+        let variant_id = m.variant_id.unwrap_or(m.product_id.into());
+        Self { product_id: m.product_id, variant_id, delta: m.delta, stock: m.stock, revision: m.revision }
+    }
 }
 
 /// Why stock moved.

@@ -201,7 +201,7 @@ impl Consumer for OrderNotifications {
 mod tests {
     use super::*;
     use crate::domain::OrderStatus;
-    use crate::domain::{Currency, Email, Name, Phone, ProductId, Quantity};
+    use crate::domain::{Currency, Email, Label, Name, Phone, ProductId, Quantity};
     use crate::events::{OrderEvent, StockCause, StockChanged};
     use crate::notifications::Notification;
     use crate::time::Timestamp;
@@ -231,8 +231,10 @@ mod tests {
             total: eur(4500),
             lines: vec![OrderLine {
                 product_id: ProductId::parse("01ARZ3NDEKTSV4RRFFQ69G5FAW").unwrap(),
+                variant_id: ProductId::parse("01ARZ3NDEKTSV4RRFFQ69G5FAW").unwrap().into(),
                 sku: "LAMP-1".into(),
                 name: "Lamp <script>alert(1)</script> & shade".into(),
+                options: [(Label::parse("Shade").unwrap(), Label::parse("Linen & <b>").unwrap())].into(),
                 unit_price: eur(1500),
                 quantity: Quantity::new(3).unwrap(),
                 line_total: eur(4500),
@@ -252,12 +254,15 @@ mod tests {
         );
         assert_eq!(email.subject.as_deref(), Some("Order 01ARZ3NDEKTSV4RRFFQ69G5FAV shipped"));
         let html = email.html.as_deref().unwrap();
-        assert!(html.contains("Lamp &#60;script&#62;alert(1)&#60;/script&#62; &#38; shade"), "{html}");
+        assert!(
+            html.contains("Lamp &#60;script&#62;alert(1)&#60;/script&#62; &#38; shade (Linen &#38; &#60;b&#62;)"),
+            "{html}"
+        );
         assert!(html.contains("Ada &#60;b&#62;Lovelace&#60;/b&#62;"), "{html}");
         assert!(!html.contains("<script>") && !html.contains("<b>"), "{html}");
         assert!(html.contains("45.00 EUR") && html.contains("1Z999AA10123456784"), "{html}");
         let text = &email.text;
-        assert!(text.contains("Lamp <script>alert(1)</script> & shade x 3: 45.00 EUR"), "{text}");
+        assert!(text.contains("Lamp <script>alert(1)</script> & shade (Linen & <b>) x 3: 45.00 EUR"), "{text}");
         assert!(text.contains("Hello Ada <b>Lovelace</b>,") && text.contains("Tracking number: 1Z999AA10123456784"));
     }
 

@@ -6,32 +6,48 @@ use std::collections::BTreeMap;
 
 use super::{Change, SearchIndex, SearchQuery, Sort, Suggestion};
 use crate::domain::Product;
-use crate::domain::{CategorySlug, Currency, Description, Money, Name, ProductId, Sku, Stock};
+use crate::domain::{
+    CategorySlug, Currency, Description, Label, Money, Name, OptionValues, ProductId, ProductOption, Sku, Stock,
+    Variant, VariantId,
+};
 use crate::time::Timestamp;
 
 /// A product as the catalogue would hold it, created `age` seconds before now.
 pub fn product(name: &str, description: &str, category: &str, price: i64, stock: i64) -> Product {
     let now = Timestamp::now();
     let id = ProductId::new();
+    let price = Money::price(price, Currency::parse("EUR").expect("EUR")).expect("a valid price");
+    let variant = Variant {
+        id: VariantId::new(),
+        sku: Sku::parse(&format!("SKU-{}", &id.to_string()[14..])).expect("a valid SKU"),
+        options: OptionValues::new(),
+        price,
+        stock: Stock::new(stock).expect("a valid stock"),
+        weight_grams: 0,
+        images: Vec::new(),
+    };
     Product {
         id,
-        sku: Sku::parse(&format!("SKU-{}", &id.to_string()[14..])).expect("a valid SKU"),
         name: Name::parse(name).expect("a valid name"),
         description: Description::parse(description).expect("a valid description"),
-        price: Money::price(price, Currency::parse("EUR").expect("EUR")).expect("a valid price"),
-        stock: Stock::new(stock).expect("a valid stock"),
         category: CategorySlug::parse(category).expect("a valid category"),
         images: Vec::new(),
         attributes: BTreeMap::new(),
         active: true,
+        options: Vec::new(),
+        variants: Vec::new(),
+        price,
+        max_price: price,
+        stock: 0,
         created_at: now,
         updated_at: now,
         version: 1,
     }
+    .with_variants(vec![variant])
 }
 
 async fn put(index: &dyn SearchIndex, products: &[&Product]) {
-    let changes: Vec<Change> = products.iter().map(|&p| Change::Put(p.clone())).collect();
+    let changes: Vec<Change> = products.iter().map(|&p| Change::Put(Box::new(p.clone()))).collect();
     index.apply(&changes).await.unwrap();
 }
 
@@ -206,6 +222,82 @@ pub async fn a_rebuild_is_swapped_in_whole(index: &dyn SearchIndex) {
     assert_eq!(index.search(&q("lamp")).await.unwrap().total, 2, "changes go to the swapped-in index");
 }
 
+/// A variant for [`with_variants`]: its SKU, option values, price and stock.
+type VariantRow<'a> = (&'a str, &'a [(&'a str, &'a str)], i64, i64);
+
+/// `product` sold as variants, one per row.
+fn with_variants(product: Product, variants: &[VariantRow]) -> Product {
+    let label = |s: &str| Label::parse(s).expect("a valid label");
+    let mut options: Vec<ProductOption> = Vec::new();
+    let variants = variants
+        .iter()
+        .map(|(sku, values, price, stock)| {
+            for (name, value) in *values {
+                match options.iter_mut().find(|o| o.name.as_str() == *name) {
+                    Some(o) if !o.values.contains(&label(value)) => o.values.push(label(value)),
+                    Some(_) => {}
+                    None => options.push(ProductOption { name: label(name), values: vec![label(value)] }),
+                }
+            }
+            Variant {
+                id: VariantId::new(),
+                sku: Sku::parse(sku).expect("a valid SKU"),
+                options: values.iter().map(|(n, v)| (label(n), label(v))).collect(),
+                price: Money::price(*price, Currency::EUR).expect("a valid price"),
+                stock: Stock::new(*stock).expect("a valid stock"),
+                weight_grams: 0,
+                images: Vec::new(),
+            }
+        })
+        .collect();
+    let product = Product { options, ..product }.with_variants(variants);
+    product.check().expect("a valid product");
+    product
+}
+
+pub async fn options_facet_and_filter_and_skus_find(index: &dyn SearchIndex) {
+    let tee = with_variants(
+        product("Cotton tee", "Soft", "apparel", 0, 0),
+        &[
+            ("TEE-S-BLUE", &[("Size", "S"), ("Colour", "Blue")], 1_500, 0),
+            ("TEE-M-BLUE", &[("Size", "M"), ("Colour", "Blue")], 1_700, 4),
+            ("TEE-M-RED", &[("Size", "M"), ("Colour", "Red")], 1_700, 1),
+        ],
+    );
+    let hoodie = with_variants(
+        product("Fleece hoodie", "Warm", "apparel", 0, 0),
+        &[("HOOD-S", &[("Size", "S")], 4_000, 2), ("HOOD-L", &[("Size", "L")], 4_500, 0)],
+    );
+    let mug = product("Enamel mug", "", "kitchen", 900, 5);
+    put(index, &[&tee, &hoodie, &mug]).await;
+
+    let all = index.search(&q("")).await.unwrap();
+    assert_eq!(all.total, 3, "a product is found once, whatever its variants");
+    let found = all.items.iter().find(|h| h.product.id == tee.id).expect("the tee");
+    assert_eq!((found.product.price.amount, found.product.max_price.amount), (1_500, 1_700), "its price range");
+    let facet = |results: &super::SearchResults, name: &str| -> Vec<(String, u64)> {
+        let option = results.facets.options.iter().find(|o| o.name == name);
+        option.map(|o| o.values.iter().map(|v| (v.value.clone(), v.count)).collect()).unwrap_or_default()
+    };
+    assert_eq!(facet(&all, "Size"), [("S".to_owned(), 2), ("L".to_owned(), 1), ("M".to_owned(), 1)]);
+    assert_eq!(facet(&all, "Colour"), [("Blue".to_owned(), 1), ("Red".to_owned(), 1)]);
+
+    let medium = index.search(&q("").options("Size:M").unwrap()).await.unwrap();
+    assert_eq!(medium.items.iter().map(|h| h.product.name.as_str()).collect::<Vec<_>>(), ["Cotton tee"]);
+    assert_eq!(facet(&medium, "Size").len(), 3, "the size filter is not applied to its own facet");
+    assert_eq!(facet(&medium, "Colour"), [("Blue".to_owned(), 1), ("Red".to_owned(), 1)], "the others are");
+    let either = index.search(&q("").options("Size:M,Size:L").unwrap()).await.unwrap();
+    assert_eq!(either.total, 2, "values of one option are alternatives");
+    let both = index.search(&q("").options("Size:S,Colour:Red").unwrap()).await.unwrap();
+    assert_eq!(both.total, 1, "options are all required (by some variant each)");
+    let none = index.search(&q("").options("Size:XL").unwrap()).await.unwrap();
+    assert_eq!(none.total, 0);
+
+    let by_sku = index.search(&q("tee-m-red")).await.unwrap();
+    assert_eq!(by_sku.items.iter().map(|h| h.product.name.as_str()).collect::<Vec<_>>(), ["Cotton tee"]);
+    assert_eq!(names(index, &q("HOOD-L")).await, ["Fleece hoodie"], "a variant's SKU finds its product");
+}
+
 /// Generates one `#[tokio::test]` per contract check for the engine `$make` builds (an
 /// expression of type `Arc<dyn SearchIndex>`, an empty index, evaluated once per test).
 #[macro_export]
@@ -215,7 +307,7 @@ macro_rules! search_contract {
             words_match_with_typos_and_a_prefix, accents_fold, exact_and_name_matches_rank_first,
             filters_narrow_and_facets_count_the_others, sorts_and_pages,
             results_are_whole_products_with_highlights, revisions_never_go_back,
-            suggestions_complete_names, a_rebuild_is_swapped_in_whole);
+            suggestions_complete_names, a_rebuild_is_swapped_in_whole, options_facet_and_filter_and_skus_find);
     };
     (@tests $make:expr; $($check:ident),*) => {
         $(

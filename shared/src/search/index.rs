@@ -15,7 +15,7 @@ pub const GONE: u64 = 1 << 62;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
     /// The product as it is at its revision (`version`).
-    Put(Product),
+    Put(Box<Product>),
     /// The product is gone, or inactive, as of `revision`.
     Remove { id: ProductId, revision: u64 },
 }
@@ -39,7 +39,7 @@ impl Change {
     /// nothing, as of `revision` (the event's, when the product has left the table).
     pub fn of(id: ProductId, product: Option<Product>, revision: u64) -> Self {
         match product {
-            Some(p) if p.active => Change::Put(p),
+            Some(p) if p.active => Change::Put(Box::new(p)),
             Some(p) => Change::Remove { id, revision: p.version },
             None => Change::Remove { id, revision },
         }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{CategorySlug, Money};
+use crate::domain::{CategorySlug, Label, Money, Product};
 
 /// The longest query a search takes, in characters.
 pub const MAX_QUERY_CHARS: usize = 200;
@@ -24,6 +24,43 @@ pub const NAME_EXACT: f32 = 8.0;
 pub const NAME_NEAR: f32 = 4.0;
 pub const DESCRIPTION_EXACT: f32 = 2.0;
 pub const DESCRIPTION_NEAR: f32 = 1.0;
+/// The score of a query that is, whole, one of a product's variants' SKUs (case aside): above
+/// any match of words.
+pub const SKU_EXACT: f32 = 100.0;
+/// The most option values a search filters by.
+pub const MAX_OPTION_FILTERS: usize = 10;
+
+/// An option value as the index holds it: `Size:M` (names and values hold no `:`).
+pub fn option_term(name: &str, value: &str) -> String {
+    format!("{name}:{value}")
+}
+
+/// The option name and value of an index term.
+pub fn option_of(term: &str) -> Option<(&str, &str)> {
+    term.split_once(':')
+}
+
+/// Every option value a product's variants offer, as index terms, each once.
+pub fn option_terms(product: &Product) -> Vec<String> {
+    let mut terms: Vec<String> = product
+        .variants
+        .iter()
+        .flat_map(|v| v.options.iter().map(|(name, value)| option_term(name.as_str(), value.as_str())))
+        .collect();
+    terms.sort_unstable();
+    terms.dedup();
+    terms
+}
+
+/// A product's SKUs as a search matches them whole (upper case, as stored).
+pub fn skus(product: &Product) -> Vec<String> {
+    product.variants.iter().map(|v| v.sku.to_string()).collect()
+}
+
+/// The SKU a query would be, whole, if it were one.
+pub fn as_sku(text: &str) -> Option<String> {
+    crate::domain::Sku::parse(text).ok().map(|s| s.to_string())
+}
 
 /// The price facet's buckets, in minor units: `[from, to)`, the last one open.
 pub const PRICE_BUCKETS: [(u64, Option<u64>); 6] = [
@@ -56,6 +93,28 @@ pub fn edits(word: &str) -> u8 {
     }
 }
 
+/// Which of a search's filters a product passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Passes {
+    pub category: bool,
+    pub price: bool,
+    pub stock: bool,
+    /// Bit `i` set: the product fails the `i`-th option filter.
+    pub failed_options: u32,
+}
+
+impl Passes {
+    pub fn all(self) -> bool {
+        self.category && self.price && self.stock && self.failed_options == 0
+    }
+
+    /// Whether it passes every filter but the `i`-th option filter (`None`: every filter).
+    pub fn all_but_option(self, i: Option<usize>) -> bool {
+        let ignored = i.map_or(0, |i| 1 << i);
+        self.category && self.price && self.stock && self.failed_options & !ignored == 0
+    }
+}
+
 /// The order of a search's results.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -79,6 +138,9 @@ pub struct SearchQuery {
     pub min_price: Option<u64>,
     pub max_price: Option<u64>,
     pub in_stock: Option<bool>,
+    /// Option filters: each option's name and the values wanted (any of them); a product
+    /// passes when, for every option named, some variant offers one of its values.
+    pub options: Vec<(Label, Vec<Label>)>,
     pub sort: Sort,
     /// Results skipped, and how many to answer.
     pub offset: usize,
@@ -98,6 +160,8 @@ pub enum QueryError {
     PriceTooHigh,
     #[error("results end at {MAX_DEPTH}: narrow the search instead of paging further")]
     TooDeep,
+    #[error("option filters are name:value pairs, comma-separated, at most {MAX_OPTION_FILTERS}: {0}")]
+    Options(String),
 }
 
 impl SearchQuery {
@@ -136,14 +200,57 @@ impl SearchQuery {
         Ok(self)
     }
 
-    /// Whether a product with these values passes each filter: (category, price, stock). Facet
-    /// counts apply the other two.
-    pub fn passes(&self, category: &str, price: u64, in_stock: bool) -> [bool; 3] {
-        [
-            self.category.as_ref().is_none_or(|c| c.as_str() == category),
-            self.passes_price(price),
-            self.passes_stock(in_stock),
-        ]
+    /// With the option filters `raw` says: `Size:M,Size:L,Colour:Blue` (values of one name
+    /// are alternatives).
+    pub fn options(mut self, raw: &str) -> Result<Self, QueryError> {
+        let refuse = |why: &str| QueryError::Options(why.to_owned());
+        let pairs: Vec<&str> = raw.split(',').filter(|p| !p.trim().is_empty()).collect();
+        if pairs.len() > MAX_OPTION_FILTERS {
+            return Err(refuse("too many"));
+        }
+        for pair in pairs {
+            let (name, value) = option_of(pair).ok_or_else(|| refuse("a pair has no ':'"))?;
+            let name = Label::parse(name).map_err(|e| refuse(&format!("option name {e}")))?;
+            let value = Label::parse(value).map_err(|e| refuse(&format!("option value {e}")))?;
+            match self.options.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, values)) if !values.contains(&value) => values.push(value),
+                Some(_) => {}
+                None => self.options.push((name, vec![value])),
+            }
+        }
+        Ok(self)
+    }
+
+    /// Which option filter (its place in [`SearchQuery::options`]) names `option`.
+    pub fn option_filter(&self, option: &str) -> Option<usize> {
+        self.options.iter().position(|(name, _)| name.as_str() == option)
+    }
+
+    /// Whether a product with these values passes each filter. Facet counts apply the others.
+    pub fn passes<'a>(
+        &self,
+        category: &str,
+        price: u64,
+        in_stock: bool,
+        terms: impl IntoIterator<Item = &'a str> + Clone,
+    ) -> Passes {
+        let mut passes = Passes {
+            category: self.category.as_ref().is_none_or(|c| c.as_str() == category),
+            price: self.passes_price(price),
+            stock: self.passes_stock(in_stock),
+            failed_options: 0,
+        };
+        for (i, (name, values)) in self.options.iter().enumerate() {
+            let offered = terms
+                .clone()
+                .into_iter()
+                .filter_map(option_of)
+                .any(|(n, v)| n == name.as_str() && values.iter().any(|wanted| wanted.as_str() == v));
+            if !offered {
+                passes.failed_options |= 1 << i;
+            }
+        }
+        passes
     }
 
     pub fn passes_price(&self, price: u64) -> bool {

@@ -141,7 +141,7 @@ let settings = null;
 /** What the deployment tells the pages (`/storefront.json`), read once: how cards are paid
  *  (`cards`), where shoppers sign in (`sign_in`: `authorize_url`, `token_url`, `client_id`;
  *  absent where the pages log in with the password themselves), and the shop's rules the pages mirror rather than copy (`rules`: `max_quantity`,
- *  the most of one product a cart line holds, and `currency_digits`, each currency's digits of
+ *  the most units a cart line, one variant of a product, holds, and `currency_digits`, each currency's digits of
  *  minor units). A failed read is tried again at the next call. */
 export function storefront() {
   settings ??= call('GET', '/storefront.json', {anonymous: true}).then(

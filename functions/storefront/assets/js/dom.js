@@ -121,6 +121,29 @@ export function money(value) {
   return format.format(value.amount / 10 ** format.resolvedOptions().maximumFractionDigits);
 }
 
+/** A product's price as a list shows it: "from €19.99" when its variants' prices differ. */
+export function fromPrice(product) {
+  const varies = product.max_price && product.max_price.amount > product.price.amount;
+  return varies ? `from ${money(product.price)}` : money(product.price);
+}
+
+/** A variant's option values as a shopper reads them, by the options' names in order (as the
+ *  shop's emails write them): `{Size: 'M', Colour: 'Black'}` is "Black / M"; a product without
+ *  options has none (''). */
+export function optionText(options) {
+  return Object.keys(options ?? {})
+    .sort()
+    .map((name) => options[name])
+    .join(' / ');
+}
+
+/** A product's name with its variant's option values: "T-Shirt — Black / M" (the name alone for
+ *  a product sold as one variant). */
+export function variantName(name, options) {
+  const values = optionText(options);
+  return values ? `${name} — ${values}` : name;
+}
+
 /** Minor units of a currency from what a person typed ("12.5" EUR is 1250). */
 export function minorUnits(text, currency) {
   const value = Number(String(text).replace(',', '.'));

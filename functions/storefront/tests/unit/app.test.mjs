@@ -11,14 +11,24 @@ const RULES = {max_quantity: 7, currency_digits: {HUF: 2, EUR: 2}};
 let quantity = 2;
 const huf = (amount) => ({amount, currency: 'HUF'});
 const cart = () => ({
-  lines: [{product_id: 'p1', name: 'Lamp', quantity, unit_price: huf(1999), line_total: huf(1999 * quantity)}],
+  lines: [
+    {
+      product_id: 'p1',
+      variant_id: 'v1',
+      name: 'Lamp',
+      options: {},
+      quantity,
+      unit_price: huf(1999),
+      line_total: huf(1999 * quantity),
+    },
+  ],
   total: huf(1999 * quantity),
   ready_for_checkout: true,
 });
 const calls = fakeApi({
   'GET /storefront.json': () => [200, {cards: {provider: 'simulated'}, rules: RULES}],
   'GET /api/cart': () => [200, cart()],
-  'PUT /api/cart/items/p1': (body) => {
+  'PUT /api/cart/items/v1': (body) => {
     if (body.quantity === 5) return [409, {title: 'Conflict', status: 409, detail: 'Only 4 left.'}];
     quantity = body.quantity;
     return [200, cart()];
@@ -33,7 +43,7 @@ await import('../../assets/js/app.js');
 await until(drawn, 'the cart is drawn');
 
 function setQuantity(value) {
-  const input = document.getElementById('qty-p1');
+  const input = document.getElementById('qty-v1');
   input.value = String(value);
   input.dispatchEvent(new window.Event('change'));
   return input;
@@ -46,7 +56,7 @@ test('the cart is drawn with its title, focus on it, and money in the digits the
 });
 
 test("the quantity's cap is the API's", async () => {
-  assert.equal(document.getElementById('qty-p1').getAttribute('max'), String(RULES.max_quantity));
+  assert.equal(document.getElementById('qty-v1').getAttribute('max'), String(RULES.max_quantity));
   const input = setQuantity(8);
   await until(() => input.nextElementSibling?.getAttribute('role') === 'alert');
   assert.equal(input.nextElementSibling.textContent, 'Enter a whole number from 1 to 7.');
@@ -60,12 +70,12 @@ test('a quantity the API refuses says why at the field', async () => {
 });
 
 test('a changed quantity is sent, and the cart drawn again as arriving at it draws it', async () => {
-  const before = document.getElementById('qty-p1');
+  const before = document.getElementById('qty-v1');
   document.title = 'stale';
   setQuantity(3);
-  await until(() => document.getElementById('qty-p1') !== before && drawn(), 'the cart is drawn again');
+  await until(() => document.getElementById('qty-v1') !== before && drawn(), 'the cart is drawn again');
   assert.deepEqual(calls.findLast((c) => c.method === 'PUT').body, {quantity: 3});
-  assert.equal(document.getElementById('qty-p1').value, '3');
+  assert.equal(document.getElementById('qty-v1').value, '3');
   assert.match(document.getElementById('cart-total').textContent, /\b59[.,]97\b/);
   assert.equal(document.title, 'Your cart · Shop');
   assert.equal(document.activeElement, main);

@@ -19,7 +19,17 @@ const calls = fakeApi({
   'GET /api/cart': () => [
     200,
     {
-      lines: [{product_id: 'p1', name: 'Lamp', quantity: 11, unit_price: eur(100), line_total: eur(1100)}],
+      lines: [
+        {
+          product_id: 'p1',
+          variant_id: 'v1',
+          name: 'Lamp',
+          options: {},
+          quantity: 11,
+          unit_price: eur(100),
+          line_total: eur(1100),
+        },
+      ],
       total: eur(1100),
       ready_for_checkout: true,
     },

@@ -12,6 +12,9 @@ import {
   field,
   fields,
   money,
+  fromPrice,
+  optionText,
+  variantName,
   minorUnits,
   majorUnits,
   useCurrencyDigits,
@@ -156,4 +159,15 @@ test('announce() tells the status region, a moment later', async () => {
   assert.equal(status.textContent, '');
   await new Promise((resolve) => setTimeout(resolve, 80));
   assert.equal(status.textContent, 'Saved');
+});
+
+test("a variant's option values read in the order of the options' names, and a list's price is a \"from\" one when they differ", () => {
+  useCurrencyDigits({EUR: 2});
+  assert.equal(optionText({Size: 'M', Colour: 'Black'}), 'Black / M');
+  assert.equal(optionText({}), '');
+  assert.equal(variantName('Tee', {Size: 'M', Colour: 'Black'}), 'Tee — Black / M');
+  assert.equal(variantName('Lamp', {}), 'Lamp');
+  const eur = (amount) => ({amount, currency: 'EUR'});
+  assert.equal(fromPrice({price: eur(1500), max_price: eur(1900)}), `from ${money(eur(1500))}`);
+  assert.equal(fromPrice({price: eur(1500), max_price: eur(1500)}), money(eur(1500)));
 });

@@ -25,22 +25,26 @@ for (const name of [
 globalThis.addEventListener = window.addEventListener.bind(window);
 globalThis.dispatchEvent = window.dispatchEvent.bind(window);
 
-/** Answers the page's calls from `routes` (`{'PUT /api/cart/items/p1': (body) => [200, {...}]}`;
- *  a call elsewhere is named by its URL: `'POST https://auth.test/oauth2/token'`); anything else
- *  is a problem+json 404. Bodies are read as JSON, or as a form where the call says it sends
- *  one. Returns the calls made, in order. */
+/** Answers the page's calls from `routes` (`{'PUT /api/cart/items/v1': (body) => [200, {...}]}`,
+ *  and a third element for more headers of the answer: `{etag: '"3"'}`; a call elsewhere is
+ *  named by its URL: `'POST https://auth.test/oauth2/token'`); anything else is a problem+json
+ *  404. Bodies are read as JSON, or as a form where the call says it sends one. Returns the calls
+ *  made, in order (with `ifMatch`, for one that sends an `If-Match`). */
 export function fakeApi(routes) {
   const calls = [];
   globalThis.fetch = async (path, init = {}) => {
     const method = init.method ?? 'GET';
-    const form = new Headers(init.headers).get('content-type') === 'application/x-www-form-urlencoded';
+    const headers = new Headers(init.headers);
+    const form = headers.get('content-type') === 'application/x-www-form-urlencoded';
     const read = (text) => (form ? Object.fromEntries(new URLSearchParams(text)) : JSON.parse(text));
     const body = init.body === undefined ? undefined : read(init.body);
-    calls.push({method, path, body});
+    calls.push(headers.has('if-match') ? {method, path, body, ifMatch: headers.get('if-match')} : {method, path, body});
     const route = routes[`${method} ${path}`];
-    const [status, answer] = route ? route(body) : [404, {title: 'Not Found', status: 404, detail: `No ${path}.`}];
+    const [status, answer, more = {}] = route
+      ? route(body)
+      : [404, {title: 'Not Found', status: 404, detail: `No ${path}.`}];
     const type = status < 300 ? 'application/json' : 'application/problem+json';
-    return new Response(JSON.stringify(answer), {status, headers: {'content-type': type}});
+    return new Response(JSON.stringify(answer), {status, headers: {'content-type': type, ...more}});
   };
   return calls;
 }

@@ -1,12 +1,12 @@
 // The cart, the checkout and paying by card.
 
-import {h, table, money, onSubmit, act, announce, Refusal} from '../dom.js';
+import {h, table, money, optionText, variantName, onSubmit, act, announce, Refusal} from '../dom.js';
 import {call, get, put, del, post, storefront} from '../api.js';
 import {go, changed, redraw} from '../nav.js';
 import {addressFields, addressFrom} from './account.js';
 
 const PROBLEMS = {
-  gone: () => 'This product is no longer sold.',
+  gone: () => 'This product, or this choice of it, is no longer sold.',
   inactive: () => 'This product is not on sale at the moment.',
   short_of_stock: (line) => (line.stock > 0 ? `Only ${line.stock} left.` : 'Sold out.'),
   other_currency: () => 'This product is priced in another currency.',
@@ -19,15 +19,19 @@ export async function view() {
   }
   const most = rules.max_quantity;
   const row = (line) => {
-    const id = `qty-${line.product_id}`;
-    const name = line.name ?? line.product_id;
+    // A line is one variant of a product (a line from before variants names the product's one).
+    const variant = line.variant_id ?? line.product_id;
+    const id = `qty-${variant}`;
+    const name = variantName(line.name ?? line.product_id, line.options);
+    const values = optionText(line.options);
     return h(
       'tr',
       {},
       h(
         'th',
         {scope: 'row'},
-        h('a', {href: `#/product/${encodeURIComponent(line.product_id)}`}, name),
+        h('a', {href: `#/product/${encodeURIComponent(line.product_id)}`}, line.name ?? line.product_id),
+        values && h('span', {class: 'options'}, ` — ${values}`),
         line.problem && h('div', {class: 'problem', role: 'alert'}, h('small', {}, PROBLEMS[line.problem](line))),
       ),
       h('td', {}, money(line.unit_price)),
@@ -46,7 +50,7 @@ export async function view() {
             if (!Number.isInteger(quantity) || quantity < 1 || quantity > most) {
               throw new Refusal(`Enter a whole number from 1 to ${most}.`);
             }
-            await put(`/api/cart/items/${encodeURIComponent(line.product_id)}`, {quantity});
+            await put(`/api/cart/items/${encodeURIComponent(variant)}`, {quantity});
             announce(`${name}: ${quantity}`);
             await redraw();
           }),
@@ -63,7 +67,7 @@ export async function view() {
             class: 'secondary outline',
             'aria-label': `Remove ${name}`,
             onclick: act(async () => {
-              await del(`/api/cart/items/${encodeURIComponent(line.product_id)}`);
+              await del(`/api/cart/items/${encodeURIComponent(variant)}`);
               announce(`${name} removed`);
               await redraw();
             }),

@@ -1,6 +1,6 @@
 // A shopper's orders: the list, and each order with its history.
 
-import {h, table, nextLink, money, date, act, announce} from '../dom.js';
+import {h, table, nextLink, money, optionText, date, act, announce} from '../dom.js';
 import {get, post, listPage} from '../api.js';
 import {redraw} from '../nav.js';
 
@@ -85,7 +85,13 @@ export async function detail(id) {
         h(
           'tr',
           {},
-          h('th', {scope: 'row'}, line.name),
+          h(
+            'th',
+            {scope: 'row'},
+            line.name,
+            optionText(line.options) && h('span', {class: 'options'}, ` — ${optionText(line.options)}`),
+            line.sku && h('small', {class: 'muted sku'}, `SKU ${line.sku}`),
+          ),
           h('td', {}, money(line.unit_price)),
           h('td', {}, String(line.quantity)),
           h('td', {}, money(line.line_total)),

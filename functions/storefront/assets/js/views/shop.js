@@ -1,13 +1,28 @@
 // Browsing: the categories, a category's products, search with facets, a product.
 
-import {h, highlighted, money, nextLink, announce, onSubmit, act, field} from '../dom.js';
+import {
+  h,
+  fill,
+  highlighted,
+  money,
+  fromPrice,
+  optionText,
+  variantName,
+  nextLink,
+  announce,
+  onSubmit,
+  act,
+  field,
+} from '../dom.js';
 import {get, put, me, listPage, storefront} from '../api.js';
 import {go, changed} from '../nav.js';
 
+function stockWords(stock) {
+  return stock > 0 ? (stock <= 5 ? `Only ${stock} left` : 'In stock') : 'Sold out';
+}
+
 function stockNote(stock) {
-  return stock > 0
-    ? h('small', {class: 'ok'}, stock <= 5 ? `Only ${stock} left` : 'In stock')
-    : h('small', {class: 'problem'}, 'Sold out');
+  return h('small', {class: stock > 0 ? 'ok' : 'problem'}, stockWords(stock));
 }
 
 function card(product, highlight) {
@@ -24,7 +39,7 @@ function card(product, highlight) {
       ),
     ),
     h('p', {}, highlight?.description ? highlighted(highlight.description) : product.description),
-    h('footer', {class: 'actions'}, h('span', {class: 'price'}, money(product.price)), stockNote(product.stock)),
+    h('footer', {class: 'actions'}, h('span', {class: 'price'}, fromPrice(product)), stockNote(product.stock)),
   );
 }
 
@@ -176,15 +191,31 @@ export async function search(params) {
   ];
 }
 
+/** The variant of `variants` whose values of `options` are `chosen`'s, if one is offered. */
+function offered(variants, options, chosen) {
+  return variants.find((v) => options.every((o) => v.options[o.name] === chosen[o.name])) ?? null;
+}
+
 export async function product(id) {
   const [item, {rules}] = await Promise.all([get(`/api/products/${encodeURIComponent(id)}`), storefront()]);
   const most = rules.max_quantity;
   const person = me();
-  let buy;
-  if (!person) {
-    buy = h('p', {}, h('a', {href: `#/login?then=${encodeURIComponent(`product/${id}`)}`}, 'Log in'), ' to buy.');
-  } else if (item.stock > 0 && item.active) {
-    buy = onSubmit(
+  const options = item.options ?? [];
+  const variants = item.variants ?? [];
+  // The first variant in stock is chosen first (a product without options has only the one).
+  const chosen = {...(variants.find((v) => v.stock > 0) ?? variants[0])?.options};
+
+  const price = h('span', {class: 'price', id: 'price'});
+  const stock = h('span', {id: 'stock-note'});
+  const sku = h('span', {id: 'sku'});
+  const buy = h('div', {class: 'buy'});
+  // Each choice's note: "(sold out)" or "(unavailable)" with the other options as chosen.
+  const notes = options.map((option) => option.values.map(() => h('span', {class: 'muted'})));
+
+  function buyForm(variant) {
+    const previous = buy.querySelector('input[name=quantity]');
+    const max = Math.min(most, variant.stock);
+    const form = onSubmit(
       h(
         'form',
         {class: 'actions', 'aria-label': 'Add to cart'},
@@ -192,30 +223,99 @@ export async function product(id) {
           name: 'quantity',
           type: 'number',
           min: 1,
-          max: Math.min(most, item.stock),
-          value: 1,
+          max,
+          value: Math.max(1, Math.min(max, Number(previous?.value) || 1)),
           required: true,
         }),
         h('button', {type: 'submit'}, 'Add to cart'),
       ),
       async ({quantity}) => {
         const cart = await get('/api/cart');
-        const held = cart.lines.find((line) => line.product_id === item.id)?.quantity ?? 0;
-        await put(`/api/cart/items/${encodeURIComponent(item.id)}`, {
+        const held = cart.lines.find((line) => line.variant_id === variant.id)?.quantity ?? 0;
+        await put(`/api/cart/items/${encodeURIComponent(variant.id)}`, {
           quantity: Math.min(most, held + Number(quantity)),
         });
         changed();
-        announce(`${item.name} is in your cart`);
-        buy.after(h('p', {class: 'ok', role: 'status'}, 'Added. ', h('a', {href: '#/cart'}, 'See your cart')));
+        announce(`${variantName(item.name, variant.options)} is in your cart`);
+        form.nextElementSibling?.remove();
+        form.after(h('p', {class: 'ok', role: 'status'}, 'Added. ', h('a', {href: '#/cart'}, 'See your cart')));
       },
     );
+    return form;
   }
+
+  /** Shows the chosen variant: its price, stock, SKU, what each other choice would be, and the
+   *  form that buys it. */
+  function update() {
+    const variant = offered(variants, options, chosen);
+    fill(price, variant ? money(variant.price) : fromPrice(item));
+    fill(
+      stock,
+      variant ? stockNote(variant.stock) : h('small', {class: 'problem'}, 'Not available in this combination'),
+    );
+    fill(sku, variant ? `SKU ${variant.sku} · ` : '');
+    options.forEach((option, i) =>
+      option.values.forEach((value, j) => {
+        const other = offered(variants, options, {...chosen, [option.name]: value});
+        notes[i][j].textContent = !other ? ' (unavailable)' : other.stock > 0 ? '' : ' (sold out)';
+      }),
+    );
+    if (!person) {
+      fill(
+        buy,
+        h('p', {}, h('a', {href: `#/login?then=${encodeURIComponent(`product/${id}`)}`}, 'Log in'), ' to buy.'),
+      );
+    } else {
+      fill(buy, variant && variant.stock > 0 && item.active ? buyForm(variant) : null);
+    }
+    return variant;
+  }
+
+  const choose = (name, value) => () => {
+    chosen[name] = value;
+    const variant = update();
+    announce(
+      variant
+        ? `${optionText(variant.options)}: ${money(variant.price)}, ${stockWords(variant.stock)}`
+        : 'Not available in this combination',
+    );
+  };
+  const picker =
+    options.length > 0 &&
+    h(
+      'div',
+      {class: 'picker'},
+      options.map((option, i) =>
+        h(
+          'fieldset',
+          {},
+          h('legend', {}, option.name),
+          option.values.map((value, j) =>
+            h(
+              'label',
+              {},
+              h('input', {
+                type: 'radio',
+                name: `option-${i}`,
+                value,
+                checked: chosen[option.name] === value,
+                onchange: choose(option.name, value),
+              }),
+              value,
+              notes[i][j],
+            ),
+          ),
+        ),
+      ),
+    );
+  update();
+
   const attributes = Object.entries(item.attributes ?? {});
   return h(
     'article',
     {},
     h('h1', {}, item.name),
-    h('p', {}, h('span', {class: 'price'}, money(item.price)), ' ', stockNote(item.stock)),
+    h('p', {}, price, ' ', stock),
     h('p', {}, item.description),
     attributes.length > 0 &&
       h(
@@ -233,10 +333,11 @@ export async function product(id) {
       h(
         'small',
         {class: 'muted'},
-        `SKU ${item.sku} · `,
+        sku,
         h('a', {href: `#/category/${encodeURIComponent(item.category)}`}, item.category),
       ),
     ),
+    picker,
     buy,
   );
 }
