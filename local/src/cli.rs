@@ -4,7 +4,8 @@ use anyhow::Context;
 
 use crate::{Backend, Config};
 
-/// The command line: `serve` (the default), `provision`, `dead-letters`, `reindex`, `migrate`. A failure is one
+/// The command line: `serve` (the default), `provision`, `dead-letters`, `reindex`, `migrate`,
+/// `import`, `export`. A failure is one
 /// line on stderr (with its causes) and exit status 1.
 pub async fn run() -> std::process::ExitCode {
     match main().await {
@@ -25,9 +26,12 @@ async fn main() -> anyhow::Result<()> {
         Some("dead-letters") => dead_letters(&args[1..]).await,
         Some("reindex") => reindex().await,
         Some("migrate") => migrate().await,
+        Some("import") => import(args.get(1)).await,
+        Some("export") => export(args.get(1)).await,
         Some(other) => {
             anyhow::bail!(
-                "unknown command {other}: use `serve` (the default), `provision`, `dead-letters`, `reindex` or `migrate`"
+                "unknown command {other}: use `serve` (the default), `provision`, `dead-letters`, `reindex`, \
+                 `migrate`, `import <file.csv>` or `export [file.csv]`"
             )
         }
     }
@@ -120,10 +124,59 @@ async fn migrate() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A progress bar on stderr: `done` of `total` `what`.
+fn progress_bar(done: u64, total: u64, what: &str) {
+    use std::io::Write;
+    const WIDTH: u64 = 40;
+    let filled = (done * WIDTH).checked_div(total.max(1)).unwrap_or(0).min(WIDTH) as usize;
+    eprint!("\r[{}{}] {done}/{total} {what}", "#".repeat(filled), " ".repeat(WIDTH as usize - filled));
+    let _ = std::io::stderr().flush();
+}
+
+/// Imports a CSV of products into the stack's table (the format `export` writes), showing its
+/// progress; lists the lines it refused and why.
+async fn import(file: Option<&String>) -> anyhow::Result<()> {
+    let file = file.context("import needs the file: cargo run -- import products.csv")?;
+    let csv = std::fs::read(file).with_context(|| format!("reading {file}"))?;
+    let imports = shop::imports::Imports::new(table(&Config::from_env()?).await?);
+    let status = imports.apply(&csv, &|s| progress_bar(s.rows_done, s.rows_total, "rows")).await?;
+    eprintln!();
+    if let Some(error) = &status.error {
+        anyhow::bail!("{file}: {error}");
+    }
+    for refused in &status.refused {
+        println!("line {}: {}", refused.line, refused.reason);
+    }
+    println!(
+        "{} rows: {} products created, {} updated, {} rows refused",
+        status.rows_total, status.products_created, status.products_updated, status.rows_refused
+    );
+    Ok(())
+}
+
+/// Writes the catalogue as CSV to `file`, or to stdout.
+async fn export(file: Option<&String>) -> anyhow::Result<()> {
+    use futures::TryStreamExt;
+    let catalog = shop::catalog::Catalog::new(table(&Config::from_env()?).await?);
+    let total: i64 = catalog.categories().await?.iter().map(|c| c.product_count).sum();
+    let mut products = Vec::new();
+    let mut pages = std::pin::pin!(catalog.pages(100));
+    while let Some(page) = pages.try_next().await? {
+        products.extend(page);
+        progress_bar(products.len() as u64, total.max(0) as u64, "products");
+    }
+    eprintln!();
+    let csv = shop::imports::export(&products)?;
+    match file {
+        Some(file) => std::fs::write(file, csv).with_context(|| format!("writing {file}"))?,
+        None => std::io::Write::write_all(&mut std::io::stdout(), &csv)?,
+    }
+    Ok(())
+}
+
 /// Rebuilds the search index from the catalogue (the stack's configuration says which table and
 /// which engine), showing its progress; searches keep the old index until the new one is whole.
 async fn reindex() -> anyhow::Result<()> {
-    use std::io::Write;
     use std::sync::Arc;
 
     use shop::catalog::Catalog;
@@ -146,12 +199,7 @@ async fn reindex() -> anyhow::Result<()> {
     };
     let catalog = Catalog::new(table);
     let total: i64 = catalog.categories().await?.iter().map(|c| c.product_count).sum();
-    let progress = |done: usize| {
-        const WIDTH: usize = 40;
-        let filled = (done * WIDTH).checked_div(total.max(1) as usize).unwrap_or(0).min(WIDTH);
-        eprint!("\r[{}{}] {done}/{total} products", "#".repeat(filled), " ".repeat(WIDTH - filled));
-        let _ = std::io::stderr().flush();
-    };
+    let progress = |done: usize| progress_bar(done as u64, total.max(0) as u64, "products");
     let indexed = shop::search::reindex(&catalog, &*index, &progress).await?;
     eprintln!();
     println!("The search index holds {indexed} products.");

@@ -44,6 +44,8 @@ pub struct Config {
     /// Requests per second per client (0: unlimited), and the burst allowed.
     pub rate_limit: f64,
     pub burst: f64,
+    /// The largest body the gateway lets through (an import's CSV; JSON bodies stop at
+    /// [`shop::http::json::BODY_LIMIT`] in their extractor).
     pub max_body: usize,
     pub seed_catalogue: bool,
     /// How long an unpaid order may wait (for its payment, and for it to be started), and
@@ -162,7 +164,7 @@ impl Default for Config {
             auto_confirm: true,
             rate_limit: 50.0,
             burst: 100.0,
-            max_body: shop::http::json::BODY_LIMIT,
+            max_body: shop::imports::MAX_BYTES,
             seed_catalogue: true,
             windows: expiry::Windows::default(),
             limits: shop::orders::Limits::default(),
@@ -175,7 +177,11 @@ impl Default for Config {
             paypal: None,
             opensearch: None,
             metrics: true,
-            storefront: storefront::Settings { cards: storefront::Cards::Simulated, sign_in: None },
+            storefront: storefront::Settings {
+                cards: storefront::Cards::Simulated,
+                sign_in: None,
+                media: Default::default(),
+            },
             clock: shop::time::Clock::system(),
         }
     }

@@ -6,12 +6,13 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use axum::response::Html;
+use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use shop::catalog::Catalog;
 use shop::http::CursorKey;
 use shop::identity::Identity;
 use shop::notifications::Senders;
+use shop::objects::ObjectStore;
 use shop::payments::PaymentProvider;
 use shop::search::SearchIndex;
 use shop::table::Table;
@@ -21,6 +22,7 @@ use shop_embedded::identity::{EmbeddedConfig, EmbeddedIdentity, SigningKey};
 use shop_embedded::jwt::Verifier;
 use shop_embedded::mailbox::Mailbox;
 use shop_embedded::oauth::{AppClient, AuthorizationServer};
+use shop_embedded::objects::{LocalObjects, UPLOAD_PATH, UploadQuery, UploadRefused};
 use shop_embedded::payments::Simulated;
 use shop_embedded::sqlite::SqliteTable;
 
@@ -260,6 +262,7 @@ pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
     for (migration, moved) in shop::migrations::run(table.clone()).await? {
         tracing::info!(migration, moved, "the table was migrated");
     }
+    let objects = local_objects(config, public_url, &table)?;
     let users = Users::new(table.clone());
     let generated_admin_password =
         seed::admin(&*identity, &users, &config.admin_email, config.admin_password.as_deref()).await?;
@@ -276,7 +279,11 @@ pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
     let api = Router::new()
         .merge(auth::router(auth::AuthState::new(reach("auth")?, identity.clone(), sms.clone())))
         .merge(users::router(users::UsersState::new(reach("users")?, identity.clone(), sms.clone())))
-        .merge(products::router(products::ProductsState::new(reach("products")?)))
+        .merge(products::router(products::ProductsState::new(
+            reach("products")?,
+            objects.clone(),
+            &media_url(public_url),
+        )))
         .merge(cart::router(cart::CartState::new(reach("cart")?)))
         .merge(orders::router(orders::OrdersState::new(reach("orders")?).with_limits(config.limits)))
         .merge(payments::router(payments::PaymentsState::new(
@@ -315,12 +322,87 @@ pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
     };
     let router = shop::http::fallbacks(
         api.merge(storefront(config, sign_in, public_url))
+            .merge(uploads(objects.clone()))
+            .merge(media(objects))
             .route("/openapi.json", get(move || std::future::ready(axum::Json(spec.clone()))))
             .route("/docs", get(|| std::future::ready(Html(DOCS))))
             .route("/health", get(|| std::future::ready("ok"))),
     )
     .layer(axum::middleware::from_fn_with_state(gw, gateway::gateway));
     Ok(Stack { router, routes, generated_admin_password, table, sweep, events, payments, senders, search })
+}
+
+/// Where the stack serves the images' sizes (the CDN's part in AWS).
+const MEDIA_PATH: &str = "/media";
+
+fn media_url(public_url: &str) -> String {
+    format!("{public_url}{MEDIA_PATH}")
+}
+
+/// The object store under the data folder, and what S3's notices run in AWS: each import's
+/// file, once stored, is run (with the `imports` function's reach of the table), each upload is
+/// made into an image (with the `images` function's).
+fn local_objects(config: &Config, public_url: &str, table: &Arc<dyn Table>) -> anyhow::Result<Arc<LocalObjects>> {
+    let (objects, mut created) = LocalObjects::in_folder(&config.data_dir, public_url)?;
+    let objects = Arc::new(objects);
+    let runner = imports::Runner::new(iam::scoped(table, "imports")?, objects.clone());
+    let maker = images::maker(iam::scoped(table, "images")?, objects.clone(), &media_url(public_url));
+    tokio::spawn(async move {
+        while let Some(key) = created.recv().await {
+            let ran = if shop::imports::import_of(&key).is_some() {
+                runner.run(&key).await
+            } else if shop::media::upload_of(&key).is_some() {
+                maker.run(&key).await
+            } else {
+                continue;
+            };
+            if let Err(e) = ran {
+                tracing::error!(key, error = format!("{e:#}"), "handling a stored object failed");
+            }
+        }
+    });
+    Ok(objects)
+}
+
+/// The images' sizes, as the CDN serves them: only what is under `images/`, kept a year.
+fn media(objects: Arc<LocalObjects>) -> Router {
+    use axum::extract::Path;
+    use axum::http::header;
+    let serve = async move |Path(key): Path<String>| {
+        let key = format!("images/{key}");
+        match objects.get(&key).await {
+            Ok(Some(object)) => {
+                let headers = [
+                    (header::CONTENT_TYPE, object.content_type),
+                    (header::CACHE_CONTROL, "public, max-age=31536000, immutable".to_owned()),
+                ];
+                (headers, object.bytes).into_response()
+            }
+            Ok(None) | Err(_) => shop::Error::NotFound("image").into_response(),
+        }
+    };
+    Router::new().route(&format!("{MEDIA_PATH}/images/{{*key}}"), get(serve))
+}
+
+/// The route uploads arrive at, checked against the targets the store signed.
+fn uploads(objects: Arc<LocalObjects>) -> Router {
+    use axum::extract::{Path, Query};
+    let path = format!("{UPLOAD_PATH}{{*key}}");
+    let receive = async move |Path(key): Path<String>,
+                              Query(target): Query<UploadQuery>,
+                              headers: axum::http::HeaderMap,
+                              body: axum::body::Bytes| {
+        let content_type = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        match objects.receive(&key, &target, content_type, body.to_vec()).await {
+            Ok(()) => axum::http::StatusCode::OK.into_response(),
+            Err(UploadRefused::Target) => shop::Error::Forbidden.into_response(),
+            Err(UploadRefused::Body(why)) => shop::Error::BadRequest(why).into_response(),
+            Err(UploadRefused::Store(e)) => shop::Error::Internal(e).into_response(),
+        }
+    };
+    Router::new()
+        .route(&path, axum::routing::put(receive))
+        .layer(axum::extract::DefaultBodyLimit::max(shop::imports::MAX_BYTES))
 }
 
 /// The storefront's pages, told to sign shoppers in at the embedded identity's sign-in (whose

@@ -18,8 +18,8 @@ use serde_json::Value;
 pub use crate::domain::MAX_IMAGES;
 pub use crate::domain::Product;
 use crate::domain::{
-    CategorySlug, Description, ImageUrl, Invalid, MAX_VARIANTS, Money, Name, OptionValues, ProductId, ProductOption,
-    Reason, Sku, Stock, Variant, VariantId,
+    AltText, CategorySlug, Description, Image, ImageId, ImageUrl, Invalid, MAX_VARIANTS, Money, Name, OptionValues,
+    ProductId, ProductOption, Reason, Sku, Stock, Variant, VariantId,
 };
 use crate::events::{self, DomainEvent, ProductEvent, StockCause, StockChanged, StockMove};
 use crate::keys;
@@ -71,6 +71,7 @@ impl ProductDraft {
             active: self.active,
             options,
             variants: Vec::new(),
+            media: Vec::new(),
             price,
             max_price: price,
             stock: 0,
@@ -119,6 +120,13 @@ pub struct NewProduct {
     pub variants: Vec<(VariantDraft, Stock)>,
 }
 
+/// What an import did with a product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Imported {
+    Created,
+    Updated,
+}
+
 /// A product sold as one variant edited as one thing: its variant's SKU and price, its weight
 /// (kept when `None`) and the stock its editor read (which must still be the stock).
 #[derive(Debug, Clone, PartialEq)]
@@ -136,6 +144,8 @@ pub enum CatalogError {
     NotFound,
     #[error("variant not found")]
     VariantNotFound,
+    #[error("image not found")]
+    ImageNotFound,
     /// A product with several variants was named where one variant is meant.
     #[error("the product has {variants} variants: name one of them")]
     VariantRequired { variants: usize },
@@ -461,7 +471,12 @@ impl Catalog {
             }
             let options = options.unwrap_or_else(|| current.options.clone());
             let edited = draft.product(current.id, options, variants, current.created_at);
-            Ok(Product { version: current.version, updated_at: current.updated_at, ..edited })
+            Ok(Product {
+                version: current.version,
+                updated_at: current.updated_at,
+                media: current.media.clone(),
+                ..edited
+            })
         })
         .await
     }
@@ -532,8 +547,9 @@ impl Catalog {
         .await
     }
 
-    /// Removes the product if it is still at revision `expected` (when given).
-    pub async fn delete(&self, id: &ProductId, expected: Option<u64>) -> Result<()> {
+    /// Removes the product if it is still at revision `expected` (when given); answers it as it
+    /// was (its images' files are the caller's to remove).
+    pub async fn delete(&self, id: &ProductId, expected: Option<u64>) -> Result<Product> {
         let current = self.current(id, expected).await?;
         let deleted = ProductEvent { product_id: *id, revision: current.version + 1, product: None };
         let written = Written::new(
@@ -545,7 +561,8 @@ impl Catalog {
             ],
             markers(id, &current.variants, &[]),
         );
-        self.commit(&written).await
+        self.commit(&written).await?;
+        Ok(current)
     }
 
     /// Moves a variant's stock by `delta` units (restock, write-off, count correction)
@@ -573,6 +590,158 @@ impl Catalog {
                     vec![write, events::record(DomainEvent::StockChanged(StockChanged { cause, products: moved }))];
                 // Sold or edited meanwhile: read it again.
                 Ok(committed(self.table.transact(writes).await)?.then_some(next))
+            },
+        )
+        .await
+    }
+
+    /// Attaches an image (made from an upload) after the product's others.
+    pub async fn attach_image(&self, id: &ProductId, image: Image) -> Result<Product> {
+        let image = &image;
+        retrying(
+            || CatalogError::Contention,
+            move || async move {
+                let attached = self.edit(id, None, |current| {
+                    let mut media = current.media.clone();
+                    media.push(image.clone());
+                    Ok(Product { media, ..current })
+                });
+                match attached.await {
+                    Ok(product) => Ok(Some(product)),
+                    // Sold or edited meanwhile: read it again.
+                    Err(CatalogError::Stale) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            },
+        )
+        .await
+    }
+
+    /// Puts the product's images in the order `order` names them (every one of them, once).
+    pub async fn order_images(&self, id: &ProductId, order: &[ImageId], expected: Option<u64>) -> Result<Product> {
+        self.edit(id, expected, |current| {
+            let mut media = Vec::new();
+            for wanted in order {
+                match current.media.iter().find(|i| i.id == *wanted) {
+                    Some(image) if !media.contains(image) => media.push(image.clone()),
+                    _ => {
+                        let reason =
+                            Invalid::new(format!("{wanted} is not one of the product's images, or is named twice"));
+                        return Err(CatalogError::Invalid { field: "order", reason });
+                    }
+                }
+            }
+            if media.len() != current.media.len() {
+                let reason = Invalid::new("must name every one of the product's images");
+                return Err(CatalogError::Invalid { field: "order", reason });
+            }
+            Ok(Product { media, ..current })
+        })
+        .await
+    }
+
+    /// Changes an image's alt text and the variant it is shown first for.
+    pub async fn edit_image(
+        &self,
+        id: &ProductId,
+        image: &ImageId,
+        alt: AltText,
+        variant: Option<VariantId>,
+        expected: Option<u64>,
+    ) -> Result<Product> {
+        self.edit(id, expected, |current| {
+            let mut media = current.media.clone();
+            let edited = media.iter_mut().find(|i| i.id == *image).ok_or(CatalogError::ImageNotFound)?;
+            (edited.alt, edited.variant_id) = (alt, variant);
+            Ok(Product { media, ..current })
+        })
+        .await
+    }
+
+    /// Takes an image off the product; answers the product and the image (whose files the
+    /// caller removes).
+    pub async fn remove_image(
+        &self,
+        id: &ProductId,
+        image: &ImageId,
+        expected: Option<u64>,
+    ) -> Result<(Product, Image)> {
+        let mut removed = None;
+        let product = self
+            .edit(id, expected, |current| {
+                let mut media = current.media.clone();
+                let at = media.iter().position(|i| i.id == *image).ok_or(CatalogError::ImageNotFound)?;
+                removed = Some(media.remove(at));
+                Ok(Product { media, ..current })
+            })
+            .await?;
+        Ok((product, removed.expect("removed above")))
+    }
+
+    /// Applies an imported product: created when none of its SKUs is taken, or the one product
+    /// holding them updated (its own fields and options, its variants matched by SKU, new
+    /// variants added with their stock; the stock of the others stays as it is).
+    pub async fn import(&self, new: NewProduct) -> Result<Imported> {
+        let keys: Vec<crate::table::Key> = new.variants.iter().map(|(v, _)| keys::sku(&v.sku)).collect();
+        let mut owners: Vec<ProductId> = Vec::new();
+        for marker in self.table.batch_get(&keys).await? {
+            if let Some(id) = marker.str("product_id").and_then(|p| ProductId::parse(p).ok())
+                && !owners.contains(&id)
+            {
+                owners.push(id);
+            }
+        }
+        let id = match owners[..] {
+            [] => return self.create(new).await.map(|_| Imported::Created),
+            [id] => id,
+            _ => {
+                let reason = Invalid::new(format!("its SKUs belong to {} different products", owners.len()));
+                return Err(CatalogError::Invalid { field: "sku", reason });
+            }
+        };
+        let new = &new;
+        retrying(
+            || CatalogError::Contention,
+            move || async move {
+                let edited = self.edit(&id, None, |current| {
+                    let (mut variants, mut options) = (current.variants.clone(), current.options.clone());
+                    for incoming in &new.options {
+                        if !options.iter().any(|o| o.name == incoming.name) {
+                            options.push(ProductOption { name: incoming.name.clone(), values: Vec::new() });
+                        }
+                    }
+                    for (draft, stock) in &new.variants {
+                        match variants.iter().position(|v| v.sku == draft.sku) {
+                            Some(i) => draft.clone().apply(&mut variants[i], &mut options),
+                            None => {
+                                let mut added = Variant {
+                                    id: VariantId::new(),
+                                    sku: draft.sku.clone(),
+                                    options: OptionValues::new(),
+                                    price: draft.price,
+                                    stock: *stock,
+                                    weight_grams: 0,
+                                    images: Vec::new(),
+                                };
+                                draft.clone().apply(&mut added, &mut options);
+                                variants.push(added);
+                            }
+                        }
+                    }
+                    let edited = new.product.clone().product(current.id, options, variants, current.created_at);
+                    Ok(Product {
+                        version: current.version,
+                        updated_at: current.updated_at,
+                        media: current.media.clone(),
+                        ..edited
+                    })
+                });
+                match edited.await {
+                    Ok(_) => Ok(Some(Imported::Updated)),
+                    // Sold or edited meanwhile: read it again.
+                    Err(CatalogError::Stale) => Ok(None),
+                    Err(e) => Err(e),
+                }
             },
         )
         .await

@@ -71,9 +71,9 @@ pub enum Error {
     /// 413: the body is larger than the limit.
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
-    /// 415: the body is not `application/json`.
-    #[error("send the body as application/json")]
-    UnsupportedMediaType,
+    /// 415: the body is not of the media type the route reads (`application/json`, mostly).
+    #[error("send the body as {0}")]
+    UnsupportedMediaType(&'static str),
     /// 422: well-formed but invalid; lists every refused field.
     #[error("{detail}")]
     Validation { detail: String, errors: Vec<FieldError> },
@@ -150,7 +150,7 @@ impl Error {
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
@@ -177,7 +177,7 @@ impl Error {
             Self::PreconditionFailed => "/problems/precondition-failed",
             Self::PreconditionRequired => "/problems/precondition-required",
             Self::PayloadTooLarge(_) => "/problems/payload-too-large",
-            Self::UnsupportedMediaType => "/problems/unsupported-media-type",
+            Self::UnsupportedMediaType(_) => "/problems/unsupported-media-type",
             Self::Validation { .. } => "/problems/validation",
             Self::TooManyRequests(_) => "/problems/too-many-requests",
             Self::BadGateway(_) => "/problems/bad-gateway",
@@ -262,6 +262,7 @@ impl From<crate::catalog::CatalogError> for Error {
         match e {
             CatalogError::NotFound => Error::NotFound("product"),
             CatalogError::VariantNotFound => Error::NotFound("variant"),
+            CatalogError::ImageNotFound => Error::NotFound("image"),
             CatalogError::Invalid { field, reason } => Error::invalid(field, reason),
             CatalogError::Stale => Error::PreconditionFailed,
             CatalogError::SkuTaken(_)

@@ -28,8 +28,10 @@
 //! | a variant's product | `VARIANT#<id>` | `VARIANT` | |
 //! | category | `CATEGORY#<slug>` | `CATEGORY` | `CATEGORIES` / `<slug>` |
 //! | migration done | `MIGRATION#<name>` | `MIGRATION` | |
+//! | catalogue import | `IMPORT#<id>` | `IMPORT` | |
+//! | image upload | `UPLOAD#<id>` | `UPLOAD` (TTL 7 d) | |
 
-use crate::domain::{CategorySlug, Email, OrderId, OrderStatus, ProductId, Sku, UserId, VariantId};
+use crate::domain::{CategorySlug, Email, OrderId, OrderStatus, ProductId, Sku, UploadId, UserId, VariantId};
 use crate::table::Key;
 /// The key attributes' names belong to the table port; keys builds their values.
 pub use crate::table::{EXPIRES_AT, GSI1PK, GSI1SK, PK, SK};
@@ -243,4 +245,14 @@ pub fn sales(product: &ProductId) -> Key {
 /// The record that migration `name` has run to its end.
 pub fn migration(name: &str) -> Key {
     Key::new(format!("MIGRATION#{name}"), "MIGRATION")
+}
+
+/// A catalogue import's record: its progress and refused lines.
+pub fn import(id: &str) -> Key {
+    Key::new(format!("IMPORT#{id}"), "IMPORT")
+}
+
+/// An image upload's record (TTL 7 d).
+pub fn upload(id: &UploadId) -> Key {
+    Key::new(format!("UPLOAD#{id}"), "UPLOAD")
 }

@@ -14,6 +14,10 @@
 //! 4. checkouts per second through the local stack, and that stock and orders still agree;
 //! 5. search on 100,000 generated products, tantivy and OpenSearch side by side (`search`).
 //!
+//! `SHOP_BENCH_ONLY=search,catalogue` runs only those parts (of cold-starts, sizes,
+//! first-answers, throughput, checkouts, search, catalogue), and `SHOP_BENCH_FUNCTIONS=products,images`
+//! only those functions' cold starts and sizes.
+//!
 //! Run: `cargo build --release --workspace --bins && cargo run --release -p shop-tests --bin bench`,
 //! with `SHOP_TEST_AWS_ENDPOINT` naming a running `scripts/aws_emulator.py` for the first-answer
 //! cold starts (skipped without it), and `SHOP_TEST_OPENSEARCH` naming a running
@@ -50,6 +54,8 @@ const FUNCTIONS: &[&str] = &[
     "feedback",
     "search",
     "indexer",
+    "imports",
+    "images",
     "storefront",
 ];
 const COLD_STARTS: usize = 200;
@@ -104,6 +110,9 @@ fn cold_start(binary: &Path) -> Duration {
             ("CURSOR_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cursor-AbCdEf"),
             ("OPENSEARCH_ENDPOINT", "https://search-shop-example.eu-west-1.es.amazonaws.com"),
             ("STRIPE_PUBLISHABLE_KEY", "pk_test_bench"),
+            ("BUCKET_NAME", "shop-objects"),
+            ("MEDIA_URL", "https://media.example.com"),
+            ("UPLOAD_ORIGIN", "https://shop-objects.s3.eu-west-1.amazonaws.com"),
         ],
     );
     let (stream, _) = listener.accept().unwrap();
@@ -126,7 +135,7 @@ fn cold_starts() {
     println!("## Cold start: process start -> first Runtime API poll ({COLD_STARTS} runs each, interleaved)");
     let before = std::env::var_os("SHOP_BENCH_BEFORE").map(PathBuf::from);
     let mut binaries = vec![("hello-lambda".to_owned(), release_dir().join("hello-lambda"))];
-    for name in FUNCTIONS {
+    for name in functions() {
         binaries.push((name.to_string(), release_dir().join(name)));
         // A function the earlier build did not have has no "before" row.
         if let Some(earlier) = before.as_ref().map(|dir| dir.join(name)).filter(|binary| binary.exists()) {
@@ -166,6 +175,9 @@ const FIRST_EVENTS: &[(&str, &str)] = &[
     // the bench's table lacks (read, then removed from the index).
     ("search", "search/suggest"),
     ("indexer", "indexer/queue"),
+    // S3's notices of files the bench's bucket lacks: the record read, the file asked for.
+    ("imports", "imports/upload"),
+    ("images", "images/upload"),
     ("storefront", "storefront/page"),
 ];
 
@@ -315,6 +327,9 @@ async fn first_answers() {
         // Named, never read: no first event pays with PayPal.
         ("PAYPAL_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:paypal-AbCdEf"),
         ("STRIPE_PUBLISHABLE_KEY", "pk_test_bench"),
+        ("BUCKET_NAME", "bench-objects"),
+        ("MEDIA_URL", "https://media.example.com"),
+        ("UPLOAD_ORIGIN", "https://bench-objects.s3.us-east-1.amazonaws.com"),
     ];
     let opensearch = std::env::var("SHOP_TEST_OPENSEARCH").ok();
     let mut aws = aws.to_vec();
@@ -324,8 +339,9 @@ async fn first_answers() {
     let events = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
     let mut runs: Vec<(&str, Vec<u8>)> =
         vec![("hello-lambda", br#"{"hello":"world"}"#.to_vec()), ("hello-dynamodb", b"{}".to_vec())];
+    let chosen = functions();
     for (name, event) in FIRST_EVENTS {
-        if ["search", "indexer"].contains(name) && opensearch.is_none() {
+        if (["search", "indexer"].contains(name) && opensearch.is_none()) || !chosen.contains(name) {
             continue;
         }
         runs.push((name, std::fs::read(events.join(format!("{event}.json"))).unwrap()));
@@ -393,7 +409,7 @@ fn sizes() {
     println!("\n## Release bootstrap size ({} target)", std::env::consts::ARCH);
     println!("| function | binary | deflated (zip) |");
     println!("|---|---|---|");
-    for name in FUNCTIONS {
+    for name in functions() {
         let bytes = std::fs::read(release_dir().join(name)).unwrap();
         let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
         encoder.write_all(&bytes).unwrap();
@@ -710,14 +726,107 @@ async fn requests_per_checkout() {
     }
 }
 
+/// The parts `SHOP_BENCH_ONLY` names (comma-separated), or all of them.
+fn wanted(part: &str) -> bool {
+    std::env::var("SHOP_BENCH_ONLY").map_or(true, |only| only.split(',').any(|p| p.trim() == part))
+}
+
+/// The functions `SHOP_BENCH_FUNCTIONS` names (comma-separated), or all of them: the cold
+/// starts and sizes of those alone (each needs only its own release build).
+fn functions() -> Vec<&'static str> {
+    match std::env::var("SHOP_BENCH_FUNCTIONS") {
+        Ok(only) => FUNCTIONS.iter().copied().filter(|f| only.split(',').any(|o| o.trim() == *f)).collect(),
+        Err(_) => FUNCTIONS.to_vec(),
+    }
+}
+
 fn main() {
     println!("# Shop benchmarks ({} cores)\n", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    cold_starts();
-    sizes();
+    if wanted("cold-starts") {
+        cold_starts();
+    }
+    if wanted("sizes") {
+        sizes();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    runtime.block_on(first_answers());
-    runtime.block_on(throughput());
-    runtime.block_on(checkouts());
-    runtime.block_on(requests_per_checkout());
-    runtime.block_on(search::run());
+    if wanted("first-answers") {
+        runtime.block_on(first_answers());
+    }
+    if wanted("throughput") {
+        runtime.block_on(throughput());
+    }
+    if wanted("checkouts") {
+        runtime.block_on(checkouts());
+        runtime.block_on(requests_per_checkout());
+    }
+    if wanted("search") {
+        runtime.block_on(search::run());
+    }
+    if wanted("catalogue") {
+        runtime.block_on(catalogue_work());
+    }
+}
+
+/// An import's rows per second (10,000 rows, 20 of them refused, into an empty SQLite table: the
+/// import alone, no consumer running), and an image's processing time (decode, orient, three
+/// sizes as JPEG) for a 12-megapixel JPEG and a 1,200 × 800 PNG.
+async fn catalogue_work() {
+    use image::{DynamicImage, ImageBuffer, ImageFormat, Rgb};
+    let mut csv =
+        String::from("handle,name,category,option1_name,option1_value,sku,price,currency,stock,weight_grams\n");
+    let (mut rows, mut n) = (0, 0);
+    while rows < 10_000 {
+        n += 1;
+        if n % 2 == 0 && rows + 3 <= 10_000 {
+            for size in ["S", "M", "L"] {
+                csv.push_str(&format!("tee-{n},Tee {n},apparel,Size,{size},B-{n}-{size},19.90,EUR,5,180\n"));
+            }
+            rows += 3;
+        } else {
+            let price = if n % 250 == 1 { "12.345" } else { "12.50" };
+            csv.push_str(&format!("lamp-{n},\"Lamp, no. {n}\",lamps,,,B-{n},{price},EUR,2,900\n"));
+            rows += 1;
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("shop-bench-import-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let table: Arc<dyn Table> = Arc::new(SqliteTable::open(&dir.join("shop.db")).unwrap());
+    let started = Instant::now();
+    let status = shop::imports::Imports::new(table).apply(csv.as_bytes(), &|_| {}).await.unwrap();
+    let took = started.elapsed();
+    println!("\n## Catalogue import and images");
+    println!(
+        "- import of {} rows ({} products created, {} rows refused): {:.2} s, {:.0} rows/s",
+        status.rows_total,
+        status.products_created,
+        status.rows_refused,
+        took.as_secs_f64(),
+        status.rows_total as f64 / took.as_secs_f64()
+    );
+    let picture = |width: u32, height: u32, format: ImageFormat| {
+        let pixels =
+            ImageBuffer::from_fn(width, height, |x, y| Rgb([(x % 251) as u8, (y % 241) as u8, ((x ^ y) % 256) as u8]));
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        DynamicImage::ImageRgb8(pixels).write_to(&mut bytes, format).unwrap();
+        bytes.into_inner()
+    };
+    for (what, bytes) in [
+        ("4000 × 3000 JPEG", picture(4000, 3000, ImageFormat::Jpeg)),
+        ("1200 × 800 PNG", picture(1200, 800, ImageFormat::Png)),
+    ] {
+        let mut times: Vec<Duration> = (0..5)
+            .map(|_| {
+                let started = Instant::now();
+                shop_images::process(&bytes).unwrap();
+                started.elapsed()
+            })
+            .collect();
+        times.sort();
+        println!(
+            "- image processing, {what} ({:.1} MB): median {:.0} ms of 5",
+            bytes.len() as f64 / 1e6,
+            times[2].as_secs_f64() * 1e3
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
 }

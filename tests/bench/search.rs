@@ -1,6 +1,7 @@
-//! Search on 100,000 generated products: indexing throughput, and the latency of a two-word
-//! query with one typo, a category filter, a price range and every facet, on tantivy (in
-//! process) and on the OpenSearch node `SHOP_TEST_OPENSEARCH` names, side by side.
+//! Search on 100,000 generated products of three variants each (three sizes, one of three
+//! colours): indexing throughput, and the latency of a two-word query with one typo, a category
+//! filter, a price range, every other query a size, and every facet (the options' included), on
+//! tantivy (in process) and on the OpenSearch node `SHOP_TEST_OPENSEARCH` names, side by side.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -72,6 +73,8 @@ const WORDS: &[&str] = &[
     "quality",
 ];
 const CATEGORIES: usize = 20;
+const SIZES: [&str; 3] = ["S", "M", "L"];
+const COLOURS: [&str; 3] = ["Black", "White", "Blue"];
 
 /// A small deterministic generator (xorshift), so every run indexes the same catalogue.
 struct Rng(u64);
@@ -102,7 +105,13 @@ fn catalogue() -> Vec<Product> {
             let category = format!("category-{}", rng.below(CATEGORIES));
             let price = 100 + rng.below(50_000) as i64;
             let stock = if rng.below(5) == 0 { 0 } else { 1 + rng.below(50) as i64 };
-            contract::product(&name, &description.join(" "), &category, price, stock)
+            let colour = rng.pick(&COLOURS);
+            let skus: Vec<String> = SIZES.iter().map(|size| format!("GEN-{i}-{size}")).collect();
+            let values: Vec<[(&str, &str); 2]> =
+                SIZES.iter().map(|size| [("Size", *size), ("Colour", colour)]).collect();
+            let rows: Vec<contract::VariantRow> =
+                (0..3).map(|k| (skus[k].as_str(), &values[k][..], price + 100 * k as i64, stock)).collect();
+            contract::with_variants(contract::product(&name, &description.join(" "), &category, price, stock), &rows)
         })
         .collect()
 }
@@ -122,6 +131,9 @@ fn queries() -> Vec<SearchQuery> {
             let min = rng.below(40_000) as u64;
             let mut query = SearchQuery::new(&text, 0, 20).unwrap().prices(Some(min), Some(min + 10_000)).unwrap();
             query.category = Some(CategorySlug::parse(&format!("category-{}", rng.below(CATEGORIES))).unwrap());
+            if rng.below(2) == 0 {
+                query = query.options(&format!("Size:{}", rng.pick(&SIZES))).unwrap();
+            }
             query
         })
         .collect()
@@ -172,8 +184,8 @@ pub async fn run() {
         Err(_) => println!("\n(OpenSearch skipped: set SHOP_TEST_OPENSEARCH to a node, e.g. scripts/search-node)"),
     }
     println!(
-        "\n## Search: {PRODUCTS} generated products; {QUERIES} queries of two words (one with a typo), \
-         a category, a price range and every facet"
+        "\n## Search: {PRODUCTS} generated products of 3 variants each; {QUERIES} queries of two words (one \
+         with a typo), a category, a price range, every other one a size, and every facet"
     );
     println!("| engine | indexing (bulk rebuild) | p50 | p90 | p99 | mean results |");
     println!("|---|---|---|---|---|---|");

@@ -294,12 +294,15 @@ fn each_function_links_only_its_own_adapters() {
         "tantivy",
         "shop-opensearch",
         "aws-sdk-opensearch",
+        "shop-s3",
+        "aws-sdk-s3",
     ];
     let expected: &[(&str, &[&str])] = &[
         ("auth", &["aws-sdk-dynamodb", "aws-sdk-cognitoidentityprovider"]),
         // The lists read the key that signs their cursors from Secrets Manager.
         ("users", &["aws-sdk-dynamodb", "aws-sdk-cognitoidentityprovider", "aws-sdk-secretsmanager"]),
-        ("products", &["aws-sdk-dynamodb", "aws-sdk-secretsmanager"]),
+        // An import's file goes to S3 for the imports function.
+        ("products", &["aws-sdk-dynamodb", "aws-sdk-secretsmanager", "shop-s3"]),
         ("cart", &["aws-sdk-dynamodb"]),
         ("orders", &["aws-sdk-dynamodb", "aws-sdk-secretsmanager"]),
         // Asks the provider about a pending payment before cancelling its order.
@@ -311,6 +314,8 @@ fn each_function_links_only_its_own_adapters() {
         ("sales", &["aws-sdk-dynamodb"]),
         ("search", &["shop-opensearch", "aws-sdk-secretsmanager"]),
         ("indexer", &["aws-sdk-dynamodb", "shop-opensearch"]),
+        ("imports", &["aws-sdk-dynamodb", "shop-s3"]),
+        ("images", &["aws-sdk-dynamodb", "shop-s3"]),
         ("storefront", &[]),
     ];
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());

@@ -44,6 +44,8 @@ const EXPECTED: &[(&str, u16)] = &[
     ("products/update-product", 200),
     ("products/delete-product", 204),
     ("products/adjust-stock", 200),
+    ("imports/upload", 200),
+    ("images/upload", 200),
     ("products/update-variant", 200),
     ("products/adjust-variant-stock", 200),
     ("products/product-sales", 200),
@@ -99,6 +101,8 @@ struct World {
     payments: Arc<Simulated>,
     product: String,
     variant: String,
+    /// Where an import's file is kept.
+    objects: Arc<dyn shop::objects::ObjectStore>,
     /// Paid, ready to ship or cancel.
     order: String,
     /// Placed, not paid.
@@ -175,6 +179,9 @@ async fn world() -> World {
         payments: simulated,
         product: product.id.to_string(),
         variant: product.variants[0].id.to_string(),
+        objects: Arc::new(
+            shop_embedded::objects::LocalObjects::open(&dir.path().join("objects"), "http://localhost", [7; 32]).0,
+        ),
         order: order.id.to_string(),
         unpaid: unpaid.id.to_string(),
         search: Arc::new(shop_tantivy::TantivyIndex::open(&dir.path().join("search")).unwrap().0),
@@ -187,7 +194,9 @@ fn router(function: &str, world: &World) -> shop_aws::lambda::Handler {
     let router = match function {
         "auth" => auth::router(auth::AuthState::new(table, identity, Default::default())),
         "users" => users::router(users::UsersState::new(table, identity, Default::default())),
-        "products" => products::router(products::ProductsState::new(table)),
+        "products" => {
+            products::router(products::ProductsState::new(table, world.objects.clone(), "https://media.example.com"))
+        }
         "cart" => cart::router(cart::CartState::new(table)),
         "orders" => orders::router(orders::OrdersState::new(table)),
         "payments" => {
@@ -203,6 +212,7 @@ fn router(function: &str, world: &World) -> shop_aws::lambda::Handler {
                 publishable_key: "pk_test_sample".into(),
             },
             sign_in: Some(storefront::SignIn::at("https://shop-dev.auth.us-east-1.amazoncognito.com", "sample")),
+            media: Default::default(),
         }),
         other => panic!("events/{other}/ names no function"),
     };
@@ -227,6 +237,59 @@ async fn not_http(name: &str, event: Value, world: &World) {
     };
     let shopper = "22222222-2222-4222-8222-222222222222";
     match name {
+        "imports/upload" => {
+            // The sample's file: one product.
+            let csv = "handle,name,category,sku,price,currency,stock\nsample-lamp,Sample lamp,lighting,SAMPLE-1,12.50,EUR,4\n";
+            let file = shop::objects::Object { bytes: csv.as_bytes().to_vec(), content_type: "text/csv".into() };
+            world.objects.put("imports/01JD0000000000000000000006.csv", file).await.unwrap();
+            let runner = imports::Runner::new(world.table.clone(), world.objects.clone());
+            for key in shop_aws::lambda::stored_keys(typed(&event)) {
+                runner.run(&key).await.unwrap_or_else(|e| panic!("{name}: {e:#}"));
+            }
+            let status = shop::imports::Imports::new(world.table.clone()).status("01JD0000000000000000000006").await;
+            let status = status.unwrap().expect("the import's record");
+            assert_eq!((status.products_created, status.rows_refused), (1, 0), "{status:?}");
+            assert!(
+                world.objects.get("imports/01JD0000000000000000000006.csv").await.unwrap().is_none(),
+                "the file goes"
+            );
+        }
+        "images/upload" => {
+            // The sample's upload: a 300 × 200 PNG for the sample product.
+            let id = shop::domain::UploadId::parse("01JD0000000000000000000007").unwrap();
+            let mut png = std::io::Cursor::new(Vec::new());
+            image::DynamicImage::new_rgb8(300, 200).write_to(&mut png, image::ImageFormat::Png).unwrap();
+            let png = png.into_inner();
+            let now = shop::time::Timestamp::now();
+            let upload = shop::media::Upload {
+                id,
+                product_id: shop::domain::ProductId::parse(&world.product).unwrap(),
+                variant_id: None,
+                alt: shop::domain::AltText::parse("The sample book's cover").unwrap(),
+                content_type: "image/png".into(),
+                size: png.len() as u64,
+                state: shop::media::UploadState::Waiting,
+                reason: None,
+                image_id: None,
+                created_at: now,
+                updated_at: now,
+            };
+            world
+                .table
+                .write(shop::table::Write::put(shop::table::Item::new(&shop::keys::upload(&id), &upload)))
+                .await
+                .unwrap();
+            let file = shop::objects::Object { bytes: png, content_type: "image/png".into() };
+            world.objects.put("uploads/01JD0000000000000000000007", file).await.unwrap();
+            let maker = images::maker(world.table.clone(), world.objects.clone(), "https://media.example.com");
+            for key in shop_aws::lambda::stored_keys(typed(&event)) {
+                maker.run(&key).await.unwrap_or_else(|e| panic!("{name}: {e:#}"));
+            }
+            let product =
+                shop::catalog::Catalog::new(world.table.clone()).get(&upload.product_id).await.unwrap().unwrap();
+            let widths: Vec<u32> = product.media[0].sizes.iter().map(|s| s.width).collect();
+            assert_eq!(widths, [200], "{product:?}");
+        }
         "expiry/scheduled" => {
             let job = expiry::Expiry::new(world.table.clone(), Vec::new(), expiry::Windows::default());
             let answer = job.handle(typed(&event)).await.unwrap_or_else(|e| panic!("{name}: {e}"));

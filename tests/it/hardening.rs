@@ -468,6 +468,7 @@ fn partitions() -> BTreeMap<&'static str, String> {
     let event = ulid::Ulid::new();
     let sku = Sku::parse("LAMP-1").unwrap();
     let variant = VariantId::new();
+    let upload = shop::domain::UploadId::new();
     let category = CategorySlug::parse("lamps").unwrap();
     BTreeMap::from([
         ("user", stem(&keys::user_partition(&user), "user-1")),
@@ -477,6 +478,8 @@ fn partitions() -> BTreeMap<&'static str, String> {
         ("products", keys::PRODUCTS_PARTITION.to_owned()),
         ("sku", stem(&keys::sku(&sku).pk, "LAMP-1")),
         ("variant", stem(&keys::variant(&variant).pk, &variant.to_string())),
+        ("import", stem(&keys::import("01JD0000000000000000000005").pk, "01JD0000000000000000000005")),
+        ("upload", stem(&keys::upload(&upload).pk, &upload.to_string())),
         ("category", stem(&keys::category_partition(&category), "lamps")),
         ("categories", keys::CATEGORIES_PARTITION.to_owned()),
         ("order", stem(&keys::order(&order).pk, &order.to_string())),
@@ -505,8 +508,10 @@ fn expected_access() -> BTreeMap<&'static str, (Vec<&'static str>, Vec<&'static 
         ("UsersFunction", (vec!["user", "revoked", "order", "event"], vec!["users", "user"])),
         (
             "ProductsFunction",
+            // And an import's and an image upload's records (the imports and images functions
+            // run them).
             (
-                vec!["revoked", "product", "products", "sku", "variant", "category", "event"],
+                vec!["revoked", "product", "products", "sku", "variant", "category", "event", "import", "upload"],
                 vec!["category", "categories"],
             ),
         ),
@@ -527,6 +532,11 @@ fn expected_access() -> BTreeMap<&'static str, (Vec<&'static str>, Vec<&'static 
         ("DeliveriesFunction", (vec!["user", "suppressed", "sms to"], vec![])),
         ("SearchFunction", (vec![], vec![])),
         ("IndexerFunction", (vec!["product"], vec![])),
+        // An import: the products it creates and updates (with their markers, category counts
+        // and events) and its record.
+        ("ImportsFunction", (vec!["product", "products", "sku", "variant", "category", "event", "import"], vec![])),
+        // An upload's record, and the product the image is attached to (with its event).
+        ("ImagesFunction", (vec!["upload", "product", "event"], vec![])),
         ("FeedbackFunction", (vec!["suppressed", "user"], vec![])),
         ("StorefrontFunction", (vec![], vec![])),
     ])

@@ -113,6 +113,32 @@ where
     .await
 }
 
+/// The keys of the objects an S3 notice tells of.
+pub fn stored_keys(notice: aws_lambda_events::event::s3::S3Event) -> impl Iterator<Item = String> {
+    notice.records.into_iter().filter_map(|record| record.s3.object.key)
+}
+
+/// Runs a function S3 invokes for new objects (a prefix of the bucket's): `run` gets each key a
+/// notice names, in turn; a failure fails the invocation, which S3 retries.
+pub async fn serve_stored<S, F, Fut>(build: impl FnOnce() -> anyhow::Result<S>, run: F) -> Result<(), Error>
+where
+    S: Clone + Send + Sync + 'static,
+    F: Fn(S, String) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
+    let run = std::sync::Arc::new(run);
+    serve_events(build, move |state: S, notice: aws_lambda_events::event::s3::S3Event| {
+        let run = run.clone();
+        async move {
+            for key in stored_keys(notice) {
+                run(state.clone(), key).await?;
+            }
+            Ok(())
+        }
+    })
+    .await
+}
+
 /// Runs a queue's consumer on Lambda (SQS batches, partial batch responses); `build` makes it
 /// once per execution environment.
 pub async fn serve_consumer(build: impl FnOnce() -> anyhow::Result<std::sync::Arc<dyn Consumer>>) -> Result<(), Error> {

@@ -10,5 +10,6 @@ pub mod identity;
 pub mod jwt;
 pub mod mailbox;
 pub mod oauth;
+pub mod objects;
 pub mod payments;
 pub mod sqlite;

@@ -2,20 +2,26 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::Response;
-use serde::Deserialize;
+use std::sync::Arc;
+
+use axum::extract::{Path, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures::TryStreamExt;
+use serde::{Deserialize, Serialize};
 use shop::catalog::{
     Catalog, Category, MAX_ATTRIBUTES, MAX_IMAGES, NewProduct, Product, ProductDraft, SoleDraft, VariantDraft,
 };
 use shop::domain::{
-    CategorySlug, Currency, Description, ImageUrl, Invalid, Label, MAX_OPTIONS, MAX_VARIANTS, MAX_WEIGHT_GRAMS, Money,
-    Name, ProductId, ProductOption, Reason, Sku, Stock, VariantId,
+    AltText, CategorySlug, Currency, Description, ImageId, ImageUrl, Invalid, Label, MAX_OPTIONS, MAX_VARIANTS,
+    MAX_WEIGHT_GRAMS, Money, Name, ProductId, ProductOption, Reason, Sku, Stock, UploadId, VariantId,
 };
 use shop::error::Validation;
 use shop::http::caller::Revocations;
 use shop::http::{Caller, IfMatch, Json, PageParams, PageQuery, Query, Versioned};
+use shop::imports::{ImportStatus, Imports, MAX_BYTES};
+use shop::media::{Media, MediaError, Upload};
+use shop::objects::{ObjectStore, UploadTarget};
 use shop::openapi::Shared;
 use shop::sales::{ProductSales, Sales};
 use shop::{Error, Result};
@@ -30,15 +36,23 @@ const MAX_AGE: u32 = 30;
 pub struct ProductsState {
     pub catalog: Catalog,
     pub sales: Sales,
+    pub imports: Imports,
+    pub media: Media,
+    /// Where an import's file waits for its runner.
+    pub objects: Arc<dyn ObjectStore>,
     /// Refuses ended sessions' and erased accounts' tokens (see [`shop::http::caller::Revocations`]).
     pub revocations: Revocations,
 }
 
 impl ProductsState {
-    pub fn new(table: std::sync::Arc<dyn shop::table::Table>) -> Self {
+    /// `media_url` is where the images' sizes are served (the CDN's origin).
+    pub fn new(table: Arc<dyn shop::table::Table>, objects: Arc<dyn ObjectStore>, media_url: &str) -> Self {
         Self {
             catalog: Catalog::new(table.clone()),
             sales: Sales::new(table.clone()),
+            imports: Imports::new(table.clone()),
+            media: Media::new(table.clone(), objects.clone(), media_url),
+            objects,
             revocations: Revocations::new(table),
         }
     }
@@ -64,7 +78,15 @@ shop::service!(
         delete_variant,
         adjust_variant_stock,
         product_sales,
-        list_categories
+        list_categories,
+        export_products,
+        import_products,
+        import_status,
+        add_image,
+        image_upload,
+        order_images,
+        edit_image,
+        delete_image
     ]
 );
 
@@ -435,8 +457,12 @@ async fn delete_product(
 ) -> Result<StatusCode> {
     caller.require_admin()?;
     let id = shop::http::path_id(&id, ProductId::parse, "product")?;
-    state.catalog.delete(&id, if_match.required()?).await?;
+    let deleted = state.catalog.delete(&id, if_match.required()?).await?;
     tracing::info!(product = %id, "product deleted");
+    // Its images' files go after it: what fails here is logged, never the deletion.
+    if let Err(e) = state.media.delete_files(&deleted.media).await {
+        tracing::error!(product = %id, error = format!("{e:#}"), "the deleted product's image files stay");
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -601,4 +627,234 @@ async fn product_sales(
 #[utoipa::path(get, path = "/api/categories", tag = "products", responses((status = 200, body = [Category]), (status = 304)))]
 async fn list_categories(State(state): State<ProductsState>) -> Result<Response> {
     Ok(shop::http::public(MAX_AGE, Json(state.catalog.categories().await?)))
+}
+
+/// The whole catalogue as CSV, one row per variant (admin), in the format
+/// `POST /api/products/import` reads: an export imported into an empty shop gives the same
+/// catalogue.
+#[utoipa::path(get, path = "/api/products/export", tag = "products", security(("cognito" = [])),
+    responses((status = 200, content_type = "text/csv", body = String, description = "The catalogue; the columns are documented in ARCHITECTURE.md"),
+              (status = 401, body = shop::error::Problem), (status = 403, body = shop::error::Problem)))]
+async fn export_products(State(state): State<ProductsState>, caller: Caller) -> Result<Response> {
+    caller.require_admin()?;
+    let products: Vec<Product> = state.catalog.pages(100).try_concat().await?;
+    let csv = shop::imports::export(&products)?;
+    let headers = [
+        (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+        (header::CONTENT_DISPOSITION, "attachment; filename=\"products.csv\""),
+    ];
+    Ok((headers, csv).into_response())
+}
+
+/// Start importing a CSV of products (admin; `text/csv`, at most 3 MB, the format of
+/// `GET /api/products/export`). Answers 202 at once with the import, whose progress and refused
+/// lines `GET /api/products/imports/{id}` tells: the rows are applied after the answer, a product
+/// whole or not at all, matched to the catalogue by SKU.
+#[utoipa::path(post, path = "/api/products/import", tag = "products", security(("cognito" = [])),
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 202, body = ImportStatus), (status = 400, body = shop::error::Problem),
+              (status = 401, body = shop::error::Problem), (status = 403, body = shop::error::Problem),
+              (status = 413, body = shop::error::Problem), (status = 415, body = shop::error::Problem)))]
+async fn import_products(State(state): State<ProductsState>, caller: Caller, request: Request) -> Result<Response> {
+    caller.require_admin()?;
+    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if !content_type.trim_start().to_ascii_lowercase().starts_with("text/csv") {
+        return Err(Error::UnsupportedMediaType("text/csv"));
+    }
+    let csv =
+        axum::body::to_bytes(request.into_body(), MAX_BYTES).await.map_err(|_| Error::PayloadTooLarge(MAX_BYTES))?;
+    let started = state.imports.start(&*state.objects, csv.to_vec()).await.map_err(|e| Error::BadRequest(e.0))?;
+    tracing::info!(import = started.id, bytes = csv.len(), "import started");
+    let mut response = (StatusCode::ACCEPTED, Json(&started)).into_response();
+    if let Ok(location) = header::HeaderValue::from_str(&format!("/api/products/imports/{}", started.id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// An import's progress, and every line it refused with why (admin).
+#[utoipa::path(get, path = "/api/products/imports/{id}", tag = "products", params(("id" = String, Path)),
+    security(("cognito" = [])),
+    responses((status = 200, body = ImportStatus), (status = 401, body = shop::error::Problem),
+              (status = 403, body = shop::error::Problem), (status = 404, body = shop::error::Problem)))]
+async fn import_status(
+    State(state): State<ProductsState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ImportStatus>> {
+    caller.require_admin()?;
+    let id = shop::http::path_id(&id, |id| ulid::Ulid::from_string(id).map(|u| u.to_string()), "import")?;
+    Ok(Json(state.imports.status(&id).await?.ok_or(Error::NotFound("import"))?))
+}
+
+/// An image to upload: what it is, how large, and what it shows.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImageBody {
+    /// `image/jpeg`, `image/png`, `image/webp` or `image/gif`.
+    #[schema(example = "image/jpeg")]
+    content_type: String,
+    /// Bytes, at most 10 MiB: the upload must be exactly this long.
+    #[schema(minimum = 1, maximum = 10_485_760)]
+    #[serde(deserialize_with = "shop::http::json::integer")]
+    size: i64,
+    #[schema(value_type = AltText)]
+    alt: String,
+    /// The variant it is shown first for.
+    #[schema(value_type = Option<VariantId>)]
+    variant_id: Option<String>,
+}
+
+/// An upload asked for: its record, and where to PUT the file.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadAnswer {
+    upload: Upload,
+    target: UploadTarget,
+}
+
+/// Ask to upload an image of a product (admin): answers the upload and a target that takes
+/// the file for 15 minutes (PUT exactly `size` bytes with the headers given). The file is then
+/// checked by its bytes (an image, at most 40 megapixels), made into the sizes the storefront
+/// shows and attached after the product's other images; `GET .../images/uploads/{upload_id}`
+/// tells when.
+#[utoipa::path(post, path = "/api/products/{id}/images", tag = "products", request_body = ImageBody,
+    security(("cognito" = [])), params(("id" = String, Path)),
+    responses((status = 201, body = UploadAnswer), (status = 401, body = shop::error::Problem),
+              (status = 403, body = shop::error::Problem), (status = 404, body = shop::error::Problem),
+              (status = 422, body = shop::error::Problem)))]
+async fn add_image(
+    State(state): State<ProductsState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<ImageBody>,
+) -> Result<Response> {
+    caller.require_admin()?;
+    let id = shop::http::path_id(&id, ProductId::parse, "product")?;
+    let mut v = Validation::default();
+    let alt = v.field("alt", AltText::parse(&body.alt));
+    let variant = v.optional("variant_id", body.variant_id.as_deref(), VariantId::parse);
+    let size = v.field("size", u64::try_from(body.size).map_err(|_| Invalid::new("must be positive")));
+    let (alt, variant, size) = v.finish(|| Some((alt?, variant?, size?)))?;
+    let (upload, target) =
+        state.media.request(&id, variant, alt, &body.content_type, size).await.map_err(media_error)?;
+    tracing::info!(product = %id, upload = %upload.id, size, "image upload asked for");
+    let location = format!("/api/products/{id}/images/uploads/{}", upload.id);
+    let mut response = (StatusCode::CREATED, Json(UploadAnswer { upload, target })).into_response();
+    if let Ok(location) = header::HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+fn media_error(e: MediaError) -> Error {
+    match e {
+        MediaError::Type => Error::invalid("content_type", Invalid::new(e.to_string())),
+        MediaError::Size => Error::invalid("size", Invalid::new(e.to_string())),
+        MediaError::Catalog(e) => e.into(),
+        MediaError::Store(e) => e.into(),
+    }
+}
+
+/// Where an image upload is: waiting for its file, done (`image_id`), or refused (`reason`).
+#[utoipa::path(get, path = "/api/products/{id}/images/uploads/{upload_id}", tag = "products",
+    security(("cognito" = [])), params(("id" = String, Path), ("upload_id" = String, Path)),
+    responses((status = 200, body = Upload), (status = 401, body = shop::error::Problem),
+              (status = 403, body = shop::error::Problem), (status = 404, body = shop::error::Problem)))]
+async fn image_upload(
+    State(state): State<ProductsState>,
+    caller: Caller,
+    Path((id, upload)): Path<(String, String)>,
+) -> Result<Json<Upload>> {
+    caller.require_admin()?;
+    let id = shop::http::path_id(&id, ProductId::parse, "product")?;
+    let upload = shop::http::path_id(&upload, UploadId::parse, "upload")?;
+    let upload = state.media.upload(&upload).await?.filter(|u| u.product_id == id);
+    Ok(Json(upload.ok_or(Error::NotFound("upload"))?))
+}
+
+/// The order of a product's images.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImageOrderBody {
+    /// Every one of the product's images, once, in the order to show them.
+    #[schema(value_type = Vec<ImageId>, max_items = 20)]
+    order: Vec<String>,
+}
+
+/// Put a product's images in order (admin). Send `If-Match` with the ETag you read.
+#[utoipa::path(put, path = "/api/products/{id}/images/order", tag = "products", request_body = ImageOrderBody,
+    security(("cognito" = [])),
+    params(("id" = String, Path), ("If-Match" = String, Header, description = "The ETag you read")),
+    responses((status = 200, body = Product), (status = 404, body = shop::error::Problem),
+              (status = 412, body = shop::error::Problem), (status = 422, body = shop::error::Problem),
+              (status = 428, body = shop::error::Problem, description = "No If-Match")))]
+async fn order_images(
+    State(state): State<ProductsState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    Json(body): Json<ImageOrderBody>,
+) -> Result<Versioned<Product>> {
+    caller.require_admin()?;
+    let id = shop::http::path_id(&id, ProductId::parse, "product")?;
+    let mut v = Validation::default();
+    let order = v.each("order", &body.order, |s| ImageId::parse(s));
+    let order = v.finish(|| order)?;
+    let product = state.catalog.order_images(&id, &order, if_match.required()?).await?;
+    Ok(Versioned(product.version, product))
+}
+
+/// An image's alt text, and the variant it is shown first for.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImageEditBody {
+    #[schema(value_type = AltText)]
+    alt: String,
+    #[schema(value_type = Option<VariantId>)]
+    variant_id: Option<String>,
+}
+
+/// Change an image's alt text or variant (admin). Send `If-Match` with the ETag you read.
+#[utoipa::path(put, path = "/api/products/{id}/images/{image_id}", tag = "products", request_body = ImageEditBody,
+    security(("cognito" = [])),
+    params(("id" = String, Path), ("image_id" = String, Path), ("If-Match" = String, Header, description = "The ETag you read")),
+    responses((status = 200, body = Product), (status = 404, body = shop::error::Problem),
+              (status = 412, body = shop::error::Problem), (status = 422, body = shop::error::Problem),
+              (status = 428, body = shop::error::Problem, description = "No If-Match")))]
+async fn edit_image(
+    State(state): State<ProductsState>,
+    caller: Caller,
+    Path((id, image)): Path<(String, String)>,
+    if_match: IfMatch,
+    Json(body): Json<ImageEditBody>,
+) -> Result<Versioned<Product>> {
+    caller.require_admin()?;
+    let id = shop::http::path_id(&id, ProductId::parse, "product")?;
+    let image = shop::http::path_id(&image, ImageId::parse, "image")?;
+    let mut v = Validation::default();
+    let alt = v.field("alt", AltText::parse(&body.alt));
+    let variant = v.optional("variant_id", body.variant_id.as_deref(), VariantId::parse);
+    let (alt, variant) = v.finish(|| Some((alt?, variant?)))?;
+    let product = state.catalog.edit_image(&id, &image, alt, variant, if_match.required()?).await?;
+    Ok(Versioned(product.version, product))
+}
+
+/// Remove an image and its files (admin). Send `If-Match` with the ETag you read.
+#[utoipa::path(delete, path = "/api/products/{id}/images/{image_id}", tag = "products", security(("cognito" = [])),
+    params(("id" = String, Path), ("image_id" = String, Path), ("If-Match" = String, Header, description = "The ETag you read")),
+    responses((status = 200, body = Product), (status = 404, body = shop::error::Problem),
+              (status = 412, body = shop::error::Problem),
+              (status = 428, body = shop::error::Problem, description = "No If-Match")))]
+async fn delete_image(
+    State(state): State<ProductsState>,
+    caller: Caller,
+    Path((id, image)): Path<(String, String)>,
+    if_match: IfMatch,
+) -> Result<Versioned<Product>> {
+    caller.require_admin()?;
+    let id = shop::http::path_id(&id, ProductId::parse, "product")?;
+    let image = shop::http::path_id(&image, ImageId::parse, "image")?;
+    let product = state.media.remove(&id, &image, if_match.required()?).await.map_err(media_error)?;
+    tracing::info!(product = %id, %image, "image removed");
+    Ok(Versioned(product.version, product))
 }

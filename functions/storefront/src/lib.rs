@@ -37,6 +37,17 @@ pub struct Settings {
     /// log in through `POST /api/auth/login`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sign_in: Option<SignIn>,
+    /// Where product images come from and go to, when not from this origin.
+    #[serde(skip)]
+    pub media: MediaOrigins,
+}
+
+/// The CDN that serves the images' sizes (`MEDIA_URL`), and the bucket an admin's browser PUTs
+/// uploads to (`UPLOAD_ORIGIN`); both the stack's own origin locally.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MediaOrigins {
+    pub images: Option<String>,
+    pub uploads: Option<String>,
 }
 
 /// The sign-in's endpoints and the app client the pages are: Cognito's managed login in AWS,
@@ -87,15 +98,19 @@ impl Settings {
         let key = var("STRIPE_PUBLISHABLE_KEY")
             .ok_or("the storefront needs STRIPE_PUBLISHABLE_KEY (pk_live_... or pk_test_...)")?;
         let js = var("STRIPE_JS_URL").unwrap_or_else(|| STRIPE_JS.to_owned());
-        Ok(Self { cards: Cards::Stripe { js, publishable_key: key }, sign_in: None })
+        Ok(Self { cards: Cards::Stripe { js, publishable_key: key }, sign_in: None, media: MediaOrigins::default() })
     }
 
-    /// As deployed: [`Settings::stripe`], and the hosted sign-in at `AUTH_URL` for the app
-    /// client `USER_POOL_CLIENT_ID`.
+    /// As deployed: [`Settings::stripe`], the hosted sign-in at `AUTH_URL` for the app client
+    /// `USER_POOL_CLIENT_ID`, and the images from `MEDIA_URL`, uploaded to `UPLOAD_ORIGIN`.
     pub fn deployed(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let needed = |name: &str| var(name).ok_or(format!("the storefront needs {name}"));
         let sign_in = SignIn::at(&needed("AUTH_URL")?, &needed("USER_POOL_CLIENT_ID")?);
-        Ok(Self { sign_in: Some(sign_in), ..Self::stripe(&var)? })
+        let media = MediaOrigins {
+            images: Some(origin(&needed("MEDIA_URL")?)),
+            uploads: Some(origin(&needed("UPLOAD_ORIGIN")?)),
+        };
+        Ok(Self { sign_in: Some(sign_in), media, ..Self::stripe(&var)? })
     }
 
     /// The pages' Content-Security-Policy: scripts, frames and calls to here and to the card
@@ -114,15 +129,21 @@ impl Settings {
             }
             Cards::Simulated => (String::from("'self'"), String::from("'none'"), String::from("'self'")),
         };
-        // The pages trade the sign-in's code for tokens at its token endpoint.
-        if let Some(sign_in) = &self.sign_in {
-            let token = origin(&sign_in.token_url);
-            if !connect.split(' ').any(|o| o == token) {
-                connect = format!("{connect} {token}");
+        // The pages trade the sign-in's code for tokens at its token endpoint, and the back office
+        // PUTs uploads to the bucket.
+        let calls = [self.sign_in.as_ref().map(|s| origin(&s.token_url)), self.media.uploads.clone()];
+        for called in calls.into_iter().flatten() {
+            if !connect.split(' ').any(|o| o == called) {
+                connect = format!("{connect} {called}");
             }
         }
+        // Images: the pages' own, and the products' from the CDN; no other origin.
+        let img = match &self.media.images {
+            Some(media) => format!("'self' data: {media}"),
+            None => String::from("'self' data:"),
+        };
         format!(
-            "default-src 'self'; script-src {script}; style-src 'self'; img-src 'self' data: https:; \
+            "default-src 'self'; script-src {script}; style-src 'self'; img-src {img}; \
              connect-src {connect}; frame-src {frame}; object-src 'none'; base-uri 'none'; form-action 'self'; \
              frame-ancestors 'none'"
         )
@@ -237,25 +258,38 @@ mod tests {
         let stripe = Settings {
             cards: Cards::Stripe { js: STRIPE_JS.into(), publishable_key: "pk_test_x".into() },
             sign_in: None,
+            media: MediaOrigins::default(),
         };
         let policy = stripe.content_security_policy();
         assert!(policy.contains("script-src 'self' https://js.stripe.com https://*.js.stripe.com;"), "{policy}");
+        assert!(policy.contains("img-src 'self' data:;"), "no image from elsewhere: {policy}");
         assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
         let local = Settings {
             cards: Cards::Stripe { js: "http://127.0.0.1:8420/js.stripe.com/v3/".into(), publishable_key: "pk".into() },
             sign_in: None,
+            media: MediaOrigins::default(),
         };
         assert!(local.content_security_policy().contains("script-src 'self' http://127.0.0.1:8420;"));
-        let simulated = Settings { cards: Cards::Simulated, sign_in: None }.content_security_policy();
+        let simulated = Settings { cards: Cards::Simulated, sign_in: None, media: MediaOrigins::default() }
+            .content_security_policy();
         assert!(simulated.contains("script-src 'self';") && simulated.contains("frame-src 'none';"), "{simulated}");
         assert!(!simulated.contains("unsafe"), "{simulated}");
         // The hosted sign-in's token endpoint is called from the page.
         let hosted = SignIn::at("https://shop.auth.eu-west-1.amazoncognito.com", "client");
-        let signing_in = Settings { cards: Cards::Simulated, sign_in: Some(hosted) }.content_security_policy();
+        let signing_in = Settings { cards: Cards::Simulated, sign_in: Some(hosted), media: MediaOrigins::default() }
+            .content_security_policy();
         assert!(
             signing_in.contains("connect-src 'self' https://shop.auth.eu-west-1.amazoncognito.com;"),
             "{signing_in}"
         );
+        // Deployed, the images come from the CDN and uploads go to the bucket.
+        let media = MediaOrigins {
+            images: Some("https://d1.cloudfront.net".into()),
+            uploads: Some("https://shop-objects.s3.eu-west-1.amazonaws.com".into()),
+        };
+        let deployed = Settings { cards: Cards::Simulated, sign_in: None, media }.content_security_policy();
+        assert!(deployed.contains("img-src 'self' data: https://d1.cloudfront.net;"), "{deployed}");
+        assert!(deployed.contains("connect-src 'self' https://shop-objects.s3.eu-west-1.amazonaws.com;"), "{deployed}");
     }
 
     async fn get(router: &Router, path: &str, etag: Option<&str>) -> (StatusCode, HeaderMap, Vec<u8>) {
@@ -274,7 +308,11 @@ mod tests {
     /// gets a bodiless 304 with the same policy; a file that is not there is a problem+json 404.
     #[tokio::test]
     async fn files_are_kept_as_their_kind_allows_and_revalidated_by_etag() {
-        let router = shop::http::fallbacks(router(Settings { cards: Cards::Simulated, sign_in: None }));
+        let router = shop::http::fallbacks(router(Settings {
+            cards: Cards::Simulated,
+            sign_in: None,
+            media: MediaOrigins::default(),
+        }));
         let kinds = [
             ("/", "no-cache", "text/html; charset=utf-8", true),
             ("/assets/js/app.js", "no-cache", "text/javascript; charset=utf-8", false),
@@ -315,8 +353,12 @@ mod tests {
     /// `/storefront.json` tells how cards are paid and the rules the pages mirror.
     #[tokio::test]
     async fn the_settings_carry_the_rules_the_pages_mirror() {
-        let (status, _, body) =
-            get(&router(Settings { cards: Cards::Simulated, sign_in: None }), "/storefront.json", None).await;
+        let (status, _, body) = get(
+            &router(Settings { cards: Cards::Simulated, sign_in: None, media: MediaOrigins::default() }),
+            "/storefront.json",
+            None,
+        )
+        .await;
         assert_eq!(status, StatusCode::OK);
         let told: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(told["cards"]["provider"], "simulated");

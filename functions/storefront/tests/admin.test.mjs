@@ -1,5 +1,6 @@
-// The shop owner's journey through the back office, and what the pages promise about security
-// and weight, in Chromium against a local stack.
+// The shop owner's journey through the back office (the catalogue exported and imported as CSV
+// among it), and what the pages promise about security and weight, in Chromium against a local
+// stack.
 
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
@@ -199,6 +200,134 @@ test("an admin creates a product in sizes and colours, adjusts one variant's sto
   await last.getByRole('alert').filter({hasText: 'at least one variant'}).waitFor();
   assert.equal((await read()).variants.length, 1);
 
+  assert.deepEqual(page.problems, []);
+});
+
+test('an admin exports the catalogue as CSV, and imports a file of two products, one with a refused line', async () => {
+  const page = await newPage(world.browser);
+  await logIn(page, world.url, ADMIN.email, ADMIN.password);
+  await page.getByRole('link', {name: 'Back office'}).click();
+  await page.getByRole('navigation', {name: 'Back office'}).getByRole('link', {name: 'Import / export'}).click();
+  await page.getByRole('heading', {name: 'Import / export', level: 1}).waitFor();
+
+  const downloaded = page.waitForEvent('download');
+  await page.getByRole('button', {name: 'Export CSV'}).click();
+  const download = await downloaded;
+  assert.equal(download.suggestedFilename(), 'products.csv');
+  const exported = readFileSync(await download.path(), 'utf8');
+  const lines = exported.trimEnd().split('\n');
+  assert.ok(
+    lines[0].startsWith('handle,name,description,category,active,attributes,product_images,option1_name'),
+    lines[0],
+  );
+  // A row for each variant of the demo catalogue at least (the other tests add products).
+  assert.ok(lines.length > 67, `${lines.length} lines`);
+
+  // Line 3 (the header is line 1) has a price in more decimals than euros have.
+  const stamp = Date.now();
+  const csv = [
+    'handle,name,category,sku,price,currency,stock',
+    `clock-a,Wall Clock A ${stamp},clocks,CLOCK-A-${stamp},12.50,EUR,3`,
+    `clock-b,Wall Clock B ${stamp},clocks,CLOCK-B-${stamp},12.345,EUR,2`,
+  ].join('\n');
+  await page.getByLabel('CSV file').setInputFiles({name: 'clocks.csv', mimeType: 'text/csv', buffer: Buffer.from(csv)});
+  await page.getByRole('button', {name: 'Import CSV'}).click();
+  const status = page.locator('#import-status');
+  await status.getByText('1 product created', {exact: true}).waitFor();
+  await status.getByText('1 row refused', {exact: true}).waitFor();
+  const refused = status.getByRole('table').getByRole('row').filter({hasText: 'decimals'});
+  assert.equal(await refused.getByRole('rowheader').innerText(), '3');
+  assert.equal(await status.getByRole('table').getByRole('row').count(), 2, 'a heading row and the refused line');
+  await screenshot(page, 'admin-import');
+
+  const clocks = (await world.shop.call('GET', '/api/products?category=clocks&limit=100')).body;
+  assert.deepEqual(
+    clocks.filter((p) => p.name.endsWith(String(stamp))).map((p) => [p.name, p.price.amount, p.stock]),
+    [[`Wall Clock A ${stamp}`, 1250, 3]],
+  );
+  assert.deepEqual(await accessibilityProblems(page), []);
+  assert.deepEqual(page.problems, []);
+});
+
+/** A PNG of 300×200 pixels, orange over blue, as a file to upload. */
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAASwAAADICAIAAADdvUsCAAABuElEQVR42u3TAQkAMAgAQeOYaUmMYxxjLYYIB5fg4WMqgUUhAZgQTAiYEEwImBBMCJgQTAiYEEwImBBMCJgQTAiYEEwImBBMCJgQTAiYEEwImBBMCJgQTAiYEEwImBBMCJgQTAiYEEwImBBMCJgQTAiYEEwImBBMCJgQTAiYEEwImBBMCJgQTAiYEEwImBBMCJgQTAiYEEwImBBMCJgQTAiYEEwIJlQBTAgmBEwIJgRMCCYETAgmBEwIJgRMCCYETAgmBEwIJgRMCCYETAgmBEwIJgRMCCYETAgmBEwIJgRMCCYETAgmBEwIpyfM18AiE4IJwYSACcGEgAnBhIAJwYSACcGEgAnBhIAJwYSACcGEgAnBhIAJwYSACcGEgAnBhIAJwYSACcGEgAnBhIAJwYSACcGEgAnBhIAJwYSACcGEgAnBhIAJwYSACcGEgAnBhIAJwYSACcGEgAnBhIAJwYSACcGEgAnBhIAJwYSACcGEYEIJwIRgQsCEYELAhGBCwIRgQsCEYELAhGBCwIRgQsCEYELAhGBCwIRgQsCEYELAhGBCwIRgQsCEYELAhGBCwIRgQsCEcNoHNYidSA61B6sAAAAASUVORK5CYII=',
+  'base64',
+);
+
+/** Waits until `image` (a locator) has loaded a file the browser could decode. */
+async function loaded(page, image) {
+  await image.scrollIntoViewIfNeeded();
+  await page.waitForFunction((img) => img.complete && img.naturalWidth > 0, await image.elementHandle());
+}
+
+test('an admin uploads an image of a product, sees it made and listed, finds it on its page, and deletes it', async () => {
+  const product = await world.shop.product(world.admin, {name: `Enamel Mug ${Date.now()}`});
+  const alt = 'A white enamel mug with a blue rim';
+  const page = await newPage(world.browser);
+  // Every refusal of the page's policy, in whichever document the page shows.
+  await page.addInitScript(() => {
+    window.refusedByPolicy = [];
+    addEventListener('securitypolicyviolation', (e) =>
+      window.refusedByPolicy.push(`${e.violatedDirective} ${e.blockedURI}`),
+    );
+  });
+  await logIn(page, world.url, ADMIN.email, ADMIN.password);
+  await page.goto(`${world.url}/#/admin/products/${product.id}`);
+  await page.getByRole('heading', {name: product.name, level: 1}).waitFor();
+  await page.getByText('No images yet').waitFor();
+
+  // What the upload's status says, step by step.
+  await page.evaluate(() => {
+    window.uploadSteps = [];
+    new MutationObserver((changes) => {
+      for (const change of changes) for (const node of change.addedNodes) window.uploadSteps.push(node.textContent);
+    }).observe(document.getElementById('upload-status'), {childList: true});
+  });
+  const form = page.getByRole('form', {name: 'Upload an image'});
+  await form.getByLabel('Image file').setInputFiles({name: 'mug.png', mimeType: 'image/png', buffer: PNG});
+  await form.getByLabel('Alt text').fill(alt);
+  await form.getByRole('button', {name: 'Upload image'}).click();
+  await page.locator('#upload-status', {hasText: 'Uploaded'}).waitFor();
+  assert.deepEqual((await page.evaluate(() => window.uploadSteps)).filter(Boolean), [
+    'Uploading…',
+    'Processing…',
+    'Uploaded: it is image 1.',
+  ]);
+  const listed = page.getByRole('region', {name: 'Image 1'});
+  await listed.getByText(alt, {exact: true}).waitFor();
+  await loaded(page, listed.getByRole('img', {name: alt}));
+  const made = (await world.shop.call('GET', `/api/products/${product.id}`)).body.media;
+  assert.deepEqual(
+    made.map((m) => [m.alt, m.sizes.map((s) => s.width)]),
+    [[alt, [200]]],
+    'one size: the image is narrower than 600 pixels',
+  );
+  assert.deepEqual(await accessibilityProblems(page), []);
+  await screenshot(page, 'admin-images');
+
+  // The shop's page shows it, from the media origin (this stack's /media), loaded.
+  await page.goto(`${world.url}/#/product/${product.id}`);
+  await settled(page);
+  const shown = page.locator('#gallery').getByRole('img', {name: alt});
+  await loaded(page, shown);
+  assert.equal(await shown.getAttribute('loading'), 'lazy');
+  assert.equal(await shown.getAttribute('srcset'), `${made[0].sizes[0].url} 200w`);
+  assert.ok((await shown.evaluate((img) => img.currentSrc)).startsWith(`${world.url}/media/images/`));
+  assert.deepEqual(
+    [await shown.getAttribute('width'), await shown.getAttribute('height')],
+    ['200', String(made[0].sizes[0].height)],
+  );
+  await screenshot(page, 'product-images');
+
+  await page.goto(`${world.url}/#/admin/products/${product.id}`);
+  await settled(page);
+  await page.getByRole('region', {name: 'Image 1'}).getByRole('button', {name: 'Delete image'}).click();
+  await page.getByText('No images yet').waitFor();
+  assert.equal(await page.getByRole('region', {name: 'Image 1'}).count(), 0);
+  assert.deepEqual((await world.shop.call('GET', `/api/products/${product.id}`)).body.media, []);
+
+  assert.deepEqual(await page.evaluate(() => window.refusedByPolicy), []);
   assert.deepEqual(page.problems, []);
 });
 

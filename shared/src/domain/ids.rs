@@ -75,6 +75,15 @@ impl From<ProductId> for VariantId {
 }
 
 ulid_id!(
+    /// An uploaded image's id.
+    ImageId, "an image id"
+);
+ulid_id!(
+    /// An image upload's id (the upload, before its image exists).
+    UploadId, "an upload id"
+);
+
+ulid_id!(
     /// An order's id.
     OrderId, "an order id"
 );

@@ -38,16 +38,17 @@ mod schema;
 mod text;
 
 pub use contact::{Address, Country, Email, Phone, PostalCode};
-pub use ids::{OrderId, ProductId, UserId, VariantId, monotonic_ulid};
+pub use ids::{ImageId, OrderId, ProductId, UploadId, UserId, VariantId, monotonic_ulid};
 pub use money::{Currency, Money};
 pub use notification::{Channel, DeliveryStatus};
 pub use order::{CancelReason, OrderLine, OrderStatus, StatusChange};
 pub use password::Password;
 pub use payment::{Payment, PaymentStatus, Provider, Refund, RefundStatus};
 pub use product::{
-    MAX_IMAGES, MAX_OPTIONS, MAX_VARIANTS, MAX_WEIGHT_GRAMS, OptionValues, Product, ProductOption, Variant, describe,
+    Image, ImageSize, MAX_IMAGES, MAX_MEDIA, MAX_OPTIONS, MAX_VARIANTS, MAX_WEIGHT_GRAMS, OptionValues, Product,
+    ProductOption, Variant, describe,
 };
-pub use text::{CategorySlug, Description, ImageUrl, Label, Name, Reason, Sku, TrackingNumber};
+pub use text::{AltText, CategorySlug, Description, ImageUrl, Label, Name, Reason, Sku, TrackingNumber};
 
 /// Why a value was refused; the message is written for the API caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

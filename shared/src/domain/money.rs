@@ -90,19 +90,45 @@ impl Money {
         }
         Ok(Self { amount, currency })
     }
+
+    /// A price written as a decimal in the currency's units: `19.99` EUR is 1999 cents, `500`
+    /// JPY is 500 yen. Digits and one `.` only (no sign, no thousands separators), with no more
+    /// decimals than the currency has: a price is never read 100 times too large or small.
+    pub fn parse_decimal(text: &str, currency: Currency) -> Result<Self, Invalid> {
+        let digits = currency.minor_digits() as usize;
+        let (whole, fraction) = text.trim().split_once('.').unwrap_or((text.trim(), ""));
+        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty()
+            || !all_digits(whole)
+            || !all_digits(fraction)
+            || (text.contains('.') && fraction.is_empty())
+        {
+            return Err(Invalid::new(format!("\"{text}\" is not a price like 19.99")));
+        }
+        if fraction.len() > digits {
+            return Err(Invalid::new(format!("{currency} has {digits} decimals; \"{text}\" has more")));
+        }
+        let scaled = format!("{whole}{fraction:0<digits$}");
+        let amount = scaled.parse::<i64>().map_err(|_| Invalid::new(format!("\"{text}\" is too large")))?;
+        Self::price(amount, currency)
+    }
+
+    /// The amount as a decimal in the currency's units, without the code (`19.99`).
+    pub fn decimal(&self) -> String {
+        let digits = self.currency.minor_digits();
+        if digits == 0 {
+            return self.amount.to_string();
+        }
+        let scale = 10_u64.pow(digits);
+        let sign = if self.amount < 0 { "-" } else { "" };
+        let abs = self.amount.unsigned_abs();
+        format!("{sign}{}.{:0width$}", abs / scale, abs % scale, width = digits as usize)
+    }
 }
 
 impl std::fmt::Display for Money {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let digits = self.currency.minor_digits();
-        if digits == 0 {
-            return write!(f, "{} {}", self.amount, self.currency);
-        }
-        let scale = 10_i64.pow(digits);
-        let sign = if self.amount < 0 { "-" } else { "" };
-        let abs = self.amount.unsigned_abs();
-        let scale = scale as u64;
-        write!(f, "{sign}{}.{:0width$} {}", abs / scale, abs % scale, self.currency, width = digits as usize)
+        write!(f, "{} {}", self.decimal(), self.currency)
     }
 }
 
@@ -128,6 +154,21 @@ mod tests {
         assert_eq!(m.to_string(), "19.99 EUR");
         let y = Money::price(500, Currency::parse("JPY").unwrap()).unwrap();
         assert_eq!(y.to_string(), "500 JPY");
+    }
+
+    #[test]
+    fn decimals_are_read_in_the_currency_units() {
+        let eur = |text| Money::parse_decimal(text, Currency::EUR).map(|m| m.amount);
+        assert_eq!((eur("19.99"), eur("19.9"), eur("19"), eur(" 0.05 ")), (Ok(1999), Ok(1990), Ok(1900), Ok(5)));
+        for bad in ["19.999", "1,99", "-1", "19.", ".5", "", "1e3", "1 000", "99999999999999999999"] {
+            assert!(eur(bad).is_err(), "{bad}");
+        }
+        let yen = Currency::parse("JPY").unwrap();
+        assert_eq!(Money::parse_decimal("500", yen).unwrap().amount, 500);
+        assert!(Money::parse_decimal("500.5", yen).is_err(), "no decimals in yen");
+        let kwd = Currency::parse("KWD").unwrap();
+        assert_eq!(Money::parse_decimal("1.5", kwd).unwrap().decimal(), "1.500");
+        assert_eq!(Money::price(5, Currency::EUR).unwrap().decimal(), "0.05");
     }
 
     #[test]

@@ -10,7 +10,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{CategorySlug, Description, ImageUrl, Invalid, Label, Money, Name, ProductId, Sku, Stock, VariantId};
+use super::{
+    AltText, CategorySlug, Description, ImageId, ImageUrl, Invalid, Label, Money, Name, ProductId, Sku, Stock,
+    VariantId,
+};
 use crate::time::Timestamp;
 
 /// The most options a product has (Size, Colour, Material).
@@ -21,6 +24,8 @@ pub const MAX_OPTIONS: usize = 3;
 pub const MAX_VARIANTS: usize = 48;
 /// The most images a product, or one variant, carries.
 pub const MAX_IMAGES: usize = 10;
+/// The most uploaded images a product holds.
+pub const MAX_MEDIA: usize = 20;
 /// The heaviest a variant may weigh, in grams (a tonne).
 pub const MAX_WEIGHT_GRAMS: u32 = 1_000_000;
 
@@ -55,6 +60,26 @@ pub struct Variant {
     pub images: Vec<ImageUrl>,
 }
 
+/// An image uploaded for a product (and shown first for one of its variants, if it names
+/// one), in the sizes the shop made of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Image {
+    pub id: ImageId,
+    pub alt: AltText,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant_id: Option<VariantId>,
+    /// Narrowest first: a `srcset`.
+    pub sizes: Vec<ImageSize>,
+}
+
+/// One size of an image, and where it is served.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ImageSize {
+    pub width: u32,
+    pub height: u32,
+    pub url: String,
+}
+
 /// A product as stored and as answered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(try_from = "Stored")]
@@ -70,6 +95,8 @@ pub struct Product {
     pub options: Vec<ProductOption>,
     /// One or more (at most 48), in the order they were added.
     pub variants: Vec<Variant>,
+    /// Images uploaded for it, in the order the storefront shows them (at most 20).
+    pub media: Vec<Image>,
     /// The lowest of the variants' prices: a list shows the product "from" it.
     pub price: Money,
     /// The highest of the variants' prices.
@@ -139,6 +166,12 @@ impl Product {
                 return options(format!("{} lists a value twice", option.name));
             }
         }
+        if self.media.len() > MAX_MEDIA {
+            return Err(("media", Invalid::new(format!("a product has at most {MAX_MEDIA} images"))));
+        }
+        if let Some(image) = self.media.iter().find(|i| i.variant_id.is_some_and(|v| self.variant(&v).is_none())) {
+            return Err(("media", Invalid::new(format!("image {} names a variant the product has not", image.id))));
+        }
         if self.variants.is_empty() || self.variants.len() > MAX_VARIANTS {
             return variants(format!("a product has 1 to {MAX_VARIANTS} variants"));
         }
@@ -207,6 +240,8 @@ struct Stored {
     #[serde(default)]
     variants: Vec<Variant>,
     #[serde(default)]
+    media: Vec<Image>,
+    #[serde(default)]
     sku: Option<Sku>,
     price: Money,
     #[serde(default)]
@@ -243,6 +278,7 @@ impl TryFrom<Stored> for Product {
             active: s.active,
             options: s.options,
             variants: Vec::new(),
+            media: s.media,
             price: s.price,
             max_price: s.price,
             stock: 0,

@@ -52,13 +52,14 @@ macro_rules! schema {
 }
 
 use super::{
-    CategorySlug, Country, Currency, Description, Email, ImageUrl, Label, Name, OrderId, Phone, PostalCode, ProductId,
-    Quantity, Reason, Sku, Stock, TrackingNumber, UserId, VariantId,
+    AltText, CategorySlug, Country, Currency, Description, Email, ImageId, ImageUrl, Label, Name, OrderId, Phone,
+    PostalCode, ProductId, Quantity, Reason, Sku, Stock, TrackingNumber, UploadId, UserId, VariantId,
 };
 
 schema! {
     Name => string("1 to 200 characters, not blank", 1, 200, &text_pattern(true), "Ada Lovelace");
     Description => string("Up to 5000 characters", 0, 5000, &text_pattern(false), "A lamp for reading");
+    AltText => string("What the image shows: 1 to 250 characters, not blank", 1, 250, &text_pattern(true), "A brass desk lamp, lit");
     Label => string(
         "An option's name or value: 1 to 64 characters, not blank, without ',' or ':'", 1, 64,
         &format!(r"^[^,:{CONTROLS}]*[^\s,:\u0000-\u001F\u007F-\u009F][^,:{CONTROLS}]*$"), "Size",
@@ -88,6 +89,8 @@ schema! {
         .examples(["EUR"])
         .into();
     ProductId => string("A product id (ULID)", 26, 26, r"^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$", "01JD4Z3K8Q6W2M5N7P9R1T3V5X");
+    ImageId => string("An image id (ULID)", 26, 26, r"^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$", "01JD4Z3K8Q6W2M5N7P9R1T3V5Z");
+    UploadId => string("An upload id (ULID)", 26, 26, r"^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$", "01JD4Z3K8Q6W2M5N7P9R1T3V60");
     VariantId => string("A variant id (ULID)", 26, 26, r"^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$", "01JD4Z3K8Q6W2M5N7P9R1T3V5Y");
     OrderId => string("An order id (ULID)", 26, 26, r"^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$", "01JD4Z3K8Q6W2M5N7P9R1T3V5X");
     UserId => string("A user id (the identity provider's subject)", 1, 128, r"^[A-Za-z0-9-]+$", "22222222-2222-4222-8222-222222222222");

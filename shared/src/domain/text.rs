@@ -74,6 +74,10 @@ text_type!(
     Label, 1, 64
 );
 text_type!(
+    /// What an image shows, for those who cannot see it: 1 to 250 characters.
+    AltText, 1, 250
+);
+text_type!(
     /// A carrier's tracking number: 1 to 64 visible ASCII characters.
     TrackingNumber, 1, 64
 );
@@ -93,6 +97,12 @@ impl TrackingNumber {
 }
 
 impl Reason {
+    fn check(s: String) -> Result<String, Invalid> {
+        Ok(s)
+    }
+}
+
+impl AltText {
     fn check(s: String) -> Result<String, Invalid> {
         Ok(s)
     }

@@ -28,7 +28,7 @@ where
             essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
         });
         if !json {
-            return Err(Error::UnsupportedMediaType);
+            return Err(Error::UnsupportedMediaType("application/json"));
         }
         let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| match e.status().as_u16() {
             413 => Error::PayloadTooLarge(BODY_LIMIT),
@@ -65,7 +65,7 @@ impl From<JsonRejection> for Error {
                 Error::Validation { detail: text, errors }
             }
             JsonRejection::JsonSyntaxError(e) => Error::BadRequest(e.body_text()),
-            JsonRejection::MissingJsonContentType(_) => Error::UnsupportedMediaType,
+            JsonRejection::MissingJsonContentType(_) => Error::UnsupportedMediaType("application/json"),
             JsonRejection::BytesRejection(e) if e.status() == 413 => {
                 Error::PayloadTooLarge(crate::http::json::BODY_LIMIT)
             }

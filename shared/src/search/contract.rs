@@ -36,6 +36,7 @@ pub fn product(name: &str, description: &str, category: &str, price: i64, stock:
         active: true,
         options: Vec::new(),
         variants: Vec::new(),
+        media: Vec::new(),
         price,
         max_price: price,
         stock: 0,
@@ -223,10 +224,10 @@ pub async fn a_rebuild_is_swapped_in_whole(index: &dyn SearchIndex) {
 }
 
 /// A variant for [`with_variants`]: its SKU, option values, price and stock.
-type VariantRow<'a> = (&'a str, &'a [(&'a str, &'a str)], i64, i64);
+pub type VariantRow<'a> = (&'a str, &'a [(&'a str, &'a str)], i64, i64);
 
 /// `product` sold as variants, one per row.
-fn with_variants(product: Product, variants: &[VariantRow]) -> Product {
+pub fn with_variants(product: Product, variants: &[VariantRow]) -> Product {
     let label = |s: &str| Label::parse(s).expect("a valid label");
     let mut options: Vec<ProductOption> = Vec::new();
     let variants = variants

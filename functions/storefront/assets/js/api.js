@@ -94,21 +94,28 @@ async function bearer() {
   return session()?.id_token ?? null;
 }
 
-/** One call: `{status, body, headers}` for a 2xx, an `ApiError` otherwise. `fresh` asks past
- *  any cache (public reads may be kept for seconds; an editor needs the current version). */
-export async function call(method, path, {body, headers = {}, anonymous = false, fresh = false} = {}) {
+/** One call: `{status, body, headers}` for a 2xx, an `ApiError` otherwise. `body` goes as JSON,
+ *  or as it is (a file, say) when `type` names its content type. `blob` reads a 2xx answer as a
+ *  `Blob` (a file to save). `fresh` asks past any cache (public reads may be kept for seconds; an
+ *  editor needs the current version). */
+export async function call(
+  method,
+  path,
+  {body, type, headers = {}, anonymous = false, fresh = false, blob = false} = {},
+) {
   const sent = {...headers};
-  if (body !== undefined) sent['Content-Type'] = 'application/json';
+  if (body !== undefined) sent['Content-Type'] = type ?? 'application/json';
   const token = anonymous ? null : await bearer();
   if (token) sent.Authorization = `Bearer ${token}`;
   const answer = await fetch(path, {
     method,
     headers: sent,
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: body === undefined || type ? body : JSON.stringify(body),
     cache: fresh ? 'no-cache' : 'default',
   });
-  const type = answer.headers.get('content-type') ?? '';
-  const parsed = type.includes('json') ? await answer.json() : await answer.text();
+  const answered = answer.headers.get('content-type') ?? '';
+  const parsed =
+    blob && answer.ok ? await answer.blob() : answered.includes('json') ? await answer.json() : await answer.text();
   if (answer.status === 401 && token) forget();
   if (!answer.ok) throw new ApiError(answer.status, typeof parsed === 'object' ? parsed : null);
   return {status: answer.status, body: parsed, headers: answer.headers};

@@ -31,6 +31,7 @@ const routes = [
   [/^admin\/products\/new$/, admin.newProduct],
   [/^admin\/products\/([^/]+)$/, admin.editProduct],
   [/^admin\/orders$/, admin.orders],
+  [/^admin\/catalogue$/, admin.catalogue],
 ];
 
 let drawings = 0;

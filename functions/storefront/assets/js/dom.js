@@ -64,6 +64,27 @@ export function table(headings, rows, footer = null) {
   );
 }
 
+/** An image uploaded for a product (one of its `media`): each of its sizes in `srcset`, `sizes`
+ *  as the layout shows it, loaded when it comes near the view. Its `width` and `height` are
+ *  those of the narrowest size at least `width` wide (else the widest): the box is kept before
+ *  the file arrives. Nothing for an image with no size (no broken image). */
+export function productImage(image, {sizes, width = 600, ...attributes}) {
+  const all = image?.sizes ?? [];
+  if (!all.length) return null;
+  const chosen = all.find((s) => s.width >= width) ?? all.at(-1);
+  return h('img', {
+    src: chosen.url,
+    srcset: all.map((s) => `${s.url} ${s.width}w`).join(', '),
+    sizes,
+    width: chosen.width,
+    height: chosen.height,
+    alt: image.alt ?? '',
+    loading: 'lazy',
+    decoding: 'async',
+    ...attributes,
+  });
+}
+
 /** The link to a list's next page, shown by the view at `route`; nothing on the last page. */
 export function nextLink(route, next, label) {
   return next && h('a', {href: `#/${route}?page=${encodeURIComponent(next)}`}, label);

@@ -28,23 +28,35 @@ globalThis.dispatchEvent = window.dispatchEvent.bind(window);
 /** Answers the page's calls from `routes` (`{'PUT /api/cart/items/v1': (body) => [200, {...}]}`,
  *  and a third element for more headers of the answer: `{etag: '"3"'}`; a call elsewhere is
  *  named by its URL: `'POST https://auth.test/oauth2/token'`); anything else is a problem+json
- *  404. Bodies are read as JSON, or as a form where the call says it sends one. Returns the calls
- *  made, in order (with `ifMatch`, for one that sends an `If-Match`). */
+ *  404. An answer that is a string is sent as it is (name its `content-type` in the headers).
+ *  Bodies are read as JSON, as a form where the call says it sends one, or as text where it
+ *  sends another type (a file: the call then has its `type`). Returns the calls made, in order
+ *  (with `ifMatch`, for one that sends an `If-Match`); each call's `headers` are there too, not
+ *  enumerated (a `deepEqual` compares the rest). */
 export function fakeApi(routes) {
   const calls = [];
   globalThis.fetch = async (path, init = {}) => {
     const method = init.method ?? 'GET';
     const headers = new Headers(init.headers);
-    const form = headers.get('content-type') === 'application/x-www-form-urlencoded';
-    const read = (text) => (form ? Object.fromEntries(new URLSearchParams(text)) : JSON.parse(text));
-    const body = init.body === undefined ? undefined : read(init.body);
-    calls.push(headers.has('if-match') ? {method, path, body, ifMatch: headers.get('if-match')} : {method, path, body});
+    const type = headers.get('content-type') ?? 'application/json';
+    const form = type === 'application/x-www-form-urlencoded';
+    const raw = !form && !type.includes('json');
+    const read = (text) => (form ? Object.fromEntries(new URLSearchParams(text)) : raw ? text : JSON.parse(text));
+    // A file is read as its text (a string is read at once, as the page sent it).
+    const text = typeof init.body === 'object' ? await init.body.text() : init.body;
+    const body = text === undefined ? undefined : read(text);
+    const call = {method, path, body};
+    if (raw && body !== undefined) call.type = type;
+    if (headers.has('if-match')) call.ifMatch = headers.get('if-match');
+    Object.defineProperty(call, 'headers', {value: headers});
+    calls.push(call);
     const route = routes[`${method} ${path}`];
     const [status, answer, more = {}] = route
       ? route(body)
       : [404, {title: 'Not Found', status: 404, detail: `No ${path}.`}];
-    const type = status < 300 ? 'application/json' : 'application/problem+json';
-    return new Response(JSON.stringify(answer), {status, headers: {'content-type': type, ...more}});
+    const json = status < 300 ? 'application/json' : 'application/problem+json';
+    const payload = typeof answer === 'string' ? answer : JSON.stringify(answer);
+    return new Response(payload, {status, headers: {'content-type': json, ...more}});
   };
   return calls;
 }

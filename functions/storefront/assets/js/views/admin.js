@@ -1,4 +1,5 @@
-// The back office (the `admin` group): products, their variants and stock, orders by status.
+// The back office (the `admin` group): products, their variants and stock, the catalogue as CSV
+// (exported, and imported with its progress and refused lines), orders by status.
 
 import {
   h,
@@ -14,6 +15,7 @@ import {
   act,
   announce,
   Refusal,
+  productImage,
 } from '../dom.js';
 import {ApiError, call, get, post, put, me, listPage} from '../api.js';
 import {go, redraw} from '../nav.js';
@@ -32,6 +34,11 @@ function tabs(current) {
       {},
       h('li', {}, h('a', {href: '#/admin', 'aria-current': current === 'products' ? 'page' : null}, 'Products')),
       h('li', {}, h('a', {href: '#/admin/orders', 'aria-current': current === 'orders' ? 'page' : null}, 'Orders')),
+      h(
+        'li',
+        {},
+        h('a', {href: '#/admin/catalogue', 'aria-current': current === 'catalogue' ? 'page' : null}, 'Import / export'),
+      ),
     ),
   );
 }
@@ -455,8 +462,11 @@ export async function editProduct(id) {
   const took = (changed) => {
     product = changed.body;
     etag = changed.headers.get('etag') ?? etag;
+    variantsChanged();
     return product;
   };
+  /** Offers the variants as they are now wherever an image's variant is chosen. */
+  let variantsChanged = () => {};
   // A product without options is sold as its one variant, edited with the product.
   const simple = product.options.length === 0;
   const details = simple
@@ -483,6 +493,7 @@ export async function editProduct(id) {
     page.push(...variantsSection());
   }
   page.push(
+    ...imagesSection(),
     h('h2', {}, 'Details'),
     onSubmit(
       h('form', {'aria-label': 'Product details'}, details, h('button', {type: 'submit'}, 'Save')),
@@ -521,6 +532,185 @@ export async function editProduct(id) {
     ),
   );
   return page;
+
+  /** The product's uploaded images in the order the shop shows them, each with its thumbnail,
+   *  alt text and variant, moved, edited and deleted with the version last answered; and the
+   *  form that uploads one (asked for, sent to its target, then followed until it is made into
+   *  the shop's sizes or refused). */
+  function imagesSection() {
+    const heading = h('h2', {id: 'images', tabindex: -1}, 'Images');
+    const list = h('div', {});
+    const withOptions = product.options.length > 0;
+    const variantLabel = (id) => {
+      if (!id) return 'All variants';
+      const variant = product.variants.find((v) => v.id === id);
+      return variant ? optionText(variant.options) : 'A variant no longer sold';
+    };
+    const choices = (current) => [
+      h('option', {value: ''}, 'All variants'),
+      product.variants.map((v) => h('option', {value: v.id, selected: v.id === current}, optionText(v.options))),
+    ];
+    const variantField = (id, current, hint) =>
+      h(
+        'div',
+        {class: 'field'},
+        h('label', {for: id}, 'Variant'),
+        h('select', {id, name: 'variant_id', 'aria-describedby': `${id}-hint`}, choices(current)),
+        h('small', {id: `${id}-hint`}, hint),
+      );
+    const draw = (focus) => {
+      const media = product.media ?? [];
+      fill(list, media.length ? media.map(imageSection) : h('p', {}, 'No images yet: the shop shows none.'));
+      (focus ? document.getElementById(focus) : null)?.focus();
+    };
+    const imageSection = (image, i, media) => {
+      const iid = encodeURIComponent(image.id);
+      const headingId = `image-${image.id}`;
+      const label = `Image ${i + 1}`;
+      const move = (by) =>
+        act(async () => {
+          const order = product.media.map((m) => m.id);
+          order.splice(order.indexOf(image.id), 1);
+          order.splice(i + by, 0, image.id);
+          took(await versioned('PUT', `${path}/images/order`, etag, {order}));
+          draw(headingId);
+          const at = product.media.findIndex((m) => m.id === image.id) + 1;
+          announce(`The image is now ${at} of ${product.media.length}`);
+        });
+      return h(
+        'section',
+        {'aria-labelledby': headingId, class: 'image-item'},
+        productImage(image, {sizes: '6rem', width: 200}),
+        h(
+          'div',
+          {},
+          h('h3', {id: headingId, tabindex: -1}, label),
+          h('p', {}, 'Alt text: ', h('span', {class: 'image-alt'}, image.alt)),
+          withOptions && h('p', {}, `Variant: ${variantLabel(image.variant_id)}`),
+          h(
+            'div',
+            {class: 'actions'},
+            h('button', {type: 'button', class: 'secondary', disabled: i === 0, onclick: move(-1)}, 'Move up'),
+            h(
+              'button',
+              {type: 'button', class: 'secondary', disabled: i === media.length - 1, onclick: move(1)},
+              'Move down',
+            ),
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'secondary outline',
+                onclick: act(async () => {
+                  took(await versioned('DELETE', `${path}/images/${iid}`, etag));
+                  draw('images');
+                  announce(`${label} deleted`);
+                }),
+              },
+              'Delete image',
+            ),
+          ),
+          h(
+            'details',
+            {},
+            h('summary', {}, `Edit ${label.toLowerCase()}`),
+            onSubmit(
+              h(
+                'form',
+                {'aria-label': `Edit ${label.toLowerCase()}`},
+                field('Alt text', {
+                  name: 'alt',
+                  id: `alt-${image.id}`,
+                  value: image.alt,
+                  required: true,
+                  maxlength: MAX_ALT,
+                }),
+                withOptions &&
+                  variantField(`variant-of-${image.id}`, image.variant_id, 'Shown first when it is chosen.'),
+                h('button', {type: 'submit'}, 'Save image'),
+              ),
+              async (values) => {
+                // A product sold as one keeps the variant its image names (it has no choice).
+                const variant = withOptions ? values.variant_id || undefined : image.variant_id;
+                took(await versioned('PUT', `${path}/images/${iid}`, etag, {alt: values.alt, variant_id: variant}));
+                draw(headingId);
+                announce(`${label} saved`);
+              },
+            ),
+          ),
+        ),
+      );
+    };
+    const status = h('p', {id: 'upload-status', 'aria-live': 'polite'});
+    const upload = onSubmit(
+      h(
+        'form',
+        {'aria-label': 'Upload an image'},
+        field(
+          'Image file',
+          {name: 'file', id: 'f-image-file', type: 'file', accept: IMAGE_TYPES.join(','), required: true},
+          'A JPEG, PNG, WebP or GIF image, at most 10 MB.',
+        ),
+        field(
+          'Alt text',
+          {name: 'alt', id: 'f-image-alt', required: true, maxlength: MAX_ALT},
+          'What the image shows, for those who cannot see it.',
+        ),
+        withOptions && variantField('f-image-variant', null, 'Shown first when it is chosen.'),
+        h('button', {type: 'submit'}, 'Upload image'),
+      ),
+      async (values, form) => {
+        const file = form.elements.namedItem('file').files[0];
+        if (!file) throw new Refusal('Choose an image to upload.');
+        if (!IMAGE_TYPES.includes(file.type)) throw new Refusal('Choose a JPEG, PNG, WebP or GIF image.');
+        if (file.size === 0 || file.size > MAX_IMAGE_BYTES)
+          throw new Refusal('The image must be larger than nothing and at most 10 MB.');
+        fill(status, 'Uploading…');
+        try {
+          const asked = await call('POST', `${path}/images`, {
+            body: {
+              content_type: file.type,
+              size: file.size,
+              alt: values.alt,
+              variant_id: values.variant_id || undefined,
+            },
+          });
+          const {upload: started, target} = asked.body;
+          const where = asked.headers.get('location') ?? `${path}/images/uploads/${encodeURIComponent(started.id)}`;
+          await sendFile(target, file);
+          fill(status, 'Processing…');
+          let record = started;
+          for (let asking = 0; record.state === 'waiting'; asking++) {
+            if (!form.isConnected) return;
+            if (asking === MAX_ASKING)
+              throw new Refusal('The image is taking long to process: look for it here again in a while.');
+            await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+            record = (await call('GET', where, {fresh: true})).body;
+          }
+          if (record.state === 'refused')
+            throw new Refusal(`The image was refused: ${record.reason ?? 'no reason given'}`);
+          // The product's latest version (and its images) come from its record.
+          took(await call('GET', `${path}/record`, {fresh: true}));
+          draw(null);
+          form.reset();
+          const at = product.media.findIndex((m) => m.id === record.image_id) + 1;
+          fill(status, at > 0 ? `Uploaded: it is image ${at}.` : 'Uploaded.');
+          announce('Image uploaded');
+        } catch (error) {
+          fill(status, '');
+          throw error;
+        }
+      },
+    );
+    variantsChanged = () => {
+      for (const select of [...list.querySelectorAll('select'), ...upload.querySelectorAll('select')]) {
+        const current = select.value;
+        fill(select, choices(current));
+      }
+    };
+    draw(null);
+    return [heading, list, h('h3', {}, 'Upload an image'), upload, status];
+  }
 
   /** The variants of a product with options: each with its stock, its edit and its removal,
    *  and a form that adds one. Drawn again from each answer. */
@@ -619,6 +809,143 @@ export async function editProduct(id) {
     draw(null);
     return [heading, list, h('h2', {}, 'Add a variant'), add];
   }
+}
+
+/** The types of image an upload may be, and the largest file it takes (the API's limits). */
+const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'image/gif'];
+const MAX_IMAGE_BYTES = 10 * 1024 * 1024;
+/** The longest alt text the API takes. */
+const MAX_ALT = 250;
+/** How often an upload is asked after (at `POLL_MS`) before the page stops waiting for it. */
+const MAX_ASKING = 120;
+
+/** Sends an upload's file to its target (the store, maybe on another origin: never with the
+ *  session's token), with the headers it names but its length, which the browser sets. */
+async function sendFile(target, file) {
+  const headers = Object.fromEntries(
+    Object.entries(target.headers ?? {}).filter(([name]) => name.toLowerCase() !== 'content-length'),
+  );
+  const answer = await fetch(target.url, {method: target.method ?? 'PUT', headers, body: file});
+  if (!answer.ok) throw new Refusal(`The file was not taken (the store answered ${answer.status}): upload it again.`);
+}
+
+/** The largest file an import takes (the API's limit: it answers 413 past it). */
+const MAX_IMPORT_BYTES = 3 * 1024 * 1024;
+/** How often an import's progress is asked for. */
+const POLL_MS = 1000;
+
+const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
+/** The catalogue as CSV: the whole of it downloaded, and a file imported, its progress and
+ *  outcome (the lines it refused, and why) shown as the API tells them. */
+export function catalogue() {
+  admins();
+  const exporter = h('button', {type: 'button', onclick: act(exportCsv)}, 'Export CSV');
+  const status = h('div', {id: 'import-status', 'aria-live': 'polite'});
+  const form = onSubmit(
+    h(
+      'form',
+      {'aria-label': 'Import CSV'},
+      field(
+        'CSV file',
+        {name: 'file', type: 'file', accept: '.csv,text/csv', required: true},
+        'In the format of the export, at most 3 MB.',
+      ),
+      h('button', {type: 'submit'}, 'Import CSV'),
+    ),
+    async (_, form) => {
+      const file = form.elements.namedItem('file').files[0];
+      if (!file) throw new Refusal('Choose a CSV file to import.');
+      if (file.size > MAX_IMPORT_BYTES)
+        throw new Refusal('The file is larger than 3 MB: split it, and import each part.');
+      fill(status, []);
+      const started = await call('POST', '/api/products/import', {body: file, type: 'text/csv'});
+      const where = started.headers.get('location') ?? `/api/products/imports/${encodeURIComponent(started.body.id)}`;
+      let record = started.body;
+      showImport(status, record);
+      // Asked again until it ends, while the page still shows it.
+      while ((record.state === 'pending' || record.state === 'running') && form.isConnected) {
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+        record = (await call('GET', where, {fresh: true})).body;
+        showImport(status, record);
+      }
+      if (record.state === 'failed') throw new Refusal(record.error ?? 'The import failed.');
+    },
+  );
+  return [
+    h('h1', {}, 'Import / export'),
+    tabs('catalogue'),
+    h('h2', {}, 'Export'),
+    h('p', {}, 'The whole catalogue as a CSV file, one row per variant.'),
+    exporter,
+    h('h2', {}, 'Import'),
+    h(
+      'p',
+      {},
+      'Rows are matched to the catalogue by SKU: a product whose SKUs are all new is created, one whose SKUs ' +
+        'name a product updates it. A product with a wrong line is left out whole, and its lines listed.',
+    ),
+    form,
+    status,
+  ];
+}
+
+/** Downloads the export: read with the session's token, saved through an object URL. */
+async function exportCsv() {
+  const answer = await call('GET', '/api/products/export', {blob: true});
+  const url = URL.createObjectURL(answer.body);
+  const link = h('a', {href: url, download: 'products.csv', hidden: true});
+  document.body.append(link);
+  link.click();
+  link.remove();
+  // The download took the file when the link was followed.
+  setTimeout(() => URL.revokeObjectURL(url), 0);
+  announce('Catalogue exported as products.csv');
+}
+
+/** An import as its record tells it: its progress, then what it created and updated, and each
+ *  line it refused. */
+function showImport(status, record) {
+  const {state, rows_done: done, rows_total: total} = record;
+  if (state === 'pending' || state === 'running') {
+    fill(status, [
+      h('progress', {'aria-label': 'Rows imported', max: total || null, value: total ? done : null}),
+      h(
+        'p',
+        {},
+        total
+          ? `${done} of ${plural(total, 'row', 'rows')}`
+          : state === 'pending'
+            ? 'Waiting for the import to start…'
+            : 'Reading the file…',
+      ),
+    ]);
+    return;
+  }
+  if (state === 'failed') {
+    fill(status, h('p', {}, 'The import failed: the file could not be read.'));
+    return;
+  }
+  const refused = record.refused ?? [];
+  fill(status, [
+    h('p', {}, `Import done: ${plural(total, 'row', 'rows')} read.`),
+    h(
+      'ul',
+      {},
+      h('li', {}, `${plural(record.products_created, 'product', 'products')} created`),
+      h('li', {}, `${plural(record.products_updated, 'product', 'products')} updated`),
+      h('li', {}, `${plural(record.rows_refused, 'row', 'rows')} refused`),
+    ),
+    refused.length > 0 && [
+      h('h3', {}, 'Refused lines'),
+      record.rows_refused > refused.length &&
+        h('p', {}, `The first ${refused.length} of ${record.rows_refused} are listed.`),
+      table(
+        ['Line', 'Reason'],
+        refused.map((r) => h('tr', {}, h('th', {scope: 'row'}, String(r.line)), h('td', {}, r.reason))),
+      ),
+    ],
+  ]);
 }
 
 const STATUSES = ['PAID', 'SHIPPED', 'DELIVERED', 'PENDING_PAYMENT', 'CANCELLED', 'REFUNDED'];

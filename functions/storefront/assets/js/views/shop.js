@@ -13,6 +13,7 @@ import {
   onSubmit,
   act,
   field,
+  productImage,
 } from '../dom.js';
 import {get, put, me, listPage, storefront} from '../api.js';
 import {go, changed} from '../nav.js';
@@ -25,10 +26,19 @@ function stockNote(stock) {
   return h('small', {class: stock > 0 ? 'ok' : 'problem'}, stockWords(stock));
 }
 
+/** How wide a card's image shows: the whole width of a phone, else a column of the grid
+ *  (`.grid-products`: 14rem at least, rarely wider than 22rem). */
+const CARD_SIZES = '(max-width: 576px) 100vw, 22rem';
+/** How wide a product's images show on its page: the first as wide as the page up to 36rem,
+ *  the others as thumbnails (`.gallery`). */
+const MAIN_SIZES = '(max-width: 40rem) 100vw, 36rem';
+const THUMB_SIZES = '8rem';
+
 function card(product, highlight) {
   return h(
     'article',
     {},
+    productImage(product.media?.[0], {sizes: CARD_SIZES, class: 'card-image'}),
     h(
       'h3',
       {},
@@ -191,6 +201,13 @@ export async function search(params) {
   ];
 }
 
+/** A product's images in the order its page shows them: those naming `variant` first (when
+ *  any does), then the others, each group in the product's order. */
+function galleryOrder(media, variant) {
+  const first = variant ? media.filter((m) => m.variant_id === variant.id) : [];
+  return [...first, ...media.filter((m) => !first.includes(m))];
+}
+
 /** The variant of `variants` whose values of `options` are `chosen`'s, if one is offered. */
 function offered(variants, options, chosen) {
   return variants.find((v) => options.every((o) => v.options[o.name] === chosen[o.name])) ?? null;
@@ -209,6 +226,9 @@ export async function product(id) {
   const stock = h('span', {id: 'stock-note'});
   const sku = h('span', {id: 'sku'});
   const buy = h('div', {class: 'buy'});
+  const media = (item.media ?? []).filter((m) => m.sizes?.length);
+  const gallery = media.length > 0 && h('div', {class: 'gallery', id: 'gallery'});
+  let galleryShown = null;
   // Each choice's note: "(sold out)" or "(unavailable)" with the other options as chosen.
   const notes = options.map((option) => option.values.map(() => h('span', {class: 'muted'})));
 
@@ -254,6 +274,22 @@ export async function product(id) {
       variant ? stockNote(variant.stock) : h('small', {class: 'problem'}, 'Not available in this combination'),
     );
     fill(sku, variant ? `SKU ${variant.sku} · ` : '');
+    if (gallery) {
+      // Drawn again only when the order changes (the files are not asked for again).
+      const ordered = galleryOrder(media, variant);
+      const key = ordered.map((m) => m.id).join(' ');
+      if (key !== galleryShown) {
+        galleryShown = key;
+        fill(
+          gallery,
+          ordered.map((m, i) =>
+            i === 0
+              ? productImage(m, {sizes: MAIN_SIZES, width: 600})
+              : productImage(m, {sizes: THUMB_SIZES, width: 200}),
+          ),
+        );
+      }
+    }
     options.forEach((option, i) =>
       option.values.forEach((value, j) => {
         const other = offered(variants, options, {...chosen, [option.name]: value});
@@ -315,6 +351,7 @@ export async function product(id) {
     'article',
     {},
     h('h1', {}, item.name),
+    gallery,
     h('p', {}, price, ' ', stock),
     h('p', {}, item.description),
     attributes.length > 0 &&
