@@ -60,8 +60,6 @@ pub const COLUMNS: [&str; 19] = [
 pub const MAX_BYTES: usize = 3 * 1024 * 1024;
 /// The most refused lines an import's record lists (the count goes on).
 pub const MAX_LISTED: usize = 1_000;
-/// The most rows an import takes.
-pub const MAX_ROWS: usize = 50_000;
 
 /// A handle for each product of an export: its name as a slug, numbered from the second
 /// product of one name on, in the order given.
@@ -154,17 +152,15 @@ pub struct Sheet {
     pub rows: u64,
 }
 
-/// Why a file cannot be read at all (400): not UTF-8, no header, unknown or missing columns,
-/// too large.
+/// Why a file cannot be read at all (400): not UTF-8, no header, unknown or missing columns (or,
+/// through the API, too large).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct Unreadable(pub String);
 
-/// Reads the file into products.
+/// Reads the file into products (of any size: the API bounds what it takes, the command line
+/// does not).
 pub fn read(bytes: &[u8]) -> Result<Sheet, Unreadable> {
-    if bytes.len() > MAX_BYTES {
-        return Err(Unreadable(format!("the file is larger than {MAX_BYTES} bytes")));
-    }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     std::str::from_utf8(bytes).map_err(|e| Unreadable(format!("the file is not UTF-8: {e}")))?;
     let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(bytes);
@@ -189,9 +185,6 @@ pub fn read(bytes: &[u8]) -> Result<Sheet, Unreadable> {
     let mut rows: Vec<(String, Row)> = Vec::new();
     for record in reader.records() {
         sheet.rows += 1;
-        if sheet.rows as usize > MAX_ROWS {
-            return Err(Unreadable(format!("the file has more than {MAX_ROWS} rows")));
-        }
         let record = match record {
             Ok(record) => record,
             Err(e) => {
@@ -449,6 +442,9 @@ impl Imports {
     /// columns (a file that cannot is refused here, whole); the store's notice of the new
     /// object starts it ([`Imports::run_stored`]).
     pub async fn start(&self, objects: &dyn ObjectStore, csv: Vec<u8>) -> Result<ImportStatus, Unreadable> {
+        if csv.len() > MAX_BYTES {
+            return Err(Unreadable(format!("the file is larger than {MAX_BYTES} bytes")));
+        }
         read(&csv)?;
         let status = ImportStatus::new(ulid::Ulid::new().to_string());
         self.save(&status).await.map_err(|e| Unreadable(format!("{e:#}")))?;

@@ -93,7 +93,26 @@ const SORTS = [
   ['price_desc', 'Price, highest first'],
   ['newest', 'Newest'],
 ];
-const FILTERS = ['q', 'category', 'min_price', 'max_price', 'in_stock', 'sort'];
+const FILTERS = ['q', 'category', 'min_price', 'max_price', 'in_stock', 'option', 'sort'];
+
+/** The option values chosen in `option` (`Size:M,Colour:Blue`), each once, in the order the
+ *  shopper chose them: a new one goes last, and taking one out leaves the others' order. */
+function chosenOptions(params) {
+  return [...new Set((params.get('option') ?? '').split(',').filter((pair) => pair.includes(':')))];
+}
+
+/** The option facets with every chosen value among them, one the answer does not count as 0
+ *  (so it can still be unchosen). */
+function optionFacets(options, chosen) {
+  const facets = options.map((o) => ({name: o.name, values: [...o.values]}));
+  for (const pair of chosen) {
+    const [name, value] = pair.split(':', 2);
+    let facet = facets.find((o) => o.name === name);
+    if (!facet) facets.push((facet = {name, values: []}));
+    if (!facet.values.some((v) => v.value === value)) facet.values.push({value, count: 0});
+  }
+  return facets.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
 
 function priceLabel(bucket, currency) {
   const from = money({amount: bucket.from, currency});
@@ -125,6 +144,12 @@ export async function search(params) {
       count !== undefined && h('span', {class: 'muted'}, ` (${count})`),
     );
   const priceChosen = params.get('min_price') ?? '';
+  const optionsChosen = chosenOptions(params);
+  const toggleOption = (pair) => (e) => {
+    const next = optionsChosen.filter((p) => p !== pair);
+    if (e.target.checked) next.push(pair);
+    choose({option: next.length ? next.join(',') : null});
+  };
   const facets = h(
     'aside',
     {'aria-label': 'Filters'},
@@ -169,6 +194,31 @@ export async function search(params) {
         }),
         'In stock only',
         h('span', {class: 'muted'}, ` (${results.facets.in_stock.true})`),
+      ),
+    ),
+    optionFacets(results.facets.options ?? [], optionsChosen).map((option) =>
+      h(
+        'fieldset',
+        {},
+        h('legend', {}, option.name),
+        option.values
+          .filter((v) => v.count > 0 || optionsChosen.includes(`${option.name}:${v.value}`))
+          .map((v) => {
+            const pair = `${option.name}:${v.value}`;
+            return h(
+              'label',
+              {},
+              h('input', {
+                type: 'checkbox',
+                name: 'option',
+                value: pair,
+                checked: optionsChosen.includes(pair),
+                onchange: toggleOption(pair),
+              }),
+              v.value,
+              h('span', {class: 'muted'}, ` (${v.count})`),
+            );
+          }),
       ),
     ),
   );
