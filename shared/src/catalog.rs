@@ -95,6 +95,22 @@ pub struct VariantDraft {
 }
 
 impl VariantDraft {
+    /// A new variant of these fields with its first stock (and `options` with any value it
+    /// names that they lacked).
+    fn new_variant(self, stock: Stock, options: &mut [ProductOption]) -> Variant {
+        let mut variant = Variant {
+            id: VariantId::new(),
+            sku: self.sku.clone(),
+            options: OptionValues::new(),
+            price: self.price,
+            stock,
+            weight_grams: 0,
+            images: Vec::new(),
+        };
+        self.apply(&mut variant, options);
+        variant
+    }
+
     /// `variant` with these fields, and `options` with any value it names that they lacked.
     fn apply(self, variant: &mut Variant, options: &mut [ProductOption]) {
         for (name, value) in &self.options {
@@ -311,18 +327,8 @@ impl Catalog {
     pub async fn create(&self, new: NewProduct) -> Result<Product> {
         let NewProduct { product: draft, options, variants } = new;
         let now = Timestamp::now();
-        let variants: Vec<Variant> = variants
-            .into_iter()
-            .map(|(v, stock)| Variant {
-                id: VariantId::new(),
-                sku: v.sku,
-                options: v.options,
-                price: v.price,
-                stock,
-                weight_grams: v.weight_grams,
-                images: v.images,
-            })
-            .collect();
+        // A new product's options are as given: a value none of them lists is refused, not added.
+        let variants: Vec<Variant> = variants.into_iter().map(|(v, stock)| v.new_variant(stock, &mut [])).collect();
         if variants.is_empty() {
             let reason = Invalid::new(format!("a product has 1 to {MAX_VARIANTS} variants"));
             return Err(CatalogError::Invalid { field: "variants", reason });
@@ -489,25 +495,17 @@ impl Catalog {
         stock: Stock,
         expected: Option<u64>,
     ) -> Result<(Product, VariantId)> {
-        let variant = VariantId::new();
+        let mut variant = None;
         let product = self
             .edit(id, expected, |current| {
                 let (mut variants, mut options) = (current.variants.clone(), current.options.clone());
-                let mut added = Variant {
-                    id: variant,
-                    sku: draft.sku.clone(),
-                    options: OptionValues::new(),
-                    price: draft.price,
-                    stock,
-                    weight_grams: 0,
-                    images: Vec::new(),
-                };
-                draft.apply(&mut added, &mut options);
+                let added = draft.new_variant(stock, &mut options);
+                variant = Some(added.id);
                 variants.push(added);
                 Ok(Product { options, ..current }.with_variants(variants))
             })
             .await?;
-        Ok((product, variant))
+        Ok((product, variant.expect("added above")))
     }
 
     /// Replaces a variant's fields but its stock. `stock`, when given, is what the editor
@@ -595,18 +593,14 @@ impl Catalog {
         .await
     }
 
-    /// Attaches an image (made from an upload) after the product's others.
-    pub async fn attach_image(&self, id: &ProductId, image: Image) -> Result<Product> {
-        let image = &image;
+    /// [`Catalog::edit`] of the product as it is now, read again whenever it changed meanwhile:
+    /// for a change that builds on no revision its caller read.
+    async fn edit_latest(&self, id: &ProductId, change: impl Fn(Product) -> Result<Product>) -> Result<Product> {
+        let change = &change;
         retrying(
             || CatalogError::Contention,
             move || async move {
-                let attached = self.edit(id, None, |current| {
-                    let mut media = current.media.clone();
-                    media.push(image.clone());
-                    Ok(Product { media, ..current })
-                });
-                match attached.await {
+                match self.edit(id, None, change).await {
                     Ok(product) => Ok(Some(product)),
                     // Sold or edited meanwhile: read it again.
                     Err(CatalogError::Stale) => Ok(None),
@@ -614,6 +608,16 @@ impl Catalog {
                 }
             },
         )
+        .await
+    }
+
+    /// Attaches an image (made from an upload) after the product's others.
+    pub async fn attach_image(&self, id: &ProductId, image: Image) -> Result<Product> {
+        self.edit_latest(id, |current| {
+            let mut media = current.media.clone();
+            media.push(image.clone());
+            Ok(Product { media, ..current })
+        })
         .await
     }
 
@@ -699,52 +703,29 @@ impl Catalog {
                 return Err(CatalogError::Invalid { field: "sku", reason });
             }
         };
-        let new = &new;
-        retrying(
-            || CatalogError::Contention,
-            move || async move {
-                let edited = self.edit(&id, None, |current| {
-                    let (mut variants, mut options) = (current.variants.clone(), current.options.clone());
-                    for incoming in &new.options {
-                        if !options.iter().any(|o| o.name == incoming.name) {
-                            options.push(ProductOption { name: incoming.name.clone(), values: Vec::new() });
-                        }
-                    }
-                    for (draft, stock) in &new.variants {
-                        match variants.iter().position(|v| v.sku == draft.sku) {
-                            Some(i) => draft.clone().apply(&mut variants[i], &mut options),
-                            None => {
-                                let mut added = Variant {
-                                    id: VariantId::new(),
-                                    sku: draft.sku.clone(),
-                                    options: OptionValues::new(),
-                                    price: draft.price,
-                                    stock: *stock,
-                                    weight_grams: 0,
-                                    images: Vec::new(),
-                                };
-                                draft.clone().apply(&mut added, &mut options);
-                                variants.push(added);
-                            }
-                        }
-                    }
-                    let edited = new.product.clone().product(current.id, options, variants, current.created_at);
-                    Ok(Product {
-                        version: current.version,
-                        updated_at: current.updated_at,
-                        media: current.media.clone(),
-                        ..edited
-                    })
-                });
-                match edited.await {
-                    Ok(_) => Ok(Some(Imported::Updated)),
-                    // Sold or edited meanwhile: read it again.
-                    Err(CatalogError::Stale) => Ok(None),
-                    Err(e) => Err(e),
+        self.edit_latest(&id, |current| {
+            let (mut variants, mut options) = (current.variants.clone(), current.options.clone());
+            for incoming in &new.options {
+                if !options.iter().any(|o| o.name == incoming.name) {
+                    options.push(ProductOption { name: incoming.name.clone(), values: Vec::new() });
                 }
-            },
-        )
-        .await
+            }
+            for (draft, stock) in &new.variants {
+                match variants.iter().position(|v| v.sku == draft.sku) {
+                    Some(i) => draft.clone().apply(&mut variants[i], &mut options),
+                    None => variants.push(draft.clone().new_variant(*stock, &mut options)),
+                }
+            }
+            let edited = new.product.clone().product(current.id, options, variants, current.created_at);
+            Ok(Product {
+                version: current.version,
+                updated_at: current.updated_at,
+                media: current.media.clone(),
+                ..edited
+            })
+        })
+        .await?;
+        Ok(Imported::Updated)
     }
 
     /// Rewrites every product stored before products had variants (its own SKU, price and

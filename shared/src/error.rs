@@ -291,6 +291,18 @@ impl From<crate::users::UserError> for Error {
     }
 }
 
+impl From<crate::media::MediaError> for Error {
+    fn from(e: crate::media::MediaError) -> Self {
+        use crate::media::MediaError;
+        match e {
+            MediaError::Type => Error::invalid("content_type", Invalid::new(e.to_string())),
+            MediaError::Size => Error::invalid("size", Invalid::new(e.to_string())),
+            MediaError::Catalog(e) => e.into(),
+            MediaError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<crate::cart::CartError> for Error {
     fn from(e: crate::cart::CartError) -> Self {
         use crate::cart::CartError;

@@ -161,6 +161,14 @@ async fn what_cannot_be_an_import_is_refused_and_changes_nothing() {
     assert_eq!(response.header("content-type", "text/csv").body("x").send().await.unwrap().status(), 403);
     app.get("/api/products/imports/01J00000000000000000000000", Some(&admin)).await.problem(404);
     app.get("/api/products/imports/not-an-id", Some(&admin)).await.problem(404);
+    // A product is applied whole or not at all: one bad row refuses its sibling too.
+    let half = "handle,name,category,option1_name,option1_value,sku,price,currency,stock\n\
+                tee,Tee,apparel,Size,S,TEE-S,15.00,EUR,3\n\
+                tee,Tee,apparel,Size,M,TEE-M,15.001,EUR,3\n";
+    let status = import(&app, &admin, half.into()).await;
+    assert_eq!((status["products_created"].as_u64(), status["rows_refused"].as_u64()), (Some(0), Some(2)));
+    assert_eq!(status["refused"][0], json!({"line": 2, "reason": "its product is refused (line 3)"}));
+    assert!(status["refused"][1]["reason"].as_str().unwrap().starts_with("price: EUR has 2 decimals"), "{status:#}");
     assert_eq!(app.get("/api/products", None).await.body, json!([]));
 }
 

@@ -28,16 +28,26 @@ pub struct Config {
 }
 
 pub struct S3Objects {
-    http: reqwest::Client,
+    /// Made at the first call that needs it: a presigned target needs none, and a function
+    /// that may never call S3 (the products service, most of its requests) does not pay at
+    /// its cold start for the client's TLS set-up.
+    http: tokio::sync::OnceCell<reqwest::Client>,
     config: Config,
     credentials: SharedCredentialsProvider,
 }
 
 impl S3Objects {
     pub fn new(config: Config, credentials: SharedCredentialsProvider) -> anyhow::Result<Self> {
-        shop_aws::default_tls_crypto();
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
-        Ok(Self { http, config, credentials })
+        Ok(Self { http: tokio::sync::OnceCell::new(), config, credentials })
+    }
+
+    async fn http(&self) -> anyhow::Result<&reqwest::Client> {
+        self.http
+            .get_or_try_init(|| async {
+                shop_aws::default_tls_crypto();
+                Ok(reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?)
+            })
+            .await
     }
 
     /// The bucket `BUCKET_NAME` names, in the SDK configuration's region, at its endpoint (the
@@ -102,7 +112,7 @@ impl S3Objects {
         let request =
             SignableRequest::new(method.as_str(), url.as_str(), headers.iter().copied(), SignableBody::Bytes(&body))?;
         let (instructions, _) = sign(request, &self.params(&identity, settings)?)?.into_parts();
-        let mut request = self.http.request(method.clone(), url);
+        let mut request = self.http().await?.request(method.clone(), url);
         for (name, value) in headers.iter().copied().chain(instructions.headers()) {
             request = request.header(name, value);
         }

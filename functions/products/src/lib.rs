@@ -20,7 +20,7 @@ use shop::error::Validation;
 use shop::http::caller::Revocations;
 use shop::http::{Caller, IfMatch, Json, PageParams, PageQuery, Query, Versioned};
 use shop::imports::{ImportStatus, Imports, MAX_BYTES};
-use shop::media::{Media, MediaError, Upload};
+use shop::media::{Media, Upload};
 use shop::objects::{ObjectStore, UploadTarget};
 use shop::openapi::Shared;
 use shop::sales::{ProductSales, Sales};
@@ -735,8 +735,7 @@ async fn add_image(
     let variant = v.optional("variant_id", body.variant_id.as_deref(), VariantId::parse);
     let size = v.field("size", u64::try_from(body.size).map_err(|_| Invalid::new("must be positive")));
     let (alt, variant, size) = v.finish(|| Some((alt?, variant?, size?)))?;
-    let (upload, target) =
-        state.media.request(&id, variant, alt, &body.content_type, size).await.map_err(media_error)?;
+    let (upload, target) = state.media.request(&id, variant, alt, &body.content_type, size).await?;
     tracing::info!(product = %id, upload = %upload.id, size, "image upload asked for");
     let location = format!("/api/products/{id}/images/uploads/{}", upload.id);
     let mut response = (StatusCode::CREATED, Json(UploadAnswer { upload, target })).into_response();
@@ -744,15 +743,6 @@ async fn add_image(
         response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)
-}
-
-fn media_error(e: MediaError) -> Error {
-    match e {
-        MediaError::Type => Error::invalid("content_type", Invalid::new(e.to_string())),
-        MediaError::Size => Error::invalid("size", Invalid::new(e.to_string())),
-        MediaError::Catalog(e) => e.into(),
-        MediaError::Store(e) => e.into(),
-    }
 }
 
 /// Where an image upload is: waiting for its file, done (`image_id`), or refused (`reason`).
@@ -854,7 +844,7 @@ async fn delete_image(
     caller.require_admin()?;
     let id = shop::http::path_id(&id, ProductId::parse, "product")?;
     let image = shop::http::path_id(&image, ImageId::parse, "image")?;
-    let product = state.media.remove(&id, &image, if_match.required()?).await.map_err(media_error)?;
+    let product = state.media.remove(&id, &image, if_match.required()?).await?;
     tracing::info!(product = %id, %image, "image removed");
     Ok(Versioned(product.version, product))
 }
