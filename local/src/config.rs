@@ -48,6 +48,9 @@ pub struct Config {
     /// [`shop::http::json::BODY_LIMIT`] in their extractor).
     pub max_body: usize,
     pub seed_catalogue: bool,
+    /// Whether a new shop gets demo tax rates and shipping zones (`SHOP_SEED_SHIPPING=false`:
+    /// none, so it ships for nothing and checkouts name no option).
+    pub seed_shipping: bool,
     /// How long an unpaid order may wait (for its payment, and for it to be started), and
     /// how often the expiry job looks.
     pub windows: expiry::Windows,
@@ -166,6 +169,7 @@ impl Default for Config {
             burst: 100.0,
             max_body: shop::imports::MAX_BYTES,
             seed_catalogue: true,
+            seed_shipping: true,
             windows: expiry::Windows::default(),
             limits: shop::orders::Limits::default(),
             sms_countries: Default::default(),
@@ -213,6 +217,7 @@ impl Config {
             c.burst = (c.rate_limit * 2.0).max(1.0);
         }
         c.seed_catalogue = var("SHOP_SEED").as_deref() != Some("false");
+        c.seed_shipping = c.seed_catalogue && var("SHOP_SEED_SHIPPING").as_deref() != Some("false");
         c.metrics = var("SHOP_METRICS").as_deref() != Some("off");
         c.windows = expiry::Windows::from_env()?;
         c.limits = shop::orders::Limits::from_lookup(var)?;

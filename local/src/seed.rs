@@ -3,9 +3,10 @@
 use shop::catalog::{Catalog, NewProduct, ProductDraft, VariantDraft};
 use shop::domain::{
     CategorySlug, Currency, Description, Email, ImageUrl, Label, Money, Name, OptionValues, Password, ProductOption,
-    Sku, Stock,
+    Sku, Stock, TaxClass,
 };
 use shop::identity::{Identity, IdentityError, NewAccount};
+use shop::pricing::{Pricing, TaxRule};
 use shop::users::{UserProfile, Users};
 
 const CATALOGUE: &[(&str, &str, &[&str])] = &[
@@ -134,6 +135,7 @@ fn with_variants(product: ProductDraft, prefix: &str, i: usize, n: usize) -> any
                 options: values,
                 price: Money::price(base + 200 * k as i64, Currency::EUR)?,
                 weight_grams: 100 + (n as u32 * 53) % 2_000,
+                tax_class: if prefix == "BOOK" { TaxClass::Reduced } else { TaxClass::Standard },
                 images: Vec::new(),
             };
             Ok((draft, Stock::new(5 + ((n + k) as i64 * 37) % 200)?))
@@ -168,6 +170,41 @@ pub async fn catalogue(catalog: &Catalog) -> anyhow::Result<usize> {
         }
     }
     Ok(added)
+}
+
+/// Gives a shop without pricing settings the demo's: prices with VAT included, the VAT rates
+/// of a few EU countries, and two zones (Germany; the rest of the EU named) with standard and
+/// express options. Answers whether it did.
+pub async fn pricing(pricing: &Pricing) -> anyhow::Result<bool> {
+    let (tax, shipping) = pricing.read().await?;
+    if tax.version > 0 || shipping.version > 0 {
+        return Ok(false);
+    }
+    let rates: Vec<TaxRule> = serde_json::from_value(serde_json::json!([
+        {"country": "DE", "class": "standard", "rate": "19"}, {"country": "DE", "class": "reduced", "rate": "7"},
+        {"country": "AT", "class": "standard", "rate": "20"}, {"country": "AT", "class": "reduced", "rate": "10"},
+        {"country": "FR", "class": "standard", "rate": "20"}, {"country": "FR", "class": "reduced", "rate": "5.5"},
+        {"country": "NL", "class": "standard", "rate": "21"}, {"country": "NL", "class": "reduced", "rate": "9"},
+        {"country": "IT", "class": "standard", "rate": "22"}, {"country": "IT", "class": "reduced", "rate": "4"},
+        {"country": "ES", "class": "standard", "rate": "21"}, {"country": "ES", "class": "reduced", "rate": "4"},
+    ]))?;
+    pricing.set_tax(true, rates, Some(0)).await?;
+    let eur = |cents: i64| serde_json::json!({"amount": cents, "currency": "EUR"});
+    let zones = serde_json::json!([
+        {"id": "de", "name": "Germany", "countries": ["DE"], "options": [
+            {"id": "de-standard", "name": "Standard", "min_days": 2, "max_days": 4,
+             "rate": {"type": "flat", "price": eur(490)}, "free_above": eur(5000)},
+            {"id": "de-express", "name": "Express", "min_days": 1, "max_days": 1,
+             "rate": {"type": "weight", "bands": [
+                 {"up_to_grams": 2000, "price": eur(990)}, {"up_to_grams": 10000, "price": eur(1490)}]}}]},
+        {"id": "eu", "name": "European Union", "countries": ["AT", "FR", "NL", "IT", "ES", "BE", "LU", "DK"], "options": [
+            {"id": "eu-standard", "name": "Standard", "min_days": 3, "max_days": 7,
+             "rate": {"type": "subtotal", "bands": [{"from": eur(0), "price": eur(990)}, {"from": eur(10000), "price": eur(0)}]}}]},
+    ]);
+    for (n, zone) in zones.as_array().expect("a list").iter().enumerate() {
+        pricing.put_zone(serde_json::from_value(zone.clone())?, Some(n as u64)).await?;
+    }
+    Ok(true)
 }
 
 /// Makes sure the administrator exists and is in the admin group. Answers the password when

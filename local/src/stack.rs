@@ -272,6 +272,9 @@ pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
             tracing::info!(products = added, "demo catalogue created");
         }
     }
+    if config.seed_shipping && seed::pricing(&shop::pricing::Pricing::new(table.clone())).await? {
+        tracing::info!("demo tax rates and shipping zones created");
+    }
     // Each service with the table as its function's role reaches it in AWS (`iam`); the adapters
     // that stand in for AWS services (the identity, the mailbox) keep the whole table.
     let reach = |function| iam::scoped(&table, function);

@@ -10,9 +10,10 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Money, OptionValues, Product, ProductId, Quantity, UserId, VariantId};
+use crate::domain::{Handle, Money, OptionValues, Product, ProductId, Quantity, UserId, VariantId};
 use crate::keys;
-use crate::table::{Condition, Item, Key, Query, Table, Update, Write, WriteError, committed, retrying};
+use crate::pricing::{self, Basket, BasketLine, Destination, ShippingCharge, ShippingError, Totals};
+use crate::table::{Condition, Item, Query, Table, Update, Write, WriteError, committed, retrying};
 use crate::time::Timestamp;
 
 /// Why a cart could not be changed.
@@ -24,6 +25,9 @@ pub enum CartError {
     /// Lost every race for the cart; the caller may retry.
     #[error("the cart kept changing meanwhile; retry")]
     Contention,
+    /// Not shipped to the destination asked about, or not by the option named.
+    #[error(transparent)]
+    Shipping(#[from] ShippingError),
     #[error(transparent)]
     Store(#[from] anyhow::Error),
 }
@@ -98,8 +102,26 @@ pub struct CartView {
     pub lines: Vec<CartLine>,
     /// The sum of the lines without problems; absent for an empty cart.
     pub total: Option<Money>,
+    /// Subtotal, discount, shipping, tax and total of the lines without problems, for the
+    /// destination asked about (absent when none was, or the cart is empty).
+    pub totals: Option<Totals>,
+    /// The shipping option asked about, priced for this cart.
+    pub shipping: Option<ShippingCharge>,
     /// True when every line can be bought as it is.
     pub ready_for_checkout: bool,
+}
+
+/// A shipping option that applies to a cart, priced for it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ShippingQuote {
+    #[schema(value_type = Handle)]
+    pub id: Handle,
+    #[schema(value_type = crate::domain::Name)]
+    pub name: crate::domain::Name,
+    /// As prices are entered: with tax if they include it.
+    pub price: Money,
+    pub min_days: u16,
+    pub max_days: u16,
 }
 
 /// The cart repository over the table port.
@@ -200,18 +222,12 @@ impl Carts {
         .await
     }
 
-    /// The cart priced from the catalogue as it is now.
-    pub async fn view(&self, user: &UserId) -> Result<CartView> {
+    /// The cart priced from the catalogue as it is now, and with shipping and tax for a
+    /// destination and shipping option if asked.
+    pub async fn view(&self, user: &UserId, at: Option<(&Destination, Option<&Handle>)>) -> Result<CartView> {
         let lines = self.lines(user).await?;
-        let mut ids: Vec<ProductId> = lines.iter().map(|l| l.product).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let keys: Vec<Key> = ids.iter().map(keys::product).collect();
-        let mut products: HashMap<ProductId, Product> = HashMap::new();
-        for item in self.table.batch_get(&keys).await? {
-            let product: Product = item.decode()?;
-            products.insert(product.id, product);
-        }
+        let (products, settings) =
+            pricing::read_products(&*self.table, lines.iter().map(|l| l.product), at.is_some()).await?;
         let found = |l: &Line| products.get(&l.product).and_then(|p| Some((p, p.variant(&l.variant)?)));
         let currency = lines.iter().find_map(found).map(|(_, v)| v.price.currency);
         let mut total = currency.map(|currency| Money { amount: 0, currency });
@@ -260,6 +276,56 @@ impl Carts {
             })
             .collect();
         let ready_for_checkout = !priced.is_empty() && priced.iter().all(|l| l.problem.is_none());
-        Ok(CartView { lines: priced, total, ready_for_checkout })
+        let mut view = CartView { lines: priced, total, totals: None, shipping: None, ready_for_checkout };
+        if let (Some((to, option)), Some((tax, shipping)), Some(basket)) =
+            (at, settings, Self::basket(&view, &products))
+        {
+            let quote = match option {
+                None => pricing::before_shipping(&basket, to, &shipping, &tax)?,
+                Some(option) => pricing::quote(&basket, to, Some(option), &shipping, &tax)?,
+            };
+            (view.totals, view.shipping) = (Some(quote.totals), quote.shipping);
+        }
+        Ok(view)
+    }
+
+    /// The lines of `view` that can be bought, as pricing sees them; none for an empty cart.
+    fn basket(view: &CartView, products: &HashMap<ProductId, Product>) -> Option<Basket> {
+        let currency = view.total?.currency;
+        let lines = view
+            .lines
+            .iter()
+            .filter(|l| l.problem.is_none())
+            .filter_map(|l| Some(BasketLine::of(products.get(&l.product_id)?.variant(&l.variant_id)?, l.quantity)))
+            .collect();
+        Some(Basket { currency, lines })
+    }
+
+    /// The shipping options that apply to the cart going to `to`, priced for it, cheapest first.
+    pub async fn shipping_options(&self, user: &UserId, to: &Destination) -> Result<Vec<ShippingQuote>> {
+        let lines = self.lines(user).await?;
+        let (products, settings) = pricing::read_products(&*self.table, lines.iter().map(|l| l.product), true).await?;
+        let (_, shipping) = settings.expect("asked for");
+        let priced: Vec<BasketLine> = lines
+            .iter()
+            .filter_map(|l| {
+                let product = products.get(&l.product).filter(|p| p.active)?;
+                Some(BasketLine::of(product.variant(&l.variant)?, l.quantity))
+            })
+            .collect();
+        let Some(currency) = priced.first().map(|l| l.unit_price.currency) else { return Ok(Vec::new()) };
+        let basket =
+            Basket { currency, lines: priced.into_iter().filter(|l| l.unit_price.currency == currency).collect() };
+        Ok(shipping
+            .options_for(to, &basket)
+            .into_iter()
+            .map(|(option, price)| ShippingQuote {
+                id: option.id.clone(),
+                name: option.name.clone(),
+                price,
+                min_days: option.min_days,
+                max_days: option.max_days,
+            })
+            .collect())
     }
 }

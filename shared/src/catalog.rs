@@ -19,7 +19,7 @@ pub use crate::domain::MAX_IMAGES;
 pub use crate::domain::Product;
 use crate::domain::{
     AltText, CategorySlug, Description, Image, ImageId, ImageUrl, Invalid, MAX_VARIANTS, Money, Name, OptionValues,
-    ProductId, ProductOption, Reason, Sku, Stock, Variant, VariantId,
+    ProductId, ProductOption, Reason, Sku, Stock, TaxClass, Variant, VariantId,
 };
 use crate::events::{self, DomainEvent, ProductEvent, StockCause, StockChanged, StockMove};
 use crate::keys;
@@ -91,6 +91,7 @@ pub struct VariantDraft {
     pub options: OptionValues,
     pub price: Money,
     pub weight_grams: u32,
+    pub tax_class: TaxClass,
     pub images: Vec<ImageUrl>,
 }
 
@@ -105,6 +106,7 @@ impl VariantDraft {
             price: self.price,
             stock,
             weight_grams: 0,
+            tax_class: TaxClass::Standard,
             images: Vec::new(),
         };
         self.apply(&mut variant, options);
@@ -124,6 +126,7 @@ impl VariantDraft {
         variant.options = self.options;
         variant.price = self.price;
         variant.weight_grams = self.weight_grams;
+        variant.tax_class = self.tax_class;
         variant.images = self.images;
     }
 }
@@ -150,6 +153,8 @@ pub struct SoleDraft {
     pub sku: Sku,
     pub price: Money,
     pub weight_grams: Option<u32>,
+    /// Kept when `None`.
+    pub tax_class: Option<TaxClass>,
     pub stock: Option<Stock>,
 }
 
@@ -474,6 +479,7 @@ impl Catalog {
                 only.sku = sole.sku;
                 only.price = sole.price;
                 only.weight_grams = sole.weight_grams.unwrap_or(only.weight_grams);
+                only.tax_class = sole.tax_class.unwrap_or(only.tax_class);
             }
             let options = options.unwrap_or_else(|| current.options.clone());
             let edited = draft.product(current.id, options, variants, current.created_at);

@@ -77,6 +77,14 @@ pub enum Error {
     /// 422: well-formed but invalid; lists every refused field.
     #[error("{detail}")]
     Validation { detail: String, errors: Vec<FieldError> },
+    /// 422: an address incomplete or malformed for its country (a postal code of another
+    /// format, a missing state); lists every refused field.
+    #[error("{detail}")]
+    InvalidAddress { detail: String, errors: Vec<FieldError> },
+    /// 422: the shop does not ship the order as asked: not to that address, or not by that
+    /// option (the detail names those that apply).
+    #[error("{0}")]
+    ShippingUnavailable(String),
     /// 429: too many requests from this client; retry after the given seconds.
     #[error("too many requests; retry in {0} s")]
     TooManyRequests(u64),
@@ -151,7 +159,9 @@ impl Error {
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Validation { .. } | Self::InvalidAddress { .. } | Self::ShippingUnavailable(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -179,6 +189,8 @@ impl Error {
             Self::PayloadTooLarge(_) => "/problems/payload-too-large",
             Self::UnsupportedMediaType(_) => "/problems/unsupported-media-type",
             Self::Validation { .. } => "/problems/validation",
+            Self::InvalidAddress { .. } => "/problems/invalid-address",
+            Self::ShippingUnavailable(_) => "/problems/shipping-unavailable",
             Self::TooManyRequests(_) => "/problems/too-many-requests",
             Self::BadGateway(_) => "/problems/bad-gateway",
             Self::Unavailable { dependency: Dependency::Search, .. } => "/problems/search-unavailable",
@@ -212,6 +224,14 @@ impl From<crate::orders::OrderError> for Error {
             OrderError::IllegalTransition { from, to } => Error::IllegalTransition { detail, from, to },
             OrderError::Contention => Error::Contention(detail),
             OrderError::Invalid { field, reason } => Error::invalid(field, reason),
+            OrderError::Address(refused) => {
+                let errors: Vec<FieldError> = refused
+                    .into_iter()
+                    .map(|(field, why)| FieldError { field: format!("shipping_address.{field}"), message: why.0 })
+                    .collect();
+                Error::InvalidAddress { detail: summary(&errors), errors }
+            }
+            OrderError::Shipping(e) => Error::ShippingUnavailable(e.to_string()),
             OrderError::KeyReused => {
                 Error::invalid("Idempotency-Key", Invalid::new("was already used with a different request"))
             }
@@ -252,6 +272,18 @@ impl From<crate::payments::WebhookError> for Error {
         match e {
             WebhookError::Unavailable(reason) => Error::Internal(anyhow::anyhow!("webhook: {reason}")),
             refused => Error::BadRequest(refused.to_string()),
+        }
+    }
+}
+
+impl From<crate::pricing::SettingsError> for Error {
+    fn from(e: crate::pricing::SettingsError) -> Self {
+        use crate::pricing::SettingsError;
+        match e {
+            SettingsError::Invalid { field, reason } => Error::invalid(field, reason),
+            SettingsError::Stale => Error::PreconditionFailed,
+            SettingsError::ZoneNotFound => Error::NotFound("shipping zone"),
+            SettingsError::Store(e) => e.into(),
         }
     }
 }
@@ -309,6 +341,7 @@ impl From<crate::cart::CartError> for Error {
         match e {
             CartError::Full => Error::Conflict(e.to_string()),
             CartError::Contention => Error::Contention(e.to_string()),
+            CartError::Shipping(e) => Error::ShippingUnavailable(e.to_string()),
             CartError::Store(e) => e.into(),
         }
     }
@@ -351,7 +384,9 @@ pub struct Problem {
     /// `/problems/unauthenticated`, `/problems/forbidden`, `/problems/not-found`,
     /// `/problems/method-not-allowed`, `/problems/precondition-failed`,
     /// `/problems/precondition-required`, `/problems/payload-too-large`,
-    /// `/problems/unsupported-media-type`, `/problems/validation` (`errors`),
+    /// `/problems/unsupported-media-type`, `/problems/validation` (`errors`). Also 422:
+    /// `/problems/invalid-address` (`errors`: the address's refused fields) and
+    /// `/problems/shipping-unavailable` (not shipped there, or not by that option),
     /// `/problems/too-many-requests`, `/problems/bad-gateway`, `/problems/internal`.
     #[serde(rename = "type")]
     pub kind: &'static str,
@@ -360,7 +395,7 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong, for a person.
     pub detail: String,
-    /// Every refused field (`/problems/validation` only).
+    /// Every refused field (`/problems/validation` and `/problems/invalid-address` only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
     /// Each line short of stock, with what is left (`/problems/out-of-stock` only).
@@ -412,7 +447,7 @@ impl IntoResponse for Error {
             to: None,
         };
         match self {
-            Self::Validation { errors, .. } => problem.errors = errors,
+            Self::Validation { errors, .. } | Self::InvalidAddress { errors, .. } => problem.errors = errors,
             Self::OutOfStock { short, .. } => problem.short = short,
             Self::OrderLimit { limit, max, .. } => (problem.limit, problem.max) = (Some(limit), Some(max)),
             Self::NotOnSale { products, .. } => problem.products = products,

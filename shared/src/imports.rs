@@ -7,8 +7,8 @@
 //! `attributes` (a JSON object) and `product_images` (URLs separated by spaces) are the
 //! product's, read from its first row; `option1_name`/`option1_value` to `option3_*` give the
 //! variant's option values (names alike on every row of a product); `sku`, `price` (a decimal
-//! in the currency's units: `19.99`), `currency`, `stock`, `weight_grams` and `variant_images`
-//! are the variant's. UTF-8 with or without a BOM, `\n` or `\r\n`, fields quoted as RFC 4180
+//! in the currency's units: `19.99`), `currency`, `stock`, `weight_grams`, `tax_class` (`standard`,
+//! `reduced` or `zero`; empty is standard) and `variant_images` are the variant's. UTF-8 with or without a BOM, `\n` or `\r\n`, fields quoted as RFC 4180
 //! says (commas, quotes and new lines inside them).
 //!
 //! An import matches rows by SKU: a product whose SKUs are all new is created; one whose SKUs
@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::{Catalog, CatalogError, Imported, NewProduct, ProductDraft, VariantDraft};
 use crate::domain::{
     CategorySlug, Currency, Description, ImageUrl, Invalid, Label, Money, Name, OptionValues, Product, ProductOption,
-    Sku, Stock,
+    Sku, Stock, TaxClass,
 };
 use crate::keys;
 use crate::objects::{Object, ObjectStore};
@@ -33,7 +33,7 @@ use crate::table::{Item, Table, Write};
 use crate::time::Timestamp;
 
 /// Every column, in the order an export writes them.
-pub const COLUMNS: [&str; 19] = [
+pub const COLUMNS: [&str; 20] = [
     "handle",
     "name",
     "description",
@@ -52,6 +52,7 @@ pub const COLUMNS: [&str; 19] = [
     "currency",
     "stock",
     "weight_grams",
+    "tax_class",
     "variant_images",
 ];
 
@@ -119,6 +120,7 @@ pub fn export(products: &[Product]) -> anyhow::Result<Vec<u8>> {
                 variant.price.currency.to_string(),
                 variant.stock.get().to_string(),
                 variant.weight_grams.to_string(),
+                variant.tax_class.as_str().to_owned(),
                 urls(&variant.images),
             ]);
             out.write_record(&row)?;
@@ -340,6 +342,10 @@ fn product(rows: &[Row]) -> Result<NewProduct, Vec<Refused>> {
                 options: values,
                 price: cell(row, "price", |t| Money::parse_decimal(t, currency))?,
                 weight_grams: cell(row, "weight_grams", whole::<u32>)?,
+                tax_class: cell(row, "tax_class", |t| match t.trim() {
+                    "" => Ok(TaxClass::Standard),
+                    class => TaxClass::parse(class),
+                })?,
                 images: cell(row, "variant_images", images)?,
             };
             let stock = cell(row, "stock", |t| whole::<u32>(t).and_then(|n| Stock::new(i64::from(n))))?;

@@ -30,6 +30,7 @@
 //! | migration done | `MIGRATION#<name>` | `MIGRATION` | |
 //! | catalogue import | `IMPORT#<id>` | `IMPORT` | |
 //! | image upload | `UPLOAD#<id>` | `UPLOAD` (TTL 7 d) | |
+//! | a shop setting (tax, shipping zones) | `SETTINGS#<name>` | `SETTINGS` | |
 
 use crate::domain::{CategorySlug, Email, OrderId, OrderStatus, ProductId, Sku, UploadId, UserId, VariantId};
 use crate::table::Key;
@@ -38,6 +39,11 @@ pub use crate::table::{EXPIRES_AT, GSI1PK, GSI1SK, PK, SK};
 
 fn user_pk(id: &UserId) -> String {
     format!("USER#{id}")
+}
+
+/// A shop setting, edited whole: `TAX`, `SHIPPING`.
+pub fn settings(name: &str) -> Key {
+    Key::new(format!("SETTINGS#{name}"), "SETTINGS")
 }
 
 pub fn user_profile(id: &UserId) -> Key {

@@ -27,6 +27,7 @@ pub mod objects;
 pub mod openapi;
 pub mod orders;
 pub mod payments;
+pub mod pricing;
 pub mod sales;
 pub mod search;
 pub mod table;

@@ -23,12 +23,13 @@ use time::OffsetDateTime;
 use crate::cart::{Carts, Line};
 use crate::catalog::CatalogError;
 use crate::domain::{
-    Address, Invalid, Money, OrderId, OrderStatus, Payment, Product, ProductId, Quantity, TrackingNumber, UserId,
-    VariantId,
+    Address, Handle, Invalid, Money, OrderId, OrderStatus, Payment, Product, ProductId, Quantity, TrackingNumber,
+    UserId, VariantId,
 };
 pub use crate::domain::{CancelReason, OrderLine, StatusChange};
 use crate::events::{self, DomainEvent, OrderEvent, StockCause, StockChanged, StockMove};
 use crate::keys;
+use crate::pricing::{self, Basket, BasketLine, Destination, ShippingCharge, ShippingError, Totals};
 use crate::table::{self, Condition, Item, Key, Query, Table, Update, Write, WriteError, committed, retrying};
 use crate::time::{Timestamp, epoch_now};
 use futures::{StreamExt, TryStreamExt};
@@ -43,7 +44,15 @@ pub struct Order {
     pub user_id: UserId,
     pub status: OrderStatus,
     pub lines: Vec<OrderLine>,
+    /// What the order costs in all: [`Totals::total`].
     pub total: Money,
+    /// Subtotal, discount, shipping, tax and total (absent on orders placed before the shop
+    /// computed shipping and tax).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totals: Option<Totals>,
+    /// The shipping option chosen and what it cost (absent when the shop has no zones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping: Option<ShippingCharge>,
     pub shipping_address: Address,
     #[serde(default)]
     pub tracking_number: Option<TrackingNumber>,
@@ -86,6 +95,7 @@ impl Order {
             status: self.status,
             from,
             total: self.total,
+            totals: self.totals,
             lines: self.lines.clone(),
             tracking_number: self.tracking_number.as_ref().map(ToString::to_string),
             reason: self.history.last().and_then(|change| change.reason),
@@ -167,6 +177,12 @@ pub enum OrderError {
     /// The request is not a valid order (empty, too many products, mixed currencies).
     #[error("{field}: {reason}")]
     Invalid { field: &'static str, reason: Invalid },
+    /// The shipping address does not fit its country: each refused field and why.
+    #[error("the shipping address is incomplete or malformed")]
+    Address(Vec<(&'static str, Invalid)>),
+    /// Not shipped to the address, or not by the option named.
+    #[error(transparent)]
+    Shipping(#[from] ShippingError),
     /// The `Idempotency-Key` came with a different request before.
     #[error("Idempotency-Key was already used with a different request")]
     KeyReused,
@@ -303,6 +319,9 @@ pub struct CheckoutRequest {
     /// Explicit lines; `None` buys the cart.
     pub items: Option<Vec<Wanted>>,
     pub shipping_address: Address,
+    /// One of the options that apply to the address and the lines; none for a shop without
+    /// shipping zones.
+    pub shipping_option: Option<Handle>,
     /// `Idempotency-Key` and a fingerprint of the request it came with.
     pub idempotency: Option<(String, String)>,
 }
@@ -374,14 +393,7 @@ impl Orders {
     }
 
     async fn products(&self, ids: impl Iterator<Item = ProductId>) -> Result<HashMap<ProductId, Product>> {
-        let ids: std::collections::BTreeSet<ProductId> = ids.collect();
-        let keys: Vec<Key> = ids.iter().map(keys::product).collect();
-        let mut products = HashMap::new();
-        for item in self.table.batch_get(&keys).await? {
-            let product: Product = item.decode()?;
-            products.insert(product.id, product);
-        }
-        Ok(products)
+        Ok(pricing::read_products(&*self.table, ids, false).await?.0)
     }
 
     /// The first answer given to this key, if it was used before with the same request.
@@ -402,6 +414,7 @@ impl Orders {
         {
             return Ok(Checkout { order, replayed: true });
         }
+        request.shipping_address.check().map_err(OrderError::Address)?;
         let from_cart = request.items.is_none();
         let invalid = |reason: &str| OrderError::Invalid {
             field: if from_cart { "cart" } else { "items" },
@@ -468,6 +481,7 @@ impl Orders {
                 unit_price: variant.price,
                 quantity,
                 line_total: variant.price.times(quantity),
+                tax: None,
             });
         }
         for line in &lines {
@@ -527,18 +541,36 @@ impl Orders {
         wanted: &[Wanted],
         from_cart: bool,
     ) -> Result<Option<Checkout>> {
-        let products = self.products(wanted.iter().map(|w| w.product)).await?;
-        let lines = Self::lines(&products, wanted)?;
+        let (products, settings) = pricing::read_products(&*self.table, wanted.iter().map(|w| w.product), true).await?;
+        let (tax, shipping) = settings.expect("asked for");
+        let mut lines = Self::lines(&products, wanted)?;
         let currency = lines[0].unit_price.currency;
         if lines.iter().any(|l| l.unit_price.currency != currency) {
             return Err(OrderError::Invalid { field: "items", reason: Invalid::new("mixes currencies") });
+        }
+        let basket = Basket {
+            currency,
+            lines: lines
+                .iter()
+                .map(|l| {
+                    let variant = products[&l.product_id].variant(&l.variant_id).expect("priced above");
+                    BasketLine::of(variant, l.quantity)
+                })
+                .collect(),
+        };
+        let to = Destination::from(&request.shipping_address);
+        let quote = pricing::quote(&basket, &to, request.shipping_option.as_ref(), &shipping, &tax)?;
+        for (line, taxed) in lines.iter_mut().zip(quote.lines) {
+            line.tax = Some(taxed);
         }
         let now = Timestamp::now();
         let order = Order {
             id: OrderId::new(),
             user_id: request.user.clone(),
             status: OrderStatus::PendingPayment,
-            total: Money { amount: lines.iter().map(|l| l.line_total.amount).sum(), currency },
+            total: quote.totals.total,
+            totals: Some(quote.totals),
+            shipping: quote.shipping,
             lines,
             shipping_address: request.shipping_address.clone(),
             tracking_number: None,

@@ -719,6 +719,7 @@ async fn requests_per_checkout() {
                 lamps.iter().map(|id| shop::orders::Wanted::of(*id, shop::domain::Quantity::new(1).unwrap())).collect(),
             ),
             shipping_address: shop_tests::shipping_address(),
+            shipping_option: None,
             idempotency: key,
         };
         orders.checkout(request).await.unwrap();

@@ -158,6 +158,7 @@ async fn dynamodb_checkouts_never_oversell() {
         user: user.clone(),
         items: Some(vec![shop::orders::Wanted::of(product.id, Quantity::new(1).unwrap())]),
         shipping_address: address.clone(),
+        shipping_option: None,
         idempotency: key.map(|k| (k.to_owned(), "fingerprint".to_owned())),
     };
     let buyers: Vec<UserId> = (0..8).map(|_| UserId::random()).collect();

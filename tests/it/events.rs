@@ -151,6 +151,7 @@ async fn world() -> World {
             user: shopper.clone(),
             items: Some(vec![shop::orders::Wanted::of(product, Quantity::new(1).unwrap())]),
             shipping_address: shop_tests::shipping_address(),
+            shipping_option: None,
             idempotency: None,
         };
         orders.checkout(request).await.unwrap().order

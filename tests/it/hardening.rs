@@ -480,6 +480,7 @@ fn partitions() -> BTreeMap<&'static str, String> {
         ("variant", stem(&keys::variant(&variant).pk, &variant.to_string())),
         ("import", stem(&keys::import("01JD0000000000000000000005").pk, "01JD0000000000000000000005")),
         ("upload", stem(&keys::upload(&upload).pk, &upload.to_string())),
+        ("settings", stem(&keys::settings("TAX").pk, "TAX")),
         ("category", stem(&keys::category_partition(&category), "lamps")),
         ("categories", keys::CATEGORIES_PARTITION.to_owned()),
         ("order", stem(&keys::order(&order).pk, &order.to_string())),
@@ -516,9 +517,14 @@ fn expected_access() -> BTreeMap<&'static str, (Vec<&'static str>, Vec<&'static 
             ),
         ),
         // The cart's lines, the products priced from, and the marker naming a variant's product.
-        ("CartFunction", (vec!["revoked", "user", "product", "variant"], vec![])),
-        // Checkout: stock, the order, its list rows and events, the cart and idempotency record.
-        ("OrdersFunction", (vec!["revoked", "user", "product", "order", "orders", "status", "event"], vec!["user"])),
+        // The cart, and the pricing settings it is priced by and the back office edits.
+        ("CartFunction", (vec!["revoked", "user", "product", "variant", "settings"], vec![])),
+        // Checkout: stock and pricing settings, the order, its list rows and events, the cart and
+        // idempotency record.
+        (
+            "OrdersFunction",
+            (vec!["revoked", "user", "product", "order", "orders", "status", "event", "settings"], vec!["user"]),
+        ),
         // The order and its payment answers (under the order), status rows, events, webhook
         // events, and the user's count of unpaid orders (a paid or cancelled order leaves it).
         ("PaymentsFunction", (vec!["revoked", "order", "status", "event", "webhook", "user"], vec![])),

@@ -40,6 +40,7 @@ impl World {
             user: user.clone(),
             items: Some(vec![shop::orders::Wanted::of(product, Quantity::new(quantity).unwrap())]),
             shipping_address: shipping_address(),
+            shipping_option: None,
             idempotency: None,
         }
     }
@@ -119,6 +120,7 @@ async fn an_edit_read_before_a_sale_cannot_give_the_sold_units_back() {
         sku: only.sku.clone(),
         price: Money::price(1700, only.price.currency).unwrap(),
         weight_grams: None,
+        tax_class: None,
         stock,
     };
     let stale = w.catalog.update(&lamp, edit.clone(), None, Some(sole(None)), Some(read.version)).await.unwrap_err();

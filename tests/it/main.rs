@@ -4,6 +4,7 @@
 //! subscriber, the metrics recorder) is global to a process, and other tests would write into it.
 
 mod aws;
+mod checkout;
 mod crash;
 mod deployment;
 mod events;

@@ -50,6 +50,8 @@ fn order(amount: i64, currency: &str) -> Order {
         status: OrderStatus::PendingPayment,
         lines: Vec::new(),
         total: Money { amount, currency: Currency::parse(currency).unwrap() },
+        totals: None,
+        shipping: None,
         shipping_address: shop_tests::shipping_address(),
         tracking_number: None,
         payment: None,
@@ -623,6 +625,7 @@ async fn shop_with_paypal(fake: &FakePaypal) -> (shop::payments::Payments, Order
         user: UserId::random(),
         items: Some(vec![shop::orders::Wanted::of(product.id, Quantity::new(1).unwrap())]),
         shipping_address: shop_tests::shipping_address(),
+        shipping_option: None,
         idempotency: None,
     };
     let order = shop::orders::Orders::new(table.clone()).checkout(request).await.unwrap().order;

@@ -266,13 +266,14 @@ async fn migrates_products_to_variants(table: Arc<dyn Table>) {
 
     // The old cart line and the old order name the variant: bought, and cancelled, per variant.
     let carts = shop::cart::Carts::new(table.clone());
-    let view = carts.view(&user).await.unwrap();
+    let view = carts.view(&user, None).await.unwrap();
     assert_eq!((view.lines[0].variant_id, view.lines[0].problem), (only.id, None));
     let orders = shop::orders::Orders::new(table.clone());
     let request = shop::orders::CheckoutRequest {
         user: user.clone(),
         items: None,
         shipping_address: shipping_address(),
+        shipping_option: None,
         idempotency: None,
     };
     let placed = orders.checkout(request).await.unwrap().order;

@@ -92,6 +92,9 @@ impl TestApp {
             rate_limit: 0.0,
             delivery: QUICK_DELIVERY,
             clock: shop::time::Clock::adjustable(),
+            // A shop without zones ships for nothing: the journeys that price shipping seed
+            // their own (`seed_shipping`).
+            seed_shipping: false,
             ..local::Config::default()
         };
         adjust(&mut config);
@@ -299,6 +302,7 @@ pub fn draft(sku: &str, name: &str, category: &str, price: i64) -> Single {
         options: Default::default(),
         price: Money::price(price, Currency::EUR).unwrap(),
         weight_grams: 0,
+        tax_class: Default::default(),
         images: vec![],
     };
     Single { product, variant }

@@ -1,22 +1,26 @@
-//! The cart service: the signed-in shopper's own cart, priced from the catalogue.
+//! The cart service: the signed-in shopper's own cart, priced from the catalogue, with the
+//! shipping options and tax of where it would go; and the back office's pricing settings (tax
+//! rates, shipping zones) that price it.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use shop::cart::{CartView, Carts, Line};
+use shop::cart::{CartView, Carts, Line, ShippingQuote};
 use shop::catalog::Catalog;
-use shop::domain::{Quantity, VariantId};
+use shop::domain::{Country, Handle, Quantity, Region, VariantId};
 use shop::http::caller::Revocations;
-use shop::http::{Caller, Json};
+use shop::http::{Caller, IfMatch, Json, Query, Versioned};
 use shop::openapi::Shared;
+use shop::pricing::{Destination, Pricing, Shipping, ShippingZone, TaxRule, TaxSettings};
 use shop::{Error, Result};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 /// What the cart service needs.
 #[derive(Clone)]
 pub struct CartState {
     pub carts: Carts,
     pub catalog: Catalog,
+    pub pricing: Pricing,
     /// Refuses ended sessions' and erased accounts' tokens (see [`shop::http::caller::Revocations`]).
     pub revocations: Revocations,
 }
@@ -26,16 +30,76 @@ impl CartState {
         Self {
             carts: Carts::new(table.clone()),
             catalog: Catalog::new(table.clone()),
+            pricing: Pricing::new(table.clone()),
             revocations: Revocations::new(table),
         }
     }
 }
 
 #[derive(OpenApi)]
-#[openapi(tags((name = "cart", description = "The shopper's cart")), modifiers(&Shared))]
+#[openapi(
+    tags((name = "cart", description = "The shopper's cart"),
+         (name = "settings", description = "Tax rates and shipping zones (admin)")),
+    modifiers(&Shared)
+)]
 struct Doc;
 
-shop::service!(CartState, Doc, [get_cart, clear_cart, set_item, remove_item]);
+shop::service!(
+    CartState,
+    Doc,
+    [get_cart, clear_cart, set_item, remove_item, shipping_options, get_tax, set_tax, get_zones, put_zone, delete_zone]
+);
+
+/// Where the cart would go, to price its shipping and tax.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Where {
+    /// ISO 3166-1 alpha-2; with it, the cart answers `totals`.
+    #[param(value_type = Option<Country>)]
+    country: Option<String>,
+    /// The region, where tax depends on it (US states, Canadian provinces).
+    #[param(value_type = Option<Region>)]
+    region: Option<String>,
+    /// A shipping option that applies (from `/api/cart/shipping-options`), priced into `totals`.
+    #[param(value_type = Option<Handle>)]
+    shipping_option: Option<String>,
+}
+
+/// Where the cart would go, to list the shipping options there.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ShippingTo {
+    /// ISO 3166-1 alpha-2.
+    #[param(value_type = Country)]
+    country: String,
+    /// The region (US states, Canadian provinces), for zones that name regions.
+    #[param(value_type = Option<Region>)]
+    region: Option<String>,
+}
+
+impl Where {
+    /// The destination asked about, if any, and the option named.
+    fn parse(&self) -> Result<Option<(Destination, Option<Handle>)>> {
+        let Some(country) = &self.country else {
+            return match (&self.region, &self.shipping_option) {
+                (None, None) => Ok(None),
+                _ => Err(Error::invalid(
+                    "country",
+                    shop::domain::Invalid::new("is required with region or shipping_option"),
+                )),
+            };
+        };
+        let country = Country::parse(country).map_err(|e| Error::invalid("country", e))?;
+        let region = self.region.as_deref().map(Region::parse).transpose().map_err(|e| Error::invalid("region", e))?;
+        let option = self
+            .shipping_option
+            .as_deref()
+            .map(Handle::parse)
+            .transpose()
+            .map_err(|e| Error::invalid("shipping_option", e))?;
+        Ok(Some((Destination { country, region }, option)))
+    }
+}
 
 /// How many of a product the cart should hold.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -48,11 +112,127 @@ pub struct CartItemBody {
     quantity: i64,
 }
 
-/// The caller's cart with today's prices, line totals and the total.
-#[utoipa::path(get, path = "/api/cart", tag = "cart", security(("cognito" = [])),
-    responses((status = 200, body = CartView), (status = 401, body = shop::error::Problem)))]
-async fn get_cart(State(state): State<CartState>, caller: Caller) -> Result<Json<CartView>> {
-    Ok(Json(state.carts.view(&caller.user_id).await?))
+/// The caller's cart with today's prices, line totals and the total; with a `country`, its
+/// `totals` (subtotal, discount, shipping, tax and total), the shipping priced in only once a
+/// `shipping_option` is named.
+#[utoipa::path(get, path = "/api/cart", tag = "cart", security(("cognito" = [])), params(Where),
+    responses((status = 200, body = CartView), (status = 401, body = shop::error::Problem),
+              (status = 422, body = shop::error::Problem, description = "A malformed destination, or \
+              `/problems/shipping-unavailable`: not shipped there, or not by that option")))]
+async fn get_cart(State(state): State<CartState>, caller: Caller, Query(at): Query<Where>) -> Result<Json<CartView>> {
+    let at = at.parse()?;
+    let at = at.as_ref().map(|(to, option)| (to, option.as_ref()));
+    Ok(Json(state.carts.view(&caller.user_id, at).await?))
+}
+
+/// The shipping options that apply to the cart going to `country` (and `region`), priced for
+/// it, cheapest first; none when the shop does not ship there (or has no zones: then it ships
+/// for nothing and a checkout names no option).
+#[utoipa::path(get, path = "/api/cart/shipping-options", tag = "cart", security(("cognito" = [])), params(ShippingTo),
+    responses((status = 200, body = Vec<ShippingQuote>), (status = 401, body = shop::error::Problem),
+              (status = 422, body = shop::error::Problem)))]
+async fn shipping_options(
+    State(state): State<CartState>,
+    caller: Caller,
+    Query(to): Query<ShippingTo>,
+) -> Result<Json<Vec<ShippingQuote>>> {
+    let at = Where { country: Some(to.country), region: to.region, shipping_option: None };
+    let (to, _) = at.parse()?.expect("a country");
+    Ok(Json(state.carts.shipping_options(&caller.user_id, &to).await?))
+}
+
+/// The tax settings (admin).
+#[utoipa::path(get, path = "/api/tax-settings", tag = "settings", security(("cognito" = [])),
+    responses((status = 200, body = TaxSettings), (status = 403, body = shop::error::Problem)))]
+async fn get_tax(State(state): State<CartState>, caller: Caller) -> Result<Versioned<TaxSettings>> {
+    caller.require_admin()?;
+    let settings = state.pricing.tax().await?;
+    Ok(Versioned(settings.version, settings))
+}
+
+/// New tax settings.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaxBody {
+    /// Whether catalogue and shipping prices include tax (the EU way) or have it added at
+    /// checkout (the US way).
+    prices_include_tax: bool,
+    /// Each country's (or region's) rate per tax class; a country without one taxes at zero.
+    #[schema(max_items = 500)]
+    rates: Vec<TaxRule>,
+}
+
+/// Replace the tax settings (admin). Send `If-Match` with the ETag you read (`"0"` before the
+/// first save). Placed orders keep the rates they were placed with.
+#[utoipa::path(put, path = "/api/tax-settings", tag = "settings", security(("cognito" = [])), request_body = TaxBody,
+    params(("If-Match" = String, Header, description = "The ETag you read")),
+    responses((status = 200, body = TaxSettings), (status = 403, body = shop::error::Problem),
+              (status = 412, body = shop::error::Problem), (status = 422, body = shop::error::Problem),
+              (status = 428, body = shop::error::Problem, description = "No If-Match")))]
+async fn set_tax(
+    State(state): State<CartState>,
+    caller: Caller,
+    if_match: IfMatch,
+    Json(body): Json<TaxBody>,
+) -> Result<Versioned<TaxSettings>> {
+    caller.require_admin()?;
+    let settings = state.pricing.set_tax(body.prices_include_tax, body.rates, if_match.required()?).await?;
+    tracing::info!(revision = settings.version, rates = settings.rates.len(), "tax settings changed");
+    Ok(Versioned(settings.version, settings))
+}
+
+/// The shipping zones and their options (admin).
+#[utoipa::path(get, path = "/api/shipping-zones", tag = "settings", security(("cognito" = [])),
+    responses((status = 200, body = Shipping), (status = 403, body = shop::error::Problem)))]
+async fn get_zones(State(state): State<CartState>, caller: Caller) -> Result<Versioned<Shipping>> {
+    caller.require_admin()?;
+    let shipping = state.pricing.shipping().await?;
+    Ok(Versioned(shipping.version, shipping))
+}
+
+/// Add a shipping zone, or replace the zone of that id (admin). The zones change as one: send
+/// `If-Match` with the ETag of `GET /api/shipping-zones` (`"0"` before the first zone).
+/// Answers every zone.
+#[utoipa::path(put, path = "/api/shipping-zones/{zone_id}", tag = "settings", security(("cognito" = [])),
+    request_body = ShippingZone,
+    params(("zone_id" = String, Path), ("If-Match" = String, Header, description = "The zones' ETag you read")),
+    responses((status = 200, body = Shipping), (status = 403, body = shop::error::Problem),
+              (status = 412, body = shop::error::Problem), (status = 422, body = shop::error::Problem),
+              (status = 428, body = shop::error::Problem, description = "No If-Match")))]
+async fn put_zone(
+    State(state): State<CartState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    Json(zone): Json<ShippingZone>,
+) -> Result<Versioned<Shipping>> {
+    caller.require_admin()?;
+    let id = Handle::parse(&id).map_err(|e| Error::invalid("zone_id", e))?;
+    if zone.id != id {
+        return Err(Error::invalid("id", shop::domain::Invalid::new("must be the zone_id of the path")));
+    }
+    let shipping = state.pricing.put_zone(zone, if_match.required()?).await?;
+    tracing::info!(zone = %id, revision = shipping.version, "shipping zone saved");
+    Ok(Versioned(shipping.version, shipping))
+}
+
+/// Remove a shipping zone (admin), with `If-Match` as for saving one. Answers every zone left.
+#[utoipa::path(delete, path = "/api/shipping-zones/{zone_id}", tag = "settings", security(("cognito" = [])),
+    params(("zone_id" = String, Path), ("If-Match" = String, Header, description = "The zones' ETag you read")),
+    responses((status = 200, body = Shipping), (status = 403, body = shop::error::Problem),
+              (status = 404, body = shop::error::Problem), (status = 412, body = shop::error::Problem),
+              (status = 428, body = shop::error::Problem, description = "No If-Match")))]
+async fn delete_zone(
+    State(state): State<CartState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+) -> Result<Versioned<Shipping>> {
+    caller.require_admin()?;
+    let id = shop::http::path_id(&id, Handle::parse, "shipping zone")?;
+    let shipping = state.pricing.delete_zone(&id, if_match.required()?).await?;
+    tracing::info!(zone = %id, revision = shipping.version, "shipping zone removed");
+    Ok(Versioned(shipping.version, shipping))
 }
 
 /// Empty the cart.
@@ -82,7 +262,7 @@ async fn set_item(
         return Err(shop::orders::OrderError::NotOnSale { products: vec![product.id] }.into());
     }
     state.carts.set(&caller.user_id, Line { product: product.id, variant, quantity }).await?;
-    Ok(Json(state.carts.view(&caller.user_id).await?))
+    Ok(Json(state.carts.view(&caller.user_id, None).await?))
 }
 
 /// Take a variant out of the cart. The id of a product sold as one variant names that

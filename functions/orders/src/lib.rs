@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use shop::domain::{Address, Invalid, OrderId, OrderStatus, ProductId, Quantity, TrackingNumber, VariantId};
+use shop::domain::{Address, Handle, Invalid, OrderId, OrderStatus, ProductId, Quantity, TrackingNumber, VariantId};
 use shop::error::Validation;
 use shop::http::caller::Revocations;
 use shop::http::{Caller, Json, Page, PageParams, PageQuery, Query, Versioned};
@@ -62,6 +62,11 @@ pub struct OrderBody {
     #[schema(min_items = 1, max_items = 40)]
     items: Option<Vec<OrderItemBody>>,
     shipping_address: Address,
+    /// One of the options `GET /api/cart/shipping-options` answers for the address; required
+    /// once the shop has shipping zones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Handle>)]
+    shipping_option: Option<String>,
 }
 
 /// An admin's status update.
@@ -127,11 +132,13 @@ async fn place_order(
             Ok(Wanted { product, variant, quantity })
         })
     });
-    let items = v.finish(|| items.map_or(Some(None), |i| i.map(Some)))?;
+    let option = v.optional("shipping_option", body.shipping_option.as_deref(), Handle::parse);
+    let (items, shipping_option) = v.finish(|| Some((items.map_or(Some(None), |i| i.map(Some))?, option?)))?;
     let request = CheckoutRequest {
         user: caller.user_id.clone(),
         items,
         shipping_address: body.shipping_address,
+        shipping_option,
         idempotency: key.map(|k| (k, fingerprint)),
     };
     let checkout = state.orders.checkout(request).await?;

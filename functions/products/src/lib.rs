@@ -14,7 +14,7 @@ use shop::catalog::{
 };
 use shop::domain::{
     AltText, CategorySlug, Currency, Description, ImageId, ImageUrl, Invalid, Label, MAX_OPTIONS, MAX_VARIANTS,
-    MAX_WEIGHT_GRAMS, Money, Name, ProductId, ProductOption, Reason, Sku, Stock, UploadId, VariantId,
+    MAX_WEIGHT_GRAMS, Money, Name, ProductId, ProductOption, Reason, Sku, Stock, TaxClass, UploadId, VariantId,
 };
 use shop::error::Validation;
 use shop::http::caller::Revocations;
@@ -135,6 +135,9 @@ pub struct ProductBody {
     #[schema(value_type = Option<u32>, maximum = 1_000_000)]
     #[serde(deserialize_with = "shop::http::json::optional_integer")]
     weight_grams: Option<i64>,
+    /// A product sold as one variant: how it is taxed (default standard; on PUT, absent keeps it).
+    #[serde(default)]
+    tax_class: Option<TaxClass>,
 }
 
 fn active_by_default() -> bool {
@@ -171,6 +174,9 @@ pub struct VariantBody {
     #[schema(value_type = Option<u32>, maximum = 1_000_000)]
     #[serde(deserialize_with = "shop::http::json::optional_integer")]
     weight_grams: Option<i64>,
+    /// How it is taxed (default standard).
+    #[serde(default)]
+    tax_class: TaxClass,
     #[serde(default)]
     #[schema(value_type = Vec<ImageUrl>, max_items = 10)]
     images: Vec<String>,
@@ -247,6 +253,7 @@ impl VariantBody {
             options: options?.into_iter().collect(),
             price: price?,
             weight_grams: weight?,
+            tax_class: self.tax_class,
             images: images?,
         };
         Some((draft, stock?))
@@ -280,7 +287,12 @@ impl ProductBody {
 
     /// The one variant of a product sent as one; `None` when the body gives none of its fields.
     fn sole(&self, v: &mut Validation) -> Option<Option<SoleDraft>> {
-        if self.sku.is_none() && self.price.is_none() && self.stock.is_none() && self.weight_grams.is_none() {
+        if self.sku.is_none()
+            && self.price.is_none()
+            && self.stock.is_none()
+            && self.weight_grams.is_none()
+            && self.tax_class.is_none()
+        {
             return Some(None);
         }
         fn missing<T>(what: &str) -> std::result::Result<T, Invalid> {
@@ -288,7 +300,7 @@ impl ProductBody {
         }
         let sku = match &self.sku {
             Some(sku) => v.field("sku", Sku::parse(sku)),
-            None => v.field("sku", missing("price, stock or weight_grams")),
+            None => v.field("sku", missing("price, stock, weight_grams or tax_class")),
         };
         let price = match &self.price {
             Some(body) => price(v, "price", body),
@@ -296,7 +308,8 @@ impl ProductBody {
         };
         let stock = v.optional("stock", self.stock, Stock::new);
         let weight_grams = v.optional("weight_grams", self.weight_grams, weight);
-        Some(Some(SoleDraft { sku: sku?, price: price?, weight_grams: weight_grams?, stock: stock? }))
+        let tax_class = self.tax_class;
+        Some(Some(SoleDraft { sku: sku?, price: price?, weight_grams: weight_grams?, tax_class, stock: stock? }))
     }
 
     /// A new product: its fields, options and variants with their first stock.
@@ -321,6 +334,7 @@ impl ProductBody {
                     options: Default::default(),
                     price: sole.price,
                     weight_grams: sole.weight_grams.unwrap_or(0),
+                    tax_class: sole.tax_class.unwrap_or_default(),
                     images: Vec::new(),
                 };
                 Some(vec![(variant, sole.stock.unwrap_or(Stock::ZERO))])

@@ -3,6 +3,7 @@
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  ADDRESS,
   CARD_DECLINED,
   CARD_PAID,
   PASSWORD,
@@ -17,13 +18,6 @@ import {
 } from './support.mjs';
 
 const world = useShop();
-const ADDRESS = {
-  'Full name': 'Ada Lovelace',
-  'Street and number': '1 Analytical Way',
-  'Postal code': '10115',
-  City: 'Berlin',
-  'Country (two letters)': 'DE',
-};
 
 /** Signs a new shopper up through the pages, confirming with the emailed code; the pages then
  *  send them to sign in. */

@@ -17,6 +17,14 @@ const target = process.env.CARGO_TARGET_DIR ? resolve(root, process.env.CARGO_TA
 export const SCREENSHOTS = join(target, 'storefront', 'screenshots');
 export const ADMIN = {email: 'admin@shop.test', password: 'Storefront-Admin-1'};
 export const PASSWORD = 'Shopper-Password-1';
+/** A German shipping address, as the checkout form's labels name its fields. */
+export const ADDRESS = {
+  'Full name': 'Ada Lovelace',
+  'Street and number': '1 Analytical Way',
+  'Postal code': '10115',
+  City: 'Berlin',
+  'Country (two letters)': 'DE',
+};
 export const CARD_PAID = '4242 4242 4242 4242';
 export const CARD_DECLINED = '4000 0000 0000 0002';
 
@@ -30,7 +38,9 @@ function freePort() {
 }
 
 /** A local stack as `cargo run` starts it (accounts confirmed by emailed codes), in a data
- *  directory of its own; `stop()` ends it and removes the directory. */
+ *  directory of its own; `stop()` ends it and removes the directory. Its shop has no shipping
+ *  zones or tax rates (it ships for nothing and a checkout names no option) unless `settings`
+ *  ask for the demo's: `{SHOP_SEED_SHIPPING: 'true'}`. */
 export async function startStack(settings = {}) {
   const port = await freePort();
   const data = mkdtempSync(join(tmpdir(), 'storefront-'));
@@ -47,6 +57,7 @@ export async function startStack(settings = {}) {
       SHOP_BACKEND: 'embedded',
       SHOP_PAYMENTS: 'simulated',
       OPENSEARCH_ENDPOINT: '',
+      SHOP_SEED_SHIPPING: 'false',
       RUST_LOG: 'warn',
       ...settings,
     },

@@ -35,9 +35,10 @@ mod password;
 mod payment;
 mod product;
 mod schema;
+mod tax;
 mod text;
 
-pub use contact::{Address, Country, Email, Phone, PostalCode};
+pub use contact::{Address, Country, Email, Phone, PostalCode, Region};
 pub use ids::{ImageId, OrderId, ProductId, UploadId, UserId, VariantId, monotonic_ulid};
 pub use money::{Currency, Money};
 pub use notification::{Channel, DeliveryStatus};
@@ -48,7 +49,8 @@ pub use product::{
     Image, ImageSize, MAX_IMAGES, MAX_MEDIA, MAX_OPTIONS, MAX_VARIANTS, MAX_WEIGHT_GRAMS, OptionValues, Product,
     ProductOption, Variant, describe,
 };
-pub use text::{AltText, CategorySlug, Description, ImageUrl, Label, Name, Reason, Sku, TrackingNumber};
+pub use tax::{TaxClass, TaxRate, Taxed};
+pub use text::{AltText, CategorySlug, Description, Handle, ImageUrl, Label, Name, Reason, Sku, TrackingNumber};
 
 /// Why a value was refused; the message is written for the API caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

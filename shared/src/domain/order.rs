@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Invalid, Money, OptionValues, ProductId, Quantity, VariantId};
+use super::{Invalid, Money, OptionValues, ProductId, Quantity, Taxed, VariantId};
 use crate::time::Timestamp;
 
 /// Where an order is in its life.
@@ -103,6 +103,10 @@ pub struct OrderLine {
     pub unit_price: Money,
     pub quantity: Quantity,
     pub line_total: Money,
+    /// The line total's net, tax and rate at checkout (absent on orders placed before the shop
+    /// computed tax).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax: Option<Taxed>,
 }
 
 impl OrderLine {
@@ -130,6 +134,8 @@ struct StoredLine {
     unit_price: Money,
     quantity: Quantity,
     line_total: Money,
+    #[serde(default)]
+    tax: Option<Taxed>,
 }
 
 impl From<StoredLine> for OrderLine {
@@ -143,6 +149,7 @@ impl From<StoredLine> for OrderLine {
             unit_price: l.unit_price,
             quantity: l.quantity,
             line_total: l.line_total,
+            tax: l.tax,
         }
     }
 }

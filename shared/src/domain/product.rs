@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     AltText, CategorySlug, Description, ImageId, ImageUrl, Invalid, Label, Money, Name, ProductId, Sku, Stock,
-    VariantId,
+    TaxClass, VariantId,
 };
 use crate::time::Timestamp;
 
@@ -56,6 +56,9 @@ pub struct Variant {
     #[serde(default)]
     #[schema(maximum = 1_000_000)]
     pub weight_grams: u32,
+    /// How it is taxed.
+    #[serde(default)]
+    pub tax_class: TaxClass,
     #[serde(default)]
     pub images: Vec<ImageUrl>,
 }
@@ -264,6 +267,7 @@ impl TryFrom<Stored> for Product {
                 price: s.price,
                 stock: Stock::new(s.stock as i64).map_err(|e| format!("stock {e}"))?,
                 weight_grams: 0,
+                tax_class: TaxClass::Standard,
                 images: Vec::new(),
             }],
             (true, None) => return Err("a product with neither variants nor a SKU".into()),

@@ -52,8 +52,9 @@ macro_rules! schema {
 }
 
 use super::{
-    AltText, CategorySlug, Country, Currency, Description, Email, ImageId, ImageUrl, Label, Name, OrderId, Phone,
-    PostalCode, ProductId, Quantity, Reason, Sku, Stock, TrackingNumber, UploadId, UserId, VariantId,
+    AltText, CategorySlug, Country, Currency, Description, Email, Handle, ImageId, ImageUrl, Label, Name, OrderId,
+    Phone, PostalCode, ProductId, Quantity, Reason, Region, Sku, Stock, TaxRate, TrackingNumber, UploadId, UserId,
+    VariantId,
 };
 
 schema! {
@@ -69,6 +70,9 @@ schema! {
     CategorySlug => string(
         "Lower-case letters, digits and '-', starting with a letter or digit", 1, 64, r"^ *[a-z0-9][a-z0-9-]* *$", "home-garden",
     );
+    Handle => string(
+        "Lower-case letters, digits and '-', starting with a letter or digit", 1, 40, r"^ *[a-z0-9][a-z0-9-]* *$", "standard",
+    );
     ImageUrl => string(
         "An absolute https:// URL", 9, 2048, r"^ *https://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,5})?([/?#][^\s\u0000-\u001F\u007F-\u009F]*)? *$",
         "https://images.example.com/lamp.jpg",
@@ -82,6 +86,10 @@ schema! {
     Phone => string("An international number: '+' and 8 to 15 digits", 9, 16, r"^\+[1-9][0-9]{7,14}$", "+4915112345678");
     PostalCode => string("1 to 16 letters, digits, spaces or dashes", 1, 16, r"^[A-Za-z0-9 -]*[A-Za-z0-9-][A-Za-z0-9 -]*$", "10115");
     Country => string("An ISO 3166-1 alpha-2 code", 2, 2, r"^[A-Za-z]{2}$", "DE");
+    Region => string(
+        "A subdivision (state, province): its ISO 3166-2 code after the country's", 1, 3, r"^ *[A-Za-z0-9]{1,3} *$", "CA",
+    );
+    TaxRate => string("A percentage with at most two decimals, 0 to 100", 1, 6, r"^(100|[0-9]{1,2})(\.[0-9]{1,2})?$", "19");
     Currency => ObjectBuilder::new()
         .schema_type(SchemaType::Type(Type::String))
         .description(Some("An ISO 4217 currency code"))

@@ -64,6 +64,11 @@ text_type!(
     CategorySlug, 1, 64
 );
 text_type!(
+    /// The id an admin gives a setting (a shipping zone, a shipping option): 1 to 40 of
+    /// `a-z 0-9 -`, starting with a letter or digit, so it reads well in URLs and requests.
+    Handle, 1, 40
+);
+text_type!(
     /// An absolute `https://` image URL of at most 2048 characters.
     ImageUrl, 1, 2048
 );
@@ -139,12 +144,23 @@ impl Sku {
 
 impl CategorySlug {
     fn check(s: String) -> Result<String, Invalid> {
-        let ok_first = s.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-        if ok_first && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-            Ok(s)
-        } else {
-            Err(Invalid::new("must be lower-case letters, digits and '-' (for example \"home-garden\")"))
-        }
+        slug(s)
+    }
+}
+
+impl Handle {
+    fn check(s: String) -> Result<String, Invalid> {
+        slug(s)
+    }
+}
+
+/// Lower-case letters, digits and '-', starting with a letter or digit.
+fn slug(s: String) -> Result<String, Invalid> {
+    let ok_first = s.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if ok_first && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+        Ok(s)
+    } else {
+        Err(Invalid::new("must be lower-case letters, digits and '-' (for example \"home-garden\")"))
     }
 }
 

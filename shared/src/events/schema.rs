@@ -125,6 +125,7 @@ impl DomainEvent {
             status,
             from: None,
             total: Money { amount: 100, currency: Currency::EUR },
+            totals: None,
             lines: Vec::new(),
             tracking_number: None,
             reason: None,
@@ -180,6 +181,10 @@ pub struct OrderEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<OrderStatus>,
     pub total: Money,
+    /// Subtotal, discount, shipping, tax and total (absent on orders placed before the shop
+    /// computed them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totals: Option<crate::pricing::Totals>,
     pub lines: Vec<OrderLine>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracking_number: Option<String>,

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use crate::domain::{Channel, DeliveryStatus};
 use crate::domain::{Money, OrderId, OrderLine, OrderStatus, UserId};
 use crate::events::{Consumer, DomainEvent, Event, NOTIFICATIONS, Queue};
+use crate::pricing::Totals;
 use crate::table::Table;
 use crate::users::{UserProfile, Users};
 
@@ -21,6 +22,7 @@ struct OrderHtml<'a> {
     intro: &'a str,
     lines: &'a [OrderLine],
     total: &'a Money,
+    totals: &'a Option<Totals>,
     tracking: &'a Option<String>,
     order_id: &'a OrderId,
 }
@@ -32,6 +34,7 @@ struct OrderText<'a> {
     intro: &'a str,
     lines: &'a [OrderLine],
     total: &'a Money,
+    totals: &'a Option<Totals>,
     tracking: &'a Option<String>,
     order_id: &'a OrderId,
 }
@@ -108,8 +111,9 @@ pub fn order_messages(event: &Event, user: &UserProfile) -> Vec<Message> {
     };
     let (name, tracking) = (user.name.as_str(), &order.tracking_number);
     let (lines, total, order_id) = (&order.lines[..], &order.total, &order.order_id);
-    let html = OrderHtml { subject: &subject, name, intro: &intro, lines, total, tracking, order_id };
-    let text = OrderText { name, intro: &intro, lines, total, tracking, order_id };
+    let totals = &order.totals;
+    let html = OrderHtml { subject: &subject, name, intro: &intro, lines, total, totals, tracking, order_id };
+    let text = OrderText { name, intro: &intro, lines, total, totals, tracking, order_id };
     // Why a message is not sent, if it is not.
     let message = |channel: Channel, to: String, held_back: Option<String>| Message {
         id: format!("{}-{}", event.event_id, channel.as_str()),
@@ -229,6 +233,7 @@ mod tests {
             status: OrderStatus::Shipped,
             from: Some(OrderStatus::Paid),
             total: eur(4500),
+            totals: None,
             lines: vec![OrderLine {
                 product_id: ProductId::parse("01ARZ3NDEKTSV4RRFFQ69G5FAW").unwrap(),
                 variant_id: ProductId::parse("01ARZ3NDEKTSV4RRFFQ69G5FAW").unwrap().into(),
@@ -238,6 +243,7 @@ mod tests {
                 unit_price: eur(1500),
                 quantity: Quantity::new(3).unwrap(),
                 line_total: eur(4500),
+                tax: None,
             }],
             tracking_number: Some("1Z999AA10123456784".into()),
             reason: None,

@@ -38,6 +38,8 @@ pub fn order(amount: i64) -> Order {
         status: OrderStatus::PendingPayment,
         lines: Vec::new(),
         total: eur(amount),
+        totals: None,
+        shipping: None,
         shipping_address: serde_json::from_value(serde_json::json!({
             "name": "Ada Lovelace", "line1": "1 Main St", "city": "Berlin", "postal_code": "10115", "country": "DE"
         }))

@@ -24,6 +24,7 @@ pub fn product(name: &str, description: &str, category: &str, price: i64, stock:
         price,
         stock: Stock::new(stock).expect("a valid stock"),
         weight_grams: 0,
+        tax_class: Default::default(),
         images: Vec::new(),
     };
     Product {
@@ -247,6 +248,7 @@ pub fn with_variants(product: Product, variants: &[VariantRow]) -> Product {
                 price: Money::price(*price, Currency::EUR).expect("a valid price"),
                 stock: Stock::new(*stock).expect("a valid stock"),
                 weight_grams: 0,
+                tax_class: Default::default(),
                 images: Vec::new(),
             }
         })

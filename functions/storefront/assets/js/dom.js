@@ -181,11 +181,12 @@ export function date(timestamp) {
   return new Date(timestamp).toLocaleString();
 }
 
-/** The form's fields as an object of trimmed strings (checkboxes as booleans). */
+/** The form's fields as an object of trimmed strings (checkboxes as booleans; of a group of
+ *  radio buttons, the checked one's value, none while none is). */
 export function fields(form) {
   const values = {};
   for (const element of form.elements) {
-    if (!element.name) continue;
+    if (!element.name || (element.type === 'radio' && !element.checked)) continue;
     values[element.name] = element.type === 'checkbox' ? element.checked : element.value.trim();
   }
   return values;

@@ -15,31 +15,46 @@ const LIMIT = {
   limit: 'units_per_product',
   max: 10,
 };
-const calls = fakeApi({
-  'GET /api/cart': () => [
-    200,
+const CART = {
+  lines: [
     {
-      lines: [
-        {
-          product_id: 'p1',
-          variant_id: 'v1',
-          name: 'Lamp',
-          options: {},
-          quantity: 11,
-          unit_price: eur(100),
-          line_total: eur(1100),
-        },
-      ],
-      total: eur(1100),
-      ready_for_checkout: true,
+      product_id: 'p1',
+      variant_id: 'v1',
+      name: 'Lamp',
+      options: {},
+      quantity: 11,
+      unit_price: eur(100),
+      line_total: eur(1100),
     },
   ],
+  total: eur(1100),
+  ready_for_checkout: true,
+};
+const calls = fakeApi({
+  'GET /api/cart': () => [200, CART],
   'GET /api/users/me': () => [
     200,
     {
       id: 'u1',
       name: 'Ada',
       address: {name: 'Ada', line1: '1 Main St', postal_code: '10115', city: 'Berlin', country: 'DE'},
+    },
+  ],
+  // A shop without shipping zones: no option to choose, and shipping for nothing.
+  'GET /api/cart/shipping-options?country=DE': () => [200, []],
+  'GET /api/cart?country=DE': () => [
+    200,
+    {
+      ...CART,
+      totals: {
+        subtotal: eur(1100),
+        discount: eur(0),
+        shipping: eur(0),
+        tax: eur(0),
+        total: eur(1100),
+        tax_included: true,
+      },
+      shipping: null,
     },
   ],
   'POST /api/orders': () => [409, LIMIT],

@@ -112,7 +112,7 @@ test('field() labels its input and describes it by its hint', () => {
   assert.equal(field('Code', {name: 'code', id: 'c'}).querySelector('input').hasAttribute('aria-describedby'), false);
 });
 
-test("fields() reads a form's named fields, trimmed, and checkboxes as booleans", () => {
+test("fields() reads a form's named fields, trimmed, checkboxes as booleans, and a radio group's checked value", () => {
   const form = h(
     'form',
     {},
@@ -120,10 +120,14 @@ test("fields() reads a form's named fields, trimmed, and checkboxes as booleans"
     h('input', {type: 'checkbox', name: 'sms', checked: true}),
     h('input', {type: 'checkbox', name: 'email'}),
     h('textarea', {name: 'about'}, ' notes '),
+    h('input', {type: 'radio', name: 'speed', value: 'slow'}),
+    h('input', {type: 'radio', name: 'speed', value: 'fast', checked: true}),
+    h('input', {type: 'radio', name: 'speed', value: 'faster'}),
+    h('input', {type: 'radio', name: 'none', value: 'unchosen'}),
     h('input', {value: 'no name'}),
     h('button', {type: 'submit'}, 'Save'),
   );
-  assert.deepEqual(fields(form), {name: 'Ada', sms: true, email: false, about: 'notes'});
+  assert.deepEqual(fields(form), {name: 'Ada', sms: true, email: false, about: 'notes', speed: 'fast'});
 });
 
 test("money is written and read with the digits the API gives a currency, not the browser's", () => {

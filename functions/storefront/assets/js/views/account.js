@@ -192,8 +192,32 @@ export function forgot() {
   ];
 }
 
+/** The countries whose addresses name a region (a state, a province): the API requires one. */
+const REGION_COUNTRIES = ['US', 'CA'];
+
 function addressFields(address) {
   const a = address ?? {};
+  const country = field('Country (two letters)', {
+    name: 'country',
+    value: a.country ?? '',
+    autocomplete: 'shipping country',
+    maxlength: 2,
+    placeholder: 'DE',
+  });
+  const region = field(
+    'State or province',
+    {name: 'region', value: a.region ?? '', autocomplete: 'shipping address-level1', maxlength: 3, placeholder: 'CA'},
+    'Its code: CA for California, ON for Ontario.',
+  );
+  // Asked for where the country needs one; shown too wherever it holds one.
+  const countryInput = country.querySelector('input');
+  const regionInput = region.querySelector('input');
+  const needed = () => {
+    regionInput.required = REGION_COUNTRIES.includes(countryInput.value.trim().toUpperCase());
+    region.hidden = !regionInput.required && !regionInput.value;
+  };
+  countryInput.addEventListener('input', needed);
+  needed();
   return h(
     'fieldset',
     {},
@@ -203,13 +227,8 @@ function addressFields(address) {
     field('Address line 2 (optional)', {name: 'line2', value: a.line2 ?? '', autocomplete: 'shipping address-line2'}),
     field('Postal code', {name: 'postal_code', value: a.postal_code ?? '', autocomplete: 'shipping postal-code'}),
     field('City', {name: 'city', value: a.city ?? '', autocomplete: 'shipping address-level2'}),
-    field('Country (two letters)', {
-      name: 'country',
-      value: a.country ?? '',
-      autocomplete: 'shipping country',
-      maxlength: 2,
-      placeholder: 'DE',
-    }),
+    country,
+    region,
   );
 }
 
@@ -221,6 +240,7 @@ export function addressFrom(values) {
     line2: values.line2 || null,
     postal_code: values.postal_code,
     city: values.city,
+    region: values.region ? values.region.toUpperCase() : null,
     country: values.country.toUpperCase(),
   };
   return [address.name, address.line1, address.postal_code, address.city, address.country].some(Boolean)

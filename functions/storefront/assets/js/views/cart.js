@@ -1,8 +1,9 @@
 // The cart, the checkout and paying by card.
 
-import {h, table, money, optionText, variantName, onSubmit, act, announce, Refusal} from '../dom.js';
+import {h, fill, table, money, optionText, variantName, onSubmit, act, announce, problemText, Refusal} from '../dom.js';
 import {call, get, put, del, post, storefront} from '../api.js';
 import {go, changed, redraw} from '../nav.js';
+import {shippingLabel, totalsRows} from '../totals.js';
 import {addressFields, addressFrom} from './account.js';
 
 const PROBLEMS = {
@@ -96,6 +97,123 @@ export async function view() {
   ];
 }
 
+/** The problem the API answers when it does not ship as asked: not to that address, or not by
+ *  that option (its detail names those that apply). */
+const UNAVAILABLE = '/problems/shipping-unavailable';
+
+/** The checkout's shipping, for the address its form holds: the options that apply there, the
+ *  cheapest chosen at first, and what the cart then costs in all (`parts`, to put in the form).
+ *  Both are asked again as the country or the region changes, and the totals as the option does;
+ *  an earlier question's late answer is dropped. A shop without shipping zones offers no option
+ *  and ships for nothing; one that does not ship there says so at the options. */
+function shipping() {
+  const choices = h('fieldset', {class: 'shipping-options', hidden: true});
+  const said = h('div', {class: 'shipping-problem'});
+  const totals = h('div', {id: 'totals'});
+  let form = null;
+  let asked = 0;
+  let latest = Promise.resolve();
+  let destination = null;
+
+  const value = (name) => form.elements.namedItem(name).value.trim().toUpperCase();
+  const checked = () => form.querySelector('input[name=shipping_option]:checked')?.value ?? null;
+  const where = (option) => {
+    const query = new URLSearchParams({country: value('country')});
+    if (value('region')) query.set('region', value('region'));
+    if (option) query.set('shipping_option', option);
+    return query;
+  };
+  const tell = (error) => fill(said, error && h('p', {class: 'problem', role: 'alert'}, problemText(error)));
+
+  /** Runs `step` as the latest question (`current()` says whether it still is), saying at the
+   *  options what it was refused. */
+  const ask = (step) => {
+    const mine = ++asked;
+    const current = () => mine === asked;
+    latest = step(current).catch((error) => {
+      if (!current()) return;
+      fill(totals, null);
+      tell(error);
+    });
+    return latest;
+  };
+  const price = async (current) => {
+    const cart = await get(`/api/cart?${where(checked())}`);
+    if (!current()) return;
+    tell(null);
+    fill(
+      totals,
+      cart.totals &&
+        h('table', {class: 'totals', 'aria-label': 'Totals'}, h('tbody', {}, totalsRows(cart.totals, cart.shipping))),
+    );
+  };
+  const offer = async (current) => {
+    const offered = await get(`/api/cart/shipping-options?${where()}`).catch((error) => {
+      // No option is offered for an address the options were refused for.
+      if (current()) {
+        choices.hidden = true;
+        fill(choices, null);
+      }
+      throw error;
+    });
+    if (!current()) return;
+    tell(null);
+    const kept = offered.find((o) => o.id === checked()) ?? offered[0];
+    choices.hidden = offered.length === 0;
+    fill(choices, [
+      h('legend', {}, 'Shipping'),
+      offered.map((option) =>
+        h(
+          'label',
+          {},
+          h('input', {type: 'radio', name: 'shipping_option', value: option.id, checked: option === kept}),
+          shippingLabel(option),
+        ),
+      ),
+    ]);
+    await price(current);
+  };
+  /** Asks again for the options where the destination changed (nothing while the country is
+   *  not two letters). */
+  const refresh = () => {
+    const asking = /^[A-Z]{2}$/.test(value('country')) ? where().toString() : '';
+    if (asking === destination) return latest;
+    destination = asking;
+    if (asking) return ask(offer);
+    return ask(async () => {
+      choices.hidden = true;
+      fill(choices, null);
+      fill(totals, null);
+      tell(null);
+    });
+  };
+
+  return {
+    parts: [choices, said, totals],
+    /** Follows the form's address and option, and asks for those it holds now. */
+    watch(watched) {
+      form = watched;
+      form.addEventListener('input', (event) => event.target.name === 'country' && refresh());
+      form.addEventListener('change', (event) => {
+        if (event.target.name === 'shipping_option') ask(price);
+        else if (['country', 'region'].includes(event.target.name)) refresh();
+      });
+      return refresh();
+    },
+    /** The option chosen once the questions asked are answered; null where none is offered. */
+    async chosen() {
+      await latest;
+      return checked();
+    },
+    /** Says at the options why the order was not shipped as asked, after asking for them again. */
+    async refused(error) {
+      destination = null;
+      await refresh();
+      tell(error);
+    },
+  };
+}
+
 export async function checkout() {
   const [cart, user] = await Promise.all([get('/api/cart'), get('/api/users/me')]);
   if (cart.lines.length === 0) return go('cart');
@@ -103,6 +221,37 @@ export async function checkout() {
   // same order instead of making another.
   const key = crypto.randomUUID();
   const address = user.address ?? {name: user.name};
+  const delivery = shipping();
+  const form = onSubmit(
+    h(
+      'form',
+      {'aria-label': 'Shipping address'},
+      addressFields(address),
+      delivery.parts,
+      h('button', {type: 'submit'}, 'Place order'),
+    ),
+    async (values) => {
+      const shippingAddress = addressFrom(values);
+      if (!shippingAddress) throw new Refusal('Enter the address to ship to.');
+      const option = await delivery.chosen();
+      let answer;
+      try {
+        answer = await call('POST', '/api/orders', {
+          body: option
+            ? {shipping_address: shippingAddress, shipping_option: option}
+            : {shipping_address: shippingAddress},
+          headers: {'Idempotency-Key': key},
+        });
+      } catch (error) {
+        if (error.problem?.type !== UNAVAILABLE) throw error;
+        await delivery.refused(error);
+        return;
+      }
+      changed();
+      go(`orders/${encodeURIComponent(answer.body.id)}/pay`);
+    },
+  );
+  await delivery.watch(form);
   return [
     h('h1', {}, 'Checkout'),
     h(
@@ -111,24 +260,7 @@ export async function checkout() {
       `${cart.lines.length} ${cart.lines.length === 1 ? 'line' : 'lines'}, `,
       h('strong', {}, money(cart.total)),
     ),
-    onSubmit(
-      h(
-        'form',
-        {'aria-label': 'Shipping address'},
-        addressFields(address),
-        h('button', {type: 'submit'}, 'Place order'),
-      ),
-      async (values) => {
-        const shipping = addressFrom(values);
-        if (!shipping) throw new Refusal('Enter the address to ship to.');
-        const answer = await call('POST', '/api/orders', {
-          body: {shipping_address: shipping},
-          headers: {'Idempotency-Key': key},
-        });
-        changed();
-        go(`orders/${encodeURIComponent(answer.body.id)}/pay`);
-      },
-    ),
+    form,
   ];
 }
 

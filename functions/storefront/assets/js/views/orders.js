@@ -3,6 +3,7 @@
 import {h, table, nextLink, money, optionText, date, act, announce} from '../dom.js';
 import {get, post, listPage} from '../api.js';
 import {redraw} from '../nav.js';
+import {deliveryEstimate, totalsRows} from '../totals.js';
 
 const STATUS = {
   PENDING_PAYMENT: 'Awaiting payment',
@@ -97,7 +98,10 @@ export async function detail(id) {
           h('td', {}, money(line.line_total)),
         ),
       ),
-      h('tr', {}, h('th', {scope: 'row', colspan: 3}, 'Total'), h('td', {}, money(order.total))),
+      // Orders placed before the shop priced shipping and tax have their total alone.
+      order.totals
+        ? totalsRows(order.totals, order.shipping, 3)
+        : h('tr', {}, h('th', {scope: 'row', colspan: 3}, 'Total'), h('td', {}, money(order.total))),
     ),
     order.payment &&
       h(
@@ -111,8 +115,18 @@ export async function detail(id) {
     h(
       'address',
       {},
-      [a.name, a.line1, a.line2, `${a.postal_code} ${a.city}`, a.country].filter(Boolean).flatMap((l) => [l, h('br')]),
+      [a.name, a.line1, a.line2, `${a.postal_code} ${a.city}`, [a.region, a.country].filter(Boolean).join(', ')]
+        .filter(Boolean)
+        .flatMap((l) => [l, h('br')]),
     ),
+    order.shipping &&
+      h(
+        'p',
+        {id: 'shipping-option'},
+        'By ',
+        h('strong', {}, order.shipping.name),
+        ` (${deliveryEstimate(order.shipping.min_days, order.shipping.max_days)})`,
+      ),
     h('h2', {}, 'History'),
     h(
       'ol',
