@@ -176,8 +176,8 @@ pub async fn catalogue(catalog: &Catalog) -> anyhow::Result<usize> {
 /// of a few EU countries, and two zones (Germany; the rest of the EU named) with standard and
 /// express options. Answers whether it did.
 pub async fn pricing(pricing: &Pricing) -> anyhow::Result<bool> {
-    let (tax, shipping) = pricing.read().await?;
-    if tax.version > 0 || shipping.version > 0 {
+    let settings = pricing.read().await?;
+    if settings.tax.version > 0 || settings.shipping.version > 0 {
         return Ok(false);
     }
     let rates: Vec<TaxRule> = serde_json::from_value(serde_json::json!([

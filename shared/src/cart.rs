@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{Handle, Money, OptionValues, Product, ProductId, Quantity, UserId, VariantId};
 use crate::keys;
-use crate::pricing::{self, Basket, BasketLine, Destination, ShippingCharge, ShippingError, Totals};
+use crate::pricing::{self, Basket, BasketLine, Destination, Pricer, Pricing, QuoteError, ShippingCharge, Totals};
+use crate::promotions::{self, AppliedPromotion, PromoCode, PromotionError, Usage};
 use crate::table::{Condition, Item, Query, Table, Update, Write, WriteError, committed, retrying};
 use crate::time::Timestamp;
 
@@ -25,9 +26,10 @@ pub enum CartError {
     /// Lost every race for the cart; the caller may retry.
     #[error("the cart kept changing meanwhile; retry")]
     Contention,
-    /// Not shipped to the destination asked about, or not by the option named.
+    /// Not shipped to the destination asked about, or not by the option named; or a code that
+    /// cannot be used.
     #[error(transparent)]
-    Shipping(#[from] ShippingError),
+    Pricing(#[from] QuoteError),
     #[error(transparent)]
     Store(#[from] anyhow::Error),
 }
@@ -90,6 +92,8 @@ pub struct CartLine {
     pub options: OptionValues,
     pub unit_price: Option<Money>,
     pub line_total: Option<Money>,
+    /// What promotions take off the line total.
+    pub discount: Option<Money>,
     /// Units in stock now.
     pub stock: Option<u32>,
     /// Set when the line cannot be bought as it is.
@@ -100,8 +104,15 @@ pub struct CartLine {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CartView {
     pub lines: Vec<CartLine>,
-    /// The sum of the lines without problems; absent for an empty cart.
+    /// The sum of the lines without problems (before discounts); absent for an empty cart.
     pub total: Option<Money>,
+    /// The discount code applied to the cart.
+    #[schema(value_type = Option<String>)]
+    pub promotion_code: Option<PromoCode>,
+    /// Why the code gives nothing now (unknown, ended, used up), if it does not.
+    pub promotion_problem: Option<String>,
+    /// The promotions the cart gets, and what each takes off.
+    pub promotions: Vec<AppliedPromotion>,
     /// Subtotal, discount, shipping, tax and total of the lines without problems, for the
     /// destination asked about (absent when none was, or the cart is empty).
     pub totals: Option<Totals>,
@@ -124,6 +135,13 @@ pub struct ShippingQuote {
     pub max_days: u16,
 }
 
+/// What a cart holds: its lines and its discount code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Contents {
+    pub lines: Vec<Line>,
+    pub promotion_code: Option<PromoCode>,
+}
+
 /// The cart repository over the table port.
 #[derive(Clone)]
 pub struct Carts {
@@ -137,19 +155,34 @@ impl Carts {
 
     /// The lines, oldest first.
     pub async fn lines(&self, user: &UserId) -> anyhow::Result<Vec<Line>> {
+        Ok(self.contents(user).await?.lines)
+    }
+
+    /// The lines, oldest first, and the discount code: the header and the lines, in one query.
+    pub async fn contents(&self, user: &UserId) -> anyhow::Result<Contents> {
         let query =
-            Query::partition(keys::user_partition(user)).prefix(keys::CART_LINE_PREFIX).limit(MAX_LINES as usize + 1);
+            Query::partition(keys::user_partition(user)).prefix(keys::CART_PREFIX).limit(MAX_LINES as usize + 2);
         let page = self.table.query(&query).await?;
-        let mut lines: Vec<LineRecord> = page.items.iter().map(Item::decode).collect::<anyhow::Result<_>>()?;
+        let header = keys::cart(user);
+        let mut lines: Vec<LineRecord> = Vec::new();
+        let mut promotion_code = None;
+        for item in &page.items {
+            if item.key() == header {
+                promotion_code = item.str("promotion_code").and_then(|c| PromoCode::parse(c).ok());
+            } else {
+                lines.push(item.decode()?);
+            }
+        }
         lines.sort_by_key(|l| l.added_at);
-        Ok(lines
+        let lines = lines
             .into_iter()
             .map(|l| Line {
                 product: l.product_id,
                 variant: l.variant_id.unwrap_or(l.product_id.into()),
                 quantity: l.quantity,
             })
-            .collect())
+            .collect();
+        Ok(Contents { lines, promotion_code })
     }
 
     /// Sets a line's quantity, adding the line if it is new.
@@ -202,7 +235,8 @@ impl Carts {
     pub fn clearing(user: &UserId, variants: &[VariantId]) -> Vec<Write> {
         let mut writes: Vec<Write> =
             variants.iter().map(|v| Write::delete(keys::cart_line(user, v)).when(Condition::Exists)).collect();
-        writes.push(Write::update(keys::cart(user), Update::default().add("lines", -(variants.len() as i64))));
+        let header = Update::default().add("lines", -(variants.len() as i64)).remove("promotion_code");
+        writes.push(Write::update(keys::cart(user), header));
         writes
     }
 
@@ -222,12 +256,12 @@ impl Carts {
         .await
     }
 
-    /// The cart priced from the catalogue as it is now, and with shipping and tax for a
-    /// destination and shipping option if asked.
+    /// The cart priced from the catalogue as it is now, with its promotions, and with shipping
+    /// and tax for a destination and shipping option if asked.
     pub async fn view(&self, user: &UserId, at: Option<(&Destination, Option<&Handle>)>) -> Result<CartView> {
-        let lines = self.lines(user).await?;
-        let (products, settings) =
-            pricing::read_products(&*self.table, lines.iter().map(|l| l.product), at.is_some()).await?;
+        let Contents { lines, promotion_code } = self.contents(user).await?;
+        let (products, settings) = pricing::read_products(&*self.table, lines.iter().map(|l| l.product), true).await?;
+        let settings = settings.expect("asked for");
         let found = |l: &Line| products.get(&l.product).and_then(|p| Some((p, p.variant(&l.variant)?)));
         let currency = lines.iter().find_map(found).map(|(_, v)| v.price.currency);
         let mut total = currency.map(|currency| Money { amount: 0, currency });
@@ -244,6 +278,7 @@ impl Carts {
                         options: OptionValues::new(),
                         unit_price: None,
                         line_total: None,
+                        discount: None,
                         stock: None,
                         problem: Some(LineProblem::Gone),
                     };
@@ -270,20 +305,50 @@ impl Carts {
                     options: variant.options.clone(),
                     unit_price: Some(variant.price),
                     line_total: Some(line_total),
+                    discount: None,
                     stock: Some(variant.stock.get()),
                     problem,
                 }
             })
             .collect();
         let ready_for_checkout = !priced.is_empty() && priced.iter().all(|l| l.problem.is_none());
-        let mut view = CartView { lines: priced, total, totals: None, shipping: None, ready_for_checkout };
-        if let (Some((to, option)), Some((tax, shipping)), Some(basket)) =
-            (at, settings, Self::basket(&view, &products))
-        {
-            let quote = match option {
-                None => pricing::before_shipping(&basket, to, &shipping, &tax)?,
-                Some(option) => pricing::quote(&basket, to, Some(option), &shipping, &tax)?,
-            };
+        let mut view = CartView {
+            lines: priced,
+            total,
+            promotion_code,
+            promotion_problem: None,
+            promotions: Vec::new(),
+            totals: None,
+            shipping: None,
+            ready_for_checkout,
+        };
+        let Some(basket) = Self::basket(&view, &products) else { return Ok(view) };
+        let mut usage_keys = Usage::keys(&settings.promotions, view.promotion_code.as_ref(), user, Timestamp::now());
+        let usage = match usage_keys.is_empty() {
+            true => Usage::default(),
+            false => Usage::from_items(&mut self.table.batch_get(&std::mem::take(&mut usage_keys)).await?),
+        };
+        let pricer = Pricer::new(&settings, view.promotion_code.as_ref()).with_usage(usage.clone());
+        // A code that cannot be used is said, and the cart priced without it.
+        let quote = |pricer: &Pricer| match at {
+            None => pricer.before_shipping(&basket, None),
+            Some((to, None)) => pricer.before_shipping(&basket, Some(to)),
+            Some((to, Some(option))) => pricer.quote(&basket, to, Some(option)),
+        };
+        let quote = match quote(&pricer) {
+            Err(QuoteError::Promotion(problem)) => {
+                view.promotion_problem = Some(problem.to_string());
+                quote(&Pricer::new(&settings, None).with_usage(usage))?
+            }
+            other => other?,
+        };
+        let mut prices = quote.lines.iter();
+        for line in view.lines.iter_mut().filter(|l| l.problem.is_none()) {
+            let discount = prices.next().expect("a price per line bought").discount;
+            line.discount = (discount.amount > 0).then_some(discount);
+        }
+        view.promotions = quote.promotions;
+        if at.is_some() {
             (view.totals, view.shipping) = (Some(quote.totals), quote.shipping);
         }
         Ok(view)
@@ -296,21 +361,46 @@ impl Carts {
             .lines
             .iter()
             .filter(|l| l.problem.is_none())
-            .filter_map(|l| Some(BasketLine::of(products.get(&l.product_id)?.variant(&l.variant_id)?, l.quantity)))
+            .filter_map(|l| {
+                let product = products.get(&l.product_id)?;
+                Some(BasketLine::of(product, product.variant(&l.variant_id)?, l.quantity))
+            })
             .collect();
         Some(Basket { currency, lines })
+    }
+
+    /// Applies a discount code to the cart, if there is such a code and it may be used now;
+    /// answers the promotion.
+    pub async fn set_promotion(&self, user: &UserId, code: &PromoCode) -> Result<()> {
+        let settings = Pricing::new(self.table.clone()).read().await?;
+        let promotion = settings
+            .promotions
+            .by_code(code)
+            .ok_or_else(|| QuoteError::from(PromotionError::UnknownCode(code.to_string())))?;
+        let keys = Usage::keys(&settings.promotions, Some(code), user, Timestamp::now());
+        let usage = Usage::from_items(&mut self.table.batch_get(&keys).await?);
+        promotions::usable(promotion, &usage, Timestamp::now()).map_err(QuoteError::from)?;
+        let update = Update::default().set("promotion_code", code.to_string());
+        Ok(self.table.write(Write::update(keys::cart(user), update)).await?)
+    }
+
+    /// Takes the discount code off the cart; answers whether it had one.
+    pub async fn clear_promotion(&self, user: &UserId) -> Result<bool> {
+        let had = self.contents(user).await?.promotion_code.is_some();
+        self.table.write(Write::update(keys::cart(user), Update::default().remove("promotion_code"))).await?;
+        Ok(had)
     }
 
     /// The shipping options that apply to the cart going to `to`, priced for it, cheapest first.
     pub async fn shipping_options(&self, user: &UserId, to: &Destination) -> Result<Vec<ShippingQuote>> {
         let lines = self.lines(user).await?;
         let (products, settings) = pricing::read_products(&*self.table, lines.iter().map(|l| l.product), true).await?;
-        let (_, shipping) = settings.expect("asked for");
+        let shipping = settings.expect("asked for").shipping;
         let priced: Vec<BasketLine> = lines
             .iter()
             .filter_map(|l| {
                 let product = products.get(&l.product).filter(|p| p.active)?;
-                Some(BasketLine::of(product.variant(&l.variant)?, l.quantity))
+                Some(BasketLine::of(product, product.variant(&l.variant)?, l.quantity))
             })
             .collect();
         let Some(currency) = priced.first().map(|l| l.unit_price.currency) else { return Ok(Vec::new()) };

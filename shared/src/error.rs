@@ -58,6 +58,10 @@ pub enum Error {
     /// 409: a checkout of an empty cart.
     #[error("the cart is empty")]
     EmptyCart,
+    /// 409: a discount code that cannot be used: unknown, not running, or used as often as it
+    /// may be (in all, or by this customer).
+    #[error("{0}")]
+    PromotionUnavailable(String),
     /// 409: other requests kept changing the same data; the same request may be sent again
     /// after `Retry-After` seconds.
     #[error("{0}")]
@@ -154,6 +158,7 @@ impl Error {
             | Self::OrderLimit { .. }
             | Self::EmptyCart
             | Self::IllegalTransition { .. }
+            | Self::PromotionUnavailable(_)
             | Self::Contention(_) => StatusCode::CONFLICT,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
@@ -191,6 +196,7 @@ impl Error {
             Self::Validation { .. } => "/problems/validation",
             Self::InvalidAddress { .. } => "/problems/invalid-address",
             Self::ShippingUnavailable(_) => "/problems/shipping-unavailable",
+            Self::PromotionUnavailable(_) => "/problems/promotion-unavailable",
             Self::TooManyRequests(_) => "/problems/too-many-requests",
             Self::BadGateway(_) => "/problems/bad-gateway",
             Self::Unavailable { dependency: Dependency::Search, .. } => "/problems/search-unavailable",
@@ -231,7 +237,7 @@ impl From<crate::orders::OrderError> for Error {
                     .collect();
                 Error::InvalidAddress { detail: summary(&errors), errors }
             }
-            OrderError::Shipping(e) => Error::ShippingUnavailable(e.to_string()),
+            OrderError::Pricing(e) => e.into(),
             OrderError::KeyReused => {
                 Error::invalid("Idempotency-Key", Invalid::new("was already used with a different request"))
             }
@@ -276,13 +282,23 @@ impl From<crate::payments::WebhookError> for Error {
     }
 }
 
+impl From<crate::pricing::QuoteError> for Error {
+    fn from(e: crate::pricing::QuoteError) -> Self {
+        use crate::pricing::QuoteError;
+        match e {
+            QuoteError::Shipping(e) => Error::ShippingUnavailable(e.to_string()),
+            QuoteError::Promotion(e) => Error::PromotionUnavailable(e.to_string()),
+        }
+    }
+}
+
 impl From<crate::pricing::SettingsError> for Error {
     fn from(e: crate::pricing::SettingsError) -> Self {
         use crate::pricing::SettingsError;
         match e {
             SettingsError::Invalid { field, reason } => Error::invalid(field, reason),
             SettingsError::Stale => Error::PreconditionFailed,
-            SettingsError::ZoneNotFound => Error::NotFound("shipping zone"),
+            SettingsError::NotFound(what) => Error::NotFound(what),
             SettingsError::Store(e) => e.into(),
         }
     }
@@ -341,7 +357,7 @@ impl From<crate::cart::CartError> for Error {
         match e {
             CartError::Full => Error::Conflict(e.to_string()),
             CartError::Contention => Error::Contention(e.to_string()),
-            CartError::Shipping(e) => Error::ShippingUnavailable(e.to_string()),
+            CartError::Pricing(e) => e.into(),
             CartError::Store(e) => e.into(),
         }
     }
@@ -377,7 +393,8 @@ pub struct Problem {
     /// 409s: `/problems/out-of-stock` (`short`: each short line with what is `left`),
     /// `/problems/not-on-sale` (`products`), `/problems/order-limit` (`limit`, `max`: what unpaid
     /// orders may hold), `/problems/empty-cart`,
-    /// `/problems/illegal-transition` (`from`, `to`), `/problems/contention` (send the same
+    /// `/problems/illegal-transition` (`from`, `to`), `/problems/promotion-unavailable` (a
+    /// discount code unknown, not running or used up), `/problems/contention` (send the same
     /// request again after `Retry-After`), `/problems/conflict` (anything else: a taken SKU or
     /// address, a refused payment). 503: `/problems/search-unavailable` (retry after
     /// `Retry-After`). The rest follow their status: `/problems/bad-request`,

@@ -30,9 +30,10 @@
 //! | migration done | `MIGRATION#<name>` | `MIGRATION` | |
 //! | catalogue import | `IMPORT#<id>` | `IMPORT` | |
 //! | image upload | `UPLOAD#<id>` | `UPLOAD` (TTL 7 d) | |
-//! | a shop setting (tax, shipping zones) | `SETTINGS#<name>` | `SETTINGS` | |
+//! | a shop setting (tax, shipping zones, promotions) | `SETTINGS#<name>` | `SETTINGS` | |
+//! | a promotion's uses, in all and by a customer | `PROMOTION#<id>` | `USES` and `USER#<id>` | |
 
-use crate::domain::{CategorySlug, Email, OrderId, OrderStatus, ProductId, Sku, UploadId, UserId, VariantId};
+use crate::domain::{CategorySlug, Email, Handle, OrderId, OrderStatus, ProductId, Sku, UploadId, UserId, VariantId};
 use crate::table::Key;
 /// The key attributes' names belong to the table port; keys builds their values.
 pub use crate::table::{EXPIRES_AT, GSI1PK, GSI1SK, PK, SK};
@@ -44,6 +45,16 @@ fn user_pk(id: &UserId) -> String {
 /// A shop setting, edited whole: `TAX`, `SHIPPING`.
 pub fn settings(name: &str) -> Key {
     Key::new(format!("SETTINGS#{name}"), "SETTINGS")
+}
+
+/// How many orders a promotion was used for.
+pub fn promotion_uses(id: &Handle) -> Key {
+    Key::new(format!("PROMOTION#{id}"), "USES")
+}
+
+/// How many orders a customer used a promotion for.
+pub fn promotion_uses_by(id: &Handle, user: &UserId) -> Key {
+    Key::new(format!("PROMOTION#{id}"), format!("USER#{user}"))
 }
 
 pub fn user_profile(id: &UserId) -> Key {
@@ -171,6 +182,9 @@ pub fn cart_line(user: &UserId, variant: &VariantId) -> Key {
 }
 
 pub const CART_LINE_PREFIX: &str = "CART#";
+
+/// The cart's header and its lines.
+pub const CART_PREFIX: &str = "CART";
 
 pub fn order(id: &OrderId) -> Key {
     Key::new(format!("ORDER#{id}"), "ORDER")

@@ -28,6 +28,7 @@ pub mod openapi;
 pub mod orders;
 pub mod payments;
 pub mod pricing;
+pub mod promotions;
 pub mod sales;
 pub mod search;
 pub mod table;

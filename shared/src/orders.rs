@@ -29,7 +29,8 @@ use crate::domain::{
 pub use crate::domain::{CancelReason, OrderLine, StatusChange};
 use crate::events::{self, DomainEvent, OrderEvent, StockCause, StockChanged, StockMove};
 use crate::keys;
-use crate::pricing::{self, Basket, BasketLine, Destination, ShippingCharge, ShippingError, Totals};
+use crate::pricing::{self, Basket, BasketLine, Destination, Pricer, QuoteError, ShippingCharge, Totals};
+use crate::promotions::{self, AppliedPromotion, PromoCode, PromotionError, Usage};
 use crate::table::{self, Condition, Item, Key, Query, Table, Update, Write, WriteError, committed, retrying};
 use crate::time::{Timestamp, epoch_now};
 use futures::{StreamExt, TryStreamExt};
@@ -53,6 +54,9 @@ pub struct Order {
     /// The shipping option chosen and what it cost (absent when the shop has no zones).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipping: Option<ShippingCharge>,
+    /// The promotions it got and what each took off.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub promotions: Vec<AppliedPromotion>,
     pub shipping_address: Address,
     #[serde(default)]
     pub tracking_number: Option<TrackingNumber>,
@@ -180,9 +184,9 @@ pub enum OrderError {
     /// The shipping address does not fit its country: each refused field and why.
     #[error("the shipping address is incomplete or malformed")]
     Address(Vec<(&'static str, Invalid)>),
-    /// Not shipped to the address, or not by the option named.
+    /// Not shipped to the address, or not by the option named; or a code that cannot be used.
     #[error(transparent)]
-    Shipping(#[from] ShippingError),
+    Pricing(#[from] QuoteError),
     /// The `Idempotency-Key` came with a different request before.
     #[error("Idempotency-Key was already used with a different request")]
     KeyReused,
@@ -322,6 +326,8 @@ pub struct CheckoutRequest {
     /// One of the options that apply to the address and the lines; none for a shop without
     /// shipping zones.
     pub shipping_option: Option<Handle>,
+    /// A discount code; `None` takes the cart's (explicit lines have none).
+    pub promotion_code: Option<PromoCode>,
     /// `Idempotency-Key` and a fingerprint of the request it came with.
     pub idempotency: Option<(String, String)>,
 }
@@ -420,9 +426,13 @@ impl Orders {
             field: if from_cart { "cart" } else { "items" },
             reason: Invalid::new(reason),
         };
-        let wanted: Vec<Wanted> = match &request.items {
-            Some(items) => items.clone(),
-            None => self.carts.lines(&request.user).await?.into_iter().map(Wanted::from).collect(),
+        let (wanted, code): (Vec<Wanted>, _) = match &request.items {
+            Some(items) => (items.clone(), request.promotion_code.clone()),
+            None => {
+                let cart = self.carts.contents(&request.user).await?;
+                let code = request.promotion_code.clone().or(cart.promotion_code);
+                (cart.lines.into_iter().map(Wanted::from).collect(), code)
+            }
         };
         if wanted.is_empty() {
             return Err(if from_cart { OrderError::EmptyCart } else { invalid("has nothing to order") });
@@ -441,8 +451,11 @@ impl Orders {
         if per_product.values().sum::<i64>() > unpaid_units {
             return Err(OrderError::OverLimit { limit: Limit::UnpaidUnits, max: unpaid_units });
         }
-        let (request, wanted) = (&request, &wanted[..]);
-        retrying(|| OrderError::Contention, move || self.try_checkout(request, wanted, from_cart)).await
+        let (request, wanted, code) = (&request, &wanted[..], code.as_ref());
+        // Automatic promotions a lost race found used up: priced without on the next attempt.
+        let exhausted = &std::sync::Mutex::new(Usage::default());
+        retrying(|| OrderError::Contention, move || self.try_checkout(request, wanted, from_cart, code, exhausted))
+            .await
     }
 
     /// The order's lines, priced from `products` as read: each wanted variant once (its
@@ -481,6 +494,7 @@ impl Orders {
                 unit_price: variant.price,
                 quantity,
                 line_total: variant.price.times(quantity),
+                discount: None,
                 tax: None,
             });
         }
@@ -540,9 +554,11 @@ impl Orders {
         request: &CheckoutRequest,
         wanted: &[Wanted],
         from_cart: bool,
+        code: Option<&PromoCode>,
+        exhausted: &std::sync::Mutex<Usage>,
     ) -> Result<Option<Checkout>> {
         let (products, settings) = pricing::read_products(&*self.table, wanted.iter().map(|w| w.product), true).await?;
-        let (tax, shipping) = settings.expect("asked for");
+        let settings = settings.expect("asked for");
         let mut lines = Self::lines(&products, wanted)?;
         let currency = lines[0].unit_price.currency;
         if lines.iter().any(|l| l.unit_price.currency != currency) {
@@ -554,14 +570,17 @@ impl Orders {
                 .iter()
                 .map(|l| {
                     let variant = products[&l.product_id].variant(&l.variant_id).expect("priced above");
-                    BasketLine::of(variant, l.quantity)
+                    BasketLine::of(&products[&l.product_id], variant, l.quantity)
                 })
                 .collect(),
         };
         let to = Destination::from(&request.shipping_address);
-        let quote = pricing::quote(&basket, &to, request.shipping_option.as_ref(), &shipping, &tax)?;
-        for (line, taxed) in lines.iter_mut().zip(quote.lines) {
-            line.tax = Some(taxed);
+        let usage = exhausted.lock().expect("not poisoned").clone();
+        let pricer = Pricer::new(&settings, code).with_usage(usage);
+        let quote = pricer.quote(&basket, &to, request.shipping_option.as_ref())?;
+        for (line, price) in lines.iter_mut().zip(quote.lines) {
+            line.discount = (price.discount.amount > 0).then_some(price.discount);
+            line.tax = Some(price.taxed);
         }
         let now = Timestamp::now();
         let order = Order {
@@ -571,6 +590,7 @@ impl Orders {
             total: quote.totals.total,
             totals: Some(quote.totals),
             shipping: quote.shipping,
+            promotions: quote.promotions,
             lines,
             shipping_address: request.shipping_address.clone(),
             tracking_number: None,
@@ -600,6 +620,10 @@ impl Orders {
         let (taken, moves) = Self::stock_writes(&products, &order.lines, -1, now).expect("stock was checked above");
         let stock_writes = writes.len()..writes.len() + taken.len();
         writes.extend(taken);
+        // The promotions' counts, each refused past its limits.
+        let counted = promotions::counting(&order.promotions, &settings.promotions, &request.user, 1);
+        let counts = writes.len()..writes.len() + counted.len();
+        writes.extend(counted);
         let created = order.created_key();
         writes.push(Write::create(order.item()));
         writes.push(Write::put(order.row(keys::orders_row(&created, &order.id))));
@@ -625,6 +649,18 @@ impl Orders {
                 match self.limit_passed(&request.user, units).await? {
                     Some(passed) => Err(passed),
                     None => Ok(None),
+                }
+            }
+            Err(WriteError::ConditionFailed { index: Some(i) }) if counts.contains(&i) => {
+                // A promotion was used up meanwhile: a code's is refused, an automatic one is
+                // left out of the next attempt.
+                let used = &order.promotions[(i - counts.start) / 2];
+                match &used.code {
+                    Some(code) => Err(QuoteError::from(PromotionError::UsedUp(code.to_string())).into()),
+                    None => {
+                        exhausted.lock().expect("not poisoned").exhaust(used.id.clone());
+                        Ok(None)
+                    }
                 }
             }
             Err(e) if lost_race(&e, stock_writes) => Ok(None),
@@ -721,6 +757,8 @@ impl Orders {
             writes.push(Write::update(keys::unpaid(&order.user_id), released));
         }
         if next == OrderStatus::Cancelled {
+            // The promotions' uses go back, for other orders to have.
+            writes.extend(promotions::giving_back(&order.promotions, &order.user_id));
             // Stock goes back to the variants that still exist.
             let products = self.products(order.lines.iter().map(|l| l.product_id)).await?;
             let (stock_writes, moves) =

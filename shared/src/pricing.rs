@@ -1,11 +1,12 @@
 //! What a basket costs beyond its lines: shipping by zone and option, tax by destination and
 //! class, and the totals that add them up.
 //!
-//! The shop's settings are two items, each edited whole under its revision: the tax settings
-//! (whether prices include tax, and the rate table) and the shipping zones with their options.
-//! Checkout reads both in its one batch read, beside the products, and the order keeps what they
-//! gave (each line's net, tax and rate, the shipping charged, the totals), so a later change of
-//! a rate or a zone never changes a placed order.
+//! The shop's settings are three items, each edited whole under its revision: the tax settings
+//! (whether prices include tax, and the rate table), the shipping zones with their options, and
+//! the promotions ([`crate::promotions`]). Checkout reads them in its one batch read, beside the
+//! products, and the order keeps what they gave (each line's discount, net, tax and rate, the
+//! shipping charged, the promotions applied, the totals), so a later change of a rate, a zone or
+//! a promotion never changes a placed order.
 //!
 //! **A shop without zones** ships everywhere for nothing and takes no `shipping_option`; once
 //! it has zones, a checkout names one of the options that apply to its address and basket, and
@@ -19,10 +20,11 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    Address, Country, Currency, Handle, Invalid, Money, Name, Product, ProductId, Quantity, Region, TaxClass, TaxRate,
-    Taxed,
+    Address, Country, Handle, Invalid, Money, Name, Percent, Product, ProductId, Region, TaxClass, TaxRate, Taxed,
 };
+pub use crate::domain::{Basket, BasketLine};
 use crate::keys;
+use crate::promotions::{self, AppliedPromotion, PromoCode, Promotion, PromotionError, Promotions, Usage};
 use crate::table::{Condition, Item, Key, Table, Write, WriteError};
 use crate::time::Timestamp;
 
@@ -110,7 +112,7 @@ pub struct TaxRule {
     #[schema(value_type = Option<Region>)]
     pub region: Option<Region>,
     pub class: TaxClass,
-    pub rate: TaxRate,
+    pub rate: Percent,
 }
 
 /// The shop's tax settings: how prices are entered, and the rate table.
@@ -136,7 +138,7 @@ impl Default for TaxSettings {
 
 /// What tax comes from: the shop's own rate table ([`TaxSettings`]) here; a tax service's
 /// adapter answers the same two questions from its own tables.
-pub trait TaxRates {
+pub trait TaxRates: Send + Sync {
     /// Whether prices include tax.
     fn prices_include_tax(&self) -> bool;
     /// The rate of `class` at `to`.
@@ -376,46 +378,8 @@ impl Shipping {
     }
 }
 
-/// A line of a basket, as pricing needs it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BasketLine {
-    pub unit_price: Money,
-    pub quantity: Quantity,
-    pub weight_grams: u32,
-    pub tax_class: TaxClass,
-}
-
-impl BasketLine {
-    /// `quantity` of `variant` at its price.
-    pub fn of(variant: &crate::domain::Variant, quantity: Quantity) -> Self {
-        Self { unit_price: variant.price, quantity, weight_grams: variant.weight_grams, tax_class: variant.tax_class }
-    }
-
-    fn total(&self) -> Money {
-        self.unit_price.times(self.quantity)
-    }
-}
-
-/// What is bought, in one currency.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Basket {
-    pub currency: Currency,
-    pub lines: Vec<BasketLine>,
-}
-
-impl Basket {
-    /// The lines' prices added up (as entered: with tax if prices include it).
-    pub fn subtotal(&self) -> Money {
-        Money { amount: self.lines.iter().map(|l| l.total().amount).sum(), currency: self.currency }
-    }
-
-    pub fn weight_grams(&self) -> u64 {
-        self.lines.iter().map(|l| u64::from(l.weight_grams) * u64::from(l.quantity.get())).sum()
-    }
-}
-
-/// The shipping an order pays: the option, its price as entered, and that price's net, tax and
-/// rate.
+/// The shipping an order pays: the option, its price as entered, what promotions took off it,
+/// and the net, tax and rate of the rest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ShippingCharge {
     #[schema(value_type = Handle)]
@@ -424,10 +388,14 @@ pub struct ShippingCharge {
     pub name: Name,
     pub min_days: u16,
     pub max_days: u16,
+    /// The option's price for the basket, as prices are entered.
     pub price: Money,
+    /// What promotions took off it (free shipping).
+    pub discount: Money,
+    /// The net, tax and rate of what is left to pay.
     pub net: Money,
     pub tax: Money,
-    pub rate: TaxRate,
+    pub rate: Percent,
 }
 
 /// What an order costs, added up. With tax included in prices, `subtotal` and `shipping`
@@ -444,13 +412,21 @@ pub struct Totals {
     pub tax_included: bool,
 }
 
-/// A basket priced for a destination: each line's tax (in the basket's order), the shipping,
-/// and the totals.
+/// A basket priced for a destination: each line's discount and tax (in the basket's order),
+/// the shipping, the promotions applied, and the totals.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Quote {
-    pub lines: Vec<Taxed>,
+    pub lines: Vec<LinePrice>,
     pub shipping: Option<ShippingCharge>,
+    pub promotions: Vec<AppliedPromotion>,
     pub totals: Totals,
+}
+
+/// What a line pays: its discount, and the net, tax and rate of what is left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinePrice {
+    pub discount: Money,
+    pub taxed: Taxed,
 }
 
 /// Why a basket cannot be shipped as asked.
@@ -467,78 +443,132 @@ pub enum ShippingError {
     OptionUnavailable { option: String, available: Vec<String> },
 }
 
-/// Prices `basket` going to `to` with the shipping option named (none: a shop without zones).
-pub fn quote(
-    basket: &Basket,
-    to: &Destination,
-    option: Option<&Handle>,
-    shipping: &Shipping,
-    taxes: &dyn TaxRates,
-) -> Result<Quote, ShippingError> {
-    let charge = match (shipping.zones.is_empty(), option) {
-        (true, None) => None,
-        (_, option) => {
-            if shipping.zone_for(to).is_none() {
-                return Err(ShippingError::NotShippedTo(to.country.to_string()));
-            }
-            let available = shipping.options_for(to, basket);
-            let ids = || available.iter().map(|(o, _)| o.id.to_string()).collect::<Vec<_>>();
-            let Some(option) = option else { return Err(ShippingError::OptionRequired(ids())) };
-            let Some((chosen, price)) = available.iter().find(|(o, _)| o.id == *option) else {
-                return Err(ShippingError::OptionUnavailable { option: option.to_string(), available: ids() });
-            };
-            Some((*chosen, *price))
-        }
-    };
-    Ok(price(basket, to, charge, taxes))
+/// Why a basket cannot be priced as asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QuoteError {
+    #[error(transparent)]
+    Shipping(#[from] ShippingError),
+    #[error(transparent)]
+    Promotion(#[from] PromotionError),
 }
 
-/// The basket's tax and totals going to `to` before a shipping option is chosen (no shipping
-/// yet), if the shop ships there.
-pub fn before_shipping(
-    basket: &Basket,
-    to: &Destination,
-    shipping: &Shipping,
-    taxes: &dyn TaxRates,
-) -> Result<Quote, ShippingError> {
-    if !shipping.zones.is_empty() && shipping.zone_for(to).is_none() {
-        return Err(ShippingError::NotShippedTo(to.country.to_string()));
+/// The shop's pricing settings, read together.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Settings {
+    pub tax: TaxSettings,
+    pub shipping: Shipping,
+    pub promotions: Promotions,
+}
+
+/// What a basket is priced with: the settings, the code named (if any) and the time.
+pub struct Pricer<'a> {
+    pub settings: &'a Settings,
+    /// Answers the tax rates; the settings' own table unless an adapter stands in.
+    pub taxes: &'a dyn TaxRates,
+    pub code: Option<&'a PromoCode>,
+    /// How often the promotions were used (none: never).
+    pub usage: Usage,
+    pub now: Timestamp,
+}
+
+impl<'a> Pricer<'a> {
+    /// Priced with the shop's own rate table, at this moment.
+    pub fn new(settings: &'a Settings, code: Option<&'a PromoCode>) -> Self {
+        Self { settings, taxes: &settings.tax, code, usage: Usage::default(), now: Timestamp::now() }
     }
-    Ok(price(basket, to, None, taxes))
-}
 
-/// The basket's tax and totals, with `shipping` (an option and its price) if any.
-fn price(basket: &Basket, to: &Destination, shipping: Option<(&ShippingOption, Money)>, taxes: &dyn TaxRates) -> Quote {
-    let included = taxes.prices_include_tax();
-    let lines: Vec<Taxed> =
-        basket.lines.iter().map(|line| taxes.rate(to, line.tax_class).split(line.total(), included)).collect();
-    let shipping = shipping.map(|(option, price)| {
-        let taxed = taxes.rate(to, option.tax_class).split(price, included);
-        ShippingCharge {
-            option_id: option.id.clone(),
-            name: option.name.clone(),
-            min_days: option.min_days,
-            max_days: option.max_days,
-            price,
-            net: taxed.net,
-            tax: taxed.tax,
-            rate: taxed.rate,
+    /// With what `usage` says of the promotions' uses.
+    pub fn with_usage(self, usage: Usage) -> Self {
+        Self { usage, ..self }
+    }
+
+    /// Prices `basket` going to `to` with the shipping option named (none: a shop without
+    /// zones).
+    pub fn quote(&self, basket: &Basket, to: &Destination, option: Option<&Handle>) -> Result<Quote, QuoteError> {
+        let shipping = &self.settings.shipping;
+        let charge = match (shipping.zones.is_empty(), option) {
+            (true, None) => None,
+            (_, option) => {
+                if shipping.zone_for(to).is_none() {
+                    return Err(ShippingError::NotShippedTo(to.country.to_string()).into());
+                }
+                let available = shipping.options_for(to, basket);
+                let ids = || available.iter().map(|(o, _)| o.id.to_string()).collect::<Vec<_>>();
+                let Some(option) = option else { return Err(ShippingError::OptionRequired(ids()).into()) };
+                let Some((chosen, price)) = available.iter().find(|(o, _)| o.id == *option) else {
+                    let refused = ShippingError::OptionUnavailable { option: option.to_string(), available: ids() };
+                    return Err(refused.into());
+                };
+                Some((*chosen, *price))
+            }
+        };
+        self.price(basket, Some(to), charge)
+    }
+
+    /// The basket's discounts, tax and totals going to `to` before a shipping option is chosen
+    /// (no shipping yet), if the shop ships there; without a destination, its discounts (and
+    /// no tax).
+    pub fn before_shipping(&self, basket: &Basket, to: Option<&Destination>) -> Result<Quote, QuoteError> {
+        let shipping = &self.settings.shipping;
+        if let Some(to) = to
+            && !shipping.zones.is_empty()
+            && shipping.zone_for(to).is_none()
+        {
+            return Err(ShippingError::NotShippedTo(to.country.to_string()).into());
         }
-    });
-    let money = |amount: i64| Money { amount, currency: basket.currency };
-    let subtotal = basket.subtotal();
-    let shipping_price = shipping.as_ref().map_or(0, |s| s.price.amount);
-    let tax = lines.iter().map(|t| t.tax.amount).sum::<i64>() + shipping.as_ref().map_or(0, |s| s.tax.amount);
-    let total = subtotal.amount + shipping_price + if included { 0 } else { tax };
-    let totals = Totals {
-        subtotal,
-        discount: money(0),
-        shipping: money(shipping_price),
-        tax: money(tax),
-        total: money(total),
-        tax_included: included,
-    };
-    Quote { lines, shipping, totals }
+        self.price(basket, to, None)
+    }
+
+    /// The basket's discounts, tax and totals, with `shipping` (an option and its price) if any.
+    fn price(
+        &self,
+        basket: &Basket,
+        to: Option<&Destination>,
+        shipping: Option<(&ShippingOption, Money)>,
+    ) -> Result<Quote, QuoteError> {
+        let rate = |class| to.map_or(TaxRate::ZERO, |to| self.taxes.rate(to, class));
+        let money = |amount: i64| Money { amount, currency: basket.currency };
+        let shipping_price = shipping.map_or(0, |(_, price)| price.amount);
+        let off =
+            promotions::discounts(&self.settings.promotions, &self.usage, self.code, basket, shipping_price, self.now)?;
+        let included = self.taxes.prices_include_tax();
+        let lines: Vec<LinePrice> = basket
+            .lines
+            .iter()
+            .zip(&off.lines)
+            .map(|(line, &discount)| {
+                let paid = money(line.total().amount - discount);
+                LinePrice { discount: money(discount), taxed: rate(line.tax_class).split(paid, included) }
+            })
+            .collect();
+        let shipping = shipping.map(|(option, price)| {
+            let taxed = rate(option.tax_class).split(money(price.amount - off.shipping), included);
+            ShippingCharge {
+                option_id: option.id.clone(),
+                name: option.name.clone(),
+                min_days: option.min_days,
+                max_days: option.max_days,
+                price,
+                discount: money(off.shipping),
+                net: taxed.net,
+                tax: taxed.tax,
+                rate: taxed.rate,
+            }
+        });
+        let subtotal = basket.subtotal();
+        let discount = off.lines.iter().sum::<i64>() + off.shipping;
+        let tax = lines.iter().map(|l| l.taxed.tax.amount).sum::<i64>() + shipping.as_ref().map_or(0, |s| s.tax.amount);
+        let total = subtotal.amount - discount + shipping_price + if included { 0 } else { tax };
+        let totals = Totals {
+            subtotal,
+            discount: money(discount),
+            shipping: money(shipping_price),
+            tax: money(tax),
+            total: money(total),
+            tax_included: included,
+        };
+        Ok(Quote { lines, shipping, promotions: off.applied, totals })
+    }
 }
 
 /// The products named (those that exist) and, if `with_settings`, the pricing settings: one
@@ -547,7 +577,7 @@ pub async fn read_products(
     table: &dyn Table,
     ids: impl Iterator<Item = ProductId>,
     with_settings: bool,
-) -> anyhow::Result<(HashMap<ProductId, Product>, Option<(TaxSettings, Shipping)>)> {
+) -> anyhow::Result<(HashMap<ProductId, Product>, Option<Settings>)> {
     let ids: std::collections::BTreeSet<ProductId> = ids.collect();
     let mut keys: Vec<Key> = ids.iter().map(keys::product).collect();
     if with_settings {
@@ -571,10 +601,82 @@ pub enum SettingsError {
     /// `If-Match` named another revision.
     #[error("the settings changed meanwhile")]
     Stale,
-    #[error("zone not found")]
-    ZoneNotFound,
+    /// No zone or promotion of that id.
+    #[error("{0} not found")]
+    NotFound(&'static str),
     #[error(transparent)]
     Store(#[from] anyhow::Error),
+}
+
+/// A settings item, edited whole under its revision.
+trait Document: Serialize + serde::de::DeserializeOwned + Default {
+    /// Its key's name ([`keys::settings`]).
+    const NAME: &'static str;
+    fn revision(&mut self) -> (&mut u64, &mut Option<Timestamp>);
+    fn check(&self) -> Result<(), (&'static str, Invalid)>;
+}
+
+impl Document for TaxSettings {
+    const NAME: &'static str = "TAX";
+    fn revision(&mut self) -> (&mut u64, &mut Option<Timestamp>) {
+        (&mut self.version, &mut self.updated_at)
+    }
+    fn check(&self) -> Result<(), (&'static str, Invalid)> {
+        TaxSettings::check(self)
+    }
+}
+
+impl Document for Shipping {
+    const NAME: &'static str = "SHIPPING";
+    fn revision(&mut self) -> (&mut u64, &mut Option<Timestamp>) {
+        (&mut self.version, &mut self.updated_at)
+    }
+    fn check(&self) -> Result<(), (&'static str, Invalid)> {
+        Shipping::check(self)
+    }
+}
+
+impl Document for Promotions {
+    const NAME: &'static str = "PROMOTIONS";
+    fn revision(&mut self) -> (&mut u64, &mut Option<Timestamp>) {
+        (&mut self.version, &mut self.updated_at)
+    }
+    fn check(&self) -> Result<(), (&'static str, Invalid)> {
+        Promotions::check(self)
+    }
+}
+
+/// Something of a settings list with an id: a zone, a promotion.
+trait Listed {
+    fn id(&self) -> &Handle;
+}
+
+impl Listed for ShippingZone {
+    fn id(&self) -> &Handle {
+        &self.id
+    }
+}
+
+impl Listed for Promotion {
+    fn id(&self) -> &Handle {
+        &self.id
+    }
+}
+
+/// Puts `entry` in `list` in place of the one of its id, or at its end.
+fn upsert<T: Listed>(list: &mut Vec<T>, entry: T) -> Result<(), SettingsError> {
+    match list.iter_mut().find(|e| e.id() == entry.id()) {
+        Some(existing) => *existing = entry,
+        None => list.push(entry),
+    }
+    Ok(())
+}
+
+/// Takes the entry of `id` out of `list`.
+fn remove<T: Listed>(list: &mut Vec<T>, id: &Handle, what: &'static str) -> Result<(), SettingsError> {
+    let before = list.len();
+    list.retain(|e| e.id() != id);
+    if list.len() == before { Err(SettingsError::NotFound(what)) } else { Ok(()) }
 }
 
 /// The pricing settings over the table port.
@@ -588,33 +690,43 @@ impl Pricing {
         Self { table }
     }
 
-    /// The keys of both settings, for a batch read beside other items ([`Pricing::from_items`]).
-    pub fn keys() -> [Key; 2] {
-        [keys::settings("TAX"), keys::settings("SHIPPING")]
+    /// The keys of the settings, for a batch read beside other items ([`Pricing::from_items`]).
+    pub fn keys() -> [Key; 3] {
+        [TaxSettings::NAME, Shipping::NAME, Promotions::NAME].map(keys::settings)
     }
 
     /// The settings among `items` (a batch read of [`Pricing::keys`] and more), defaulted when
     /// absent; the items that are not settings are left in `items`.
-    pub fn from_items(items: &mut Vec<Item>) -> anyhow::Result<(TaxSettings, Shipping)> {
-        let [tax_key, shipping_key] = Self::keys();
-        let mut take = |key: &Key| items.iter().position(|i| i.key() == *key).map(|at| items.swap_remove(at));
-        let tax = take(&tax_key).map(|i| i.decode()).transpose()?.unwrap_or_default();
-        let shipping = take(&shipping_key).map(|i| i.decode()).transpose()?.unwrap_or_default();
-        Ok((tax, shipping))
+    pub fn from_items(items: &mut Vec<Item>) -> anyhow::Result<Settings> {
+        fn take<D: Document>(items: &mut Vec<Item>) -> anyhow::Result<D> {
+            let key = keys::settings(D::NAME);
+            let Some(at) = items.iter().position(|i| i.key() == key) else { return Ok(D::default()) };
+            items.swap_remove(at).decode()
+        }
+        Ok(Settings { tax: take(items)?, shipping: take(items)?, promotions: take(items)? })
     }
 
-    /// Both settings, in one batch read.
-    pub async fn read(&self) -> anyhow::Result<(TaxSettings, Shipping)> {
+    /// Every setting, in one batch read.
+    pub async fn read(&self) -> anyhow::Result<Settings> {
         let mut items = self.table.batch_get(&Self::keys()).await?;
         Self::from_items(&mut items)
     }
 
+    async fn document<D: Document>(&self) -> anyhow::Result<D> {
+        let item = self.table.get(&keys::settings(D::NAME)).await?;
+        Ok(item.map(|i| i.decode()).transpose()?.unwrap_or_default())
+    }
+
     pub async fn tax(&self) -> anyhow::Result<TaxSettings> {
-        Ok(self.read().await?.0)
+        self.document().await
     }
 
     pub async fn shipping(&self) -> anyhow::Result<Shipping> {
-        Ok(self.read().await?.1)
+        self.document().await
+    }
+
+    pub async fn promotions(&self) -> anyhow::Result<Promotions> {
+        self.document().await
     }
 
     /// Replaces the tax settings, if they are still at revision `expected` (`None`: whatever
@@ -625,66 +737,76 @@ impl Pricing {
         rates: Vec<TaxRule>,
         expected: Option<u64>,
     ) -> Result<TaxSettings, SettingsError> {
-        let current = self.tax().await?.version;
-        let settings =
-            TaxSettings { prices_include_tax, rates, version: current + 1, updated_at: Some(Timestamp::now()) };
-        settings.check().map_err(|(field, reason)| SettingsError::Invalid { field, reason })?;
-        self.save(Item::new(&keys::settings("TAX"), &settings), current, expected).await?;
-        Ok(settings)
-    }
-
-    /// Adds the zone, or replaces the zone of its id, if the zones are still at revision
-    /// `expected` (`None`: whatever they are); answers the zones after.
-    pub async fn put_zone(&self, zone: ShippingZone, expected: Option<u64>) -> Result<Shipping, SettingsError> {
-        self.edit_zones(expected, |zones| {
-            match zones.iter_mut().find(|z| z.id == zone.id) {
-                Some(existing) => *existing = zone,
-                None => zones.push(zone),
-            }
+        self.edit(expected, |tax: &mut TaxSettings| {
+            (tax.prices_include_tax, tax.rates) = (prices_include_tax, rates);
             Ok(())
         })
         .await
     }
 
+    /// Adds the zone, or replaces the zone of its id, if the zones are still at revision
+    /// `expected` (`None`: whatever they are); answers the zones after.
+    pub async fn put_zone(&self, zone: ShippingZone, expected: Option<u64>) -> Result<Shipping, SettingsError> {
+        self.edit(expected, |s: &mut Shipping| upsert(&mut s.zones, zone)).await
+    }
+
     /// Removes a zone, if the zones are still at revision `expected` (`None`: whatever they
     /// are).
     pub async fn delete_zone(&self, id: &Handle, expected: Option<u64>) -> Result<Shipping, SettingsError> {
-        self.edit_zones(expected, |zones| {
-            let before = zones.len();
-            zones.retain(|z| z.id != *id);
-            if zones.len() == before { Err(SettingsError::ZoneNotFound) } else { Ok(()) }
-        })
-        .await
+        self.edit(expected, |s: &mut Shipping| remove(&mut s.zones, id, "shipping zone")).await
     }
 
-    async fn edit_zones(
+    /// How many orders each promotion was used for (cancelled ones not counted).
+    pub async fn uses(&self, promotions: &Promotions) -> anyhow::Result<std::collections::BTreeMap<String, i64>> {
+        let keys: Vec<Key> = promotions.promotions.iter().map(|p| keys::promotion_uses(&p.id)).collect();
+        let mut uses: std::collections::BTreeMap<String, i64> =
+            promotions.promotions.iter().map(|p| (p.id.to_string(), 0)).collect();
+        for item in self.table.batch_get(&keys).await? {
+            if let Some(id) = item.key().pk.strip_prefix("PROMOTION#") {
+                uses.insert(id.to_owned(), item.int("uses").unwrap_or(0));
+            }
+        }
+        Ok(uses)
+    }
+
+    /// Adds the promotion, or replaces the one of its id, as [`Pricing::put_zone`] does zones.
+    pub async fn put_promotion(
+        &self,
+        promotion: Promotion,
+        expected: Option<u64>,
+    ) -> Result<Promotions, SettingsError> {
+        self.edit(expected, |p: &mut Promotions| upsert(&mut p.promotions, promotion)).await
+    }
+
+    /// Removes a promotion (orders that used it keep what it gave them).
+    pub async fn delete_promotion(&self, id: &Handle, expected: Option<u64>) -> Result<Promotions, SettingsError> {
+        self.edit(expected, |p: &mut Promotions| remove(&mut p.promotions, id, "promotion")).await
+    }
+
+    /// The setting after `edit`, checked and written over the revision read, if that is the
+    /// revision `expected` (`None`: any) and is still stored.
+    async fn edit<D: Document>(
         &self,
         expected: Option<u64>,
-        edit: impl FnOnce(&mut Vec<ShippingZone>) -> Result<(), SettingsError>,
-    ) -> Result<Shipping, SettingsError> {
-        let mut shipping = self.shipping().await?;
-        let current = shipping.version;
-        edit(&mut shipping.zones)?;
-        shipping.check().map_err(|(field, reason)| SettingsError::Invalid { field, reason })?;
-        shipping.version = current + 1;
-        shipping.updated_at = Some(Timestamp::now());
-        self.save(Item::new(&keys::settings("SHIPPING"), &shipping), current, expected).await?;
-        Ok(shipping)
-    }
-
-    /// Writes `item` over the one read at revision `current` (0: none stored yet), if that is
-    /// the revision `expected` and is still stored.
-    async fn save(&self, item: Item, current: u64, expected: Option<u64>) -> Result<(), SettingsError> {
+        edit: impl FnOnce(&mut D) -> Result<(), SettingsError>,
+    ) -> Result<D, SettingsError> {
+        let mut document: D = self.document().await?;
+        let current = *document.revision().0;
         if expected.is_some_and(|expected| expected != current) {
             return Err(SettingsError::Stale);
         }
+        edit(&mut document)?;
+        document.check().map_err(|(field, reason)| SettingsError::Invalid { field, reason })?;
+        let (version, updated_at) = document.revision();
+        (*version, *updated_at) = (current + 1, Some(Timestamp::now()));
+        let item = Item::new(&keys::settings(D::NAME), &document);
         let write = if current == 0 {
             Write::create(item)
         } else {
             Write::put(item).when(Condition::equals("version", current))
         };
         match self.table.write(write).await {
-            Ok(()) => Ok(()),
+            Ok(()) => Ok(document),
             Err(WriteError::ConditionFailed { .. }) => Err(SettingsError::Stale),
             Err(e) => Err(SettingsError::Store(e.into())),
         }
@@ -694,6 +816,7 @@ impl Pricing {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{CategorySlug, Currency, Quantity};
     use serde_json::json;
 
     fn eur(amount: i64) -> Money {
@@ -710,6 +833,8 @@ mod tests {
             lines: lines
                 .iter()
                 .map(|&(price, quantity, weight_grams, tax_class)| BasketLine {
+                    product: ProductId::parse("01JD0000000000000000000001").unwrap(),
+                    category: CategorySlug::parse("home").unwrap(),
                     unit_price: eur(price),
                     quantity: Quantity::new(i64::from(quantity)).unwrap(),
                     weight_grams,
@@ -752,6 +877,18 @@ mod tests {
         .unwrap()
     }
 
+    /// Prices as checkout does, with these settings and no promotions.
+    fn quote(
+        basket: &Basket,
+        to: &Destination,
+        option: Option<&Handle>,
+        shipping: &Shipping,
+        tax: &TaxSettings,
+    ) -> Result<Quote, QuoteError> {
+        let settings = Settings { tax: tax.clone(), shipping: shipping.clone(), promotions: Promotions::default() };
+        Pricer::new(&settings, None).quote(basket, to, option)
+    }
+
     fn handle(id: &str) -> Handle {
         Handle::parse(id).unwrap()
     }
@@ -791,13 +928,16 @@ mod tests {
         let (shipping, tax) = (zones(), taxes(true));
         let b = basket(&[(1000, 1, 300, TaxClass::Standard)]);
         let de = to("DE", None);
-        assert_eq!(quote(&b, &to("FR", None), None, &shipping, &tax), Err(ShippingError::NotShippedTo("FR".into())));
+        assert_eq!(
+            quote(&b, &to("FR", None), None, &shipping, &tax),
+            Err(QuoteError::Shipping(ShippingError::NotShippedTo("FR".into())))
+        );
         assert!(
-            matches!(quote(&b, &de, None, &shipping, &tax), Err(ShippingError::OptionRequired(ids)) if ids.len() == 2)
+            matches!(quote(&b, &de, None, &shipping, &tax), Err(QuoteError::Shipping(ShippingError::OptionRequired(ids))) if ids.len() == 2)
         );
         assert!(matches!(
             quote(&b, &de, Some(&handle("us-ground")), &shipping, &tax),
-            Err(ShippingError::OptionUnavailable { .. })
+            Err(QuoteError::Shipping(ShippingError::OptionUnavailable { .. }))
         ));
         let q = quote(&b, &de, Some(&handle("de-express")), &shipping, &tax).unwrap();
         assert_eq!(q.shipping.unwrap().price.amount, 990);
@@ -811,7 +951,8 @@ mod tests {
         // 2 x 10.00 at 19 % and a 7 % book of 15.00, shipped for 4.90 at 19 %.
         let b = basket(&[(1000, 2, 300, TaxClass::Standard), (1500, 1, 500, TaxClass::Reduced)]);
         let q = quote(&b, &to("DE", None), Some(&handle("de-standard")), &shipping, &tax).unwrap();
-        let lines: Vec<_> = q.lines.iter().map(|t| (t.net.amount, t.tax.amount, t.rate.to_string())).collect();
+        let lines: Vec<_> =
+            q.lines.iter().map(|l| (l.taxed.net.amount, l.taxed.tax.amount, l.taxed.rate.to_string())).collect();
         assert_eq!(lines, [(1681, 319, "19".into()), (1402, 98, "7".into())]);
         let s = q.shipping.unwrap();
         assert_eq!((s.price.amount, s.net.amount, s.tax.amount), (490, 412, 78));
@@ -826,7 +967,7 @@ mod tests {
         let b = basket(&[(1999, 3, 300, TaxClass::Standard)]);
         let q = quote(&b, &to("US", Some("CA")), Some(&handle("us-ground")), &shipping, &tax).unwrap();
         // 59.97 at 7.25 %: 4.3478 -> 4.35; shipping 15.00 at 7.25 %: 1.0875 -> 1.09.
-        assert_eq!(q.lines[0].tax.amount, 435);
+        assert_eq!(q.lines[0].taxed.tax.amount, 435);
         assert_eq!(q.shipping.as_ref().unwrap().tax.amount, 109);
         let t = q.totals;
         assert_eq!((t.subtotal.amount, t.shipping.amount, t.tax.amount, t.total.amount), (5997, 1500, 544, 8041));
@@ -844,7 +985,7 @@ mod tests {
         assert_eq!(q.totals.tax.amount, 12);
         assert_eq!(TaxRate::parse("7").unwrap().split(eur(150), false).tax.amount, 11);
         assert_eq!(q.totals.total.amount, 150 + 12);
-        assert_eq!(q.lines.iter().map(|t| t.gross().amount).sum::<i64>(), q.totals.total.amount);
+        assert_eq!(q.lines.iter().map(|l| l.taxed.gross().amount).sum::<i64>(), q.totals.total.amount);
         // Tax included: 3 x 0.10 at 19 %: 1.597 cents each -> 2, against 4.79 -> 5 per order.
         let tax = taxes(true);
         let b =
@@ -852,7 +993,7 @@ mod tests {
         let q = quote(&b, &to("DE", None), None, &shipping, &tax).unwrap();
         assert_eq!(q.totals.tax.amount, 6);
         assert_eq!(TaxRate::parse("19").unwrap().split(eur(30), true).tax.amount, 5);
-        let nets: i64 = q.lines.iter().map(|t| t.net.amount).sum();
+        let nets: i64 = q.lines.iter().map(|l| l.taxed.net.amount).sum();
         assert_eq!(nets + q.totals.tax.amount, q.totals.total.amount);
     }
 

@@ -720,6 +720,7 @@ async fn requests_per_checkout() {
             ),
             shipping_address: shop_tests::shipping_address(),
             shipping_option: None,
+            promotion_code: None,
             idempotency: key,
         };
         orders.checkout(request).await.unwrap();

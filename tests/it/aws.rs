@@ -159,6 +159,7 @@ async fn dynamodb_checkouts_never_oversell() {
         items: Some(vec![shop::orders::Wanted::of(product.id, Quantity::new(1).unwrap())]),
         shipping_address: address.clone(),
         shipping_option: None,
+        promotion_code: None,
         idempotency: key.map(|k| (k.to_owned(), "fingerprint".to_owned())),
     };
     let buyers: Vec<UserId> = (0..8).map(|_| UserId::random()).collect();
@@ -184,6 +185,13 @@ async fn dynamodb_checkouts_never_oversell() {
     let ids: Vec<_> = futures::future::join_all(same_key).await.into_iter().map(Result::unwrap).collect();
     assert!(ids.iter().all(|id| *id == ids[0]), "one order for one key");
     assert_eq!(catalog.get(&product.id).await.unwrap().unwrap().stock, 9);
+}
+
+/// Promotion limits on DynamoDB: the counters move inside the checkout's transaction, so 50
+/// concurrent checkouts with a code of 10 uses give exactly 10 discounted orders.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_code_limits_hold_under_concurrent_checkouts() {
+    shop_tests::fifty_checkouts_share_ten_uses(dynamo().await).await;
 }
 
 fn event(kind: EventKind) -> Event {

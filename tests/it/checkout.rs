@@ -288,3 +288,90 @@ async fn a_us_shop_adds_tax_by_state() {
             + placed["shipping"]["tax"]["amount"].as_i64().unwrap();
     assert_eq!(lines_and_shipping, 544, "the total's tax is its lines' and the shipping's");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_checkouts_share_a_code_of_ten_uses() {
+    let app = TestApp::spawn().await;
+    shop_tests::fifty_checkouts_share_ten_uses(app.running.table.clone()).await;
+}
+
+#[tokio::test]
+async fn a_code_in_the_cart_discounts_its_lines_and_the_order_keeps_it() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    configure(&app, &admin, true, eu_rates(), eu_zones()).await;
+    let books = json!({"id": "books20", "name": "20 % off books", "code": "books20",
+        "discount": {"type": "percentage", "percent": "20"},
+        "applies_to": {"type": "categories", "categories": ["books"]},
+        "per_customer_limit": 1, "active": true});
+    let put = |promotion: Value, tag: Option<&'static str>, token: &str| {
+        let (app, token) = (&app, token.to_owned());
+        let path = format!("/api/promotions/{}", promotion["id"].as_str().unwrap());
+        async move {
+            let headers: Vec<(&str, &str)> = tag.map(|t| ("if-match", t)).into_iter().collect();
+            app.send(Method::PUT, &path, Some(&token), Some(promotion), &headers).await
+        }
+    };
+    let (alice, _, _) = app.shopper("Alice").await;
+    put(books.clone(), Some("\"0\""), &alice).await.problem(403);
+    put(books.clone(), None, &admin).await.problem(428);
+    put(books.clone(), Some("\"0\""), &admin).await.expect(200);
+    let mut same_code = books.clone();
+    same_code["id"] = json!("books-again");
+    let refused = put(same_code, Some("\"1\""), &admin).await.problem(422);
+    assert!(refused.body["detail"].as_str().unwrap().contains("BOOKS20 belongs to two"), "{:#}", refused.body);
+
+    let lamp = app.product(&admin, "Desk lamp", "home", 2000, 20).await;
+    let book = app.product(&admin, "Field guide", "books", 1500, 20).await;
+    for id in [&lamp, &book] {
+        let path = format!("/api/cart/items/{id}");
+        app.call(Method::PUT, &path, Some(&alice), Some(json!({"quantity": 1}))).await.expect(200);
+    }
+    let code = |code: &str| json!({"code": code});
+    let unknown = app.call(Method::PUT, "/api/cart/promotion", Some(&alice), Some(code("NOPE"))).await.problem(409);
+    assert_eq!(unknown.body["type"], "/problems/promotion-unavailable");
+    let cart = app.call(Method::PUT, "/api/cart/promotion", Some(&alice), Some(code("books20"))).await.expect(200).body;
+    assert_eq!(cart["promotion_code"], "BOOKS20");
+    let discounts: Vec<&Value> = cart["lines"].as_array().unwrap().iter().map(|l| &l["discount"]).collect();
+    assert_eq!(discounts, [&Value::Null, &eur(300)], "20 % off the book only: {cart:#}");
+    assert_eq!(cart["promotions"][0]["amount"], eur(300));
+
+    // Totals: 35.00, less 3.00, 4.90 shipping; tax included, on what each line costs after its
+    // discount (20.00 -> 3.19, 12.00 -> 1.92) and on the shipping (0.78).
+    let priced = app.get("/api/cart?country=DE&shipping_option=de-standard", Some(&alice)).await.expect(200).body;
+    let totals = &priced["totals"];
+    assert_eq!(
+        (&totals["subtotal"], &totals["discount"], &totals["shipping"], &totals["tax"], &totals["total"]),
+        (&eur(3500), &eur(300), &eur(490), &eur(319 + 192 + 78), &eur(3690)),
+        "{priced:#}"
+    );
+    let body = json!({"shipping_address": address("DE", "10115", None), "shipping_option": "de-standard"});
+    let order = app.post("/api/orders", Some(&alice), body.clone()).await.expect(201).body;
+    assert_eq!((&order["totals"], &order["promotions"][0]["code"]), (totals, &json!("BOOKS20")));
+    let book_line = order["lines"].as_array().unwrap().iter().find(|l| l["product_id"] == book.as_str()).unwrap();
+    assert_eq!((&book_line["discount"], &book_line["tax"]["net"]), (&eur(300), &eur(1008)));
+    assert_eq!(
+        app.get("/api/cart", Some(&alice)).await.body["promotion_code"],
+        Value::Null,
+        "the code went with the order"
+    );
+    let uses = || async { app.get("/api/promotions", Some(&admin)).await.expect(200).body["uses"]["books20"].clone() };
+    assert_eq!(uses().await, 1);
+
+    // One use per customer: the code is refused the second time, at the cart and at checkout.
+    let path = format!("/api/cart/items/{book}");
+    app.call(Method::PUT, &path, Some(&alice), Some(json!({"quantity": 1}))).await.expect(200);
+    let again = app.call(Method::PUT, "/api/cart/promotion", Some(&alice), Some(code("BOOKS20"))).await.problem(409);
+    assert!(again.body["detail"].as_str().unwrap().contains("used as often"), "{:#}", again.body);
+    let mut with_code = body.clone();
+    with_code["promotion_code"] = json!("books20");
+    app.post("/api/orders", Some(&alice), with_code.clone()).await.problem(409);
+
+    // Cancelling gives the use back: the code works again.
+    let id = order["id"].as_str().unwrap();
+    app.call(Method::POST, &format!("/api/orders/{id}/cancel"), Some(&alice), None).await.expect(200);
+    assert_eq!(uses().await, 0);
+    let second = app.post("/api/orders", Some(&alice), with_code).await.expect(201).body;
+    assert_eq!(second["totals"]["discount"], eur(300));
+    app.call(Method::DELETE, "/api/cart/promotion", Some(&alice), None).await.problem(404);
+}

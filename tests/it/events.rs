@@ -152,6 +152,7 @@ async fn world() -> World {
             items: Some(vec![shop::orders::Wanted::of(product, Quantity::new(1).unwrap())]),
             shipping_address: shop_tests::shipping_address(),
             shipping_option: None,
+            promotion_code: None,
             idempotency: None,
         };
         orders.checkout(request).await.unwrap().order

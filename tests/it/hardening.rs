@@ -481,6 +481,7 @@ fn partitions() -> BTreeMap<&'static str, String> {
         ("import", stem(&keys::import("01JD0000000000000000000005").pk, "01JD0000000000000000000005")),
         ("upload", stem(&keys::upload(&upload).pk, &upload.to_string())),
         ("settings", stem(&keys::settings("TAX").pk, "TAX")),
+        ("promotion", stem(&keys::promotion_uses(&shop::domain::Handle::parse("spring").unwrap()).pk, "spring")),
         ("category", stem(&keys::category_partition(&category), "lamps")),
         ("categories", keys::CATEGORIES_PARTITION.to_owned()),
         ("order", stem(&keys::order(&order).pk, &order.to_string())),
@@ -518,17 +519,21 @@ fn expected_access() -> BTreeMap<&'static str, (Vec<&'static str>, Vec<&'static 
         ),
         // The cart's lines, the products priced from, and the marker naming a variant's product.
         // The cart, and the pricing settings it is priced by and the back office edits.
-        ("CartFunction", (vec!["revoked", "user", "product", "variant", "settings"], vec![])),
+        ("CartFunction", (vec!["revoked", "user", "product", "variant", "settings", "promotion"], vec![])),
         // Checkout: stock and pricing settings, the order, its list rows and events, the cart and
         // idempotency record.
         (
             "OrdersFunction",
-            (vec!["revoked", "user", "product", "order", "orders", "status", "event", "settings"], vec!["user"]),
+            (
+                vec!["revoked", "user", "product", "order", "orders", "status", "event", "settings", "promotion"],
+                vec!["user"],
+            ),
         ),
         // The order and its payment answers (under the order), status rows, events, webhook
         // events, and the user's count of unpaid orders (a paid or cancelled order leaves it).
         ("PaymentsFunction", (vec!["revoked", "order", "status", "event", "webhook", "user"], vec![])),
-        ("ExpiryFunction", (vec!["status", "order", "product", "event", "webhook", "user"], vec![])),
+        // Expiry gives an unpaid order's stock and promotions' uses back.
+        ("ExpiryFunction", (vec!["status", "order", "product", "event", "webhook", "user", "promotion"], vec![])),
         ("PublisherFunction", (vec![], vec![])),
         ("NotificationsFunction", (vec!["user", "processed by notifications", "event"], vec![])),
         ("SalesFunction", (vec!["processed by sales", "product"], vec![])),

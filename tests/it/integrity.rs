@@ -41,6 +41,7 @@ impl World {
             items: Some(vec![shop::orders::Wanted::of(product, Quantity::new(quantity).unwrap())]),
             shipping_address: shipping_address(),
             shipping_option: None,
+            promotion_code: None,
             idempotency: None,
         }
     }

@@ -52,6 +52,7 @@ fn order(amount: i64, currency: &str) -> Order {
         total: Money { amount, currency: Currency::parse(currency).unwrap() },
         totals: None,
         shipping: None,
+        promotions: Vec::new(),
         shipping_address: shop_tests::shipping_address(),
         tracking_number: None,
         payment: None,
@@ -626,6 +627,7 @@ async fn shop_with_paypal(fake: &FakePaypal) -> (shop::payments::Payments, Order
         items: Some(vec![shop::orders::Wanted::of(product.id, Quantity::new(1).unwrap())]),
         shipping_address: shop_tests::shipping_address(),
         shipping_option: None,
+        promotion_code: None,
         idempotency: None,
     };
     let order = shop::orders::Orders::new(table.clone()).checkout(request).await.unwrap().order;

@@ -274,6 +274,7 @@ async fn migrates_products_to_variants(table: Arc<dyn Table>) {
         items: None,
         shipping_address: shipping_address(),
         shipping_option: None,
+        promotion_code: None,
         idempotency: None,
     };
     let placed = orders.checkout(request).await.unwrap().order;

@@ -430,3 +430,57 @@ impl shop::table::Table for Interfering {
         self.inner.update(key, update, condition).await
     }
 }
+
+/// 50 concurrent checkouts, each by its own customer of its own product, with a code limited to
+/// 10 uses: exactly 10 orders get the discount and 40 are refused, whatever the backend; a
+/// cancelled order gives its use back. Answers nothing: it asserts.
+pub async fn fifty_checkouts_share_ten_uses(table: std::sync::Arc<dyn shop::table::Table>) {
+    use shop::orders::{CancelReason, CheckoutRequest, OrderError, Orders, Transition, Wanted};
+    use shop::pricing::{Pricing, QuoteError};
+    use shop::promotions::{PromoCode, PromotionError};
+    let suffix = ulid::Ulid::new().to_string().to_lowercase();
+    let code = PromoCode::parse(&format!("TEN{}", &suffix[16..])).unwrap();
+    let promotion = json!({"id": format!("ten-{suffix}"), "name": "10 % for ten orders", "code": code,
+        "discount": {"type": "percentage", "percent": "10"}, "applies_to": {"type": "order"},
+        "usage_limit": 10, "active": true});
+    let pricing = Pricing::new(table.clone());
+    pricing.put_promotion(serde_json::from_value(promotion).unwrap(), None).await.unwrap();
+    let catalog = shop::catalog::Catalog::new(table.clone());
+    let orders = Orders::new(table.clone());
+    let mut requests = Vec::new();
+    for i in 0..50 {
+        let sku = format!("PROMO-{suffix}-{i}");
+        let product = draft(&sku, "Lamp", "lighting", 1000).create(&catalog, stock(5)).await;
+        requests.push(CheckoutRequest {
+            user: shop::domain::UserId::random(),
+            items: Some(vec![Wanted::of(product.id, shop::domain::Quantity::new(1).unwrap())]),
+            shipping_address: shipping_address(),
+            shipping_option: None,
+            promotion_code: Some(code.clone()),
+            idempotency: None,
+        });
+    }
+    let results = futures::future::join_all(requests.iter().map(|r| orders.checkout(r.clone()))).await;
+    let placed: Vec<shop::orders::Order> =
+        results.iter().filter_map(|r| r.as_ref().ok()).map(|c| c.order.clone()).collect();
+    let used_up = results
+        .iter()
+        .filter(|r| matches!(r, Err(OrderError::Pricing(QuoteError::Promotion(PromotionError::UsedUp(_))))))
+        .count();
+    let others: Vec<String> = results.iter().filter_map(|r| r.as_ref().err()).map(ToString::to_string).collect();
+    assert_eq!((placed.len(), used_up), (10, 40), "{others:?}");
+    assert!(placed.iter().all(|o| o.promotions.len() == 1 && o.total.amount == 900), "10 % off each");
+    let promotions = pricing.promotions().await.unwrap();
+    let id = format!("ten-{suffix}");
+    let uses = || async { pricing.uses(&promotions).await.unwrap()[&id] };
+    assert_eq!(uses().await, 10);
+
+    // A cancelled order gives its use back, and the next checkout gets it.
+    let first = &placed[0];
+    orders.transition(&first.id, Transition::Cancel(CancelReason::Shopper), first.user_id.as_str()).await.unwrap();
+    assert_eq!(uses().await, 9);
+    let refused = requests.iter().position(|r| !placed.iter().any(|o| o.user_id == r.user)).unwrap();
+    let again = orders.checkout(requests[refused].clone()).await.unwrap();
+    assert_eq!(again.order.promotions[0].amount.amount, 100);
+    assert_eq!(uses().await, 10);
+}

@@ -4,7 +4,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use shop::cart::{CartView, Carts, Line, ShippingQuote};
 use shop::catalog::Catalog;
 use shop::domain::{Country, Handle, Quantity, Region, VariantId};
@@ -12,7 +12,9 @@ use shop::http::caller::Revocations;
 use shop::http::{Caller, IfMatch, Json, Query, Versioned};
 use shop::openapi::Shared;
 use shop::pricing::{Destination, Pricing, Shipping, ShippingZone, TaxRule, TaxSettings};
+use shop::promotions::{PromoCode, Promotion, Promotions};
 use shop::{Error, Result};
+use std::collections::BTreeMap;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 /// What the cart service needs.
@@ -47,8 +49,124 @@ struct Doc;
 shop::service!(
     CartState,
     Doc,
-    [get_cart, clear_cart, set_item, remove_item, shipping_options, get_tax, set_tax, get_zones, put_zone, delete_zone]
+    [
+        get_cart,
+        clear_cart,
+        set_item,
+        remove_item,
+        shipping_options,
+        apply_code,
+        remove_code,
+        get_tax,
+        set_tax,
+        get_zones,
+        put_zone,
+        delete_zone,
+        get_promotions,
+        put_promotion,
+        delete_promotion
+    ]
 );
+
+/// A discount code for the cart.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeBody {
+    #[schema(value_type = PromoCode)]
+    code: String,
+}
+
+/// Apply a discount code to the cart (one at a time: it replaces the one before). Answers the
+/// cart with what the code takes off.
+#[utoipa::path(put, path = "/api/cart/promotion", tag = "cart", security(("cognito" = [])), request_body = CodeBody,
+    responses((status = 200, body = CartView), (status = 401, body = shop::error::Problem),
+              (status = 409, body = shop::error::Problem, description = "`/problems/promotion-unavailable`: no such \
+              code, not running now, or used as often as it may be"),
+              (status = 422, body = shop::error::Problem)))]
+async fn apply_code(
+    State(state): State<CartState>,
+    caller: Caller,
+    Json(body): Json<CodeBody>,
+) -> Result<Json<CartView>> {
+    let code = PromoCode::parse(&body.code).map_err(|e| Error::invalid("code", e))?;
+    state.carts.set_promotion(&caller.user_id, &code).await?;
+    Ok(Json(state.carts.view(&caller.user_id, None).await?))
+}
+
+/// Take the discount code off the cart.
+#[utoipa::path(delete, path = "/api/cart/promotion", tag = "cart", security(("cognito" = [])),
+    responses((status = 204), (status = 401, body = shop::error::Problem), (status = 404, body = shop::error::Problem)))]
+async fn remove_code(State(state): State<CartState>, caller: Caller) -> Result<StatusCode> {
+    if state.carts.clear_promotion(&caller.user_id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(Error::NotFound("discount code"))
+    }
+}
+
+/// The shop's promotions, with how many orders each was used for.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PromotionsView {
+    #[serde(flatten)]
+    promotions: Promotions,
+    /// Orders each promotion was used for, by id (cancelled ones give theirs back).
+    uses: BTreeMap<String, i64>,
+}
+
+/// The promotions (admin), with their uses.
+#[utoipa::path(get, path = "/api/promotions", tag = "settings", security(("cognito" = [])),
+    responses((status = 200, body = PromotionsView), (status = 403, body = shop::error::Problem)))]
+async fn get_promotions(State(state): State<CartState>, caller: Caller) -> Result<Versioned<PromotionsView>> {
+    caller.require_admin()?;
+    let promotions = state.pricing.promotions().await?;
+    let uses = state.pricing.uses(&promotions).await?;
+    Ok(Versioned(promotions.version, PromotionsView { promotions, uses }))
+}
+
+/// Add a promotion, or replace the promotion of that id (admin). The promotions change as one:
+/// send `If-Match` with the ETag of `GET /api/promotions` (`"0"` before the first). Orders
+/// placed keep what a promotion gave them, whatever it becomes.
+#[utoipa::path(put, path = "/api/promotions/{promotion_id}", tag = "settings", security(("cognito" = [])),
+    request_body = Promotion,
+    params(("promotion_id" = String, Path), ("If-Match" = String, Header, description = "The promotions' ETag you read")),
+    responses((status = 200, body = Promotions), (status = 403, body = shop::error::Problem),
+              (status = 412, body = shop::error::Problem), (status = 422, body = shop::error::Problem),
+              (status = 428, body = shop::error::Problem, description = "No If-Match")))]
+async fn put_promotion(
+    State(state): State<CartState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    Json(promotion): Json<Promotion>,
+) -> Result<Versioned<Promotions>> {
+    caller.require_admin()?;
+    let id = Handle::parse(&id).map_err(|e| Error::invalid("promotion_id", e))?;
+    if promotion.id != id {
+        return Err(Error::invalid("id", shop::domain::Invalid::new("must be the promotion_id of the path")));
+    }
+    let promotions = state.pricing.put_promotion(promotion, if_match.required()?).await?;
+    tracing::info!(promotion = %id, revision = promotions.version, "promotion saved");
+    Ok(Versioned(promotions.version, promotions))
+}
+
+/// Remove a promotion (admin), with `If-Match` as for saving one.
+#[utoipa::path(delete, path = "/api/promotions/{promotion_id}", tag = "settings", security(("cognito" = [])),
+    params(("promotion_id" = String, Path), ("If-Match" = String, Header, description = "The promotions' ETag you read")),
+    responses((status = 200, body = Promotions), (status = 403, body = shop::error::Problem),
+              (status = 404, body = shop::error::Problem), (status = 412, body = shop::error::Problem),
+              (status = 428, body = shop::error::Problem, description = "No If-Match")))]
+async fn delete_promotion(
+    State(state): State<CartState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+) -> Result<Versioned<Promotions>> {
+    caller.require_admin()?;
+    let id = shop::http::path_id(&id, Handle::parse, "promotion")?;
+    let promotions = state.pricing.delete_promotion(&id, if_match.required()?).await?;
+    tracing::info!(promotion = %id, revision = promotions.version, "promotion removed");
+    Ok(Versioned(promotions.version, promotions))
+}
 
 /// Where the cart would go, to price its shipping and tax.
 #[derive(Debug, Deserialize, IntoParams)]

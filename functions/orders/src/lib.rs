@@ -11,6 +11,7 @@ use shop::http::caller::Revocations;
 use shop::http::{Caller, Json, Page, PageParams, PageQuery, Query, Versioned};
 use shop::openapi::Shared;
 use shop::orders::{CancelReason, CheckoutRequest, Order, OrderScope, Orders, Transition, Wanted};
+use shop::promotions::PromoCode;
 use shop::{Error, Result};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -67,6 +68,10 @@ pub struct OrderBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Handle>)]
     shipping_option: Option<String>,
+    /// A discount code; without it, a checkout of the cart uses the cart's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<PromoCode>)]
+    promotion_code: Option<String>,
 }
 
 /// An admin's status update.
@@ -133,12 +138,15 @@ async fn place_order(
         })
     });
     let option = v.optional("shipping_option", body.shipping_option.as_deref(), Handle::parse);
-    let (items, shipping_option) = v.finish(|| Some((items.map_or(Some(None), |i| i.map(Some))?, option?)))?;
+    let code = v.optional("promotion_code", body.promotion_code.as_deref(), PromoCode::parse);
+    let (items, shipping_option, promotion_code) =
+        v.finish(|| Some((items.map_or(Some(None), |i| i.map(Some))?, option?, code?)))?;
     let request = CheckoutRequest {
         user: caller.user_id.clone(),
         items,
         shipping_address: body.shipping_address,
         shipping_option,
+        promotion_code,
         idempotency: key.map(|k| (k, fingerprint)),
     };
     let checkout = state.orders.checkout(request).await?;

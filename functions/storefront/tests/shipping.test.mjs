@@ -6,12 +6,11 @@
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  shopperWith,
   ADDRESS,
   PASSWORD,
   accessibilityProblems,
   fillIn,
-  logIn,
-  newEmail,
   newPage,
   screenshot,
   settled,
@@ -19,20 +18,6 @@ import {
 } from './support.mjs';
 
 const world = useShop({SHOP_SEED_SHIPPING: 'true'});
-
-/** A confirmed shopper made through the API, logged in through the pages, with one `product`
- *  put in the cart from its page. */
-async function shopperWith(page, name, product) {
-  const email = newEmail(name.toLowerCase());
-  await world.shop.call('POST', '/api/users', world.admin, {email, password: PASSWORD, name});
-  await logIn(page, world.url, email, PASSWORD);
-  await page.goto(`${world.url}/#/product/${product.id}`);
-  await settled(page);
-  await page.getByLabel('Quantity').fill('1');
-  await page.getByRole('button', {name: 'Add to cart'}).click();
-  await page.getByText('Added.').waitFor();
-  return email;
-}
 
 /** A product of its own for each test: €12.50 (under the €50 that ships for free by
  *  Standard), light enough for Express's €9.90. */
@@ -47,7 +32,7 @@ function mug() {
 test('a shopper in Germany chooses Express, sees it and the VAT included in the totals, and the order keeps them', async () => {
   const product = await mug();
   const page = await newPage(world.browser);
-  const email = await shopperWith(page, 'Ada', product);
+  const email = await shopperWith(world, page, 'Ada', product);
   await page.goto(`${world.url}/#/checkout`);
   await settled(page);
   await fillIn(page, ADDRESS);
@@ -109,7 +94,7 @@ test('a shopper in Germany chooses Express, sees it and the VAT included in the 
 test('a country the shop does not ship to is said at the options, and a postal code unlike Germany’s at its field', async () => {
   const product = await mug();
   const page = await newPage(world.browser);
-  const email = await shopperWith(page, 'Grace', product);
+  const email = await shopperWith(world, page, 'Grace', product);
   await page.goto(`${world.url}/#/checkout`);
   await settled(page);
 

@@ -262,6 +262,20 @@ export function api(url) {
 }
 
 /** An address no other test uses. */
+/** A confirmed shopper made through the API, logged in through the pages, with one `product`
+ *  put in the cart from its page; answers their email. */
+export async function shopperWith(world, page, name, product) {
+  const email = newEmail(name.toLowerCase());
+  await world.shop.call('POST', '/api/users', world.admin, {email, password: PASSWORD, name});
+  await logIn(page, world.url, email, PASSWORD);
+  await page.goto(`${world.url}/#/product/${product.id}`);
+  await settled(page);
+  await page.getByLabel('Quantity').fill('1');
+  await page.getByRole('button', {name: 'Add to cart'}).click();
+  await page.getByText('Added.').waitFor();
+  return email;
+}
+
 export function newEmail(who) {
   return `${who}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@shop.test`;
 }

@@ -26,6 +26,7 @@ macro_rules! string_form {
     )+};
 }
 
+mod basket;
 mod contact;
 mod ids;
 mod money;
@@ -38,6 +39,7 @@ mod schema;
 mod tax;
 mod text;
 
+pub use basket::{Basket, BasketLine};
 pub use contact::{Address, Country, Email, Phone, PostalCode, Region};
 pub use ids::{ImageId, OrderId, ProductId, UploadId, UserId, VariantId, monotonic_ulid};
 pub use money::{Currency, Money};
@@ -49,7 +51,7 @@ pub use product::{
     Image, ImageSize, MAX_IMAGES, MAX_MEDIA, MAX_OPTIONS, MAX_VARIANTS, MAX_WEIGHT_GRAMS, OptionValues, Product,
     ProductOption, Variant, describe,
 };
-pub use tax::{TaxClass, TaxRate, Taxed};
+pub use tax::{Percent, TaxClass, TaxRate, Taxed};
 pub use text::{AltText, CategorySlug, Description, Handle, ImageUrl, Label, Name, Reason, Sku, TrackingNumber};
 
 /// Why a value was refused; the message is written for the API caller.

@@ -103,8 +103,11 @@ pub struct OrderLine {
     pub unit_price: Money,
     pub quantity: Quantity,
     pub line_total: Money,
-    /// The line total's net, tax and rate at checkout (absent on orders placed before the shop
-    /// computed tax).
+    /// What promotions took off the line total (absent when nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discount: Option<Money>,
+    /// The net, tax and rate of what the line costs after its discount (absent on orders placed
+    /// before the shop computed tax).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tax: Option<Taxed>,
 }
@@ -135,6 +138,8 @@ struct StoredLine {
     quantity: Quantity,
     line_total: Money,
     #[serde(default)]
+    discount: Option<Money>,
+    #[serde(default)]
     tax: Option<Taxed>,
 }
 
@@ -149,6 +154,7 @@ impl From<StoredLine> for OrderLine {
             unit_price: l.unit_price,
             quantity: l.quantity,
             line_total: l.line_total,
+            discount: l.discount,
             tax: l.tax,
         }
     }

@@ -53,7 +53,7 @@ macro_rules! schema {
 
 use super::{
     AltText, CategorySlug, Country, Currency, Description, Email, Handle, ImageId, ImageUrl, Label, Name, OrderId,
-    Phone, PostalCode, ProductId, Quantity, Reason, Region, Sku, Stock, TaxRate, TrackingNumber, UploadId, UserId,
+    Percent, Phone, PostalCode, ProductId, Quantity, Reason, Region, Sku, Stock, TrackingNumber, UploadId, UserId,
     VariantId,
 };
 
@@ -89,7 +89,7 @@ schema! {
     Region => string(
         "A subdivision (state, province): its ISO 3166-2 code after the country's", 1, 3, r"^ *[A-Za-z0-9]{1,3} *$", "CA",
     );
-    TaxRate => string("A percentage with at most two decimals, 0 to 100", 1, 6, r"^(100|[0-9]{1,2})(\.[0-9]{1,2})?$", "19");
+    Percent => string("A percentage with at most two decimals, 0 to 100", 1, 6, r"^(100|[0-9]{1,2})(\.[0-9]{1,2})?$", "19");
     Currency => ObjectBuilder::new()
         .schema_type(SchemaType::Type(Type::String))
         .description(Some("An ISO 4217 currency code"))

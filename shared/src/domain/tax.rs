@@ -49,26 +49,29 @@ impl TaxClass {
     }
 }
 
-/// A tax rate in hundredths of a percent (19 % is 1900, 7.25 % is 725), written as a
-/// percentage with at most two decimals (`"19"`, `"7.25"`). Between 0 and 100 %.
+/// A percentage in hundredths of a percent (19 % is 1900, 7.25 % is 725), written with at most
+/// two decimals (`"19"`, `"7.25"`). Between 0 and 100 %: a tax rate, a discount.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct TaxRate(u32);
+pub struct Percent(u32);
 
-impl TaxRate {
-    pub const ZERO: TaxRate = TaxRate(0);
+/// A tax rate: a [`Percent`].
+pub type TaxRate = Percent;
+
+impl Percent {
+    pub const ZERO: Percent = Percent(0);
     const HUNDRED_PERCENT: u32 = 10_000;
 
     /// From hundredths of a percent.
     pub fn from_hundredths(hundredths: u32) -> Result<Self, Invalid> {
         if hundredths > Self::HUNDRED_PERCENT {
-            return Err(Invalid::new("rate must be a percentage between 0 and 100"));
+            return Err(Invalid::new("must be a percentage between 0 and 100"));
         }
         Ok(Self(hundredths))
     }
 
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        let invalid = || Invalid::new(format!("rate \"{raw:.12}\" must be a percentage like \"19\" or \"7.25\""));
+        let invalid = || Invalid::new(format!("\"{raw:.12}\" must be a percentage like \"19\" or \"7.25\""));
         let (whole, fraction) = raw.split_once('.').unwrap_or((raw, ""));
         let digits = |s: &str, max: usize| s.len() <= max && s.bytes().all(|b| b.is_ascii_digit());
         if whole.is_empty() || !digits(whole, 3) || !digits(fraction, 2) || (raw.contains('.') && fraction.is_empty()) {
@@ -80,6 +83,12 @@ impl TaxRate {
 
     pub fn hundredths(self) -> u32 {
         self.0
+    }
+
+    /// This share of `amount` minor units, rounded half up.
+    pub fn of(self, amount: i64) -> i64 {
+        let share = half_up(i128::from(amount) * i128::from(self.0), i128::from(Self::HUNDRED_PERCENT));
+        i64::try_from(share).expect("a share is no larger than the amount")
     }
 
     /// How `amount` splits into net and tax at this rate, `amount` being gross (tax included)
@@ -98,7 +107,7 @@ impl TaxRate {
     }
 }
 
-impl std::fmt::Display for TaxRate {
+impl std::fmt::Display for Percent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.0 % 100 {
             0 => write!(f, "{}", self.0 / 100),
@@ -108,15 +117,15 @@ impl std::fmt::Display for TaxRate {
     }
 }
 
-impl TryFrom<String> for TaxRate {
+impl TryFrom<String> for Percent {
     type Error = Invalid;
     fn try_from(raw: String) -> Result<Self, Invalid> {
         Self::parse(&raw)
     }
 }
 
-impl From<TaxRate> for String {
-    fn from(rate: TaxRate) -> String {
+impl From<Percent> for String {
+    fn from(rate: Percent) -> String {
         rate.to_string()
     }
 }
@@ -132,7 +141,7 @@ fn half_up(n: i128, d: i128) -> i128 {
 pub struct Taxed {
     pub net: Money,
     pub tax: Money,
-    pub rate: TaxRate,
+    pub rate: Percent,
 }
 
 impl Taxed {
@@ -189,5 +198,6 @@ mod tests {
         // 0.10 gross at 19 %: 1.596... cents, to 2.
         assert_eq!(TaxRate::parse("19").unwrap().split(eur(10), true).tax.amount, 2);
         assert_eq!(half_up(-5, 2), -3);
+        assert_eq!(Percent::parse("10").unwrap().of(1995), 200, "199.5 cents: up to 200");
     }
 }

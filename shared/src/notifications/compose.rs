@@ -243,6 +243,7 @@ mod tests {
                 unit_price: eur(1500),
                 quantity: Quantity::new(3).unwrap(),
                 line_total: eur(4500),
+                discount: None,
                 tax: None,
             }],
             tracking_number: Some("1Z999AA10123456784".into()),

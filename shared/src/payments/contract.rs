@@ -40,6 +40,7 @@ pub fn order(amount: i64) -> Order {
         total: eur(amount),
         totals: None,
         shipping: None,
+        promotions: Vec::new(),
         shipping_address: serde_json::from_value(serde_json::json!({
             "name": "Ada Lovelace", "line1": "1 Main St", "city": "Berlin", "postal_code": "10115", "country": "DE"
         }))

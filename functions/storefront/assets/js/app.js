@@ -10,6 +10,7 @@ import * as account from './views/account.js';
 import * as cart from './views/cart.js';
 import * as orders from './views/orders.js';
 import * as admin from './views/admin.js';
+import * as pricing from './views/pricing.js';
 
 const routes = [
   [/^$/, shop.home],
@@ -32,6 +33,8 @@ const routes = [
   [/^admin\/products\/([^/]+)$/, admin.editProduct],
   [/^admin\/orders$/, admin.orders],
   [/^admin\/catalogue$/, admin.catalogue],
+  [/^admin\/shipping$/, pricing.shipping],
+  [/^admin\/promotions$/, pricing.promotions],
 ];
 
 let drawings = 0;

@@ -1,5 +1,5 @@
-// What a cart going somewhere, or an order, costs in all, and how it ships: as the checkout
-// and an order's page word them. Whether prices include tax is the shop's setting, told by each
+// What a cart going somewhere, or an order, costs in all, what promotions take off it, and how
+// it ships: as the cart, the checkout and an order's page word them. Whether prices include tax is the shop's setting, told by each
 // answer's `totals.tax_included`; the pages never assume it.
 
 import {h, money} from './dom.js';
@@ -27,7 +27,7 @@ export function shippingLabel(option) {
  *  tax when it is added to the prices (when they include it, `taxNote` says so), the total. */
 export function totalsLines(totals, shipping) {
   const lines = [['Subtotal', money(totals.subtotal)]];
-  if (totals.discount.amount > 0) lines.push(['Discount', `−${money(totals.discount)}`]);
+  if (totals.discount.amount > 0) lines.push(['Discount', off(totals.discount)]);
   lines.push([shipping ? `Shipping (${shipping.name})` : 'Shipping', shippingPrice(totals.shipping)]);
   if (!totals.tax_included) lines.push(['Tax', money(totals.tax)]);
   lines.push(['Total', money(totals.total)]);
@@ -54,4 +54,26 @@ export function totalsRows(totals, shipping, span = 1) {
       h('td', {}, amount, last && note && h('small', {class: 'tax-note muted'}, note)),
     );
   });
+}
+
+/** An amount taken off: "−€1.25". */
+export function off(amount) {
+  return `−${money(amount)}`;
+}
+
+/** What promotions take off a cart's or an order's line (its `discount`), said under its
+ *  total; nothing for a line they take nothing off. */
+export function lineDiscount(line) {
+  return line.discount?.amount > 0 ? h('small', {class: 'line-discount'}, `${off(line.discount)} discount`) : null;
+}
+
+/** The promotions a cart or an order gets, each named (with its code) and what it takes off:
+ *  "Summer sale (SUMMER10): −€5.00"; nothing when there are none. */
+export function promotionsList(promotions) {
+  if (!promotions?.length) return null;
+  return h(
+    'ul',
+    {class: 'promotions', 'aria-label': 'Promotions applied'},
+    promotions.map((p) => h('li', {}, p.name, p.code && ` (${p.code})`, ': ', h('strong', {}, off(p.amount)))),
+  );
 }

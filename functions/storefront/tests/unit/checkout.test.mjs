@@ -65,7 +65,7 @@ const main = document.getElementById('main');
 test("an order over the shop's limits is refused with the API's word, and the shopper stays", async () => {
   location.hash = '#/checkout';
   show(main, await cart.checkout());
-  const form = main.querySelector('form');
+  const form = main.querySelector('form[aria-label="Shipping address"]');
   form.requestSubmit();
   await until(() => form.querySelector('[role=alert]'), 'the refusal is shown');
   assert.equal(form.querySelector('[role=alert]').textContent, LIMIT.detail);

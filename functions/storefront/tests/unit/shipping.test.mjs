@@ -150,7 +150,7 @@ const main = document.getElementById('main');
 async function checkout() {
   location.hash = '#/checkout';
   show(main, await cart.checkout());
-  return main.querySelector('form');
+  return main.querySelector('form[aria-label="Shipping address"]');
 }
 
 /** Types `value` into the form's field `name`, as a person does (its change once it is left). */

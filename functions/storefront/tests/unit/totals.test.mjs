@@ -1,6 +1,6 @@
 // How shipping and totals are worded (assets/js/totals.js): a delivery estimate, a shipping
-// option as the checkout offers it, and the lines of a cart's or an order's totals, with the
-// tax said as included or added as the shop's setting has it.
+// option as the checkout offers it, the lines of a cart's or an order's totals, with the tax
+// said as included or added as the shop's setting has it, and what promotions take off.
 
 import './support.mjs';
 import {test} from 'node:test';
@@ -8,6 +8,9 @@ import assert from 'node:assert/strict';
 import {money, useCurrencyDigits} from '../../assets/js/dom.js';
 import {
   deliveryEstimate,
+  lineDiscount,
+  off,
+  promotionsList,
   shippingLabel,
   shippingPrice,
   taxNote,
@@ -113,4 +116,26 @@ test("totals as a table's rows: each labelled by its row heading, the total last
   const alone = totalsRows(ADDED, null);
   assert.equal(alone[0].cells[0].hasAttribute('colspan'), false);
   assert.equal(alone.at(-1).querySelector('.tax-note'), null);
+});
+
+test("what promotions take off: a line's discount under its total, and the promotions by name and code", () => {
+  assert.equal(off(eur(125)), `−${money(eur(125))}`);
+  const note = lineDiscount({line_total: eur(1250), discount: eur(125)});
+  assert.equal(note.className, 'line-discount');
+  assert.equal(note.textContent, `−${money(eur(125))} discount`);
+  assert.equal(lineDiscount({line_total: eur(1250), discount: null}), null);
+  assert.equal(lineDiscount({line_total: eur(1250), discount: eur(0)}), null);
+  assert.equal(lineDiscount({line_total: eur(1250)}), null, 'an order from before promotions');
+
+  const list = promotionsList([
+    {id: 'summer', name: 'Summer sale', code: 'SUMMER10', amount: eur(500)},
+    {id: 'ship', name: 'Free shipping over €50', amount: eur(490)},
+  ]);
+  assert.equal(list.getAttribute('aria-label'), 'Promotions applied');
+  assert.deepEqual(
+    [...list.children].map((li) => li.textContent),
+    [`Summer sale (SUMMER10): −${money(eur(500))}`, `Free shipping over €50: −${money(eur(490))}`],
+  );
+  assert.equal(promotionsList([]), null);
+  assert.equal(promotionsList(undefined), null);
 });

@@ -1,5 +1,6 @@
 // The back office (the `admin` group): products, their variants and stock, the catalogue as CSV
-// (exported, and imported with its progress and refused lines), orders by status.
+// (exported, and imported with its progress and refused lines), orders by status. Shipping, tax
+// and promotions are pricing.js's; the tabs lead there too.
 
 import {
   h,
@@ -21,24 +22,25 @@ import {ApiError, call, get, post, put, me, listPage} from '../api.js';
 import {go, redraw} from '../nav.js';
 import {orderTable} from './orders.js';
 
-function admins() {
+export function admins() {
   if (!me()?.admin) throw new ApiError(403, {detail: 'The back office is for the shop’s administrators.'});
 }
 
-function tabs(current) {
+/** The back office's pages, `current` marked as the one shown. */
+export function tabs(current) {
+  const tab = (name, href, label) =>
+    h('li', {}, h('a', {href, 'aria-current': current === name ? 'page' : null}, label));
   return h(
     'nav',
     {'aria-label': 'Back office'},
     h(
       'ul',
       {},
-      h('li', {}, h('a', {href: '#/admin', 'aria-current': current === 'products' ? 'page' : null}, 'Products')),
-      h('li', {}, h('a', {href: '#/admin/orders', 'aria-current': current === 'orders' ? 'page' : null}, 'Orders')),
-      h(
-        'li',
-        {},
-        h('a', {href: '#/admin/catalogue', 'aria-current': current === 'catalogue' ? 'page' : null}, 'Import / export'),
-      ),
+      tab('products', '#/admin', 'Products'),
+      tab('orders', '#/admin/orders', 'Orders'),
+      tab('catalogue', '#/admin/catalogue', 'Import / export'),
+      tab('shipping', '#/admin/shipping', 'Shipping & tax'),
+      tab('promotions', '#/admin/promotions', 'Promotions'),
     ),
   );
 }
@@ -79,17 +81,18 @@ const CHANGED_MEANWHILE = 'Someone changed this product meanwhile (a sale, perha
 const MAX_OPTIONS = 3;
 const MAX_VARIANTS = 48;
 
-/** A change sent with the version read (`If-Match`): one made meanwhile is told as such. */
-async function versioned(method, path, etag, body) {
+/** A change sent with the version read (`If-Match`): one made meanwhile is told as such
+ *  (`meanwhile`, a product's word unless another is given). */
+export async function versioned(method, path, etag, body, meanwhile = CHANGED_MEANWHILE) {
   try {
     return await call(method, path, {body, headers: {'If-Match': etag}});
   } catch (error) {
-    throw error?.status === 412 ? new Refusal(CHANGED_MEANWHILE) : error;
+    throw error?.status === 412 ? new Refusal(meanwhile) : error;
   }
 }
 
 /** A price as the API takes it, from what the admin typed. */
-function priceOf(text, currency) {
+export function priceOf(text, currency) {
   const amount = minorUnits(text, currency);
   if (!Number.isInteger(amount)) throw new Refusal('Enter prices as numbers, like 19.99.');
   return {amount, currency};

@@ -1,9 +1,24 @@
-// The cart, the checkout and paying by card.
+// The cart, the checkout (its discount code among it) and paying by card.
 
-import {h, fill, table, money, optionText, variantName, onSubmit, act, announce, problemText, Refusal} from '../dom.js';
+import {
+  h,
+  fill,
+  table,
+  field,
+  money,
+  optionText,
+  variantName,
+  onSubmit,
+  act,
+  announce,
+  problemText,
+  showProblem,
+  clearProblem,
+  Refusal,
+} from '../dom.js';
 import {call, get, put, del, post, storefront} from '../api.js';
 import {go, changed, redraw} from '../nav.js';
-import {shippingLabel, totalsRows} from '../totals.js';
+import {lineDiscount, off, promotionsList, shippingLabel, totalsRows} from '../totals.js';
 import {addressFields, addressFrom} from './account.js';
 
 const PROBLEMS = {
@@ -12,6 +27,65 @@ const PROBLEMS = {
   short_of_stock: (line) => (line.stock > 0 ? `Only ${line.stock} left.` : 'Sold out.'),
   other_currency: () => 'This product is priced in another currency.',
 };
+
+/** The problem the API answers when a discount code cannot be used: no promotion has it, it is
+ *  not running now, or it is used as often as it may be (at checkout: used up meanwhile). */
+const CODE_UNAVAILABLE = '/problems/promotion-unavailable';
+
+/** The cart's discount code: the form that applies one (in place of the one before), the code
+ *  applied with the button that takes it off, why it gives nothing now if it does not, and the
+ *  promotions the cart gets (`show(cart)` draws them from a cart the API answered). A refusal
+ *  is said in the form, at the field. `after(cart)` follows each change, with the cart the API
+ *  answered (none after the code is taken off). */
+function discountCode(after) {
+  const applied = h('div', {class: 'code-applied'});
+  const form = onSubmit(
+    h(
+      'form',
+      {'aria-label': 'Discount code', class: 'discount-code'},
+      h(
+        'div',
+        {class: 'grid'},
+        field('Discount code', {name: 'code', maxlength: 32, autocomplete: 'off', spellcheck: 'false'}),
+        h('div', {class: 'field submit'}, h('button', {type: 'submit'}, 'Apply')),
+      ),
+    ),
+    async ({code}) => {
+      if (!code) throw new Refusal('Enter a discount code.');
+      const cart = await put('/api/cart/promotion', {code});
+      form.reset();
+      announce(`Code ${cart.promotion_code} applied`);
+      await after(cart);
+    },
+  );
+  const remove = act(async () => {
+    await del('/api/cart/promotion');
+    clearProblem(form);
+    announce('Code removed');
+    await after(null);
+  });
+  return {
+    parts: [form, applied],
+    show(cart) {
+      const code = cart.promotion_code;
+      fill(applied, [
+        code &&
+          h(
+            'p',
+            {class: 'actions'},
+            h('span', {}, 'Code ', h('strong', {id: 'promotion-code'}, code)),
+            h('button', {type: 'button', class: 'secondary outline', onclick: remove}, 'Remove code'),
+          ),
+        cart.promotion_problem && h('p', {class: 'problem', id: 'promotion-problem'}, cart.promotion_problem),
+        promotionsList(cart.promotions),
+      ]);
+    },
+    /** Says in the form why the code was refused (by a checkout, say). */
+    refused(error) {
+      showProblem(form, error);
+    },
+  };
+}
 
 export async function view() {
   const [cart, {rules}] = await Promise.all([get('/api/cart'), storefront()]);
@@ -57,7 +131,7 @@ export async function view() {
           }),
         }),
       ),
-      h('td', {}, money(line.line_total)),
+      h('td', {}, money(line.line_total), lineDiscount(line)),
       h(
         'td',
         {},
@@ -78,22 +152,30 @@ export async function view() {
       ),
     );
   };
+  const code = discountCode(() => redraw());
+  code.show(cart);
   return [
     h('h1', {}, 'Your cart'),
-    table(
-      ['Product', 'Price', 'Quantity', 'Total', ''],
-      cart.lines.map(row),
-      h(
-        'tr',
-        {},
-        h('th', {scope: 'row', colspan: 3}, 'Total'),
-        h('td', {id: 'cart-total'}, money(cart.total)),
-        h('td', {}),
-      ),
-    ),
+    table(['Product', 'Price', 'Quantity', 'Total', ''], cart.lines.map(row), cartTotals(cart)),
+    code.parts,
     cart.ready_for_checkout
       ? h('a', {href: '#/checkout', class: 'step'}, 'Check out')
       : h('p', {class: 'problem'}, 'Change the lines marked above to check out.'),
+  ];
+}
+
+/** The cart's total as its table's footer: with what promotions take off its lines, the
+ *  subtotal, the discount and the total after it. */
+function cartTotals(cart) {
+  const sum = (label, amount, id) =>
+    h('tr', {}, h('th', {scope: 'row', colspan: 3}, label), h('td', {id}, amount), h('td', {}));
+  const discount = cart.lines.reduce((all, line) => all + (line.discount?.amount ?? 0), 0);
+  if (discount === 0) return sum('Total', money(cart.total), 'cart-total');
+  const {currency} = cart.total;
+  return [
+    sum('Subtotal', money(cart.total)),
+    sum('Discount', off({amount: discount, currency})),
+    sum('Total', money({amount: cart.total.amount - discount, currency}), 'cart-total'),
   ];
 }
 
@@ -105,8 +187,9 @@ const UNAVAILABLE = '/problems/shipping-unavailable';
  *  cheapest chosen at first, and what the cart then costs in all (`parts`, to put in the form).
  *  Both are asked again as the country or the region changes, and the totals as the option does;
  *  an earlier question's late answer is dropped. A shop without shipping zones offers no option
- *  and ships for nothing; one that does not ship there says so at the options. */
-function shipping() {
+ *  and ships for nothing; one that does not ship there says so at the options. Each cart priced
+ *  goes to `priced` too (what its promotions take off there). */
+function shipping(priced = () => {}) {
   const choices = h('fieldset', {class: 'shipping-options', hidden: true});
   const said = h('div', {class: 'shipping-problem'});
   const totals = h('div', {id: 'totals'});
@@ -141,6 +224,7 @@ function shipping() {
     const cart = await get(`/api/cart?${where(checked())}`);
     if (!current()) return;
     tell(null);
+    priced(cart);
     fill(
       totals,
       cart.totals &&
@@ -200,6 +284,11 @@ function shipping() {
       });
       return refresh();
     },
+    /** Asks again for the options and the totals where there is a destination (the discount
+     *  code changed: what it takes off may change what shipping costs). */
+    reprice() {
+      return destination ? ask(offer) : latest;
+    },
     /** The option chosen once the questions asked are answered; null where none is offered. */
     async chosen() {
       await latest;
@@ -221,7 +310,15 @@ export async function checkout() {
   // same order instead of making another.
   const key = crypto.randomUUID();
   const address = user.address ?? {name: user.name};
-  const delivery = shipping();
+  /** Shows the code and the promotions as they are now (`answered`, else asked): the cart
+   *  without a destination at once, then priced for the address's, with its totals. */
+  const recount = async (answered) => {
+    code.show(answered ?? (await get('/api/cart')));
+    await delivery.reprice();
+  };
+  const code = discountCode(recount);
+  code.show(cart);
+  const delivery = shipping((priced) => code.show(priced));
   const form = onSubmit(
     h(
       'form',
@@ -243,6 +340,12 @@ export async function checkout() {
           headers: {'Idempotency-Key': key},
         });
       } catch (error) {
+        if (error.problem?.type === CODE_UNAVAILABLE) {
+          // The cart's code was used up meanwhile: said at the code, the cart priced without it.
+          await recount(null);
+          code.refused(error);
+          return;
+        }
         if (error.problem?.type !== UNAVAILABLE) throw error;
         await delivery.refused(error);
         return;
@@ -260,6 +363,7 @@ export async function checkout() {
       `${cart.lines.length} ${cart.lines.length === 1 ? 'line' : 'lines'}, `,
       h('strong', {}, money(cart.total)),
     ),
+    code.parts,
     form,
   ];
 }

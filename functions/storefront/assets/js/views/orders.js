@@ -1,9 +1,9 @@
-// A shopper's orders: the list, and each order with its history.
+// A shopper's orders: the list, and each order with what promotions took off it and its history.
 
 import {h, table, nextLink, money, optionText, date, act, announce} from '../dom.js';
 import {get, post, listPage} from '../api.js';
 import {redraw} from '../nav.js';
-import {deliveryEstimate, totalsRows} from '../totals.js';
+import {deliveryEstimate, lineDiscount, promotionsList, totalsRows} from '../totals.js';
 
 const STATUS = {
   PENDING_PAYMENT: 'Awaiting payment',
@@ -95,7 +95,7 @@ export async function detail(id) {
           ),
           h('td', {}, money(line.unit_price)),
           h('td', {}, String(line.quantity)),
-          h('td', {}, money(line.line_total)),
+          h('td', {}, money(line.line_total), lineDiscount(line)),
         ),
       ),
       // Orders placed before the shop priced shipping and tax have their total alone.
@@ -103,6 +103,7 @@ export async function detail(id) {
         ? totalsRows(order.totals, order.shipping, 3)
         : h('tr', {}, h('th', {scope: 'row', colspan: 3}, 'Total'), h('td', {}, money(order.total))),
     ),
+    promotionsList(order.promotions),
     order.payment &&
       h(
         'p',
