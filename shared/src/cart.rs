@@ -260,8 +260,8 @@ impl Carts {
     /// and tax for a destination and shipping option if asked.
     pub async fn view(&self, user: &UserId, at: Option<(&Destination, Option<&Handle>)>) -> Result<CartView> {
         let Contents { lines, promotion_code } = self.contents(user).await?;
-        let (products, settings) = pricing::read_products(&*self.table, lines.iter().map(|l| l.product), true).await?;
-        let settings = settings.expect("asked for");
+        let read = pricing::read_products(&*self.table, lines.iter().map(|l| l.product), true, &[]).await?;
+        let (products, settings) = (read.products, read.settings.expect("asked for"));
         let found = |l: &Line| products.get(&l.product).and_then(|p| Some((p, p.variant(&l.variant)?)));
         let currency = lines.iter().find_map(found).map(|(_, v)| v.price.currency);
         let mut total = currency.map(|currency| Money { amount: 0, currency });
@@ -394,8 +394,8 @@ impl Carts {
     /// The shipping options that apply to the cart going to `to`, priced for it, cheapest first.
     pub async fn shipping_options(&self, user: &UserId, to: &Destination) -> Result<Vec<ShippingQuote>> {
         let lines = self.lines(user).await?;
-        let (products, settings) = pricing::read_products(&*self.table, lines.iter().map(|l| l.product), true).await?;
-        let shipping = settings.expect("asked for").shipping;
+        let read = pricing::read_products(&*self.table, lines.iter().map(|l| l.product), true, &[]).await?;
+        let (products, shipping) = (read.products, read.settings.expect("asked for").shipping);
         let priced: Vec<BasketLine> = lines
             .iter()
             .filter_map(|l| {

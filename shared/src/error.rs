@@ -223,6 +223,7 @@ impl From<crate::orders::OrderError> for Error {
         let detail = e.to_string();
         match e {
             OrderError::NotFound => Error::NotFound("order"),
+            OrderError::AddressNotFound => Error::NotFound("address"),
             OrderError::OutOfStock { short } => Error::OutOfStock { detail, short },
             OrderError::NotOnSale { products } => Error::NotOnSale { detail, products },
             OrderError::OverLimit { limit, max } => Error::OrderLimit { detail, limit, max },
@@ -230,13 +231,7 @@ impl From<crate::orders::OrderError> for Error {
             OrderError::IllegalTransition { from, to } => Error::IllegalTransition { detail, from, to },
             OrderError::Contention => Error::Contention(detail),
             OrderError::Invalid { field, reason } => Error::invalid(field, reason),
-            OrderError::Address(refused) => {
-                let errors: Vec<FieldError> = refused
-                    .into_iter()
-                    .map(|(field, why)| FieldError { field: format!("shipping_address.{field}"), message: why.0 })
-                    .collect();
-                Error::InvalidAddress { detail: summary(&errors), errors }
-            }
+            OrderError::Address(refused) => invalid_address("shipping_address", refused),
             OrderError::Pricing(e) => e.into(),
             OrderError::KeyReused => {
                 Error::invalid("Idempotency-Key", Invalid::new("was already used with a different request"))
@@ -351,6 +346,19 @@ impl From<crate::media::MediaError> for Error {
     }
 }
 
+impl From<crate::addresses::AddressError> for Error {
+    fn from(e: crate::addresses::AddressError) -> Self {
+        use crate::addresses::AddressError;
+        match e {
+            AddressError::NotFound => Error::NotFound("address"),
+            AddressError::Full => Error::Conflict(e.to_string()),
+            AddressError::Invalid(refused) => invalid_address("address", refused),
+            AddressError::Contention => Error::Contention(e.to_string()),
+            AddressError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<crate::cart::CartError> for Error {
     fn from(e: crate::cart::CartError) -> Self {
         use crate::cart::CartError;
@@ -377,6 +385,13 @@ impl From<crate::identity::IdentityError> for Error {
             IdentityError::Other(e) => e.into(),
         }
     }
+}
+
+/// `/problems/invalid-address`, each refused field named under `at`.
+fn invalid_address(at: &str, refused: Vec<(&'static str, Invalid)>) -> Error {
+    let errors: Vec<FieldError> =
+        refused.into_iter().map(|(field, why)| FieldError { field: format!("{at}.{field}"), message: why.0 }).collect();
+    Error::InvalidAddress { detail: summary(&errors), errors }
 }
 
 fn summary(errors: &[FieldError]) -> String {

@@ -12,6 +12,8 @@
 //! | address or number nothing is sent to | `SUPPRESSED#<address>` | `SUPPRESSED` | |
 //! | message in the local mailbox (local stack) | `MAILBOX` | `<ms since epoch>#<id>` | |
 //! | cart header (line count) | `USER#<id>` | `CART` | |
+//! | address book header (count, defaults) | `USER#<id>` | `ADDRESSES` | |
+//! | saved address | `USER#<id>` | `ADDRESS#<id>` | |
 //! | cart line | `USER#<id>` | `CART#<variant>` | |
 //! | order (lines embedded) | `ORDER#<id>` | `ORDER` | `USER#<user>` / `ORDER#<created>#<id>` |
 //! | order list rows | `ORDERS` and `STATUS#<status>` | `<created>#<id>` | |
@@ -32,8 +34,11 @@
 //! | image upload | `UPLOAD#<id>` | `UPLOAD` (TTL 7 d) | |
 //! | a shop setting (tax, shipping zones, promotions) | `SETTINGS#<name>` | `SETTINGS` | |
 //! | a promotion's uses, in all and by a customer | `PROMOTION#<id>` | `USES` and `USER#<id>` | |
+//! | a year's invoice or credit note numbers | `SEQUENCE#<name>#<year>` | `SEQUENCE` | |
 
-use crate::domain::{CategorySlug, Email, Handle, OrderId, OrderStatus, ProductId, Sku, UploadId, UserId, VariantId};
+use crate::domain::{
+    AddressId, CategorySlug, Email, Handle, OrderId, OrderStatus, ProductId, Sku, UploadId, UserId, VariantId,
+};
 use crate::table::Key;
 /// The key attributes' names belong to the table port; keys builds their values.
 pub use crate::table::{EXPIRES_AT, GSI1PK, GSI1SK, PK, SK};
@@ -45,6 +50,11 @@ fn user_pk(id: &UserId) -> String {
 /// A shop setting, edited whole: `TAX`, `SHIPPING`.
 pub fn settings(name: &str) -> Key {
     Key::new(format!("SETTINGS#{name}"), "SETTINGS")
+}
+
+/// The last number taken of a sequence (`INVOICE`, `CREDITNOTE`) in a year.
+pub fn sequence(name: &str, year: i32) -> Key {
+    Key::new(format!("SEQUENCE#{name}#{year}"), "SEQUENCE")
 }
 
 /// How many orders a promotion was used for.
@@ -182,6 +192,17 @@ pub fn cart_line(user: &UserId, variant: &VariantId) -> Key {
 }
 
 pub const CART_LINE_PREFIX: &str = "CART#";
+
+/// A user's address book: its header (`ADDRESSES`) and its addresses (`ADDRESS#<id>`).
+pub const ADDRESS_BOOK_PREFIX: &str = "ADDRESS";
+
+pub fn address_book(user: &UserId) -> Key {
+    Key::new(user_pk(user), "ADDRESSES")
+}
+
+pub fn address(user: &UserId, id: &AddressId) -> Key {
+    Key::new(user_pk(user), format!("ADDRESS#{id}"))
+}
 
 /// The cart's header and its lines.
 pub const CART_PREFIX: &str = "CART";

@@ -7,6 +7,7 @@
 //! [`orders`]) are written once against the ports. [`http`] holds the HTTP conventions every
 //! service follows.
 
+pub mod addresses;
 pub mod cart;
 pub mod catalog;
 pub mod codes;
@@ -18,6 +19,7 @@ pub mod events;
 pub mod http;
 pub mod identity;
 pub mod imports;
+pub mod invoices;
 pub mod keys;
 pub mod media;
 pub mod metrics;

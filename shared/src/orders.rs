@@ -20,11 +20,12 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+use crate::addresses::{AddressBook, SavedAddress};
 use crate::cart::{Carts, Line};
 use crate::catalog::CatalogError;
 use crate::domain::{
-    Address, Handle, Invalid, Money, OrderId, OrderStatus, Payment, Product, ProductId, Quantity, TrackingNumber,
-    UserId, VariantId,
+    Address, AddressId, Handle, Invalid, Money, OrderId, OrderStatus, Payment, Product, ProductId, Quantity,
+    TrackingNumber, UserId, VariantId,
 };
 pub use crate::domain::{CancelReason, OrderLine, StatusChange};
 use crate::events::{self, DomainEvent, OrderEvent, StockCause, StockChanged, StockMove};
@@ -57,6 +58,12 @@ pub struct Order {
     /// The promotions it got and what each took off.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub promotions: Vec<AppliedPromotion>,
+    /// Its invoice, from its payment on (`GET /api/orders/{id}/invoice`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoice: Option<DocumentNumber>,
+    /// Its credit note, once refunded in full (`GET /api/orders/{id}/credit-note`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credit_note: Option<DocumentNumber>,
     pub shipping_address: Address,
     #[serde(default)]
     pub tracking_number: Option<TrackingNumber>,
@@ -181,6 +188,9 @@ pub enum OrderError {
     /// The request is not a valid order (empty, too many products, mixed currencies).
     #[error("{field}: {reason}")]
     Invalid { field: &'static str, reason: Invalid },
+    /// The saved address named is not in the shopper's book.
+    #[error("address not found")]
+    AddressNotFound,
     /// The shipping address does not fit its country: each refused field and why.
     #[error("the shipping address is incomplete or malformed")]
     Address(Vec<(&'static str, Invalid)>),
@@ -322,7 +332,7 @@ pub struct CheckoutRequest {
     pub user: UserId,
     /// Explicit lines; `None` buys the cart.
     pub items: Option<Vec<Wanted>>,
-    pub shipping_address: Address,
+    pub ship_to: ShipTo,
     /// One of the options that apply to the address and the lines; none for a shop without
     /// shipping zones.
     pub shipping_option: Option<Handle>,
@@ -330,6 +340,20 @@ pub struct CheckoutRequest {
     pub promotion_code: Option<PromoCode>,
     /// `Idempotency-Key` and a fingerprint of the request it came with.
     pub idempotency: Option<(String, String)>,
+}
+
+/// Where a checkout ships: an address it gives, or one of the shopper's saved addresses (read
+/// in the checkout's one batch read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShipTo {
+    Address(Address),
+    Saved(AddressId),
+}
+
+impl From<Address> for ShipTo {
+    fn from(address: Address) -> Self {
+        Self::Address(address)
+    }
 }
 
 /// What a checkout answers: the order, and whether it is the replay of an earlier request.
@@ -399,7 +423,7 @@ impl Orders {
     }
 
     async fn products(&self, ids: impl Iterator<Item = ProductId>) -> Result<HashMap<ProductId, Product>> {
-        Ok(pricing::read_products(&*self.table, ids, false).await?.0)
+        Ok(pricing::read_products(&*self.table, ids, false, &[]).await?.products)
     }
 
     /// The first answer given to this key, if it was used before with the same request.
@@ -420,7 +444,9 @@ impl Orders {
         {
             return Ok(Checkout { order, replayed: true });
         }
-        request.shipping_address.check().map_err(OrderError::Address)?;
+        if let ShipTo::Address(address) = &request.ship_to {
+            address.check().map_err(OrderError::Address)?;
+        }
         let from_cart = request.items.is_none();
         let invalid = |reason: &str| OrderError::Invalid {
             field: if from_cart { "cart" } else { "items" },
@@ -557,8 +583,20 @@ impl Orders {
         code: Option<&PromoCode>,
         exhausted: &std::sync::Mutex<Usage>,
     ) -> Result<Option<Checkout>> {
-        let (products, settings) = pricing::read_products(&*self.table, wanted.iter().map(|w| w.product), true).await?;
-        let settings = settings.expect("asked for");
+        let saved = match &request.ship_to {
+            ShipTo::Saved(id) => vec![AddressBook::key(&request.user, id)],
+            ShipTo::Address(_) => Vec::new(),
+        };
+        let read = pricing::read_products(&*self.table, wanted.iter().map(|w| w.product), true, &saved).await?;
+        let (products, settings) = (read.products, read.settings.expect("asked for"));
+        let shipping_address = match &request.ship_to {
+            ShipTo::Address(address) => address.clone(),
+            ShipTo::Saved(_) => {
+                let saved: SavedAddress = read.others.first().ok_or(OrderError::AddressNotFound)?.decode()?;
+                saved.address.check().map_err(OrderError::Address)?;
+                saved.address
+            }
+        };
         let mut lines = Self::lines(&products, wanted)?;
         let currency = lines[0].unit_price.currency;
         if lines.iter().any(|l| l.unit_price.currency != currency) {
@@ -574,7 +612,7 @@ impl Orders {
                 })
                 .collect(),
         };
-        let to = Destination::from(&request.shipping_address);
+        let to = Destination::from(&shipping_address);
         let usage = exhausted.lock().expect("not poisoned").clone();
         let pricer = Pricer::new(&settings, code).with_usage(usage);
         let quote = pricer.quote(&basket, &to, request.shipping_option.as_ref())?;
@@ -591,8 +629,10 @@ impl Orders {
             totals: Some(quote.totals),
             shipping: quote.shipping,
             promotions: quote.promotions,
+            invoice: None,
+            credit_note: None,
             lines,
-            shipping_address: request.shipping_address.clone(),
+            shipping_address,
             tracking_number: None,
             payment: None,
             history: vec![StatusChange {
@@ -737,7 +777,20 @@ impl Orders {
         if !sources.contains(&current.status) {
             return Err(OrderError::IllegalTransition { from: current.status, to: next });
         }
-        let order = transition.apply(current.clone(), by, Timestamp::now());
+        let mut order = transition.apply(current.clone(), by, Timestamp::now());
+        // Paid: its invoice's number; refunded in full: its credit note's, each taken from its
+        // year's sequence in this transaction, so a number is never skipped nor taken twice.
+        let mut numbered = Vec::new();
+        if next == OrderStatus::Paid && order.invoice.is_none() {
+            let (number, write) = self.next_number(Sequence::Invoice, order.updated_at).await?;
+            order.invoice = Some(number);
+            numbered.push(write);
+        }
+        if next == OrderStatus::Refunded && order.invoice.is_some() && order.credit_note.is_none() {
+            let (number, write) = self.next_number(Sequence::CreditNote, order.updated_at).await?;
+            order.credit_note = Some(number);
+            numbered.push(write);
+        }
         let created = order.created_key();
         let id = &order.id;
         let sources: Vec<Value> = sources.into_iter().map(|s| json!(s)).collect();
@@ -750,6 +803,7 @@ impl Orders {
             Write::put(order.row(keys::status_row(next, &created, id))),
             order.event(Some(current.status)),
         ];
+        writes.extend(numbered);
         if current.status == OrderStatus::PendingPayment {
             // Paid or cancelled: no longer held among the account's unpaid orders.
             let units: i64 = order.lines.iter().map(|l| i64::from(l.quantity)).sum();
@@ -774,6 +828,22 @@ impl Orders {
             }
         }
         Ok((order, writes))
+    }
+
+    /// The next number of `sequence` in the year of `at`, and the write that takes it: conditioned
+    /// on the sequence being where it was read, so two transactions never take one number (the
+    /// second reads again) and one that fails takes none.
+    pub async fn next_number(&self, sequence: Sequence, at: Timestamp) -> Result<(DocumentNumber, Write)> {
+        let key = keys::sequence(sequence.name(), at.year());
+        let last = self.table.get(&key).await?.and_then(|item| item.int("last")).unwrap_or(0);
+        let next = last + 1;
+        let taken = Update::default().set("last", next);
+        let write = Write::update(key, taken).when(match last {
+            0 => Condition::NotExists,
+            _ => Condition::equals("last", last),
+        });
+        let number = format!("{}-{}-{next:06}", sequence.prefix(), at.year());
+        Ok((DocumentNumber { number, issued_at: at }, write))
     }
 
     /// The order after `change`, which keeps its status (a payment's progress), and the write
@@ -881,6 +951,38 @@ pub struct Expired {
 pub trait PaidMeanwhile: Send + Sync {
     /// Whether the order turned out paid (and is now), so it must not be cancelled.
     async fn paid_meanwhile(&self, order: &Order) -> Result<bool>;
+}
+
+/// A gapless sequence of numbers per year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sequence {
+    Invoice,
+    CreditNote,
+}
+
+impl Sequence {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Invoice => "INVOICE",
+            Self::CreditNote => "CREDITNOTE",
+        }
+    }
+
+    fn prefix(self) -> &'static str {
+        match self {
+            Self::Invoice => "INV",
+            Self::CreditNote => "CN",
+        }
+    }
+}
+
+/// A numbered document of an order (its invoice, its credit note): the number and when it was
+/// issued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DocumentNumber {
+    /// `INV-2026-000042`, `CN-2026-000003`: the prefix, the year, and the year's sequence.
+    pub number: String,
+    pub issued_at: Timestamp,
 }
 
 /// Whose orders a list shows.

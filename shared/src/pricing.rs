@@ -571,26 +571,40 @@ impl<'a> Pricer<'a> {
     }
 }
 
-/// The products named (those that exist) and, if `with_settings`, the pricing settings: one
-/// batch read.
+/// What a checkout or a cart reads in its one batch read.
+#[derive(Debug, Default)]
+pub struct Read {
+    /// The products named that exist.
+    pub products: HashMap<ProductId, Product>,
+    /// The pricing settings, if asked for.
+    pub settings: Option<Settings>,
+    /// The other items asked for that exist.
+    pub others: Vec<Item>,
+}
+
+/// The products named, the pricing settings if `with_settings`, and the `others`: one batch
+/// read.
 pub async fn read_products(
     table: &dyn Table,
     ids: impl Iterator<Item = ProductId>,
     with_settings: bool,
-) -> anyhow::Result<(HashMap<ProductId, Product>, Option<Settings>)> {
+    others: &[Key],
+) -> anyhow::Result<Read> {
     let ids: std::collections::BTreeSet<ProductId> = ids.collect();
     let mut keys: Vec<Key> = ids.iter().map(keys::product).collect();
     if with_settings {
         keys.extend(Pricing::keys());
     }
+    keys.extend(others.iter().cloned());
     let mut items = table.batch_get(&keys).await?;
     let settings = if with_settings { Some(Pricing::from_items(&mut items)?) } else { None };
+    let (others, items): (Vec<Item>, Vec<Item>) = items.into_iter().partition(|i| others.contains(&i.key()));
     let mut products = HashMap::new();
     for item in items {
         let product: Product = item.decode()?;
         products.insert(product.id, product);
     }
-    Ok((products, settings))
+    Ok(Read { products, settings, others })
 }
 
 /// Why a settings change was refused.

@@ -718,7 +718,7 @@ async fn requests_per_checkout() {
             items: Some(
                 lamps.iter().map(|id| shop::orders::Wanted::of(*id, shop::domain::Quantity::new(1).unwrap())).collect(),
             ),
-            shipping_address: shop_tests::shipping_address(),
+            ship_to: shop_tests::shipping_address().into(),
             shipping_option: None,
             promotion_code: None,
             idempotency: key,

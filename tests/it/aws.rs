@@ -157,7 +157,7 @@ async fn dynamodb_checkouts_never_oversell() {
     let request = |user: &UserId, key: Option<&str>| CheckoutRequest {
         user: user.clone(),
         items: Some(vec![shop::orders::Wanted::of(product.id, Quantity::new(1).unwrap())]),
-        shipping_address: address.clone(),
+        ship_to: address.clone().into(),
         shipping_option: None,
         promotion_code: None,
         idempotency: key.map(|k| (k.to_owned(), "fingerprint".to_owned())),
@@ -192,6 +192,14 @@ async fn dynamodb_checkouts_never_oversell() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_code_limits_hold_under_concurrent_checkouts() {
     shop_tests::fifty_checkouts_share_ten_uses(dynamo().await).await;
+}
+
+/// The invoice sequence on DynamoDB: concurrent payments take a gapless run of numbers (five:
+/// the emulator answers one request at a time, and each number taken sends the others round
+/// again; the embedded table's test pays twenty).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_invoice_numbers_are_gapless_under_concurrent_payments() {
+    shop_tests::payments_take_a_gapless_run(dynamo().await, 5).await;
 }
 
 fn event(kind: EventKind) -> Event {

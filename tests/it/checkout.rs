@@ -375,3 +375,132 @@ async fn a_code_in_the_cart_discounts_its_lines_and_the_order_keeps_it() {
     assert_eq!(second["totals"]["discount"], eur(300));
     app.call(Method::DELETE, "/api/cart/promotion", Some(&alice), None).await.problem(404);
 }
+
+#[tokio::test]
+async fn the_address_book_keeps_addresses_and_checkout_takes_one_by_id() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let lamp = app.product(&admin, "Desk lamp", "home", 2000, 20).await;
+    let (alice, _, _) = app.shopper("Alice").await;
+    let (bob, _, _) = app.shopper("Bob").await;
+    let save = |token: &str, body: Value| {
+        let (app, token) = (&app, token.to_owned());
+        async move { app.post("/api/users/me/addresses", Some(&token), body).await }
+    };
+
+    // Checked for its country, as at checkout.
+    let refused = save(&alice, json!({"address": address("DE", "1011", None)})).await.problem(422);
+    assert_eq!(
+        (&refused.body["type"], &refused.body["errors"][0]["field"]),
+        (&json!("/problems/invalid-address"), &json!("address.postal_code"))
+    );
+
+    // The first address is both defaults; a later one may take either.
+    let home = save(&alice, json!({"label": "Home", "address": address("DE", "10115", None)})).await.expect(201).body;
+    assert_eq!((&home["default_shipping"], &home["default_billing"]), (&json!(true), &json!(true)));
+    let office =
+        save(&alice, json!({"label": "Office", "address": address("FR", "75001", None), "default_shipping": true}))
+            .await
+            .expect(201)
+            .body;
+    let book = app.get("/api/users/me/addresses", Some(&alice)).await.expect(200).body;
+    let flags: Vec<(&Value, &Value, &Value)> =
+        book.as_array().unwrap().iter().map(|a| (&a["label"], &a["default_shipping"], &a["default_billing"])).collect();
+    assert_eq!(flags, [(&json!("Home"), &json!(false), &json!(true)), (&json!("Office"), &json!(true), &json!(false))]);
+    let home_id = home["id"].as_str().unwrap();
+    let renamed = app
+        .call(
+            Method::PUT,
+            &format!("/api/users/me/addresses/{home_id}"),
+            Some(&alice),
+            Some(json!({"label": "Flat", "address": home["address"]})),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!((&renamed["label"], &renamed["default_billing"]), (&json!("Flat"), &json!(true)));
+
+    // Nobody else sees or uses them.
+    assert_eq!(app.get("/api/users/me/addresses", Some(&bob)).await.body, json!([]));
+    let office_id = office["id"].as_str().unwrap();
+    app.call(Method::DELETE, &format!("/api/users/me/addresses/{office_id}"), Some(&bob), None).await.problem(404);
+    let items = json!([{"product_id": lamp, "quantity": 1}]);
+    let by_id = |id: &str| json!({"items": items, "address_id": id});
+    app.post("/api/orders", Some(&bob), by_id(office_id)).await.problem(404);
+
+    // Checkout by id ships to the saved address; one of the two ways only.
+    let order = app.post("/api/orders", Some(&alice), by_id(office_id)).await.expect(201).body;
+    assert_eq!(order["shipping_address"], office["address"]);
+    let mut both = by_id(office_id);
+    both["shipping_address"] = address("DE", "10115", None);
+    app.post("/api/orders", Some(&alice), both).await.problem(422);
+    app.post("/api/orders", Some(&alice), json!({"items": items})).await.problem(422);
+
+    // The export holds the book; a removed address takes its default with it.
+    let export = app.get("/api/users/me/export", Some(&alice)).await.expect(200).body;
+    let kinds: Vec<&str> = export["records"].as_array().unwrap().iter().filter_map(|r| r["kind"].as_str()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "address").count(), 2, "{kinds:?}");
+    app.call(Method::DELETE, &format!("/api/users/me/addresses/{office_id}"), Some(&alice), None).await.expect(204);
+    let book = app.get("/api/users/me/addresses", Some(&alice)).await.body;
+    assert_eq!((book.as_array().unwrap().len(), &book[0]["default_shipping"]), (1, &json!(false)));
+
+    // At most twenty.
+    for _ in 0..19 {
+        save(&alice, json!({"address": address("DE", "10115", None)})).await.expect(201);
+    }
+    save(&alice, json!({"address": address("DE", "10115", None)})).await.problem(409);
+}
+
+/// What a checkout of the cart costs the table with everything priced in (a zone's option, tax
+/// rates, an automatic promotion and a code with limits, a saved address): one query (the cart
+/// with its code), one batch read (the products, the three settings and the saved address), one
+/// transaction; as it cost before shipping, tax and promotions.
+#[tokio::test]
+async fn a_priced_checkout_costs_one_query_one_batch_read_and_one_transaction() {
+    use shop::orders::{CheckoutRequest, Orders, ShipTo};
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    configure(&app, &admin, true, eu_rates(), eu_zones()).await;
+    for (tag, promotion) in [
+        (
+            "\"0\"",
+            json!({"id": "auto", "name": "5 %", "discount": {"type": "percentage", "percent": "5"},
+                        "applies_to": {"type": "order"}, "usage_limit": 100, "active": true}),
+        ),
+        (
+            "\"1\"",
+            json!({"id": "code", "name": "1 off", "code": "ONEOFF", "per_customer_limit": 2,
+                        "discount": {"type": "fixed", "amount": eur(100)}, "applies_to": {"type": "order"}, "active": true}),
+        ),
+    ] {
+        let path = format!("/api/promotions/{}", promotion["id"].as_str().unwrap());
+        app.send(Method::PUT, &path, Some(&admin), Some(promotion), &[("if-match", tag)]).await.expect(200);
+    }
+    let lamp = app.product(&admin, "Desk lamp", "home", 2000, 20).await;
+    let (alice, alice_id, _) = app.shopper("Alice").await;
+    app.call(Method::PUT, &format!("/api/cart/items/{lamp}"), Some(&alice), Some(json!({"quantity": 2})))
+        .await
+        .expect(200);
+    app.call(Method::PUT, "/api/cart/promotion", Some(&alice), Some(json!({"code": "ONEOFF"}))).await.expect(200);
+    let saved =
+        app.post("/api/users/me/addresses", Some(&alice), json!({"address": address("DE", "10115", None)})).await;
+    let address = shop::domain::AddressId::parse(saved.expect(201).body["id"].as_str().unwrap()).unwrap();
+
+    let counted = std::sync::Arc::new(shop_tests::Interfering::new(app.running.table.clone()));
+    let orders = Orders::new(counted.clone());
+    let request = CheckoutRequest {
+        user: shop::domain::UserId::parse(&alice_id).unwrap(),
+        items: None,
+        ship_to: ShipTo::Saved(address),
+        shipping_option: Some(shop::domain::Handle::parse("de-standard").unwrap()),
+        promotion_code: None,
+        idempotency: None,
+    };
+    let order = orders.checkout(request).await.unwrap().order;
+    let applied: Vec<&str> = order.promotions.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(applied, ["auto", "code"], "the automatic promotion, then the cart's code");
+    assert_eq!(order.totals.unwrap().total.amount, 4000 - 200 - 100 + 490);
+    let reads = counted.reads.load(std::sync::atomic::Ordering::SeqCst);
+    let transactions = counted.transactions.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!((reads, transactions), (2, 1), "one query, one batch read; one transaction");
+}

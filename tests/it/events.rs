@@ -150,7 +150,7 @@ async fn world() -> World {
         let request = shop::orders::CheckoutRequest {
             user: shopper.clone(),
             items: Some(vec![shop::orders::Wanted::of(product, Quantity::new(1).unwrap())]),
-            shipping_address: shop_tests::shipping_address(),
+            ship_to: shop_tests::shipping_address().into(),
             shipping_option: None,
             promotion_code: None,
             idempotency: None,

@@ -481,6 +481,7 @@ fn partitions() -> BTreeMap<&'static str, String> {
         ("import", stem(&keys::import("01JD0000000000000000000005").pk, "01JD0000000000000000000005")),
         ("upload", stem(&keys::upload(&upload).pk, &upload.to_string())),
         ("settings", stem(&keys::settings("TAX").pk, "TAX")),
+        ("sequence", stem(&keys::sequence("INVOICE", 2026).pk, "INVOICE#2026")),
         ("promotion", stem(&keys::promotion_uses(&shop::domain::Handle::parse("spring").unwrap()).pk, "spring")),
         ("category", stem(&keys::category_partition(&category), "lamps")),
         ("categories", keys::CATEGORIES_PARTITION.to_owned()),
@@ -531,9 +532,15 @@ fn expected_access() -> BTreeMap<&'static str, (Vec<&'static str>, Vec<&'static 
         ),
         // The order and its payment answers (under the order), status rows, events, webhook
         // events, and the user's count of unpaid orders (a paid or cancelled order leaves it).
-        ("PaymentsFunction", (vec!["revoked", "order", "status", "event", "webhook", "user"], vec![])),
+        // And the invoice's and credit note's numbers, taken in the payment's and the refund's
+        // transactions.
+        ("PaymentsFunction", (vec!["revoked", "order", "status", "event", "webhook", "user", "sequence"], vec![])),
         // Expiry gives an unpaid order's stock and promotions' uses back.
-        ("ExpiryFunction", (vec!["status", "order", "product", "event", "webhook", "user", "promotion"], vec![])),
+        // A payment found succeeded before expiry is applied, with its invoice's number.
+        (
+            "ExpiryFunction",
+            (vec!["status", "order", "product", "event", "webhook", "user", "promotion", "sequence"], vec![]),
+        ),
         ("PublisherFunction", (vec![], vec![])),
         ("NotificationsFunction", (vec!["user", "processed by notifications", "event"], vec![])),
         ("SalesFunction", (vec!["processed by sales", "product"], vec![])),

@@ -39,7 +39,7 @@ impl World {
         CheckoutRequest {
             user: user.clone(),
             items: Some(vec![shop::orders::Wanted::of(product, Quantity::new(quantity).unwrap())]),
-            shipping_address: shipping_address(),
+            ship_to: shipping_address().into(),
             shipping_option: None,
             promotion_code: None,
             idempotency: None,

@@ -369,7 +369,7 @@ async fn the_webhook_racing_the_expiry_job_pays_the_order_once() {
 }
 
 #[tokio::test]
-async fn a_webhook_costs_one_read_and_one_transaction() {
+async fn a_webhook_costs_two_reads_and_one_transaction() {
     use shop::payments::{Applied, Payments, Provider, WebhookEvent, WebhookKind};
     let app = app().await;
     let admin = app.admin().await;
@@ -385,10 +385,12 @@ async fn a_webhook_costs_one_read_and_one_transaction() {
         kind: WebhookKind::Succeeded { payment_id: payment, amount: total },
     };
     assert_eq!(payments.apply(Provider::Stripe, &event).await.unwrap(), Applied::Changed);
-    assert_eq!(counted.requests(), (1, 0, 1), "(reads, writes, transactions) to pay the order");
-    // A redelivery costs the same, refused at the transaction's first write (the event's record).
+    // The order, and the year's invoice sequence (the number is taken in the same transaction).
+    assert_eq!(counted.requests(), (2, 0, 1), "(reads, writes, transactions) to pay the order");
+    // A redelivery reads the order and is refused at the transaction's first write (the event's
+    // record).
     assert_eq!(payments.apply(Provider::Stripe, &event).await.unwrap(), Applied::Nothing);
-    assert_eq!(counted.requests(), (2, 0, 2));
+    assert_eq!(counted.requests(), (3, 0, 2));
     assert_eq!(order(&app, &alice, &id).await["status"], "PAID");
 }
 
@@ -443,4 +445,45 @@ async fn cancelled_intents_and_refunds_made_at_stripe_are_recorded() {
     assert_eq!((refunded["status"].clone(), refunded["payment"]["refunded"].clone()), (json!("REFUNDED"), json!(3000)));
     assert_eq!(refunded["payment"]["refunds"].as_array().unwrap().len(), 2);
     assert_eq!(steps_to(&refunded, "REFUNDED"), 1);
+}
+
+#[tokio::test]
+async fn a_paid_order_has_an_invoice_and_a_full_refund_a_credit_note() {
+    let app = app().await;
+    let admin = app.admin().await;
+    let (alice, id, _) = unpaid_order(&app, &admin, 5).await;
+    let (invoice, credit_note) = (format!("/api/orders/{id}/invoice"), format!("/api/orders/{id}/credit-note"));
+    app.get(&invoice, Some(&alice)).await.problem(404);
+    paid(&app, &alice, &id).await;
+
+    // Numbered in the payment's transaction, from the year's sequence.
+    let number = order(&app, &alice, &id).await["invoice"]["number"].as_str().unwrap().to_owned();
+    let year = shop::time::Timestamp::now().to_string()[..4].to_owned();
+    assert!(number.starts_with(&format!("INV-{year}-")), "{number}");
+    let html = app.get(&invoice, Some(&alice)).await.expect(200);
+    assert!(html.header("content-type").unwrap().starts_with("text/html"));
+    let page = html.body.as_str().unwrap();
+    assert!(page.contains(&number) && page.contains("Paid Lamp") && page.contains("30.00 EUR"), "{page}");
+    let pdf = app.send(Method::GET, &invoice, Some(&alice), None, &[("accept", "application/pdf")]).await.expect(200);
+    assert_eq!(pdf.header("content-type"), Some("application/pdf"));
+    let bytes = pdf.body.as_str().unwrap();
+    assert!(bytes.starts_with("%PDF-1.4") && bytes.contains(&format!("(Invoice {number}) Tj")));
+    let (bob, _, _) = app.shopper("Bob").await;
+    app.get(&invoice, Some(&bob)).await.problem(404);
+    app.get(&invoice, Some(&admin)).await.expect(200);
+
+    // A full refund issues the credit note, with its own number, naming the invoice.
+    app.get(&credit_note, Some(&alice)).await.problem(404);
+    app.post(&format!("/api/orders/{id}/refunds"), Some(&admin), json!({"reason": "returned"})).await.expect(201);
+    let refunded = status_becomes(&app, &alice, &id, "REFUNDED").await;
+    let credit = refunded["credit_note"]["number"].as_str().unwrap();
+    assert!(credit.starts_with(&format!("CN-{year}-")), "{credit}");
+    let note = app.get(&credit_note, Some(&alice)).await.expect(200).body;
+    assert!(note.as_str().unwrap().contains(&format!("Credits invoice {number}")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_payments_take_a_gapless_run_of_invoice_numbers() {
+    let app = app().await;
+    shop_tests::payments_take_a_gapless_run(app.running.table.clone(), 20).await;
 }

@@ -53,6 +53,8 @@ fn order(amount: i64, currency: &str) -> Order {
         totals: None,
         shipping: None,
         promotions: Vec::new(),
+        invoice: None,
+        credit_note: None,
         shipping_address: shop_tests::shipping_address(),
         tracking_number: None,
         payment: None,
@@ -625,7 +627,7 @@ async fn shop_with_paypal(fake: &FakePaypal) -> (shop::payments::Payments, Order
     let request = shop::orders::CheckoutRequest {
         user: UserId::random(),
         items: Some(vec![shop::orders::Wanted::of(product.id, Quantity::new(1).unwrap())]),
-        shipping_address: shop_tests::shipping_address(),
+        ship_to: shop_tests::shipping_address().into(),
         shipping_option: None,
         promotion_code: None,
         idempotency: None,

@@ -272,7 +272,7 @@ async fn migrates_products_to_variants(table: Arc<dyn Table>) {
     let request = shop::orders::CheckoutRequest {
         user: user.clone(),
         items: None,
-        shipping_address: shipping_address(),
+        ship_to: shipping_address().into(),
         shipping_option: None,
         promotion_code: None,
         idempotency: None,

@@ -454,7 +454,7 @@ pub async fn fifty_checkouts_share_ten_uses(table: std::sync::Arc<dyn shop::tabl
         requests.push(CheckoutRequest {
             user: shop::domain::UserId::random(),
             items: Some(vec![Wanted::of(product.id, shop::domain::Quantity::new(1).unwrap())]),
-            shipping_address: shipping_address(),
+            ship_to: shipping_address().into(),
             shipping_option: None,
             promotion_code: Some(code.clone()),
             idempotency: None,
@@ -483,4 +483,36 @@ pub async fn fifty_checkouts_share_ten_uses(table: std::sync::Arc<dyn shop::tabl
     let again = orders.checkout(requests[refused].clone()).await.unwrap();
     assert_eq!(again.order.promotions[0].amount.amount, 100);
     assert_eq!(uses().await, 10);
+}
+
+/// `n` orders paid at once each take one invoice number of the year's sequence: `n` numbers in
+/// a row, none twice, none skipped, whatever the backend.
+pub async fn payments_take_a_gapless_run(table: std::sync::Arc<dyn shop::table::Table>, n: i64) {
+    use shop::orders::{CheckoutRequest, Orders, Wanted};
+    let catalog = shop::catalog::Catalog::new(table.clone());
+    let orders = Orders::new(table.clone()).with_limits(NO_ORDER_LIMITS);
+    let suffix = ulid::Ulid::new().to_string();
+    let product = draft(&format!("INV-{suffix}"), "Lamp", "lighting", 1000).create(&catalog, stock(50)).await;
+    let mut ids = Vec::new();
+    for _ in 0..n {
+        let request = CheckoutRequest {
+            user: shop::domain::UserId::random(),
+            items: Some(vec![Wanted::of(product.id, shop::domain::Quantity::new(1).unwrap())]),
+            ship_to: shipping_address().into(),
+            shipping_option: None,
+            promotion_code: None,
+            idempotency: None,
+        };
+        ids.push(orders.checkout(request).await.unwrap().order.id);
+    }
+    let paid = futures::future::join_all(ids.iter().map(|id| pay(&orders, id))).await;
+    let mut numbers: Vec<i64> = paid
+        .iter()
+        .map(|o| {
+            o.invoice.as_ref().expect("a paid order's invoice").number.rsplit('-').next().unwrap().parse().unwrap()
+        })
+        .collect();
+    numbers.sort_unstable();
+    let first = numbers[0];
+    assert_eq!(numbers, (first..first + n).collect::<Vec<_>>(), "a gapless run");
 }

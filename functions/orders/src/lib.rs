@@ -2,15 +2,18 @@
 //! shipping and delivery updates.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue};
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use shop::domain::{Address, Handle, Invalid, OrderId, OrderStatus, ProductId, Quantity, TrackingNumber, VariantId};
+use shop::domain::{
+    Address, AddressId, Handle, Invalid, OrderId, OrderStatus, ProductId, Quantity, TrackingNumber, VariantId,
+};
 use shop::error::Validation;
 use shop::http::caller::Revocations;
 use shop::http::{Caller, Json, Page, PageParams, PageQuery, Query, Versioned};
+use shop::invoices::{Document, Kind, Seller};
 use shop::openapi::Shared;
-use shop::orders::{CancelReason, CheckoutRequest, Order, OrderScope, Orders, Transition, Wanted};
+use shop::orders::{CancelReason, CheckoutRequest, Order, OrderScope, Orders, ShipTo, Transition, Wanted};
 use shop::promotions::PromoCode;
 use shop::{Error, Result};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -21,11 +24,17 @@ pub struct OrdersState {
     pub orders: Orders,
     /// Refuses ended sessions' and erased accounts' tokens (see [`shop::http::caller::Revocations`]).
     pub revocations: Revocations,
+    /// Who the invoices name as the seller (`SHOP_SELLER_*`).
+    pub seller: std::sync::Arc<Seller>,
 }
 
 impl OrdersState {
     pub fn new(table: std::sync::Arc<dyn shop::table::Table>) -> Self {
-        Self { orders: Orders::new(table.clone()), revocations: Revocations::new(table) }
+        Self {
+            orders: Orders::new(table.clone()),
+            revocations: Revocations::new(table),
+            seller: std::sync::Arc::new(Seller::from_lookup(|name| std::env::var(name).ok())),
+        }
     }
 
     /// What unpaid orders may hold ([`shop::orders::Limits`]).
@@ -38,7 +47,66 @@ impl OrdersState {
 #[openapi(tags((name = "orders", description = "Checkout and orders")), modifiers(&Shared))]
 struct Doc;
 
-shop::service!(OrdersState, Doc, [place_order, list_orders, get_order, cancel_order, set_status]);
+shop::service!(OrdersState, Doc, [place_order, list_orders, get_order, cancel_order, set_status, invoice, credit_note]);
+
+/// The order's `kind` document, as PDF when the request accepts `application/pdf`, else HTML.
+async fn document(state: &OrdersState, caller: &Caller, id: &str, headers: &HeaderMap, kind: Kind) -> Result<Response> {
+    let order = visible(state, caller, id).await?;
+    let what = if kind == Kind::Invoice { "invoice" } else { "credit note" };
+    let document = Document::of(&order, &state.seller, kind).ok_or(Error::NotFound(what))?;
+    let pdf = headers
+        .get(header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| a.split(',').any(|t| t.trim().starts_with("application/pdf")));
+    let (body, content_type) = if pdf {
+        (document.pdf(), "application/pdf")
+    } else {
+        (document.html().into_bytes(), "text/html; charset=utf-8")
+    };
+    let disposition = format!("inline; filename=\"{}.{}\"", document.number, if pdf { "pdf" } else { "html" });
+    let mut response = (StatusCode::OK, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::VARY, HeaderValue::from_static("accept"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+/// The order's invoice (its owner or an admin), from its payment on: seller, buyer, each line's
+/// net, tax rate and tax, the shipping and the totals. HTML, or PDF for `Accept:
+/// application/pdf`.
+#[utoipa::path(get, path = "/api/orders/{id}/invoice", tag = "orders", security(("cognito" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, description = "The invoice", content(("text/html"), ("application/pdf"))),
+              (status = 404, body = shop::error::Problem, description = "No such order, or not paid")))]
+async fn invoice(
+    State(state): State<OrdersState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    document(&state, &caller, &id, &headers, Kind::Invoice).await
+}
+
+/// The order's credit note, once it was refunded in full; as the invoice.
+#[utoipa::path(get, path = "/api/orders/{id}/credit-note", tag = "orders", security(("cognito" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, description = "The credit note", content(("text/html"), ("application/pdf"))),
+              (status = 404, body = shop::error::Problem, description = "No such order, or not refunded in full")))]
+async fn credit_note(
+    State(state): State<OrdersState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    document(&state, &caller, &id, &headers, Kind::CreditNote).await
+}
 
 /// A line to order: a product's variant (`variant_id` may be left out for a product sold as
 /// one variant), and how many.
@@ -55,14 +123,20 @@ pub struct OrderItemBody {
     quantity: i64,
 }
 
-/// A checkout: the cart (no `items`) or explicit lines, and where to ship.
+/// A checkout: the cart (no `items`) or explicit lines, and where to ship (an address, or the id
+/// of one in the shopper's address book: one of the two).
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderBody {
     #[serde(default)]
     #[schema(min_items = 1, max_items = 40)]
     items: Option<Vec<OrderItemBody>>,
-    shipping_address: Address,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    shipping_address: Option<Address>,
+    /// A saved address (`GET /api/users/me/addresses`), instead of `shipping_address`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<AddressId>)]
+    address_id: Option<String>,
     /// One of the options `GET /api/cart/shipping-options` answers for the address; required
     /// once the shop has shipping zones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -119,6 +193,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>> {
                 description = "`/problems/out-of-stock` (each short line in `short`, with what is `left`), \
                 `/problems/not-on-sale` (the products in `products`), `/problems/empty-cart`, or \
                 `/problems/contention` (send it again after `Retry-After`)"),
+              (status = 404, body = shop::error::Problem, description = "`address_id` names no address of the caller's book"),
               (status = 422, body = shop::error::Problem)))]
 async fn place_order(
     State(state): State<OrdersState>,
@@ -139,12 +214,21 @@ async fn place_order(
     });
     let option = v.optional("shipping_option", body.shipping_option.as_deref(), Handle::parse);
     let code = v.optional("promotion_code", body.promotion_code.as_deref(), PromoCode::parse);
-    let (items, shipping_option, promotion_code) =
-        v.finish(|| Some((items.map_or(Some(None), |i| i.map(Some))?, option?, code?)))?;
+    let ship_to = match (body.shipping_address, body.address_id.as_deref()) {
+        (Some(address), None) => Some(ShipTo::Address(address)),
+        (None, Some(id)) => v.field("address_id", AddressId::parse(id)).map(ShipTo::Saved),
+        (address, _) => {
+            let why = if address.is_some() { "give shipping_address or address_id, not both" } else { "is required" };
+            v.field::<()>("shipping_address", Err(Invalid::new(why)));
+            None
+        }
+    };
+    let (items, ship_to, shipping_option, promotion_code) =
+        v.finish(|| Some((items.map_or(Some(None), |i| i.map(Some))?, ship_to?, option?, code?)))?;
     let request = CheckoutRequest {
         user: caller.user_id.clone(),
         items,
-        shipping_address: body.shipping_address,
+        ship_to,
         shipping_option,
         promotion_code,
         idempotency: key.map(|k| (k, fingerprint)),

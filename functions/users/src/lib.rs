@@ -8,7 +8,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
-use shop::domain::{Address, Email, Name, Password, Phone, UserId};
+use shop::addresses::{AddressBook, AddressDraft, SavedAddress};
+use shop::domain::{Address, AddressId, Email, Name, Password, Phone, UserId};
 use shop::error::Validation;
 use shop::http::caller::Revocations;
 use shop::http::{Caller, IfMatch, Json, Page, PageParams, PageQuery, Versioned};
@@ -26,6 +27,7 @@ pub struct UsersState {
     pub users: Users,
     pub identity: Arc<dyn Identity>,
     pub orders: shop::orders::Orders,
+    pub addresses: AddressBook,
     /// The users' messages (their outbox).
     pub table: Arc<dyn shop::table::Table>,
     /// Refuses ended sessions' and erased accounts' tokens (see [`shop::http::caller::Revocations`]).
@@ -40,6 +42,7 @@ impl UsersState {
             users: Users::new(table.clone()),
             identity,
             orders: shop::orders::Orders::new(table.clone()),
+            addresses: AddressBook::new(table.clone()),
             revocations: Revocations::new(table.clone()),
             table,
             sms,
@@ -64,9 +67,82 @@ shop::service!(
         verify_phone,
         get_user,
         update_user,
-        delete_user
+        delete_user,
+        list_addresses,
+        add_address,
+        replace_address,
+        remove_address
     ]
 );
+
+/// An address to save in the caller's book.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddressBody {
+    /// What you call it ("Home").
+    #[serde(default)]
+    #[schema(value_type = Option<Name>)]
+    label: Option<String>,
+    address: Address,
+    /// Make it the default for shipping (the first address is both defaults).
+    #[serde(default)]
+    default_shipping: bool,
+    #[serde(default)]
+    default_billing: bool,
+}
+
+impl AddressBody {
+    fn draft(self) -> Result<AddressDraft> {
+        let label = self.label.as_deref().map(Name::parse).transpose().map_err(|e| Error::invalid("label", e))?;
+        let (default_shipping, default_billing) = (self.default_shipping, self.default_billing);
+        Ok(AddressDraft { label, address: self.address, default_shipping, default_billing })
+    }
+}
+
+/// The caller's saved addresses, oldest first, the defaults marked.
+#[utoipa::path(get, path = "/api/users/me/addresses", tag = "users", security(("cognito" = [])),
+    responses((status = 200, body = Vec<SavedAddress>), (status = 401, body = shop::error::Problem)))]
+async fn list_addresses(State(state): State<UsersState>, caller: Caller) -> Result<Json<Vec<SavedAddress>>> {
+    Ok(Json(state.addresses.list(&caller.user_id).await?))
+}
+
+/// Save an address (at most 20), checked for its country.
+#[utoipa::path(post, path = "/api/users/me/addresses", tag = "users", security(("cognito" = [])),
+    request_body = AddressBody,
+    responses((status = 201, body = SavedAddress), (status = 409, body = shop::error::Problem, description = "The book is full"),
+              (status = 422, body = shop::error::Problem, description = "`/problems/invalid-address`, or a bad label")))]
+async fn add_address(
+    State(state): State<UsersState>,
+    caller: Caller,
+    Json(body): Json<AddressBody>,
+) -> Result<Response> {
+    let saved = state.addresses.add(&caller.user_id, body.draft()?).await?;
+    Ok(shop::http::created(&format!("/api/users/me/addresses/{}", saved.id), 1, saved))
+}
+
+/// Replace a saved address (and make it a default if asked).
+#[utoipa::path(put, path = "/api/users/me/addresses/{address_id}", tag = "users", security(("cognito" = [])),
+    params(("address_id" = String, Path)), request_body = AddressBody,
+    responses((status = 200, body = SavedAddress), (status = 404, body = shop::error::Problem),
+              (status = 422, body = shop::error::Problem)))]
+async fn replace_address(
+    State(state): State<UsersState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<AddressBody>,
+) -> Result<Json<SavedAddress>> {
+    let id = shop::http::path_id(&id, AddressId::parse, "address")?;
+    Ok(Json(state.addresses.replace(&caller.user_id, &id, body.draft()?).await?))
+}
+
+/// Remove a saved address.
+#[utoipa::path(delete, path = "/api/users/me/addresses/{address_id}", tag = "users", security(("cognito" = [])),
+    params(("address_id" = String, Path)), responses((status = 204), (status = 404, body = shop::error::Problem)))]
+async fn remove_address(State(state): State<UsersState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode> {
+    let id = shop::http::path_id(&id, AddressId::parse, "address")?;
+    state.addresses.remove(&caller.user_id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
 
 /// An account an admin creates.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -88,6 +88,11 @@ ulid_id!(
     OrderId, "an order id"
 );
 
+ulid_id!(
+    /// An address's id in a shopper's address book.
+    AddressId, "an address id"
+);
+
 /// A user's id: the identity provider's `sub` claim (a UUID in Cognito and in the embedded
 /// provider). Anything outside `[A-Za-z0-9-]{1,128}` is refused, so an id is safe in a key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

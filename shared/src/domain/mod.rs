@@ -41,7 +41,7 @@ mod text;
 
 pub use basket::{Basket, BasketLine};
 pub use contact::{Address, Country, Email, Phone, PostalCode, Region};
-pub use ids::{ImageId, OrderId, ProductId, UploadId, UserId, VariantId, monotonic_ulid};
+pub use ids::{AddressId, ImageId, OrderId, ProductId, UploadId, UserId, VariantId, monotonic_ulid};
 pub use money::{Currency, Money};
 pub use notification::{Channel, DeliveryStatus};
 pub use order::{CancelReason, OrderLine, OrderStatus, StatusChange};

@@ -52,9 +52,9 @@ macro_rules! schema {
 }
 
 use super::{
-    AltText, CategorySlug, Country, Currency, Description, Email, Handle, ImageId, ImageUrl, Label, Name, OrderId,
-    Percent, Phone, PostalCode, ProductId, Quantity, Reason, Region, Sku, Stock, TrackingNumber, UploadId, UserId,
-    VariantId,
+    AddressId, AltText, CategorySlug, Country, Currency, Description, Email, Handle, ImageId, ImageUrl, Label, Name,
+    OrderId, Percent, Phone, PostalCode, ProductId, Quantity, Reason, Region, Sku, Stock, TrackingNumber, UploadId,
+    UserId, VariantId,
 };
 
 schema! {
@@ -98,6 +98,7 @@ schema! {
         .into();
     ProductId => string("A product id (ULID)", 26, 26, r"^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$", "01JD4Z3K8Q6W2M5N7P9R1T3V5X");
     ImageId => string("An image id (ULID)", 26, 26, r"^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$", "01JD4Z3K8Q6W2M5N7P9R1T3V5Z");
+    AddressId => string("An address id (ULID)", 26, 26, r"^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$", "01JD4Z3K8Q6W2M5N7P9R1T3V61");
     UploadId => string("An upload id (ULID)", 26, 26, r"^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$", "01JD4Z3K8Q6W2M5N7P9R1T3V60");
     VariantId => string("A variant id (ULID)", 26, 26, r"^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$", "01JD4Z3K8Q6W2M5N7P9R1T3V5Y");
     OrderId => string("An order id (ULID)", 26, 26, r"^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$", "01JD4Z3K8Q6W2M5N7P9R1T3V5X");

@@ -220,8 +220,8 @@ export function problemText(error) {
 }
 
 /** Shows what went wrong where it happened. In a form (`place`): the problem above its fields,
- *  and each refused field's message at its input; a refused field the form does not show is
- *  listed with the problem. After any other control (`place`, a button say): the problem. */
+ *  and each refused field's message at its input; a refused field the form does not show (or
+ *  hides: a checkout's new address while a saved one is chosen) is listed with the problem. After any other control (`place`, a button say): the problem. */
 export function showProblem(place, error) {
   clearProblem(place);
   const form = place.localName === 'form' ? place : null;
@@ -233,7 +233,7 @@ export function showProblem(place, error) {
   const elsewhere = [];
   for (const {field: name, message} of error?.problem?.errors ?? []) {
     const input = form && (form.elements.namedItem(name) ?? form.elements.namedItem(name.split('.').pop()));
-    if (input instanceof HTMLElement && input.id) {
+    if (input instanceof HTMLElement && input.id && !input.closest('[hidden]')) {
       const note = h('small', {class: 'field-error problem', id: `${input.id}-error`}, message);
       const described = input.getAttribute('aria-describedby');
       input.setAttribute('aria-invalid', 'true');

@@ -40,6 +40,8 @@ const calls = fakeApi({
       address: {name: 'Ada', line1: '1 Main St', postal_code: '10115', city: 'Berlin', country: 'DE'},
     },
   ],
+  // No saved addresses: the checkout's form is the address.
+  'GET /api/users/me/addresses': () => [200, []],
   // A shop without shipping zones: no option to choose, and shipping for nothing.
   'GET /api/cart/shipping-options?country=DE': () => [200, []],
   'GET /api/cart?country=DE': () => [

@@ -115,6 +115,8 @@ const calls = fakeApi({
       address: {name: 'Ada', line1: '1 Main St', postal_code: '10115', city: 'Berlin', country: 'DE'},
     },
   ],
+  // No saved addresses: the checkout's form is the address.
+  'GET /api/users/me/addresses': () => [200, []],
   'PUT /api/cart/promotion': (body) => {
     const wanted = body.code.trim().toUpperCase();
     if (!/^[A-Z0-9_-]{3,32}$/.test(wanted)) {

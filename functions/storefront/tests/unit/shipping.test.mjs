@@ -3,7 +3,7 @@
 // the option changes, the option sent with the order, a country not shipped to and a malformed
 // address said where they belong; a region asked for in the US; and an order's totals.
 
-import {fakeApi, until} from './support.mjs';
+import {MUG_CART, fakeApi, until} from './support.mjs';
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import {show, money, useCurrencyDigits} from '../../assets/js/dom.js';
@@ -11,23 +11,7 @@ import {show, money, useCurrencyDigits} from '../../assets/js/dom.js';
 useCurrencyDigits({EUR: 2, USD: 2});
 const eur = (amount) => ({amount, currency: 'EUR'});
 const usd = (amount) => ({amount, currency: 'USD'});
-const CART = {
-  lines: [
-    {
-      product_id: 'p1',
-      variant_id: 'p1',
-      name: 'Mug',
-      options: {},
-      quantity: 1,
-      unit_price: eur(1250),
-      line_total: eur(1250),
-    },
-  ],
-  total: eur(1250),
-  totals: null,
-  shipping: null,
-  ready_for_checkout: true,
-};
+const CART = MUG_CART;
 const OPTIONS = [
   {id: 'de-standard', name: 'Standard', price: eur(490), min_days: 2, max_days: 4},
   {id: 'de-express', name: 'Express', price: eur(990), min_days: 1, max_days: 1},
@@ -100,6 +84,8 @@ const calls = fakeApi({
       address: {name: 'Ada', line1: '1 Main St', postal_code: '10115', city: 'Berlin', country: 'DE'},
     },
   ],
+  // No saved addresses: the checkout's form is the address.
+  'GET /api/users/me/addresses': () => [200, []],
   'GET /api/cart/shipping-options?country=DE': () => [200, OPTIONS],
   'GET /api/cart?country=DE&shipping_option=de-standard': () => germany(OPTIONS[0], 78),
   'GET /api/cart?country=DE&shipping_option=de-express': () => germany(OPTIONS[1], 158),

@@ -93,3 +93,22 @@ export function submit(main, values) {
   form.requestSubmit();
   return form;
 }
+
+/** A cart of one €12.50 mug, as the API answers it without a destination. */
+export const MUG_CART = {
+  lines: [
+    {
+      product_id: 'p1',
+      variant_id: 'p1',
+      name: 'Mug',
+      options: {},
+      quantity: 1,
+      unit_price: {amount: 1250, currency: 'EUR'},
+      line_total: {amount: 1250, currency: 'EUR'},
+    },
+  ],
+  total: {amount: 1250, currency: 'EUR'},
+  totals: null,
+  shipping: null,
+  ready_for_checkout: true,
+};

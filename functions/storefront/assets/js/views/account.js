@@ -1,12 +1,12 @@
-// The account: signing up, in and out, the password, the profile and its phone number,
-// notifications, the data the shop holds (export), and erasure.
+// The account: signing up, in and out, the password, the profile and its phone number, the
+// address book, notifications, the data the shop holds (export), and erasure.
 //
 // Where the deployment names a sign-in (`sign_in` in `/storefront.json`), shoppers log in on its
 // page (signin.js), never with a password typed here; only where it names none (the local stack
 // against an emulator's Cognito) do these pages take the password and log in with it.
 
-import {h, field, table, nextLink, onSubmit, act, date, announce, Refusal} from '../dom.js';
-import {call, get, del, post, logIn, forget, listPage, storefront} from '../api.js';
+import {h, fill, field, table, nextLink, onSubmit, act, date, announce, Refusal} from '../dom.js';
+import {call, get, del, post, put, logIn, forget, listPage, storefront} from '../api.js';
 import {go, here} from '../nav.js';
 import {startSignIn, takeFailure} from '../signin.js';
 
@@ -195,10 +195,13 @@ export function forgot() {
 /** The countries whose addresses name a region (a state, a province): the API requires one. */
 const REGION_COUNTRIES = ['US', 'CA'];
 
-function addressFields(address) {
+/** An address's fields, holding `address`. Their ids are the form's usual ones (`f-country`),
+ *  or begin with `prefix` where the page shows another address's fields too (`book-country`). */
+function addressFields(address, prefix = null) {
   const a = address ?? {};
+  const named = (name) => (prefix ? {name, id: `${prefix}-${name}`} : {name});
   const country = field('Country (two letters)', {
-    name: 'country',
+    ...named('country'),
     value: a.country ?? '',
     autocomplete: 'shipping country',
     maxlength: 2,
@@ -206,7 +209,13 @@ function addressFields(address) {
   });
   const region = field(
     'State or province',
-    {name: 'region', value: a.region ?? '', autocomplete: 'shipping address-level1', maxlength: 3, placeholder: 'CA'},
+    {
+      ...named('region'),
+      value: a.region ?? '',
+      autocomplete: 'shipping address-level1',
+      maxlength: 3,
+      placeholder: 'CA',
+    },
     'Its code: CA for California, ON for Ontario.',
   );
   // Asked for where the country needs one; shown too wherever it holds one.
@@ -222,11 +231,15 @@ function addressFields(address) {
     'fieldset',
     {},
     h('legend', {}, 'Address'),
-    field('Full name', {name: 'address_name', value: a.name ?? '', autocomplete: 'shipping name'}),
-    field('Street and number', {name: 'line1', value: a.line1 ?? '', autocomplete: 'shipping address-line1'}),
-    field('Address line 2 (optional)', {name: 'line2', value: a.line2 ?? '', autocomplete: 'shipping address-line2'}),
-    field('Postal code', {name: 'postal_code', value: a.postal_code ?? '', autocomplete: 'shipping postal-code'}),
-    field('City', {name: 'city', value: a.city ?? '', autocomplete: 'shipping address-level2'}),
+    field('Full name', {...named('address_name'), value: a.name ?? '', autocomplete: 'shipping name'}),
+    field('Street and number', {...named('line1'), value: a.line1 ?? '', autocomplete: 'shipping address-line1'}),
+    field('Address line 2 (optional)', {
+      ...named('line2'),
+      value: a.line2 ?? '',
+      autocomplete: 'shipping address-line2',
+    }),
+    field('Postal code', {...named('postal_code'), value: a.postal_code ?? '', autocomplete: 'shipping postal-code'}),
+    field('City', {...named('city'), value: a.city ?? '', autocomplete: 'shipping address-level2'}),
     country,
     region,
   );
@@ -249,6 +262,175 @@ export function addressFrom(values) {
 }
 
 export {addressFields};
+
+/** An address on two lines: who and the street, then the town, the region and the country. */
+export function addressLines(a) {
+  return [
+    [a.name, a.line1, a.line2].filter(Boolean).join(', '),
+    [`${a.postal_code} ${a.city}`, a.region, a.country].filter(Boolean).join(', '),
+  ];
+}
+
+/** The signed-in shopper's saved addresses. */
+export const ADDRESSES = '/api/users/me/addresses';
+
+/** What a saved address is called: its label, else its first line. */
+export function addressTitle(saved) {
+  return saved.label || addressLines(saved.address)[0];
+}
+
+/** The address book: the saved addresses, oldest first, the defaults marked, each to edit, to
+ *  remove or to make the default for shipping; and a form to add one, or to edit one (one form
+ *  at a time, under the list, opened by its button). Each change draws the book again as the API
+ *  answers it; a refusal is said where it happened (at a form's fields for a malformed address). */
+function addressBook(addresses) {
+  let book = addresses;
+  const list = h('div', {});
+  const editor = h('div', {});
+  const heading = h('h2', {id: 'addresses', tabindex: -1}, 'Addresses');
+  const adding = h('button', {type: 'button', class: 'secondary', onclick: () => open(null)}, 'Add an address');
+  const path = (saved) => `${ADDRESSES}/${encodeURIComponent(saved.id)}`;
+  let editing = null;
+
+  const close = () => {
+    editing = null;
+    fill(editor, null);
+    adding.hidden = false;
+  };
+  /** Asks for the book again and draws it; focus goes to `then` (a control the drawing took away
+   *  had it). */
+  const reload = async (then = heading) => {
+    book = await get(ADDRESSES);
+    draw();
+    then.focus();
+  };
+  const draw = () =>
+    fill(list, book.length ? h('ul', {class: 'address-book'}, book.map(item)) : h('p', {}, 'No saved addresses yet.'));
+  const item = (saved) => {
+    const title = addressTitle(saved);
+    const [first, second] = addressLines(saved.address);
+    return h(
+      'li',
+      {'data-address': saved.id},
+      saved.label && h('strong', {}, saved.label),
+      h('address', {}, first, h('br'), second),
+      (saved.default_shipping || saved.default_billing) &&
+        h(
+          'p',
+          {class: 'defaults'},
+          saved.default_shipping && h('span', {class: 'default-mark'}, 'Default for shipping'),
+          saved.default_billing && h('span', {class: 'default-mark'}, 'Default for billing'),
+        ),
+      h(
+        'div',
+        {class: 'actions'},
+        h(
+          'button',
+          {type: 'button', class: 'secondary outline', 'aria-label': `Edit ${title}`, onclick: () => open(saved)},
+          'Edit',
+        ),
+        !saved.default_shipping &&
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'secondary outline',
+              'aria-label': `Make default for shipping: ${title}`,
+              onclick: act(async () => {
+                await put(path(saved), {
+                  label: saved.label ?? null,
+                  address: saved.address,
+                  default_shipping: true,
+                  default_billing: saved.default_billing,
+                });
+                await reload();
+                announce(`${title} is the default for shipping`);
+              }),
+            },
+            'Make default for shipping',
+          ),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'secondary outline',
+            'aria-label': `Remove ${title}`,
+            onclick: act(async () => {
+              await del(path(saved));
+              if (editing?.id === saved.id) close();
+              await reload();
+              announce(`${title} removed`);
+            }),
+          },
+          'Remove',
+        ),
+      ),
+    );
+  };
+  /** Opens the form that edits `saved`, or adds an address (`null`). */
+  const open = (saved) => {
+    editing = saved;
+    const label = saved ? `Edit ${addressTitle(saved)}` : 'Add an address';
+    // The first address is both defaults whatever is asked; a default stays one until another is.
+    const choice = (name, text) =>
+      book.length > 0 && !saved?.[name] && h('label', {}, h('input', {type: 'checkbox', name}), text);
+    fill(editor, [
+      h('h3', {}, label),
+      form(
+        label,
+        [
+          field('Label (optional)', {
+            id: 'book-label',
+            name: 'label',
+            value: saved?.label ?? '',
+            maxlength: 200,
+            placeholder: 'Home',
+          }),
+          addressFields(saved?.address, 'book'),
+          choice('default_shipping', 'Make it the default for shipping'),
+          choice('default_billing', 'Make it the default for billing'),
+          h(
+            'div',
+            {class: 'actions'},
+            h('button', {type: 'submit'}, 'Save address'),
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'secondary outline',
+                onclick: () => {
+                  close();
+                  adding.focus();
+                },
+              },
+              'Cancel',
+            ),
+          ),
+        ],
+        async (values) => {
+          const address = addressFrom(values);
+          if (!address) throw new Refusal('Enter the address.');
+          const body = {
+            label: values.label || null,
+            address,
+            default_shipping: Boolean(values.default_shipping),
+            default_billing: Boolean(values.default_billing),
+          };
+          if (saved) await put(path(saved), body);
+          else await post(ADDRESSES, body);
+          close();
+          await reload(adding);
+          announce(saved ? 'The address is saved' : 'The address is added');
+        },
+      ),
+    ]);
+    adding.hidden = true;
+    editor.querySelector('input').focus();
+  };
+
+  draw();
+  return h('section', {'aria-labelledby': 'addresses'}, heading, list, adding, editor);
+}
 
 /** The phone number's verification: text messages go to a verified number only. `state` says
  *  whether the profile's number is verified (shown at the phone field); `section` offers, for
@@ -310,7 +492,7 @@ function phoneVerification(verified) {
 }
 
 export async function profile() {
-  const answer = await call('GET', '/api/users/me');
+  const [answer, addresses] = await Promise.all([call('GET', '/api/users/me'), get(ADDRESSES)]);
   const user = answer.body;
   let etag = answer.headers.get('etag');
   const prefs = user.preferences ?? {email: true, sms: true};
@@ -373,6 +555,7 @@ export async function profile() {
       },
     ),
     phone.section,
+    addressBook(addresses),
     h('h2', {}, 'Your data'),
     h('p', {}, 'Download everything the shop holds about you, orders included.'),
     h(

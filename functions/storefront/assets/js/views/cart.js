@@ -19,7 +19,7 @@ import {
 import {call, get, put, del, post, storefront} from '../api.js';
 import {go, changed, redraw} from '../nav.js';
 import {lineDiscount, off, promotionsList, shippingLabel, totalsRows} from '../totals.js';
-import {addressFields, addressFrom} from './account.js';
+import {ADDRESSES, addressFields, addressFrom, addressLines} from './account.js';
 
 const PROBLEMS = {
   gone: () => 'This product, or this choice of it, is no longer sold.',
@@ -183,12 +183,13 @@ function cartTotals(cart) {
  *  that option (its detail names those that apply). */
 const UNAVAILABLE = '/problems/shipping-unavailable';
 
-/** The checkout's shipping, for the address its form holds: the options that apply there, the
- *  cheapest chosen at first, and what the cart then costs in all (`parts`, to put in the form).
- *  Both are asked again as the country or the region changes, and the totals as the option does;
- *  an earlier question's late answer is dropped. A shop without shipping zones offers no option
- *  and ships for nothing; one that does not ship there says so at the options. Each cart priced
- *  goes to `priced` too (what its promotions take off there). */
+/** The checkout's shipping, for the address its form holds (or the saved address chosen): the
+ *  options that apply there, the cheapest chosen at first, and what the cart then costs in all
+ *  (`parts`, to put in the form). Both are asked again as the country or the region changes (or
+ *  another address is chosen), and the totals as the option does; an earlier question's late
+ *  answer is dropped. A shop without shipping zones offers no option and ships for nothing; one
+ *  that does not ship there says so at the options. Each cart priced goes to `priced` too (what
+ *  its promotions take off there). */
 function shipping(priced = () => {}) {
   const choices = h('fieldset', {class: 'shipping-options', hidden: true});
   const said = h('div', {class: 'shipping-problem'});
@@ -197,12 +198,17 @@ function shipping(priced = () => {}) {
   let asked = 0;
   let latest = Promise.resolve();
   let destination = null;
+  /** Where the cart goes: `{country, region}` (see `watch`). */
+  let place = null;
 
-  const value = (name) => form.elements.namedItem(name).value.trim().toUpperCase();
+  const value = (name) => form.elements.namedItem(name).value;
+  const typed = () => ({country: value('country'), region: value('region')});
+  const upper = (text) => (text ?? '').trim().toUpperCase();
   const checked = () => form.querySelector('input[name=shipping_option]:checked')?.value ?? null;
   const where = (option) => {
-    const query = new URLSearchParams({country: value('country')});
-    if (value('region')) query.set('region', value('region'));
+    const {country, region} = place();
+    const query = new URLSearchParams({country: upper(country)});
+    if (upper(region)) query.set('region', upper(region));
     if (option) query.set('shipping_option', option);
     return query;
   };
@@ -260,7 +266,7 @@ function shipping(priced = () => {}) {
   /** Asks again for the options where the destination changed (nothing while the country is
    *  not two letters). */
   const refresh = () => {
-    const asking = /^[A-Z]{2}$/.test(value('country')) ? where().toString() : '';
+    const asking = /^[A-Z]{2}$/.test(upper(place().country)) ? where().toString() : '';
     if (asking === destination) return latest;
     destination = asking;
     if (asking) return ask(offer);
@@ -274,14 +280,21 @@ function shipping(priced = () => {}) {
 
   return {
     parts: [choices, said, totals],
-    /** Follows the form's address and option, and asks for those it holds now. */
-    watch(watched) {
+    /** Follows the form's address and option, and asks for those it holds now. `chosen()`, where
+     *  given, names the address the cart goes to instead of the form's fields (a saved address:
+     *  null while the form's are the one). */
+    watch(watched, chosen = () => null) {
       form = watched;
+      place = () => chosen() ?? typed();
       form.addEventListener('input', (event) => event.target.name === 'country' && refresh());
       form.addEventListener('change', (event) => {
         if (event.target.name === 'shipping_option') ask(price);
         else if (['country', 'region'].includes(event.target.name)) refresh();
       });
+      return refresh();
+    },
+    /** Asks for the options where the destination changed (another address chosen). */
+    moved() {
       return refresh();
     },
     /** Asks again for the options and the totals where there is a destination (the discount
@@ -303,13 +316,72 @@ function shipping(priced = () => {}) {
   };
 }
 
+/** Where the checkout ships among the shopper's saved addresses (`book`): each of them, the
+ *  default for shipping chosen at first (else the first), and a new address, which shows the
+ *  form's address fields (`fresh`: hidden, and left out of the form's checks, while a saved one
+ *  is chosen). Nothing to choose without a saved address. `moved()` follows each choice;
+ *  `chosen()` is the saved address chosen, null for a new one. */
+function shipTo(book, fresh, moved) {
+  const choices = h('fieldset', {class: 'ship-to'});
+  const chosen = () => {
+    const id = choices.querySelector('input[name=ship_to]:checked')?.value;
+    return book.find((saved) => saved.id === id) ?? null;
+  };
+  const follow = () => {
+    const saved = chosen();
+    fresh.hidden = Boolean(saved);
+    fresh.disabled = Boolean(saved);
+  };
+  if (book.length === 0) return {part: null, chosen};
+  const first = book.find((saved) => saved.default_shipping) ?? book[0];
+  const choice = (value, checked, text) =>
+    h(
+      'label',
+      {},
+      h('input', {
+        type: 'radio',
+        name: 'ship_to',
+        value,
+        checked,
+        onchange: () => {
+          follow();
+          moved();
+        },
+      }),
+      text,
+    );
+  fill(choices, [
+    h('legend', {}, 'Ship to'),
+    book.map((saved) =>
+      choice(saved.id, saved === first, [
+        saved.label && [h('strong', {}, saved.label), ' — '],
+        addressLines(saved.address).join(', '),
+      ]),
+    ),
+    choice('new', false, 'A new address'),
+  ]);
+  follow();
+  return {part: choices, chosen};
+}
+
 export async function checkout() {
-  const [cart, user] = await Promise.all([get('/api/cart'), get('/api/users/me')]);
+  const [cart, user, book] = await Promise.all([get('/api/cart'), get('/api/users/me'), get(ADDRESSES)]);
   if (cart.lines.length === 0) return go('cart');
   // One key for this checkout: a second click, or a retry after a lost answer, answers the
   // same order instead of making another.
   const key = crypto.randomUUID();
   const address = user.address ?? {name: user.name};
+  const fresh = addressFields(address);
+  fresh.append(h('label', {}, h('input', {type: 'checkbox', name: 'save_address'}), 'Save this address to my book'));
+  const ship = shipTo(book, fresh, () => delivery.moved());
+  /** The new address this checkout saved to the book last: a retry does not save it again. */
+  let kept = null;
+  const keep = async (shippingAddress) => {
+    const saving = JSON.stringify(shippingAddress);
+    if (saving === kept) return;
+    await post(ADDRESSES, {address: shippingAddress});
+    kept = saving;
+  };
   /** Shows the code and the promotions as they are now (`answered`, else asked): the cart
    *  without a destination at once, then priced for the address's, with its totals. */
   const recount = async (answered) => {
@@ -323,20 +395,28 @@ export async function checkout() {
     h(
       'form',
       {'aria-label': 'Shipping address'},
-      addressFields(address),
+      ship.part,
+      fresh,
       delivery.parts,
       h('button', {type: 'submit'}, 'Place order'),
     ),
     async (values) => {
-      const shippingAddress = addressFrom(values);
-      if (!shippingAddress) throw new Refusal('Enter the address to ship to.');
+      // A saved address goes by its id; a new one as typed, saved to the book first if asked.
+      const saved = ship.chosen();
+      let to;
+      if (saved) {
+        to = {address_id: saved.id};
+      } else {
+        const shippingAddress = addressFrom(values);
+        if (!shippingAddress) throw new Refusal('Enter the address to ship to.');
+        if (values.save_address) await keep(shippingAddress);
+        to = {shipping_address: shippingAddress};
+      }
       const option = await delivery.chosen();
       let answer;
       try {
         answer = await call('POST', '/api/orders', {
-          body: option
-            ? {shipping_address: shippingAddress, shipping_option: option}
-            : {shipping_address: shippingAddress},
+          body: option ? {...to, shipping_option: option} : to,
           headers: {'Idempotency-Key': key},
         });
       } catch (error) {
@@ -354,7 +434,7 @@ export async function checkout() {
       go(`orders/${encodeURIComponent(answer.body.id)}/pay`);
     },
   );
-  await delivery.watch(form);
+  await delivery.watch(form, () => ship.chosen()?.address);
   return [
     h('h1', {}, 'Checkout'),
     h(
