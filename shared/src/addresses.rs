@@ -143,7 +143,11 @@ impl AddressBook {
             Write::update(keys::address_book(user), header).when(Condition::Under("count".into(), MAX_ADDRESSES)),
         ];
         match self.table.transact(writes).await {
-            Ok(()) => self.get(user, &saved.id).await,
+            Ok(()) => Ok(SavedAddress {
+                default_shipping: draft.default_shipping || first,
+                default_billing: draft.default_billing || first,
+                ..saved
+            }),
             Err(WriteError::ConditionFailed { index: Some(1) }) => Err(AddressError::Full),
             Err(e) => Err(e.into()),
         }
@@ -153,6 +157,7 @@ impl AddressBook {
     pub async fn replace(&self, user: &UserId, id: &AddressId, draft: AddressDraft) -> Result<SavedAddress> {
         draft.address.check().map_err(AddressError::Invalid)?;
         let current = self.get(user, id).await?;
+        let (default_shipping, default_billing) = (current.default_shipping, current.default_billing);
         let saved = SavedAddress {
             label: draft.label,
             address: draft.address,
@@ -173,7 +178,11 @@ impl AddressBook {
             writes.push(Write::update(keys::address_book(user), header));
         }
         match self.table.transact(writes).await {
-            Ok(()) => self.get(user, id).await,
+            Ok(()) => Ok(SavedAddress {
+                default_shipping: default_shipping || draft.default_shipping,
+                default_billing: default_billing || draft.default_billing,
+                ..saved
+            }),
             Err(WriteError::ConditionFailed { index: Some(0) }) => Err(AddressError::NotFound),
             Err(e) => Err(e.into()),
         }

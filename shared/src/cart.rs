@@ -323,10 +323,10 @@ impl Carts {
             ready_for_checkout,
         };
         let Some(basket) = Self::basket(&view, &products) else { return Ok(view) };
-        let mut usage_keys = Usage::keys(&settings.promotions, view.promotion_code.as_ref(), user, Timestamp::now());
+        let usage_keys = Usage::keys(&settings.promotions, view.promotion_code.as_ref(), user, Timestamp::now());
         let usage = match usage_keys.is_empty() {
             true => Usage::default(),
-            false => Usage::from_items(&mut self.table.batch_get(&std::mem::take(&mut usage_keys)).await?),
+            false => Usage::from_items(&mut self.table.batch_get(&usage_keys).await?),
         };
         let pricer = Pricer::new(&settings, view.promotion_code.as_ref()).with_usage(usage.clone());
         // A code that cannot be used is said, and the cart priced without it.
