@@ -248,10 +248,12 @@ impl From<crate::payments::PaymentError> for Error {
             PaymentError::Order(e) => e.into(),
             PaymentError::NotPayable(_)
             | PaymentError::OverRefund { .. }
+            | PaymentError::UnitsRefunded { .. }
             | PaymentError::NothingPaid
             | PaymentError::NothingToCapture
             | PaymentError::AmountMismatch => Error::Conflict(e.to_string()),
             PaymentError::ProviderUnavailable(_) => Error::invalid("provider", Invalid::new(e.to_string())),
+            PaymentError::NotInOrder(_) => Error::invalid("lines", Invalid::new(e.to_string())),
             PaymentError::Provider(ProviderError::Refused(reason)) => {
                 Error::Conflict(format!("the payment provider refused: {reason}"))
             }

@@ -7,11 +7,11 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use shop_tests::TestApp;
 
-fn eur(amount: i64) -> Value {
+pub(crate) fn eur(amount: i64) -> Value {
     json!({"amount": amount, "currency": "EUR"})
 }
 
-fn address(country: &str, postal_code: &str, region: Option<&str>) -> Value {
+pub(crate) fn address(country: &str, postal_code: &str, region: Option<&str>) -> Value {
     let mut a = json!({"name": "Ada Lovelace", "line1": "1 Main St", "city": "Springfield",
                        "postal_code": postal_code, "country": country});
     if let Some(region) = region {
@@ -21,7 +21,7 @@ fn address(country: &str, postal_code: &str, region: Option<&str>) -> Value {
 }
 
 /// The shop's two settings, sent as an admin would: each `PUT` names the revision it read.
-async fn configure(app: &TestApp, admin: &str, prices_include_tax: bool, rates: Value, zones: Value) {
+pub(crate) async fn configure(app: &TestApp, admin: &str, prices_include_tax: bool, rates: Value, zones: Value) {
     let tax = app.get("/api/tax-settings", Some(admin)).await.expect(200);
     let etag = tax.header("etag").unwrap().to_owned();
     let body = json!({"prices_include_tax": prices_include_tax, "rates": rates});
@@ -33,7 +33,7 @@ async fn configure(app: &TestApp, admin: &str, prices_include_tax: bool, rates: 
     }
 }
 
-fn eu_zones() -> Value {
+pub(crate) fn eu_zones() -> Value {
     json!([
         {"id": "de", "name": "Germany", "countries": ["DE"], "options": [
             {"id": "de-standard", "name": "Standard", "min_days": 2, "max_days": 4,
@@ -44,7 +44,7 @@ fn eu_zones() -> Value {
     ])
 }
 
-fn eu_rates() -> Value {
+pub(crate) fn eu_rates() -> Value {
     json!([{"country": "DE", "class": "standard", "rate": "19"}, {"country": "DE", "class": "reduced", "rate": "7"}])
 }
 

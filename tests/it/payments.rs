@@ -483,6 +483,79 @@ async fn a_paid_order_has_an_invoice_and_a_full_refund_a_credit_note() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refunding_lines_gives_back_what_was_paid_for_them_discount_and_tax_included() {
+    use crate::checkout::{address, configure, eu_rates, eu_zones, eur};
+    let app = app().await;
+    let admin = app.admin().await;
+    configure(&app, &admin, true, eu_rates(), eu_zones()).await;
+    let promotion = json!({"id": "ten", "name": "10 % off", "code": "TEN",
+        "discount": {"type": "percentage", "percent": "10"}, "applies_to": {"type": "order"}, "active": true});
+    app.send(Method::PUT, "/api/promotions/ten", Some(&admin), Some(promotion), &[("if-match", "\"0\"")])
+        .await
+        .expect(200);
+    let lamp = app.product(&admin, "Lamp", "home", 1999, 10).await;
+    let book = app.product(&admin, "Book", "books", 1500, 10).await;
+    let (alice, _, _) = app.shopper("Alice").await;
+    for (id, quantity) in [(&lamp, 3), (&book, 1)] {
+        let path = format!("/api/cart/items/{id}");
+        app.call(Method::PUT, &path, Some(&alice), Some(json!({"quantity": quantity}))).await.expect(200);
+    }
+    let body = json!({"shipping_address": address("DE", "10115", None), "shipping_option": "de-standard",
+                      "promotion_code": "TEN"});
+    let placed = app.post("/api/orders", Some(&alice), body).await.expect(201).body;
+    let id = placed["id"].as_str().unwrap().to_owned();
+    let line = |product: &str| placed["lines"].as_array().unwrap().iter().find(|l| l["product_id"] == product).unwrap();
+    // What each line cost after its discount, tax included.
+    let paid_for = |product: &str| {
+        let line = line(product);
+        assert!(line["discount"]["amount"].as_i64().unwrap() > 0, "{line:#}");
+        line["tax"]["net"]["amount"].as_i64().unwrap() + line["tax"]["tax"]["amount"].as_i64().unwrap()
+    };
+    let (lamps, books) = (paid_for(&lamp), paid_for(&book));
+    assert_eq!(lamps + books, placed["totals"]["total"]["amount"].as_i64().unwrap(), "shipping is free here");
+    // Refunds name the variants the lines bought.
+    let variant = |product: &str| line(product)["variant_id"].as_str().unwrap().to_owned();
+    let (lamp, book) = (variant(&lamp), variant(&book));
+    paid(&app, &alice, &id).await;
+
+    let refunds = format!("/api/orders/{id}/refunds");
+    let lines = |variant: &str, quantity: i64| json!({"reason": "returned", "lines": [{"variant_id": variant, "quantity": quantity}]});
+    let first = app.post(&refunds, Some(&admin), lines(&lamp, 1)).await.expect(201).body;
+    assert_eq!(first["amount"], eur(lamps / 3), "a third of the lamps' line, rounded down");
+    assert_eq!(first["lines"], json!([{"variant_id": lamp, "quantity": 1}]));
+
+    // Bad requests change nothing: a variant the order did not buy, an amount with lines,
+    // no line at all; a shopper may not refund.
+    app.post(&refunds, Some(&admin), lines(&shop::domain::VariantId::new().to_string(), 1)).await.problem(422);
+    let mut both = lines(&lamp, 1);
+    both["amount"] = eur(100);
+    app.post(&refunds, Some(&admin), both).await.problem(422);
+    app.post(&refunds, Some(&admin), json!({"reason": "returned", "lines": []})).await.problem(422);
+    app.post(&refunds, Some(&alice), lines(&lamp, 1)).await.problem(403);
+
+    // Two clerks refund the two lamps left at once: one refund, one clear refusal.
+    let (a, b) = tokio::join!(
+        app.post(&refunds, Some(&admin), lines(&lamp, 2)),
+        app.post(&refunds, Some(&admin), lines(&lamp, 2))
+    );
+    let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [201, 409]);
+    let refused = if a.status == 409 { a } else { b };
+    assert!(refused.body["detail"].as_str().unwrap().contains("at most 0 unit"), "{:#}", refused.body);
+    let order_now = order(&app, &alice, &id).await;
+    assert_eq!(order_now["payment"]["refunded"], lamps, "the lamps' line in full, to the cent");
+    assert_eq!(order_now["status"], "PAID");
+
+    // The book's line is the rest: the order is refunded in full, with its credit note.
+    let last = app.post(&refunds, Some(&admin), lines(&book, 1)).await.expect(201).body;
+    assert_eq!(last["amount"], eur(books));
+    let refunded = status_becomes(&app, &alice, &id, "REFUNDED").await;
+    assert_eq!(refunded["payment"]["refunded"], refunded["payment"]["paid"]);
+    assert!(refunded["credit_note"]["number"].is_string(), "{refunded:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_payments_take_a_gapless_run_of_invoice_numbers() {
     let app = app().await;
     shop_tests::payments_take_a_gapless_run(app.running.table.clone(), 20).await;

@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 use shop::domain::{Currency, Money, OrderId, OrderStatus, UserId};
 use shop::orders::Order;
 use shop::payments::{
-    PaymentProvider, PaymentStatus, Provider, ProviderError, RefundRequest, WebhookError, WebhookEvent, WebhookKind,
+    PaymentProvider, PaymentStatus, Provider, ProviderError, RefundRequest, Refunding, WebhookError, WebhookEvent,
+    WebhookKind,
 };
 use shop::time::Timestamp;
 use shop_paypal::PaypalPayments;
@@ -661,11 +662,11 @@ async fn the_shop_is_paid_and_refunds_through_paypal() {
     assert_eq!(paid.payment.as_ref().unwrap().paid, 3499);
 
     // A partial refund, then the rest: the order ends REFUNDED once PayPal confirms both.
-    let partial = payments.refund(&order.id, Some(1000), "a scratch", "admin-partial").await.unwrap();
-    let rest = payments.refund(&order.id, None, "returned", "admin-rest").await.unwrap();
+    let partial = payments.refund(&order.id, &Refunding::Amount(1000), "a scratch", "admin-partial").await.unwrap();
+    let rest = payments.refund(&order.id, &Refunding::Rest, "returned", "admin-rest").await.unwrap();
     assert_eq!(fake.refunds(), 2);
     assert!(matches!(
-        payments.refund(&order.id, Some(1), "more", "admin-more").await,
+        payments.refund(&order.id, &Refunding::Amount(1), "more", "admin-more").await,
         Err(shop::payments::PaymentError::OverRefund { available: 0 })
     ));
     for refund in [partial, rest] {

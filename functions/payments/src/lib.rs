@@ -6,14 +6,14 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use shop::domain::{Invalid, Money, Reason};
+use shop::domain::{Invalid, Money, Reason, RefundedLine};
 use shop::error::Validation;
 use shop::http::caller::Revocations;
 use shop::http::{Caller, Json, Versioned};
 use shop::metrics::WebhookOutcome;
 use shop::openapi::Shared;
 use shop::orders::Order;
-use shop::payments::{Applied, Checkout, Payments, Provider, Refund, WebhookError};
+use shop::payments::{Applied, Checkout, Payments, Provider, Refund, Refunding, WebhookError};
 use shop::{Error, Result};
 use utoipa::{OpenApi, ToSchema};
 
@@ -46,12 +46,15 @@ pub struct PayBody {
     provider: Option<Provider>,
 }
 
-/// A refund: of `amount`, or of all that is left.
+/// A refund: of `amount`, of units of the order's `lines` (what was paid for them, discount and
+/// tax included), or of all that is left.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefundBody {
     #[serde(default)]
     amount: Option<Money>,
+    #[serde(default)]
+    lines: Option<Vec<RefundedLine>>,
     /// Why (kept with the refund).
     #[schema(value_type = Reason)]
     reason: String,
@@ -119,6 +122,7 @@ async fn refund_order(
     let order = shop::http::order(state.payments.orders(), &id, |_| true).await?;
     let mut v = Validation::default();
     let reason = v.field("reason", Reason::parse(&body.reason));
+    let with_amount = body.amount.is_some();
     let amount = v.optional("amount", body.amount, |m| match m {
         m if m.currency != order.total.currency => {
             Err(Invalid::new(format!("must be in the order's currency, {}", order.total.currency)))
@@ -126,9 +130,21 @@ async fn refund_order(
         m if m.amount <= 0 => Err(Invalid::new("must be more than 0")),
         m => Ok(m.amount),
     });
-    let (reason, amount) = v.finish(|| Some((reason?, amount?)))?;
+    let lines = v.optional("lines", body.lines, |lines| match lines.len() {
+        0 => Err(Invalid::new("must name at least one line")),
+        _ if with_amount => Err(Invalid::new("is given instead of an amount, not with one")),
+        _ => Ok(lines),
+    });
+    let (reason, what) = v.finish(|| {
+        let what = match (amount?, lines?) {
+            (_, Some(lines)) => Refunding::Lines(lines),
+            (Some(amount), None) => Refunding::Amount(amount),
+            (None, None) => Refunding::Rest,
+        };
+        Some((reason?, what))
+    })?;
     let key = format!("admin-{}", ulid::Ulid::new());
-    let refund = state.payments.refund(&order.id, amount, reason.as_str(), &key).await?;
+    let refund = state.payments.refund(&order.id, &what, reason.as_str(), &key).await?;
     tracing::info!(order = %order.id, amount = %refund.amount, by = %caller.user_id, "refund made");
     Ok((StatusCode::CREATED, axum::Json(refund)).into_response())
 }

@@ -46,7 +46,7 @@ pub use money::{Currency, Money};
 pub use notification::{Channel, DeliveryStatus};
 pub use order::{CancelReason, OrderLine, OrderStatus, StatusChange};
 pub use password::Password;
-pub use payment::{Payment, PaymentStatus, Provider, Refund, RefundStatus};
+pub use payment::{Payment, PaymentStatus, Provider, Refund, RefundStatus, RefundedLine};
 pub use product::{
     Image, ImageSize, MAX_IMAGES, MAX_MEDIA, MAX_OPTIONS, MAX_VARIANTS, MAX_WEIGHT_GRAMS, OptionValues, Product,
     ProductOption, Variant, describe,

@@ -66,6 +66,36 @@ impl OrderStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{Currency, Percent};
+
+    fn eur(amount: i64) -> Money {
+        Money { amount, currency: Currency::EUR }
+    }
+
+    #[test]
+    fn a_lines_units_give_back_exactly_what_was_paid_for_it() {
+        let id = ProductId::new();
+        // Three at 4.00, 2.00 off, 19 % included: 10.00 paid (8.40 net, 1.60 tax).
+        let tax = Taxed { net: eur(840), tax: eur(160), rate: Percent::parse("19").unwrap() };
+        let line = OrderLine {
+            product_id: id,
+            variant_id: VariantId::from(id),
+            sku: "LAMP".into(),
+            name: "Lamp".into(),
+            options: OptionValues::new(),
+            unit_price: eur(400),
+            quantity: Quantity::new(3).unwrap(),
+            line_total: eur(1200),
+            discount: Some(eur(200)),
+            tax: Some(tax),
+        };
+        assert_eq!(line.paid(), eur(1000));
+        let shares: Vec<i64> = (0..3).map(|before| line.paid_for(before, 1).amount).collect();
+        assert_eq!(shares, [333, 333, 334]);
+        assert_eq!(line.paid_for(0, 2).amount + line.paid_for(2, 1).amount, 1000);
+        // Without tax figures (an order placed before the shop computed tax): total less discount.
+        assert_eq!(OrderLine { tax: None, ..line }.paid(), eur(1000));
+    }
 
     #[test]
     fn only_legal_transitions() {
@@ -113,6 +143,28 @@ pub struct OrderLine {
 }
 
 impl OrderLine {
+    /// What the shopper paid for the line: its total less its discount, with its tax (which
+    /// prices entered without tax add).
+    pub fn paid(&self) -> Money {
+        match &self.tax {
+            Some(taxed) => taxed.gross(),
+            None => {
+                let discount = self.discount.map_or(0, |d| d.amount);
+                Money { amount: self.line_total.amount - discount, ..self.line_total }
+            }
+        }
+    }
+
+    /// What `units` more of the line's units are worth when `before` were given back already:
+    /// the line's payment shared by units, each share the difference of two running totals
+    /// rounded down, so all its units together give back exactly what was paid for the line.
+    pub fn paid_for(&self, before: u32, units: u32) -> Money {
+        let paid = self.paid();
+        let upto = |n: u32| i128::from(paid.amount) * i128::from(n) / i128::from(self.quantity.get());
+        let share = upto(before + units) - upto(before);
+        Money { amount: i64::try_from(share).expect("within the line's own amount"), ..paid }
+    }
+
     /// The line as a shopper reads it: the product's name and the variant's option values
     /// ("Tee (M / Blue)").
     pub fn title(&self) -> String {

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Money;
+use super::{Money, Quantity, VariantId};
 use crate::time::Timestamp;
 
 /// A payment provider.
@@ -62,6 +62,17 @@ pub struct Refund {
     pub reason: String,
     pub status: RefundStatus,
     pub at: Timestamp,
+    /// The order's units it gives back, when made by lines (empty for an amount).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<RefundedLine>,
+}
+
+/// Units of one order line that a refund gives back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundedLine {
+    pub variant_id: VariantId,
+    pub quantity: Quantity,
 }
 
 /// An order's payment: what was asked, what was taken, what went back.
@@ -123,7 +134,13 @@ impl Refund {
             reason: reason.to_owned(),
             status: RefundStatus::Pending,
             at: Timestamp::now(),
+            lines: Vec::new(),
         }
+    }
+
+    /// The same refund, giving back `lines`.
+    pub fn of_lines(self, lines: Vec<RefundedLine>) -> Self {
+        Self { lines, ..self }
     }
 
     /// The same refund, confirmed by the provider as `id`.

@@ -24,4 +24,4 @@ pub use provider::{
     PaymentProvider, ProviderError, ProviderPayment, RefundRequest, WebhookError, WebhookEvent, WebhookKind,
 };
 pub use refunds::CancelledRefunds;
-pub use service::{Applied, Checkout, PaymentError, Payments, WEBHOOK_EVENT_SECONDS};
+pub use service::{Applied, Checkout, PaymentError, Payments, Refunding, WEBHOOK_EVENT_SECONDS};

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::service::{PaymentError, Payments};
+use super::service::{PaymentError, Payments, Refunding};
 use crate::domain::OrderStatus;
 use crate::events::{Consumer, DomainEvent, Event, Queue, REFUNDS};
 
@@ -32,7 +32,7 @@ impl Consumer for CancelledRefunds {
             return Ok(());
         }
         // One key per order: a redelivery resumes the same refund.
-        match self.payments.refund(&id, None, "the order was cancelled", &format!("cancel-{id}")).await {
+        match self.payments.refund(&id, &Refunding::Rest, "the order was cancelled", &format!("cancel-{id}")).await {
             Ok(refund) => {
                 tracing::info!(order = %id, refund = ?refund.id, amount = %refund.amount, "cancelled order refunded");
                 Ok(())

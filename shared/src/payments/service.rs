@@ -6,7 +6,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Money, OrderId, OrderStatus, Payment, PaymentStatus, Provider, Refund, RefundStatus};
+use crate::domain::{
+    Money, OrderId, OrderStatus, Payment, PaymentStatus, Provider, Refund, RefundStatus, RefundedLine, VariantId,
+};
 use crate::events::DomainEvent;
 use crate::keys;
 use crate::orders::{Order, OrderError, Orders, PaidMeanwhile, Transition};
@@ -63,6 +65,12 @@ pub enum PaymentError {
     /// Nothing was paid.
     #[error("the order has no payment to refund")]
     NothingPaid,
+    /// A refund by lines names a variant the order did not buy.
+    #[error("the order has no line of variant {0}")]
+    NotInOrder(VariantId),
+    /// More units of a line than were bought and not yet given back.
+    #[error("at most {available} unit(s) of variant {variant_id} can be refunded")]
+    UnitsRefunded { variant_id: VariantId, available: u32 },
     /// The order has no payment the buyer could have approved.
     #[error("the order has no payment to capture")]
     NothingToCapture,
@@ -218,7 +226,10 @@ impl Payments {
                         None => {
                             // The order cannot take it: record the money on it, refund, then
                             // mark the event applied (a retry redoes each step at most once).
-                            self.refund_stray(provider, &order, payment_id, *amount).await?;
+                            if !self.refund_stray(provider, &order, payment_id, *amount).await? {
+                                // The order changed before the money was recorded: look again.
+                                return Ok(None);
+                            }
                             (Applied::Refunded, Vec::new())
                         }
                     }
@@ -314,7 +325,9 @@ impl Payments {
     /// Gives back a payment `order` cannot take. The order's own payment (it was cancelled
     /// while the shopper paid) is recorded as paid and refunded through [`Payments::refund`];
     /// another payment of an order paid already is refunded and listed with its refunds.
-    async fn refund_stray(&self, provider: Provider, order: &Order, payment_id: &str, amount: Money) -> Result<()> {
+    /// Answers `false` when `order` changed before the money was recorded on it: the caller
+    /// reads it again.
+    async fn refund_stray(&self, provider: Provider, order: &Order, payment_id: &str, amount: Money) -> Result<bool> {
         let key = format!("stray-{payment_id}");
         let reason = "the order could not take this payment";
         let ours = order.payment.as_ref().is_none_or(|p| p.payment_id == payment_id);
@@ -324,18 +337,27 @@ impl Payments {
                     let attempt = o.payment.as_ref().map_or(0, |p| p.attempt);
                     o.payment = Some(Payment::succeeded(provider, payment_id, attempt, amount));
                 });
-                self.table.write(write).await?;
+                if !committed(self.table.write(write).await)? {
+                    return Ok(false);
+                }
             }
-            self.refund(&order.id, None, reason, &key).await?;
+            match self.refund(&order.id, &Refunding::Rest, reason, &key).await {
+                // The cancellation's own refund, seeing the money recorded, gave it all back first.
+                Ok(_) | Err(PaymentError::OverRefund { available: 0 }) => {}
+                Err(e) => return Err(e),
+            }
         } else if order.payment.as_ref().is_some_and(|p| !p.refunds.iter().any(|r| r.key == key)) {
             let request = RefundRequest { order: &order.id, payment_id, amount, key: &key };
             let id = self.provider(provider)?.refund(&request).await?;
             let refund = Refund::pending(&key, payment_id, amount, reason).done(&id);
             let (_, write) = self.orders.amending(order, |o| o.payment.as_mut().expect("checked").refunds.push(refund));
-            self.table.write(write).await?;
+            // Lost a race: read again; the provider answers the same refund for the same key.
+            if !committed(self.table.write(write).await)? {
+                return Ok(false);
+            }
         }
         tracing::warn!(order = %order.id, payment = payment_id, "payment refunded: {reason}");
-        Ok(())
+        Ok(true)
     }
 
     /// The provider's word on a refund: one the shop reserved (found by its key) is done; one
@@ -390,10 +412,10 @@ impl Payments {
         Ok(vec![self.orders.amending(order, |o| o.payment = payment).1])
     }
 
-    /// Refunds `amount` (by default, all that is left) of the order's payment, once per `key`:
-    /// the refund is reserved on the order under its revision, then asked of the provider with
-    /// the same key, then marked done. A retry with the same key resumes where it stopped.
-    pub async fn refund(&self, id: &OrderId, amount: Option<i64>, reason: &str, key: &str) -> Result<Refund> {
+    /// Refunds `what` of the order's payment, once per `key`: the refund is reserved on the
+    /// order under its revision, then asked of the provider with the same key, then marked
+    /// done. A retry with the same key resumes where it stopped.
+    pub async fn refund(&self, id: &OrderId, what: &Refunding, reason: &str, key: &str) -> Result<Refund> {
         let (order, refund) = retrying(contention, || async {
             let order = self.orders.get(id).await?.ok_or(OrderError::NotFound)?;
             let payment = order.payment.as_ref().filter(|p| p.paid > 0).ok_or(PaymentError::NothingPaid)?;
@@ -401,12 +423,16 @@ impl Payments {
                 return Ok(Some((order.clone(), existing.clone())));
             }
             let available = payment.paid - payment.refunded;
-            let amount = amount.unwrap_or(available);
+            let (amount, lines) = match what {
+                Refunding::Rest => (available, Vec::new()),
+                Refunding::Amount(amount) => (*amount, Vec::new()),
+                Refunding::Lines(lines) => (worth(&order, payment, lines)?, lines.clone()),
+            };
             if amount <= 0 || amount > available {
                 return Err(PaymentError::OverRefund { available });
             }
-            let refund =
-                Refund::pending(key, &payment.payment_id, Money { amount, currency: payment.amount.currency }, reason);
+            let money = Money { amount, currency: payment.amount.currency };
+            let refund = Refund::pending(key, &payment.payment_id, money, reason).of_lines(lines);
             let (order, write) = self.orders.amending(&order, |o| {
                 let p = o.payment.as_mut().expect("checked");
                 p.refunded += amount;
@@ -488,6 +514,40 @@ impl PaidMeanwhile for Payments {
             other => OrderError::Store(anyhow::anyhow!("asking the payment provider: {other}")),
         })
     }
+}
+
+/// What a refund gives back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refunding {
+    /// All that was paid and not yet given back.
+    Rest,
+    /// An amount, in minor units of the payment's currency.
+    Amount(i64),
+    /// Units of the order's lines: what was paid for them, their discount and tax included.
+    Lines(Vec<RefundedLine>),
+}
+
+/// What giving back `lines` of `order` is worth: each line's units shared out of what was paid
+/// for it ([`OrderLine::paid_for`](crate::domain::OrderLine::paid_for)), after the units that
+/// `payment`'s earlier refunds (those not failed) gave back.
+fn worth(order: &Order, payment: &Payment, lines: &[RefundedLine]) -> Result<i64> {
+    let mut given = std::collections::BTreeMap::<VariantId, u32>::new();
+    for earlier in payment.refunds.iter().filter(|r| r.status != RefundStatus::Failed).flat_map(|r| &r.lines) {
+        *given.entry(earlier.variant_id).or_default() += earlier.quantity.get();
+    }
+    let mut total = 0;
+    for wanted in lines {
+        let line = order.lines.iter().find(|l| l.variant_id == wanted.variant_id);
+        let line = line.ok_or(PaymentError::NotInOrder(wanted.variant_id))?;
+        let before = given.entry(wanted.variant_id).or_default();
+        let available = line.quantity.get().saturating_sub(*before);
+        if wanted.quantity.get() > available {
+            return Err(PaymentError::UnitsRefunded { variant_id: wanted.variant_id, available });
+        }
+        total += line.paid_for(*before, wanted.quantity.get()).amount;
+        *before += wanted.quantity.get();
+    }
+    Ok(total)
 }
 
 /// The error of a change that lost every race for its order.

@@ -32,6 +32,7 @@ const routes = [
   [/^admin\/products\/new$/, admin.newProduct],
   [/^admin\/products\/([^/]+)$/, admin.editProduct],
   [/^admin\/orders$/, admin.orders],
+  [/^admin\/orders\/([^/]+)$/, admin.order],
   [/^admin\/catalogue$/, admin.catalogue],
   [/^admin\/shipping$/, pricing.shipping],
   [/^admin\/promotions$/, pricing.promotions],

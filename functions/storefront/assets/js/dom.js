@@ -298,6 +298,18 @@ export function onSubmit(form, action) {
   return form;
 }
 
+/** Saves `blob` as the file `name`: a file read with the session's token cannot be a plain
+ *  link, so a link to its object URL is followed at once, then taken away. */
+export function save(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const link = h('a', {href: url, download: name, hidden: true});
+  document.body.append(link);
+  link.click();
+  link.remove();
+  // The download took the file when the link was followed.
+  setTimeout(() => URL.revokeObjectURL(url), 0);
+}
+
 /** Tells a screen reader what just happened. */
 export function announce(text) {
   const status = document.getElementById('status');

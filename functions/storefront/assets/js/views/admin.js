@@ -1,6 +1,6 @@
 // The back office (the `admin` group): products, their variants and stock, the catalogue as CSV
-// (exported, and imported with its progress and refused lines), orders by status. Shipping, tax
-// and promotions are pricing.js's; the tabs lead there too.
+// (exported, and imported with its progress and refused lines), orders by status and each order's
+// page. Shipping, tax and promotions are pricing.js's; the tabs lead there too.
 
 import {
   h,
@@ -9,6 +9,7 @@ import {
   nextLink,
   field,
   money,
+  date,
   majorUnits,
   minorUnits,
   optionText,
@@ -17,10 +18,11 @@ import {
   announce,
   Refusal,
   productImage,
+  save,
 } from '../dom.js';
 import {ApiError, call, get, post, put, me, listPage} from '../api.js';
 import {go, redraw} from '../nav.js';
-import {orderTable} from './orders.js';
+import {orderTable, statusLine, summary} from './orders.js';
 
 export function admins() {
   if (!me()?.admin) throw new ApiError(403, {detail: 'The back office is for the shop’s administrators.'});
@@ -893,16 +895,10 @@ export function catalogue() {
   ];
 }
 
-/** Downloads the export: read with the session's token, saved through an object URL. */
+/** Downloads the export, read with the session's token. */
 async function exportCsv() {
   const answer = await call('GET', '/api/products/export', {blob: true});
-  const url = URL.createObjectURL(answer.body);
-  const link = h('a', {href: url, download: 'products.csv', hidden: true});
-  document.body.append(link);
-  link.click();
-  link.remove();
-  // The download took the file when the link was followed.
-  setTimeout(() => URL.revokeObjectURL(url), 0);
+  save(answer.body, 'products.csv');
   announce('Catalogue exported as products.csv');
 }
 
@@ -1013,6 +1009,21 @@ export async function orders(params) {
         STATUSES.map((s) => h('option', {value: s, selected: s === chosen}, s)),
       ),
     ),
-    found.length === 0 ? h('p', {}, 'None.') : orderTable(found, orderActions),
+    found.length === 0 ? h('p', {}, 'None.') : orderTable(found, orderActions, 'admin/orders'),
+  ];
+}
+
+/** One order: who placed it and when, what can be done to it now, and what the shopper's page
+ *  shows of it (its lines, totals, invoice and credit note, shipping and history). */
+export async function order(id) {
+  admins();
+  const found = await get(`/api/orders/${encodeURIComponent(id)}`);
+  return [
+    h('h1', {}, `Order ${found.id}`),
+    tabs('orders'),
+    statusLine(found),
+    h('p', {}, `Placed ${date(found.created_at)} by customer `, h('code', {}, found.user_id)),
+    orderActions(found),
+    summary(found, {backOffice: true}),
   ];
 }

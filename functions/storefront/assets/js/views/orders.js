@@ -1,7 +1,8 @@
-// A shopper's orders: the list, and each order with what promotions took off it and its history.
+// A shopper's orders: the list, and each order with what it cost and what promotions took off
+// it, its invoice and credit note, and its history; the back office shows an order's summary too.
 
-import {h, table, nextLink, money, optionText, date, act, announce} from '../dom.js';
-import {get, post, listPage} from '../api.js';
+import {h, table, nextLink, money, optionText, date, act, announce, save} from '../dom.js';
+import {call, get, post, listPage} from '../api.js';
 import {redraw} from '../nav.js';
 import {deliveryEstimate, lineDiscount, promotionsList, totalsRows} from '../totals.js';
 
@@ -14,19 +15,31 @@ const STATUS = {
   REFUNDED: 'Refunded',
 };
 const REASONS = {shopper: 'by you', admin: 'by the shop', payment_expired: 'unpaid in time'};
+/** Who ended an order, as the back office words it. */
+const SHOP_REASONS = {...REASONS, shopper: 'by the shopper'};
+
+/** An order's numbered documents, each downloaded as a PDF from its `path`: the invoice (from the
+ *  order's payment on) and the credit note (once it is refunded in full), where its `field`
+ *  numbers it. */
+const DOCUMENTS = [
+  {field: 'invoice', path: 'invoice', name: 'Invoice', label: 'Download invoice (PDF)'},
+  {field: 'credit_note', path: 'credit-note', name: 'Credit note', label: 'Download credit note (PDF)'},
+];
 
 export function status(order) {
   return h('span', {class: 'status-badge', 'data-status': order.status}, order.status);
 }
 
-export function orderTable(orders, actions = () => null) {
+/** Orders as a table's rows, each linked to its page in `route` (the shopper's, or the back
+ *  office's), with what `actions` gives it in its last cell. */
+export function orderTable(orders, actions = () => null, route = 'orders') {
   return table(
     ['Order', 'Placed', 'Status', 'Total', ''],
     orders.map((order) =>
       h(
         'tr',
         {'data-order': order.id},
-        h('th', {scope: 'row'}, h('a', {href: `#/orders/${encodeURIComponent(order.id)}`}, order.id)),
+        h('th', {scope: 'row'}, h('a', {href: `#/${route}/${encodeURIComponent(order.id)}`}, order.id)),
         h('td', {}, date(order.created_at)),
         h('td', {}, status(order)),
         h('td', {}, money(order.total)),
@@ -48,18 +61,10 @@ export async function list(params) {
 
 export async function detail(id) {
   const order = await get(`/api/orders/${encodeURIComponent(id)}`);
-  const a = order.shipping_address;
   const cancellable = order.status === 'PENDING_PAYMENT' || order.status === 'PAID';
   return [
     h('h1', {}, `Order ${order.id}`),
-    h(
-      'p',
-      {},
-      'Status: ',
-      status(order),
-      ` (${STATUS[order.status]})`,
-      order.tracking_number && [' · tracking number ', h('strong', {}, order.tracking_number)],
-    ),
+    statusLine(order),
     h(
       'div',
       {class: 'actions'},
@@ -80,6 +85,30 @@ export async function detail(id) {
           'Cancel order',
         ),
     ),
+    summary(order),
+  ];
+}
+
+/** The order's status, in words too, and its tracking number once it has one. */
+export function statusLine(order) {
+  return h(
+    'p',
+    {},
+    'Status: ',
+    status(order),
+    ` (${STATUS[order.status]})`,
+    order.tracking_number && [' · tracking number ', h('strong', {}, order.tracking_number)],
+  );
+}
+
+/** What an order holds and costs, as the shopper's page and the back office's show it: its lines
+ *  (with what promotions took off each) above the breakdown of its totals, its promotions, what
+ *  was paid and refunded, its invoice and credit note, where and how it ships, and its history
+ *  (whoever cancelled it named as the `backOffice` or the shopper would). */
+export function summary(order, {backOffice = false} = {}) {
+  const a = order.shipping_address;
+  const reasons = backOffice ? SHOP_REASONS : REASONS;
+  return [
     table(
       ['Product', 'Price', 'Quantity', 'Total'],
       order.lines.map((line) =>
@@ -112,6 +141,7 @@ export async function detail(id) {
         order.payment.refunded > 0 &&
           `, refunded ${money({amount: order.payment.refunded, currency: order.total.currency})}`,
       ),
+    documents(order),
     h('h2', {}, 'Shipping to'),
     h(
       'address',
@@ -139,9 +169,42 @@ export async function detail(id) {
           h('time', {datetime: step.at}, date(step.at)),
           ': ',
           STATUS[step.status],
-          step.reason && ` (${REASONS[step.reason] ?? step.reason})`,
+          step.reason && ` (${reasons[step.reason] ?? step.reason})`,
         ),
       ),
     ),
   ];
+}
+
+/** The file a document is saved as: "invoice-INV-2026-000042.pdf". */
+export function documentFile(path, number) {
+  return `${path}-${number}.pdf`;
+}
+
+/** The order's invoice and credit note, those it has: each one's number, when it was issued, and
+ *  a button that downloads it as a PDF (read with the session's token); nothing before the first. */
+function documents(order) {
+  const issued = DOCUMENTS.filter((d) => order[d.field]);
+  if (issued.length === 0) return null;
+  return h(
+    'ul',
+    {class: 'documents', 'aria-label': 'Documents'},
+    issued.map(({field, path, name, label}) => {
+      const {number, issued_at: at} = order[field];
+      const download = act(async () => {
+        const answer = await call('GET', `/api/orders/${encodeURIComponent(order.id)}/${path}`, {
+          blob: true,
+          headers: {Accept: 'application/pdf'},
+        });
+        save(answer.body, documentFile(path, number));
+        announce(`${name} ${number} downloaded`);
+      });
+      return h(
+        'li',
+        {class: 'actions'},
+        h('span', {}, `${name} `, h('strong', {}, number), ', issued ', h('time', {datetime: at}, date(at))),
+        h('button', {type: 'button', class: 'secondary outline', onclick: download}, label),
+      );
+    }),
+  );
 }
