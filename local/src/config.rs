@@ -106,9 +106,9 @@ pub struct AwsSettings {
     /// `SHOP_JWT_ISSUER` and `SHOP_JWKS_URL`: which issuer tokens name, and where its keys are.
     pub jwt_issuer: Option<String>,
     pub jwks_url: Option<String>,
-    /// `CURSOR_SECRET_ARN`: the secret that signs list cursors, shared with the deployed
+    /// `SIGNING_SECRET_ARN`: the shop's signing key (cursors, guests' tokens), shared with the deployed
     /// functions; a key of this process's own when unset.
-    pub cursor_secret_arn: Option<String>,
+    pub signing_secret_arn: Option<String>,
     /// Fixed credentials (an emulator's); the default provider chain when unset.
     pub credentials: Option<(String, String)>,
 }
@@ -124,7 +124,7 @@ impl AwsSettings {
             topic_arn: var("TOPIC_ARN"),
             jwt_issuer: var("SHOP_JWT_ISSUER"),
             jwks_url: var("SHOP_JWKS_URL"),
-            cursor_secret_arn: var("CURSOR_SECRET_ARN"),
+            signing_secret_arn: var("SIGNING_SECRET_ARN"),
             credentials: None,
         }
     }

@@ -52,6 +52,7 @@ pub async fn spawn(config: Config) -> anyhow::Result<Running> {
         payments: stack.payments.clone(),
         senders: Some(stack.senders),
         search: Some(stack.search),
+        storefront: Some(format!("{url}/")),
     };
     let consumers = shop::consumers::CONSUMERS
         .iter()

@@ -9,7 +9,6 @@ use axum::Router;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use shop::catalog::Catalog;
-use shop::http::CursorKey;
 use shop::identity::Identity;
 use shop::notifications::Senders;
 use shop::objects::ObjectStore;
@@ -144,11 +143,11 @@ async fn backends(config: &Config, public_url: &str) -> anyhow::Result<Backends>
             let table: Arc<dyn Table> = sqlite.clone();
             let pem =
                 read_or_create(&config.data_dir.join("signing-key.pem"), || SigningKey::generate().to_pkcs8_pem())?;
-            let secret = read_or_create(&config.data_dir.join("cursor-secret"), || {
+            let secret = read_or_create(&config.data_dir.join("signing-secret"), || {
                 use base64::Engine;
                 base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>())
             })?;
-            shop::http::page::set_cursor_key(CursorKey::fixed(secret.trim().as_bytes()));
+            shop::signing::set_key(shop::signing::KeySource::fixed(secret.trim().as_bytes()));
             let identity = Arc::new(EmbeddedIdentity::new(
                 table.clone(),
                 SigningKey::from_pkcs8_pem(&pem)?,
@@ -172,8 +171,8 @@ async fn backends(config: &Config, public_url: &str) -> anyhow::Result<Backends>
             let region = aws.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
             let pool = AwsSettings::required(&settings.user_pool_id, "USER_POOL_ID")?.to_owned();
             let client_id = AwsSettings::required(&settings.client_id, "USER_POOL_CLIENT_ID")?.to_owned();
-            if let Some(secret) = &settings.cursor_secret_arn {
-                shop::http::page::set_cursor_key(shop_secrets::cursor_key(&aws, secret));
+            if let Some(secret) = &settings.signing_secret_arn {
+                shop::signing::set_key(shop_secrets::signing_key(&aws, secret));
             }
             let issuer = (settings.jwt_issuer.clone())
                 .unwrap_or_else(|| format!("https://cognito-idp.{region}.amazonaws.com/{pool}"));

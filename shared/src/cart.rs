@@ -11,6 +11,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Handle, Money, OptionValues, Product, ProductId, Quantity, UserId, VariantId};
+use crate::guests::Guest;
 use crate::keys;
 use crate::pricing::{self, Basket, BasketLine, Destination, Pricer, Pricing, QuoteError, ShippingCharge, Totals};
 use crate::promotions::{self, AppliedPromotion, PromoCode, PromotionError, Usage};
@@ -189,6 +190,8 @@ impl Carts {
     pub async fn set(&self, user: &UserId, line: Line) -> Result<()> {
         let key = keys::cart_line(user, &line.variant);
         let update = Update::default().set("quantity", i64::from(line.quantity));
+        // A guest's lines and header end with the guest, all at one instant.
+        let ends = Guest::ends_at(user);
         match self.table.write(Write::update(key.clone(), update.clone()).when(Condition::Exists)).await {
             Ok(()) => return Ok(()),
             Err(WriteError::ConditionFailed { .. }) => {}
@@ -200,10 +203,13 @@ impl Carts {
             quantity: line.quantity,
             added_at: Timestamp::now(),
         };
+        let (mut item, mut header) = (Item::new(&key, &record), Update::default().add("lines", 1));
+        if let Some(at) = ends {
+            (item, header) = (item.expiring_at(at), header.set(keys::EXPIRES_AT, at));
+        }
         let writes = vec![
-            Write::create(Item::new(&key, &record)),
-            Write::update(keys::cart(user), Update::default().add("lines", 1))
-                .when(Condition::Under("lines".into(), MAX_LINES)),
+            Write::create(item),
+            Write::update(keys::cart(user), header).when(Condition::Under("lines".into(), MAX_LINES)),
         ];
         match self.table.transact(writes).await {
             Ok(()) => Ok(()),
@@ -325,8 +331,8 @@ impl Carts {
         let Some(basket) = Self::basket(&view, &products) else { return Ok(view) };
         let usage_keys = Usage::keys(&settings.promotions, view.promotion_code.as_ref(), user, Timestamp::now());
         let usage = match usage_keys.is_empty() {
-            true => Usage::default(),
-            false => Usage::from_items(&mut self.table.batch_get(&usage_keys).await?),
+            true => Usage::of(user),
+            false => Usage::from_items(&mut self.table.batch_get(&usage_keys).await?, user),
         };
         let pricer = Pricer::new(&settings, view.promotion_code.as_ref()).with_usage(usage.clone());
         // A code that cannot be used is said, and the cart priced without it.
@@ -378,7 +384,7 @@ impl Carts {
             .by_code(code)
             .ok_or_else(|| QuoteError::from(PromotionError::UnknownCode(code.to_string())))?;
         let keys = Usage::keys(&settings.promotions, Some(code), user, Timestamp::now());
-        let usage = Usage::from_items(&mut self.table.batch_get(&keys).await?);
+        let usage = Usage::from_items(&mut self.table.batch_get(&keys).await?, user);
         promotions::usable(promotion, &usage, Timestamp::now()).map_err(QuoteError::from)?;
         let update = Update::default().set("promotion_code", code.to_string());
         Ok(self.table.write(Write::update(keys::cart(user), update)).await?)

@@ -20,12 +20,14 @@ pub struct Ports {
     pub payments: Vec<Arc<dyn PaymentProvider>>,
     pub senders: Option<Senders>,
     pub search: Option<Arc<dyn SearchIndex>>,
+    /// The storefront's address, for the links in messages (`https://shop.example.com/`).
+    pub storefront: Option<String>,
 }
 
 impl Ports {
     /// The table alone.
     pub fn table(table: Arc<dyn Table>) -> Self {
-        Self { table, payments: Vec::new(), senders: None, search: None }
+        Self { table, payments: Vec::new(), senders: None, search: None, storefront: None }
     }
 }
 
@@ -38,7 +40,8 @@ pub struct Registration {
 }
 
 fn notifications(ports: &Ports) -> anyhow::Result<Arc<dyn Consumer>> {
-    Ok(Arc::new(OrderNotifications::new(ports.table.clone())))
+    let storefront = ports.storefront.clone().unwrap_or_else(|| "/".into());
+    Ok(Arc::new(OrderNotifications::new(ports.table.clone(), storefront)))
 }
 
 fn sales(ports: &Ports) -> anyhow::Result<Arc<dyn Consumer>> {

@@ -35,6 +35,7 @@
 //! | a shop setting (tax, shipping zones, promotions) | `SETTINGS#<name>` | `SETTINGS` | |
 //! | a promotion's uses, in all and by a customer | `PROMOTION#<id>` | `USES` and `USER#<id>` | |
 //! | a year's invoice or credit note numbers | `SEQUENCE#<name>#<year>` | `SEQUENCE` | |
+//! | a guest's order not yet claimed by an account | `GUEST#<email>` | `ORDER#<id>` | |
 
 use crate::domain::{
     AddressId, CategorySlug, Email, Handle, OrderId, OrderStatus, ProductId, Sku, UploadId, UserId, VariantId,
@@ -217,6 +218,16 @@ pub fn order_of_user(user: &UserId, created: &str, id: &OrderId) -> Key {
 }
 
 pub const ORDER_PREFIX: &str = "ORDER#";
+
+/// A guest's order, under the email the guest gave, until an account claims it.
+pub fn guest_order(email: &Email, id: &OrderId) -> Key {
+    Key::new(guest_orders(email), format!("{ORDER_PREFIX}{id}"))
+}
+
+/// The partition of the orders guests placed with `email`.
+pub fn guest_orders(email: &Email) -> String {
+    format!("GUEST#{email}")
+}
 
 /// The row listing an order among all orders.
 pub fn orders_row(created: &str, id: &OrderId) -> Key {

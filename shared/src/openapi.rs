@@ -2,13 +2,19 @@
 //! the problem schema. Each service derives its paths from its handlers; the local stack
 //! merges them and serves the result at `/openapi.json`.
 
+use utoipa::openapi::path::{HttpMethod, Operation, PathItem};
 use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder};
 use utoipa::{Modify, PartialSchema, ToSchema};
 
 /// The name of the security scheme on every route that needs a signed-in user.
 pub const BEARER: &str = "cognito";
+
+/// The name of the security scheme of the guest routes: the guest's token in `Guest-Token`.
+pub const GUEST: &str = "guest";
 
 /// An `If-Match` value as RFC 9110 writes it: `*`, or entity tags (`"x"`, `W/"x"`) separated
 /// by commas; empty counts as no header. The API document gives this pattern to the header.
@@ -34,6 +40,13 @@ pub fn base() -> OpenApi {
                     SecurityScheme::Http(
                         HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
                     ),
+                )
+                .security_scheme(
+                    GUEST,
+                    SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                        "Guest-Token",
+                        "A guest's token (POST /api/guest/tokens), or the token of the link in a guest's order email",
+                    ))),
                 )
                 .schema(crate::error::Problem::name(), crate::error::Problem::schema())
                 .schema(crate::error::FieldError::name(), crate::error::FieldError::schema())
@@ -65,6 +78,46 @@ pub fn needs_caller(operation: &utoipa::openapi::path::Operation) -> bool {
         .is_some_and(|reqs| reqs.iter().any(|r| serde_json::to_value(r).is_ok_and(|v| v.get(BEARER).is_some())))
 }
 
+/// The path of a route's guest twin: `/api/cart` is `/api/guest/cart`.
+pub fn guest_path(path: &str) -> String {
+    path.replacen("/api/", "/api/guest/", 1)
+}
+
+fn operation<'a>(item: &'a mut PathItem, method: &HttpMethod) -> &'a mut Option<Operation> {
+    match method {
+        HttpMethod::Get => &mut item.get,
+        HttpMethod::Post => &mut item.post,
+        HttpMethod::Put => &mut item.put,
+        HttpMethod::Delete => &mut item.delete,
+        HttpMethod::Patch => &mut item.patch,
+        HttpMethod::Head => &mut item.head,
+        HttpMethod::Options => &mut item.options,
+        HttpMethod::Trace => &mut item.trace,
+    }
+}
+
+/// Documents the guest twin of the documented handler `P` ([`guest_path`]): the same operation
+/// under the guest scheme in place of the bearer one.
+pub fn guest_twin<P: utoipa::Path>(doc: &mut OpenApi) {
+    let path = P::path();
+    for method in P::methods() {
+        let signed_in = doc.paths.paths.get_mut(&path).and_then(|item| operation(item, &method).clone());
+        let Some(mut twin) = signed_in else { continue };
+        twin.operation_id = twin.operation_id.map(|id| format!("{id}_as_guest"));
+        twin.security = Some(vec![SecurityRequirement::new(GUEST, Vec::<String>::new())]);
+        let twin_item = doc.paths.paths.entry(guest_path(&path)).or_default();
+        *operation(twin_item, &method) = Some(twin);
+    }
+}
+
+/// Whether an operation takes a guest's token (carries the guest scheme).
+pub fn takes_guest(operation: &Operation) -> bool {
+    operation
+        .security
+        .as_ref()
+        .is_some_and(|reqs| reqs.iter().any(|r| serde_json::to_value(r).is_ok_and(|v| v.get(GUEST).is_some())))
+}
+
 /// The content type of every error answer.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -93,6 +146,9 @@ pub fn document_conventions(doc: &mut OpenApi) {
             }
             if needs_caller(operation) {
                 problems.push(("401", "No valid ID token, or one of an erased account"));
+            }
+            if takes_guest(operation) {
+                problems.push(("401", "No valid guest token"));
             }
             if path.contains('{') {
                 problems.push(("404", "No such resource, or one the caller may not see"));

@@ -24,11 +24,12 @@ use crate::addresses::{AddressBook, SavedAddress};
 use crate::cart::{Carts, Line};
 use crate::catalog::CatalogError;
 use crate::domain::{
-    Address, AddressId, Handle, Invalid, Money, OrderId, OrderStatus, Payment, Product, ProductId, Quantity,
+    Address, AddressId, Email, Handle, Invalid, Money, OrderId, OrderStatus, Payment, Product, ProductId, Quantity,
     TrackingNumber, UserId, VariantId,
 };
 pub use crate::domain::{CancelReason, OrderLine, StatusChange};
-use crate::events::{self, DomainEvent, OrderEvent, StockCause, StockChanged, StockMove};
+use crate::events::{self, DomainEvent, GuestContact, OrderEvent, StockCause, StockChanged, StockMove};
+use crate::guests::Guest;
 use crate::keys;
 use crate::pricing::{self, Basket, BasketLine, Destination, Pricer, QuoteError, ShippingCharge, Totals};
 use crate::promotions::{self, AppliedPromotion, PromoCode, PromotionError, Usage};
@@ -65,6 +66,15 @@ pub struct Order {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credit_note: Option<DocumentNumber>,
     pub shipping_address: Address,
+    /// A guest's order: where its messages go, and the address an account, once it has
+    /// verified it, claims the order by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub guest_email: Option<Email>,
+    /// The account that claimed this guest's order: it lists and sees the order as its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub account: Option<UserId>,
     #[serde(default)]
     pub tracking_number: Option<TrackingNumber>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -81,9 +91,14 @@ impl Order {
         self.created_at.sort_key()
     }
 
+    /// Whose order it is: the account that claimed it, else the one that placed it.
+    pub fn owner(&self) -> &UserId {
+        self.account.as_ref().unwrap_or(&self.user_id)
+    }
+
     fn item(&self) -> Item {
         Item::new(&keys::order(&self.id), self).with_gsi1(&keys::order_of_user(
-            &self.user_id,
+            self.owner(),
             &self.created_key(),
             &self.id,
         ))
@@ -100,9 +115,16 @@ impl Order {
 
     /// This order as its events tell of it, `from` the status it left.
     pub(crate) fn as_event(&self, from: Option<OrderStatus>) -> OrderEvent {
+        let guest = match (&self.guest_email, &self.account) {
+            (Some(email), None) => {
+                Some(GuestContact { email: email.clone(), name: self.shipping_address.name.clone(), link: None })
+            }
+            _ => None,
+        };
         OrderEvent {
             order_id: self.id,
-            user_id: self.user_id.clone(),
+            user_id: self.owner().clone(),
+            guest,
             status: self.status,
             from,
             total: self.total,
@@ -224,6 +246,10 @@ pub struct Limits {
     pub unpaid_units: i64,
     /// Units of one product one order may hold.
     pub units_per_product: i64,
+    /// Unpaid orders all guests may have at once, and units among them: a guest is a token
+    /// anyone can mint, so the per-account limits alone bound nothing for them.
+    pub guest_unpaid_orders: i64,
+    pub guest_unpaid_units: i64,
 }
 
 impl Default for Limits {
@@ -231,13 +257,20 @@ impl Default for Limits {
     /// ten of one product: more than a household buys at once, far from a shop's stock. Bulk
     /// buyers are a channel of their own.
     fn default() -> Self {
-        Self { unpaid_orders: 3, unpaid_units: 30, units_per_product: 10 }
+        Self {
+            unpaid_orders: 3,
+            unpaid_units: 30,
+            units_per_product: 10,
+            guest_unpaid_orders: 50,
+            guest_unpaid_units: 300,
+        }
     }
 }
 
 impl Limits {
-    /// From `ORDER_MAX_UNPAID`, `ORDER_MAX_UNPAID_UNITS` and `ORDER_MAX_UNITS_PER_PRODUCT`
-    /// as `var` finds them, each defaulted.
+    /// From `ORDER_MAX_UNPAID`, `ORDER_MAX_UNPAID_UNITS`, `ORDER_MAX_UNITS_PER_PRODUCT`,
+    /// `ORDER_MAX_GUEST_UNPAID` and `ORDER_MAX_GUEST_UNPAID_UNITS` as `var` finds them, each
+    /// defaulted.
     pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
         let read = |name: &str, default: i64| match var(name) {
             Some(text) => text
@@ -252,6 +285,8 @@ impl Limits {
             unpaid_orders: read("ORDER_MAX_UNPAID", default.unpaid_orders)?,
             unpaid_units: read("ORDER_MAX_UNPAID_UNITS", default.unpaid_units)?,
             units_per_product: read("ORDER_MAX_UNITS_PER_PRODUCT", default.units_per_product)?,
+            guest_unpaid_orders: read("ORDER_MAX_GUEST_UNPAID", default.guest_unpaid_orders)?,
+            guest_unpaid_units: read("ORDER_MAX_GUEST_UNPAID_UNITS", default.guest_unpaid_units)?,
         })
     }
 }
@@ -263,6 +298,8 @@ pub enum Limit {
     UnpaidOrders,
     UnpaidUnits,
     UnitsPerProduct,
+    /// All guests' unpaid orders together.
+    GuestUnpaid,
 }
 
 impl Limit {
@@ -271,6 +308,9 @@ impl Limit {
             Self::UnpaidOrders => format!("you have {max} unpaid orders already: pay or cancel one first"),
             Self::UnpaidUnits => format!("unpaid orders may hold {max} units in all: pay or cancel one first"),
             Self::UnitsPerProduct => format!("an order may hold at most {max} units of one product"),
+            Self::GuestUnpaid => {
+                "the shop holds as many unpaid guest orders as it takes: sign in, or try again in a few minutes".into()
+            }
         }
     }
 }
@@ -340,6 +380,8 @@ pub struct CheckoutRequest {
     pub promotion_code: Option<PromoCode>,
     /// `Idempotency-Key` and a fingerprint of the request it came with.
     pub idempotency: Option<(String, String)>,
+    /// A guest's email (a guest's checkout needs one; an account's has none).
+    pub guest_email: Option<Email>,
 }
 
 /// Where a checkout ships: an address it gives, or one of the shopper's saved addresses (read
@@ -406,16 +448,18 @@ impl Orders {
     /// The limit an account's unpaid orders would pass with one more order of `units`, if
     /// any (none: another checkout of theirs moved the count meanwhile).
     async fn limit_passed(&self, user: &UserId, units: i64) -> Result<Option<OrderError>> {
-        let held = self.table.get(&keys::unpaid(user)).await?.map(|i| i.decode::<Unpaid>()).transpose()?;
-        let held = held.unwrap_or_default();
-        let Limits { unpaid_orders, unpaid_units, .. } = self.limits;
-        Ok(if held.orders >= unpaid_orders {
-            Some(OrderError::OverLimit { limit: Limit::UnpaidOrders, max: unpaid_orders })
-        } else if held.units + units > unpaid_units {
-            Some(OrderError::OverLimit { limit: Limit::UnpaidUnits, max: unpaid_units })
-        } else {
-            None
-        })
+        for (holder, limit, orders, most) in self.holders(user) {
+            let held = self.table.get(&keys::unpaid(&holder)).await?.map(|i| i.decode::<Unpaid>()).transpose()?;
+            let held = held.unwrap_or_default();
+            let passed = match limit {
+                Limit::UnpaidOrders if held.orders >= orders => (Limit::UnpaidOrders, orders),
+                Limit::UnpaidOrders if held.units + units > most => (Limit::UnpaidUnits, most),
+                Limit::GuestUnpaid if held.orders >= orders || held.units + units > most => (limit, orders),
+                _ => continue,
+            };
+            return Ok(Some(OrderError::OverLimit { limit: passed.0, max: passed.1 }));
+        }
+        Ok(None)
     }
 
     pub async fn get(&self, id: &OrderId) -> Result<Option<Order>> {
@@ -479,7 +523,7 @@ impl Orders {
         }
         let (request, wanted, code) = (&request, &wanted[..], code.as_ref());
         // Automatic promotions a lost race found used up: priced without on the next attempt.
-        let exhausted = &std::sync::Mutex::new(Usage::default());
+        let exhausted = &std::sync::Mutex::new(Usage::of(&request.user));
         retrying(|| OrderError::Contention, move || self.try_checkout(request, wanted, from_cart, code, exhausted))
             .await
     }
@@ -633,6 +677,8 @@ impl Orders {
             credit_note: None,
             lines,
             shipping_address,
+            guest_email: request.guest_email.clone(),
+            account: None,
             tracking_number: None,
             payment: None,
             history: vec![StatusChange {
@@ -656,7 +702,9 @@ impl Orders {
         // What the account's unpaid orders hold, within the limits or not at all.
         let units: i64 = order.lines.iter().map(|l| i64::from(l.quantity)).sum();
         let held = writes.len();
-        writes.push(self.hold(&order, units));
+        let holds = self.holds(&order, units, 1);
+        let held = held..held + holds.len();
+        writes.extend(holds);
         let (taken, moves) = Self::stock_writes(&products, &order.lines, -1, now).expect("stock was checked above");
         let stock_writes = writes.len()..writes.len() + taken.len();
         writes.extend(taken);
@@ -668,7 +716,16 @@ impl Orders {
         writes.push(Write::create(order.item()));
         writes.push(Write::put(order.row(keys::orders_row(&created, &order.id))));
         writes.push(Write::put(order.row(keys::status_row(order.status, &created, &order.id))));
-        writes.push(order.event(None));
+        let mut placed = order.as_event(None);
+        if let Some(guest) = placed.guest.as_mut() {
+            // The confirmation carries the link that reaches this order alone.
+            guest.link = Some(Guest::link(&order.user_id, &order.id).await?);
+        }
+        writes.push(events::record(DomainEvent::entering(placed)));
+        if let Some(email) = &order.guest_email {
+            // Found by the account that later verifies this address ([`Orders::claim`]).
+            writes.push(Write::put(Item::marker(&keys::guest_order(email, &order.id))));
+        }
         writes.push(events::record(DomainEvent::StockChanged(StockChanged {
             cause: StockCause::Checkout { order_id: order.id },
             products: moves,
@@ -684,7 +741,7 @@ impl Orders {
                 let (key, fingerprint) = request.idempotency.as_ref().expect("checked");
                 Ok(self.replay(&request.user, key, fingerprint).await?.map(|order| Checkout { order, replayed: true }))
             }
-            Err(WriteError::ConditionFailed { index: Some(i) }) if i == held => {
+            Err(WriteError::ConditionFailed { index: Some(i) }) if held.contains(&i) => {
                 // Over a limit, or another checkout of the account's moved the counter first.
                 match self.limit_passed(&request.user, units).await? {
                     Some(passed) => Err(passed),
@@ -752,15 +809,34 @@ impl Orders {
         .await
     }
 
-    /// The write that counts `order` (of `units`) among its account's unpaid ones, refused past
-    /// the limits.
-    fn hold(&self, order: &Order, units: i64) -> Write {
-        let Limits { unpaid_orders, unpaid_units, .. } = self.limits;
-        let counted = Update::default().add("orders", 1).add("units", units);
-        Write::update(keys::unpaid(&order.user_id), counted).when(Condition::And(vec![
-            Condition::Under("orders".into(), unpaid_orders),
-            Condition::Under("units".into(), unpaid_units - units + 1),
-        ]))
+    /// Who counts an unpaid order of `user` among theirs, each with the orders and units theirs
+    /// may hold: the account, and for a guest also all guests together.
+    fn holders(&self, user: &UserId) -> Vec<(UserId, Limit, i64, i64)> {
+        let Limits { unpaid_orders, unpaid_units, guest_unpaid_orders, guest_unpaid_units, .. } = self.limits;
+        let mut holders = vec![(user.clone(), Limit::UnpaidOrders, unpaid_orders, unpaid_units)];
+        if Guest::is(user) {
+            holders.push((Guest::all(), Limit::GuestUnpaid, guest_unpaid_orders, guest_unpaid_units));
+        }
+        holders
+    }
+
+    /// The writes that count `order` (of `units`) among its holders' unpaid ones, each refused
+    /// past its limits; with `-1`, that count it no more.
+    fn holds(&self, order: &Order, units: i64, sign: i64) -> Vec<Write> {
+        let counted = Update::default().add("orders", sign).add("units", sign * units);
+        let holders = self.holders(&order.user_id).into_iter();
+        holders
+            .map(|(holder, _, orders, most)| {
+                let write = Write::update(keys::unpaid(&holder), counted.clone());
+                match sign {
+                    1 => write.when(Condition::And(vec![
+                        Condition::Under("orders".into(), orders),
+                        Condition::Under("units".into(), most - units + 1),
+                    ])),
+                    _ => write,
+                }
+            })
+            .collect()
     }
 
     /// The order after `transition` from `current`, and the writes that make it so, each
@@ -805,10 +881,9 @@ impl Orders {
         ];
         writes.extend(numbered);
         if current.status == OrderStatus::PendingPayment {
-            // Paid or cancelled: no longer held among the account's unpaid orders.
+            // Paid or cancelled: no longer held among the account's (and guests') unpaid orders.
             let units: i64 = order.lines.iter().map(|l| i64::from(l.quantity)).sum();
-            let released = Update::default().add("orders", -1).add("units", -units);
-            writes.push(Write::update(keys::unpaid(&order.user_id), released));
+            writes.extend(self.holds(&order, units, -1));
         }
         if next == OrderStatus::Cancelled {
             // The promotions' uses go back, for other orders to have.
@@ -858,8 +933,41 @@ impl Orders {
         (order, write)
     }
 
+    /// Makes the orders guests placed with `email` orders of `account`, which has verified that
+    /// address: each rewritten under its revision to name the account (which then lists and
+    /// sees it as its own), and its marker gone, in one transaction apiece. Answers how many.
+    pub async fn claim(&self, email: &Email, account: &UserId) -> Result<usize> {
+        let query = Query::partition(keys::guest_orders(email)).limit(100);
+        let mut markers = std::pin::pin!(table::items(&*self.table, query));
+        let mut claimed = 0;
+        while let Some(marker) = markers.try_next().await? {
+            let key = marker.key();
+            let Some(id) = key.sk.strip_prefix(keys::ORDER_PREFIX).and_then(|id| OrderId::parse(id).ok()) else {
+                continue;
+            };
+            let done = Write::delete(key.clone());
+            claimed += retrying(
+                || OrderError::Contention,
+                || async {
+                    let order = self.get(&id).await?.filter(|o| o.account.is_none());
+                    let Some(order) = order else {
+                        return Ok(committed(self.table.write(done.clone()).await)?.then_some(0));
+                    };
+                    let (_, write) = self.amending(&order, |o| o.account = Some(account.clone()));
+                    Ok(committed(self.table.transact(vec![write, done.clone()]).await)?.then_some(1))
+                },
+            )
+            .await?;
+        }
+        if claimed > 0 {
+            tracing::info!(claimed, account = %account, "guest orders claimed");
+        }
+        Ok(claimed)
+    }
+
     /// Replaces the personal data in a user's orders, kept for accounting (amounts, lines and
-    /// dates stay): the shipping name, address lines and phone. Answers how many it changed.
+    /// dates stay): the shipping name, address lines and phone, and a claimed guest order's
+    /// email. Answers how many it changed.
     pub async fn pseudonymise(&self, user: &UserId) -> Result<usize> {
         let mut changed = 0;
         let query = Query::gsi1(keys::user_partition(user)).prefix(keys::ORDER_PREFIX).limit(100);
@@ -867,11 +975,12 @@ impl Orders {
         while let Some(item) = items.try_next().await? {
             let order: Order = item.decode()?;
             let address = order.shipping_address.pseudonymised();
-            if address == order.shipping_address {
+            if address == order.shipping_address && order.guest_email.is_none() {
                 continue;
             }
             let update = Update::default()
                 .set("shipping_address", serde_json::to_value(address).map_err(anyhow::Error::from)?)
+                .remove("guest_email")
                 .add("version", 1);
             self.table.write(Write::update(keys::order(&order.id), update).when(Condition::Exists)).await?;
             changed += 1;

@@ -20,6 +20,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Basket, CategorySlug, Handle, Invalid, Money, Name, Percent, ProductId, UserId};
+use crate::guests::Guest;
 use crate::keys;
 use crate::table::{Condition, Item, Key, Update, Write};
 use crate::time::Timestamp;
@@ -248,6 +249,9 @@ pub enum PromotionError {
     /// Used as often as it may be, in all or by this customer.
     #[error("code {0} has been used as often as it may be")]
     UsedUp(String),
+    /// Limited per customer, so for signed-in customers only.
+    #[error("code {0} is for signed-in customers: sign in or create an account to use it")]
+    AccountRequired(String),
 }
 
 /// A promotion an order got, and what it took off.
@@ -278,9 +282,17 @@ pub struct Usage {
     counts: Vec<(Handle, i64, i64)>,
     /// Promotions a checkout's counter found used up when it wrote.
     exhausted: Vec<Handle>,
+    /// The customer is a guest, who may mint a new id at will: no promotion limited per
+    /// customer is theirs.
+    guest: bool,
 }
 
 impl Usage {
+    /// No uses yet, for `customer`.
+    pub fn of(customer: &UserId) -> Self {
+        Self { guest: Guest::is(customer), ..Self::default() }
+    }
+
     /// The counters a checkout of `customer` reads: the promotions with limits that it may use
     /// (the automatic ones running, and `code`'s).
     pub fn keys(promotions: &Promotions, code: Option<&PromoCode>, customer: &UserId, now: Timestamp) -> Vec<Key> {
@@ -293,8 +305,9 @@ impl Usage {
             .collect()
     }
 
-    /// The counts among `items` (read by [`Usage::keys`]); the others are left in `items`.
-    pub fn from_items(items: &mut Vec<Item>) -> Self {
+    /// The counts among `items` (read by [`Usage::keys`] for `customer`); the others are left
+    /// in `items`.
+    pub fn from_items(items: &mut Vec<Item>, customer: &UserId) -> Self {
         let mut counts: Vec<(Handle, i64, i64)> = Vec::new();
         items.retain(|item| {
             let key = item.key();
@@ -313,7 +326,7 @@ impl Usage {
             }
             false
         });
-        Self { counts, exhausted: Vec::new() }
+        Self { counts, ..Self::of(customer) }
     }
 
     /// Also counting `id` as used up.
@@ -326,6 +339,7 @@ impl Usage {
         let (total, mine) =
             self.counts.iter().find(|(id, _, _)| *id == promotion.id).map_or((0, 0), |(_, t, m)| (*t, *m));
         self.exhausted.contains(&promotion.id)
+            || (self.guest && promotion.per_customer_limit.is_some())
             || promotion.usage_limit.is_some_and(|limit| total >= i64::from(limit))
             || promotion.per_customer_limit.is_some_and(|limit| mine >= i64::from(limit))
     }
@@ -355,6 +369,9 @@ pub fn usable(promotion: &Promotion, usage: &Usage, now: Timestamp) -> Result<()
     let code = || promotion.code.as_ref().map_or(promotion.id.to_string(), ToString::to_string);
     if !promotion.running(now) {
         return Err(PromotionError::NotRunning(code()));
+    }
+    if usage.guest && promotion.per_customer_limit.is_some() {
+        return Err(PromotionError::AccountRequired(code()));
     }
     if usage.used_up(promotion) {
         return Err(PromotionError::UsedUp(code()));

@@ -107,7 +107,7 @@ fn cold_start(binary: &Path) -> Duration {
             ("SES_CONFIGURATION_SET", "shop"),
             ("STRIPE_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:stripe-AbCdEf"),
             ("PAYPAL_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:paypal-AbCdEf"),
-            ("CURSOR_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cursor-AbCdEf"),
+            ("SIGNING_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cursor-AbCdEf"),
             ("OPENSEARCH_ENDPOINT", "https://search-shop-example.eu-west-1.es.amazonaws.com"),
             ("STRIPE_PUBLISHABLE_KEY", "pk_test_bench"),
             ("BUCKET_NAME", "shop-objects"),
@@ -310,7 +310,7 @@ async fn first_answers() {
         async move { request.send().await.unwrap().arn().unwrap().to_owned() }
     };
     let secret_arn = secret("stripe", r#"{"secret_key": "sk_test_bench", "webhook_secret": "whsec_bench"}"#).await;
-    let cursor_secret_arn = secret("cursor", r#"{"key": "0123456789abcdef0123456789abcdef"}"#).await;
+    let signing_secret_arn = secret("cursor", r#"{"key": "0123456789abcdef0123456789abcdef"}"#).await;
     let aws = [
         ("AWS_REGION", "us-east-1"),
         ("AWS_ACCESS_KEY_ID", "testing"),
@@ -323,7 +323,7 @@ async fn first_answers() {
         ("MAIL_FROM", "orders@shop.example.com"),
         ("SES_CONFIGURATION_SET", "shop"),
         ("STRIPE_SECRET_ARN", secret_arn.as_str()),
-        ("CURSOR_SECRET_ARN", cursor_secret_arn.as_str()),
+        ("SIGNING_SECRET_ARN", signing_secret_arn.as_str()),
         // Named, never read: no first event pays with PayPal.
         ("PAYPAL_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:paypal-AbCdEf"),
         ("STRIPE_PUBLISHABLE_KEY", "pk_test_bench"),
@@ -714,6 +714,7 @@ async fn requests_per_checkout() {
     for (label, key) in [("3 lines", None), ("3 lines with Idempotency-Key", Some(("k".to_owned(), "f".to_owned())))] {
         counting.calls.lock().unwrap().clear();
         let request = shop::orders::CheckoutRequest {
+            guest_email: None,
             user: shop::domain::UserId::random(),
             items: Some(
                 lamps.iter().map(|id| shop::orders::Wanted::of(*id, shop::domain::Quantity::new(1).unwrap())).collect(),

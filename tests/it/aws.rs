@@ -155,6 +155,7 @@ async fn dynamodb_checkouts_never_oversell() {
     let orders = Orders::new(table.clone()).with_limits(shop_tests::NO_ORDER_LIMITS);
     let address = shop_tests::shipping_address();
     let request = |user: &UserId, key: Option<&str>| CheckoutRequest {
+        guest_email: None,
         user: user.clone(),
         items: Some(vec![shop::orders::Wanted::of(product.id, Quantity::new(1).unwrap())]),
         ship_to: address.clone().into(),
@@ -334,11 +335,11 @@ async fn secrets_are_read_from_secrets_manager_and_never_echoed() {
     let calling = shop_stripe::reading(secret(&key), None);
     assert!(matches!(calling.verify(&headers, body.as_bytes()).await, Err(WebhookError::Unavailable(_))));
 
-    // The key that signs list cursors, as the template generates it; one too short to sign
-    // with is refused, unechoed.
-    let cursor_key = |id: &str| match shop_secrets::cursor_key(&config, id) {
-        shop::http::CursorKey::Deferred(key) => key,
-        shop::http::CursorKey::Fixed(_) => panic!("a deployment's key is read at its first use"),
+    // The shop's signing key, as the template generates it; one too short to sign with is
+    // refused, unechoed.
+    let cursor_key = |id: &str| match shop_secrets::signing_key(&config, id) {
+        shop::signing::KeySource::Deferred(key) => key,
+        shop::signing::KeySource::Fixed(_) => panic!("a deployment's key is read at its first use"),
     };
     let key = "k".repeat(64);
     let cursor = made("cursor", &json!({ "key": key }).to_string()).await;

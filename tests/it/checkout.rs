@@ -489,6 +489,7 @@ async fn a_priced_checkout_costs_one_query_one_batch_read_and_one_transaction() 
     let counted = std::sync::Arc::new(shop_tests::Interfering::new(app.running.table.clone()));
     let orders = Orders::new(counted.clone());
     let request = CheckoutRequest {
+        guest_email: None,
         user: shop::domain::UserId::parse(&alice_id).unwrap(),
         items: None,
         ship_to: ShipTo::Saved(address),

@@ -90,7 +90,8 @@ fn the_gateway_caches_public_reads_only_keyed_by_all_they_read() {
     let doc = local::openapi();
     let public_reads: BTreeSet<(String, String)> = code_routes(&doc)
         .into_iter()
-        .filter(|(method, _, needs_caller)| method == "GET" && !needs_caller)
+        // A guest's reads are the guest's own: never kept.
+        .filter(|(method, path, needs_caller)| method == "GET" && !needs_caller && !path.starts_with("/api/guest/"))
         .map(|(method, path, _)| (method, path))
         .collect();
     assert_eq!(cached, public_reads, "the cached methods are the public reads");
@@ -247,6 +248,9 @@ async fn every_deployed_route_is_served() {
     // An admin's token passes the gateway on every protected route, so each request reaches
     // the routers (a request without one would stop at the gateway's 401).
     let mut admin = app.admin().await;
+    // A guest's token passes the guest routes' own check likewise.
+    let guest = app.post("/api/guest/tokens", None, serde_json::json!({})).await.expect(201).body["token"].clone();
+    let guest = [("guest-token", guest.as_str().unwrap())];
     let template = template();
     for (_, resource) in template["Resources"].as_mapping().unwrap() {
         if resource["Type"] != "AWS::Serverless::Function" {
@@ -258,7 +262,11 @@ async fn every_deployed_route_is_served() {
                 .replace("{product_id}", "01J00000000000000000000000")
                 .replace("{proxy+}", "js/app.js");
             let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-            let answer = app.call(method.clone(), &concrete, Some(&admin), Some(serde_json::json!({}))).await;
+            let body = Some(serde_json::json!({}));
+            let answer = match path.starts_with("/api/guest/") {
+                true => app.send(method.clone(), &concrete, None, body, &guest).await,
+                false => app.call(method.clone(), &concrete, Some(&admin), body).await,
+            };
             assert_ne!(answer.status, 401, "{method} {path}: the token did not pass: {:#}", answer.body);
             let fell_through = answer.status == 405 || answer.body["detail"] == "route not found";
             assert!(!fell_through, "{method} {path} is deployed but not routed: {:#}", answer.body);
@@ -303,7 +311,8 @@ fn each_function_links_only_its_own_adapters() {
         ("users", &["aws-sdk-dynamodb", "aws-sdk-cognitoidentityprovider", "aws-sdk-secretsmanager"]),
         // An import's file goes to S3 for the imports function.
         ("products", &["aws-sdk-dynamodb", "aws-sdk-secretsmanager", "shop-s3"]),
-        ("cart", &["aws-sdk-dynamodb"]),
+        // Guests' tokens are signed with the shop's key, from Secrets Manager.
+        ("cart", &["aws-sdk-dynamodb", "aws-sdk-secretsmanager"]),
         ("orders", &["aws-sdk-dynamodb", "aws-sdk-secretsmanager"]),
         // Asks the provider about a pending payment before cancelling its order.
         ("expiry", &["aws-sdk-dynamodb", "aws-sdk-secretsmanager", "async-stripe", "shop-paypal"]),
@@ -586,9 +595,9 @@ fn functions_are_given_secrets_arns_never_their_values() {
             .join(properties["CodeUri"].as_str().unwrap())
             .join("src/main.rs");
         let main = std::fs::read_to_string(&main).unwrap_or_else(|e| panic!("{}: {e}", main.display()));
-        if main.contains("sign_cursors_from_env") {
-            let given = variables.get("CURSOR_SECRET_ARN").map(reference);
-            assert_eq!(given.as_deref(), Some("!Ref CursorSecret"), "{name:?} signs cursors with the stack's key");
+        if main.contains("signing_key_from_env") {
+            let given = variables.get("SIGNING_SECRET_ARN").map(reference);
+            assert_eq!(given.as_deref(), Some("!Ref SigningSecret"), "{name:?} signs with the stack's key");
         }
     }
 }

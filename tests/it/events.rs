@@ -148,6 +148,7 @@ async fn world() -> World {
     let orders = shop::orders::Orders::new(table.clone());
     let place = async |product| {
         let request = shop::orders::CheckoutRequest {
+            guest_email: None,
             user: shopper.clone(),
             items: Some(vec![shop::orders::Wanted::of(product, Quantity::new(1).unwrap())]),
             ship_to: shop_tests::shipping_address().into(),
@@ -322,7 +323,7 @@ async fn not_http(name: &str, event: Value, world: &World) {
             assert_eq!(kinds, ["OrderPlaced"], "the inserted event item, not the expired one");
         }
         "notifications/queue" => {
-            let consumer = shop::notifications::OrderNotifications::new(world.table.clone());
+            let consumer = shop::notifications::OrderNotifications::new(world.table.clone(), "/".into());
             let answer = shop_aws::lambda::handle_queue(&consumer, typed(&event)).await;
             assert_eq!(
                 failures(wire(answer)),

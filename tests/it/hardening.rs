@@ -273,7 +273,7 @@ fn the_anonymous_routes_have_throttles_of_their_own_and_the_webhooks_no_tighter_
             s["ResourcePath"] == resource.as_str()
                 && s["HttpMethod"].as_str().is_some_and(|m| m.eq_ignore_ascii_case("POST"))
         });
-        if path.starts_with("/api/auth/") {
+        if path.starts_with("/api/auth/") || path.starts_with("/api/guest/") {
             let own = own.unwrap_or_else(|| panic!("POST {path} has throttles of its own"));
             assert!(
                 own["ThrottlingRateLimit"].as_f64().unwrap() < rate
@@ -486,6 +486,7 @@ fn partitions() -> BTreeMap<&'static str, String> {
         ("category", stem(&keys::category_partition(&category), "lamps")),
         ("categories", keys::CATEGORIES_PARTITION.to_owned()),
         ("order", stem(&keys::order(&order).pk, &order.to_string())),
+        ("guest", stem(&keys::guest_orders(&shop::domain::Email::parse("g@example.com").unwrap()), "g@example.com")),
         ("orders", keys::ORDERS_PARTITION.to_owned()),
         ("status", stem(&keys::status_partition(OrderStatus::Paid), OrderStatus::Paid.as_str())),
         ("event", stem(&keys::event(&event).pk, &event.to_string())),
@@ -522,11 +523,23 @@ fn expected_access() -> BTreeMap<&'static str, (Vec<&'static str>, Vec<&'static 
         // The cart, and the pricing settings it is priced by and the back office edits.
         ("CartFunction", (vec!["revoked", "user", "product", "variant", "settings", "promotion"], vec![])),
         // Checkout: stock and pricing settings, the order, its list rows and events, the cart and
-        // idempotency record.
+        // idempotency record; a guest's order's marker under the guest's email, claimed by the
+        // account that verifies it.
         (
             "OrdersFunction",
             (
-                vec!["revoked", "user", "product", "order", "orders", "status", "event", "settings", "promotion"],
+                vec![
+                    "revoked",
+                    "user",
+                    "product",
+                    "order",
+                    "orders",
+                    "status",
+                    "event",
+                    "settings",
+                    "promotion",
+                    "guest",
+                ],
                 vec!["user"],
             ),
         ),

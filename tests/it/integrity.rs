@@ -37,6 +37,7 @@ impl World {
 
     fn buy(&self, user: &UserId, product: ProductId, quantity: i64) -> CheckoutRequest {
         CheckoutRequest {
+            guest_email: None,
             user: user.clone(),
             items: Some(vec![shop::orders::Wanted::of(product, Quantity::new(quantity).unwrap())]),
             ship_to: shipping_address().into(),

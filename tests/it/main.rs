@@ -8,6 +8,7 @@ mod checkout;
 mod crash;
 mod deployment;
 mod events;
+mod guests;
 mod hardening;
 mod imports;
 mod integrity;

@@ -56,6 +56,8 @@ fn order(amount: i64, currency: &str) -> Order {
         promotions: Vec::new(),
         invoice: None,
         credit_note: None,
+        guest_email: None,
+        account: None,
         shipping_address: shop_tests::shipping_address(),
         tracking_number: None,
         payment: None,
@@ -626,6 +628,7 @@ async fn shop_with_paypal(fake: &FakePaypal) -> (shop::payments::Payments, Order
         .create(&shop::catalog::Catalog::new(table.clone()), shop_tests::stock(5))
         .await;
     let request = shop::orders::CheckoutRequest {
+        guest_email: None,
         user: UserId::random(),
         items: Some(vec![shop::orders::Wanted::of(product.id, Quantity::new(1).unwrap())]),
         ship_to: shop_tests::shipping_address().into(),

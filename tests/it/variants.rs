@@ -270,6 +270,7 @@ async fn migrates_products_to_variants(table: Arc<dyn Table>) {
     assert_eq!((view.lines[0].variant_id, view.lines[0].problem), (only.id, None));
     let orders = shop::orders::Orders::new(table.clone());
     let request = shop::orders::CheckoutRequest {
+        guest_email: None,
         user: user.clone(),
         items: None,
         ship_to: shipping_address().into(),

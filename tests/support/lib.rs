@@ -232,8 +232,13 @@ pub async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
 
 /// Limits no burst of a test reaches, for tests of many orders by few shoppers (the limits'
 /// own tests set small ones).
-pub const NO_ORDER_LIMITS: shop::orders::Limits =
-    shop::orders::Limits { unpaid_orders: 1_000_000, unpaid_units: 1_000_000, units_per_product: 1_000_000 };
+pub const NO_ORDER_LIMITS: shop::orders::Limits = shop::orders::Limits {
+    unpaid_orders: 1_000_000,
+    unpaid_units: 1_000_000,
+    units_per_product: 1_000_000,
+    guest_unpaid_orders: 1_000_000,
+    guest_unpaid_units: 1_000_000,
+};
 
 /// Event delivery quick enough for tests: retries without waiting.
 pub const QUICK_DELIVERY: shop_embedded::bus::Delivery = shop_embedded::bus::Delivery {
@@ -452,6 +457,7 @@ pub async fn fifty_checkouts_share_ten_uses(table: std::sync::Arc<dyn shop::tabl
         let sku = format!("PROMO-{suffix}-{i}");
         let product = draft(&sku, "Lamp", "lighting", 1000).create(&catalog, stock(5)).await;
         requests.push(CheckoutRequest {
+            guest_email: None,
             user: shop::domain::UserId::random(),
             items: Some(vec![Wanted::of(product.id, shop::domain::Quantity::new(1).unwrap())]),
             ship_to: shipping_address().into(),
@@ -496,6 +502,7 @@ pub async fn payments_take_a_gapless_run(table: std::sync::Arc<dyn shop::table::
     let mut ids = Vec::new();
     for _ in 0..n {
         let request = CheckoutRequest {
+            guest_email: None,
             user: shop::domain::UserId::random(),
             items: Some(vec![Wanted::of(product.id, shop::domain::Quantity::new(1).unwrap())]),
             ship_to: shipping_address().into(),

@@ -76,27 +76,28 @@ impl JsonSecret {
 }
 
 /// The shortest key that may sign list cursors.
-pub const MIN_CURSOR_KEY: usize = 32;
+pub const MIN_SIGNING_KEY: usize = 32;
 
-/// The key that signs list cursors: the field `key` of the secret `id` (ARN or name), read at
-/// the first list a process answers. A rotated key is in use within [`MAX_AGE`]; the cursors
-/// signed with the old one are refused, with a 400 that says to start the list again.
-pub fn cursor_key(config: &aws_config::SdkConfig, id: &str) -> shop::http::CursorKey {
-    shop::http::CursorKey::Deferred(JsonSecret::new(config, id).deferred(|fields| {
+/// The shop's signing key (list cursors, guests' tokens and links; see [`shop::signing`]): the
+/// field `key` of the secret `id` (ARN or name), read at its first use in a process. A rotated
+/// key is in use within [`MAX_AGE`]; what the old one signed is refused (a cursor with a 400
+/// that says to start the list again, a guest's link with a 401).
+pub fn signing_key(config: &aws_config::SdkConfig, id: &str) -> shop::signing::KeySource {
+    shop::signing::KeySource::Deferred(JsonSecret::new(config, id).deferred(|fields| {
         let key = fields.get("key")?;
         anyhow::ensure!(
-            key.len() >= MIN_CURSOR_KEY,
-            "the secret {}'s field key is shorter than {MIN_CURSOR_KEY} characters",
+            key.len() >= MIN_SIGNING_KEY,
+            "the secret {}'s field key is shorter than {MIN_SIGNING_KEY} characters",
             fields.id
         );
         Ok(key.as_bytes().to_vec())
     }))
 }
 
-/// A list function's cursors are signed with the key of the secret whose ARN
-/// `CURSOR_SECRET_ARN` holds (see [`cursor_key`]).
-pub fn sign_cursors_from_env(config: &aws_config::SdkConfig) -> anyhow::Result<()> {
-    shop::http::page::set_cursor_key(cursor_key(config, &shop_aws::env("CURSOR_SECRET_ARN")?));
+/// A function signs with the key of the secret whose ARN `SIGNING_SECRET_ARN` holds (see
+/// [`signing_key`]).
+pub fn signing_key_from_env(config: &aws_config::SdkConfig) -> anyhow::Result<()> {
+    shop::signing::set_key(signing_key(config, &shop_aws::env("SIGNING_SECRET_ARN")?));
     Ok(())
 }
 

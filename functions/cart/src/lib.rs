@@ -1,4 +1,4 @@
-//! The cart service: the signed-in shopper's own cart, priced from the catalogue, with the
+//! The cart service: the shopper's own cart (signed in, or a guest's by their token), priced from the catalogue, with the
 //! shipping options and tax of where it would go; and the back office's pricing settings (tax
 //! rates, shipping zones) that price it.
 
@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use shop::cart::{CartView, Carts, Line, ShippingQuote};
 use shop::catalog::Catalog;
 use shop::domain::{Country, Handle, Quantity, Region, VariantId};
+use shop::guests::Guest;
 use shop::http::caller::Revocations;
-use shop::http::{Caller, IfMatch, Json, Query, Versioned};
+use shop::http::{Caller, IfMatch, Json, Query, Shopper, Versioned};
 use shop::openapi::Shared;
 use shop::pricing::{Destination, Pricing, Shipping, ShippingZone, TaxRule, TaxSettings};
 use shop::promotions::{PromoCode, Promotion, Promotions};
@@ -64,9 +65,28 @@ shop::service!(
         delete_zone,
         get_promotions,
         put_promotion,
-        delete_promotion
-    ]
+        delete_promotion,
+        guest_token
+    ],
+    guest [get_cart, clear_cart, set_item, remove_item, shipping_options, apply_code, remove_code]
 );
+
+/// A new guest's token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GuestToken {
+    /// Sent as `Guest-Token` on the guest routes (`/api/guest/...`): the guest's cart, checkout
+    /// and orders. Keep it; it does not expire (a new signing key ends it).
+    token: String,
+}
+
+/// Start shopping as a guest, without an account: answers a token for the guest routes, which
+/// mirror the cart's, checkout's and orders' under `/api/guest/`. Nothing is stored until the
+/// guest's cart holds something.
+#[utoipa::path(post, path = "/api/guest/tokens", tag = "cart", responses((status = 201, body = GuestToken)))]
+async fn guest_token() -> Result<(StatusCode, Json<GuestToken>)> {
+    let (_, token) = Guest::new().await?;
+    Ok((StatusCode::CREATED, Json(GuestToken { token })))
+}
 
 /// A discount code for the cart.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -85,19 +105,21 @@ pub struct CodeBody {
               (status = 422, body = shop::error::Problem)))]
 async fn apply_code(
     State(state): State<CartState>,
-    caller: Caller,
+    shopper: Shopper,
     Json(body): Json<CodeBody>,
 ) -> Result<Json<CartView>> {
+    let buyer = shopper.buyer()?;
     let code = PromoCode::parse(&body.code).map_err(|e| Error::invalid("code", e))?;
-    state.carts.set_promotion(&caller.user_id, &code).await?;
-    Ok(Json(state.carts.view(&caller.user_id, None).await?))
+    state.carts.set_promotion(buyer, &code).await?;
+    Ok(Json(state.carts.view(buyer, None).await?))
 }
 
 /// Take the discount code off the cart.
 #[utoipa::path(delete, path = "/api/cart/promotion", tag = "cart", security(("cognito" = [])),
     responses((status = 204), (status = 401, body = shop::error::Problem), (status = 404, body = shop::error::Problem)))]
-async fn remove_code(State(state): State<CartState>, caller: Caller) -> Result<StatusCode> {
-    if state.carts.clear_promotion(&caller.user_id).await? {
+async fn remove_code(State(state): State<CartState>, shopper: Shopper) -> Result<StatusCode> {
+    let buyer = shopper.buyer()?;
+    if state.carts.clear_promotion(buyer).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(Error::NotFound("discount code"))
@@ -237,10 +259,11 @@ pub struct CartItemBody {
     responses((status = 200, body = CartView), (status = 401, body = shop::error::Problem),
               (status = 422, body = shop::error::Problem, description = "A malformed destination, or \
               `/problems/shipping-unavailable`: not shipped there, or not by that option")))]
-async fn get_cart(State(state): State<CartState>, caller: Caller, Query(at): Query<Where>) -> Result<Json<CartView>> {
+async fn get_cart(State(state): State<CartState>, shopper: Shopper, Query(at): Query<Where>) -> Result<Json<CartView>> {
+    let buyer = shopper.buyer()?;
     let at = at.parse()?;
     let at = at.as_ref().map(|(to, option)| (to, option.as_ref()));
-    Ok(Json(state.carts.view(&caller.user_id, at).await?))
+    Ok(Json(state.carts.view(buyer, at).await?))
 }
 
 /// The shipping options that apply to the cart going to `country` (and `region`), priced for
@@ -251,12 +274,13 @@ async fn get_cart(State(state): State<CartState>, caller: Caller, Query(at): Que
               (status = 422, body = shop::error::Problem)))]
 async fn shipping_options(
     State(state): State<CartState>,
-    caller: Caller,
+    shopper: Shopper,
     Query(to): Query<ShippingTo>,
 ) -> Result<Json<Vec<ShippingQuote>>> {
+    let buyer = shopper.buyer()?;
     let at = Where { country: Some(to.country), region: to.region, shipping_option: None };
     let (to, _) = at.parse()?.expect("a country");
-    Ok(Json(state.carts.shipping_options(&caller.user_id, &to).await?))
+    Ok(Json(state.carts.shipping_options(buyer, &to).await?))
 }
 
 /// The tax settings (admin).
@@ -355,8 +379,9 @@ async fn delete_zone(
 
 /// Empty the cart.
 #[utoipa::path(delete, path = "/api/cart", tag = "cart", security(("cognito" = [])), responses((status = 204)))]
-async fn clear_cart(State(state): State<CartState>, caller: Caller) -> Result<StatusCode> {
-    state.carts.clear(&caller.user_id).await?;
+async fn clear_cart(State(state): State<CartState>, shopper: Shopper) -> Result<StatusCode> {
+    let buyer = shopper.buyer()?;
+    state.carts.clear(buyer).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -369,27 +394,29 @@ async fn clear_cart(State(state): State<CartState>, caller: Caller) -> Result<St
               (`/problems/conflict`), or it kept changing (`/problems/contention`)")))]
 async fn set_item(
     State(state): State<CartState>,
-    caller: Caller,
+    shopper: Shopper,
     Path(id): Path<String>,
     Json(body): Json<CartItemBody>,
 ) -> Result<Json<CartView>> {
+    let buyer = shopper.buyer()?;
     let id = shop::http::path_id(&id, VariantId::parse, "variant")?;
     let quantity = Quantity::new(body.quantity).map_err(|e| Error::invalid("quantity", e))?;
     let (product, variant) = state.catalog.locate(&id).await?.ok_or(Error::NotFound("variant"))?;
     if !product.active {
         return Err(shop::orders::OrderError::NotOnSale { products: vec![product.id] }.into());
     }
-    state.carts.set(&caller.user_id, Line { product: product.id, variant, quantity }).await?;
-    Ok(Json(state.carts.view(&caller.user_id, None).await?))
+    state.carts.set(buyer, Line { product: product.id, variant, quantity }).await?;
+    Ok(Json(state.carts.view(buyer, None).await?))
 }
 
 /// Take a variant out of the cart. The id of a product sold as one variant names that
 /// variant.
 #[utoipa::path(delete, path = "/api/cart/items/{variant_id}", tag = "cart", security(("cognito" = [])),
     params(("variant_id" = String, Path)), responses((status = 204), (status = 404, body = shop::error::Problem)))]
-async fn remove_item(State(state): State<CartState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode> {
+async fn remove_item(State(state): State<CartState>, shopper: Shopper, Path(id): Path<String>) -> Result<StatusCode> {
+    let buyer = shopper.buyer()?;
     let id = shop::http::path_id(&id, VariantId::parse, "variant")?;
-    if state.carts.remove(&caller.user_id, &id).await? {
+    if state.carts.remove(buyer, &id).await? {
         return Ok(StatusCode::NO_CONTENT);
     }
     // A product's id: its one variant's line.
@@ -399,7 +426,7 @@ async fn remove_item(State(state): State<CartState>, caller: Caller, Path(id): P
         Err(e) => return Err(e.into()),
     };
     match named {
-        Some(variant) if state.carts.remove(&caller.user_id, &variant).await? => Ok(StatusCode::NO_CONTENT),
+        Some(variant) if state.carts.remove(buyer, &variant).await? => Ok(StatusCode::NO_CONTENT),
         _ => Err(Error::NotFound("cart line")),
     }
 }

@@ -4,9 +4,12 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shop_aws::lambda::Error> {
     shop_aws::lambda::serve_consumer(|| {
+        let table = shop_dynamodb::table(&shop_aws::lambda_config()?)?;
+        // Where the links in guests' messages lead.
+        let storefront = Some(shop_aws::env("STOREFRONT_URL")?);
         shop::consumers::of(
             "notifications",
-            &shop::consumers::Ports::table(shop_dynamodb::table(&shop_aws::lambda_config()?)?),
+            &shop::consumers::Ports { storefront, ..shop::consumers::Ports::table(table) },
         )
     })
     .await

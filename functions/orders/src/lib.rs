@@ -6,11 +6,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use shop::domain::{
-    Address, AddressId, Handle, Invalid, OrderId, OrderStatus, ProductId, Quantity, TrackingNumber, VariantId,
+    Address, AddressId, Email, Handle, Invalid, OrderId, OrderStatus, ProductId, Quantity, TrackingNumber, VariantId,
 };
 use shop::error::Validation;
 use shop::http::caller::Revocations;
-use shop::http::{Caller, Json, Page, PageParams, PageQuery, Query, Versioned};
+use shop::http::{Caller, Json, Page, PageParams, PageQuery, Query, Shopper, Versioned};
 use shop::invoices::{Document, Kind, Seller};
 use shop::openapi::Shared;
 use shop::orders::{CancelReason, CheckoutRequest, Order, OrderScope, Orders, ShipTo, Transition, Wanted};
@@ -47,11 +47,22 @@ impl OrdersState {
 #[openapi(tags((name = "orders", description = "Checkout and orders")), modifiers(&Shared))]
 struct Doc;
 
-shop::service!(OrdersState, Doc, [place_order, list_orders, get_order, cancel_order, set_status, invoice, credit_note]);
+shop::service!(
+    OrdersState,
+    Doc,
+    [place_order, list_orders, get_order, cancel_order, set_status, invoice, credit_note],
+    guest [place_order, get_order, cancel_order, invoice, credit_note]
+);
 
 /// The order's `kind` document, as PDF when the request accepts `application/pdf`, else HTML.
-async fn document(state: &OrdersState, caller: &Caller, id: &str, headers: &HeaderMap, kind: Kind) -> Result<Response> {
-    let order = visible(state, caller, id).await?;
+async fn document(
+    state: &OrdersState,
+    shopper: &Shopper,
+    id: &str,
+    headers: &HeaderMap,
+    kind: Kind,
+) -> Result<Response> {
+    let order = visible(state, shopper, id).await?;
     let what = if kind == Kind::Invoice { "invoice" } else { "credit note" };
     let document = Document::of(&order, &state.seller, kind).ok_or(Error::NotFound(what))?;
     let pdf = headers
@@ -87,11 +98,11 @@ async fn document(state: &OrdersState, caller: &Caller, id: &str, headers: &Head
               (status = 404, body = shop::error::Problem, description = "No such order, or not paid")))]
 async fn invoice(
     State(state): State<OrdersState>,
-    caller: Caller,
+    shopper: Shopper,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    document(&state, &caller, &id, &headers, Kind::Invoice).await
+    document(&state, &shopper, &id, &headers, Kind::Invoice).await
 }
 
 /// The order's credit note, once it was refunded in full; as the invoice.
@@ -101,11 +112,11 @@ async fn invoice(
               (status = 404, body = shop::error::Problem, description = "No such order, or not refunded in full")))]
 async fn credit_note(
     State(state): State<OrdersState>,
-    caller: Caller,
+    shopper: Shopper,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    document(&state, &caller, &id, &headers, Kind::CreditNote).await
+    document(&state, &shopper, &id, &headers, Kind::CreditNote).await
 }
 
 /// A line to order: a product's variant (`variant_id` may be left out for a product sold as
@@ -146,6 +157,12 @@ pub struct OrderBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<PromoCode>)]
     promotion_code: Option<String>,
+    /// A guest's email (required of a guest, refused of an account): the order's messages go
+    /// there, the first with the link that reaches the order, and an account that verifies
+    /// this address later sees the order as its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = "email")]
+    email: Option<String>,
 }
 
 /// An admin's status update.
@@ -169,9 +186,9 @@ pub struct ListFilter {
     status: Option<String>,
 }
 
-/// The order if the caller may see it: its owner or an admin; 404 for anyone else.
-async fn visible(state: &OrdersState, caller: &Caller, id: &str) -> Result<Order> {
-    shop::http::order(&state.orders, id, |o| caller.may_access(&o.user_id)).await
+/// The order if the shopper may see it: its owner or an admin; 404 for anyone else.
+async fn visible(state: &OrdersState, shopper: &Shopper, id: &str) -> Result<Order> {
+    shop::http::order(&state.orders, id, |o| shopper.may_see(o)).await
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>> {
@@ -197,10 +214,12 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>> {
               (status = 422, body = shop::error::Problem)))]
 async fn place_order(
     State(state): State<OrdersState>,
-    caller: Caller,
+    shopper: Shopper,
     headers: HeaderMap,
     Json(body): Json<OrderBody>,
 ) -> Result<Response> {
+    let buyer = shopper.buyer()?;
+    let guest = matches!(shopper, Shopper::Guest(_));
     let key = idempotency_key(&headers)?;
     let fingerprint = shop::orders::fingerprint(&serde_json::to_value(&body).map_err(anyhow::Error::from)?);
     let mut v = Validation::default();
@@ -214,8 +233,15 @@ async fn place_order(
     });
     let option = v.optional("shipping_option", body.shipping_option.as_deref(), Handle::parse);
     let code = v.optional("promotion_code", body.promotion_code.as_deref(), PromoCode::parse);
+    let email = match (guest, body.email.as_deref()) {
+        (true, Some(email)) => v.field("email", Email::parse(email)).map(Some),
+        (true, None) => v.field("email", Err(Invalid::new("is required of a guest"))),
+        (false, Some(_)) => v.field("email", Err(Invalid::new("is the account's own: leave it out"))),
+        (false, None) => Some(None),
+    };
     let ship_to = match (body.shipping_address, body.address_id.as_deref()) {
         (Some(address), None) => Some(ShipTo::Address(address)),
+        (None, Some(_)) if guest => v.field("address_id", Err(Invalid::new("a guest has no address book"))),
         (None, Some(id)) => v.field("address_id", AddressId::parse(id)).map(ShipTo::Saved),
         (address, _) => {
             let why = if address.is_some() { "give shipping_address or address_id, not both" } else { "is required" };
@@ -223,10 +249,11 @@ async fn place_order(
             None
         }
     };
-    let (items, ship_to, shipping_option, promotion_code) =
-        v.finish(|| Some((items.map_or(Some(None), |i| i.map(Some))?, ship_to?, option?, code?)))?;
+    let (items, ship_to, shipping_option, promotion_code, guest_email) =
+        v.finish(|| Some((items.map_or(Some(None), |i| i.map(Some))?, ship_to?, option?, code?, email?)))?;
     let request = CheckoutRequest {
-        user: caller.user_id.clone(),
+        user: buyer.clone(),
+        guest_email,
         items,
         ship_to,
         shipping_option,
@@ -238,7 +265,8 @@ async fn place_order(
     if !checkout.replayed {
         tracing::info!(order = %order.id, user = %order.user_id, total = %order.total, "order placed");
     }
-    let mut response = shop::http::created(&format!("/api/orders/{}", order.id), order.version, order);
+    let location = format!("/api/{}orders/{}", if guest { "guest/" } else { "" }, order.id);
+    let mut response = shop::http::created(&location, order.version, order);
     if checkout.replayed {
         response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
@@ -260,7 +288,13 @@ async fn list_orders(
         }
         (true, None) => OrderScope::All,
         (false, Some(_)) => return Err(Error::Forbidden),
-        (false, None) => OrderScope::User(caller.user_id.clone()),
+        (false, None) => {
+            // The orders placed as a guest with the caller's verified address are theirs now.
+            if let Some(email) = caller.email.as_ref().filter(|_| caller.email_verified) {
+                state.orders.claim(email, &caller.user_id).await?;
+            }
+            OrderScope::User(caller.user_id.clone())
+        }
     };
     let (orders, next) = state.orders.list(scope, page.limit, page.after.clone()).await?;
     Ok(page.page(orders, next))
@@ -271,10 +305,10 @@ async fn list_orders(
     responses((status = 200, body = Order), (status = 404, body = shop::error::Problem)))]
 async fn get_order(
     State(state): State<OrdersState>,
-    caller: Caller,
+    shopper: Shopper,
     Path(id): Path<String>,
 ) -> Result<Versioned<Order>> {
-    let order = visible(&state, &caller, &id).await?;
+    let order = visible(&state, &shopper, &id).await?;
     Ok(Versioned(order.version, order))
 }
 
@@ -285,12 +319,13 @@ async fn get_order(
                 or `/problems/contention`")))]
 async fn cancel_order(
     State(state): State<OrdersState>,
-    caller: Caller,
+    shopper: Shopper,
     Path(id): Path<String>,
 ) -> Result<Versioned<Order>> {
-    let order = visible(&state, &caller, &id).await?;
-    let reason = if caller.user_id == order.user_id { CancelReason::Shopper } else { CancelReason::Admin };
-    let order = state.orders.transition(&order.id, Transition::Cancel(reason), caller.user_id.as_str()).await?;
+    let order = visible(&state, &shopper, &id).await?;
+    let reason = if shopper.owns(&order) { CancelReason::Shopper } else { CancelReason::Admin };
+    let by = shopper.user_id().as_str();
+    let order = state.orders.transition(&order.id, Transition::Cancel(reason), by).await?;
     Ok(Versioned(order.version, order))
 }
 

@@ -5,7 +5,7 @@
 async fn main() -> Result<(), shop_aws::lambda::Error> {
     shop_aws::lambda::serve_http(|| {
         let aws = shop_aws::lambda_config()?;
-        shop_secrets::sign_cursors_from_env(&aws)?;
+        shop_secrets::signing_key_from_env(&aws)?;
         let limits = shop::orders::Limits::from_lookup(|name| std::env::var(name).ok())?;
         Ok(orders::router(orders::OrdersState::new(shop_dynamodb::table(&aws)?).with_limits(limits)))
     })

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use shop::domain::{Invalid, Money, Reason, RefundedLine};
 use shop::error::Validation;
 use shop::http::caller::Revocations;
-use shop::http::{Caller, Json, Versioned};
+use shop::http::{Caller, Json, Shopper, Versioned};
 use shop::metrics::WebhookOutcome;
 use shop::openapi::Shared;
 use shop::orders::Order;
@@ -35,7 +35,12 @@ impl PaymentsState {
 #[openapi(tags((name = "payments", description = "Paying orders, the providers' webhooks, refunds")), modifiers(&Shared))]
 struct Doc;
 
-shop::service!(PaymentsState, Doc, [pay_order, capture_payment, refund_order, stripe_webhook, paypal_webhook]);
+shop::service!(
+    PaymentsState,
+    Doc,
+    [pay_order, capture_payment, refund_order, stripe_webhook, paypal_webhook],
+    guest [pay_order, capture_payment]
+);
 
 /// Which provider pays.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -62,8 +67,8 @@ pub struct RefundBody {
 
 /// The caller's own order named by the path (only its owner pays it; to anyone else it does
 /// not exist).
-async fn own_order(state: &PaymentsState, caller: &Caller, id: &str) -> Result<Order> {
-    shop::http::order(state.payments.orders(), id, |o| o.user_id == caller.user_id).await
+async fn own_order(state: &PaymentsState, shopper: &Shopper, id: &str) -> Result<Order> {
+    shop::http::order(state.payments.orders(), id, |o| shopper.owns(o)).await
 }
 
 /// Pay an order (its owner): creates the provider's payment for the order's total, or answers
@@ -76,11 +81,11 @@ async fn own_order(state: &PaymentsState, caller: &Caller, id: &str) -> Result<O
               (status = 502, body = shop::error::Problem, description = "The provider failed; retry")))]
 async fn pay_order(
     State(state): State<PaymentsState>,
-    caller: Caller,
+    shopper: Shopper,
     Path(id): Path<String>,
     Json(body): Json<PayBody>,
 ) -> Result<Response> {
-    let order = own_order(&state, &caller, &id).await?;
+    let order = own_order(&state, &shopper, &id).await?;
     let (checkout, created) = state.payments.checkout(order, body.provider.unwrap_or(Provider::Stripe)).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, axum::Json(checkout)).into_response())
@@ -97,10 +102,10 @@ async fn pay_order(
               (status = 502, body = shop::error::Problem, description = "The provider failed; retry")))]
 async fn capture_payment(
     State(state): State<PaymentsState>,
-    caller: Caller,
+    shopper: Shopper,
     Path(id): Path<String>,
 ) -> Result<Versioned<Order>> {
-    let order = own_order(&state, &caller, &id).await?;
+    let order = own_order(&state, &shopper, &id).await?;
     let order = state.payments.capture(&order).await?;
     Ok(Versioned(order.version, order))
 }

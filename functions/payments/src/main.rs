@@ -5,6 +5,7 @@
 async fn main() -> Result<(), shop_aws::lambda::Error> {
     shop_aws::lambda::serve_http(|| {
         let aws = shop_aws::lambda_config()?;
+        shop_secrets::signing_key_from_env(&aws)?;
         let table = shop_dynamodb::table(&aws)?;
         let stripe = std::sync::Arc::new(shop_stripe::with_webhooks_from_secrets_manager(&aws)?);
         let paypal = std::sync::Arc::new(shop_paypal::from_secrets_manager(&aws)?);

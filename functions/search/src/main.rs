@@ -5,7 +5,7 @@
 async fn main() -> Result<(), shop_aws::lambda::Error> {
     shop_aws::lambda::serve_http(|| {
         let aws = shop_aws::lambda_config()?;
-        shop_secrets::sign_cursors_from_env(&aws)?;
+        shop_secrets::signing_key_from_env(&aws)?;
         let index = std::sync::Arc::new(shop_opensearch::OpenSearch::from_env(&aws)?);
         Ok(search::router(search::SearchState { index }))
     })

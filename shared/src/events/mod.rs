@@ -20,6 +20,6 @@ mod worker;
 pub use envelope::{EVENT_SECONDS, Event, Published, record};
 pub use queues::{DELIVERIES, NOTIFICATIONS, QUEUES, Queue, REFUNDS, SALES, SEARCH};
 pub use schema::{
-    DomainEvent, EventKind, MessageQueued, OrderEvent, ProductEvent, StockCause, StockChanged, StockMove,
+    DomainEvent, EventKind, GuestContact, MessageQueued, OrderEvent, ProductEvent, StockCause, StockChanged, StockMove,
 };
 pub use worker::{Consumer, PROCESSED_SECONDS, consume, deliver, keep_working, once, panic_message};

@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    CancelReason, Channel, Currency, Money, OrderId, OrderLine, OrderStatus, Product, ProductId, UserId, VariantId,
+    CancelReason, Channel, Currency, Email, Money, Name, OrderId, OrderLine, OrderStatus, Product, ProductId, UserId,
+    VariantId,
 };
 
 /// What happened: the type of a domain event, its `type` on the wire and the SNS message
@@ -129,6 +130,7 @@ impl DomainEvent {
             lines: Vec::new(),
             tracking_number: None,
             reason: None,
+            guest: None,
         };
         let product = ProductEvent {
             product_id: ProductId::parse("01JD0000000000000000000001").expect("a product id"),
@@ -191,6 +193,20 @@ pub struct OrderEvent {
     /// Why, for a cancellation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<CancelReason>,
+    /// A guest's order that no account has claimed: who hears of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guest: Option<GuestContact>,
+}
+
+/// Where a guest's order's messages go (the guest has no profile), and, on the event of its
+/// placing, the token of the link that reaches it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuestContact {
+    pub email: Email,
+    /// The name the order ships to.
+    pub name: Name,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
 }
 
 /// What the catalogue's events carry (`ProductCreated`, `ProductUpdated`, `ProductDeleted`):

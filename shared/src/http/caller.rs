@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Error;
 use crate::domain::{Email, UserId};
+use crate::guests::Guest;
 use crate::table::{Item, Table, Write};
 
 /// The name of the back-office group.
@@ -24,6 +25,8 @@ pub const ADMIN_GROUP: &str = "admin";
 pub struct Caller {
     pub user_id: UserId,
     pub email: Option<Email>,
+    /// Whether the identity provider verified `email` (`email_verified`).
+    pub email_verified: bool,
     pub groups: Vec<String>,
     /// When the token was issued (`iat`, epoch seconds; 0 when it does not say).
     pub issued_at: i64,
@@ -44,13 +47,16 @@ impl Caller {
         &self.user_id == user || self.is_admin()
     }
 
-    /// Reads the caller from authorizer claims (`sub`, `email`, `cognito:groups`).
+    /// Reads the caller from authorizer claims (`sub`, `email`, `email_verified`,
+    /// `cognito:groups`).
     pub fn from_claims(claims: &serde_json::Map<String, Value>) -> Option<Self> {
         let user_id = UserId::parse(claims.get("sub")?.as_str()?).ok()?;
         let email = claims.get("email").and_then(Value::as_str).and_then(|e| Email::parse(e).ok());
         let groups = claims.get("cognito:groups").map(parse_groups).unwrap_or_default();
         let issued_at = claims.get("iat").and_then(parse_time).unwrap_or(0);
-        Some(Self { user_id, email, groups, issued_at })
+        // A JSON boolean, or the string API Gateway and the local gateway hand over.
+        let email_verified = claims.get("email_verified").is_some_and(|v| v == true || v == "true");
+        Some(Self { user_id, email, email_verified, groups, issued_at })
     }
 }
 
@@ -177,6 +183,79 @@ where
             return Err(Error::Unauthenticated(why.into()));
         }
         Ok(caller)
+    }
+}
+
+/// The header a guest sends their token in, on the guest routes (`/api/guest/...`).
+pub const GUEST_TOKEN: &str = "guest-token";
+
+/// Who shops: a signed-in caller (a route behind the authorizer), or a guest by the token in
+/// `Guest-Token` (the same route's guest twin under `/api/guest/`, which no authorizer guards;
+/// see [`crate::guests`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shopper {
+    Account(Caller),
+    Guest(Guest),
+}
+
+impl Shopper {
+    pub fn user_id(&self) -> &UserId {
+        match self {
+            Self::Account(caller) => &caller.user_id,
+            Self::Guest(guest) => &guest.id,
+        }
+    }
+
+    /// The shopper whose cart and checkout these are: refused (403) to a link's token, which
+    /// reaches its one order only.
+    pub fn buyer(&self) -> Result<&UserId, Error> {
+        match self {
+            Self::Guest(Guest { order: Some(_), .. }) => Err(Error::Forbidden),
+            _ => Ok(self.user_id()),
+        }
+    }
+
+    /// Whether `order` is the shopper's own: an account's (placed or claimed), or the guest's
+    /// who placed it (a link's: its one order), claimed or not.
+    pub fn owns(&self, order: &crate::orders::Order) -> bool {
+        match self {
+            Self::Account(caller) => &caller.user_id == order.owner(),
+            Self::Guest(guest) => guest.id == order.user_id && guest.order.is_none_or(|only| only == order.id),
+        }
+    }
+
+    /// Whether the shopper may see `order`: their own, or any, for an admin.
+    pub fn may_see(&self, order: &crate::orders::Order) -> bool {
+        self.owns(order) || self.account().is_some_and(Caller::is_admin)
+    }
+
+    /// The signed-in caller, if it is one.
+    pub fn account(&self) -> Option<&Caller> {
+        match self {
+            Self::Account(caller) => Some(caller),
+            Self::Guest(_) => None,
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Shopper
+where
+    Revocations: FromRef<S>,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        let signed_in = parts.request_context_ref().and_then(claims).is_some();
+        if signed_in {
+            return Caller::from_request_parts(parts, state).await.map(Self::Account);
+        }
+        match parts.headers.get(GUEST_TOKEN).map(|v| v.to_str()) {
+            Some(Ok(token)) => Guest::from_token(token).await.map(Self::Guest),
+            Some(Err(_)) => Err(Error::Unauthenticated("the guest token is not valid; start a new cart".into())),
+            None => Err(Error::Unauthenticated(
+                "sign in and send `Authorization: Bearer <id token>`, or as a guest send `Guest-Token`".into(),
+            )),
+        }
     }
 }
 

@@ -10,10 +10,10 @@ pub mod json;
 pub mod page;
 
 pub use cache::public;
-pub use caller::Caller;
+pub use caller::{Caller, Shopper};
 pub use etag::{IfMatch, Versioned};
 pub use json::{Json, Query};
-pub use page::{CursorKey, Page, PageParams, PageQuery};
+pub use page::{Page, PageParams, PageQuery};
 
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -107,6 +107,25 @@ where
     router.route(&path, conventions(&path, axum::routing::on(filter, handler)))
 }
 
+/// The path type of the guest twin of the documented handler whose path type is `P`: the same
+/// handler at [`crate::openapi::guest_path`], where no authorizer stands and a [`Shopper`] is a
+/// guest by their token (`route::<GuestTwin<P>, ...>`).
+pub struct GuestTwin<P>(std::marker::PhantomData<P>);
+
+impl<P: utoipa::Path> utoipa::Path for GuestTwin<P> {
+    fn methods() -> Vec<utoipa::openapi::path::HttpMethod> {
+        P::methods()
+    }
+
+    fn path() -> String {
+        crate::openapi::guest_path(&P::path())
+    }
+
+    fn operation() -> utoipa::openapi::path::Operation {
+        P::operation()
+    }
+}
+
 /// Declares a service from one list of documented handlers: `router(state)`, which serves
 /// them with the conventions applied, and `openapi()`, which describes them.
 ///
@@ -115,14 +134,17 @@ where
 /// ```
 ///
 /// A service whose routes all are public says so (`service!(public SearchState, ...)`); the
-/// others' state carries the `revocations` the [`Caller`] extractor consults.
+/// others' state carries the `revocations` the [`Caller`] extractor consults. Handlers that
+/// take a [`Shopper`] may be listed again after `guest`, to be served as guests' too, under
+/// `/api/guest/` ([`GuestTwin`]; `service!(CartState, Doc, [get_cart, ...], guest [get_cart])`).
 #[macro_export]
 macro_rules! service {
-    (public $state:ty, $doc:ty, [$($handler:ident),+ $(,)?]) => {
+    (@define $state:ty, $doc:ty, [$($handler:ident),+], [$($guest:ident),*]) => {
         /// The service's router, ready to serve.
         pub fn router(state: $state) -> ::axum::Router {
             let router = ::axum::Router::new();
             $( let router = $crate::paste::paste! { $crate::http::route::<[<__path_ $handler>], _, _, _>(router, $handler) }; )+
+            $( let router = $crate::paste::paste! { $crate::http::route::<$crate::http::GuestTwin<[<__path_ $guest>]>, _, _, _>(router, $guest) }; )*
             router.with_state(state)
         }
 
@@ -131,12 +153,16 @@ macro_rules! service {
             let mut doc = $crate::utoipa_axum::router::OpenApiRouter::<$state>::with_openapi(<$doc as ::utoipa::OpenApi>::openapi())
                 $( .routes($crate::utoipa_axum::routes!($handler)) )+
                 .into_openapi();
+            $( $crate::paste::paste! { $crate::openapi::guest_twin::<[<__path_ $guest>]>(&mut doc) }; )*
             $crate::openapi::document_conventions(&mut doc);
             doc
         }
     };
-    ($state:ty, $doc:ty, [$($handler:ident),+ $(,)?]) => {
-        $crate::service!(public $state, $doc, [$($handler),+]);
+    (public $state:ty, $doc:ty, [$($handler:ident),+ $(,)?]) => {
+        $crate::service!(@define $state, $doc, [$($handler),+], []);
+    };
+    ($state:ty, $doc:ty, [$($handler:ident),+ $(,)?] $(, guest [$($guest:ident),+ $(,)?])?) => {
+        $crate::service!(@define $state, $doc, [$($handler),+], [$($($guest),+)?]);
 
         impl ::axum::extract::FromRef<$state> for $crate::http::caller::Revocations {
             fn from_ref(state: &$state) -> Self {

@@ -25,6 +25,8 @@ struct OrderHtml<'a> {
     totals: &'a Option<Totals>,
     tracking: &'a Option<String>,
     order_id: &'a OrderId,
+    /// A guest's link to the order (view, pay, cancel).
+    link: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -37,6 +39,8 @@ struct OrderText<'a> {
     totals: &'a Option<Totals>,
     tracking: &'a Option<String>,
     order_id: &'a OrderId,
+    /// A guest's link to the order (view, pay, cancel).
+    link: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -104,16 +108,18 @@ fn order_words(event: &DomainEvent) -> Option<(String, String, String)> {
 }
 
 /// The messages an order event makes for `user`, one per channel they can be reached on;
-/// None for an event shoppers do not hear of.
-pub fn order_messages(event: &Event, user: &UserProfile) -> Vec<Message> {
+/// None for an event shoppers do not hear of. A guest's order's link leads to `storefront`.
+pub fn order_messages(event: &Event, user: &UserProfile, storefront: &str) -> Vec<Message> {
     let (Some((subject, intro, sms)), Some(order)) = (order_words(&event.event), event.event.order()) else {
         return Vec::new();
     };
     let (name, tracking) = (user.name.as_str(), &order.tracking_number);
     let (lines, total, order_id) = (&order.lines[..], &order.total, &order.order_id);
     let totals = &order.totals;
-    let html = OrderHtml { subject: &subject, name, intro: &intro, lines, total, totals, tracking, order_id };
-    let text = OrderText { name, intro: &intro, lines, total, totals, tracking, order_id };
+    let link = order.guest.as_ref().and_then(|g| g.link.as_ref()).map(|token| guest_link(storefront, order_id, token));
+    let link = link.as_deref();
+    let html = OrderHtml { subject: &subject, name, intro: &intro, lines, total, totals, tracking, order_id, link };
+    let text = OrderText { name, intro: &intro, lines, total, totals, tracking, order_id, link };
     // Why a message is not sent, if it is not.
     let message = |channel: Channel, to: String, held_back: Option<String>| Message {
         id: format!("{}-{}", event.event_id, channel.as_str()),
@@ -139,6 +145,12 @@ pub fn order_messages(event: &Event, user: &UserProfile) -> Vec<Message> {
         messages.push(Message { text: sms, ..message(Channel::Sms, phone.as_str().into(), held_back) });
     }
     messages
+}
+
+/// The storefront's page of a guest's order, with the token that reaches it (in the fragment,
+/// which browsers send to no server).
+pub fn guest_link(storefront: &str, order: &OrderId, token: &str) -> String {
+    format!("{}/#/guest/orders/{order}/{token}", storefront.trim_end_matches('/'))
 }
 
 /// Whether an order event is worth an SMS. An unpaid order's placement and cancellation are
@@ -173,11 +185,13 @@ pub fn code_message(user: &UserId, to: &str, purpose: &str, code: &str, minutes:
 pub struct OrderNotifications {
     table: Arc<dyn Table>,
     users: Users,
+    /// Where guests' links lead.
+    storefront: String,
 }
 
 impl OrderNotifications {
-    pub fn new(table: Arc<dyn Table>) -> Self {
-        Self { users: Users::new(table.clone()), table }
+    pub fn new(table: Arc<dyn Table>, storefront: String) -> Self {
+        Self { users: Users::new(table.clone()), table, storefront }
     }
 }
 
@@ -189,9 +203,16 @@ impl Consumer for OrderNotifications {
 
     async fn handle(&self, event: &Event) -> anyhow::Result<()> {
         let Some(order) = event.event.order() else { return Ok(()) };
-        // A deleted account hears nothing more.
-        let Some(user) = self.users.get(&order.user_id).await? else { return Ok(()) };
-        let messages = order_messages(event, &user);
+        let user = match &order.guest {
+            // A guest has no profile: their order says where to write, by the name it ships to.
+            Some(guest) => UserProfile::new(order.user_id.clone(), guest.email.clone(), guest.name.clone(), None),
+            // A deleted account hears nothing more.
+            None => match self.users.get(&order.user_id).await? {
+                Some(user) => user,
+                None => return Ok(()),
+            },
+        };
+        let messages = order_messages(event, &user, &self.storefront);
         if messages.is_empty() {
             return Ok(());
         }
@@ -248,12 +269,30 @@ mod tests {
             }],
             tracking_number: Some("1Z999AA10123456784".into()),
             reason: None,
+            guest: None,
         }))
     }
 
     #[test]
+    fn a_guests_order_email_holds_the_link_to_the_order() {
+        let mut placed = shipped();
+        let DomainEvent::OrderShipped(order) = &mut placed.event else { unreachable!() };
+        let contact = |link: Option<&str>| crate::events::GuestContact {
+            email: Email::parse("guest@example.com").unwrap(),
+            name: Name::parse("Grace Hopper").unwrap(),
+            link: link.map(str::to_owned),
+        };
+        order.guest = Some(contact(Some("abc.def")));
+        let guest = UserProfile::new(order.user_id.clone(), contact(None).email, contact(None).name, None);
+        let email = &order_messages(&placed, &guest, "https://shop.example.com")[0];
+        let link = "https://shop.example.com/#/guest/orders/01ARZ3NDEKTSV4RRFFQ69G5FAV/abc.def";
+        assert!(email.text.contains(link) && email.html.as_ref().unwrap().contains(link), "{}", email.text);
+        assert!(!order_messages(&shipped(), &shopper(), "/")[0].text.contains("#/guest"), "an account's has none");
+    }
+
+    #[test]
     fn an_order_email_has_both_parts_with_what_shoppers_typed_escaped_only_in_html() {
-        let messages = order_messages(&shipped(), &shopper());
+        let messages = order_messages(&shipped(), &shopper(), "https://shop.example.com/");
         let email = &messages[0];
         assert_eq!(
             (email.channel, email.status, email.id.as_str()),
@@ -277,19 +316,19 @@ mod tests {
     fn an_sms_is_one_short_text_and_a_channel_turned_off_is_stored_suppressed() {
         let mut user = shopper();
         // An unverified number is sent nothing.
-        let unverified = order_messages(&shipped(), &user);
+        let unverified = order_messages(&shipped(), &user, "/");
         assert_eq!(unverified[1].reason.as_deref(), Some("the number is not verified"));
         assert_eq!((unverified[1].status, unverified[1].writes().len()), (DeliveryStatus::Suppressed, 1));
         user.phone_verified = true;
         user.preferences.email = false;
-        let messages = order_messages(&shipped(), &user);
+        let messages = order_messages(&shipped(), &user, "/");
         let (email, sms) = (&messages[0], &messages[1]);
         assert_eq!((email.status, email.writes().len()), (DeliveryStatus::Suppressed, 1), "stored, no event");
         assert_eq!((sms.channel, sms.to.as_str(), sms.writes().len()), (Channel::Sms, "+4915112345678", 2));
         assert_eq!(sms.text, "Shop: order 01ARZ3NDEKTSV4RRFFQ69G5FAV shipped, tracking 1Z999AA10123456784.");
         assert!(sms.html.is_none() && sms.text.len() <= 160);
         user.phone = None;
-        assert_eq!(order_messages(&shipped(), &user).len(), 1);
+        assert_eq!(order_messages(&shipped(), &user, "/").len(), 1);
         user.phone = Some(Phone::parse("+4915112345678").unwrap());
         // An unpaid order's placement and cancellation are not texted; a paid one's cancellation is.
         let mut cancelled = shipped();
@@ -297,11 +336,11 @@ mod tests {
             let DomainEvent::OrderShipped(order) = &shipped().event else { unreachable!() };
             let order = OrderEvent { status: OrderStatus::Cancelled, from: Some(from), ..order.clone() };
             cancelled.event = DomainEvent::OrderCancelled(order);
-            order_messages(&cancelled, &user).iter().filter(|m| m.channel == Channel::Sms).count()
+            order_messages(&cancelled, &user, "/").iter().filter(|m| m.channel == Channel::Sms).count()
         };
         assert_eq!((cancel(OrderStatus::PendingPayment), cancel(OrderStatus::Paid)), (0, 1));
         let adjusted = StockChanged { cause: StockCause::Adjustment { reason: "count".into() }, products: vec![] };
-        assert!(order_messages(&event(DomainEvent::StockChanged(adjusted)), &user).is_empty());
+        assert!(order_messages(&event(DomainEvent::StockChanged(adjusted)), &user, "/").is_empty());
     }
 
     #[test]

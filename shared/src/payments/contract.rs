@@ -43,6 +43,8 @@ pub fn order(amount: i64) -> Order {
         promotions: Vec::new(),
         invoice: None,
         credit_note: None,
+        guest_email: None,
+        account: None,
         shipping_address: serde_json::from_value(serde_json::json!({
             "name": "Ada Lovelace", "line1": "1 Main St", "city": "Berlin", "postal_code": "10115", "country": "DE"
         }))
