@@ -32,6 +32,7 @@ pub mod orders;
 pub mod payments;
 pub mod pricing;
 pub mod promotions;
+pub mod reports;
 pub mod sales;
 pub mod search;
 pub mod signing;

@@ -933,6 +933,27 @@ impl Orders {
         (order, write)
     }
 
+    /// The orders placed from `from` until before `to`, oldest first; refused past `most`
+    /// (`None`: there are more).
+    pub async fn placed_between(&self, from: Timestamp, to: Timestamp, most: usize) -> Result<Option<Vec<Order>>> {
+        // The rows' sort keys are `<created>#<id>`: from the first of `from` to the last before `to`.
+        let query = Query::partition(keys::ORDERS_PARTITION).between(from.sort_key(), format!("{}#", to.sort_key()));
+        let rows: Vec<Item> = table::items(&*self.table, query.limit(100)).take(most + 1).try_collect().await?;
+        if rows.len() > most {
+            return Ok(None);
+        }
+        let mut orders = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(100) {
+            orders.extend(
+                table::follow::<Order>(&*self.table, chunk, "order_id", |id| {
+                    OrderId::parse(id).ok().map(|id| keys::order(&id))
+                })
+                .await?,
+            );
+        }
+        Ok(Some(orders))
+    }
+
     /// Makes the orders guests placed with `email` orders of `account`, which has verified that
     /// address: each rewritten under its revision to name the account (which then lists and
     /// sees it as its own), and its marker gone, in one transaction apiece. Answers how many.

@@ -563,22 +563,7 @@ async fn checkouts() {
         "items": [{"product_id": product, "quantity": 1}],
         "shipping_address": shop_tests::shipping_address()
     });
-    let stop = Instant::now() + Duration::from_secs(5);
-    let runs = shoppers.iter().map(|token| {
-        let (app, body) = (&app, body.clone());
-        async move {
-            let mut placed = 0u64;
-            while Instant::now() < stop {
-                let answer = app.post("/api/orders", Some(token), body.clone()).await;
-                assert_eq!(answer.status, 201, "{:#}", answer.body);
-                placed += 1;
-            }
-            placed
-        }
-    });
-    let started = Instant::now();
-    let placed: u64 = futures::future::join_all(runs).await.into_iter().sum();
-    let elapsed = started.elapsed().as_secs_f64();
+    let (placed, elapsed) = burst(&app, &shoppers, &body).await;
     let left = app.get(&format!("/api/products/{product}"), None).await.body["stock"].as_i64().unwrap();
     println!("| checkouts | per second | stock sold | oversold |");
     println!("|---|---|---|---|");
@@ -599,6 +584,72 @@ async fn checkouts() {
     println!("|---|---|---|---|");
     println!("| {placed} | {behind} | {lag:.2} s | {:.0} |", placed as f64 / (elapsed + lag));
     order_emails(&app, &shopper_ids, placed as usize).await;
+    priced_checkouts(&app, &admin, &shoppers, &product, placed as f64 / elapsed).await;
+}
+
+/// Checkouts by `shoppers`, each placing `body`'s order again and again for 5 s; answers how
+/// many were placed, in how many seconds.
+async fn burst(app: &shop_tests::TestApp, shoppers: &[String], body: &serde_json::Value) -> (u64, f64) {
+    let stop = Instant::now() + Duration::from_secs(5);
+    let runs = shoppers.iter().map(|token| async move {
+        let mut placed = 0u64;
+        while Instant::now() < stop {
+            let answer = app.post("/api/orders", Some(token), body.clone()).await;
+            assert_eq!(answer.status, 201, "{:#}", answer.body);
+            placed += 1;
+        }
+        placed
+    });
+    let started = Instant::now();
+    let placed: u64 = futures::future::join_all(runs).await.into_iter().sum();
+    (placed, started.elapsed().as_secs_f64())
+}
+
+/// The same burst once the shop prices everything: tax included at 19 %, a flat shipping
+/// option, an automatic 5 % off and a code of 10 % with a usage limit (its counter moves in
+/// every checkout's transaction), against the plain checkouts' rate of the same run.
+async fn priced_checkouts(app: &shop_tests::TestApp, admin: &str, shoppers: &[String], product: &str, plain: f64) {
+    use reqwest::Method;
+    use serde_json::json;
+    // Each setting is changed under the revision its list answers.
+    let put = |list: &'static str, path: &'static str, body: serde_json::Value| async move {
+        let tag = app.get(list, Some(admin)).await.header("etag").unwrap().to_owned();
+        app.send(Method::PUT, path, Some(admin), Some(body), &[("if-match", &tag)]).await.expect(200);
+    };
+    let eur = |amount: i64| json!({"amount": amount, "currency": "EUR"});
+    put(
+        "/api/tax-settings",
+        "/api/tax-settings",
+        json!({"prices_include_tax": true, "rates": [{"country": "DE", "class": "standard", "rate": "19"}]}),
+    )
+    .await;
+    put("/api/shipping-zones", "/api/shipping-zones/de", json!({"id": "de", "name": "Germany", "countries": ["DE"], "options": [
+        {"id": "standard", "name": "Standard", "min_days": 2, "max_days": 4, "rate": {"type": "flat", "price": eur(490)}}]}))
+    .await;
+    put(
+        "/api/promotions",
+        "/api/promotions/always",
+        json!({"id": "always", "name": "5 % off", "active": true,
+        "discount": {"type": "percentage", "percent": "5"}, "applies_to": {"type": "order"}}),
+    )
+    .await;
+    put("/api/promotions", "/api/promotions/bench", json!({"id": "bench", "name": "10 % off", "code": "BENCH", "active": true,
+        "usage_limit": 100_000_000, "discount": {"type": "percentage", "percent": "10"}, "applies_to": {"type": "order"}}))
+    .await;
+    let mut address = serde_json::to_value(shop_tests::shipping_address()).unwrap();
+    address["country"] = json!("DE");
+    address["postal_code"] = json!("10115");
+    address.as_object_mut().unwrap().remove("region");
+    let body = json!({"items": [{"product_id": product, "quantity": 1}], "shipping_address": address,
+                      "shipping_option": "standard", "promotion_code": "BENCH"});
+    let first = app.post("/api/orders", Some(&shoppers[0]), body.clone()).await.expect(201).body;
+    assert_eq!(first["promotions"].as_array().map(Vec::len), Some(2), "{first:#}");
+    let (placed, elapsed) = burst(app, shoppers, &body).await;
+    let priced = placed as f64 / elapsed;
+    println!("\n## POST /api/orders priced: tax, shipping and two promotions (same stack, 16 shoppers, 5 s)");
+    println!("| checkouts | per second | / plain checkouts of this run |");
+    println!("|---|---|---|");
+    println!("| {placed} | {priced:.0} | {:.2} |", priced / plain);
 }
 
 /// From each checkout to its OrderPlaced email marked sent (the message's `created_at` is the

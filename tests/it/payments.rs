@@ -555,6 +555,49 @@ async fn refunding_lines_gives_back_what_was_paid_for_them_discount_and_tax_incl
     assert!(refunded["credit_note"]["number"].is_string(), "{refunded:#}");
 }
 
+#[tokio::test]
+async fn the_back_office_exports_a_periods_orders_with_their_totals_and_documents() {
+    use crate::checkout::{address, configure, eu_rates, eu_zones};
+    let app = app().await;
+    let admin = app.admin().await;
+    configure(&app, &admin, true, eu_rates(), eu_zones()).await;
+    let lamp = app.product(&admin, "Export Lamp", "home", 2000, 10).await;
+    let (alice, _, _) = app.shopper("Alice").await;
+    let body = json!({"items": [{"product_id": lamp, "quantity": 1}], "shipping_address": address("DE", "10115", None),
+                      "shipping_option": "de-standard"});
+    let first = app.post("/api/orders", Some(&alice), body.clone()).await.expect(201).body;
+    let second = app.post("/api/orders", Some(&alice), body).await.expect(201).body;
+    let id = first["id"].as_str().unwrap();
+    paid(&app, &alice, id).await;
+    let invoice = order(&app, &alice, id).await["invoice"]["number"].as_str().unwrap().to_owned();
+
+    let today = shop::time::Timestamp::now().to_string()[..10].to_owned();
+    let path = format!("/api/orders/export?from={today}&to={today}");
+    let csv = app.get(&path, Some(&admin)).await.expect(200);
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    let text = csv.body.as_str().unwrap().to_owned();
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows[0].len(), shop::reports::ORDER_COLUMNS.len());
+    assert_eq!(rows.len(), 3, "a header and the two orders, oldest first: {text}");
+    let column = |name: &str| shop::reports::ORDER_COLUMNS.iter().position(|c| *c == name).unwrap();
+    let row = &rows[1];
+    assert_eq!((row[column("order_id")], row[column("status")]), (id, "PAID"));
+    // 20.00 with 19 % in it, 4.90 shipping (with its own 0.78): as the order kept them.
+    let figures: Vec<&str> = ["subtotal", "discount", "shipping", "tax", "total", "paid", "invoice"]
+        .iter()
+        .map(|c| row[column(c)])
+        .collect();
+    assert_eq!(figures, ["20.00", "0.00", "4.90", "3.97", "24.90", "24.90", invoice.as_str()]);
+    assert_eq!((rows[2][column("order_id")], rows[2][column("invoice")]), (second["id"].as_str().unwrap(), ""));
+
+    // Only the back office; dates or nothing; an empty day is a header alone.
+    app.get(&path, Some(&alice)).await.problem(403);
+    app.get("/api/orders/export?from=today&to=2026-01-01", Some(&admin)).await.problem(422);
+    app.get("/api/orders/export?from=2026-02-01&to=2026-01-01", Some(&admin)).await.problem(422);
+    let empty = app.get("/api/orders/export?from=2001-01-01&to=2001-01-01", Some(&admin)).await.expect(200);
+    assert_eq!(empty.body.as_str().unwrap().lines().count(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_payments_take_a_gapless_run_of_invoice_numbers() {
     let app = app().await;

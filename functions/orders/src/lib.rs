@@ -50,7 +50,7 @@ struct Doc;
 shop::service!(
     OrdersState,
     Doc,
-    [place_order, list_orders, get_order, cancel_order, set_status, invoice, credit_note],
+    [place_order, list_orders, get_order, cancel_order, set_status, invoice, credit_note, export_orders],
     guest [place_order, get_order, cancel_order, invoice, credit_note]
 );
 
@@ -117,6 +117,61 @@ async fn credit_note(
     headers: HeaderMap,
 ) -> Result<Response> {
     document(&state, &shopper, &id, &headers, Kind::CreditNote).await
+}
+
+/// The period of an export: days, `to` included.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Period {
+    /// The first day (`2026-12-01`, UTC).
+    #[param(value_type = String, format = Date)]
+    from: String,
+    /// The last day, included.
+    #[param(value_type = String, format = Date)]
+    to: String,
+}
+
+/// The most orders one export holds: a larger period is refused, to be asked in parts.
+const EXPORT_MOST: usize = 10_000;
+
+/// The orders placed in a period (UTC days) as CSV for accounting (admin): one row per order
+/// with its subtotal, discount, shipping, tax and total as it kept them, what was paid and
+/// refunded, and its invoice and credit note; the columns are documented in ARCHITECTURE.md.
+#[utoipa::path(get, path = "/api/orders/export", tag = "orders", security(("cognito" = [])), params(Period),
+    responses((status = 200, content_type = "text/csv", body = String, description = "The orders, oldest first"),
+              (status = 403, body = shop::error::Problem),
+              (status = 422, body = shop::error::Problem, description = "Not dates, `to` before `from`, or more than \
+              10,000 orders: ask for a shorter period")))]
+async fn export_orders(
+    State(state): State<OrdersState>,
+    caller: Caller,
+    Query(period): Query<Period>,
+) -> Result<Response> {
+    caller.require_admin()?;
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let day = |field: &'static str, text: &str| {
+        time::Date::parse(text, format).map_err(|_| Error::invalid(field, Invalid::new("is not a date (YYYY-MM-DD)")))
+    };
+    let (from, to) = (day("from", &period.from)?, day("to", &period.to)?);
+    if to < from {
+        return Err(Error::invalid("to", Invalid::new("is before from")));
+    }
+    let start = |date: time::Date| shop::time::Timestamp::at(date.midnight().assume_utc());
+    let end = to.next_day().ok_or_else(|| Error::invalid("to", Invalid::new("is too far ahead")))?;
+    let orders = state.orders.placed_between(start(from), start(end), EXPORT_MOST).await?;
+    let orders = orders.ok_or_else(|| {
+        Error::invalid(
+            "to",
+            Invalid::new(format!("the period holds more than {EXPORT_MOST} orders: ask for a shorter one")),
+        )
+    })?;
+    let csv = shop::reports::orders_csv(&orders)?;
+    let name = format!("attachment; filename=\"orders-{from}-{to}.csv\"");
+    let mut response = ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response();
+    if let Ok(value) = HeaderValue::from_str(&name) {
+        response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
 }
 
 /// A line to order: a product's variant (`variant_id` may be left out for a product sold as

@@ -1,7 +1,11 @@
 // The shop's API, on this page's own origin. The session's tokens live in sessionStorage (gone
 // with the tab, never in a URL); the ID token is the bearer, refreshed before it expires. They
 // come from the sign-in's token endpoint (signin.js), or, where the deployment names no
-// sign-in, from the API's own password log-in (`logIn`).
+// sign-in, from the API's own password log-in (`logIn`). A visitor who is not signed in shops as
+// a guest (guest.js): their calls to the cart, the checkout and their orders go to the guest
+// routes, with their guest token.
+
+import {forgetGuest, guestRoute, guestToken, keepGuest} from './guest.js';
 
 const KEY = 'shop.session';
 
@@ -36,6 +40,9 @@ export function me() {
 }
 
 function keep(tokens, previous) {
+  // A guest who signs in leaves the guest's cart behind (carts are not merged): the account's
+  // is the cart from now on, and after logging out the visitor starts a new one.
+  forgetGuest();
   const refresh = tokens.refresh_token ?? previous?.refresh_token;
   sessionStorage.setItem(
     KEY,
@@ -94,15 +101,56 @@ async function bearer() {
   return session()?.id_token ?? null;
 }
 
+/** Whether the page shops as a guest: nobody is signed in, and the visitor has a guest token. */
+export function asGuest() {
+  return !session() && Boolean(guestToken());
+}
+
+let minting = null;
+
+/** A new guest token, kept for the visitor (one at a time however many ask). */
+function mintGuest() {
+  minting ??= send('POST', '/api/guest/tokens', {anonymous: true})
+    .then(({body}) => {
+      keepGuest(body.token);
+      return body.token;
+    })
+    .finally(() => {
+      minting = null;
+    });
+  return minting;
+}
+
+/** Makes the visitor a guest, at their first add to a cart: nothing for a signed-in shopper or a
+ *  visitor who is one already. */
+export async function startGuest() {
+  if (!session() && !guestToken()) await mintGuest();
+}
+
 /** One call: `{status, body, headers}` for a 2xx, an `ApiError` otherwise. `body` goes as JSON,
  *  or as it is (a file, say) when `type` names its content type. `blob` reads a 2xx answer as a
  *  `Blob` (a file to save). `fresh` asks past any cache (public reads may be kept for seconds; an
- *  editor needs the current version). */
-export async function call(
-  method,
-  path,
-  {body, type, headers = {}, anonymous = false, fresh = false, blob = false} = {},
-) {
+ *  editor needs the current version). A guest's call to the cart, the checkout or an order goes
+ *  to the route's guest twin, with the guest's token or the order's link's (`guestRoute`). */
+export async function call(method, path, options = {}) {
+  const guest = options.anonymous ? null : guestRoute(method, path, Boolean(session()));
+  if (!guest) return send(method, path, options);
+  // A guest sends their token, and no session's.
+  const sent = (token) =>
+    send(method, guest.path, {...options, anonymous: true, headers: {...options.headers, 'Guest-Token': token}});
+  try {
+    return await sent(guest.token);
+  } catch (error) {
+    // A guest's own token ends 30 days after it was minted (or with the shop's key): the visitor
+    // starts again as a new guest, once.
+    if (!guest.stored || error.status !== 401 || !/expired|not valid/.test(error.message)) throw error;
+    if (guestToken() === guest.token) forgetGuest();
+    return sent(guestToken() ?? (await mintGuest()));
+  }
+}
+
+/** One call to `path` as it is. */
+async function send(method, path, {body, type, headers = {}, anonymous = false, fresh = false, blob = false} = {}) {
   const sent = {...headers};
   if (body !== undefined) sent['Content-Type'] = type ?? 'application/json';
   const token = anonymous ? null : await bearer();

@@ -5,6 +5,7 @@ import {h, show, act, useCurrencyDigits, Refusal} from './dom.js';
 import {ApiError, get, me, logOut, storefront} from './api.js';
 import {here, go, drawWith} from './nav.js';
 import {completeSignIn, signOutUrl} from './signin.js';
+import {guestToken, useLink} from './guest.js';
 import * as shop from './views/shop.js';
 import * as account from './views/account.js';
 import * as cart from './views/cart.js';
@@ -28,6 +29,8 @@ const routes = [
   [/^orders$/, orders.list],
   [/^orders\/([^/]+)$/, orders.detail],
   [/^orders\/([^/]+)\/pay$/, cart.pay],
+  [/^guest\/orders\/([^/]+)\/([^/]+)$/, linked(orders.detail)],
+  [/^guest\/orders\/([^/]+)\/([^/]+)\/pay$/, linked(cart.pay)],
   [/^admin$/, admin.products],
   [/^admin\/products\/new$/, admin.newProduct],
   [/^admin\/products\/([^/]+)$/, admin.editProduct],
@@ -37,6 +40,15 @@ const routes = [
   [/^admin\/shipping$/, pricing.shipping],
   [/^admin\/promotions$/, pricing.promotions],
 ];
+
+/** The view of the order an email's link reaches (`#/guest/orders/<id>/<token>`), read and acted
+ *  on with the link's token. */
+function linked(view) {
+  return (id, token) => {
+    useLink(id, token);
+    return view(id);
+  };
+}
 
 let drawings = 0;
 
@@ -89,15 +101,15 @@ function notFound() {
 
 let headerDrawings = 0;
 
-/** The account links: who is signed in, their cart, and the back office for admins. Only the
- *  latest call draws them: one begun before a log-out, still waiting for the cart, must not
- *  put back the links of the session that ended. */
+/** The account links: who is signed in, their cart (a guest's too), and the back office for
+ *  admins. Only the latest call draws them: one begun before a log-out, still waiting for the
+ *  cart, must not put back the links of the session that ended. */
 async function header() {
   const drawing = ++headerDrawings;
   const person = me();
   const links = document.getElementById('account-links');
   const items = [];
-  if (person) {
+  if (person || guestToken()) {
     let count = '';
     try {
       const cartView = await get('/api/cart');
@@ -107,6 +119,8 @@ async function header() {
       /* an expired session shows as logged out below */
     }
     items.push(h('li', {}, h('a', {href: '#/cart', id: 'cart-link'}, `Cart${count}`)));
+  }
+  if (person) {
     items.push(h('li', {}, h('a', {href: '#/orders'}, 'Orders')));
     items.push(h('li', {}, h('a', {href: '#/account'}, 'Account')));
     if (person.admin) items.push(h('li', {}, h('a', {href: '#/admin'}, 'Back office')));

@@ -16,7 +16,8 @@ import {
   clearProblem,
   Refusal,
 } from '../dom.js';
-import {call, get, put, del, post, storefront} from '../api.js';
+import {asGuest, call, get, put, del, post, storefront} from '../api.js';
+import {orderRoute} from '../guest.js';
 import {go, changed, redraw} from '../nav.js';
 import {lineDiscount, off, promotionsList, shippingLabel, totalsRows} from '../totals.js';
 import {ADDRESSES, addressFields, addressFrom, addressLines} from './account.js';
@@ -365,14 +366,22 @@ function shipTo(book, fresh, moved) {
 }
 
 export async function checkout() {
-  const [cart, user, book] = await Promise.all([get('/api/cart'), get('/api/users/me'), get(ADDRESSES)]);
+  // A guest has no profile and no address book; their order says where its emails go.
+  const guest = asGuest();
+  const [cart, user, book] = await Promise.all([
+    get('/api/cart'),
+    guest ? {} : get('/api/users/me'),
+    guest ? [] : get(ADDRESSES),
+  ]);
   if (cart.lines.length === 0) return go('cart');
   // One key for this checkout: a second click, or a retry after a lost answer, answers the
   // same order instead of making another.
   const key = crypto.randomUUID();
   const address = user.address ?? {name: user.name};
   const fresh = addressFields(address);
-  fresh.append(h('label', {}, h('input', {type: 'checkbox', name: 'save_address'}), 'Save this address to my book'));
+  if (!guest) {
+    fresh.append(h('label', {}, h('input', {type: 'checkbox', name: 'save_address'}), 'Save this address to my book'));
+  }
   const ship = shipTo(book, fresh, () => delivery.moved());
   /** The new address this checkout saved to the book last: a retry does not save it again. */
   let kept = null;
@@ -395,6 +404,12 @@ export async function checkout() {
     h(
       'form',
       {'aria-label': 'Shipping address'},
+      guest &&
+        field(
+          'Email',
+          {name: 'email', type: 'email', autocomplete: 'email', required: true},
+          'For the confirmation, with the link to your order.',
+        ),
       ship.part,
       fresh,
       delivery.parts,
@@ -412,13 +427,13 @@ export async function checkout() {
         if (values.save_address) await keep(shippingAddress);
         to = {shipping_address: shippingAddress};
       }
+      const body = {...to};
       const option = await delivery.chosen();
+      if (option) body.shipping_option = option;
+      if (guest) body.email = values.email;
       let answer;
       try {
-        answer = await call('POST', '/api/orders', {
-          body: option ? {...to, shipping_option: option} : to,
-          headers: {'Idempotency-Key': key},
-        });
+        answer = await call('POST', '/api/orders', {body, headers: {'Idempotency-Key': key}});
       } catch (error) {
         if (error.problem?.type === CODE_UNAVAILABLE) {
           // The cart's code was used up meanwhile: said at the code, the cart priced without it.
@@ -480,7 +495,7 @@ async function settled(id, attempt) {
 
 export async function pay(id) {
   const [order, settings] = await Promise.all([get(`/api/orders/${encodeURIComponent(id)}`), storefront()]);
-  if (order.status !== 'PENDING_PAYMENT') return go(`orders/${encodeURIComponent(id)}`);
+  if (order.status !== 'PENDING_PAYMENT') return go(orderRoute(id));
   const outcome = h('div', {role: 'status'});
   let cardElement = null;
   let cardFields;
@@ -532,7 +547,7 @@ export async function pay(id) {
       outcome.replaceChildren(h('p', {'aria-busy': 'true'}, 'Waiting for the payment to be confirmed…'));
       const after = await settled(id, attempt);
       if (after.status === 'PAID') {
-        go(`orders/${encodeURIComponent(id)}`);
+        go(orderRoute(id));
         return;
       }
       const why = declined ?? after.payment?.failure ?? 'The payment did not go through.';
@@ -541,14 +556,7 @@ export async function pay(id) {
   );
   const page = [
     h('h1', {}, 'Pay your order'),
-    h(
-      'p',
-      {},
-      'Order ',
-      h('a', {href: `#/orders/${encodeURIComponent(id)}`}, id),
-      ': ',
-      h('strong', {}, money(order.total)),
-    ),
+    h('p', {}, 'Order ', h('a', {href: `#/${orderRoute(id)}`}, id), ': ', h('strong', {}, money(order.total))),
     form,
     outcome,
   ];

@@ -3,6 +3,7 @@
 
 import {h, table, nextLink, money, optionText, date, act, announce, save} from '../dom.js';
 import {call, get, post, listPage} from '../api.js';
+import {orderRoute} from '../guest.js';
 import {redraw} from '../nav.js';
 import {deliveryEstimate, lineDiscount, promotionsList, totalsRows} from '../totals.js';
 
@@ -68,8 +69,7 @@ export async function detail(id) {
     h(
       'div',
       {class: 'actions'},
-      order.status === 'PENDING_PAYMENT' &&
-        h('a', {href: `#/orders/${encodeURIComponent(order.id)}/pay`, class: 'step'}, 'Pay now'),
+      order.status === 'PENDING_PAYMENT' && h('a', {href: `#/${orderRoute(order.id)}/pay`, class: 'step'}, 'Pay now'),
       cancellable &&
         h(
           'button',
@@ -182,7 +182,8 @@ export function documentFile(path, number) {
 }
 
 /** The order's invoice and credit note, those it has: each one's number, when it was issued, and
- *  a button that downloads it as a PDF (read with the session's token); nothing before the first. */
+ *  a button that downloads it as a PDF (read with the session's token, or a guest's); nothing
+ *  before the first. */
 function documents(order) {
   const issued = DOCUMENTS.filter((d) => order[d.field]);
   if (issued.length === 0) return null;

@@ -15,7 +15,7 @@ import {
   field,
   productImage,
 } from '../dom.js';
-import {get, put, me, listPage, storefront} from '../api.js';
+import {get, put, listPage, startGuest, storefront} from '../api.js';
 import {go, changed} from '../nav.js';
 
 function stockWords(stock) {
@@ -266,7 +266,6 @@ function offered(variants, options, chosen) {
 export async function product(id) {
   const [item, {rules}] = await Promise.all([get(`/api/products/${encodeURIComponent(id)}`), storefront()]);
   const most = rules.max_quantity;
-  const person = me();
   const options = item.options ?? [];
   const variants = item.variants ?? [];
   // The first variant in stock is chosen first (a product without options has only the one).
@@ -300,6 +299,8 @@ export async function product(id) {
         h('button', {type: 'submit'}, 'Add to cart'),
       ),
       async ({quantity}) => {
+        // A visitor who is not signed in buys as a guest.
+        await startGuest();
         const cart = await get('/api/cart');
         const held = cart.lines.find((line) => line.variant_id === variant.id)?.quantity ?? 0;
         await put(`/api/cart/items/${encodeURIComponent(variant.id)}`, {
@@ -346,14 +347,7 @@ export async function product(id) {
         notes[i][j].textContent = !other ? ' (unavailable)' : other.stock > 0 ? '' : ' (sold out)';
       }),
     );
-    if (!person) {
-      fill(
-        buy,
-        h('p', {}, h('a', {href: `#/login?then=${encodeURIComponent(`product/${id}`)}`}, 'Log in'), ' to buy.'),
-      );
-    } else {
-      fill(buy, variant && variant.stock > 0 && item.active ? buyForm(variant) : null);
-    }
+    fill(buy, variant && variant.stock > 0 && item.active ? buyForm(variant) : null);
     return variant;
   }
 
