@@ -62,9 +62,16 @@ impl Guest {
         Ok(crate::signing::key().await?.seal(SCOPE, payload.as_bytes()))
     }
 
+    /// The answer to a token the shop did not seal (401).
+    pub fn refused() -> Error {
+        Error::Unauthenticated(
+            "the guest token is not valid: start a new cart, or open the link in the order's email again".into(),
+        )
+    }
+
     /// The access a token grants; any text the shop did not seal so is refused (401).
     pub async fn from_token(token: &str) -> Result<Self, Error> {
-        let refused = || Error::Unauthenticated("the guest token is not valid; start a new cart".into());
+        let refused = Self::refused;
         let payload = crate::signing::key().await?.open(SCOPE, token.trim()).ok_or_else(refused)?;
         let payload = String::from_utf8(payload).map_err(|_| refused())?;
         let (id, order) = match payload.split_once('/') {

@@ -636,11 +636,7 @@ async fn priced_checkouts(app: &shop_tests::TestApp, admin: &str, shoppers: &[St
     put("/api/promotions", "/api/promotions/bench", json!({"id": "bench", "name": "10 % off", "code": "BENCH", "active": true,
         "usage_limit": 100_000_000, "discount": {"type": "percentage", "percent": "10"}, "applies_to": {"type": "order"}}))
     .await;
-    let mut address = serde_json::to_value(shop_tests::shipping_address()).unwrap();
-    address["country"] = json!("DE");
-    address["postal_code"] = json!("10115");
-    address.as_object_mut().unwrap().remove("region");
-    let body = json!({"items": [{"product_id": product, "quantity": 1}], "shipping_address": address,
+    let body = json!({"items": [{"product_id": product, "quantity": 1}], "shipping_address": shop_tests::shipping_address(),
                       "shipping_option": "standard", "promotion_code": "BENCH"});
     let first = app.post("/api/orders", Some(&shoppers[0]), body.clone()).await.expect(201).body;
     assert_eq!(first["promotions"].as_array().map(Vec::len), Some(2), "{first:#}");
@@ -760,24 +756,68 @@ async fn requests_per_checkout() {
     }))
     .await;
     let orders = shop::orders::Orders::new(counting.clone());
+    let plain = shop::orders::CheckoutRequest {
+        guest_email: None,
+        user: shop::domain::UserId::random(),
+        items: Some(
+            lamps.iter().map(|id| shop::orders::Wanted::of(*id, shop::domain::Quantity::new(1).unwrap())).collect(),
+        ),
+        ship_to: shop_tests::shipping_address().into(),
+        shipping_option: None,
+        promotion_code: None,
+        idempotency: None,
+    };
+    let checkouts = [
+        ("3 lines", plain.clone()),
+        (
+            "3 lines with Idempotency-Key",
+            shop::orders::CheckoutRequest { idempotency: Some(("k".into(), "f".into())), ..plain.clone() },
+        ),
+        (
+            "3 lines as a guest",
+            shop::orders::CheckoutRequest {
+                user: shop::guests::Guest::new().await.unwrap().0.id,
+                guest_email: Some(shop::domain::Email::parse("guest@example.com").unwrap()),
+                ..plain.clone()
+            },
+        ),
+    ];
     println!("| checkout | requests |");
     println!("|---|---|");
-    for (label, key) in [("3 lines", None), ("3 lines with Idempotency-Key", Some(("k".to_owned(), "f".to_owned())))] {
-        counting.calls.lock().unwrap().clear();
-        let request = shop::orders::CheckoutRequest {
-            guest_email: None,
-            user: shop::domain::UserId::random(),
-            items: Some(
-                lamps.iter().map(|id| shop::orders::Wanted::of(*id, shop::domain::Quantity::new(1).unwrap())).collect(),
-            ),
-            ship_to: shop_tests::shipping_address().into(),
-            shipping_option: None,
-            promotion_code: None,
-            idempotency: key,
-        };
-        orders.checkout(request).await.unwrap();
-        println!("| {label} | {} |", counting.calls.lock().unwrap().join(" + "));
+    let count = |label: &str, request: shop::orders::CheckoutRequest| {
+        let (orders, counting) = (&orders, &counting);
+        let label = label.to_owned();
+        async move {
+            counting.calls.lock().unwrap().clear();
+            orders.checkout(request).await.unwrap();
+            println!("| {label} | {} |", counting.calls.lock().unwrap().join(" + "));
+        }
+    };
+    for (label, request) in checkouts {
+        count(label, request).await;
     }
+    // Priced: tax, a shipping zone and a code with a usage limit, all read in the one batch read.
+    let pricing = shop::pricing::Pricing::new(sqlite.clone());
+    pricing
+        .set_tax(
+            true,
+            serde_json::from_value(serde_json::json!([{"country": "DE", "class": "standard", "rate": "19"}])).unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+    let zone = serde_json::json!({"id": "de", "name": "Germany", "countries": ["DE"], "options": [{"id": "ground",
+        "name": "Ground", "min_days": 3, "max_days": 5, "rate": {"type": "flat", "price": {"amount": 500, "currency": "EUR"}}}]});
+    pricing.put_zone(serde_json::from_value(zone).unwrap(), None).await.unwrap();
+    let code = serde_json::json!({"id": "count", "name": "10 %", "code": "COUNT", "usage_limit": 1000, "active": true,
+        "discount": {"type": "percentage", "percent": "10"}, "applies_to": {"type": "order"}});
+    pricing.put_promotion(serde_json::from_value(code).unwrap(), None).await.unwrap();
+    let priced = shop::orders::CheckoutRequest {
+        shipping_option: Some(shop::domain::Handle::parse("ground").unwrap()),
+        promotion_code: Some(shop::promotions::PromoCode::parse("COUNT").unwrap()),
+        ..plain
+    };
+    count("3 lines priced: tax, shipping, a code with a usage limit", priced).await;
 }
 
 /// The parts `SHOP_BENCH_ONLY` names (comma-separated), or all of them.

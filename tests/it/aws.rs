@@ -121,6 +121,23 @@ async fn the_local_stack_runs_on_the_aws_adapters() {
     })
     .await;
 
+    // A guest's checkout on DynamoDB (the guests' counter and the claim's marker in its
+    // transaction), its confirmation to the address given, with the link, through SNS and SQS.
+    let guest = app.post("/api/guest/tokens", None, json!({})).await.expect(201).body["token"].clone();
+    let guest = [("guest-token", guest.as_str().unwrap())];
+    let email = "guest-on-aws@example.com";
+    let items = json!({"items": [{"product_id": id, "quantity": 1}], "shipping_address": shop_tests::shipping_address(),
+                       "email": email});
+    let placed = app.send(Method::POST, "/api/guest/orders", None, Some(items), &guest).await.expect(201).body;
+    let guest_id = placed["user_id"].as_str().unwrap();
+    eventually(60, "the guest's confirmation through SNS and SQS", || async {
+        let notes = app.outbox(guest_id).await;
+        let confirmation = notes.iter().find(|n| n["order_id"] == placed["id"] && n["kind"] == "OrderPlaced")?;
+        assert_eq!(confirmation["to"], email);
+        confirmation["text"].as_str().unwrap().contains("#/guest/orders/").then_some(())
+    })
+    .await;
+
     let etag = app.get(&format!("/api/products/{id}"), None).await.header("etag").unwrap().to_owned();
     app.send(Method::DELETE, &format!("/api/products/{id}"), Some(&admin), None, &[("if-match", &etag)])
         .await

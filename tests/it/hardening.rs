@@ -558,7 +558,8 @@ fn expected_access() -> BTreeMap<&'static str, (Vec<&'static str>, Vec<&'static 
         ("NotificationsFunction", (vec!["user", "processed by notifications", "event"], vec![])),
         ("SalesFunction", (vec!["processed by sales", "product"], vec![])),
         // Cancelled orders only: the refund is reserved and settled on the order.
-        ("RefundsFunction", (vec!["order"], vec![])),
+        // The cancelled order, and a credit note's number once it is refunded in full.
+        ("RefundsFunction", (vec!["order", "sequence"], vec![])),
         // The message, the suppression list, and the day's SMS per account and per number.
         ("DeliveriesFunction", (vec!["user", "suppressed", "sms to"], vec![])),
         ("SearchFunction", (vec![], vec![])),

@@ -153,6 +153,10 @@ async fn cancelling_a_paid_order_gives_the_money_and_the_stock_back() {
     assert_eq!(order["status"], "CANCELLED", "a cancelled order's refund leaves it cancelled");
     assert_eq!(order["payment"]["refunds"].as_array().unwrap().len(), 1);
     assert_eq!(app.get(&format!("/api/products/{lamp}"), None).await.body["stock"], 5);
+    // Its invoice is credited all the same.
+    let credit = order["credit_note"]["number"].as_str().unwrap_or_else(|| panic!("a credit note: {order:#}"));
+    assert!(credit.starts_with("CN-"), "{credit}");
+    app.get(&format!("/api/orders/{id}/credit-note"), Some(&alice)).await.expect(200);
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
-// The shop owner's journey through the back office (the catalogue exported and imported as CSV
-// among it), and what the pages promise about security and weight, in Chromium against a local
-// stack.
+// The shop owner's journey through the back office (the catalogue exported and imported as CSV,
+// and the month's orders exported for accounting, among it), and what the pages promise about
+// security and weight, in Chromium against a local stack.
 
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
@@ -44,7 +44,7 @@ async function paidOrder(product) {
   throw new Error(`order ${order.id} was not paid`);
 }
 
-test('an admin creates a product, finds it by search, adjusts its stock, ships, delivers and refunds part of an order', async () => {
+test('an admin creates a product, finds it by search, adjusts its stock, ships, delivers and refunds part of an order, and exports the month’s orders', async () => {
   const page = await newPage(world.browser);
   await logIn(page, world.url, ADMIN.email, ADMIN.password);
   await page.getByRole('link', {name: 'Back office'}).click();
@@ -107,6 +107,20 @@ test('an admin creates a product, finds it by search, adjusts its stock, ships, 
     await page.waitForTimeout(100);
   }
   assert.equal((await world.shop.call('GET', `/api/orders/${shipped.id}`, world.admin)).body.status, 'DELIVERED');
+
+  // This month's orders so far, as the form proposes them, downloaded for accounting (once the
+  // refund's drawing of the list is done).
+  await page.waitForFunction(() => !document.querySelector('#main[aria-busy], #main [aria-busy]'));
+  const accounting = page.getByRole('form', {name: 'Export for accounting'});
+  const today = new Date().toISOString().slice(0, 10);
+  assert.equal(await accounting.getByLabel('To', {exact: true}).inputValue(), today);
+  const downloaded = page.waitForEvent('download');
+  await accounting.getByRole('button', {name: 'Export CSV'}).click();
+  const download = await downloaded;
+  assert.equal(download.suggestedFilename(), `orders-${today.slice(0, 8)}01-${today}.csv`);
+  const exported = readFileSync(await download.path(), 'utf8');
+  assert.ok(exported.startsWith('order_id,placed_at,status,'), exported.split('\n')[0]);
+  for (const order of [shipped, refunded]) assert.match(exported, new RegExp(`^${order.id},`, 'm'));
   assert.deepEqual(await accessibilityProblems(page), []);
   assert.deepEqual(page.problems, []);
 });

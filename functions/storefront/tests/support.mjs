@@ -279,3 +279,16 @@ export async function shopperWith(world, page, name, product) {
 export function newEmail(who) {
   return `${who}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@shop.test`;
 }
+
+/** Places the order the checkout page holds, pays it with the card that succeeds, and waits
+ *  until the page says it is paid; answers the order's id. */
+export async function placeAndPay(page) {
+  await page.getByRole('button', {name: 'Place order'}).click();
+  await page.getByRole('heading', {name: 'Pay your order'}).waitFor();
+  const id = decodeURIComponent(page.url().match(/#\/orders\/([^/]+)\/pay/)[1]);
+  await page.getByLabel('Card number').fill(CARD_PAID);
+  await page.getByRole('button', {name: /^Pay /}).click();
+  await page.getByText('(Paid)').waitFor({timeout: 30_000});
+  await settled(page);
+  return id;
+}

@@ -251,7 +251,7 @@ where
         }
         match parts.headers.get(GUEST_TOKEN).map(|v| v.to_str()) {
             Some(Ok(token)) => Guest::from_token(token).await.map(Self::Guest),
-            Some(Err(_)) => Err(Error::Unauthenticated("the guest token is not valid; start a new cart".into())),
+            Some(Err(_)) => Err(Guest::refused()),
             None => Err(Error::Unauthenticated(
                 "sign in and send `Authorization: Bearer <id token>`, or as a guest send `Guest-Token`".into(),
             )),

@@ -11,9 +11,9 @@ use crate::domain::{
 };
 use crate::events::DomainEvent;
 use crate::keys;
-use crate::orders::{Order, OrderError, Orders, PaidMeanwhile, Transition};
+use crate::orders::{Order, OrderError, Orders, PaidMeanwhile, Sequence, Transition};
 use crate::table::{Item, Table, Write, WriteError, committed, retrying};
-use crate::time::epoch_now;
+use crate::time::{Timestamp, epoch_now};
 
 use super::provider::{PaymentProvider, ProviderError, RefundRequest, WebhookEvent, WebhookKind};
 
@@ -408,8 +408,17 @@ impl Payments {
         if all_back && order.status.can_become(OrderStatus::Refunded) {
             return Ok(self.orders.transitioning(&changed, &Transition::Refund, "payments").await?.1);
         }
-        let payment = changed.payment.take();
-        Ok(vec![self.orders.amending(order, |o| o.payment = payment).1])
+        let mut writes = Vec::new();
+        if all_back && order.invoice.is_some() && order.credit_note.is_none() {
+            // An invoiced order cancelled and refunded in full stays CANCELLED, and its invoice
+            // is credited all the same, numbered in this transaction.
+            let (number, take) = self.orders.next_number(Sequence::CreditNote, Timestamp::now()).await?;
+            changed.credit_note = Some(number);
+            writes.push(take);
+        }
+        let (payment, credit_note) = (changed.payment.take(), changed.credit_note.take());
+        writes.insert(0, self.orders.amending(order, |o| (o.payment, o.credit_note) = (payment, credit_note)).1);
+        Ok(writes)
     }
 
     /// Refunds `what` of the order's payment, once per `key`: the refund is reserved on the

@@ -68,7 +68,8 @@ async function render() {
   try {
     view = route ? await route[1](...path.match(route[0]).slice(1).map(decodeURIComponent), params) : notFound();
   } catch (error) {
-    if (error instanceof ApiError && error.status === 401) {
+    // An email's link that is refused is no matter of logging in: said as the API words it.
+    if (error instanceof ApiError && error.status === 401 && !path.startsWith('guest/')) {
       view = [
         h('h1', {}, 'Please log in'),
         h('p', {}, h('a', {href: `#/login?then=${encodeURIComponent(path)}`}, 'Log in'), ' to see this page.'),

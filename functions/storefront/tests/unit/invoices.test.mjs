@@ -4,7 +4,7 @@
 // API refuses is said at its button; the back office's order list leads to its own page of each
 // order, with the same breakdown and documents, and what can be done to it.
 
-import {fakeApi, idToken, until} from './support.mjs';
+import {downloads, fakeApi, idToken, until} from './support.mjs';
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import {show, money, useCurrencyDigits} from '../../assets/js/dom.js';
@@ -105,30 +105,6 @@ const text = (element) => element.textContent.trim();
 const button = (name) => [...main.querySelectorAll('button')].find((b) => text(b) === name);
 const documents = () => [...main.querySelectorAll('ul.documents li span')].map(text);
 const rows = () => [...main.querySelectorAll('tfoot tr')].map((tr) => [...tr.cells].map(text));
-
-/** Saves what the page downloads (`saved`: each link followed, with the file's text) instead of
- *  following its links, and the object URLs it revokes. */
-function downloads(t) {
-  const saved = [];
-  const revoked = [];
-  const blobs = new Map();
-  let made = 0;
-  t.mock.method(URL, 'createObjectURL', (blob) => {
-    const url = `blob:http://shop.test/${++made}`;
-    blobs.set(url, blob);
-    return url;
-  });
-  t.mock.method(URL, 'revokeObjectURL', (url) => revoked.push(url));
-  const follow = (event) => {
-    if (event.target.localName !== 'a') return;
-    event.preventDefault();
-    const url = event.target.getAttribute('href');
-    saved.push({url, download: event.target.getAttribute('download'), blob: blobs.get(url)});
-  };
-  document.addEventListener('click', follow);
-  t.after(() => document.removeEventListener('click', follow));
-  return {saved, revoked};
-}
 
 test('a document is saved as its kind and number, a PDF', () => {
   assert.equal(orders.documentFile('invoice', 'INV-2026-000042'), 'invoice-INV-2026-000042.pdf');

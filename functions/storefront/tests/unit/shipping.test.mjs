@@ -3,7 +3,7 @@
 // the option changes, the option sent with the order, a country not shipped to and a malformed
 // address said where they belong; a region asked for in the US; and an order's totals.
 
-import {MUG_CART, fakeApi, until} from './support.mjs';
+import {ADA_IN_BERLIN, MUG_CART, fakeApi, until} from './support.mjs';
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import {show, money, useCurrencyDigits} from '../../assets/js/dom.js';
@@ -185,15 +185,7 @@ test('another option prices the cart again, and the order is placed with it', as
   form.requestSubmit();
   await until(() => location.hash === '#/orders/o1/pay', 'the order is placed');
   assert.deepEqual(sent, {
-    shipping_address: {
-      name: 'Ada',
-      line1: '1 Main St',
-      line2: null,
-      postal_code: '10115',
-      city: 'Berlin',
-      region: null,
-      country: 'DE',
-    },
+    shipping_address: ADA_IN_BERLIN,
     shipping_option: 'de-express',
   });
 });

@@ -15,6 +15,7 @@ for (const name of [
   'location',
   'history',
   'sessionStorage',
+  'localStorage',
   'Node',
   'HTMLElement',
   'Event',
@@ -111,4 +112,39 @@ export const MUG_CART = {
   totals: null,
   shipping: null,
   ready_for_checkout: true,
+};
+
+/** Saves what the page downloads (`saved`: each link followed, with the file's text) instead of
+ *  following its links, and the object URLs it revokes. */
+export function downloads(t) {
+  const saved = [];
+  const revoked = [];
+  const blobs = new Map();
+  let made = 0;
+  t.mock.method(URL, 'createObjectURL', (blob) => {
+    const url = `blob:http://shop.test/${++made}`;
+    blobs.set(url, blob);
+    return url;
+  });
+  t.mock.method(URL, 'revokeObjectURL', (url) => revoked.push(url));
+  const follow = (event) => {
+    if (event.target.localName !== 'a') return;
+    event.preventDefault();
+    const url = event.target.getAttribute('href');
+    saved.push({url, download: event.target.getAttribute('download'), blob: blobs.get(url)});
+  };
+  document.addEventListener('click', follow);
+  t.after(() => document.removeEventListener('click', follow));
+  return {saved, revoked};
+}
+
+/** The address the checkout tests fill in, as a checkout's body sends it. */
+export const ADA_IN_BERLIN = {
+  name: 'Ada',
+  line1: '1 Main St',
+  line2: null,
+  postal_code: '10115',
+  city: 'Berlin',
+  region: null,
+  country: 'DE',
 };

@@ -1,6 +1,7 @@
 // The back office (the `admin` group): products, their variants and stock, the catalogue as CSV
-// (exported, and imported with its progress and refused lines), orders by status and each order's
-// page. Shipping, tax and promotions are pricing.js's; the tabs lead there too.
+// (exported, and imported with its progress and refused lines), orders by status (and a period's
+// exported for accounting) and each order's page. Shipping, tax and promotions are pricing.js's;
+// the tabs lead there too.
 
 import {
   h,
@@ -1010,7 +1011,42 @@ export async function orders(params) {
       ),
     ),
     found.length === 0 ? h('p', {}, 'None.') : orderTable(found, orderActions, 'admin/orders'),
+    h('h2', {}, 'Export for accounting'),
+    h(
+      'p',
+      {},
+      'The orders placed from one day to another (UTC, both included) as a CSV file, one row per order with ' +
+        'its totals, what was paid and refunded, and its invoice and credit note.',
+    ),
+    exportForm(),
   ];
+}
+
+/** The form that downloads a period's orders as CSV, read with the session's token: from the
+ *  first of this month to today (UTC days) unless other days are chosen. A period the API
+ *  refuses is said at the day it names. */
+function exportForm() {
+  const today = new Date().toISOString().slice(0, 10);
+  return onSubmit(
+    h(
+      'form',
+      {'aria-label': 'Export for accounting'},
+      h(
+        'div',
+        {class: 'grid'},
+        field('From', {name: 'from', type: 'date', value: `${today.slice(0, 8)}01`, required: true}),
+        field('To', {name: 'to', type: 'date', value: today, required: true}),
+        h('div', {class: 'field submit'}, h('button', {type: 'submit'}, 'Export CSV')),
+      ),
+    ),
+    async ({from, to}) => {
+      const path = `/api/orders/export?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
+      const answer = await call('GET', path, {blob: true});
+      const name = `orders-${from}-${to}.csv`;
+      save(answer.body, name);
+      announce(`Orders exported as ${name}`);
+    },
+  );
 }
 
 /** One order: who placed it and when, what can be done to it now, and what the shopper's page
