@@ -67,7 +67,9 @@ impl SqliteTable {
         let store = self.store.clone();
         match tokio::task::spawn_blocking(move || work(&store)).await {
             Ok(answer) => answer,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // Cancelled: the runtime is shutting down, and the task awaiting this with it.
+            Err(_) => std::future::pending().await,
         }
     }
 
