@@ -112,6 +112,7 @@ fn cold_start(binary: &Path) -> Duration {
             ("STRIPE_PUBLISHABLE_KEY", "pk_test_bench"),
             ("BUCKET_NAME", "shop-objects"),
             ("MEDIA_URL", "https://media.example.com"),
+            ("STOREFRONT_URL", "https://shop.example.com/"),
             ("UPLOAD_ORIGIN", "https://shop-objects.s3.eu-west-1.amazonaws.com"),
         ],
     );

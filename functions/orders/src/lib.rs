@@ -352,7 +352,7 @@ async fn list_orders(
         }
     };
     let (orders, next) = state.orders.list(scope, page.limit, page.after.clone()).await?;
-    Ok(page.page(orders, next))
+    page.page(orders, next).await
 }
 
 /// One order (its owner or an admin).

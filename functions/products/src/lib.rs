@@ -386,7 +386,7 @@ async fn list_products(
         .map(|c| CategorySlug::parse(&c).map_err(|e| Error::BadRequest(format!("category {e}"))))
         .transpose()?;
     let (products, next) = state.catalog.list(category.as_ref(), page.limit, page.after.clone()).await?;
-    Ok(shop::http::public(MAX_AGE, page.page(products.into_iter().filter(|p| p.active).collect(), next)))
+    Ok(shop::http::public(MAX_AGE, page.page(products.into_iter().filter(|p| p.active).collect(), next).await?))
 }
 
 /// One product on sale, with its version as ETag. A product off sale is not found here: the

@@ -86,7 +86,7 @@ async fn search(
     let results = state.index.search(&query).await?;
     let next = query.next(results.total).map(|offset| serde_json::json!({ "offset": offset }));
     let mut response = shop::http::public(MAX_AGE, axum::Json(results));
-    if let Some(link) = page.link(next).and_then(|l| HeaderValue::from_str(&l).ok()) {
+    if let Some(link) = page.link(next).await?.and_then(|l| HeaderValue::from_str(&l).ok()) {
         response.headers_mut().insert(header::LINK, link);
     }
     Ok(response)

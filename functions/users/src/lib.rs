@@ -233,7 +233,7 @@ async fn visible(state: &UsersState, caller: &Caller, id: &str) -> Result<UserPr
 async fn list_users(State(state): State<UsersState>, caller: Caller, page: PageParams) -> Result<Page<UserProfile>> {
     caller.require_admin()?;
     let (users, next) = state.users.list(page.limit, page.after.clone()).await?;
-    Ok(page.page(users, next))
+    page.page(users, next).await
 }
 
 /// Create a confirmed account with a password (admin).
@@ -314,7 +314,7 @@ async fn my_notifications(
 ) -> Result<Page<Notification>> {
     let (messages, next) =
         shop::notifications::list(&*state.table, &caller.user_id, page.limit, page.after.clone()).await?;
-    Ok(page.page(messages, next))
+    page.page(messages, next).await
 }
 
 /// A profile (admin, or its owner).

@@ -50,7 +50,6 @@ pub struct PageParams {
     pub after: Option<Value>,
     scope: String,
     filters: Vec<(String, String)>,
-    key: SigningKey,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for PageParams {
@@ -76,29 +75,32 @@ impl<S: Send + Sync> FromRequestParts<S> for PageParams {
         }
         filters.sort();
         let scope = format!("{}?{}", parts.uri.path(), serde_urlencoded::to_string(&filters).unwrap_or_default());
-        let key = signing::key().await?;
-        let after = cursor.map(|c| open(&key, &scope, &c)).transpose()?;
-        Ok(Self { limit, after, scope, filters, key })
+        // The key is read only for a cursor to open (and, in `page`, a next page to seal): a
+        // list of one page never waits for it.
+        let after = match cursor {
+            Some(cursor) => Some(open(&signing::key().await?, &scope, &cursor)?),
+            None => None,
+        };
+        Ok(Self { limit, after, scope, filters })
     }
 }
 
 impl PageParams {
     /// The page to answer with; `next` is where the following page starts, if there is one.
-    pub fn page<T>(self, items: Vec<T>, next: Option<Value>) -> Page<T> {
-        let link = self.link(next);
-        Page { items, link }
+    pub async fn page<T>(self, items: Vec<T>, next: Option<Value>) -> Result<Page<T>, Error> {
+        let link = self.link(next).await?;
+        Ok(Page { items, link })
     }
 
     /// The `Link` header naming the page that starts at `next`, if there is one.
-    pub fn link(&self, next: Option<Value>) -> Option<String> {
-        next.map(|position| {
-            let mut query = self.filters.clone();
-            query.push(("limit".into(), self.limit.to_string()));
-            query.push(("cursor".into(), seal(&self.key, &self.scope, &position)));
-            // A query-only reference resolves against the request's own URL (RFC 3986 §5.2),
-            // so the link is right behind any stage prefix or custom domain.
-            format!("<?{}>; rel=\"next\"", serde_urlencoded::to_string(&query).unwrap_or_default())
-        })
+    pub async fn link(&self, next: Option<Value>) -> Result<Option<String>, Error> {
+        let Some(position) = next else { return Ok(None) };
+        let mut query = self.filters.clone();
+        query.push(("limit".into(), self.limit.to_string()));
+        query.push(("cursor".into(), seal(&signing::key().await?, &self.scope, &position)));
+        // A query-only reference resolves against the request's own URL (RFC 3986 §5.2), so the
+        // link is right behind any stage prefix or custom domain.
+        Ok(Some(format!("<?{}>; rel=\"next\"", serde_urlencoded::to_string(&query).unwrap_or_default())))
     }
 }
 
