@@ -445,21 +445,19 @@ impl Orders {
         Self { limits, ..self }
     }
 
-    /// The limit an account's unpaid orders would pass with one more order of `units`, if
-    /// any (none: another checkout of theirs moved the count meanwhile).
-    async fn limit_passed(&self, user: &UserId, units: i64) -> Result<Option<OrderError>> {
-        for (holder, limit, orders, most) in self.holders(user) {
-            let held = self.table.get(&keys::unpaid(&holder)).await?.map(|i| i.decode::<Unpaid>()).transpose()?;
-            let held = held.unwrap_or_default();
-            let passed = match limit {
-                Limit::UnpaidOrders if held.orders >= orders => (Limit::UnpaidOrders, orders),
-                Limit::UnpaidOrders if held.units + units > most => (Limit::UnpaidUnits, most),
-                Limit::GuestUnpaid if held.orders >= orders || held.units + units > most => (limit, orders),
-                _ => continue,
-            };
-            return Ok(Some(OrderError::OverLimit { limit: passed.0, max: passed.1 }));
-        }
-        Ok(None)
+    /// The limit a checkout of `units` passed on its `which`-th holder ([`Orders::holders`]),
+    /// whose count refused it; `None` when another checkout only moved the count first.
+    async fn limit_passed(&self, user: &UserId, units: i64, which: usize) -> Result<Option<OrderError>> {
+        let (holder, limit, orders, most) = self.holders(user).swap_remove(which);
+        let held = self.table.get(&keys::unpaid(&holder)).await?.map(|i| i.decode::<Unpaid>()).transpose()?;
+        let held = held.unwrap_or_default();
+        let (too_many, too_much) = (held.orders >= orders, held.units + units > most);
+        let passed = match limit {
+            Limit::GuestUnpaid => (too_many || too_much).then_some((limit, orders)),
+            _ if too_many => Some((Limit::UnpaidOrders, orders)),
+            _ => too_much.then_some((Limit::UnpaidUnits, most)),
+        };
+        Ok(passed.map(|(limit, max)| OrderError::OverLimit { limit, max }))
     }
 
     pub async fn get(&self, id: &OrderId) -> Result<Option<Order>> {
@@ -743,7 +741,7 @@ impl Orders {
             }
             Err(WriteError::ConditionFailed { index: Some(i) }) if held.contains(&i) => {
                 // Over a limit, or another checkout of the account's moved the counter first.
-                match self.limit_passed(&request.user, units).await? {
+                match self.limit_passed(&request.user, units, i - held.start).await? {
                     Some(passed) => Err(passed),
                     None => Ok(None),
                 }
@@ -782,12 +780,7 @@ impl Orders {
         let page = self.table.query(&query.descending().limit(limit).after(after)).await?;
         let orders = match scope {
             OrderScope::User(_) => page.items.iter().map(Item::decode).collect::<anyhow::Result<Vec<Order>>>()?,
-            _ => {
-                crate::table::follow(&*self.table, &page.items, "order_id", |id| {
-                    OrderId::parse(id).ok().map(|id| keys::order(&id))
-                })
-                .await?
-            }
+            _ => self.listed(&page.items).await?,
         };
         Ok((orders, page.next))
     }
@@ -942,16 +935,13 @@ impl Orders {
         if rows.len() > most {
             return Ok(None);
         }
-        let mut orders = Vec::with_capacity(rows.len());
-        for chunk in rows.chunks(100) {
-            orders.extend(
-                table::follow::<Order>(&*self.table, chunk, "order_id", |id| {
-                    OrderId::parse(id).ok().map(|id| keys::order(&id))
-                })
-                .await?,
-            );
-        }
-        Ok(Some(orders))
+        Ok(Some(self.listed(&rows).await?))
+    }
+
+    /// The orders that list rows (`ORDERS`, `STATUS#<status>`) name, in the rows' order.
+    async fn listed(&self, rows: &[Item]) -> Result<Vec<Order>> {
+        let key = |id: &str| OrderId::parse(id).ok().map(|id| keys::order(&id));
+        Ok(table::follow(&*self.table, rows, "order_id", key).await?)
     }
 
     /// Makes the orders guests placed with `email` orders of `account`, which has verified that

@@ -149,7 +149,7 @@ pub fn order_messages(event: &Event, user: &UserProfile, storefront: &str) -> Ve
 
 /// The storefront's page of a guest's order, with the token that reaches it (in the fragment,
 /// which browsers send to no server).
-pub fn guest_link(storefront: &str, order: &OrderId, token: &str) -> String {
+fn guest_link(storefront: &str, order: &OrderId, token: &str) -> String {
     format!("{}/#/guest/orders/{order}/{token}", storefront.trim_end_matches('/'))
 }
 

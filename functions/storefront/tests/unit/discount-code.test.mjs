@@ -4,7 +4,7 @@
 // gives nothing now said as the cart says it, a checkout refused because the code was used up
 // meanwhile; the cart's lines and total with their discounts; and an order's.
 
-import {fakeApi, until} from './support.mjs';
+import {MUG_CART, fakeApi, until} from './support.mjs';
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import {show, money, useCurrencyDigits} from '../../assets/js/dom.js';
@@ -23,19 +23,7 @@ let codeProblem = null;
 function cartView(priced) {
   const discount = code && !codeProblem ? eur(125) : null;
   const view = {
-    lines: [
-      {
-        product_id: 'p1',
-        variant_id: 'p1',
-        name: 'Mug',
-        options: {},
-        quantity: 1,
-        unit_price: eur(1250),
-        line_total: eur(1250),
-        discount,
-        stock: 5,
-      },
-    ],
+    lines: [{...MUG_CART.lines[0], discount, stock: 5}],
     total: eur(1250),
     promotion_code: code,
     promotion_problem: codeProblem,
