@@ -117,7 +117,7 @@ pub async fn table(config: &SdkConfig, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Creates a user pool, its app client and the admin group as template.yaml defines them.
+/// Creates a user pool, its app client and the staff roles' groups as template.yaml defines them.
 pub async fn user_pool(config: &SdkConfig, name: &str) -> anyhow::Result<(String, String)> {
     let client = aws_sdk_cognitoidentityprovider::Client::new(config);
     let pool = resource("UserPool")?;
@@ -162,14 +162,18 @@ pub async fn user_pool(config: &SdkConfig, name: &str) -> anyhow::Result<(String
         .await
         .map_err(failed("creating the app client"))?;
     let client_id = made.user_pool_client.and_then(|c| c.client_id).context("the new client has no id")?;
-    let group = resource("AdminGroup")?;
-    client
-        .create_group()
-        .user_pool_id(&pool_id)
-        .group_name(text(&group["GroupName"])?)
-        .send()
-        .await
-        .map_err(failed("creating the admin group"))?;
+    // The staff roles' groups, as the template makes them.
+    let template: Value = serde_yaml::from_str(TEMPLATE).context("reading template.yaml")?;
+    let groups = template["Resources"].as_mapping().context("template.yaml has resources")?.values();
+    for group in groups.filter(|r| r["Type"].as_str() == Some("AWS::Cognito::UserPoolGroup")) {
+        client
+            .create_group()
+            .user_pool_id(&pool_id)
+            .group_name(text(&group["Properties"]["GroupName"])?)
+            .send()
+            .await
+            .map_err(failed("creating a staff role's group"))?;
+    }
     Ok((pool_id, client_id))
 }
 

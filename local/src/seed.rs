@@ -228,7 +228,12 @@ pub async fn admin(
         Err(IdentityError::EmailTaken) => false,
         Err(e) => return Err(e.into()),
     };
-    identity.add_to_group(&email, shop::http::caller::ADMIN_GROUP).await?;
+    let admin = identity.user_by_email(&email).await?.ok_or_else(|| anyhow::anyhow!("the admin account vanished"))?;
+    let mut roles = identity.roles(&admin).await?;
+    if !roles.contains(&shop::domain::Role::Admin) {
+        roles.push(shop::domain::Role::Admin);
+        identity.set_roles(&admin, &roles).await?;
+    }
     Ok(if created { generated } else { None })
 }
 

@@ -288,10 +288,13 @@ pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
         )))
         .merge(cart::router(cart::CartState::new(reach("cart")?)))
         .merge(orders::router(orders::OrdersState::new(reach("orders")?).with_limits(config.limits)))
-        .merge(payments::router(payments::PaymentsState::new(
-            reach("payments")?,
-            shop::payments::Payments::new(reach("payments")?, payments.clone()),
-        )));
+        .merge(payments::router(
+            payments::PaymentsState::new(
+                reach("payments")?,
+                shop::payments::Payments::new(reach("payments")?, payments.clone()),
+            )
+            .with_limits(config.limits),
+        ));
     let search = search_index(config, &table).await?;
     let api = api.merge(search::router(search::SearchState { index: search.clone() }));
     let mailbox = Mailbox::new(table.clone());
@@ -397,7 +400,9 @@ fn uploads(objects: Arc<LocalObjects>) -> Router {
         let content_type = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
         match objects.receive(&key, &target, content_type, body.to_vec()).await {
             Ok(()) => axum::http::StatusCode::OK.into_response(),
-            Err(UploadRefused::Target) => shop::Error::Forbidden.into_response(),
+            Err(UploadRefused::Target) => {
+                shop::Error::Forbidden("this upload target is not valid for this file".into()).into_response()
+            }
             Err(UploadRefused::Body(why)) => shop::Error::BadRequest(why).into_response(),
             Err(UploadRefused::Store(e)) => shop::Error::Internal(e).into_response(),
         }

@@ -30,8 +30,8 @@ pub enum Error {
     #[error("{0}")]
     Unauthenticated(String),
     /// 403: the caller is known but may not do this.
-    #[error("this action needs the admin role")]
-    Forbidden,
+    #[error("{0}")]
+    Forbidden(String),
     /// 404: no such resource, or one the caller may not see.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -149,7 +149,7 @@ impl Error {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_)
@@ -179,7 +179,7 @@ impl Error {
         match self {
             Self::BadRequest(_) => "/problems/bad-request",
             Self::Unauthenticated(_) => "/problems/unauthenticated",
-            Self::Forbidden => "/problems/forbidden",
+            Self::Forbidden(_) => "/problems/forbidden",
             Self::NotFound(_) => "/problems/not-found",
             Self::MethodNotAllowed => "/problems/method-not-allowed",
             Self::Conflict(_) => "/problems/conflict",
@@ -253,6 +253,7 @@ impl From<crate::payments::PaymentError> for Error {
             | PaymentError::NothingToCapture
             | PaymentError::AmountMismatch => Error::Conflict(e.to_string()),
             PaymentError::ProviderUnavailable(_) => Error::invalid("provider", Invalid::new(e.to_string())),
+            PaymentError::BeyondLimit { .. } => Error::Forbidden(e.to_string()),
             PaymentError::NotInOrder(_) => Error::invalid("lines", Invalid::new(e.to_string())),
             PaymentError::Provider(ProviderError::Refused(reason)) => {
                 Error::Conflict(format!("the payment provider refused: {reason}"))

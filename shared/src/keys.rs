@@ -36,6 +36,8 @@
 //! | a promotion's uses, in all and by a customer | `PROMOTION#<id>` | `USES` and `USER#<id>` | |
 //! | a year's invoice or credit note numbers | `SEQUENCE#<name>#<year>` | `SEQUENCE` | |
 //! | a guest's order not yet claimed by an account | `GUEST#<email>` | `ORDER#<id>` | |
+//! | a staff role's holder (embedded identity) | `ROLE#<role>` | `USER#<id>` | |
+//! | audit record (TTL: the retention) | `AUDIT` | `<ulid>` | `AUDIT#<actor>` / `<ulid>` |
 
 use crate::domain::{
     AddressId, CategorySlug, Email, Handle, OrderId, OrderStatus, ProductId, Sku, UploadId, UserId, VariantId,
@@ -46,6 +48,39 @@ pub use crate::table::{EXPIRES_AT, GSI1PK, GSI1SK, PK, SK};
 
 fn user_pk(id: &UserId) -> String {
     format!("USER#{id}")
+}
+
+/// The partition of a staff role's holders (embedded identity).
+pub fn role_holders(role: crate::domain::Role) -> String {
+    format!("ROLE#{role}")
+}
+
+/// A staff role's holder (embedded identity).
+pub fn role_holder(role: crate::domain::Role, user: &UserId) -> Key {
+    Key::new(role_holders(role), user_pk(user))
+}
+
+/// The user a [`role_holder`] key names.
+pub fn role_holder_of(key: &Key) -> Option<UserId> {
+    UserId::parse(key.sk.strip_prefix("USER#")?).ok()
+}
+
+/// The partition of the audit log.
+pub const AUDIT_PARTITION: &str = "AUDIT";
+
+/// An audit record.
+pub fn audit(id: &str) -> Key {
+    Key::new(AUDIT_PARTITION, id)
+}
+
+/// An audit record in its actor's list.
+pub fn audit_by(actor: &UserId, id: &str) -> Key {
+    Key::new(audit_by_partition(actor), id)
+}
+
+/// The index partition of one actor's audit records.
+pub fn audit_by_partition(actor: &UserId) -> String {
+    format!("AUDIT#{actor}")
 }
 
 /// A shop setting, edited whole: `TAX`, `SHIPPING`.

@@ -8,6 +8,7 @@
 //! service follows.
 
 pub mod addresses;
+pub mod audit;
 pub mod cart;
 pub mod catalog;
 pub mod codes;

@@ -78,6 +78,14 @@ pub fn needs_caller(operation: &utoipa::openapi::path::Operation) -> bool {
         .is_some_and(|reqs| reqs.iter().any(|r| serde_json::to_value(r).is_ok_and(|v| v.get(BEARER).is_some())))
 }
 
+/// The staff roles an operation admits: those its bearer requirement names
+/// (`security(("cognito" = ["catalogue"]))`). None for a route any signed-in caller may call.
+pub fn roles(operation: &Operation) -> Vec<crate::domain::Role> {
+    let requirements = operation.security.iter().flatten();
+    let named = requirements.filter_map(|r| serde_json::to_value(r).ok()).filter_map(|v| v.get(BEARER).cloned());
+    named.flat_map(|v| serde_json::from_value::<Vec<crate::domain::Role>>(v).unwrap_or_default()).collect()
+}
+
 /// The path of a route's guest twin: `/api/cart` is `/api/guest/cart`.
 pub fn guest_path(path: &str) -> String {
     path.replacen("/api/", "/api/guest/", 1)
@@ -146,6 +154,21 @@ pub fn document_conventions(doc: &mut OpenApi) {
             }
             if needs_caller(operation) {
                 problems.push(("401", "No valid ID token, or one of an erased account"));
+            }
+            let mut admitted = roles(operation);
+            if !admitted.is_empty() {
+                // Admins may call every route: the document says so wherever roles are named.
+                admitted.push(crate::domain::Role::Admin);
+                admitted.sort();
+                admitted.dedup();
+                let names: Vec<&str> = admitted.iter().map(|r| r.as_str()).collect();
+                operation.security = Some(vec![SecurityRequirement::new(BEARER, names.clone())]);
+                problems.push(("403", "The caller holds none of the roles the route admits"));
+                let note = format!("Staff roles: {}.", names.join(", "));
+                operation.description = Some(match operation.description.take() {
+                    Some(text) => format!("{text}\n\n{note}"),
+                    None => note,
+                });
             }
             if takes_guest(operation) {
                 problems.push(("401", "No valid guest token"));

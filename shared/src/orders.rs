@@ -250,6 +250,8 @@ pub struct Limits {
     /// anyone can mint, so the per-account limits alone bound nothing for them.
     pub guest_unpaid_orders: i64,
     pub guest_unpaid_units: i64,
+    /// The most one refund by support (not an admin) gives back, in the order's minor units.
+    pub support_refund: i64,
 }
 
 impl Default for Limits {
@@ -263,14 +265,15 @@ impl Default for Limits {
             units_per_product: 10,
             guest_unpaid_orders: 50,
             guest_unpaid_units: 300,
+            support_refund: 10_000,
         }
     }
 }
 
 impl Limits {
     /// From `ORDER_MAX_UNPAID`, `ORDER_MAX_UNPAID_UNITS`, `ORDER_MAX_UNITS_PER_PRODUCT`,
-    /// `ORDER_MAX_GUEST_UNPAID` and `ORDER_MAX_GUEST_UNPAID_UNITS` as `var` finds them, each
-    /// defaulted.
+    /// `ORDER_MAX_GUEST_UNPAID`, `ORDER_MAX_GUEST_UNPAID_UNITS` and `SUPPORT_REFUND_LIMIT` as
+    /// `var` finds them, each defaulted.
     pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
         let read = |name: &str, default: i64| match var(name) {
             Some(text) => text
@@ -287,6 +290,7 @@ impl Limits {
             units_per_product: read("ORDER_MAX_UNITS_PER_PRODUCT", default.units_per_product)?,
             guest_unpaid_orders: read("ORDER_MAX_GUEST_UNPAID", default.guest_unpaid_orders)?,
             guest_unpaid_units: read("ORDER_MAX_GUEST_UNPAID_UNITS", default.guest_unpaid_units)?,
+            support_refund: read("SUPPORT_REFUND_LIMIT", default.support_refund)?,
         })
     }
 }

@@ -38,6 +38,8 @@ const EXPECTED: &[(&str, u16)] = &[
     ("users/get-user", 200),
     ("users/update-user", 200),
     ("users/delete-user", 204),
+    ("users/set-roles", 200),
+    ("users/audit-log", 200),
     ("products/list-products", 200),
     ("products/get-product", 200),
     ("products/create-product", 201),
@@ -89,6 +91,8 @@ const SAMPLE_ORDER: &str = "01JD0000000000000000000002";
 const SAMPLE_VARIANT: &str = "01JD0000000000000000000009";
 /// The unpaid order the payment samples name.
 const SAMPLE_UNPAID_ORDER: &str = "01JD0000000000000000000004";
+/// The account the roles sample gives a staff role.
+const SAMPLE_STAFF: &str = "33333333-3333-4333-8333-333333333333";
 /// The PaymentIntent the Stripe webhook sample pays the unpaid order with.
 const SAMPLE_INTENT: &str = "pi_3QSample0000000000000001";
 /// The webhook signing secret the Stripe webhook sample was signed with.
@@ -107,6 +111,8 @@ struct World {
     order: String,
     /// Placed, not paid.
     unpaid: String,
+    /// An account of the identity provider's, with its profile: the roles sample's.
+    staff: String,
     /// An empty search index (the indexer sample fills it).
     search: Arc<dyn shop::search::SearchIndex>,
     _dir: tempfile::TempDir,
@@ -136,6 +142,14 @@ async fn world() -> World {
         let password = Password::parse(shop_tests::PASSWORD).unwrap();
         identity.create_user(&NewAccount { email, password, name, phone: None }).await.unwrap();
     }
+    let staff = NewAccount {
+        email: Email::parse("clerk@example.com").unwrap(),
+        password: Password::parse(shop_tests::PASSWORD).unwrap(),
+        name: Name::parse("Clerk").unwrap(),
+        phone: None,
+    };
+    let staff_id = identity.create_user(&staff).await.unwrap();
+    users.create(&UserProfile::new(staff_id.clone(), staff.email, staff.name, None), true).await.unwrap();
     let product = shop_tests::draft("BOOK-001", "The Pragmatic Programmer", "books", 3499)
         .create(&Catalog::new(table.clone()), shop_tests::stock(40))
         .await;
@@ -187,6 +201,7 @@ async fn world() -> World {
         ),
         order: order.id.to_string(),
         unpaid: unpaid.id.to_string(),
+        staff: staff_id.to_string(),
         search: Arc::new(shop_tantivy::TantivyIndex::open(&dir.path().join("search")).unwrap().0),
         _dir: dir,
     }
@@ -452,7 +467,8 @@ async fn every_sample_event_gets_its_expected_answer() {
                 .replace(SAMPLE_PRODUCT, &world.product)
                 .replace(SAMPLE_VARIANT, &world.variant)
                 .replace(SAMPLE_ORDER, &world.order)
-                .replace(SAMPLE_UNPAID_ORDER, &world.unpaid);
+                .replace(SAMPLE_UNPAID_ORDER, &world.unpaid)
+                .replace(SAMPLE_STAFF, &world.staff);
             if !text.contains("\"httpMethod\"") {
                 assert_eq!(expected, 200);
                 not_http(&name, serde_json::from_str(&text).unwrap(), &world).await;

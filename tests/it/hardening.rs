@@ -490,6 +490,8 @@ fn partitions() -> BTreeMap<&'static str, String> {
         ("orders", keys::ORDERS_PARTITION.to_owned()),
         ("status", stem(&keys::status_partition(OrderStatus::Paid), OrderStatus::Paid.as_str())),
         ("event", stem(&keys::event(&event).pk, &event.to_string())),
+        ("audit", keys::AUDIT_PARTITION.to_owned()),
+        ("audit by", stem(&keys::audit_by_partition(&user), "user-1")),
         ("webhook", stem(&keys::webhook_event("stripe", "evt_1").pk, "stripe#evt_1")),
         ("suppressed", stem(&keys::suppressed("a@example.com").pk, "a@example.com")),
         ("sms to", stem(&keys::sms_sent_to("+4915112345678", 1).pk, "+4915112345678")),
@@ -499,7 +501,8 @@ fn partitions() -> BTreeMap<&'static str, String> {
 }
 
 /// What each function's code reaches of the table: the partitions of the items it reads and
-/// writes (transactions included), and the GSI1 partitions (GSI1PK) it queries. A function that
+/// writes (transactions included), and the GSI1 partitions (GSI1PK) it queries. Every function
+/// serving back-office writes keeps their audit records. A function that
 /// reads the table's stream (the publisher) reads no item.
 fn expected_access() -> BTreeMap<&'static str, (Vec<&'static str>, Vec<&'static str>)> {
     BTreeMap::from([
@@ -509,19 +512,23 @@ fn expected_access() -> BTreeMap<&'static str, (Vec<&'static str>, Vec<&'static 
         // Every token's revocation check; profiles; phone codes (the SMS and its MessageQueued);
         // erasure marks, deletes under the user and pseudonymises orders; the user list and a
         // user's orders by GSI1.
-        ("UsersFunction", (vec!["user", "revoked", "order", "event"], vec!["users", "user"])),
+        // And the audit log, listed by the back office (by actor on GSI1).
+        ("UsersFunction", (vec!["user", "revoked", "order", "event", "audit"], vec!["users", "user", "audit by"])),
         (
             "ProductsFunction",
             // And an import's and an image upload's records (the imports and images functions
             // run them).
             (
-                vec!["revoked", "product", "products", "sku", "variant", "category", "event", "import", "upload"],
+                vec![
+                    "revoked", "product", "products", "sku", "variant", "category", "event", "import", "upload",
+                    "audit",
+                ],
                 vec!["category", "categories"],
             ),
         ),
         // The cart's lines, the products priced from, and the marker naming a variant's product.
         // The cart, and the pricing settings it is priced by and the back office edits.
-        ("CartFunction", (vec!["revoked", "user", "product", "variant", "settings", "promotion"], vec![])),
+        ("CartFunction", (vec!["revoked", "user", "product", "variant", "settings", "promotion", "audit"], vec![])),
         // Checkout: stock and pricing settings, the order, its list rows and events, the cart and
         // idempotency record; a guest's order's marker under the guest's email, claimed by the
         // account that verifies it.
@@ -539,6 +546,7 @@ fn expected_access() -> BTreeMap<&'static str, (Vec<&'static str>, Vec<&'static 
                     "settings",
                     "promotion",
                     "guest",
+                    "audit",
                 ],
                 vec!["user"],
             ),
@@ -547,7 +555,10 @@ fn expected_access() -> BTreeMap<&'static str, (Vec<&'static str>, Vec<&'static 
         // events, and the user's count of unpaid orders (a paid or cancelled order leaves it).
         // And the invoice's and credit note's numbers, taken in the payment's and the refund's
         // transactions.
-        ("PaymentsFunction", (vec!["revoked", "order", "status", "event", "webhook", "user", "sequence"], vec![])),
+        (
+            "PaymentsFunction",
+            (vec!["revoked", "order", "status", "event", "webhook", "user", "sequence", "audit"], vec![]),
+        ),
         // Expiry gives an unpaid order's stock and promotions' uses back.
         // A payment found succeeded before expiry is applied, with its invoice's number.
         (

@@ -18,6 +18,7 @@ mod notifications;
 mod payments;
 mod paypal;
 mod search;
+mod staff;
 mod stripe;
 mod twilio;
 mod variants;

@@ -198,6 +198,19 @@ impl TestApp {
         self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await["id_token"].as_str().unwrap().to_owned()
     }
 
+    /// Registers a member of staff whom `admin` gives `roles`; answers (their fresh ID token,
+    /// user id).
+    pub async fn staff(&self, admin: &str, name: &str, roles: &[&str]) -> (String, String) {
+        let (email, id) = self.register(name).await;
+        let path = format!("/api/users/{id}/roles");
+        let given = self.call(Method::PUT, &path, Some(admin), Some(json!({"roles": roles}))).await.expect(200);
+        let mut sorted = roles.to_vec();
+        sorted.sort();
+        assert_eq!(given.body["roles"], json!(sorted));
+        let tokens = self.login(&email, PASSWORD).await;
+        (tokens["id_token"].as_str().unwrap().to_owned(), id)
+    }
+
     /// Creates a product ([`product_body`]) with `admin`'s token; answers its id.
     pub async fn product(&self, admin: &str, name: &str, category: &str, price: i64, stock: i64) -> String {
         let created = self.post("/api/products", Some(admin), product_body(name, category, price, stock)).await;
@@ -238,6 +251,7 @@ pub const NO_ORDER_LIMITS: shop::orders::Limits = shop::orders::Limits {
     units_per_product: 1_000_000,
     guest_unpaid_orders: 1_000_000,
     guest_unpaid_units: 1_000_000,
+    support_refund: 1_000_000,
 };
 
 /// Event delivery quick enough for tests: retries without waiting.

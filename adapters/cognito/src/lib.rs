@@ -9,7 +9,7 @@ use aws_sdk_cognitoidentityprovider::types::{
     AttributeType, AuthFlowType, AuthenticationResultType, MessageActionType, UserContextDataType, UserStatusType,
 };
 
-use shop::domain::{Email, Password, UserId};
+use shop::domain::{Email, Password, Role, UserId};
 use shop::identity::{Client as Caller, Identity, IdentityError, NewAccount, SignedUp, Tokens, UNCONFIRMED_SECONDS};
 
 /// Where the user pool is.
@@ -316,16 +316,68 @@ impl Identity for CognitoIdentity {
         Ok(UserId::parse(&sub).map_err(|e| anyhow::anyhow!("Cognito's sub {e}"))?)
     }
 
-    async fn add_to_group(&self, email: &Email, group: &str) -> Result<(), IdentityError> {
-        self.client
-            .admin_add_user_to_group()
+    async fn roles(&self, user: &UserId) -> Result<Vec<Role>, IdentityError> {
+        let pages = self
+            .client
+            .admin_list_groups_for_user()
             .user_pool_id(&self.config.user_pool_id)
-            .username(email.as_str())
-            .group_name(group)
+            .username(user.as_str())
+            .into_paginator()
+            .items()
             .send()
-            .await
-            .map_err(|e| classify(e, USERS, "adding a user to a group"))?;
+            .collect::<Vec<_>>()
+            .await;
+        let mut roles: Vec<Role> =
+            every(pages, "listing a user's groups")?.iter().filter_map(|g| Role::of_group(g.group_name()?)).collect();
+        roles.sort();
+        Ok(roles)
+    }
+
+    async fn set_roles(&self, user: &UserId, roles: &[Role]) -> Result<(), IdentityError> {
+        let held = self.roles(user).await?;
+        for role in Role::ALL {
+            let pool = &self.config.user_pool_id;
+            match (held.contains(&role), roles.contains(&role)) {
+                (false, true) => self
+                    .client
+                    .admin_add_user_to_group()
+                    .user_pool_id(pool)
+                    .username(user.as_str())
+                    .group_name(role.as_str())
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| classify(e, USERS, "adding a user to a group"))?,
+                (true, false) => self
+                    .client
+                    .admin_remove_user_from_group()
+                    .user_pool_id(pool)
+                    .username(user.as_str())
+                    .group_name(role.as_str())
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| classify(e, USERS, "removing a user from a group"))?,
+                _ => {}
+            }
+        }
         Ok(())
+    }
+
+    async fn holders(&self, role: Role) -> Result<Vec<UserId>, IdentityError> {
+        let pages = self
+            .client
+            .list_users_in_group()
+            .user_pool_id(&self.config.user_pool_id)
+            .group_name(role.as_str())
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Vec<_>>()
+            .await;
+        let users = every(pages, "listing a group's users")?;
+        let subs = users.iter().filter_map(|u| u.attributes().iter().find(|a| a.name() == "sub")?.value());
+        Ok(subs.filter_map(|s| UserId::parse(s).ok()).collect())
     }
 
     async fn user_by_email(&self, email: &Email) -> Result<Option<UserId>, IdentityError> {
@@ -344,6 +396,14 @@ impl Identity for CognitoIdentity {
             .map_err(|e| classify(e, USERS, "deleting a user"))?;
         Ok(())
     }
+}
+
+/// Every item of a paginated listing, or its first failure.
+fn every<T, E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
+    items: Vec<Result<T, SdkError<E>>>,
+    doing: &'static str,
+) -> Result<Vec<T>, IdentityError> {
+    items.into_iter().map(|item| item.map_err(|e| classify(e, USERS, doing))).collect()
 }
 
 /// The Cognito user pool named by `USER_POOL_ID` and its app client `USER_POOL_CLIENT_ID`.

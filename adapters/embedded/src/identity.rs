@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use shop::codes::{self, CodeError};
-use shop::domain::{Email, Password, UserId};
+use shop::domain::{Email, Password, Role, UserId};
 use shop::identity::{Client, Identity, IdentityError, NewAccount, SignedUp, Tokens, UNCONFIRMED_SECONDS};
 use shop::keys;
 use shop::notifications::code_message;
@@ -433,20 +433,36 @@ impl Identity for EmbeddedIdentity {
         self.create(account, true, Vec::new()).await
     }
 
-    async fn add_to_group(&self, email: &Email, group: &str) -> Result<(), IdentityError> {
-        let user = self.owner(email).await?.ok_or(IdentityError::NoSuchUser)?;
-        let mut creds = self.credentials(&user).await?.ok_or(IdentityError::NoSuchUser)?;
-        if !creds.groups.iter().any(|g| g == group) {
-            creds.groups.push(group.to_owned());
-            self.table
-                .write(Write::update(
-                    keys::user_credentials(&user),
-                    Update::default().set("groups", json!(creds.groups)),
-                ))
-                .await
-                .map_err(anyhow::Error::from)?;
+    async fn roles(&self, user: &UserId) -> Result<Vec<Role>, IdentityError> {
+        let creds = self.credentials(user).await?.ok_or(IdentityError::NoSuchUser)?;
+        let mut roles: Vec<Role> = creds.groups.iter().filter_map(|g| Role::of_group(g)).collect();
+        roles.sort();
+        Ok(roles)
+    }
+
+    async fn set_roles(&self, user: &UserId, roles: &[Role]) -> Result<(), IdentityError> {
+        let creds = self.credentials(user).await?.ok_or(IdentityError::NoSuchUser)?;
+        let mut groups: Vec<String> = creds.groups.into_iter().filter(|g| Role::of_group(g).is_none()).collect();
+        groups.extend(roles.iter().map(|r| r.as_str().to_owned()));
+        // The groups, and a marker per role held to list its holders by, change as one.
+        let mut writes =
+            vec![Write::update(keys::user_credentials(user), Update::default().set("groups", json!(groups)))];
+        for role in Role::ALL {
+            let marker = keys::role_holder(role, user);
+            writes.push(match roles.contains(&role) {
+                true => Write::put(Item::marker(&marker)),
+                false => Write::delete(marker),
+            });
         }
+        self.table.transact(writes).await.map_err(anyhow::Error::from)?;
         Ok(())
+    }
+
+    async fn holders(&self, role: Role) -> Result<Vec<UserId>, IdentityError> {
+        let query = Query::partition(keys::role_holders(role));
+        let items: Vec<Item> =
+            futures::TryStreamExt::try_collect(shop::table::items(self.table.as_ref(), query)).await?;
+        Ok(items.iter().filter_map(|i| keys::role_holder_of(&i.key())).collect())
     }
 
     async fn user_by_email(&self, email: &Email) -> Result<Option<UserId>, IdentityError> {

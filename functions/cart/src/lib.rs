@@ -10,7 +10,7 @@ use shop::catalog::Catalog;
 use shop::domain::{Country, Handle, Quantity, Region, VariantId};
 use shop::guests::Guest;
 use shop::http::caller::Revocations;
-use shop::http::{Caller, IfMatch, Json, Query, Shopper, Versioned};
+use shop::http::{IfMatch, Json, Query, Shopper, Staff, Versioned};
 use shop::openapi::Shared;
 use shop::pricing::{Destination, Pricing, Shipping, ShippingZone, TaxRule, TaxSettings};
 use shop::promotions::{PromoCode, Promotion, Promotions};
@@ -136,10 +136,9 @@ pub struct PromotionsView {
 }
 
 /// The promotions (admin), with their uses.
-#[utoipa::path(get, path = "/api/promotions", tag = "settings", security(("cognito" = [])),
+#[utoipa::path(get, path = "/api/promotions", tag = "settings", security(("cognito" = ["admin"])),
     responses((status = 200, body = PromotionsView), (status = 403, body = shop::error::Problem)))]
-async fn get_promotions(State(state): State<CartState>, caller: Caller) -> Result<Versioned<PromotionsView>> {
-    caller.require_admin()?;
+async fn get_promotions(State(state): State<CartState>, _: Staff) -> Result<Versioned<PromotionsView>> {
     let promotions = state.pricing.promotions().await?;
     let uses = state.pricing.uses(&promotions).await?;
     Ok(Versioned(promotions.version, PromotionsView { promotions, uses }))
@@ -148,7 +147,7 @@ async fn get_promotions(State(state): State<CartState>, caller: Caller) -> Resul
 /// Add a promotion, or replace the promotion of that id (admin). The promotions change as one:
 /// send `If-Match` with the ETag of `GET /api/promotions` (`"0"` before the first). Orders
 /// placed keep what a promotion gave them, whatever it becomes.
-#[utoipa::path(put, path = "/api/promotions/{promotion_id}", tag = "settings", security(("cognito" = [])),
+#[utoipa::path(put, path = "/api/promotions/{promotion_id}", tag = "settings", security(("cognito" = ["admin"])),
     request_body = Promotion,
     params(("promotion_id" = String, Path), ("If-Match" = String, Header, description = "The promotions' ETag you read")),
     responses((status = 200, body = Promotions), (status = 403, body = shop::error::Problem),
@@ -156,12 +155,11 @@ async fn get_promotions(State(state): State<CartState>, caller: Caller) -> Resul
               (status = 428, body = shop::error::Problem, description = "No If-Match")))]
 async fn put_promotion(
     State(state): State<CartState>,
-    caller: Caller,
+    _: Staff,
     Path(id): Path<String>,
     if_match: IfMatch,
     Json(promotion): Json<Promotion>,
 ) -> Result<Versioned<Promotions>> {
-    caller.require_admin()?;
     let id = Handle::parse(&id).map_err(|e| Error::invalid("promotion_id", e))?;
     if promotion.id != id {
         return Err(Error::invalid("id", shop::domain::Invalid::new("must be the promotion_id of the path")));
@@ -172,18 +170,17 @@ async fn put_promotion(
 }
 
 /// Remove a promotion (admin), with `If-Match` as for saving one.
-#[utoipa::path(delete, path = "/api/promotions/{promotion_id}", tag = "settings", security(("cognito" = [])),
+#[utoipa::path(delete, path = "/api/promotions/{promotion_id}", tag = "settings", security(("cognito" = ["admin"])),
     params(("promotion_id" = String, Path), ("If-Match" = String, Header, description = "The promotions' ETag you read")),
     responses((status = 200, body = Promotions), (status = 403, body = shop::error::Problem),
               (status = 404, body = shop::error::Problem), (status = 412, body = shop::error::Problem),
               (status = 428, body = shop::error::Problem, description = "No If-Match")))]
 async fn delete_promotion(
     State(state): State<CartState>,
-    caller: Caller,
+    _: Staff,
     Path(id): Path<String>,
     if_match: IfMatch,
 ) -> Result<Versioned<Promotions>> {
-    caller.require_admin()?;
     let id = shop::http::path_id(&id, Handle::parse, "promotion")?;
     let promotions = state.pricing.delete_promotion(&id, if_match.required()?).await?;
     tracing::info!(promotion = %id, revision = promotions.version, "promotion removed");
@@ -284,10 +281,9 @@ async fn shipping_options(
 }
 
 /// The tax settings (admin).
-#[utoipa::path(get, path = "/api/tax-settings", tag = "settings", security(("cognito" = [])),
+#[utoipa::path(get, path = "/api/tax-settings", tag = "settings", security(("cognito" = ["admin"])),
     responses((status = 200, body = TaxSettings), (status = 403, body = shop::error::Problem)))]
-async fn get_tax(State(state): State<CartState>, caller: Caller) -> Result<Versioned<TaxSettings>> {
-    caller.require_admin()?;
+async fn get_tax(State(state): State<CartState>, _: Staff) -> Result<Versioned<TaxSettings>> {
     let settings = state.pricing.tax().await?;
     Ok(Versioned(settings.version, settings))
 }
@@ -306,28 +302,26 @@ pub struct TaxBody {
 
 /// Replace the tax settings (admin). Send `If-Match` with the ETag you read (`"0"` before the
 /// first save). Placed orders keep the rates they were placed with.
-#[utoipa::path(put, path = "/api/tax-settings", tag = "settings", security(("cognito" = [])), request_body = TaxBody,
+#[utoipa::path(put, path = "/api/tax-settings", tag = "settings", security(("cognito" = ["admin"])), request_body = TaxBody,
     params(("If-Match" = String, Header, description = "The ETag you read")),
     responses((status = 200, body = TaxSettings), (status = 403, body = shop::error::Problem),
               (status = 412, body = shop::error::Problem), (status = 422, body = shop::error::Problem),
               (status = 428, body = shop::error::Problem, description = "No If-Match")))]
 async fn set_tax(
     State(state): State<CartState>,
-    caller: Caller,
+    _: Staff,
     if_match: IfMatch,
     Json(body): Json<TaxBody>,
 ) -> Result<Versioned<TaxSettings>> {
-    caller.require_admin()?;
     let settings = state.pricing.set_tax(body.prices_include_tax, body.rates, if_match.required()?).await?;
     tracing::info!(revision = settings.version, rates = settings.rates.len(), "tax settings changed");
     Ok(Versioned(settings.version, settings))
 }
 
 /// The shipping zones and their options (admin).
-#[utoipa::path(get, path = "/api/shipping-zones", tag = "settings", security(("cognito" = [])),
+#[utoipa::path(get, path = "/api/shipping-zones", tag = "settings", security(("cognito" = ["admin"])),
     responses((status = 200, body = Shipping), (status = 403, body = shop::error::Problem)))]
-async fn get_zones(State(state): State<CartState>, caller: Caller) -> Result<Versioned<Shipping>> {
-    caller.require_admin()?;
+async fn get_zones(State(state): State<CartState>, _: Staff) -> Result<Versioned<Shipping>> {
     let shipping = state.pricing.shipping().await?;
     Ok(Versioned(shipping.version, shipping))
 }
@@ -335,7 +329,7 @@ async fn get_zones(State(state): State<CartState>, caller: Caller) -> Result<Ver
 /// Add a shipping zone, or replace the zone of that id (admin). The zones change as one: send
 /// `If-Match` with the ETag of `GET /api/shipping-zones` (`"0"` before the first zone).
 /// Answers every zone.
-#[utoipa::path(put, path = "/api/shipping-zones/{zone_id}", tag = "settings", security(("cognito" = [])),
+#[utoipa::path(put, path = "/api/shipping-zones/{zone_id}", tag = "settings", security(("cognito" = ["admin"])),
     request_body = ShippingZone,
     params(("zone_id" = String, Path), ("If-Match" = String, Header, description = "The zones' ETag you read")),
     responses((status = 200, body = Shipping), (status = 403, body = shop::error::Problem),
@@ -343,12 +337,11 @@ async fn get_zones(State(state): State<CartState>, caller: Caller) -> Result<Ver
               (status = 428, body = shop::error::Problem, description = "No If-Match")))]
 async fn put_zone(
     State(state): State<CartState>,
-    caller: Caller,
+    _: Staff,
     Path(id): Path<String>,
     if_match: IfMatch,
     Json(zone): Json<ShippingZone>,
 ) -> Result<Versioned<Shipping>> {
-    caller.require_admin()?;
     let id = Handle::parse(&id).map_err(|e| Error::invalid("zone_id", e))?;
     if zone.id != id {
         return Err(Error::invalid("id", shop::domain::Invalid::new("must be the zone_id of the path")));
@@ -359,18 +352,17 @@ async fn put_zone(
 }
 
 /// Remove a shipping zone (admin), with `If-Match` as for saving one. Answers every zone left.
-#[utoipa::path(delete, path = "/api/shipping-zones/{zone_id}", tag = "settings", security(("cognito" = [])),
+#[utoipa::path(delete, path = "/api/shipping-zones/{zone_id}", tag = "settings", security(("cognito" = ["admin"])),
     params(("zone_id" = String, Path), ("If-Match" = String, Header, description = "The zones' ETag you read")),
     responses((status = 200, body = Shipping), (status = 403, body = shop::error::Problem),
               (status = 404, body = shop::error::Problem), (status = 412, body = shop::error::Problem),
               (status = 428, body = shop::error::Problem, description = "No If-Match")))]
 async fn delete_zone(
     State(state): State<CartState>,
-    caller: Caller,
+    _: Staff,
     Path(id): Path<String>,
     if_match: IfMatch,
 ) -> Result<Versioned<Shipping>> {
-    caller.require_admin()?;
     let id = shop::http::path_id(&id, Handle::parse, "shipping zone")?;
     let shipping = state.pricing.delete_zone(&id, if_match.required()?).await?;
     tracing::info!(zone = %id, revision = shipping.version, "shipping zone removed");

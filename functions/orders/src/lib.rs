@@ -10,7 +10,7 @@ use shop::domain::{
 };
 use shop::error::Validation;
 use shop::http::caller::Revocations;
-use shop::http::{Caller, Json, Page, PageParams, PageQuery, Query, Shopper, Versioned};
+use shop::http::{Caller, Json, Page, PageParams, PageQuery, Query, Shopper, Staff, Versioned};
 use shop::invoices::{Document, Kind, Seller};
 use shop::openapi::Shared;
 use shop::orders::{CancelReason, CheckoutRequest, Order, OrderScope, Orders, ShipTo, Transition, Wanted};
@@ -137,17 +137,12 @@ const EXPORT_MOST: usize = 10_000;
 /// The orders placed in a period (UTC days) as CSV for accounting (admin): one row per order
 /// with its subtotal, discount, shipping, tax and total as it kept them, what was paid and
 /// refunded, and its invoice and credit note; the columns are documented in ARCHITECTURE.md.
-#[utoipa::path(get, path = "/api/orders/export", tag = "orders", security(("cognito" = [])), params(Period),
+#[utoipa::path(get, path = "/api/orders/export", tag = "orders", security(("cognito" = ["admin"])), params(Period),
     responses((status = 200, content_type = "text/csv", body = String, description = "The orders, oldest first"),
               (status = 403, body = shop::error::Problem),
               (status = 422, body = shop::error::Problem, description = "Not dates, `to` before `from`, or more than \
               10,000 orders: ask for a shorter period")))]
-async fn export_orders(
-    State(state): State<OrdersState>,
-    caller: Caller,
-    Query(period): Query<Period>,
-) -> Result<Response> {
-    caller.require_admin()?;
+async fn export_orders(State(state): State<OrdersState>, _: Staff, Query(period): Query<Period>) -> Result<Response> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let day = |field: &'static str, text: &str| {
         time::Date::parse(text, format).map_err(|_| Error::invalid(field, Invalid::new("is not a date (YYYY-MM-DD)")))
@@ -328,7 +323,8 @@ async fn place_order(
     Ok(response)
 }
 
-/// The caller's orders, newest first; admins see everyone's and can filter by status.
+/// The caller's orders, newest first; support, fulfilment and admins see everyone's and can
+/// filter by status.
 #[utoipa::path(get, path = "/api/orders", tag = "orders", security(("cognito" = [])), params(ListFilter, PageQuery),
     responses((status = 200, body = [Order]), (status = 400, body = shop::error::Problem)))]
 async fn list_orders(
@@ -337,12 +333,12 @@ async fn list_orders(
     Query(filter): Query<ListFilter>,
     page: PageParams,
 ) -> Result<Page<Order>> {
-    let scope = match (caller.is_admin(), filter.status) {
+    let scope = match (caller.reads_orders(), filter.status) {
         (true, Some(status)) => {
             OrderScope::Status(OrderStatus::parse(&status).map_err(|e| Error::BadRequest(format!("status {e}")))?)
         }
         (true, None) => OrderScope::All,
-        (false, Some(_)) => return Err(Error::Forbidden),
+        (false, Some(_)) => return Err(Error::Forbidden("only staff who read orders filter them by status".into())),
         (false, None) => {
             // The orders placed as a guest with the caller's verified address are theirs now.
             if let Some(email) = caller.email.as_ref().filter(|_| caller.email_verified) {
@@ -355,7 +351,7 @@ async fn list_orders(
     page.page(orders, next).await
 }
 
-/// One order (its owner or an admin).
+/// One order (its owner, support, fulfilment or admin).
 #[utoipa::path(get, path = "/api/orders/{id}", tag = "orders", security(("cognito" = [])), params(("id" = String, Path)),
     responses((status = 200, body = Order), (status = 404, body = shop::error::Problem)))]
 async fn get_order(
@@ -385,18 +381,17 @@ async fn cancel_order(
 }
 
 /// Mark an order shipped (with a tracking number) or delivered (admin).
-#[utoipa::path(put, path = "/api/orders/{id}/status", tag = "orders", security(("cognito" = [])), params(("id" = String, Path)),
+#[utoipa::path(put, path = "/api/orders/{id}/status", tag = "orders", security(("cognito" = ["fulfilment"])), params(("id" = String, Path)),
     request_body = StatusBody,
     responses((status = 200, body = Order), (status = 403, body = shop::error::Problem), (status = 404, body = shop::error::Problem),
               (status = 409, body = shop::error::Problem, description = "`/problems/illegal-transition` (`from` and `to`), \
                 or `/problems/contention`"), (status = 422, body = shop::error::Problem)))]
 async fn set_status(
     State(state): State<OrdersState>,
-    caller: Caller,
+    Staff(caller): Staff,
     Path(id): Path<String>,
     Json(body): Json<StatusBody>,
 ) -> Result<Versioned<Order>> {
-    caller.require_admin()?;
     let status = OrderStatus::parse(&body.status).map_err(|e| Error::invalid("status", e))?;
     let transition = match (status, body.tracking_number) {
         (OrderStatus::Shipped, Some(t)) => Transition::Ship {

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use shop::domain::{Invalid, Money, Reason, RefundedLine};
 use shop::error::Validation;
 use shop::http::caller::Revocations;
-use shop::http::{Caller, Json, Shopper, Versioned};
+use shop::http::{Json, Shopper, Staff, Versioned};
 use shop::metrics::WebhookOutcome;
 use shop::openapi::Shared;
 use shop::orders::Order;
@@ -21,13 +21,21 @@ use utoipa::{OpenApi, ToSchema};
 #[derive(Clone)]
 pub struct PaymentsState {
     pub payments: Payments,
+    /// The most a refund by support (not an admin) gives back, in the order's minor units
+    /// ([`shop::orders::Limits::support_refund`]).
+    pub support_refund_limit: i64,
     /// Refuses ended sessions' and erased accounts' tokens (see [`shop::http::caller::Revocations`]).
     pub revocations: Revocations,
 }
 
 impl PaymentsState {
     pub fn new(table: std::sync::Arc<dyn shop::table::Table>, payments: Payments) -> Self {
-        Self { payments, revocations: Revocations::new(table) }
+        let support_refund_limit = shop::orders::Limits::default().support_refund;
+        Self { payments, support_refund_limit, revocations: Revocations::new(table) }
+    }
+
+    pub fn with_limits(self, limits: shop::orders::Limits) -> Self {
+        Self { support_refund_limit: limits.support_refund, ..self }
     }
 }
 
@@ -110,20 +118,20 @@ async fn capture_payment(
     Ok(Versioned(order.version, order))
 }
 
-/// Refund an order's payment in full or in part (admin). The refunded total never exceeds what
-/// was paid; an order refunded in full becomes REFUNDED.
-#[utoipa::path(post, path = "/api/orders/{id}/refunds", tag = "payments", security(("cognito" = [])),
+/// Refund an order's payment in full or in part. The refunded total never exceeds what was
+/// paid; an order refunded in full becomes REFUNDED. Support refunds at most the shop's limit
+/// at a time (`SUPPORT_REFUND_LIMIT`, minor units; 403 beyond), admins any amount.
+#[utoipa::path(post, path = "/api/orders/{id}/refunds", tag = "payments", security(("cognito" = ["support"])),
     params(("id" = String, Path)), request_body = RefundBody,
     responses((status = 201, body = Refund), (status = 403, body = shop::error::Problem), (status = 404, body = shop::error::Problem),
               (status = 409, body = shop::error::Problem, description = "More than what is left to refund, or nothing paid"),
               (status = 422, body = shop::error::Problem), (status = 502, body = shop::error::Problem)))]
 async fn refund_order(
     State(state): State<PaymentsState>,
-    caller: Caller,
+    Staff(caller): Staff,
     Path(id): Path<String>,
     Json(body): Json<RefundBody>,
 ) -> Result<Response> {
-    caller.require_admin()?;
     let order = shop::http::order(state.payments.orders(), &id, |_| true).await?;
     let mut v = Validation::default();
     let reason = v.field("reason", Reason::parse(&body.reason));
@@ -149,7 +157,8 @@ async fn refund_order(
         Some((reason?, what))
     })?;
     let key = format!("admin-{}", ulid::Ulid::new());
-    let refund = state.payments.refund(&order.id, &what, reason.as_str(), &key).await?;
+    let most = (!caller.is_admin()).then_some(state.support_refund_limit);
+    let refund = state.payments.refund_at_most(&order.id, &what, reason.as_str(), &key, most).await?;
     tracing::info!(order = %order.id, amount = %refund.amount, by = %caller.user_id, "refund made");
     Ok((StatusCode::CREATED, axum::Json(refund)).into_response())
 }

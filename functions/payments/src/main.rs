@@ -10,7 +10,8 @@ async fn main() -> Result<(), shop_aws::lambda::Error> {
         let stripe = std::sync::Arc::new(shop_stripe::with_webhooks_from_secrets_manager(&aws)?);
         let paypal = std::sync::Arc::new(shop_paypal::from_secrets_manager(&aws)?);
         let payments = shop::payments::Payments::new(table.clone(), vec![stripe, paypal]);
-        Ok(payments::router(payments::PaymentsState::new(table, payments)))
+        let limits = shop::orders::Limits::from_lookup(|name| std::env::var(name).ok())?;
+        Ok(payments::router(payments::PaymentsState::new(table, payments).with_limits(limits)))
     })
     .await
 }

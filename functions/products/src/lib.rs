@@ -18,7 +18,7 @@ use shop::domain::{
 };
 use shop::error::Validation;
 use shop::http::caller::Revocations;
-use shop::http::{Caller, IfMatch, Json, PageParams, PageQuery, Query, Versioned};
+use shop::http::{IfMatch, Json, PageParams, PageQuery, Query, Staff, Versioned};
 use shop::imports::{ImportStatus, Imports, MAX_BYTES};
 use shop::media::{Media, Upload};
 use shop::objects::{ObjectStore, UploadTarget};
@@ -401,15 +401,14 @@ async fn get_product(State(state): State<ProductsState>, Path(id): Path<String>)
 /// One product as the back office sees it, on sale or not (admin), with its version as ETag
 /// for `If-Match`.
 #[utoipa::path(get, path = "/api/products/{id}/record", tag = "products", params(("id" = String, Path)),
-    security(("cognito" = [])),
+    security(("cognito" = ["catalogue"])),
     responses((status = 200, body = Product), (status = 401, body = shop::error::Problem),
               (status = 403, body = shop::error::Problem), (status = 404, body = shop::error::Problem)))]
 async fn product_record(
     State(state): State<ProductsState>,
-    caller: Caller,
+    _: Staff,
     Path(id): Path<String>,
 ) -> Result<Versioned<Product>> {
-    caller.require_admin()?;
     let product = stored(&state, &id).await?.ok_or(Error::NotFound("product"))?;
     Ok(Versioned(product.version, product))
 }
@@ -419,15 +418,14 @@ async fn stored(state: &ProductsState, id: &str) -> Result<Option<Product>> {
 }
 
 /// Add a product (admin).
-#[utoipa::path(post, path = "/api/products", tag = "products", request_body = ProductBody, security(("cognito" = [])),
+#[utoipa::path(post, path = "/api/products", tag = "products", request_body = ProductBody, security(("cognito" = ["catalogue"])),
     responses((status = 201, body = Product), (status = 401, body = shop::error::Problem), (status = 403, body = shop::error::Problem),
               (status = 409, body = shop::error::Problem, description = "SKU taken"), (status = 422, body = shop::error::Problem)))]
 async fn create_product(
     State(state): State<ProductsState>,
-    caller: Caller,
+    _: Staff,
     Json(body): Json<ProductBody>,
 ) -> Result<axum::response::Response> {
-    caller.require_admin()?;
     let product = state.catalog.create(body.new_product()?).await?;
     tracing::info!(product = %product.id, variants = product.variants.len(), "product created");
     Ok(shop::http::created(&format!("/api/products/{}", product.id), product.version, product))
@@ -437,7 +435,7 @@ async fn create_product(
 /// one (`sku`, `price`, `weight_grams`). Send `If-Match` with the ETag you read: any change
 /// since (a sale too) answers 412. A `stock` sent back must be the stock (409 otherwise): stock
 /// moves only through the stock routes.
-#[utoipa::path(put, path = "/api/products/{id}", tag = "products", request_body = ProductBody, security(("cognito" = [])),
+#[utoipa::path(put, path = "/api/products/{id}", tag = "products", request_body = ProductBody, security(("cognito" = ["catalogue"])),
     params(("id" = String, Path), ("If-Match" = String, Header, description = "The ETag you read")),
     responses((status = 200, body = Product), (status = 404, body = shop::error::Problem),
               (status = 409, body = shop::error::Problem, description = "SKU taken, or a stock that is not the product's"),
@@ -445,12 +443,11 @@ async fn create_product(
               (status = 428, body = shop::error::Problem, description = "No If-Match")))]
 async fn update_product(
     State(state): State<ProductsState>,
-    caller: Caller,
+    _: Staff,
     Path(id): Path<String>,
     if_match: IfMatch,
     Json(body): Json<ProductBody>,
 ) -> Result<Versioned<Product>> {
-    caller.require_admin()?;
     let id = shop::http::path_id(&id, ProductId::parse, "product")?;
     let (draft, options, sole) = body.change()?;
     let product = state.catalog.update(&id, draft, options, sole, if_match.required()?).await?;
@@ -459,17 +456,16 @@ async fn update_product(
 }
 
 /// Remove a product (admin). Send `If-Match` with the ETag you read.
-#[utoipa::path(delete, path = "/api/products/{id}", tag = "products", security(("cognito" = [])),
+#[utoipa::path(delete, path = "/api/products/{id}", tag = "products", security(("cognito" = ["catalogue"])),
     params(("id" = String, Path), ("If-Match" = String, Header, description = "The ETag you read")),
     responses((status = 204), (status = 404, body = shop::error::Problem), (status = 412, body = shop::error::Problem),
               (status = 428, body = shop::error::Problem, description = "No If-Match")))]
 async fn delete_product(
     State(state): State<ProductsState>,
-    caller: Caller,
+    _: Staff,
     Path(id): Path<String>,
     if_match: IfMatch,
 ) -> Result<StatusCode> {
-    caller.require_admin()?;
     let id = shop::http::path_id(&id, ProductId::parse, "product")?;
     let deleted = state.catalog.delete(&id, if_match.required()?).await?;
     tracing::info!(product = %id, "product deleted");
@@ -495,35 +491,33 @@ pub struct StockBody {
 /// Move the stock of a product sold as one variant (admin; a product with several answers
 /// 409: use the variant's stock route): applied atomically, never below zero, whatever sells
 /// meanwhile. Answers the product afterwards.
-#[utoipa::path(post, path = "/api/products/{id}/stock", tag = "products", request_body = StockBody, security(("cognito" = [])),
+#[utoipa::path(post, path = "/api/products/{id}/stock", tag = "products", request_body = StockBody, security(("cognito" = ["catalogue"])),
     params(("id" = String, Path)),
     responses((status = 200, body = Product), (status = 404, body = shop::error::Problem),
               (status = 409, body = shop::error::Problem, description = "Would take the stock below zero, or the product has several variants"),
               (status = 422, body = shop::error::Problem)))]
 async fn adjust_stock(
     State(state): State<ProductsState>,
-    caller: Caller,
+    _: Staff,
     Path(id): Path<String>,
     Json(body): Json<StockBody>,
 ) -> Result<Versioned<Product>> {
-    caller.require_admin()?;
     move_stock(&state, &id, None, body).await
 }
 
 /// Move a variant's stock (admin): applied atomically, never below zero, whatever sells
 /// meanwhile. Answers the product afterwards.
 #[utoipa::path(post, path = "/api/products/{id}/variants/{variant_id}/stock", tag = "products", request_body = StockBody,
-    security(("cognito" = [])), params(("id" = String, Path), ("variant_id" = String, Path)),
+    security(("cognito" = ["catalogue"])), params(("id" = String, Path), ("variant_id" = String, Path)),
     responses((status = 200, body = Product), (status = 404, body = shop::error::Problem),
               (status = 409, body = shop::error::Problem, description = "Would take the stock below zero"),
               (status = 422, body = shop::error::Problem)))]
 async fn adjust_variant_stock(
     State(state): State<ProductsState>,
-    caller: Caller,
+    _: Staff,
     Path((id, variant)): Path<(String, String)>,
     Json(body): Json<StockBody>,
 ) -> Result<Versioned<Product>> {
-    caller.require_admin()?;
     let variant = shop::http::path_id(&variant, VariantId::parse, "variant")?;
     move_stock(&state, &id, Some(&variant), body).await
 }
@@ -553,7 +547,7 @@ async fn move_stock(
 
 /// Add a variant (admin): its option values, SKU (unique shop-wide), price, first stock, weight
 /// and images. Send `If-Match` with the ETag you read. Answers the product.
-#[utoipa::path(post, path = "/api/products/{id}/variants", tag = "products", request_body = VariantBody, security(("cognito" = [])),
+#[utoipa::path(post, path = "/api/products/{id}/variants", tag = "products", request_body = VariantBody, security(("cognito" = ["catalogue"])),
     params(("id" = String, Path), ("If-Match" = String, Header, description = "The ETag you read")),
     responses((status = 201, body = Product), (status = 404, body = shop::error::Problem),
               (status = 409, body = shop::error::Problem, description = "SKU taken"),
@@ -561,12 +555,11 @@ async fn move_stock(
               (status = 428, body = shop::error::Problem, description = "No If-Match")))]
 async fn add_variant(
     State(state): State<ProductsState>,
-    caller: Caller,
+    _: Staff,
     Path(id): Path<String>,
     if_match: IfMatch,
     Json(body): Json<VariantBody>,
 ) -> Result<Response> {
-    caller.require_admin()?;
     let id = shop::http::path_id(&id, ProductId::parse, "product")?;
     let (draft, stock) = body.validated()?;
     let expected = if_match.required()?;
@@ -578,7 +571,7 @@ async fn add_variant(
 /// Replace a variant's fields but its stock (admin). Send `If-Match` with the product's ETag.
 /// Answers the product.
 #[utoipa::path(put, path = "/api/products/{id}/variants/{variant_id}", tag = "products", request_body = VariantBody,
-    security(("cognito" = [])),
+    security(("cognito" = ["catalogue"])),
     params(("id" = String, Path), ("variant_id" = String, Path), ("If-Match" = String, Header, description = "The ETag you read")),
     responses((status = 200, body = Product), (status = 404, body = shop::error::Problem),
               (status = 409, body = shop::error::Problem, description = "SKU taken, or a stock that is not the variant's"),
@@ -586,12 +579,11 @@ async fn add_variant(
               (status = 428, body = shop::error::Problem, description = "No If-Match")))]
 async fn update_variant(
     State(state): State<ProductsState>,
-    caller: Caller,
+    _: Staff,
     Path((id, variant)): Path<(String, String)>,
     if_match: IfMatch,
     Json(body): Json<VariantBody>,
 ) -> Result<Versioned<Product>> {
-    caller.require_admin()?;
     let id = shop::http::path_id(&id, ProductId::parse, "product")?;
     let variant = shop::http::path_id(&variant, VariantId::parse, "variant")?;
     let (draft, stock) = body.validated()?;
@@ -602,7 +594,7 @@ async fn update_variant(
 
 /// Remove a variant (admin; a product keeps one at least: 409). Send `If-Match` with the
 /// product's ETag. Answers the product.
-#[utoipa::path(delete, path = "/api/products/{id}/variants/{variant_id}", tag = "products", security(("cognito" = [])),
+#[utoipa::path(delete, path = "/api/products/{id}/variants/{variant_id}", tag = "products", security(("cognito" = ["catalogue"])),
     params(("id" = String, Path), ("variant_id" = String, Path), ("If-Match" = String, Header, description = "The ETag you read")),
     responses((status = 200, body = Product), (status = 404, body = shop::error::Problem),
               (status = 409, body = shop::error::Problem, description = "The product's last variant"),
@@ -610,11 +602,10 @@ async fn update_variant(
               (status = 428, body = shop::error::Problem, description = "No If-Match")))]
 async fn delete_variant(
     State(state): State<ProductsState>,
-    caller: Caller,
+    _: Staff,
     Path((id, variant)): Path<(String, String)>,
     if_match: IfMatch,
 ) -> Result<Versioned<Product>> {
-    caller.require_admin()?;
     let id = shop::http::path_id(&id, ProductId::parse, "product")?;
     let variant = shop::http::path_id(&variant, VariantId::parse, "variant")?;
     let product = state.catalog.delete_variant(&id, &variant, if_match.required()?).await?;
@@ -624,14 +615,13 @@ async fn delete_variant(
 
 /// Units of a product sold, and in how many orders, cancelled orders not counted (admin). The
 /// sales consumer counts them from the order events, moments after each checkout.
-#[utoipa::path(get, path = "/api/products/{id}/sales", tag = "products", params(("id" = String, Path)), security(("cognito" = [])),
+#[utoipa::path(get, path = "/api/products/{id}/sales", tag = "products", params(("id" = String, Path)), security(("cognito" = ["catalogue"])),
     responses((status = 200, body = ProductSales), (status = 403, body = shop::error::Problem), (status = 404, body = shop::error::Problem)))]
 async fn product_sales(
     State(state): State<ProductsState>,
-    caller: Caller,
+    _: Staff,
     Path(id): Path<String>,
 ) -> Result<Json<ProductSales>> {
-    caller.require_admin()?;
     let id = shop::http::path_id(&id, ProductId::parse, "product")?;
     state.catalog.get(&id).await?.ok_or(Error::NotFound("product"))?;
     Ok(Json(state.sales.of(&id).await?))
@@ -646,11 +636,10 @@ async fn list_categories(State(state): State<ProductsState>) -> Result<Response>
 /// The whole catalogue as CSV, one row per variant (admin), in the format
 /// `POST /api/products/import` reads: an export imported into an empty shop gives the same
 /// catalogue.
-#[utoipa::path(get, path = "/api/products/export", tag = "products", security(("cognito" = [])),
+#[utoipa::path(get, path = "/api/products/export", tag = "products", security(("cognito" = ["catalogue"])),
     responses((status = 200, content_type = "text/csv", body = String, description = "The catalogue; the columns are documented in ARCHITECTURE.md"),
               (status = 401, body = shop::error::Problem), (status = 403, body = shop::error::Problem)))]
-async fn export_products(State(state): State<ProductsState>, caller: Caller) -> Result<Response> {
-    caller.require_admin()?;
+async fn export_products(State(state): State<ProductsState>, _: Staff) -> Result<Response> {
     let products: Vec<Product> = state.catalog.pages(100).try_concat().await?;
     let csv = shop::imports::export(&products)?;
     let headers = [
@@ -664,13 +653,12 @@ async fn export_products(State(state): State<ProductsState>, caller: Caller) -> 
 /// `GET /api/products/export`). Answers 202 at once with the import, whose progress and refused
 /// lines `GET /api/products/imports/{id}` tells: the rows are applied after the answer, a product
 /// whole or not at all, matched to the catalogue by SKU.
-#[utoipa::path(post, path = "/api/products/import", tag = "products", security(("cognito" = [])),
+#[utoipa::path(post, path = "/api/products/import", tag = "products", security(("cognito" = ["catalogue"])),
     request_body(content = String, content_type = "text/csv"),
     responses((status = 202, body = ImportStatus), (status = 400, body = shop::error::Problem),
               (status = 401, body = shop::error::Problem), (status = 403, body = shop::error::Problem),
               (status = 413, body = shop::error::Problem), (status = 415, body = shop::error::Problem)))]
-async fn import_products(State(state): State<ProductsState>, caller: Caller, request: Request) -> Result<Response> {
-    caller.require_admin()?;
+async fn import_products(State(state): State<ProductsState>, _: Staff, request: Request) -> Result<Response> {
     let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     if !content_type.trim_start().to_ascii_lowercase().starts_with("text/csv") {
         return Err(Error::UnsupportedMediaType("text/csv"));
@@ -688,15 +676,14 @@ async fn import_products(State(state): State<ProductsState>, caller: Caller, req
 
 /// An import's progress, and every line it refused with why (admin).
 #[utoipa::path(get, path = "/api/products/imports/{id}", tag = "products", params(("id" = String, Path)),
-    security(("cognito" = [])),
+    security(("cognito" = ["catalogue"])),
     responses((status = 200, body = ImportStatus), (status = 401, body = shop::error::Problem),
               (status = 403, body = shop::error::Problem), (status = 404, body = shop::error::Problem)))]
 async fn import_status(
     State(state): State<ProductsState>,
-    caller: Caller,
+    _: Staff,
     Path(id): Path<String>,
 ) -> Result<Json<ImportStatus>> {
-    caller.require_admin()?;
     let id = shop::http::path_id(&id, |id| ulid::Ulid::from_string(id).map(|u| u.to_string()), "import")?;
     Ok(Json(state.imports.status(&id).await?.ok_or(Error::NotFound("import"))?))
 }
@@ -732,17 +719,16 @@ pub struct UploadAnswer {
 /// shows and attached after the product's other images; `GET .../images/uploads/{upload_id}`
 /// tells when.
 #[utoipa::path(post, path = "/api/products/{id}/images", tag = "products", request_body = ImageBody,
-    security(("cognito" = [])), params(("id" = String, Path)),
+    security(("cognito" = ["catalogue"])), params(("id" = String, Path)),
     responses((status = 201, body = UploadAnswer), (status = 401, body = shop::error::Problem),
               (status = 403, body = shop::error::Problem), (status = 404, body = shop::error::Problem),
               (status = 422, body = shop::error::Problem)))]
 async fn add_image(
     State(state): State<ProductsState>,
-    caller: Caller,
+    _: Staff,
     Path(id): Path<String>,
     Json(body): Json<ImageBody>,
 ) -> Result<Response> {
-    caller.require_admin()?;
     let id = shop::http::path_id(&id, ProductId::parse, "product")?;
     let mut v = Validation::default();
     let alt = v.field("alt", AltText::parse(&body.alt));
@@ -761,15 +747,14 @@ async fn add_image(
 
 /// Where an image upload is: waiting for its file, done (`image_id`), or refused (`reason`).
 #[utoipa::path(get, path = "/api/products/{id}/images/uploads/{upload_id}", tag = "products",
-    security(("cognito" = [])), params(("id" = String, Path), ("upload_id" = String, Path)),
+    security(("cognito" = ["catalogue"])), params(("id" = String, Path), ("upload_id" = String, Path)),
     responses((status = 200, body = Upload), (status = 401, body = shop::error::Problem),
               (status = 403, body = shop::error::Problem), (status = 404, body = shop::error::Problem)))]
 async fn image_upload(
     State(state): State<ProductsState>,
-    caller: Caller,
+    _: Staff,
     Path((id, upload)): Path<(String, String)>,
 ) -> Result<Json<Upload>> {
-    caller.require_admin()?;
     let id = shop::http::path_id(&id, ProductId::parse, "product")?;
     let upload = shop::http::path_id(&upload, UploadId::parse, "upload")?;
     let upload = state.media.upload(&upload).await?.filter(|u| u.product_id == id);
@@ -787,19 +772,18 @@ pub struct ImageOrderBody {
 
 /// Put a product's images in order (admin). Send `If-Match` with the ETag you read.
 #[utoipa::path(put, path = "/api/products/{id}/images/order", tag = "products", request_body = ImageOrderBody,
-    security(("cognito" = [])),
+    security(("cognito" = ["catalogue"])),
     params(("id" = String, Path), ("If-Match" = String, Header, description = "The ETag you read")),
     responses((status = 200, body = Product), (status = 404, body = shop::error::Problem),
               (status = 412, body = shop::error::Problem), (status = 422, body = shop::error::Problem),
               (status = 428, body = shop::error::Problem, description = "No If-Match")))]
 async fn order_images(
     State(state): State<ProductsState>,
-    caller: Caller,
+    _: Staff,
     Path(id): Path<String>,
     if_match: IfMatch,
     Json(body): Json<ImageOrderBody>,
 ) -> Result<Versioned<Product>> {
-    caller.require_admin()?;
     let id = shop::http::path_id(&id, ProductId::parse, "product")?;
     let mut v = Validation::default();
     let order = v.each("order", &body.order, |s| ImageId::parse(s));
@@ -820,19 +804,18 @@ pub struct ImageEditBody {
 
 /// Change an image's alt text or variant (admin). Send `If-Match` with the ETag you read.
 #[utoipa::path(put, path = "/api/products/{id}/images/{image_id}", tag = "products", request_body = ImageEditBody,
-    security(("cognito" = [])),
+    security(("cognito" = ["catalogue"])),
     params(("id" = String, Path), ("image_id" = String, Path), ("If-Match" = String, Header, description = "The ETag you read")),
     responses((status = 200, body = Product), (status = 404, body = shop::error::Problem),
               (status = 412, body = shop::error::Problem), (status = 422, body = shop::error::Problem),
               (status = 428, body = shop::error::Problem, description = "No If-Match")))]
 async fn edit_image(
     State(state): State<ProductsState>,
-    caller: Caller,
+    _: Staff,
     Path((id, image)): Path<(String, String)>,
     if_match: IfMatch,
     Json(body): Json<ImageEditBody>,
 ) -> Result<Versioned<Product>> {
-    caller.require_admin()?;
     let id = shop::http::path_id(&id, ProductId::parse, "product")?;
     let image = shop::http::path_id(&image, ImageId::parse, "image")?;
     let mut v = Validation::default();
@@ -844,18 +827,17 @@ async fn edit_image(
 }
 
 /// Remove an image and its files (admin). Send `If-Match` with the ETag you read.
-#[utoipa::path(delete, path = "/api/products/{id}/images/{image_id}", tag = "products", security(("cognito" = [])),
+#[utoipa::path(delete, path = "/api/products/{id}/images/{image_id}", tag = "products", security(("cognito" = ["catalogue"])),
     params(("id" = String, Path), ("image_id" = String, Path), ("If-Match" = String, Header, description = "The ETag you read")),
     responses((status = 200, body = Product), (status = 404, body = shop::error::Problem),
               (status = 412, body = shop::error::Problem),
               (status = 428, body = shop::error::Problem, description = "No If-Match")))]
 async fn delete_image(
     State(state): State<ProductsState>,
-    caller: Caller,
+    _: Staff,
     Path((id, image)): Path<(String, String)>,
     if_match: IfMatch,
 ) -> Result<Versioned<Product>> {
-    caller.require_admin()?;
     let id = shop::http::path_id(&id, ProductId::parse, "product")?;
     let image = shop::http::path_id(&image, ImageId::parse, "image")?;
     let product = state.media.remove(&id, &image, if_match.required()?).await?;

@@ -9,10 +9,11 @@ use axum::response::Response;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use shop::addresses::{AddressBook, AddressDraft, SavedAddress};
-use shop::domain::{Address, AddressId, Email, Name, Password, Phone, UserId};
+use shop::domain::{Address, AddressId, Email, Name, Password, Phone, Role, UserId};
 use shop::error::Validation;
+use shop::http::audit::Witness;
 use shop::http::caller::Revocations;
-use shop::http::{Caller, IfMatch, Json, Page, PageParams, PageQuery, Versioned};
+use shop::http::{Caller, IfMatch, Json, Page, PageParams, PageQuery, Staff, Versioned};
 use shop::identity::{Identity, NewAccount};
 use shop::notifications::Notification;
 use shop::notifications::sms::{self, SmsCountries};
@@ -34,6 +35,8 @@ pub struct UsersState {
     pub revocations: Revocations,
     /// The countries whose phone numbers profiles may hold.
     pub sms: SmsCountries,
+    /// The back office's writes, for `GET /api/audit`.
+    pub audit: shop::audit::AuditLog,
 }
 
 impl UsersState {
@@ -44,6 +47,7 @@ impl UsersState {
             orders: shop::orders::Orders::new(table.clone()),
             addresses: AddressBook::new(table.clone()),
             revocations: Revocations::new(table.clone()),
+            audit: shop::audit::AuditLog::new(table.clone()),
             table,
             sms,
         }
@@ -51,7 +55,8 @@ impl UsersState {
 }
 
 #[derive(OpenApi)]
-#[openapi(tags((name = "users", description = "Profiles and accounts")), modifiers(&Shared))]
+#[openapi(tags((name = "users", description = "Profiles and accounts"),
+                (name = "staff", description = "Staff roles and the audit log of the back office")), modifiers(&Shared))]
 struct Doc;
 
 shop::service!(
@@ -71,9 +76,16 @@ shop::service!(
         list_addresses,
         add_address,
         replace_address,
-        remove_address
+        remove_address,
+        get_roles,
+        set_roles,
+        list_staff,
+        audit_log
     ]
 );
+
+mod staff;
+pub use staff::*;
 
 /// An address to save in the caller's book.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -217,34 +229,46 @@ pub struct PhoneCodeBody {
     code: String,
 }
 
-/// The profile at `id` if the caller may see it; 404 for anyone else's.
+/// The profile at `id` if the caller may see it (their own; anyone's for support and admins);
+/// 404 for anyone else's.
 async fn visible(state: &UsersState, caller: &Caller, id: &str) -> Result<UserProfile> {
     let id = shop::http::path_id(id, UserId::parse, "user")?;
-    if !caller.may_access(&id) {
+    if caller.user_id != id && !caller.holds(Role::Support) {
         return Err(Error::NotFound("user"));
     }
     state.users.get(&id).await?.ok_or(Error::NotFound("user"))
 }
 
+/// The profile at `id` if the caller may change it (their own; anyone's for admins, a write
+/// the audit log records); 404 for anyone else's.
+async fn changeable(state: &UsersState, caller: &Caller, witness: &Witness, id: &str) -> Result<UserProfile> {
+    let id = shop::http::path_id(id, UserId::parse, "user")?;
+    if caller.user_id != id {
+        if !caller.is_admin() {
+            return Err(Error::NotFound("user"));
+        }
+        witness.saw(caller);
+    }
+    state.users.get(&id).await?.ok_or(Error::NotFound("user"))
+}
+
 /// Every user, oldest first (admin).
-#[utoipa::path(get, path = "/api/users", tag = "users", security(("cognito" = [])),
+#[utoipa::path(get, path = "/api/users", tag = "users", security(("cognito" = ["support"])),
     params(PageQuery),
     responses((status = 200, body = [UserProfile]), (status = 403, body = shop::error::Problem)))]
-async fn list_users(State(state): State<UsersState>, caller: Caller, page: PageParams) -> Result<Page<UserProfile>> {
-    caller.require_admin()?;
+async fn list_users(State(state): State<UsersState>, _: Staff, page: PageParams) -> Result<Page<UserProfile>> {
     let (users, next) = state.users.list(page.limit, page.after.clone()).await?;
     page.page(users, next).await
 }
 
 /// Create a confirmed account with a password (admin).
-#[utoipa::path(post, path = "/api/users", tag = "users", security(("cognito" = [])), request_body = NewUserBody,
+#[utoipa::path(post, path = "/api/users", tag = "users", security(("cognito" = ["admin"])), request_body = NewUserBody,
     responses((status = 201, body = UserProfile), (status = 409, body = shop::error::Problem), (status = 422, body = shop::error::Problem)))]
 async fn create_user(
     State(state): State<UsersState>,
-    caller: Caller,
+    Staff(caller): Staff,
     Json(body): Json<NewUserBody>,
 ) -> Result<Response> {
-    caller.require_admin()?;
     let account = body.account(&state.sms)?;
     let id = state.identity.create_user(&account).await?;
     let profile = state.users.create(&UserProfile::new(id, account.email, account.name, account.phone), true).await?;
@@ -317,7 +341,7 @@ async fn my_notifications(
     page.page(messages, next).await
 }
 
-/// A profile (admin, or its owner).
+/// A profile (its owner, support or admin).
 #[utoipa::path(get, path = "/api/users/{id}", tag = "users", security(("cognito" = [])), params(("id" = String, Path)),
     responses((status = 200, body = UserProfile), (status = 404, body = shop::error::Problem)))]
 async fn get_user(
@@ -337,11 +361,12 @@ async fn get_user(
 async fn update_user(
     State(state): State<UsersState>,
     caller: Caller,
+    witness: Witness,
     Path(id): Path<String>,
     if_match: IfMatch,
     Json(body): Json<ProfileBody>,
 ) -> Result<Versioned<UserProfile>> {
-    let current = visible(&state, &caller, &id).await?;
+    let current = changeable(&state, &caller, &witness, &id).await?;
     let profile = state.users.update(&current.id, body.changes(&state.sms)?, if_match.optional()?).await?;
     Ok(Versioned(profile.version, profile))
 }
@@ -351,8 +376,13 @@ async fn update_user(
 /// shipping name and street. Each step can be repeated, so a failed erasure is retried whole.
 #[utoipa::path(delete, path = "/api/users/{id}", tag = "users", security(("cognito" = [])), params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = shop::error::Problem)))]
-async fn delete_user(State(state): State<UsersState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode> {
-    let profile = visible(&state, &caller, &id).await?;
+async fn delete_user(
+    State(state): State<UsersState>,
+    caller: Caller,
+    witness: Witness,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    let profile = changeable(&state, &caller, &witness, &id).await?;
     state.revocations.erase(&profile.id).await?;
     match state.identity.delete_user(&profile.id).await {
         Ok(()) | Err(shop::identity::IdentityError::NoSuchUser) => {}

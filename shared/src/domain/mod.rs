@@ -35,6 +35,7 @@ mod order;
 mod password;
 mod payment;
 mod product;
+mod role;
 mod schema;
 mod tax;
 mod text;
@@ -51,6 +52,7 @@ pub use product::{
     Image, ImageSize, MAX_IMAGES, MAX_MEDIA, MAX_OPTIONS, MAX_VARIANTS, MAX_WEIGHT_GRAMS, OptionValues, Product,
     ProductOption, Variant, describe,
 };
+pub use role::Role;
 pub use tax::{Percent, TaxClass, TaxRate, Taxed};
 pub use text::{AltText, CategorySlug, Description, Handle, ImageUrl, Label, Name, Reason, Sku, TrackingNumber};
 

@@ -13,12 +13,9 @@ use serde_json::Value;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
-use crate::domain::{Email, UserId};
+use crate::domain::{Email, Role, UserId};
 use crate::guests::Guest;
 use crate::table::{Item, Table, Write};
-
-/// The name of the back-office group.
-pub const ADMIN_GROUP: &str = "admin";
 
 /// The signed-in user making the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,13 +30,24 @@ pub struct Caller {
 }
 
 impl Caller {
-    pub fn is_admin(&self) -> bool {
-        self.groups.iter().any(|g| g == ADMIN_GROUP)
+    /// The staff roles the caller's groups give.
+    pub fn roles(&self) -> impl Iterator<Item = Role> + '_ {
+        self.groups.iter().filter_map(|g| Role::of_group(g))
     }
 
-    /// 403 unless the caller is in the admin group.
-    pub fn require_admin(&self) -> Result<(), Error> {
-        if self.is_admin() { Ok(()) } else { Err(Error::Forbidden) }
+    /// Whether the caller holds `role`, or is an admin (who may do what every role may).
+    pub fn holds(&self, role: Role) -> bool {
+        self.roles().any(|r| r == role || r == Role::Admin)
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.holds(Role::Admin)
+    }
+
+    /// Whether the caller reads every shopper's orders: support answers about them, fulfilment
+    /// packs and ships them.
+    pub fn reads_orders(&self) -> bool {
+        self.holds(Role::Support) || self.holds(Role::Fulfilment)
     }
 
     /// Whether the caller may act on `user`'s data: themselves, or an admin.
@@ -127,6 +135,11 @@ impl Revocations {
         Self(table)
     }
 
+    /// The table the marks are kept in.
+    pub fn table(&self) -> Arc<dyn Table> {
+        self.0.clone()
+    }
+
     async fn mark(&self, user: &UserId, erased: bool) -> anyhow::Result<i64> {
         // Tokens carry whole seconds: every one issued up to now is before the next second.
         let now = crate::time::now();
@@ -186,6 +199,40 @@ where
     }
 }
 
+/// The roles a route admits, as its API document's security requirement names them (admin is
+/// always admitted); [`crate::http::route`] puts them on each request it routes.
+#[derive(Debug, Clone, Default)]
+pub struct Admitted(pub Arc<[Role]>);
+
+/// A member of staff on a back-office route: a caller holding one of the roles the route
+/// admits ([`Admitted`]), or admin; anyone else is a 403. A route that names no role admits
+/// admins only.
+#[derive(Debug, Clone)]
+pub struct Staff(pub Caller);
+
+impl<S: Send + Sync> FromRequestParts<S> for Staff
+where
+    Revocations: FromRef<S>,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let admitted = parts.extensions.get::<Admitted>().cloned().unwrap_or_default();
+        if !caller.is_admin() && !admitted.0.iter().any(|role| caller.holds(*role)) {
+            let roles: Vec<&str> = admitted.0.iter().chain(&[Role::Admin]).map(|r| r.as_str()).collect();
+            return Err(Error::Forbidden(format!(
+                "this route is for staff holding one of the roles {}",
+                roles.join(", ")
+            )));
+        }
+        if let Some(witness) = parts.extensions.get::<crate::http::audit::Witness>() {
+            witness.saw(&caller);
+        }
+        Ok(Self(caller))
+    }
+}
+
 /// The header a guest sends their token in, on the guest routes (`/api/guest/...`).
 pub const GUEST_TOKEN: &str = "guest-token";
 
@@ -210,7 +257,9 @@ impl Shopper {
     /// reaches its one order only.
     pub fn buyer(&self) -> Result<&UserId, Error> {
         match self {
-            Self::Guest(Guest { order: Some(_), .. }) => Err(Error::Forbidden),
+            Self::Guest(Guest { order: Some(_), .. }) => {
+                Err(Error::Forbidden("a link's token reaches its one order only".into()))
+            }
             _ => Ok(self.user_id()),
         }
     }
@@ -224,9 +273,9 @@ impl Shopper {
         }
     }
 
-    /// Whether the shopper may see `order`: their own, or any, for an admin.
+    /// Whether the shopper may see `order`: their own, or any, for staff who read orders.
     pub fn may_see(&self, order: &crate::orders::Order) -> bool {
-        self.owns(order) || self.account().is_some_and(Caller::is_admin)
+        self.owns(order) || self.account().is_some_and(Caller::reads_orders)
     }
 
     /// The signed-in caller, if it is one.
@@ -315,6 +364,11 @@ mod tests {
         let claims = json!({"sub": "abc-1", "email": "A@x.io", "cognito:groups": "admin"});
         let caller = Caller::from_claims(claims.as_object().unwrap()).unwrap();
         assert!(caller.is_admin());
+        assert!(caller.holds(Role::Support), "an admin may do what every role may");
+        let support = json!({"sub": "abc-2", "cognito:groups": "support,customers"});
+        let support = Caller::from_claims(support.as_object().unwrap()).unwrap();
+        assert_eq!(support.roles().collect::<Vec<_>>(), [Role::Support]);
+        assert!(!support.is_admin() && !support.holds(Role::Catalogue));
         assert_eq!(caller.email.unwrap().as_str(), "a@x.io");
         assert_eq!(caller.issued_at, 0, "no iat");
         let bad = json!({"sub": "a#b"});

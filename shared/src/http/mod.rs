@@ -3,6 +3,7 @@
 //! with tamper-evident cursors ([`page`]), versions as ETags ([`etag`]), and who may keep an
 //! answer ([`cache`]).
 
+pub mod audit;
 pub mod cache;
 pub mod caller;
 pub mod etag;
@@ -10,7 +11,7 @@ pub mod json;
 pub mod page;
 
 pub use cache::public;
-pub use caller::{Caller, Shopper};
+pub use caller::{Caller, Shopper, Staff};
 pub use etag::{IfMatch, Versioned};
 pub use json::{Json, Query};
 pub use page::{Page, PageParams, PageQuery};
@@ -70,6 +71,9 @@ async fn measure(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    if request.extensions().get::<audit::Reading>().is_some() {
+        return next.run(request).await;
+    }
     let method = request.method().clone();
     let started = std::time::Instant::now();
     let response = next.run(request).await;
@@ -104,7 +108,18 @@ where
         .reduce(MethodFilter::or)
         .expect("an operation has a method");
     let path = P::path();
-    router.route(&path, conventions(&path, axum::routing::on(filter, handler)))
+    // The roles the route admits are read from its document on its first request, not at
+    // start-up: a cold start does not build the operations.
+    let admits = std::sync::Arc::new(std::sync::OnceLock::<caller::Admitted>::new());
+    let endpoint = axum::routing::on(filter, handler).layer(axum::middleware::map_request(
+        move |mut request: axum::extract::Request| {
+            let admitted =
+                admits.get_or_init(|| caller::Admitted(crate::openapi::roles(&P::operation()).into())).clone();
+            request.extensions_mut().insert(admitted);
+            std::future::ready(request)
+        },
+    ));
+    router.route(&path, conventions(&path, endpoint))
 }
 
 /// The path type of the guest twin of the documented handler whose path type is `P`: the same
@@ -140,8 +155,7 @@ impl<P: utoipa::Path> utoipa::Path for GuestTwin<P> {
 #[macro_export]
 macro_rules! service {
     (@define $state:ty, $doc:ty, [$($handler:ident),+], [$($guest:ident),*]) => {
-        /// The service's router, ready to serve.
-        pub fn router(state: $state) -> ::axum::Router {
+        fn routes(state: $state) -> ::axum::Router {
             let router = ::axum::Router::new();
             $( let router = $crate::paste::paste! { $crate::http::route::<[<__path_ $handler>], _, _, _>(router, $handler) }; )+
             $( let router = $crate::paste::paste! { $crate::http::route::<$crate::http::GuestTwin<[<__path_ $guest>]>, _, _, _>(router, $guest) }; )*
@@ -160,9 +174,21 @@ macro_rules! service {
     };
     (public $state:ty, $doc:ty, [$($handler:ident),+ $(,)?]) => {
         $crate::service!(@define $state, $doc, [$($handler),+], []);
+
+        /// The service's router, ready to serve.
+        pub fn router(state: $state) -> ::axum::Router {
+            routes(state)
+        }
     };
     ($state:ty, $doc:ty, [$($handler:ident),+ $(,)?] $(, guest [$($guest:ident),+ $(,)?])?) => {
         $crate::service!(@define $state, $doc, [$($handler),+], [$($($guest),+)?]);
+
+        /// The service's router, ready to serve: its back-office writes are audited
+        /// ([`$crate::http::audit`]).
+        pub fn router(state: $state) -> ::axum::Router {
+            let audit = $crate::audit::AuditLog::new(state.revocations.table());
+            $crate::http::audit::audited(routes(state), audit)
+        }
 
         impl ::axum::extract::FromRef<$state> for $crate::http::caller::Revocations {
             fn from_ref(state: &$state) -> Self {

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 
 use super::{Client, Identity, IdentityError, NewAccount, SignedUp};
-use crate::domain::{Email, Name, Password};
+use crate::domain::{Email, Name, Password, Role, UserId};
 
 /// A fresh account for a contract check.
 pub fn account(tag: &str) -> NewAccount {
@@ -110,12 +110,18 @@ where
     // The back office: created accounts log in at once; groups reach the ID token.
     let admin = account("admin");
     let admin_id = identity.create_user(&admin).await.unwrap();
-    identity.add_to_group(&admin.email, "admin").await.unwrap();
+    identity.set_roles(&admin_id, &[Role::Admin, Role::Support]).await.unwrap();
+    identity.set_roles(&admin_id, &[Role::Admin, Role::Catalogue]).await.unwrap();
+    assert_eq!(identity.roles(&admin_id).await.unwrap(), [Role::Admin, Role::Catalogue]);
+    assert!(identity.holders(Role::Catalogue).await.unwrap().contains(&admin_id));
+    assert!(!identity.holders(Role::Support).await.unwrap().contains(&admin_id), "a role taken away");
+    let nobody_id = UserId::parse("0b6f1e0e-7a1c-4c8e-9f58-2d1e6f0a9b31").unwrap();
+    assert!(matches!(identity.roles(&nobody_id).await, Err(IdentityError::NoSuchUser)));
     let admin_tokens = identity.log_in(&admin.email, &admin.password, &client).await.unwrap();
     let admin_claims = claims_of(&admin_tokens.id_token);
     assert_eq!(admin_claims["sub"], admin_id.as_str());
     let groups = admin_claims["cognito:groups"].to_string();
-    assert!(groups.contains("admin"), "groups in the id token: {groups}");
+    assert!(groups.contains("admin") && groups.contains("catalogue"), "groups in the id token: {groups}");
 
     assert!(matches!(identity.create_user(&admin).await, Err(IdentityError::EmailTaken)));
 

@@ -7,7 +7,7 @@ pub mod contract;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Email, Name, Password, Phone, UserId};
+use crate::domain::{Email, Name, Password, Phone, Role, UserId};
 
 /// How long an account nobody confirmed is kept: then its address is free again, so whoever
 /// signed up first with someone else's address cannot keep it.
@@ -113,7 +113,15 @@ pub trait Identity: Send + Sync {
     /// An administrator creates a confirmed account with a password.
     async fn create_user(&self, account: &NewAccount) -> Result<UserId, IdentityError>;
 
-    async fn add_to_group(&self, email: &Email, group: &str) -> Result<(), IdentityError>;
+    /// The staff roles the account holds (its groups that are roles).
+    async fn roles(&self, user: &UserId) -> Result<Vec<Role>, IdentityError>;
+
+    /// Gives the account exactly `roles`: the groups of the others are left. Tokens issued
+    /// before carry the old groups until they expire; the caller ends those sessions.
+    async fn set_roles(&self, user: &UserId, roles: &[Role]) -> Result<(), IdentityError>;
+
+    /// The accounts that hold `role`.
+    async fn holders(&self, role: Role) -> Result<Vec<UserId>, IdentityError>;
 
     /// The account of this address, if there is one.
     async fn user_by_email(&self, email: &Email) -> Result<Option<UserId>, IdentityError>;

@@ -62,6 +62,9 @@ pub enum PaymentError {
     /// More than what was paid and not yet refunded.
     #[error("at most {available} (minor units) can be refunded")]
     OverRefund { available: i64 },
+    /// More than the caller may refund at once (a support clerk's limit).
+    #[error("your role refunds at most {most} (minor units) at a time; ask an admin")]
+    BeyondLimit { most: i64 },
     /// Nothing was paid.
     #[error("the order has no payment to refund")]
     NothingPaid,
@@ -425,6 +428,19 @@ impl Payments {
     /// order under its revision, then asked of the provider with the same key, then marked
     /// done. A retry with the same key resumes where it stopped.
     pub async fn refund(&self, id: &OrderId, what: &Refunding, reason: &str, key: &str) -> Result<Refund> {
+        self.refund_at_most(id, what, reason, key, None).await
+    }
+
+    /// [`Payments::refund`], refused ([`PaymentError::BeyondLimit`]) when it would give back more
+    /// than `most` (minor units), if given: what a support clerk may refund at once.
+    pub async fn refund_at_most(
+        &self,
+        id: &OrderId,
+        what: &Refunding,
+        reason: &str,
+        key: &str,
+        most: Option<i64>,
+    ) -> Result<Refund> {
         let (order, refund) = retrying(contention, || async {
             let order = self.orders.get(id).await?.ok_or(OrderError::NotFound)?;
             let payment = order.payment.as_ref().filter(|p| p.paid > 0).ok_or(PaymentError::NothingPaid)?;
@@ -439,6 +455,9 @@ impl Payments {
             };
             if amount <= 0 || amount > available {
                 return Err(PaymentError::OverRefund { available });
+            }
+            if let Some(most) = most.filter(|most| amount > *most) {
+                return Err(PaymentError::BeyondLimit { most });
             }
             let money = Money { amount, currency: payment.amount.currency };
             let refund = Refund::pending(key, &payment.payment_id, money, reason).of_lines(lines);
