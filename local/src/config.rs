@@ -79,6 +79,8 @@ pub struct Config {
     /// What unpaid orders may hold (`ORDER_MAX_UNPAID`, `ORDER_MAX_UNPAID_UNITS`,
     /// `ORDER_MAX_UNITS_PER_PRODUCT`).
     pub limits: shop::orders::Limits,
+    /// What returns the shop takes (`RETURN_WINDOW_DAYS`, `RETURNS_REFUND_SHIPPING`).
+    pub return_policy: shop::returns::ReturnPolicy,
     /// What the storefront's pages are told: the simulated provider's card form, or Stripe.js
     /// with `STRIPE_PUBLISHABLE_KEY` (from `STRIPE_JS_URL`, Stripe's when unset) when
     /// `SHOP_PAYMENTS=stripe`.
@@ -172,6 +174,7 @@ impl Default for Config {
             seed_shipping: true,
             windows: expiry::Windows::default(),
             limits: shop::orders::Limits::default(),
+            return_policy: shop::returns::ReturnPolicy::default(),
             sms_countries: Default::default(),
             expiry_every: std::time::Duration::from_secs(60),
             delivery: Delivery::default(),
@@ -221,6 +224,7 @@ impl Config {
         c.metrics = var("SHOP_METRICS").as_deref() != Some("off");
         c.windows = expiry::Windows::from_env()?;
         c.limits = shop::orders::Limits::from_lookup(var)?;
+        c.return_policy = shop::returns::ReturnPolicy::from_lookup(var)?;
         c.sms_countries = shop::notifications::sms::SmsCountries::from_lookup(var)?;
         c.aws = AwsSettings::from_env(&var);
         c.payments = match var("SHOP_PAYMENTS").as_deref() {

@@ -287,7 +287,11 @@ pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
             &media_url(public_url),
         )))
         .merge(cart::router(cart::CartState::new(reach("cart")?)))
-        .merge(orders::router(orders::OrdersState::new(reach("orders")?).with_limits(config.limits)))
+        .merge(orders::router(
+            orders::OrdersState::new(reach("orders")?)
+                .with_limits(config.limits)
+                .with_return_policy(config.return_policy),
+        ))
         .merge(payments::router(
             payments::PaymentsState::new(
                 reach("payments")?,

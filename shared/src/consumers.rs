@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::events::{Consumer, DELIVERIES, NOTIFICATIONS, Queue, REFUNDS, SALES, SEARCH};
 use crate::notifications::{Deliveries, OrderNotifications, Senders};
-use crate::payments::{CancelledRefunds, PaymentProvider, Payments};
+use crate::payments::{PaymentProvider, Payments, Refunder};
 use crate::sales::Sales;
 use crate::search::{Indexer, SearchIndex};
 use crate::table::Table;
@@ -49,7 +49,7 @@ fn sales(ports: &Ports) -> anyhow::Result<Arc<dyn Consumer>> {
 }
 
 fn refunds(ports: &Ports) -> anyhow::Result<Arc<dyn Consumer>> {
-    Ok(Arc::new(CancelledRefunds::new(Payments::new(ports.table.clone(), ports.payments.clone()))))
+    Ok(Arc::new(Refunder::new(Payments::new(ports.table.clone(), ports.payments.clone()))))
 }
 
 fn deliveries(ports: &Ports) -> anyhow::Result<Arc<dyn Consumer>> {

@@ -241,6 +241,23 @@ impl From<crate::orders::OrderError> for Error {
     }
 }
 
+impl From<crate::returns::ReturnError> for Error {
+    fn from(e: crate::returns::ReturnError) -> Self {
+        use crate::returns::ReturnError;
+        match e {
+            ReturnError::Order(e) => e.into(),
+            ReturnError::NotFound => Error::NotFound("return"),
+            ReturnError::NotInOrder(_) => Error::invalid("lines", Invalid::new(e.to_string())),
+            ReturnError::TooMany { .. }
+            | ReturnError::NotDelivered(_)
+            | ReturnError::WindowClosed { .. }
+            | ReturnError::TooManyOpen { .. }
+            | ReturnError::Illegal { .. } => Error::Conflict(e.to_string()),
+            ReturnError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<crate::payments::PaymentError> for Error {
     fn from(e: crate::payments::PaymentError) -> Self {
         use crate::payments::{PaymentError, ProviderError};

@@ -37,6 +37,7 @@
 //! | a year's invoice or credit note numbers | `SEQUENCE#<name>#<year>` | `SEQUENCE` | |
 //! | a guest's order not yet claimed by an account | `GUEST#<email>` | `ORDER#<id>` | |
 //! | a staff role's holder (embedded identity) | `ROLE#<role>` | `USER#<id>` | |
+//! | a return in the back office's queue of its status | `RETURNS#<status>` | `<created>#<order>#<return>` | |
 //! | audit record (TTL: the retention) | `AUDIT` | `<ulid>` | `AUDIT#<actor>` / `<ulid>` |
 
 use crate::domain::{
@@ -48,6 +49,21 @@ pub use crate::table::{EXPIRES_AT, GSI1PK, GSI1SK, PK, SK};
 
 fn user_pk(id: &UserId) -> String {
     format!("USER#{id}")
+}
+
+/// A return's row in the queue of its status.
+pub fn return_row(
+    status: crate::domain::ReturnStatus,
+    created: &crate::time::Timestamp,
+    order: &OrderId,
+    id: &crate::domain::ReturnId,
+) -> Key {
+    Key::new(returns_partition(status), format!("{}#{order}#{id}", created.sort_key()))
+}
+
+/// The queue of returns in `status`.
+pub fn returns_partition(status: crate::domain::ReturnStatus) -> String {
+    format!("RETURNS#{}", status.as_str())
 }
 
 /// The partition of a staff role's holders (embedded identity).

@@ -34,6 +34,7 @@ pub mod payments;
 pub mod pricing;
 pub mod promotions;
 pub mod reports;
+pub mod returns;
 pub mod sales;
 pub mod search;
 pub mod signing;

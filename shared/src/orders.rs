@@ -80,6 +80,9 @@ pub struct Order {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     /// The order's payment, from its creation on: what was asked, taken and refunded.
     pub payment: Option<Payment>,
+    /// Goods the shopper sends back, oldest first (see the returns module).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub returns: Vec<crate::domain::Return>,
     pub history: Vec<StatusChange>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -132,6 +135,7 @@ impl Order {
             lines: self.lines.clone(),
             tracking_number: self.tracking_number.as_ref().map(ToString::to_string),
             reason: self.history.last().and_then(|change| change.reason),
+            returned: None,
         }
     }
 }
@@ -468,7 +472,7 @@ impl Orders {
         Ok(self.table.get(&keys::order(id)).await?.map(|i| i.decode()).transpose()?)
     }
 
-    async fn products(&self, ids: impl Iterator<Item = ProductId>) -> Result<HashMap<ProductId, Product>> {
+    pub(crate) async fn products(&self, ids: impl Iterator<Item = ProductId>) -> Result<HashMap<ProductId, Product>> {
         Ok(pricing::read_products(&*self.table, ids, false, &[]).await?.products)
     }
 
@@ -592,7 +596,7 @@ impl Orders {
     /// back), one per product, each conditioned on the product's revision in `products`, and the
     /// movements; a product or variant not in `products` is passed over (gone: nothing to give
     /// back to).
-    fn stock_writes(
+    pub(crate) fn stock_writes(
         products: &HashMap<ProductId, Product>,
         lines: &[OrderLine],
         sign: i64,
@@ -683,6 +687,7 @@ impl Orders {
             account: None,
             tracking_number: None,
             payment: None,
+            returns: Vec::new(),
             history: vec![StatusChange {
                 status: OrderStatus::PendingPayment,
                 at: now,

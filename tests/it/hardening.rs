@@ -491,6 +491,7 @@ fn partitions() -> BTreeMap<&'static str, String> {
         ("status", stem(&keys::status_partition(OrderStatus::Paid), OrderStatus::Paid.as_str())),
         ("event", stem(&keys::event(&event).pk, &event.to_string())),
         ("audit", keys::AUDIT_PARTITION.to_owned()),
+        ("returns", stem(&keys::returns_partition(shop::domain::ReturnStatus::Requested), "requested")),
         ("audit by", stem(&keys::audit_by_partition(&user), "user-1")),
         ("webhook", stem(&keys::webhook_event("stripe", "evt_1").pk, "stripe#evt_1")),
         ("suppressed", stem(&keys::suppressed("a@example.com").pk, "a@example.com")),
@@ -547,6 +548,7 @@ fn expected_access() -> BTreeMap<&'static str, (Vec<&'static str>, Vec<&'static 
                     "promotion",
                     "guest",
                     "audit",
+                    "returns",
                 ],
                 vec!["user"],
             ),
@@ -570,7 +572,8 @@ fn expected_access() -> BTreeMap<&'static str, (Vec<&'static str>, Vec<&'static 
         ("SalesFunction", (vec!["processed by sales", "product"], vec![])),
         // Cancelled orders only: the refund is reserved and settled on the order.
         // The cancelled order, and a credit note's number once it is refunded in full.
-        ("RefundsFunction", (vec!["order", "sequence"], vec![])),
+        // And a received return's refund: the return moves to its refunded queue, with its event.
+        ("RefundsFunction", (vec!["order", "sequence", "returns", "event"], vec![])),
         // The message, the suppression list, and the day's SMS per account and per number.
         ("DeliveriesFunction", (vec!["user", "suppressed", "sms to"], vec![])),
         ("SearchFunction", (vec![], vec![])),

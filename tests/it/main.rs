@@ -17,6 +17,7 @@ mod media;
 mod notifications;
 mod payments;
 mod paypal;
+mod returns;
 mod search;
 mod staff;
 mod stripe;

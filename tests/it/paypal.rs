@@ -61,6 +61,7 @@ fn order(amount: i64, currency: &str) -> Order {
         shipping_address: shop_tests::shipping_address(),
         tracking_number: None,
         payment: None,
+        returns: Vec::new(),
         history: Vec::new(),
         created_at: Timestamp::now(),
         updated_at: Timestamp::now(),

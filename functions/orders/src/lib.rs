@@ -15,6 +15,7 @@ use shop::invoices::{Document, Kind, Seller};
 use shop::openapi::Shared;
 use shop::orders::{CancelReason, CheckoutRequest, Order, OrderScope, Orders, ShipTo, Transition, Wanted};
 use shop::promotions::PromoCode;
+use shop::returns::{ReturnPolicy, Returns};
 use shop::{Error, Result};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -26,12 +27,15 @@ pub struct OrdersState {
     pub revocations: Revocations,
     /// Who the invoices name as the seller (`SHOP_SELLER_*`).
     pub seller: std::sync::Arc<Seller>,
+    /// Goods coming back, under the shop's return policy.
+    pub returns: Returns,
 }
 
 impl OrdersState {
     pub fn new(table: std::sync::Arc<dyn shop::table::Table>) -> Self {
         Self {
             orders: Orders::new(table.clone()),
+            returns: Returns::new(table.clone(), ReturnPolicy::default()),
             revocations: Revocations::new(table),
             seller: std::sync::Arc::new(Seller::from_lookup(|name| std::env::var(name).ok())),
         }
@@ -41,18 +45,41 @@ impl OrdersState {
     pub fn with_limits(self, limits: shop::orders::Limits) -> Self {
         Self { orders: self.orders.with_limits(limits), ..self }
     }
+
+    /// What returns the shop takes ([`ReturnPolicy`]).
+    pub fn with_return_policy(self, policy: ReturnPolicy) -> Self {
+        Self { returns: Returns::new(self.revocations.table(), policy), ..self }
+    }
 }
 
 #[derive(OpenApi)]
-#[openapi(tags((name = "orders", description = "Checkout and orders")), modifiers(&Shared))]
+#[openapi(tags((name = "orders", description = "Checkout and orders"),
+                (name = "returns", description = "Goods coming back from delivered orders")), modifiers(&Shared))]
 struct Doc;
 
 shop::service!(
     OrdersState,
     Doc,
-    [place_order, list_orders, get_order, cancel_order, set_status, invoice, credit_note, export_orders],
-    guest [place_order, get_order, cancel_order, invoice, credit_note]
+    [
+        place_order,
+        list_orders,
+        get_order,
+        cancel_order,
+        set_status,
+        invoice,
+        credit_note,
+        export_orders,
+        request_return,
+        approve_return,
+        refuse_return,
+        receive_return,
+        list_returns
+    ],
+    guest [place_order, get_order, cancel_order, invoice, credit_note, request_return]
 );
+
+mod returns;
+pub use returns::*;
 
 /// The order's `kind` document, as PDF when the request accepts `application/pdf`, else HTML.
 async fn document(

@@ -89,6 +89,11 @@ ulid_id!(
 );
 
 ulid_id!(
+    /// A return's id.
+    ReturnId, "a return id"
+);
+
+ulid_id!(
     /// An address's id in a shopper's address book.
     AddressId, "an address id"
 );

@@ -35,6 +35,7 @@ mod order;
 mod password;
 mod payment;
 mod product;
+mod returns;
 mod role;
 mod schema;
 mod tax;
@@ -42,7 +43,7 @@ mod text;
 
 pub use basket::{Basket, BasketLine};
 pub use contact::{Address, Country, Email, Phone, PostalCode, Region};
-pub use ids::{AddressId, ImageId, OrderId, ProductId, UploadId, UserId, VariantId, monotonic_ulid};
+pub use ids::{AddressId, ImageId, OrderId, ProductId, ReturnId, UploadId, UserId, VariantId, monotonic_ulid};
 pub use money::{Currency, Money};
 pub use notification::{Channel, DeliveryStatus};
 pub use order::{CancelReason, OrderLine, OrderStatus, StatusChange};
@@ -52,6 +53,7 @@ pub use product::{
     Image, ImageSize, MAX_IMAGES, MAX_MEDIA, MAX_OPTIONS, MAX_VARIANTS, MAX_WEIGHT_GRAMS, OptionValues, Product,
     ProductOption, Variant, describe,
 };
+pub use returns::{ReceivedLine, Return, ReturnChange, ReturnLine, ReturnReason, ReturnStatus};
 pub use role::Role;
 pub use tax::{Percent, TaxClass, TaxRate, Taxed};
 pub use text::{AltText, CategorySlug, Description, Handle, ImageUrl, Label, Name, Reason, Sku, TrackingNumber};

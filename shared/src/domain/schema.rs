@@ -53,8 +53,8 @@ macro_rules! schema {
 
 use super::{
     AddressId, AltText, CategorySlug, Country, Currency, Description, Email, Handle, ImageId, ImageUrl, Label, Name,
-    OrderId, Percent, Phone, PostalCode, ProductId, Quantity, Reason, Region, Sku, Stock, TrackingNumber, UploadId,
-    UserId, VariantId,
+    OrderId, Percent, Phone, PostalCode, ProductId, Quantity, Reason, Region, ReturnId, Sku, Stock, TrackingNumber,
+    UploadId, UserId, VariantId,
 };
 
 schema! {
@@ -102,6 +102,7 @@ schema! {
     UploadId => string("An upload id (ULID)", 26, 26, r"^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$", "01JD4Z3K8Q6W2M5N7P9R1T3V60");
     VariantId => string("A variant id (ULID)", 26, 26, r"^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$", "01JD4Z3K8Q6W2M5N7P9R1T3V5Y");
     OrderId => string("An order id (ULID)", 26, 26, r"^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$", "01JD4Z3K8Q6W2M5N7P9R1T3V5X");
+    ReturnId => string("A return's id (ULID)", 26, 26, r"^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$", "01JD4Z3K8Q6W2M5N7P9R1T3V5Y");
     UserId => string("A user id (the identity provider's subject)", 1, 128, r"^[A-Za-z0-9-]+$", "22222222-2222-4222-8222-222222222222");
     Quantity => integer("How many of one product", 1, Quantity::MAX, 1);
     Stock => integer("Units in stock", 0, Stock::MAX, 12);

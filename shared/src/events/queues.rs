@@ -26,14 +26,19 @@ pub const NOTIFICATIONS: Queue = Queue {
         EventKind::OrderCancelled,
         EventKind::OrderRefunded,
         EventKind::OrderPaymentFailed,
+        EventKind::ReturnRequested,
+        EventKind::ReturnApproved,
+        EventKind::ReturnRefused,
+        EventKind::ReturnReceived,
+        EventKind::ReturnRefunded,
     ],
 };
 
 /// Units sold per product, for the back office.
 pub const SALES: Queue = Queue { name: "sales", types: &[EventKind::OrderPlaced, EventKind::OrderCancelled] };
 
-/// Refunds of paid orders that were cancelled.
-pub const REFUNDS: Queue = Queue { name: "refunds", types: &[EventKind::OrderCancelled] };
+/// Refunds of paid orders that were cancelled, and of returned goods once received.
+pub const REFUNDS: Queue = Queue { name: "refunds", types: &[EventKind::OrderCancelled, EventKind::ReturnReceived] };
 
 /// Messages to send (`notifications::Deliveries`).
 pub const DELIVERIES: Queue = Queue { name: "deliveries", types: &[EventKind::MessageQueued] };

@@ -25,6 +25,12 @@ pub enum EventKind {
     StockChanged,
     /// A message waits for its sender ([`MessageQueued`]).
     MessageQueued,
+    /// A step of a return ([`OrderEvent::returned`]).
+    ReturnRequested,
+    ReturnApproved,
+    ReturnRefused,
+    ReturnReceived,
+    ReturnRefunded,
 }
 
 impl EventKind {
@@ -42,6 +48,11 @@ impl EventKind {
             Self::ProductDeleted => "ProductDeleted",
             Self::StockChanged => "StockChanged",
             Self::MessageQueued => "MessageQueued",
+            Self::ReturnRequested => "ReturnRequested",
+            Self::ReturnApproved => "ReturnApproved",
+            Self::ReturnRefused => "ReturnRefused",
+            Self::ReturnReceived => "ReturnReceived",
+            Self::ReturnRefunded => "ReturnRefunded",
         }
     }
 }
@@ -69,6 +80,11 @@ pub enum DomainEvent {
     ProductDeleted(ProductEvent),
     StockChanged(StockChanged),
     MessageQueued(MessageQueued),
+    ReturnRequested(OrderEvent),
+    ReturnApproved(OrderEvent),
+    ReturnRefused(OrderEvent),
+    ReturnReceived(OrderEvent),
+    ReturnRefunded(OrderEvent),
 }
 
 impl DomainEvent {
@@ -81,6 +97,18 @@ impl DomainEvent {
             OrderStatus::Delivered => Self::OrderDelivered(order),
             OrderStatus::Cancelled => Self::OrderCancelled(order),
             OrderStatus::Refunded => Self::OrderRefunded(order),
+        }
+    }
+
+    /// The event of a return's step: `order` carries the return as the step left it.
+    pub fn of_return(order: OrderEvent) -> Self {
+        use crate::domain::ReturnStatus;
+        match order.returned.as_ref().map(|r| r.status) {
+            Some(ReturnStatus::Approved) => Self::ReturnApproved(order),
+            Some(ReturnStatus::Refused) => Self::ReturnRefused(order),
+            Some(ReturnStatus::Received) => Self::ReturnReceived(order),
+            Some(ReturnStatus::Refunded) => Self::ReturnRefunded(order),
+            Some(ReturnStatus::Requested) | None => Self::ReturnRequested(order),
         }
     }
 
@@ -98,6 +126,11 @@ impl DomainEvent {
             Self::ProductDeleted(_) => EventKind::ProductDeleted,
             Self::StockChanged(_) => EventKind::StockChanged,
             Self::MessageQueued(_) => EventKind::MessageQueued,
+            Self::ReturnRequested(_) => EventKind::ReturnRequested,
+            Self::ReturnApproved(_) => EventKind::ReturnApproved,
+            Self::ReturnRefused(_) => EventKind::ReturnRefused,
+            Self::ReturnReceived(_) => EventKind::ReturnReceived,
+            Self::ReturnRefunded(_) => EventKind::ReturnRefunded,
         }
     }
 
@@ -110,7 +143,12 @@ impl DomainEvent {
             | Self::OrderDelivered(order)
             | Self::OrderCancelled(order)
             | Self::OrderRefunded(order)
-            | Self::OrderPaymentFailed(order) => Some(order),
+            | Self::OrderPaymentFailed(order)
+            | Self::ReturnRequested(order)
+            | Self::ReturnApproved(order)
+            | Self::ReturnRefused(order)
+            | Self::ReturnReceived(order)
+            | Self::ReturnRefunded(order) => Some(order),
             _ => None,
         }
     }
@@ -131,6 +169,7 @@ impl DomainEvent {
             tracking_number: None,
             reason: None,
             guest: None,
+            returned: None,
         };
         let product = ProductEvent {
             product_id: ProductId::parse("01JD0000000000000000000001").expect("a product id"),
@@ -158,6 +197,34 @@ impl DomainEvent {
                 message_id: "01JD0000000000000000000003-email".into(),
                 channel: Channel::Email,
             }),
+            EventKind::ReturnRequested
+            | EventKind::ReturnApproved
+            | EventKind::ReturnRefused
+            | EventKind::ReturnReceived
+            | EventKind::ReturnRefunded => {
+                let status = match kind {
+                    EventKind::ReturnApproved => crate::domain::ReturnStatus::Approved,
+                    EventKind::ReturnRefused => crate::domain::ReturnStatus::Refused,
+                    EventKind::ReturnReceived => crate::domain::ReturnStatus::Received,
+                    EventKind::ReturnRefunded => crate::domain::ReturnStatus::Refunded,
+                    _ => crate::domain::ReturnStatus::Requested,
+                };
+                let at = crate::time::Timestamp::now();
+                let returned = crate::domain::Return {
+                    id: crate::domain::ReturnId::parse("01JD0000000000000000000005").expect("a return id"),
+                    status,
+                    lines: Vec::new(),
+                    comment: None,
+                    instructions: None,
+                    refusal: None,
+                    received: Vec::new(),
+                    with_shipping: false,
+                    refunded: None,
+                    history: Vec::new(),
+                    created_at: at,
+                };
+                Self::of_return(OrderEvent { returned: Some(returned), ..order(OrderStatus::Delivered) })
+            }
         }
     }
 
@@ -196,6 +263,9 @@ pub struct OrderEvent {
     /// A guest's order that no account has claimed: who hears of it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guest: Option<GuestContact>,
+    /// For a return's step: the return as the step left it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub returned: Option<crate::domain::Return>,
 }
 
 /// Where a guest's order's messages go (the guest has no profile), and, on the event of its
@@ -267,6 +337,8 @@ pub enum StockCause {
     Checkout { order_id: OrderId },
     /// Given back by a cancelled (or expired) order.
     Cancellation { order_id: OrderId },
+    /// Returned goods put back on the shelf.
+    Return { order_id: OrderId },
     /// An admin's adjustment (restock, write-off, count correction).
     Adjustment { reason: String },
 }

@@ -103,8 +103,49 @@ fn order_words(event: &DomainEvent) -> Option<(String, String, String)> {
             format!("We have refunded {total} for your order."),
             format!("Shop: {total} refunded for order {order}."),
         ),
+        DomainEvent::ReturnRequested(_)
+        | DomainEvent::ReturnApproved(_)
+        | DomainEvent::ReturnRefused(_)
+        | DomainEvent::ReturnReceived(_)
+        | DomainEvent::ReturnRefunded(_) => return_words(event, order_event.returned.as_ref()?),
         _ => return None,
     })
+}
+
+/// What a return's step tells the shopper: (subject, the email's opening, the SMS, which is
+/// never sent: a return's steps go by email only).
+fn return_words(event: &DomainEvent, returned: &crate::domain::Return) -> (String, String, String) {
+    let order = event.order().map(|o| o.order_id.to_string()).unwrap_or_default();
+    let units: u32 = returned.lines.iter().map(|l| l.quantity.get()).sum();
+    let (subject, intro) = match event {
+        DomainEvent::ReturnApproved(_) => (
+            format!("Your return for order {order} is approved"),
+            format!(
+                "Your return is approved. How to send the goods: {}",
+                returned.instructions.as_ref().map_or("", |i| i.as_str())
+            ),
+        ),
+        DomainEvent::ReturnRefused(_) => (
+            format!("Your return for order {order} was refused"),
+            format!("We cannot accept your return: {}", returned.refusal.as_ref().map_or("", |r| r.as_str())),
+        ),
+        DomainEvent::ReturnReceived(_) => (
+            format!("Your returned goods for order {order} arrived"),
+            "We have your returned goods. Their refund follows.".into(),
+        ),
+        DomainEvent::ReturnRefunded(_) => (
+            format!("Your return for order {order} is refunded"),
+            match &returned.refunded {
+                Some(amount) => format!("We have refunded {amount} for your returned goods."),
+                None => "We have refunded your returned goods.".into(),
+            },
+        ),
+        _ => (
+            format!("We received your return request for order {order}"),
+            format!("We have your request to return {units} item(s) and will answer it soon."),
+        ),
+    };
+    (subject, intro, String::new())
 }
 
 /// The messages an order event makes for `user`, one per channel they can be reached on;
@@ -158,6 +199,11 @@ fn guest_link(storefront: &str, order: &OrderId, token: &str) -> String {
 fn texted(event: &DomainEvent) -> bool {
     match event {
         DomainEvent::OrderPlaced(_) => false,
+        DomainEvent::ReturnRequested(_)
+        | DomainEvent::ReturnApproved(_)
+        | DomainEvent::ReturnRefused(_)
+        | DomainEvent::ReturnReceived(_)
+        | DomainEvent::ReturnRefunded(_) => false,
         DomainEvent::OrderCancelled(order) => order.from != Some(OrderStatus::PendingPayment),
         _ => true,
     }
@@ -270,6 +316,7 @@ mod tests {
             tracking_number: Some("1Z999AA10123456784".into()),
             reason: None,
             guest: None,
+            returned: None,
         }))
     }
 

@@ -51,6 +51,7 @@ pub fn order(amount: i64) -> Order {
         .expect("a valid address"),
         tracking_number: None,
         payment: None,
+        returns: Vec::new(),
         history: Vec::new(),
         created_at: now,
         updated_at: now,

@@ -23,5 +23,5 @@ pub use deferred::Deferred;
 pub use provider::{
     PaymentProvider, ProviderError, ProviderPayment, RefundRequest, WebhookError, WebhookEvent, WebhookKind,
 };
-pub use refunds::CancelledRefunds;
+pub use refunds::Refunder;
 pub use service::{Applied, Checkout, PaymentError, Payments, Refunding, WEBHOOK_EVENT_SECONDS};

@@ -3,28 +3,25 @@
 use async_trait::async_trait;
 
 use super::service::{PaymentError, Payments, Refunding};
-use crate::domain::OrderStatus;
-use crate::events::{Consumer, DomainEvent, Event, Queue, REFUNDS};
+use crate::domain::{OrderStatus, RefundedLine, ReturnStatus};
+use crate::events::{Consumer, DomainEvent, Event, OrderEvent, Queue, REFUNDS};
+use crate::returns::{ReturnPolicy, Returns, refund_key};
 
-/// The `refunds` queue's consumer: a paid order that was cancelled gets its money back.
-pub struct CancelledRefunds {
+/// The `refunds` queue's consumer: money back for a paid order that was cancelled, and for
+/// returned goods once received.
+pub struct Refunder {
     payments: Payments,
+    returns: Returns,
 }
 
-impl CancelledRefunds {
+impl Refunder {
     pub fn new(payments: Payments) -> Self {
-        Self { payments }
-    }
-}
-
-#[async_trait]
-impl Consumer for CancelledRefunds {
-    fn queue(&self) -> &'static Queue {
-        &REFUNDS
+        // Recording a refund takes no policy: what it pays back was settled at receipt.
+        let returns = Returns::new(payments.table(), ReturnPolicy::default());
+        Self { payments, returns }
     }
 
-    async fn handle(&self, event: &Event) -> anyhow::Result<()> {
-        let DomainEvent::OrderCancelled(cancelled) = &event.event else { return Ok(()) };
+    async fn cancelled(&self, cancelled: &OrderEvent) -> anyhow::Result<()> {
         let id = cancelled.order_id;
         let Some(order) = self.payments.orders().get(&id).await? else { return Ok(()) };
         if order.status != OrderStatus::Cancelled {
@@ -41,6 +38,42 @@ impl Consumer for CancelledRefunds {
             Err(PaymentError::NothingPaid | PaymentError::OverRefund { available: 0 }) => Ok(()),
             // A refused refund leaves money with the shop: retried, then dead-lettered (alarmed).
             Err(e) => Err(anyhow::anyhow!("refunding cancelled order {id}: {e}")),
+        }
+    }
+
+    async fn received(&self, told: &OrderEvent) -> anyhow::Result<()> {
+        let (order_id, Some(told)) = (told.order_id, &told.returned) else { return Ok(()) };
+        let Some(order) = self.payments.orders().get(&order_id).await? else { return Ok(()) };
+        let Some(returned) = order.returns.iter().find(|r| r.id == told.id) else { return Ok(()) };
+        if returned.status != ReturnStatus::Received {
+            return Ok(());
+        }
+        let lines =
+            returned.received.iter().map(|l| RefundedLine { variant_id: l.variant_id, quantity: l.quantity }).collect();
+        let what = Refunding::Returned { lines, shipping: returned.with_shipping };
+        // One key per return: a redelivery resumes the same refund.
+        let refund = self
+            .payments
+            .refund(&order_id, &what, "returned goods", &refund_key(&returned.id))
+            .await
+            .map_err(|e| anyhow::anyhow!("refunding return {} of order {order_id}: {e}", returned.id))?;
+        self.returns.refunded(&order_id, &returned.id, refund.amount).await?;
+        tracing::info!(order = %order_id, r#return = %returned.id, amount = %refund.amount, "return refunded");
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Consumer for Refunder {
+    fn queue(&self) -> &'static Queue {
+        &REFUNDS
+    }
+
+    async fn handle(&self, event: &Event) -> anyhow::Result<()> {
+        match &event.event {
+            DomainEvent::OrderCancelled(cancelled) => self.cancelled(cancelled).await,
+            DomainEvent::ReturnReceived(told) => self.received(told).await,
+            _ => Ok(()),
         }
     }
 }

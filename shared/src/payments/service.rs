@@ -124,6 +124,10 @@ impl Payments {
         &self.orders
     }
 
+    pub fn table(&self) -> Arc<dyn Table> {
+        self.table.clone()
+    }
+
     /// The adapter of `provider`, if configured.
     pub fn provider(&self, provider: Provider) -> Result<&dyn PaymentProvider> {
         self.providers
@@ -452,6 +456,11 @@ impl Payments {
                 Refunding::Rest => (available, Vec::new()),
                 Refunding::Amount(amount) => (*amount, Vec::new()),
                 Refunding::Lines(lines) => (worth(&order, payment, lines)?, lines.clone()),
+                Refunding::Returned { lines, shipping } => {
+                    let carriage =
+                        order.shipping.as_ref().filter(|_| *shipping).map_or(0, |s| s.net.amount + s.tax.amount);
+                    (worth(&order, payment, lines)? + carriage, lines.clone())
+                }
             };
             if amount <= 0 || amount > available {
                 return Err(PaymentError::OverRefund { available });
@@ -553,6 +562,8 @@ pub enum Refunding {
     Amount(i64),
     /// Units of the order's lines: what was paid for them, their discount and tax included.
     Lines(Vec<RefundedLine>),
+    /// Returned units, as [`Refunding::Lines`], and the shipping paid when `shipping` says so.
+    Returned { lines: Vec<RefundedLine>, shipping: bool },
 }
 
 /// What giving back `lines` of `order` is worth: each line's units shared out of what was paid

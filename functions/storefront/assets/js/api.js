@@ -26,17 +26,34 @@ export function session() {
   }
 }
 
-/** The signed-in person as the ID token names them: `{id, email, admin}`, or null. */
+/** The back office's roles, as the API and the ID token's groups name them. */
+export const ROLES = ['admin', 'catalogue', 'fulfilment', 'support'];
+
+/** The signed-in person as the ID token names them: `{id, email, roles, admin}` (`roles`: the
+ *  staff roles among their groups, none for a customer), or null. */
 export function me() {
   const current = session();
   if (!current) return null;
   const claims = JSON.parse(atob(current.id_token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
-  const groups = claims['cognito:groups'] ?? [];
-  return {
-    id: claims.sub,
-    email: claims.email,
-    admin: (Array.isArray(groups) ? groups : String(groups).split(',')).includes('admin'),
-  };
+  const roles = rolesOf(claims['cognito:groups']);
+  return {id: claims.sub, email: claims.email, roles, admin: roles.includes('admin')};
+}
+
+/** The staff roles among a token's groups: a JSON array, or the string `"a,b"` (or `"[a b]"`)
+ *  some gateways hand over. */
+export function rolesOf(groups) {
+  const names = Array.isArray(groups)
+    ? groups
+    : String(groups ?? '')
+        .replace(/^\[|\]$/g, '')
+        .split(/[,\s]+/);
+  return ROLES.filter((role) => names.includes(role));
+}
+
+/** Whether the signed-in person holds `role`: an admin holds every one. */
+export function holds(role) {
+  const roles = me()?.roles ?? [];
+  return roles.includes('admin') || roles.includes(role);
 }
 
 function keep(tokens, previous) {
@@ -178,16 +195,19 @@ export const del = (path, headers) => call('DELETE', path, {headers});
  *  it is a page of the same list. `next` is the following page's path, or null. */
 export async function listPage(params, first, {fresh = false} = {}) {
   const page = params.get('page');
-  const answer = await call('GET', page?.startsWith(`${first.split('?')[0]}?`) ? page : first, {fresh});
-  return {items: answer.body, next: nextPage(answer.headers)};
+  const path = page?.startsWith(`${first.split('?')[0]}?`) ? page : first;
+  const answer = await call('GET', path, {fresh});
+  return {items: answer.body, next: nextPage(answer.headers, path)};
 }
 
-/** The `next` page of a list, from its `Link` header (the cursor is opaque). */
-function nextPage(headers) {
+/** The `next` page of a list read at `path`, from its `Link` header: its path and query, or
+ *  null on the last page. The link may be only a query (`<?cursor=…>`), which stands for the
+ *  list's own path; the cursor is opaque. */
+export function nextPage(headers, path) {
   const link = headers.get('link') ?? '';
   const match = link.match(/<([^>]+)>;\s*rel="next"/);
   if (!match) return null;
-  const url = new URL(match[1], location.origin);
+  const url = new URL(match[1], new URL(path, location.origin));
   return url.pathname + url.search;
 }
 

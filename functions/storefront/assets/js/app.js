@@ -12,6 +12,7 @@ import * as cart from './views/cart.js';
 import * as orders from './views/orders.js';
 import * as admin from './views/admin.js';
 import * as pricing from './views/pricing.js';
+import * as staff from './views/staff.js';
 
 const routes = [
   [/^$/, shop.home],
@@ -39,6 +40,8 @@ const routes = [
   [/^admin\/catalogue$/, admin.catalogue],
   [/^admin\/shipping$/, pricing.shipping],
   [/^admin\/promotions$/, pricing.promotions],
+  [/^admin\/staff$/, staff.members],
+  [/^admin\/audit$/, staff.audit],
 ];
 
 /** The view of the order an email's link reaches (`#/guest/orders/<id>/<token>`), read and acted
@@ -103,8 +106,9 @@ function notFound() {
 let headerDrawings = 0;
 
 /** The account links: who is signed in, their cart (a guest's too), and the back office for
- *  admins. Only the latest call draws them: one begun before a log-out, still waiting for the
- *  cart, must not put back the links of the session that ended. */
+ *  staff (leading to the first of its pages their roles let them use). Only the latest call
+ *  draws them: one begun before a log-out, still waiting for the cart, must not put back the
+ *  links of the session that ended. */
 async function header() {
   const drawing = ++headerDrawings;
   const person = me();
@@ -124,7 +128,8 @@ async function header() {
   if (person) {
     items.push(h('li', {}, h('a', {href: '#/orders'}, 'Orders')));
     items.push(h('li', {}, h('a', {href: '#/account'}, 'Account')));
-    if (person.admin) items.push(h('li', {}, h('a', {href: '#/admin'}, 'Back office')));
+    const office = admin.backOffice();
+    if (office) items.push(h('li', {}, h('a', {href: office}, 'Back office')));
     // The session ends at once; telling the API (which revokes the refresh token) follows.
     const logOutNow = act(async () => {
       const ended = logOut();

@@ -1,7 +1,8 @@
-// The back office (the `admin` group): products, their variants and stock, the catalogue as CSV
-// (exported, and imported with its progress and refused lines), orders by status (and a period's
-// exported for accounting) and each order's page. Shipping, tax and promotions are pricing.js's;
-// the tabs lead there too.
+// The back office (its staff roles: `admin` holds them all): products, their variants and stock,
+// the catalogue as CSV (exported, and imported with its progress and refused lines), orders by
+// status (and a period's exported for accounting) and each order's page. Shipping, tax and
+// promotions are pricing.js's, the staff and the audit log staff.js's; the tabs lead there too,
+// each shown to those whose roles let them use it.
 
 import {
   h,
@@ -21,35 +22,64 @@ import {
   productImage,
   save,
 } from '../dom.js';
-import {ApiError, call, get, post, put, me, listPage} from '../api.js';
+import {ApiError, call, get, post, put, me, holds, listPage} from '../api.js';
 import {go, redraw} from '../nav.js';
 import {orderTable, statusLine, summary} from './orders.js';
 
-export function admins() {
-  if (!me()?.admin) throw new ApiError(403, {detail: 'The back office is for the shop’s administrators.'});
+/** The back office's pages: each one's tab, and the roles that may use it (an admin holds every
+ *  role, so uses them all). */
+const PAGES = [
+  {name: 'products', href: '#/admin', label: 'Products', roles: ['catalogue']},
+  {name: 'orders', href: '#/admin/orders', label: 'Orders', roles: ['fulfilment', 'support']},
+  {name: 'catalogue', href: '#/admin/catalogue', label: 'Import / export', roles: ['catalogue']},
+  {name: 'shipping', href: '#/admin/shipping', label: 'Shipping & tax', roles: ['admin']},
+  {name: 'promotions', href: '#/admin/promotions', label: 'Promotions', roles: ['admin']},
+  {name: 'staff', href: '#/admin/staff', label: 'Staff', roles: ['admin']},
+  {name: 'audit', href: '#/admin/audit', label: 'Audit log', roles: ['admin']},
+];
+
+/** The back office's pages the signed-in person's roles let them use. */
+function usable() {
+  return PAGES.filter((page) => page.roles.some(holds));
 }
 
-/** The back office's pages, `current` marked as the one shown. */
+/** Where the header's "Back office" leads the signed-in person: the first page their roles let
+ *  them use; null for a customer. */
+export function backOffice() {
+  return usable()[0]?.href ?? null;
+}
+
+/** Lets a view go on for someone holding one of `roles` (an admin holds them all); anyone else
+ *  is refused, as the API would refuse them. */
+export function staffOnly(...roles) {
+  if (roles.some(holds)) return;
+  const detail = me()?.roles.length
+    ? 'This part of the back office is not among your roles.'
+    : 'The back office is for the shop’s administrators.';
+  throw new ApiError(403, {detail});
+}
+
+export function admins() {
+  staffOnly('admin');
+}
+
+/** The back office's pages the signed-in person may use, `current` marked as the one shown. */
 export function tabs(current) {
-  const tab = (name, href, label) =>
-    h('li', {}, h('a', {href, 'aria-current': current === name ? 'page' : null}, label));
   return h(
     'nav',
     {'aria-label': 'Back office'},
     h(
       'ul',
       {},
-      tab('products', '#/admin', 'Products'),
-      tab('orders', '#/admin/orders', 'Orders'),
-      tab('catalogue', '#/admin/catalogue', 'Import / export'),
-      tab('shipping', '#/admin/shipping', 'Shipping & tax'),
-      tab('promotions', '#/admin/promotions', 'Promotions'),
+      usable().map(({name, href, label}) =>
+        h('li', {}, h('a', {href, 'aria-current': current === name ? 'page' : null}, label)),
+      ),
     ),
   );
 }
 
 export async function products(params) {
-  admins();
+  staffOnly('catalogue');
   const {items, next} = await listPage(params, '/api/products?limit=50', {fresh: true});
   return [
     h('h1', {}, 'Products'),
@@ -195,7 +225,7 @@ function optionRows(form) {
 }
 
 export function newProduct() {
-  admins();
+  staffOnly('catalogue');
   const sole = h('fieldset', {}, h('legend', {}, 'Price and stock'), soleFields(null, null, true));
   const variantRows = h('tbody', {});
   const variantNote = h('p', {id: 'variants-hint'}, 'One for each combination: untick those you do not sell.');
@@ -459,7 +489,7 @@ function variantBody(product, values, variant) {
 }
 
 export async function editProduct(id) {
-  admins();
+  staffOnly('catalogue');
   const path = `/api/products/${encodeURIComponent(id)}`;
   const answer = await call('GET', `${path}/record`, {fresh: true});
   let product = answer.body;
@@ -845,7 +875,7 @@ const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 /** The catalogue as CSV: the whole of it downloaded, and a file imported, its progress and
  *  outcome (the lines it refused, and why) shown as the API tells them. */
 export function catalogue() {
-  admins();
+  staffOnly('catalogue');
   const exporter = h('button', {type: 'button', onclick: act(exportCsv)}, 'Export CSV');
   const status = h('div', {id: 'import-status', 'aria-live': 'polite'});
   const form = onSubmit(
@@ -962,7 +992,9 @@ function orderActions(order) {
     );
   const id = encodeURIComponent(order.id);
   const parts = [];
-  if (order.status === 'PAID') {
+  // Fulfilment ships and delivers; support refunds (up to the shop's limit, which the API keeps).
+  const ships = holds('fulfilment');
+  if (ships && order.status === 'PAID') {
     parts.push(
       inline(
         'Ship',
@@ -971,10 +1003,10 @@ function orderActions(order) {
       ),
     );
   }
-  if (order.status === 'SHIPPED') {
+  if (ships && order.status === 'SHIPPED') {
     parts.push(inline('Mark delivered', [], () => put(`/api/orders/${id}/status`, {status: 'DELIVERED'})));
   }
-  if (['PAID', 'SHIPPED', 'DELIVERED'].includes(order.status)) {
+  if (holds('support') && ['PAID', 'SHIPPED', 'DELIVERED'].includes(order.status)) {
     parts.push(
       inline(
         'Refund',
@@ -994,7 +1026,7 @@ function orderActions(order) {
 }
 
 export async function orders(params) {
-  admins();
+  staffOnly('fulfilment', 'support');
   const chosen = STATUSES.includes(params.get('status')) ? params.get('status') : 'PAID';
   const found = await get(`/api/orders?status=${chosen}&limit=50`);
   return [
@@ -1011,14 +1043,16 @@ export async function orders(params) {
       ),
     ),
     found.length === 0 ? h('p', {}, 'None.') : orderTable(found, orderActions, 'admin/orders'),
-    h('h2', {}, 'Export for accounting'),
-    h(
-      'p',
-      {},
-      'The orders placed from one day to another (UTC, both included) as a CSV file, one row per order with ' +
-        'its totals, what was paid and refunded, and its invoice and credit note.',
-    ),
-    exportForm(),
+    holds('admin') && [
+      h('h2', {}, 'Export for accounting'),
+      h(
+        'p',
+        {},
+        'The orders placed from one day to another (UTC, both included) as a CSV file, one row per order with ' +
+          'its totals, what was paid and refunded, and its invoice and credit note.',
+      ),
+      exportForm(),
+    ],
   ];
 }
 
@@ -1052,7 +1086,7 @@ function exportForm() {
 /** One order: who placed it and when, what can be done to it now, and what the shopper's page
  *  shows of it (its lines, totals, invoice and credit note, shipping and history). */
 export async function order(id) {
-  admins();
+  staffOnly('fulfilment', 'support');
   const found = await get(`/api/orders/${encodeURIComponent(id)}`);
   return [
     h('h1', {}, `Order ${found.id}`),
