@@ -79,6 +79,9 @@ pub struct Config {
     /// What unpaid orders may hold (`ORDER_MAX_UNPAID`, `ORDER_MAX_UNPAID_UNITS`,
     /// `ORDER_MAX_UNITS_PER_PRODUCT`).
     pub limits: shop::orders::Limits,
+    /// Whether partners' webhook endpoints may be `http://` loopback addresses (for trying
+    /// them, and the tests); `SHOP_WEBHOOKS_ALLOW_LOOPBACK=false` refuses them as AWS does.
+    pub webhooks_allow_loopback: bool,
     /// What returns the shop takes (`RETURN_WINDOW_DAYS`, `RETURNS_REFUND_SHIPPING`).
     pub return_policy: shop::returns::ReturnPolicy,
     /// What the storefront's pages are told: the simulated provider's card form, or Stripe.js
@@ -175,6 +178,7 @@ impl Default for Config {
             windows: expiry::Windows::default(),
             limits: shop::orders::Limits::default(),
             return_policy: shop::returns::ReturnPolicy::default(),
+            webhooks_allow_loopback: true,
             sms_countries: Default::default(),
             expiry_every: std::time::Duration::from_secs(60),
             delivery: Delivery::default(),
@@ -225,6 +229,7 @@ impl Config {
         c.windows = expiry::Windows::from_env()?;
         c.limits = shop::orders::Limits::from_lookup(var)?;
         c.return_policy = shop::returns::ReturnPolicy::from_lookup(var)?;
+        c.webhooks_allow_loopback = var("SHOP_WEBHOOKS_ALLOW_LOOPBACK").as_deref() != Some("false");
         c.sms_countries = shop::notifications::sms::SmsCountries::from_lookup(var)?;
         c.aws = AwsSettings::from_env(&var);
         c.payments = match var("SHOP_PAYMENTS").as_deref() {

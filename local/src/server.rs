@@ -47,11 +47,15 @@ pub async fn spawn(config: Config) -> anyhow::Result<Running> {
     // Each with the table as its function's role reaches it in AWS (`iam`).
     let job = expiry::Expiry::new(iam::scoped(&stack.table, "expiry")?, stack.payments.clone(), config.windows);
     let (every, sweep) = (config.expiry_every, stack.sweep);
+    let poster: Arc<dyn shop::partners::Poster> =
+        Arc::new(shop_webhooks::WebhookSender::new(config.webhooks_allow_loopback)?);
+    let partners = shop::partners::PartnerDeliveries::new(iam::scoped(&stack.table, "webhooks")?, poster.clone());
     let ports = Ports {
         table: stack.table.clone(),
         payments: stack.payments.clone(),
         senders: Some(stack.senders),
         search: Some(stack.search),
+        poster: Some(poster),
         storefront: Some(format!("{url}/")),
     };
     let consumers = shop::consumers::CONSUMERS
@@ -65,6 +69,9 @@ pub async fn spawn(config: Config) -> anyhow::Result<Running> {
             ticks.tick().await;
             if let Err(e) = job.run().await {
                 tracing::error!(error = %e, "the expiry job failed; it runs again at the next tick");
+            }
+            if let Err(e) = partners.retry_due(shop::time::Timestamp::now(), 200).await {
+                tracing::error!(error = %e, "retrying partners' deliveries failed; it runs again at the next tick");
             }
             if let Some(table) = &sweep
                 && let Err(e) = table.purge_expired().await

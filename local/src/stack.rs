@@ -280,7 +280,10 @@ pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
     let sms = &config.sms_countries;
     let api = Router::new()
         .merge(auth::router(auth::AuthState::new(reach("auth")?, identity.clone(), sms.clone())))
-        .merge(users::router(users::UsersState::new(reach("users")?, identity.clone(), sms.clone())))
+        .merge(users::router(users::UsersState {
+            webhooks_allow_loopback: config.webhooks_allow_loopback,
+            ..users::UsersState::new(reach("users")?, identity.clone(), sms.clone())
+        }))
         .merge(products::router(products::ProductsState::new(
             reach("products")?,
             objects.clone(),

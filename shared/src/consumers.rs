@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use crate::events::{Consumer, DELIVERIES, NOTIFICATIONS, Queue, REFUNDS, SALES, SEARCH};
+use crate::events::{Consumer, DELIVERIES, NOTIFICATIONS, Queue, REFUNDS, SALES, SEARCH, WEBHOOKS};
 use crate::notifications::{Deliveries, OrderNotifications, Senders};
 use crate::payments::{PaymentProvider, Payments, Refunder};
 use crate::sales::Sales;
@@ -20,6 +20,8 @@ pub struct Ports {
     pub payments: Vec<Arc<dyn PaymentProvider>>,
     pub senders: Option<Senders>,
     pub search: Option<Arc<dyn SearchIndex>>,
+    /// Where partners' webhooks go out.
+    pub poster: Option<Arc<dyn crate::partners::Poster>>,
     /// The storefront's address, for the links in messages (`https://shop.example.com/`).
     pub storefront: Option<String>,
 }
@@ -27,7 +29,7 @@ pub struct Ports {
 impl Ports {
     /// The table alone.
     pub fn table(table: Arc<dyn Table>) -> Self {
-        Self { table, payments: Vec::new(), senders: None, search: None, storefront: None }
+        Self { table, payments: Vec::new(), senders: None, search: None, poster: None, storefront: None }
     }
 }
 
@@ -62,14 +64,20 @@ fn indexer(ports: &Ports) -> anyhow::Result<Arc<dyn Consumer>> {
     Ok(Arc::new(Indexer::new(ports.table.clone(), index)))
 }
 
+fn webhooks(ports: &Ports) -> anyhow::Result<Arc<dyn Consumer>> {
+    let poster = ports.poster.clone().ok_or_else(|| anyhow::anyhow!("partners' webhooks need a sender"))?;
+    Ok(Arc::new(crate::partners::PartnerDeliveries::new(ports.table.clone(), poster)))
+}
+
 /// Every consumer, one per queue.
-pub const CONSUMERS: [Registration; 5] = [
+pub const CONSUMERS: [Registration; 6] = [
     Registration { queue: &NOTIFICATIONS, function: "notifications", build: notifications },
     Registration { queue: &SALES, function: "sales", build: sales },
     Registration { queue: &REFUNDS, function: "refunds", build: refunds },
     Registration { queue: &DELIVERIES, function: "deliveries", build: deliveries },
     // The `search` function answers searches; this one writes the index.
     Registration { queue: &SEARCH, function: "indexer", build: indexer },
+    Registration { queue: &WEBHOOKS, function: "webhooks", build: webhooks },
 ];
 
 /// Every consumer (the local stack runs them in-process).

@@ -38,6 +38,8 @@
 //! | a guest's order not yet claimed by an account | `GUEST#<email>` | `ORDER#<id>` | |
 //! | a staff role's holder (embedded identity) | `ROLE#<role>` | `USER#<id>` | |
 //! | a return in the back office's queue of its status | `RETURNS#<status>` | `<created>#<order>#<return>` | |
+//! | partner webhook endpoint (its secret inside) | `ENDPOINT#<id>` | `ENDPOINT` | `ENDPOINTS` / `<id>` |
+//! | a delivery to an endpoint (TTL 30 d) | `ENDPOINT#<id>` | `DELIVERY#<id>` | `WEBHOOKS#DUE` / `<due>#<endpoint>#<id>` while pending |
 //! | audit record (TTL: the retention) | `AUDIT` | `<ulid>` | `AUDIT#<actor>` / `<ulid>` |
 
 use crate::domain::{
@@ -79,6 +81,35 @@ pub fn role_holder(role: crate::domain::Role, user: &UserId) -> Key {
 /// The user a [`role_holder`] key names.
 pub fn role_holder_of(key: &Key) -> Option<UserId> {
     UserId::parse(key.sk.strip_prefix("USER#")?).ok()
+}
+
+/// A partner's webhook endpoint.
+pub fn endpoint(id: &str) -> Key {
+    Key::new(format!("ENDPOINT#{id}"), "ENDPOINT")
+}
+
+/// The index partition listing every endpoint.
+pub const ENDPOINTS_PARTITION: &str = "ENDPOINTS";
+
+/// An endpoint in the list of endpoints.
+pub fn endpoints_index(id: &str) -> Key {
+    Key::new(ENDPOINTS_PARTITION, id)
+}
+
+/// The sort-key prefix of an endpoint's deliveries.
+pub const DELIVERY_PREFIX: &str = "DELIVERY#";
+
+/// A delivery to an endpoint.
+pub fn delivery(endpoint: &str, id: &str) -> Key {
+    Key::new(format!("ENDPOINT#{endpoint}"), format!("{DELIVERY_PREFIX}{id}"))
+}
+
+/// The index partition of the deliveries waiting for an attempt.
+pub const DELIVERIES_DUE: &str = "WEBHOOKS#DUE";
+
+/// A pending delivery in the due index, by when it is due.
+pub fn delivery_due(at: &crate::time::Timestamp, endpoint: &str, id: &str) -> Key {
+    Key::new(DELIVERIES_DUE, format!("{}#{endpoint}#{id}", at.sort_key()))
 }
 
 /// The partition of the audit log.

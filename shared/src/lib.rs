@@ -30,6 +30,7 @@ pub mod notifications;
 pub mod objects;
 pub mod openapi;
 pub mod orders;
+pub mod partners;
 pub mod payments;
 pub mod pricing;
 pub mod promotions;

@@ -38,7 +38,7 @@ pub enum Kind {
 const SECONDS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 const LAG_SECONDS: &[f64] = &[0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0];
 const VALUES: &[f64] = &[5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0];
-const QUEUES: &[&str] = &["notifications", "sales", "refunds", "deliveries", "search"];
+const QUEUES: &[&str] = &["notifications", "sales", "refunds", "deliveries", "search", "webhooks"];
 const PROVIDERS: &[&str] = &["stripe", "paypal"];
 
 const fn counter(name: &'static str, help: &'static str, labels: Labels) -> Metric {
@@ -126,8 +126,24 @@ pub const DEAD_LETTERS: Metric = counter(
     &[("queue", QUEUES)],
 );
 
+pub const PARTNER_DELIVERIES: Metric = counter(
+    "shop_partner_deliveries_total",
+    "Attempts to deliver an event to a partner's webhook endpoint, by outcome (delivered, failed).",
+    &[("outcome", &["delivered", "failed"])],
+);
+
+pub const PARTNER_DURATION: Metric = histogram(
+    "shop_partner_delivery_duration_seconds",
+    Unit::Seconds,
+    "Time a partner's endpoint took to answer an attempt (or to fail it).",
+    &[],
+    LAG_SECONDS,
+);
+
 /// Every metric the code records.
 pub const ALL: &[&Metric] = &[
+    &PARTNER_DELIVERIES,
+    &PARTNER_DURATION,
     &HTTP_REQUESTS,
     &HTTP_DURATION,
     &ORDERS_PLACED,
@@ -321,6 +337,13 @@ pub fn consumed(queue: &'static str, lag: Duration, applied: bool) {
     let outcome = if applied { "applied" } else { "failed" };
     counter!(EVENTS_CONSUMED.name, "queue" => queue, "outcome" => outcome).increment(1);
     histogram!(EVENT_LAG.name, "queue" => queue).record(lag.as_secs_f64());
+}
+
+/// An attempt to deliver an event to a partner's endpoint, and how long it took.
+pub fn webhook_attempt(delivered: bool, took: Duration) {
+    let outcome = if delivered { "delivered" } else { "failed" };
+    counter!(PARTNER_DELIVERIES.name, "outcome" => outcome).increment(1);
+    histogram!(PARTNER_DURATION.name).record(took.as_secs_f64());
 }
 
 /// An event of `queue` was moved to its dead letters.

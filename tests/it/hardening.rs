@@ -491,6 +491,9 @@ fn partitions() -> BTreeMap<&'static str, String> {
         ("status", stem(&keys::status_partition(OrderStatus::Paid), OrderStatus::Paid.as_str())),
         ("event", stem(&keys::event(&event).pk, &event.to_string())),
         ("audit", keys::AUDIT_PARTITION.to_owned()),
+        ("endpoint", stem(&keys::endpoint("E1").pk, "E1")),
+        ("endpoints", keys::ENDPOINTS_PARTITION.to_owned()),
+        ("webhooks due", keys::DELIVERIES_DUE.to_owned()),
         ("returns", stem(&keys::returns_partition(shop::domain::ReturnStatus::Requested), "requested")),
         ("audit by", stem(&keys::audit_by_partition(&user), "user-1")),
         ("webhook", stem(&keys::webhook_event("stripe", "evt_1").pk, "stripe#evt_1")),
@@ -514,7 +517,17 @@ fn expected_access() -> BTreeMap<&'static str, (Vec<&'static str>, Vec<&'static 
         // erasure marks, deletes under the user and pseudonymises orders; the user list and a
         // user's orders by GSI1.
         // And the audit log, listed by the back office (by actor on GSI1).
-        ("UsersFunction", (vec!["user", "revoked", "order", "event", "audit"], vec!["users", "user", "audit by"])),
+        // And partners' webhook endpoints with their deliveries' log.
+        (
+            "UsersFunction",
+            (
+                vec!["user", "revoked", "order", "event", "audit", "endpoint"],
+                vec!["users", "user", "audit by", "endpoints"],
+            ),
+        ),
+        // Partners' deliveries: the endpoints, the deliveries' records, the due index, and the
+        // email (with its event) to the admin whose endpoint is disabled.
+        ("WebhooksFunction", (vec!["endpoint", "user", "event"], vec!["endpoints", "webhooks due"])),
         (
             "ProductsFunction",
             // And an import's and an image upload's records (the imports and images functions

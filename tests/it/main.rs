@@ -15,6 +15,7 @@ mod integrity;
 mod journeys;
 mod media;
 mod notifications;
+mod partners;
 mod payments;
 mod paypal;
 mod returns;

@@ -37,6 +37,10 @@ pub struct UsersState {
     pub sms: SmsCountries,
     /// The back office's writes, for `GET /api/audit`.
     pub audit: shop::audit::AuditLog,
+    /// Partners' webhook endpoints.
+    pub partners: shop::partners::PartnerWebhooks,
+    /// Whether an endpoint may be `http://` to a loopback address (the local stack).
+    pub webhooks_allow_loopback: bool,
 }
 
 impl UsersState {
@@ -48,6 +52,8 @@ impl UsersState {
             addresses: AddressBook::new(table.clone()),
             revocations: Revocations::new(table.clone()),
             audit: shop::audit::AuditLog::new(table.clone()),
+            partners: shop::partners::PartnerWebhooks::new(table.clone()),
+            webhooks_allow_loopback: false,
             table,
             sms,
         }
@@ -56,7 +62,8 @@ impl UsersState {
 
 #[derive(OpenApi)]
 #[openapi(tags((name = "users", description = "Profiles and accounts"),
-                (name = "staff", description = "Staff roles and the audit log of the back office")), modifiers(&Shared))]
+                (name = "staff", description = "Staff roles and the audit log of the back office"),
+                (name = "webhooks", description = "Partners' webhook endpoints and their deliveries")), modifiers(&Shared))]
 struct Doc;
 
 shop::service!(
@@ -80,12 +87,21 @@ shop::service!(
         get_roles,
         set_roles,
         list_staff,
-        audit_log
+        audit_log,
+        register_endpoint,
+        list_endpoints,
+        get_endpoint,
+        update_endpoint,
+        delete_endpoint,
+        list_deliveries,
+        redeliver
     ]
 );
 
 mod staff;
+mod webhooks;
 pub use staff::*;
+pub use webhooks::*;
 
 /// An address to save in the caller's book.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -18,7 +18,7 @@ mod schema;
 mod worker;
 
 pub use envelope::{EVENT_SECONDS, Event, Published, record};
-pub use queues::{DELIVERIES, NOTIFICATIONS, QUEUES, Queue, REFUNDS, SALES, SEARCH};
+pub use queues::{DELIVERIES, NOTIFICATIONS, QUEUES, Queue, REFUNDS, SALES, SEARCH, WEBHOOKS};
 pub use schema::{
     DomainEvent, EventKind, GuestContact, MessageQueued, OrderEvent, ProductEvent, StockCause, StockChanged, StockMove,
 };

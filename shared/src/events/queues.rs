@@ -51,7 +51,29 @@ pub const SEARCH: Queue = Queue {
 
 /// Every queue; template.yaml subscribes one SQS queue (with a DLQ) per entry, with these types
 /// as its filter policy (a test holds them equal).
-pub const QUEUES: [&Queue; 5] = [&NOTIFICATIONS, &SALES, &REFUNDS, &DELIVERIES, &SEARCH];
+/// Events partners hear of through their webhook endpoints (`partners::PartnerDeliveries`).
+pub const WEBHOOKS: Queue = Queue {
+    name: "webhooks",
+    types: &[
+        EventKind::OrderPlaced,
+        EventKind::OrderPaid,
+        EventKind::OrderShipped,
+        EventKind::OrderDelivered,
+        EventKind::OrderCancelled,
+        EventKind::OrderRefunded,
+        EventKind::ReturnRequested,
+        EventKind::ReturnApproved,
+        EventKind::ReturnRefused,
+        EventKind::ReturnReceived,
+        EventKind::ReturnRefunded,
+        EventKind::ProductCreated,
+        EventKind::ProductUpdated,
+        EventKind::ProductDeleted,
+        EventKind::StockChanged,
+    ],
+};
+
+pub const QUEUES: [&Queue; 6] = [&NOTIFICATIONS, &SALES, &REFUNDS, &DELIVERIES, &SEARCH, &WEBHOOKS];
 
 #[cfg(test)]
 mod tests {

@@ -9,7 +9,7 @@ use crate::domain::{
 
 /// What happened: the type of a domain event, its `type` on the wire and the SNS message
 /// attribute the queues' filter policies match.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum EventKind {
     OrderPlaced,
     OrderPaid,

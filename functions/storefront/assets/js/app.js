@@ -13,6 +13,8 @@ import * as orders from './views/orders.js';
 import * as admin from './views/admin.js';
 import * as pricing from './views/pricing.js';
 import * as staff from './views/staff.js';
+import * as returns from './views/returns.js';
+import * as webhooks from './views/webhooks.js';
 
 const routes = [
   [/^$/, shop.home],
@@ -37,11 +39,14 @@ const routes = [
   [/^admin\/products\/([^/]+)$/, admin.editProduct],
   [/^admin\/orders$/, admin.orders],
   [/^admin\/orders\/([^/]+)$/, admin.order],
+  [/^admin\/returns$/, returns.queue],
   [/^admin\/catalogue$/, admin.catalogue],
   [/^admin\/shipping$/, pricing.shipping],
   [/^admin\/promotions$/, pricing.promotions],
   [/^admin\/staff$/, staff.members],
   [/^admin\/audit$/, staff.audit],
+  [/^admin\/webhooks$/, webhooks.list],
+  [/^admin\/webhooks\/([^/]+)$/, webhooks.endpoint],
 ];
 
 /** The view of the order an email's link reaches (`#/guest/orders/<id>/<token>`), read and acted

@@ -35,7 +35,7 @@ export function orderRoute(id) {
 }
 
 const CART = /^\/api\/cart(?:[/?]|$)/;
-const ORDER = /^\/api\/orders\/([^/?]+)(?:\/cancel|\/invoice|\/credit-note|\/payment|\/payment\/capture)?$/;
+const ORDER = /^\/api\/orders\/([^/?]+)(?:\/cancel|\/invoice|\/credit-note|\/payment|\/payment\/capture|\/returns)?$/;
 
 /** Where a call to the shop's `method` `path` goes as a guest's: `{path, token, stored}`, the
  *  route's twin and the token to send (`stored`: the visitor's own, not a link's), or null where

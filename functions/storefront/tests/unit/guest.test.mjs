@@ -95,6 +95,7 @@ test("a guest's calls to the cart, the checkout and an order go to the guest rou
     ['GET', '/api/orders/o1/credit-note'],
     ['POST', '/api/orders/o1/payment'],
     ['POST', '/api/orders/o1/payment/capture'],
+    ['POST', '/api/orders/o1/returns'],
   ];
   for (const [method, path] of twinned) {
     const twin = path.replace('/api/', '/api/guest/');

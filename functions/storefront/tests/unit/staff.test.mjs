@@ -90,13 +90,23 @@ test('each role is shown the back office pages it may use, and led to the first 
   for (const [groups, tabs, home] of [
     [
       ['admin'],
-      ['Products', 'Orders', 'Import / export', 'Shipping & tax', 'Promotions', 'Staff', 'Audit log'],
+      [
+        'Products',
+        'Orders',
+        'Returns',
+        'Import / export',
+        'Shipping & tax',
+        'Promotions',
+        'Staff',
+        'Audit log',
+        'Webhooks',
+      ],
       '#/admin',
     ],
     [['catalogue'], ['Products', 'Import / export'], '#/admin'],
-    [['fulfilment'], ['Orders'], '#/admin/orders'],
-    [['support'], ['Orders'], '#/admin/orders'],
-    [['catalogue', 'support'], ['Products', 'Orders', 'Import / export'], '#/admin'],
+    [['fulfilment'], ['Orders', 'Returns'], '#/admin/orders'],
+    [['support'], ['Orders', 'Returns'], '#/admin/orders'],
+    [['catalogue', 'support'], ['Products', 'Orders', 'Returns', 'Import / export'], '#/admin'],
   ]) {
     signInAs(groups);
     show(main, [admin.tabs('orders')]);

@@ -1,8 +1,9 @@
 // The back office (its staff roles: `admin` holds them all): products, their variants and stock,
 // the catalogue as CSV (exported, and imported with its progress and refused lines), orders by
-// status (and a period's exported for accounting) and each order's page. Shipping, tax and
-// promotions are pricing.js's, the staff and the audit log staff.js's; the tabs lead there too,
-// each shown to those whose roles let them use it.
+// status (and a period's exported for accounting) and each order's page, its returns among it.
+// Shipping, tax and promotions are pricing.js's, the staff and the audit log staff.js's, returns
+// returns.js's, partners' webhooks webhooks.js's; the tabs lead there too, each shown to those
+// whose roles let them use it.
 
 import {
   h,
@@ -25,17 +26,20 @@ import {
 import {ApiError, call, get, post, put, me, holds, listPage} from '../api.js';
 import {go, redraw} from '../nav.js';
 import {orderTable, statusLine, summary} from './orders.js';
+import {returnsList} from './returns.js';
 
 /** The back office's pages: each one's tab, and the roles that may use it (an admin holds every
  *  role, so uses them all). */
 const PAGES = [
   {name: 'products', href: '#/admin', label: 'Products', roles: ['catalogue']},
   {name: 'orders', href: '#/admin/orders', label: 'Orders', roles: ['fulfilment', 'support']},
+  {name: 'returns', href: '#/admin/returns', label: 'Returns', roles: ['fulfilment', 'support']},
   {name: 'catalogue', href: '#/admin/catalogue', label: 'Import / export', roles: ['catalogue']},
   {name: 'shipping', href: '#/admin/shipping', label: 'Shipping & tax', roles: ['admin']},
   {name: 'promotions', href: '#/admin/promotions', label: 'Promotions', roles: ['admin']},
   {name: 'staff', href: '#/admin/staff', label: 'Staff', roles: ['admin']},
   {name: 'audit', href: '#/admin/audit', label: 'Audit log', roles: ['admin']},
+  {name: 'webhooks', href: '#/admin/webhooks', label: 'Webhooks', roles: ['admin']},
 ];
 
 /** The back office's pages the signed-in person's roles let them use. */
@@ -1095,5 +1099,6 @@ export async function order(id) {
     h('p', {}, `Placed ${date(found.created_at)} by customer `, h('code', {}, found.user_id)),
     orderActions(found),
     summary(found, {backOffice: true}),
+    returnsList(found, {backOffice: true}),
   ];
 }

@@ -1,11 +1,13 @@
 // A shopper's orders: the list, and each order with what it cost and what promotions took off
-// it, its invoice and credit note, and its history; the back office shows an order's summary too.
+// it, its invoice and credit note, its history, and its returns (returns.js); the back office
+// shows an order's summary too.
 
 import {h, table, nextLink, money, optionText, date, act, announce, save} from '../dom.js';
 import {call, get, post, listPage} from '../api.js';
 import {orderRoute} from '../guest.js';
 import {redraw} from '../nav.js';
 import {deliveryEstimate, lineDiscount, promotionsList, totalsRows} from '../totals.js';
+import {shopperReturns} from './returns.js';
 
 const STATUS = {
   PENDING_PAYMENT: 'Awaiting payment',
@@ -86,6 +88,7 @@ export async function detail(id) {
         ),
     ),
     summary(order),
+    shopperReturns(order),
   ];
 }
 
