@@ -115,9 +115,14 @@ async fn an_endpoint_that_only_fails_is_disabled_its_admin_told_and_it_gets_what
     let admin = app.admin().await;
     let state = Arc::new(Mutex::new(Receiver { script: vec![503; 7], ..Default::default() }));
     let url = receiver(state.clone()).await;
-    let (endpoint, secret) = register(&app, &admin, &url, &["ProductCreated"]).await;
+    // Cancellations: no event of the stack's own seeding is one.
+    let (endpoint, secret) = register(&app, &admin, &url, &["OrderCancelled"]).await;
     state.lock().unwrap().secret = Some(secret);
-    app.product(&admin, "Webhook Lamp", "lighting", 1500, 3).await;
+    let cancel = async || {
+        let (shopper, id, _) = unpaid_order(&app, &admin, 5).await;
+        app.post(&format!("/api/orders/{id}/cancel"), Some(&shopper), json!({})).await.expect(200);
+    };
+    cancel().await;
     eventually(20, "the first attempt", || async {
         deliveries(&app, &admin, &endpoint).await.into_iter().find(|d| d["attempts"] == 1)
     })
@@ -138,7 +143,7 @@ async fn an_endpoint_that_only_fails_is_disabled_its_admin_told_and_it_gets_what
     assert!(told.iter().any(|m| m["subject"] == "A webhook endpoint is disabled"), "{told:?}");
 
     // Disabled: new events pass it by. Enabled again, it gets the missed event once more.
-    app.product(&admin, "Unheard Lamp", "lighting", 1500, 3).await;
+    cancel().await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(deliveries(&app, &admin, &endpoint).await.len(), 1);
     let path = format!("/api/webhooks/{endpoint}");
