@@ -84,6 +84,9 @@ pub struct Config {
     pub webhooks_allow_loopback: bool,
     /// What returns the shop takes (`RETURN_WINDOW_DAYS`, `RETURNS_REFUND_SHIPPING`).
     pub return_policy: shop::returns::ReturnPolicy,
+    /// When carts left behind are reminded of (`RECOVERY_IDLE_MINUTES`,
+    /// `RECOVERY_SECOND_MINUTES`), by the sweep at each tick of `expiry_every`.
+    pub recovery: shop::recovery::RecoveryPolicy,
     /// What the storefront's pages are told: the simulated provider's card form, or Stripe.js
     /// with `STRIPE_PUBLISHABLE_KEY` (from `STRIPE_JS_URL`, Stripe's when unset) when
     /// `SHOP_PAYMENTS=stripe`.
@@ -178,6 +181,7 @@ impl Default for Config {
             windows: expiry::Windows::default(),
             limits: shop::orders::Limits::default(),
             return_policy: shop::returns::ReturnPolicy::default(),
+            recovery: shop::recovery::RecoveryPolicy::default(),
             webhooks_allow_loopback: true,
             sms_countries: Default::default(),
             expiry_every: std::time::Duration::from_secs(60),
@@ -229,6 +233,7 @@ impl Config {
         c.windows = expiry::Windows::from_env()?;
         c.limits = shop::orders::Limits::from_lookup(var)?;
         c.return_policy = shop::returns::ReturnPolicy::from_lookup(var)?;
+        c.recovery = shop::recovery::RecoveryPolicy::from_lookup(var)?;
         c.webhooks_allow_loopback = var("SHOP_WEBHOOKS_ALLOW_LOOPBACK").as_deref() != Some("false");
         c.sms_countries = shop::notifications::sms::SmsCountries::from_lookup(var)?;
         c.aws = AwsSettings::from_env(&var);

@@ -50,6 +50,8 @@ pub async fn spawn(config: Config) -> anyhow::Result<Running> {
     let poster: Arc<dyn shop::partners::Poster> =
         Arc::new(shop_webhooks::WebhookSender::new(config.webhooks_allow_loopback)?);
     let partners = shop::partners::PartnerDeliveries::new(iam::scoped(&stack.table, "webhooks")?, poster.clone());
+    let recovery =
+        shop::recovery::CartRecovery::new(iam::scoped(&stack.table, "recovery")?, config.recovery, format!("{url}/"));
     let ports = Ports {
         table: stack.table.clone(),
         payments: stack.payments.clone(),
@@ -72,6 +74,9 @@ pub async fn spawn(config: Config) -> anyhow::Result<Running> {
             }
             if let Err(e) = partners.retry_due(shop::time::Timestamp::now(), 200).await {
                 tracing::error!(error = %e, "retrying partners' deliveries failed; it runs again at the next tick");
+            }
+            if let Err(e) = recovery.sweep(shop::time::Timestamp::now(), 500).await {
+                tracing::error!(error = %e, "reminding of idle carts failed; it runs again at the next tick");
             }
             if let Some(table) = &sweep
                 && let Err(e) = table.purge_expired().await

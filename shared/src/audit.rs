@@ -20,6 +20,19 @@ use crate::time::Timestamp;
 /// How long a record is kept when the shop does not say (days).
 pub const DEFAULT_RETENTION_DAYS: i64 = 400;
 
+/// Days a record is kept: `setting` when it is a positive whole number, else the default (a
+/// setting that is not is logged).
+pub fn retention_days(setting: Option<String>) -> i64 {
+    let Some(text) = setting else { return DEFAULT_RETENTION_DAYS };
+    match text.parse::<i64>().ok().filter(|d| *d > 0) {
+        Some(days) => days,
+        None => {
+            tracing::warn!(setting = text, "AUDIT_RETENTION_DAYS is not a positive whole number: the default applies");
+            DEFAULT_RETENTION_DAYS
+        }
+    }
+}
+
 /// What stands in for a personal value left out of a record.
 pub const WITHHELD: &str = "(withheld)";
 
@@ -73,13 +86,9 @@ pub struct AuditLog {
 }
 
 impl AuditLog {
+    /// The log, keeping records for `AUDIT_RETENTION_DAYS` ([`retention_days`]).
     pub fn new(table: Arc<dyn Table>) -> Self {
-        let retention_days = std::env::var("AUDIT_RETENTION_DAYS")
-            .ok()
-            .and_then(|d| d.parse().ok())
-            .filter(|d| *d > 0)
-            .unwrap_or(DEFAULT_RETENTION_DAYS);
-        Self { table, retention_days }
+        Self { table, retention_days: retention_days(std::env::var("AUDIT_RETENTION_DAYS").ok()) }
     }
 
     /// Keeps `record`, never over another.
@@ -108,6 +117,10 @@ impl AuditLog {
         let below = after.as_ref().and_then(|a| a["below"].as_str()).map(str::to_owned);
         if let Some(below) = &below {
             to = to.min(below.clone());
+        }
+        if from > to {
+            // An empty period (DynamoDB refuses a BETWEEN whose bounds are reversed).
+            return Ok((Vec::new(), None));
         }
         let query = match &filter.actor {
             Some(actor) => Query::gsi1(crate::keys::audit_by_partition(actor)),
@@ -172,8 +185,17 @@ pub fn impersonal(value: Value) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn records_are_kept_for_the_days_the_shop_sets() {
+        assert_eq!(retention_days(Some("30".into())), 30);
+        assert_eq!(retention_days(None), DEFAULT_RETENTION_DAYS);
+        assert_eq!(retention_days(Some("0".into())), DEFAULT_RETENTION_DAYS);
+        assert_eq!(retention_days(Some("a year".into())), DEFAULT_RETENTION_DAYS);
+    }
 
     #[test]
     fn personal_data_is_left_out_and_the_rest_kept() {

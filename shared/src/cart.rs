@@ -141,6 +141,26 @@ pub struct ShippingQuote {
 pub struct Contents {
     pub lines: Vec<Line>,
     pub promotion_code: Option<PromoCode>,
+    /// The shop reminded its shopper of it, or it was restored from a reminder's link: an
+    /// order placed from it is a recovered one (abandoned-cart recovery).
+    pub reminded: bool,
+}
+
+/// Where a guest's cart reminders go, and whether they may be sent (accounts say so in their
+/// profile's preferences).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CartContact {
+    #[schema(value_type = crate::domain::Email)]
+    pub email: crate::domain::Email,
+    /// Agreed to marketing email: a reminder of the cart left behind.
+    pub marketing: bool,
+}
+
+/// A change to the cart's lines: the cart is idle from now, in the index the reminders are
+/// found by ([`keys::idle_cart`]).
+fn touched(user: &UserId, update: Update) -> Update {
+    let idle = keys::idle_cart(&Timestamp::now(), user);
+    update.set(keys::GSI1PK, idle.pk).set(keys::GSI1SK, idle.sk)
 }
 
 /// The cart repository over the table port.
@@ -166,10 +186,11 @@ impl Carts {
         let page = self.table.query(&query).await?;
         let header = keys::cart(user);
         let mut lines: Vec<LineRecord> = Vec::new();
-        let mut promotion_code = None;
+        let (mut promotion_code, mut reminded) = (None, false);
         for item in &page.items {
             if item.key() == header {
                 promotion_code = item.str("promotion_code").and_then(|c| PromoCode::parse(c).ok());
+                reminded = item.int("reminders").unwrap_or(0) > 0 || item.0.get("restored").is_some();
             } else {
                 lines.push(item.decode()?);
             }
@@ -183,7 +204,7 @@ impl Carts {
                 quantity: l.quantity,
             })
             .collect();
-        Ok(Contents { lines, promotion_code })
+        Ok(Contents { lines, promotion_code, reminded })
     }
 
     /// Sets a line's quantity, adding the line if it is new.
@@ -193,7 +214,9 @@ impl Carts {
         // A guest's lines and header end with the guest, all at one instant.
         let ends = Guest::ends_at(user);
         match self.table.write(Write::update(key.clone(), update.clone()).when(Condition::Exists)).await {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                return Ok(self.table.write(Write::update(keys::cart(user), touched(user, Update::default()))).await?);
+            }
             Err(WriteError::ConditionFailed { .. }) => {}
             Err(e) => return Err(e.into()),
         }
@@ -203,7 +226,7 @@ impl Carts {
             quantity: line.quantity,
             added_at: Timestamp::now(),
         };
-        let (mut item, mut header) = (Item::new(&key, &record), Update::default().add("lines", 1));
+        let (mut item, mut header) = (Item::new(&key, &record), touched(user, Update::default().add("lines", 1)));
         if let Some(at) = ends {
             (item, header) = (item.expiring_at(at), header.set(keys::EXPIRES_AT, at));
         }
@@ -226,7 +249,7 @@ impl Carts {
     pub async fn remove(&self, user: &UserId, variant: &VariantId) -> Result<bool> {
         let writes = vec![
             Write::delete(keys::cart_line(user, variant)).when(Condition::Exists),
-            Write::update(keys::cart(user), Update::default().add("lines", -1)),
+            Write::update(keys::cart(user), touched(user, Update::default().add("lines", -1))),
         ];
         match self.table.transact(writes).await {
             Ok(()) => Ok(true),
@@ -241,7 +264,14 @@ impl Carts {
     pub fn clearing(user: &UserId, variants: &[VariantId]) -> Vec<Write> {
         let mut writes: Vec<Write> =
             variants.iter().map(|v| Write::delete(keys::cart_line(user, v)).when(Condition::Exists)).collect();
-        let header = Update::default().add("lines", -(variants.len() as i64)).remove("promotion_code");
+        // Ordered: nothing left behind to be reminded of, and the next cart starts afresh.
+        let header = Update::default()
+            .add("lines", -(variants.len() as i64))
+            .remove("promotion_code")
+            .remove(keys::GSI1PK)
+            .remove(keys::GSI1SK)
+            .remove("reminders")
+            .remove("restored");
         writes.push(Write::update(keys::cart(user), header));
         writes
     }
@@ -262,10 +292,43 @@ impl Carts {
         .await
     }
 
+    /// Where a guest's reminders go; `None` for a cart without one.
+    pub async fn contact(&self, user: &UserId) -> anyhow::Result<Option<CartContact>> {
+        let header = self.table.get(&keys::cart(user)).await?;
+        Ok(header.and_then(|h| serde_json::from_value(h.0.get("contact")?.clone()).ok()))
+    }
+
+    /// Sets where a guest's reminders go (with the guest's cart, it ends with the guest). The
+    /// cart is idle from now: one let go for want of an address is looked at again.
+    pub async fn set_contact(&self, user: &UserId, contact: &CartContact) -> anyhow::Result<()> {
+        let mut update = touched(user, Update::default().set("contact", serde_json::to_value(contact)?));
+        if let Some(at) = Guest::ends_at(user) {
+            update = update.set(keys::EXPIRES_AT, at);
+        }
+        self.table.write(Write::update(keys::cart(user), update)).await?;
+        Ok(())
+    }
+
+    /// Adds `lines` to the cart (a quantity already there is replaced), as restored from a
+    /// reminder's link: an order placed from the cart counts as recovered. Answers how many
+    /// lines were set; a full cart takes what fits.
+    pub async fn restore(&self, user: &UserId, lines: &[Line]) -> Result<usize> {
+        let mut set = 0;
+        for line in lines {
+            match self.set(user, *line).await {
+                Ok(()) => set += 1,
+                Err(CartError::Full) => break,
+                Err(e) => return Err(e),
+            }
+        }
+        self.table.write(Write::update(keys::cart(user), Update::default().set("restored", true))).await?;
+        Ok(set)
+    }
+
     /// The cart priced from the catalogue as it is now, with its promotions, and with shipping
     /// and tax for a destination and shipping option if asked.
     pub async fn view(&self, user: &UserId, at: Option<(&Destination, Option<&Handle>)>) -> Result<CartView> {
-        let Contents { lines, promotion_code } = self.contents(user).await?;
+        let Contents { lines, promotion_code, .. } = self.contents(user).await?;
         let read = pricing::read_products(&*self.table, lines.iter().map(|l| l.product), true, &[]).await?;
         let (products, settings) = (read.products, read.settings.expect("asked for"));
         let found = |l: &Line| products.get(&l.product).and_then(|p| Some((p, p.variant(&l.variant)?)));

@@ -11,7 +11,7 @@
 //! | notification (message and its delivery) | `USER#<id>` | `NOTIFICATION#<ms since epoch>#<id>` | |
 //! | address or number nothing is sent to | `SUPPRESSED#<address>` | `SUPPRESSED` | |
 //! | message in the local mailbox (local stack) | `MAILBOX` | `<ms since epoch>#<id>` | |
-//! | cart header (line count) | `USER#<id>` | `CART` | |
+//! | cart header (line count, reminders, a guest's contact) | `USER#<id>` | `CART` | `CARTS#IDLE#<shard>` / `<idle since>#<user>` while it may be reminded of |
 //! | address book header (count, defaults) | `USER#<id>` | `ADDRESSES` | |
 //! | saved address | `USER#<id>` | `ADDRESS#<id>` | |
 //! | cart line | `USER#<id>` | `CART#<variant>` | |
@@ -41,6 +41,8 @@
 //! | partner webhook endpoint (its secret inside) | `ENDPOINT#<id>` | `ENDPOINT` | `ENDPOINTS` / `<id>` |
 //! | a delivery to an endpoint (TTL 30 d) | `ENDPOINT#<id>` | `DELIVERY#<id>` | `WEBHOOKS#DUE` / `<due>#<endpoint>#<id>` while pending |
 //! | audit record (TTL: the retention) | `AUDIT` | `<ulid>` | `AUDIT#<actor>` / `<ulid>` |
+//! | an address that wants no marketing email | `UNSUBSCRIBED#<email>` | `UNSUBSCRIBED` | |
+//! | cart reminders sent to an address in a week (TTL 8 d) | `REMINDED#<email>` | `WEEK#<weeks since epoch>` | |
 
 use crate::domain::{
     AddressId, CategorySlug, Email, Handle, OrderId, OrderStatus, ProductId, Sku, UploadId, UserId, VariantId,
@@ -110,6 +112,31 @@ pub const DELIVERIES_DUE: &str = "WEBHOOKS#DUE";
 /// A pending delivery in the due index, by when it is due.
 pub fn delivery_due(at: &crate::time::Timestamp, endpoint: &str, id: &str) -> Key {
     Key::new(DELIVERIES_DUE, format!("{}#{endpoint}#{id}", at.sort_key()))
+}
+
+/// The idle index is spread over this many GSI1 partitions (`CARTS#IDLE#<0..8>`, by the user),
+/// so that every cart change in the shop does not write to one index partition.
+pub const IDLE_CART_SHARDS: u32 = 8;
+
+/// One partition of the index of the carts that may be reminded of, by when they went idle.
+pub fn idle_carts(shard: u32) -> String {
+    format!("CARTS#IDLE#{shard}")
+}
+
+/// A cart in the idle index: idle since `since`.
+pub fn idle_cart(since: &crate::time::Timestamp, user: &UserId) -> Key {
+    let shard = user.as_str().bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    Key::new(idle_carts(shard % IDLE_CART_SHARDS), format!("{}#{user}", since.sort_key()))
+}
+
+/// An address that asked for no more marketing email.
+pub fn unsubscribed(email: &Email) -> Key {
+    Key::new(format!("UNSUBSCRIBED#{email}"), "UNSUBSCRIBED")
+}
+
+/// The count of cart reminders sent to an address in one week.
+pub fn reminded(email: &Email, week: i64) -> Key {
+    Key::new(format!("REMINDED#{email}"), format!("WEEK#{week}"))
 }
 
 /// The partition of the audit log.
@@ -192,6 +219,11 @@ pub fn codes_sent(id: &UserId, hour: i64) -> Key {
 /// The partition of everything stored under a user (profile, credentials, notifications...).
 pub fn user_partition(id: &UserId) -> String {
     user_pk(id)
+}
+
+/// The user whose partition holds `key`.
+pub fn user_of(key: &Key) -> Option<UserId> {
+    UserId::parse(key.pk.strip_prefix("USER#")?).ok()
 }
 
 pub fn email(email: &Email) -> Key {

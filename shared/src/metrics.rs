@@ -140,8 +140,24 @@ pub const PARTNER_DURATION: Metric = histogram(
     LAG_SECONDS,
 );
 
+pub const CART_REMINDERS: Metric = counter(
+    "shop_cart_reminders_total",
+    "Carts left behind, by what the reminder sweep did: sent a reminder, or let the cart go (no consent, unsubscribed, nothing to buy, reminded enough).",
+    &[("outcome", &["sent", "skipped"])],
+);
+
+pub const RECOVERED_ORDER_VALUE: Metric = histogram(
+    "shop_recovered_order_value",
+    Unit::Count,
+    "Totals of the orders placed from carts the shop reminded its shoppers of (recovered carts), in major units of their currency; its count is the orders recovered.",
+    &[("currency", &[])],
+    VALUES,
+);
+
 /// Every metric the code records.
 pub const ALL: &[&Metric] = &[
+    &CART_REMINDERS,
+    &RECOVERED_ORDER_VALUE,
     &PARTNER_DELIVERIES,
     &PARTNER_DURATION,
     &HTTP_REQUESTS,
@@ -253,12 +269,21 @@ impl RouteMetrics {
     }
 }
 
-/// An order was placed: counted, and its value recorded, by currency.
-pub fn order_placed(total: Money) {
+/// An order was placed: counted, and its value recorded, by currency; also as a recovered
+/// one if it was placed from a cart the shop reminded its shopper of.
+pub fn order_placed(total: Money, recovered: bool) {
     let currency = total.currency.to_string();
     let major = total.amount as f64 / 10f64.powi(total.currency.minor_digits() as i32);
     counter!(ORDERS_PLACED.name, "currency" => currency.clone()).increment(1);
+    if recovered {
+        histogram!(RECOVERED_ORDER_VALUE.name, "currency" => currency.clone()).record(major);
+    }
     histogram!(ORDER_VALUE.name, "currency" => currency).record(major);
+}
+
+/// The reminder sweep sent a reminder of a cart, or let one go.
+pub fn cart_reminder(sent: bool) {
+    counter!(CART_REMINDERS.name, "outcome" => if sent { "sent" } else { "skipped" }).increment(1);
 }
 
 /// How an order's payment ended.

@@ -136,6 +136,7 @@ impl Order {
             tracking_number: self.tracking_number.as_ref().map(ToString::to_string),
             reason: self.history.last().and_then(|change| change.reason),
             returned: None,
+            recovered: false,
         }
     }
 }
@@ -279,14 +280,7 @@ impl Limits {
     /// `ORDER_MAX_GUEST_UNPAID`, `ORDER_MAX_GUEST_UNPAID_UNITS` and `SUPPORT_REFUND_LIMIT` as
     /// `var` finds them, each defaulted.
     pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
-        let read = |name: &str, default: i64| match var(name) {
-            Some(text) => text
-                .parse::<i64>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| anyhow::anyhow!("{name}={text} is not a positive whole number")),
-            None => Ok(default),
-        };
+        let read = |name: &str, default: i64| crate::settings::whole(&var, name, default, 1);
         let default = Self::default();
         Ok(Self {
             unpaid_orders: read("ORDER_MAX_UNPAID", default.unpaid_orders)?,
@@ -297,6 +291,14 @@ impl Limits {
             support_refund: read("SUPPORT_REFUND_LIMIT", default.support_refund)?,
         })
     }
+}
+
+/// Where a checkout's lines come from: the request, or the cart (one the shop reminded its
+/// shopper of makes a recovered order).
+#[derive(Debug, Clone, Copy)]
+struct Source {
+    from_cart: bool,
+    recovered: bool,
 }
 
 /// One of the [`Limits`].
@@ -502,12 +504,12 @@ impl Orders {
             field: if from_cart { "cart" } else { "items" },
             reason: Invalid::new(reason),
         };
-        let (wanted, code): (Vec<Wanted>, _) = match &request.items {
-            Some(items) => (items.clone(), request.promotion_code.clone()),
+        let (wanted, code, reminded): (Vec<Wanted>, _, _) = match &request.items {
+            Some(items) => (items.clone(), request.promotion_code.clone(), false),
             None => {
                 let cart = self.carts.contents(&request.user).await?;
                 let code = request.promotion_code.clone().or(cart.promotion_code);
-                (cart.lines.into_iter().map(Wanted::from).collect(), code)
+                (cart.lines.into_iter().map(Wanted::from).collect(), code, cart.reminded)
             }
         };
         if wanted.is_empty() {
@@ -530,8 +532,8 @@ impl Orders {
         let (request, wanted, code) = (&request, &wanted[..], code.as_ref());
         // Automatic promotions a lost race found used up: priced without on the next attempt.
         let exhausted = &std::sync::Mutex::new(Usage::of(&request.user));
-        retrying(|| OrderError::Contention, move || self.try_checkout(request, wanted, from_cart, code, exhausted))
-            .await
+        let source = Source { from_cart, recovered: reminded };
+        retrying(|| OrderError::Contention, move || self.try_checkout(request, wanted, source, code, exhausted)).await
     }
 
     /// The order's lines, priced from `products` as read: each wanted variant once (its
@@ -629,7 +631,7 @@ impl Orders {
         &self,
         request: &CheckoutRequest,
         wanted: &[Wanted],
-        from_cart: bool,
+        Source { from_cart, recovered }: Source,
         code: Option<&PromoCode>,
         exhausted: &std::sync::Mutex<Usage>,
     ) -> Result<Option<Checkout>> {
@@ -723,7 +725,7 @@ impl Orders {
         writes.push(Write::create(order.item()));
         writes.push(Write::put(order.row(keys::orders_row(&created, &order.id))));
         writes.push(Write::put(order.row(keys::status_row(order.status, &created, &order.id))));
-        let mut placed = order.as_event(None);
+        let mut placed = OrderEvent { recovered, ..order.as_event(None) };
         if let Some(guest) = placed.guest.as_mut() {
             // The confirmation carries the link that reaches this order alone.
             guest.link = Some(Guest::link(&order.user_id, &order.id).await?);
@@ -1120,4 +1122,18 @@ pub enum OrderScope {
     User(UserId),
     All,
     Status(OrderStatus),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limits_are_read_from_their_settings_each_defaulted() {
+        let limits = Limits::from_lookup(|name| (name == "SUPPORT_REFUND_LIMIT").then(|| "2500".to_owned())).unwrap();
+        assert_eq!(limits.support_refund, 2_500);
+        assert_eq!(limits.unpaid_orders, Limits::default().unpaid_orders);
+        assert!(Limits::from_lookup(|name| (name == "SUPPORT_REFUND_LIMIT").then(|| "0".to_owned())).is_err());
+        assert!(Limits::from_lookup(|name| (name == "ORDER_MAX_UNPAID").then(|| "ten".to_owned())).is_err());
+    }
 }

@@ -161,7 +161,7 @@ struct Stored {
 
 /// A new endpoint and its secret, the one time it is shown.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Registered {
+pub struct NewEndpoint {
     #[serde(flatten)]
     pub endpoint: Endpoint,
     /// The signing secret (`whsec_...`): shown now, and never again.
@@ -307,7 +307,7 @@ impl PartnerWebhooks {
         description: Option<Name>,
         by: &UserId,
         notify: Email,
-    ) -> Result<Registered> {
+    ) -> Result<NewEndpoint> {
         if self.list().await?.len() >= MAX_ENDPOINTS {
             return Err(PartnerError::TooMany);
         }
@@ -326,7 +326,7 @@ impl PartnerWebhooks {
         };
         let stored = Stored { endpoint: endpoint.clone(), secret: secret.clone(), notify };
         self.table.write(Write::create(Self::item(&stored))).await?;
-        Ok(Registered { endpoint, secret })
+        Ok(NewEndpoint { endpoint, secret })
     }
 
     pub async fn get(&self, id: &str) -> Result<Endpoint> {

@@ -44,14 +44,7 @@ impl ReturnPolicy {
     /// finds them, each defaulted.
     pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
         let default = Self::default();
-        let window_days = match var("RETURN_WINDOW_DAYS") {
-            Some(text) => text
-                .parse::<i64>()
-                .ok()
-                .filter(|d| *d >= 0)
-                .ok_or_else(|| anyhow::anyhow!("RETURN_WINDOW_DAYS={text} is not a whole number of days"))?,
-            None => default.window_days,
-        };
+        let window_days = crate::settings::whole(&var, "RETURN_WINDOW_DAYS", default.window_days, 0)?;
         let refund_shipping = match var("RETURNS_REFUND_SHIPPING").as_deref() {
             Some("true") => true,
             Some("false") | None => false,
@@ -396,4 +389,25 @@ fn event(order: &Order, returned: &Return) -> Write {
 
 fn contention() -> ReturnError {
     OrderError::Contention.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_is_read_from_its_settings_each_defaulted() {
+        let set = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned())
+        };
+        let policy =
+            ReturnPolicy::from_lookup(set(&[("RETURN_WINDOW_DAYS", "14"), ("RETURNS_REFUND_SHIPPING", "true")]));
+        let policy = policy.unwrap();
+        assert_eq!((policy.window_days, policy.refund_shipping), (14, true));
+        let default = ReturnPolicy::from_lookup(set(&[])).unwrap();
+        assert_eq!((default.window_days, default.refund_shipping), (30, false));
+        assert!(ReturnPolicy::from_lookup(set(&[("RETURN_WINDOW_DAYS", "-1")])).is_err());
+        assert!(ReturnPolicy::from_lookup(set(&[("RETURN_WINDOW_DAYS", "two weeks")])).is_err());
+        assert!(ReturnPolicy::from_lookup(set(&[("RETURNS_REFUND_SHIPPING", "yes")])).is_err());
+    }
 }

@@ -53,11 +53,14 @@ type Result<T, E = UserError> = std::result::Result<T, E>;
 pub struct NotificationPreferences {
     pub email: bool,
     pub sms: bool,
+    /// Marketing email: a reminder of a cart left behind. Off until the person turns it on.
+    #[serde(default)]
+    pub marketing: bool,
 }
 
 impl Default for NotificationPreferences {
     fn default() -> Self {
-        Self { email: true, sms: false }
+        Self { email: true, sms: false, marketing: false }
     }
 }
 
@@ -200,7 +203,12 @@ impl Users {
         next.version += 1;
         next.updated_at = Timestamp::now();
         let write = Write::put(next.item()).when(Condition::equals("version", current.version));
-        match self.table.write(write).await {
+        let written = match next.preferences.marketing && !current.preferences.marketing {
+            // Turned on by its owner: an unsubscribe from a reminder's link no longer holds.
+            true => self.table.transact(vec![write, Write::delete(keys::unsubscribed(&next.email))]).await,
+            false => self.table.write(write).await,
+        };
+        match written {
             Ok(()) => Ok(next),
             Err(WriteError::ConditionFailed { .. }) => Err(UserError::Stale),
             Err(e) => Err(e.into()),

@@ -12,10 +12,12 @@
 //!    `shop-stack`), with metrics and without, against a bare axum handler serving the same
 //!    JSON from memory, in one run on one machine;
 //! 4. checkouts per second through the local stack, and that stock and orders still agree;
-//! 5. search on 100,000 generated products, tantivy and OpenSearch side by side (`search`).
+//! 5. search on 100,000 generated products, tantivy and OpenSearch side by side (`search`);
+//! 6. a partner's webhook endpoint hearing of every order during the checkout burst
+//!    (`partners`), and the abandoned-cart sweep over 100,000 carts (`recovery`).
 //!
 //! `SHOP_BENCH_ONLY=search,catalogue` runs only those parts (of cold-starts, sizes,
-//! first-answers, throughput, checkouts, search, catalogue), and `SHOP_BENCH_FUNCTIONS=products,images`
+//! first-answers, throughput, checkouts, search, catalogue, partners, recovery), and `SHOP_BENCH_FUNCTIONS=products,images`
 //! only those functions' cold starts and sizes.
 //!
 //! Run: `cargo build --release --workspace --bins && cargo run --release -p shop-tests --bin bench`,
@@ -23,6 +25,7 @@
 //! cold starts (skipped without it), and `SHOP_TEST_OPENSEARCH` naming a running
 //! `scripts/search-node` for OpenSearch's figures and the search functions' first answers.
 
+mod after_sale;
 mod search;
 
 use std::io::{BufRead, BufReader, Write as _};
@@ -57,6 +60,8 @@ const FUNCTIONS: &[&str] = &[
     "imports",
     "images",
     "storefront",
+    "webhooks",
+    "recovery",
 ];
 const COLD_STARTS: usize = 200;
 
@@ -859,6 +864,12 @@ fn main() {
     }
     if wanted("catalogue") {
         runtime.block_on(catalogue_work());
+    }
+    if wanted("partners") {
+        runtime.block_on(after_sale::partners());
+    }
+    if wanted("recovery") {
+        runtime.block_on(after_sale::recovery());
     }
 }
 

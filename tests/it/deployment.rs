@@ -326,6 +326,8 @@ fn each_function_links_only_its_own_adapters() {
         ("imports", &["aws-sdk-dynamodb", "shop-s3"]),
         ("images", &["aws-sdk-dynamodb", "shop-s3"]),
         ("storefront", &[]),
+        // Signs the reminders' links with the shop's key, from Secrets Manager.
+        ("recovery", &["aws-sdk-dynamodb", "aws-sdk-secretsmanager"]),
     ];
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     for (function, wanted) in expected {

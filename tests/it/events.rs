@@ -75,6 +75,7 @@ const EXPECTED: &[(&str, u16)] = &[
     ("payments/paypal-webhook", 400),
     // Not HTTP: 200 means the handler succeeded; `not_http` checks what it did.
     ("expiry/scheduled", 200),
+    ("recovery/scheduled", 200),
     ("publisher/stream", 200),
     ("notifications/queue", 200),
     ("sales/queue", 200),
@@ -310,6 +311,20 @@ async fn not_http(name: &str, event: Value, world: &World) {
                 shop::catalog::Catalog::new(world.table.clone()).get(&upload.product_id).await.unwrap().unwrap();
             let widths: Vec<u32> = product.media[0].sizes.iter().map(|s| s.width).collect();
             assert_eq!(widths, [200], "{product:?}");
+        }
+        "recovery/scheduled" => {
+            // The shopper's cart, left behind, with marketing email turned on: one reminder.
+            let _: Value = typed(&event);
+            let users = Users::new(world.table.clone());
+            let shopper = UserId::parse("22222222-2222-4222-8222-222222222222").unwrap();
+            let preferences = shop::users::NotificationPreferences { marketing: true, ..Default::default() };
+            let changes = shop::users::ProfileChanges { preferences: Some(preferences), ..Default::default() };
+            users.update(&shopper, changes, None).await.unwrap();
+            let policy = shop::recovery::RecoveryPolicy { idle: time::Duration::ZERO, ..Default::default() };
+            let sweep =
+                shop::recovery::CartRecovery::new(world.table.clone(), policy, "https://shop.example.com/".into());
+            let swept = sweep.sweep(shop::time::Timestamp::now(), 10).await.unwrap_or_else(|e| panic!("{name}: {e:#}"));
+            assert_eq!((swept.read, swept.reminded), (1, 1), "{swept:?}");
         }
         "expiry/scheduled" => {
             let job = expiry::Expiry::new(world.table.clone(), Vec::new(), expiry::Windows::default());

@@ -18,6 +18,7 @@ mod notifications;
 mod partners;
 mod payments;
 mod paypal;
+mod recovery;
 mod returns;
 mod search;
 mod staff;

@@ -11,17 +11,22 @@ use shop_tests::{TestApp, eventually};
 /// shopper's token, the order's id, the lamp's product id, its variant id).
 async fn delivered(app: &TestApp, admin: &str) -> (String, String, String, String) {
     let (shopper, id, lamp) = unpaid_order(app, admin, 5).await;
-    let payment = checkout(app, &shopper, &id).await;
+    let variant = deliver(app, admin, &shopper, &id).await;
+    (shopper, id, lamp, variant)
+}
+
+/// Pays the order, ships and delivers it; answers its first line's variant.
+async fn deliver(app: &TestApp, admin: &str, shopper: &str, id: &str) -> String {
+    let payment = checkout(app, shopper, id).await;
     app.post(&format!("/_simulator/payments/{payment}/confirm"), None, json!({"card": "4242424242424242"}))
         .await
         .expect(200);
-    status_becomes(app, &shopper, &id, "PAID").await;
+    status_becomes(app, shopper, id, "PAID").await;
     let status = format!("/api/orders/{id}/status");
     let ship = json!({"status": "SHIPPED", "tracking_number": "1Z999"});
     app.call(Method::PUT, &status, Some(admin), Some(ship)).await.expect(200);
     app.call(Method::PUT, &status, Some(admin), Some(json!({"status": "DELIVERED"}))).await.expect(200);
-    let variant = order(app, &shopper, &id).await["lines"][0]["variant_id"].as_str().unwrap().to_owned();
-    (shopper, id, lamp, variant)
+    order(app, shopper, id).await["lines"][0]["variant_id"].as_str().unwrap().to_owned()
 }
 
 fn asking(variant: &str, quantity: u32) -> Value {
@@ -128,4 +133,41 @@ async fn only_delivered_orders_within_the_window_come_back() {
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let late = app.post(&format!("/api/orders/{id}/returns"), Some(&bob), asking(&variant, 1)).await.problem(409);
     assert!(late.body["detail"].as_str().unwrap().contains("days after delivery"), "{}", late.body);
+}
+
+#[tokio::test]
+async fn where_the_shop_says_so_the_last_return_of_an_order_pays_its_shipping_back() {
+    let app = TestApp::spawn_with(|c| c.return_policy.refund_shipping = true).await;
+    let admin = app.admin().await;
+    crate::checkout::configure(&app, &admin, true, crate::checkout::eu_rates(), crate::checkout::eu_zones()).await;
+    let (support, _) = app.staff(&admin, "Sue", &["support"]).await;
+    let lamp = app.product(&admin, "Shipped Lamp", "lighting", 1500, 5).await;
+    let (alice, _, _) = app.shopper("Alice").await;
+    // Two lamps, 30.00 with tax included, and standard shipping to Germany at 4.90.
+    let body = json!({"items": [{"product_id": lamp, "quantity": 2}], "shipping_option": "de-standard",
+                      "shipping_address": crate::checkout::address("DE", "10115", None)});
+    let placed = app.post("/api/orders", Some(&alice), body).await.expect(201).body;
+    let id = placed["id"].as_str().unwrap().to_owned();
+    assert_eq!(placed["totals"]["total"], crate::checkout::eur(3490));
+    let variant = deliver(&app, &admin, &alice, &id).await;
+    let returns = format!("/api/orders/{id}/returns");
+
+    // The first lamp back: its price only, while goods remain with the shopper.
+    let back = |rid: &str, step: &str| format!("{returns}/{rid}/{step}");
+    let instructions = json!({"instructions": "Send it to Returns, 1 Dock Rd, Hamburg."});
+    let one = json!({"lines": [{"variant_id": variant, "quantity": 1, "restock": true}]});
+    for (n, refunded) in [(1, 1500), (2, 3490)] {
+        let rid = app.post(&returns, Some(&alice), asking(&variant, 1)).await.expect(201).body["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        app.post(&back(&rid, "approve"), Some(&support), instructions.clone()).await.expect(200);
+        app.post(&back(&rid, "receive"), Some(&admin), one.clone()).await.expect(200);
+        let done = order_becomes(&app, &alice, &id, "the return refunded", |o| {
+            o["returns"].as_array().is_some_and(|r| r.len() == n && r[n - 1]["status"] == "refunded")
+        })
+        .await;
+        // The last one brings the shipping with it: everything paid has gone back.
+        assert_eq!(done["payment"]["refunded"], refunded, "after return {n}: {:#}", done["payment"]);
+    }
 }

@@ -105,6 +105,8 @@ async fn a_role_taken_away_ends_its_sessions_and_an_admin_keeps_their_own() {
     app.call(Method::PUT, &roles, Some(&admin), Some(json!({"roles": ["fulfilment"]}))).await.expect(200);
     app.get("/api/users", Some(&support)).await.problem(401);
     app.call(Method::PUT, &roles, Some(&admin), Some(json!({"roles": ["owner"]}))).await.problem(422);
+    let twice = Some(json!({"roles": ["support", "support"]}));
+    app.call(Method::PUT, &roles, Some(&admin), twice).await.problem(422);
 
     let admin_id = shop::identity::contract::claims_of(&admin)["sub"].as_str().unwrap().to_owned();
     let own = format!("/api/users/{admin_id}/roles");
@@ -183,11 +185,17 @@ async fn every_back_office_write_leaves_a_record_of_who_changed_what() {
     let ids: Vec<&str> = records(&all).iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first");
     assert!(ids.len() >= 8, "two role grants, three catalogue writes, a shipment, a profile: {}", ids.len());
+    // Each record is kept for the shop's retention (400 days unless set), then expires.
+    let kept = app.running.table.get(&shop::keys::audit(ids[0])).await.unwrap().unwrap();
+    let retained = kept.expires_at().unwrap() - time::OffsetDateTime::now_utc().unix_timestamp();
+    assert!((399 * 86_400..=400 * 86_400).contains(&retained), "{retained} s");
     let first = app.get("/api/audit?limit=2", Some(&admin)).await.expect(200);
     let next = first.header("link").unwrap().trim_start_matches("<?").split('>').next().unwrap().to_owned();
     let second = app.get(&format!("/api/audit?{next}"), Some(&admin)).await.expect(200).body;
     assert_eq!(second[0]["id"], ids[2]);
-    app.get("/api/audit?from=2999-01-01T00:00:00Z", Some(&admin)).await.expect(200);
+    assert_eq!(app.get("/api/audit?from=2999-01-01T00:00:00Z", Some(&admin)).await.expect(200).body, json!([]));
+    let period = "from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z";
+    app.get(&format!("/api/audit?{period}"), Some(&admin)).await.problem(422);
     app.get("/api/audit?actor=a%23b", Some(&admin)).await.problem(422);
     app.get("/api/audit?from=yesterday", Some(&admin)).await.problem(422);
     app.get("/api/audit", Some(&clerk)).await.problem(403);

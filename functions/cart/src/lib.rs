@@ -18,6 +18,9 @@ use shop::{Error, Result};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+mod recovery;
+pub use recovery::*;
+
 /// What the cart service needs.
 #[derive(Clone)]
 pub struct CartState {
@@ -26,6 +29,8 @@ pub struct CartState {
     pub pricing: Pricing,
     /// Refuses ended sessions' and erased accounts' tokens (see [`shop::http::caller::Revocations`]).
     pub revocations: Revocations,
+    /// The addresses that unsubscribed from marketing email.
+    pub table: std::sync::Arc<dyn shop::table::Table>,
 }
 
 impl CartState {
@@ -34,7 +39,8 @@ impl CartState {
             carts: Carts::new(table.clone()),
             catalog: Catalog::new(table.clone()),
             pricing: Pricing::new(table.clone()),
-            revocations: Revocations::new(table),
+            revocations: Revocations::new(table.clone()),
+            table,
         }
     }
 }
@@ -66,9 +72,13 @@ shop::service!(
         get_promotions,
         put_promotion,
         delete_promotion,
-        guest_token
+        guest_token,
+        set_contact,
+        get_contact,
+        restore_cart,
+        unsubscribe
     ],
-    guest [get_cart, clear_cart, set_item, remove_item, shipping_options, apply_code, remove_code]
+    guest [get_cart, clear_cart, set_item, remove_item, shipping_options, apply_code, remove_code, restore_cart]
 );
 
 /// A new guest's token.

@@ -66,12 +66,13 @@ test('a shopper changes the profile and preferences, downloads the data, and era
     'Full name': 'Private Person',
   });
   await page.getByRole('switch', {name: 'Text message'}).uncheck();
+  await page.getByRole('switch', {name: 'Reminders of carts I leave behind (marketing email)'}).check();
   await page.getByRole('button', {name: 'Save'}).click();
   await page.getByText('Saved.').waitFor();
   const token = await world.shop.login(email, PASSWORD);
   const profile = (await world.shop.call('GET', '/api/users/me', token)).body;
   assert.equal(profile.name, 'Private Person');
-  assert.deepEqual(profile.preferences, {email: true, sms: false});
+  assert.deepEqual(profile.preferences, {email: true, sms: false, marketing: true});
   assert.equal(profile.address.line1, '3 Quiet Lane');
   await screenshot(page, 'account');
 

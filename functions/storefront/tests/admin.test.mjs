@@ -8,41 +8,17 @@ import {readFileSync} from 'node:fs';
 import {gzipSync} from 'node:zlib';
 import {
   ADMIN,
-  PASSWORD,
   accessibilityProblems,
   settled,
   fillIn,
   logIn,
-  newEmail,
   newPage,
+  paidOrder,
   screenshot,
   useShop,
 } from './support.mjs';
 
 const world = useShop();
-
-/** A shopper (made through the API) with a paid order for `product`. */
-async function paidOrder(product) {
-  const email = newEmail('buyer');
-  await world.shop.call('POST', '/api/users', world.admin, {email, password: PASSWORD, name: 'Buyer'});
-  const token = await world.shop.login(email, PASSWORD);
-  const address = {name: 'Buyer', line1: '1 Main St', city: 'Berlin', postal_code: '10115', country: 'DE'};
-  const order = (
-    await world.shop.call('POST', '/api/orders', token, {
-      items: [{product_id: product.id, quantity: 2}],
-      shipping_address: address,
-    })
-  ).body;
-  const checkout = (await world.shop.call('POST', `/api/orders/${order.id}/payment`, token, {})).body;
-  await world.shop.call('POST', `/_simulator/payments/${checkout.payment_id}/confirm`, null, {
-    card: '4242424242424242',
-  });
-  for (let i = 0; i < 100; i++) {
-    if ((await world.shop.call('GET', `/api/orders/${order.id}`, token)).body.status === 'PAID') return order;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`order ${order.id} was not paid`);
-}
 
 test('an admin creates a product, finds it by search, adjusts its stock, ships, delivers and refunds part of an order, and exports the month’s orders', async () => {
   const page = await newPage(world.browser);
@@ -84,8 +60,8 @@ test('an admin creates a product, finds it by search, adjusts its stock, ships, 
   await page.locator('#stock', {hasText: '8'}).waitFor();
   assert.equal((await world.shop.call('GET', `/api/products/${product.id}`)).body.stock, 8);
 
-  const shipped = await paidOrder(product);
-  const refunded = await paidOrder(product);
+  const shipped = await paidOrder(world, product);
+  const refunded = await paidOrder(world, product);
   await page.getByRole('navigation', {name: 'Back office'}).getByRole('link', {name: 'Orders'}).click();
   await page.getByRole('heading', {name: 'Orders', exact: true}).waitFor();
   const row = (order) => page.locator(`tr[data-order="${order.id}"]`);

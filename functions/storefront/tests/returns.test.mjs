@@ -6,7 +6,17 @@
 
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {PASSWORD, accessibilityProblems, logIn, newEmail, newPage, screenshot, settled, useShop} from './support.mjs';
+import {
+  PASSWORD,
+  accessibilityProblems,
+  logIn,
+  newEmail,
+  newPage,
+  paidOrder,
+  screenshot,
+  settled,
+  useShop,
+} from './support.mjs';
 
 const world = useShop();
 
@@ -21,23 +31,7 @@ async function account(name, roles = []) {
 /** An order of two units of `product` placed and paid by the shopper `email`, then shipped and
  *  delivered by the admin; answers its id. */
 async function deliveredOrder(email, product) {
-  const token = await world.shop.login(email, PASSWORD);
-  const address = {name: 'Returner', line1: '1 Main St', city: 'Berlin', postal_code: '10115', country: 'DE'};
-  const order = (
-    await world.shop.call('POST', '/api/orders', token, {
-      items: [{product_id: product.id, quantity: 2}],
-      shipping_address: address,
-    })
-  ).body;
-  const checkout = (await world.shop.call('POST', `/api/orders/${order.id}/payment`, token, {})).body;
-  await world.shop.call('POST', `/_simulator/payments/${checkout.payment_id}/confirm`, null, {
-    card: '4242424242424242',
-  });
-  for (let i = 0; ; i++) {
-    if ((await world.shop.call('GET', `/api/orders/${order.id}`, token)).body.status === 'PAID') break;
-    assert.ok(i < 100, `order ${order.id} was not paid`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const order = await paidOrder(world, product, {email, name: 'Returner'});
   const status = `/api/orders/${order.id}/status`;
   await world.shop.call('PUT', status, world.admin, {status: 'SHIPPED', tracking_number: '1Z999'});
   await world.shop.call('PUT', status, world.admin, {status: 'DELIVERED'});

@@ -292,3 +292,30 @@ export async function placeAndPay(page) {
   await settled(page);
   return id;
 }
+
+/** An order of two units of `product` placed through the API by the shopper `email` (a new
+ *  one named `name`, made through the API, when none is given), sent to an address in `name`,
+ *  and paid with the card that succeeds; answers the order once the API says it is paid. */
+export async function paidOrder(world, product, {email, name = 'Buyer'} = {}) {
+  if (!email) {
+    email = newEmail(name.toLowerCase());
+    await world.shop.call('POST', '/api/users', world.admin, {email, password: PASSWORD, name});
+  }
+  const token = await world.shop.login(email, PASSWORD);
+  const address = {name, line1: '1 Main St', city: 'Berlin', postal_code: '10115', country: 'DE'};
+  const order = (
+    await world.shop.call('POST', '/api/orders', token, {
+      items: [{product_id: product.id, quantity: 2}],
+      shipping_address: address,
+    })
+  ).body;
+  const checkout = (await world.shop.call('POST', `/api/orders/${order.id}/payment`, token, {})).body;
+  await world.shop.call('POST', `/_simulator/payments/${checkout.payment_id}/confirm`, null, {
+    card: '4242424242424242',
+  });
+  for (let i = 0; i < 100; i++) {
+    if ((await world.shop.call('GET', `/api/orders/${order.id}`, token)).body.status === 'PAID') return order;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`order ${order.id} was not paid`);
+}

@@ -263,7 +263,7 @@ async fn changeable(state: &UsersState, caller: &Caller, witness: &Witness, id: 
         if !caller.is_admin() {
             return Err(Error::NotFound("user"));
         }
-        witness.saw(caller);
+        witness.saw(caller).await;
     }
     state.users.get(&id).await?.ok_or(Error::NotFound("user"))
 }

@@ -22,7 +22,8 @@ pub struct StaffRoles {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RolesBody {
-    #[schema(max_items = 4)]
+    /// Each role once.
+    #[schema(max_items = 4, value_type = std::collections::BTreeSet<Role>)]
     roles: Vec<Role>,
 }
 
@@ -65,10 +66,14 @@ pub async fn set_roles(
     Path(id): Path<String>,
     Json(body): Json<RolesBody>,
 ) -> Result<Json<StaffRoles>> {
-    let user_id = account(&state, &id).await?;
+    let asked = body.roles.len();
     let mut roles = body.roles;
     roles.sort();
     roles.dedup();
+    if roles.len() != asked {
+        return Err(Error::invalid("roles", shop::domain::Invalid::new("names a role twice")));
+    }
+    let user_id = account(&state, &id).await?;
     if user_id == caller.user_id && !roles.contains(&Role::Admin) {
         return Err(Error::Conflict("an admin cannot take the admin role from themselves; ask another admin".into()));
     }
@@ -107,6 +112,7 @@ pub async fn list_staff(State(state): State<UsersState>, _: Staff) -> Result<Jso
 #[allow(dead_code)]
 pub struct AuditQuery {
     /// Only this member of staff's records (a user id).
+    #[param(value_type = Option<UserId>)]
     actor: Option<String>,
     /// Only records of targets under this path (`/api/products/01J...`).
     #[param(pattern = "^/api/")]
@@ -133,7 +139,13 @@ impl AuditQuery {
             true => Ok(t),
             false => Err(shop::domain::Invalid::new("must be a path under /api/")),
         });
-        v.finish(|| Some(AuditFilter { actor: actor?, from: from?, to: to?, target: target? }))
+        let filter = v.finish(|| Some(AuditFilter { actor: actor?, from: from?, to: to?, target: target? }))?;
+        match (filter.from, filter.to) {
+            (Some(from), Some(to)) if to < from => {
+                Err(Error::invalid("to", shop::domain::Invalid::new("must not be before from")))
+            }
+            _ => Ok(filter),
+        }
     }
 }
 

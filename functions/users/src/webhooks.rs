@@ -9,7 +9,7 @@ use shop::domain::{Invalid, Name};
 use shop::error::Validation;
 use shop::events::EventKind;
 use shop::http::{IfMatch, Json, Page, PageParams, PageQuery, Staff, Versioned};
-use shop::partners::{Delivery, Endpoint, EndpointUrl, PartnerError, Registered, subscribed};
+use shop::partners::{Delivery, Endpoint, EndpointUrl, NewEndpoint, PartnerError, subscribed};
 use shop::{Error, Result};
 use utoipa::ToSchema;
 
@@ -20,7 +20,7 @@ use crate::UsersState;
 #[serde(deny_unknown_fields)]
 pub struct EndpointBody {
     /// `https://` (the local stack also takes `http://` to a loopback address).
-    #[schema(example = "https://erp.example.com/shop-events", max_length = 2000)]
+    #[schema(example = "https://erp.example.com/shop-events", max_length = 2000, pattern = "^https?://")]
     url: String,
     /// The event types it hears of.
     #[schema(min_items = 1, max_items = 15)]
@@ -33,7 +33,7 @@ pub struct EndpointBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointChanges {
-    #[schema(max_length = 2000)]
+    #[schema(max_length = 2000, pattern = "^https?://")]
     url: Option<String>,
     #[schema(max_items = 15)]
     events: Option<Vec<EventKind>>,
@@ -61,7 +61,7 @@ fn description(v: &mut Validation, raw: Option<String>) -> Option<Option<Name>> 
 /// Register an endpoint (admin): the answer holds its signing secret, shown this once.
 #[utoipa::path(post, path = "/api/webhooks", tag = "webhooks", security(("cognito" = ["admin"])),
     request_body = EndpointBody,
-    responses((status = 201, body = Registered), (status = 409, body = shop::error::Problem, description = "20 endpoints already")))]
+    responses((status = 201, body = NewEndpoint), (status = 409, body = shop::error::Problem, description = "20 endpoints already")))]
 pub async fn register_endpoint(
     State(state): State<UsersState>,
     Staff(caller): Staff,

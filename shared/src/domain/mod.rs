@@ -96,9 +96,26 @@ impl Stock {
     }
 }
 
+/// A whole number as JSON Schema counts them: `12`, and also `12.0` (a number with no fraction),
+/// which serde's integer types refuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "serde_json::Number")]
+pub struct Whole(pub i64);
+
+impl TryFrom<serde_json::Number> for Whole {
+    type Error = Invalid;
+    fn try_from(n: serde_json::Number) -> Result<Self, Invalid> {
+        match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => Ok(Self(i)),
+            (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(Self(f as i64)),
+            _ => Err(Invalid::new(format!("invalid value: {n}, expected a whole number"))),
+        }
+    }
+}
+
 /// How many of one product a line holds: 1 to [`Quantity::MAX`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-#[serde(try_from = "i64", into = "i64")]
+#[serde(try_from = "Whole", into = "i64")]
 pub struct Quantity(u32);
 
 impl Quantity {
@@ -117,9 +134,9 @@ impl Quantity {
     }
 }
 
-impl TryFrom<i64> for Quantity {
+impl TryFrom<Whole> for Quantity {
     type Error = Invalid;
-    fn try_from(value: i64) -> Result<Self, Invalid> {
+    fn try_from(Whole(value): Whole) -> Result<Self, Invalid> {
         Self::new(value)
     }
 }
@@ -139,6 +156,8 @@ mod tests {
         assert!(Quantity::new(0).is_err());
         assert!(Quantity::new(100).is_err());
         assert_eq!(Quantity::new(3).unwrap().get(), 3);
+        assert_eq!(serde_json::from_str::<Quantity>("3.0").unwrap().get(), 3);
+        assert!(serde_json::from_str::<Quantity>("3.5").is_err());
         assert!(Stock::new(-1).is_err());
         assert_eq!(Stock::new(0).unwrap().get(), 0);
     }

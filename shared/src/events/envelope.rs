@@ -45,7 +45,7 @@ impl Event {
 
     fn measure(&self) {
         match &self.event {
-            DomainEvent::OrderPlaced(order) => metrics::order_placed(order.total),
+            DomainEvent::OrderPlaced(order) => metrics::order_placed(order.total, order.recovered),
             DomainEvent::OrderPaid(_) => metrics::payment(PaymentOutcome::Succeeded),
             DomainEvent::OrderPaymentFailed(_) => metrics::payment(PaymentOutcome::Failed),
             DomainEvent::OrderCancelled(order) => {

@@ -170,6 +170,7 @@ impl DomainEvent {
             reason: None,
             guest: None,
             returned: None,
+            recovered: false,
         };
         let product = ProductEvent {
             product_id: ProductId::parse("01JD0000000000000000000001").expect("a product id"),
@@ -266,6 +267,9 @@ pub struct OrderEvent {
     /// For a return's step: the return as the step left it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub returned: Option<crate::domain::Return>,
+    /// On `OrderPlaced`: placed from a cart the shop reminded its shopper of.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recovered: bool,
 }
 
 /// Where a guest's order's messages go (the guest has no profile), and, on the event of its

@@ -7,10 +7,10 @@
 //! What changed is the write's target as the service's own API shows it, read just before and
 //! just after the write with the caller's identity: the written path itself, or the nearest
 //! path above it that answers a JSON object (`/api/orders/{id}` for `/api/orders/{id}/status`).
-//! A target with no such reading is recorded with the write's own answer. Only callers who hold
-//! a staff role pay for the readings, and only on writes.
+//! A target with no such reading is recorded with the write's own answer. The reading before
+//! is made when the extractor admits the caller, so only the writes recorded pay for it.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
@@ -26,17 +26,42 @@ use tower::ServiceExt;
 use super::caller::{Caller, claims};
 use crate::audit::{AuditLog, AuditRecord, impersonal};
 
-/// Where a [`Staff`] extractor leaves the caller it admitted, for the layer to record.
-#[derive(Debug, Clone, Default)]
-pub struct Witness(Arc<Mutex<Option<Caller>>>);
+/// Where a [`Staff`](super::caller::Staff) extractor tells the layer it admitted a caller to a
+/// write: the target is read then, before the handler writes, so only the writes the audit log
+/// records pay for the readings.
+#[derive(Clone, Default)]
+pub struct Witness(Option<Arc<Watch>>);
+
+struct Watch {
+    reader: Router,
+    path: String,
+    context: RequestContext,
+    seen: tokio::sync::Mutex<Option<(Caller, Option<Target>)>>,
+}
+
+/// A write's target: its path, and how it read before the write.
+type Target = (String, Value);
 
 impl Witness {
-    pub fn saw(&self, caller: &Caller) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(caller.clone());
+    /// Records that `caller` was admitted to this write, reading its target as it stands now.
+    /// Only the first call reads.
+    pub async fn saw(&self, caller: &Caller) {
+        let Some(watch) = &self.0 else { return };
+        let mut seen = watch.seen.lock().await;
+        if seen.is_none() {
+            let before = target_before(&watch.reader, &watch.path, &watch.context).await;
+            *seen = Some((caller.clone(), before));
+        }
     }
 
-    fn seen(&self) -> Option<Caller> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    async fn seen(&self) -> Option<(Caller, Option<Target>)> {
+        self.0.as_ref()?.seen.lock().await.take()
+    }
+}
+
+impl std::fmt::Debug for Witness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Witness").field("path", &self.0.as_ref().map(|w| &w.path)).finish()
     }
 }
 
@@ -77,12 +102,16 @@ async fn record(State(audit): State<Arc<(AuditLog, Router)>>, mut request: Reque
     let method = request.method().to_string();
     let route = request.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_default();
     let target = request.uri().path().to_owned();
-    let witness = Witness::default();
+    let watch =
+        Watch { reader: reader.clone(), path: target.clone(), context: context.clone(), seen: Default::default() };
+    let witness = Witness(Some(Arc::new(watch)));
     request.extensions_mut().insert(witness.clone());
 
-    let before = target_before(reader, &target, &context).await;
     let response = next.run(request).await;
-    let Some(actor) = witness.seen().filter(|_| response.status().is_success()) else { return response };
+    if !response.status().is_success() {
+        return response;
+    }
+    let Some((actor, before)) = witness.seen().await else { return response };
     let (parts, body) = response.into_parts();
     // What a creation wrote is the resource it answers the place of.
     let created = parts.headers.get(axum::http::header::LOCATION).and_then(|l| l.to_str().ok());
@@ -127,7 +156,7 @@ async fn record(State(audit): State<Arc<(AuditLog, Router)>>, mut request: Reque
 
 /// The target of a write to `path` and how it reads now: `path` itself, or the nearest path
 /// above it (under `/api/<collection>`), that answers a JSON object.
-async fn target_before(reader: &Router, path: &str, context: &RequestContext) -> Option<(String, Value)> {
+async fn target_before(reader: &Router, path: &str, context: &RequestContext) -> Option<Target> {
     let mut candidate = path.trim_end_matches('/');
     while candidate.matches('/').count() >= 2 {
         if let Some(value) = read(reader, candidate, context).await {

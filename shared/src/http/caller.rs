@@ -227,7 +227,7 @@ where
             )));
         }
         if let Some(witness) = parts.extensions.get::<crate::http::audit::Witness>() {
-            witness.saw(&caller);
+            witness.saw(&caller).await;
         }
         Ok(Self(caller))
     }

@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
+use crate::domain::Whole;
 use crate::error::FieldError;
 
 /// `axum::Json` with problem+json rejections: 400 malformed, 413 too large, 415 not JSON,
@@ -104,21 +105,13 @@ where
     }
 }
 
-/// Reads a JSON integer, as JSON Schema's `integer` counts them: `12` and also `12.0` (a
-/// number with no fraction), which serde's integer types refuse. For `deserialize_with`.
+/// Reads a JSON integer, as JSON Schema's `integer` counts them ([`Whole`]). For
+/// `deserialize_with`.
 pub fn integer<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
-    use serde::de::Error as _;
-    let n = serde_json::Number::deserialize(deserializer)?;
-    match (n.as_i64(), n.as_f64()) {
-        (Some(i), _) => Ok(i),
-        (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(f as i64),
-        _ => Err(D::Error::custom(format!("invalid value: {n}, expected a whole number"))),
-    }
+    Whole::deserialize(deserializer).map(|Whole(n)| n)
 }
 
 /// [`integer`] for an optional field.
 pub fn optional_integer<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
-    #[derive(serde::Deserialize)]
-    struct Whole(#[serde(deserialize_with = "integer")] i64);
     Ok(Option::<Whole>::deserialize(deserializer)?.map(|Whole(n)| n))
 }

@@ -317,6 +317,7 @@ mod tests {
             reason: None,
             guest: None,
             returned: None,
+            recovered: false,
         }))
     }
 

@@ -15,6 +15,7 @@ import * as pricing from './views/pricing.js';
 import * as staff from './views/staff.js';
 import * as returns from './views/returns.js';
 import * as webhooks from './views/webhooks.js';
+import * as recovery from './views/recovery.js';
 
 const routes = [
   [/^$/, shop.home],
@@ -27,7 +28,9 @@ const routes = [
   [/^forgot$/, account.forgot],
   [/^account$/, account.profile],
   [/^notifications$/, account.notifications],
+  [/^unsubscribe\/([^/]+)$/, recovery.unsubscribe],
   [/^cart$/, cart.view],
+  [/^cart\/restore\/([^/]+)$/, recovery.restore],
   [/^checkout$/, cart.checkout],
   [/^orders$/, orders.list],
   [/^orders\/([^/]+)$/, orders.detail],

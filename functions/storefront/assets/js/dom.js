@@ -90,6 +90,31 @@ export function nextLink(route, next, label) {
   return next && h('a', {href: `#/${route}?page=${encodeURIComponent(next)}`}, label);
 }
 
+/** A "More" button that reads a list's following pages into the page shown, one per click,
+ *  without leaving it: `next` is the path of the page after the one shown (hidden from the
+ *  start when there is none); `read(path)` answers a page, `{items, next}`; `add(items)` puts
+ *  its items in the list; `noun`, `[one, many]`, names them in what is announced ("3 more
+ *  records"). Hidden once the last page is read. */
+export function moreButton({next, read, add, noun: [one, many]}) {
+  const more = h(
+    'button',
+    {
+      type: 'button',
+      class: 'secondary',
+      hidden: !next,
+      onclick: act(async () => {
+        const page = await read(next);
+        add(page.items);
+        next = page.next;
+        more.hidden = !next;
+        announce(`${page.items.length} more ${page.items.length === 1 ? one : many}`);
+      }),
+    },
+    'More',
+  );
+  return more;
+}
+
 /** Search highlights: the API marks matched words with `<em>` in otherwise HTML-escaped text.
  *  They are read as exactly that (no other tag is honoured) and shown with `<mark>`. */
 export function highlighted(fragment) {

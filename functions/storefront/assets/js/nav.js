@@ -26,6 +26,14 @@ export function go(path) {
   else location.hash = target;
 }
 
+/** Shows `path` in place of the address the page is at, which the history forgets: a link that
+ *  acts once (a reminder's, restoring a cart) is not acted on again by going back. Resolves once
+ *  it is drawn. */
+export function goInstead(path) {
+  history.replaceState(history.state, '', `#/${path}`);
+  return draw();
+}
+
 /** Asks for the header to be drawn again (the cart's count, the session). */
 export function changed() {
   dispatchEvent(new Event('session'));

@@ -1,6 +1,6 @@
 // The page-building helpers of assets/js/dom.js, in jsdom.
 
-import './support.mjs';
+import {until} from './support.mjs';
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -8,6 +8,7 @@ import {
   fill,
   table,
   nextLink,
+  moreButton,
   highlighted,
   field,
   fields,
@@ -89,6 +90,47 @@ test("nextLink() leads to the list's next page through the view's route, or is n
   assert.equal(link.getAttribute('href'), '#/orders?page=%2Fapi%2Forders%3Fcursor%3Da%26b');
   assert.equal(link.textContent, 'Older');
   assert.equal(nextLink('orders', null, 'Older'), null);
+});
+
+test('moreButton() reads the following pages one per click into the list, says how many came, and hides after the last', async () => {
+  const pages = {
+    '/api/things?cursor=2': {items: ['b', 'c'], next: '/api/things?cursor=3'},
+    '/api/things?cursor=3': {items: ['d'], next: null},
+  };
+  const read = [];
+  const added = [];
+  const more = moreButton({
+    next: '/api/things?cursor=2',
+    read: async (path) => {
+      read.push(path);
+      return pages[path];
+    },
+    add: (items) => added.push(...items),
+    noun: ['thing', 'things'],
+  });
+  document.body.append(more);
+  const status = document.getElementById('status');
+  const done = () => added.length && !more.hasAttribute('aria-busy');
+  assert.equal(more.textContent, 'More');
+  assert.equal(more.getAttribute('type'), 'button');
+  assert.equal(more.hidden, false);
+
+  more.click();
+  await until(done, 'the first page read');
+  assert.deepEqual(added, ['b', 'c']);
+  assert.equal(more.hidden, false);
+  await until(() => status.textContent === '2 more things', 'announced');
+
+  more.click();
+  await until(() => added.length === 3 && !more.hasAttribute('aria-busy'), 'the last page read');
+  assert.deepEqual(read, ['/api/things?cursor=2', '/api/things?cursor=3']);
+  assert.deepEqual(added, ['b', 'c', 'd']);
+  assert.equal(more.hidden, true, 'the last page has no more');
+  await until(() => status.textContent === '1 more thing', 'announced');
+  more.remove();
+
+  const alone = moreButton({next: null, read: () => assert.fail('nothing to read'), add() {}, noun: ['x', 'xs']});
+  assert.equal(alone.hidden, true, 'no button for a list of one page');
 });
 
 test('highlighted() honours the API’s <em> marks only, and reads its escapes as text', () => {

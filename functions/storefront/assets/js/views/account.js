@@ -495,7 +495,7 @@ export async function profile() {
   const [answer, addresses] = await Promise.all([call('GET', '/api/users/me'), get(ADDRESSES)]);
   const user = answer.body;
   let etag = answer.headers.get('etag');
-  const prefs = user.preferences ?? {email: true, sms: true};
+  const prefs = {email: true, sms: true, marketing: false, ...user.preferences};
   const saved = h('p', {role: 'status'});
   // Verifying the number changes the profile: its new version is the one a save replaces.
   const phone = phoneVerification((verified) => {
@@ -533,6 +533,25 @@ export async function profile() {
             'Text message',
           ),
         ),
+        h(
+          'fieldset',
+          {},
+          h('legend', {}, 'Marketing email'),
+          h(
+            'label',
+            {},
+            h('input', {
+              type: 'checkbox',
+              role: 'switch',
+              name: 'marketing_pref',
+              checked: prefs.marketing,
+              'aria-describedby': 'marketing-hint',
+            }),
+            'Reminders of carts I leave behind (marketing email)',
+          ),
+          // The shop sends none while the person wants no email about their orders either.
+          h('small', {id: 'marketing-hint'}, 'Sent only while email about your orders is on.'),
+        ),
         h('button', {type: 'submit'}, 'Save'),
         saved,
       ],
@@ -541,7 +560,7 @@ export async function profile() {
           name: values.name,
           phone: values.phone || null,
           address: addressFrom(values),
-          preferences: {email: values.email_pref, sms: values.sms_pref},
+          preferences: {email: values.email_pref, sms: values.sms_pref, marketing: values.marketing_pref},
         };
         const answer = await call('PUT', `/api/users/${encodeURIComponent(user.id)}`, {
           body,

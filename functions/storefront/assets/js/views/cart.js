@@ -1,4 +1,5 @@
-// The cart, the checkout (its discount code among it) and paying by card.
+// The cart (where a guest says where the reminders of a cart left behind go), the checkout (its
+// discount code among it) and paying by card.
 
 import {
   h,
@@ -21,6 +22,7 @@ import {orderRoute} from '../guest.js';
 import {go, changed, redraw} from '../nav.js';
 import {lineDiscount, off, promotionsList, shippingLabel, totalsRows} from '../totals.js';
 import {ADDRESSES, addressFields, addressFrom, addressLines} from './account.js';
+import {contactForm, guestContact, restoredNote} from './recovery.js';
 
 const PROBLEMS = {
   gone: () => 'This product, or this choice of it, is no longer sold.',
@@ -89,9 +91,16 @@ function discountCode(after) {
 }
 
 export async function view() {
-  const [cart, {rules}] = await Promise.all([get('/api/cart'), storefront()]);
+  // A guest has no profile: where their reminders go is the cart's.
+  const guest = asGuest();
+  const [cart, {rules}, contact] = await Promise.all([get('/api/cart'), storefront(), guest && guestContact()]);
+  const restored = restoredNote();
   if (cart.lines.length === 0) {
-    return [h('h1', {}, 'Your cart'), h('p', {}, 'Your cart is empty. ', h('a', {href: '#/'}, 'Go shopping.'))];
+    return [
+      h('h1', {}, 'Your cart'),
+      restored,
+      h('p', {}, 'Your cart is empty. ', h('a', {href: '#/'}, 'Go shopping.')),
+    ];
   }
   const most = rules.max_quantity;
   const row = (line) => {
@@ -157,11 +166,13 @@ export async function view() {
   code.show(cart);
   return [
     h('h1', {}, 'Your cart'),
+    restored,
     table(['Product', 'Price', 'Quantity', 'Total', ''], cart.lines.map(row), cartTotals(cart)),
     code.parts,
     cart.ready_for_checkout
       ? h('a', {href: '#/checkout', class: 'step'}, 'Check out')
       : h('p', {class: 'problem'}, 'Change the lines marked above to check out.'),
+    guest && contactForm(contact),
   ];
 }
 

@@ -1,7 +1,7 @@
 // The back office's people (admins only): the staff and the roles each holds, given and taken
 // away, and the audit log of what staff wrote, each write with what it changed.
 
-import {h, table, field, date, onSubmit, act, announce, showProblem, Refusal} from '../dom.js';
+import {h, table, field, date, onSubmit, announce, moreButton, showProblem, Refusal} from '../dom.js';
 import {ApiError, ROLES, call, put, nextPage} from '../api.js';
 import {go, redraw} from '../nav.js';
 import {admins, tabs} from './admin.js';
@@ -215,25 +215,17 @@ export async function audit(params) {
   );
   list.classList.add('audit');
   const rows = list.tBodies[0];
-  let next = first.next;
-  const more = h(
-    'button',
-    {
-      type: 'button',
-      class: 'secondary',
-      hidden: !next,
-      onclick: act(async () => {
-        const answer = await listed(next);
-        if (answer instanceof ApiError) throw answer;
-        rows.append(...answer.records.map((r) => recordRow(r, emails)));
-        next = answer.next;
-        more.hidden = !next;
-        announce(`${answer.records.length} more ${answer.records.length === 1 ? 'record' : 'records'}`);
-      }),
+  const more = moreButton({
+    next: first.next,
+    read: async (path) => {
+      const answer = await listed(path);
+      if (answer instanceof ApiError) throw answer;
+      return {items: answer.records, next: answer.next};
     },
-    'More',
-  );
-  if (!first.records.length && !next) return [...page, h('p', {}, 'No records match.')];
+    add: (records) => rows.append(...records.map((r) => recordRow(r, emails))),
+    noun: ['record', 'records'],
+  });
+  if (!first.records.length && !first.next) return [...page, h('p', {}, 'No records match.')];
   return [
     ...page,
     !first.records.length && h('p', {}, 'None among the latest records: More reads further back.'),

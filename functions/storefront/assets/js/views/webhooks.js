@@ -3,7 +3,7 @@
 // secret that once; its own page changes it, disables or enables it, deletes it, and logs its
 // deliveries, any of which can be sent again.
 
-import {h, table, field, date, onSubmit, act, announce, Refusal} from '../dom.js';
+import {h, table, field, date, onSubmit, act, announce, moreButton, Refusal} from '../dom.js';
 import {call, post, del, nextPage} from '../api.js';
 import {go, redraw} from '../nav.js';
 import {admins, tabs, versioned} from './admin.js';
@@ -294,23 +294,12 @@ function deliveriesLog(path, first) {
     first.items.map(row),
   );
   list.classList.add('deliveries');
-  let next = first.next;
-  const more = h(
-    'button',
-    {
-      type: 'button',
-      class: 'secondary',
-      hidden: !next,
-      onclick: act(async () => {
-        const page = await deliveries(next);
-        list.tBodies[0].append(...page.items.map(row));
-        next = page.next;
-        more.hidden = !next;
-        announce(`${page.items.length} more ${page.items.length === 1 ? 'delivery' : 'deliveries'}`);
-      }),
-    },
-    'More',
-  );
+  const more = moreButton({
+    next: first.next,
+    read: deliveries,
+    add: (items) => list.tBodies[0].append(...items.map(row)),
+    noun: ['delivery', 'deliveries'],
+  });
   return [intro, h('div', {class: 'overflow-auto'}, list), h('div', {class: 'actions'}, more, refresh)];
 }
 
