@@ -1,9 +1,10 @@
-//! What each function's role may reach of the table in AWS, enforced on that function's code
-//! here: template.yaml gives every function's DynamoDB statements a `dynamodb:LeadingKeys`
-//! condition (the partition keys it may read and write; GSI1's partition keys for its queries
-//! on the index), and the local stack hands each service and consumer a table that refuses any
-//! other partition, as IAM would refuse it in AWS. A function whose code reaches a partition its
-//! role does not name fails in the local stack and the tests, not on its first deploy.
+//! What each function's role may do to the table in AWS, enforced on that function's code here:
+//! template.yaml gives every function's DynamoDB statements their actions and a
+//! `dynamodb:LeadingKeys` condition (the partition keys they apply to; GSI1's partition keys for
+//! queries on the index), and the local stack hands each service and consumer a table that
+//! refuses any other action or partition, as IAM would refuse it in AWS (a transaction needs
+//! each of its writes' own action). A function whose code does what its role does not allow
+//! fails in the local stack and the tests, not on its first deploy.
 
 use std::sync::Arc;
 
@@ -14,13 +15,21 @@ use shop::table::{Condition, Index, Item, Key, Query, QueryPage, Table, Update, 
 
 use crate::provision::TEMPLATE;
 
-/// A function's reach: `dynamodb:LeadingKeys` patterns (`*` and `?` as IAM's `StringLike`).
+/// A function's reach: the DynamoDB actions its statements allow, each on the partitions their
+/// `dynamodb:LeadingKeys` patterns name (`*` and `?` as IAM's `StringLike`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Reach {
-    /// Partition keys of the items it may read and write.
-    pub items: Vec<String>,
-    /// GSI1 partition keys it may query.
-    pub index: Vec<String>,
+    /// On the table's items.
+    pub items: Vec<Grant>,
+    /// On GSI1, by its partition keys.
+    pub index: Vec<Grant>,
+}
+
+/// One statement's DynamoDB actions (without the `dynamodb:` prefix) and partitions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grant {
+    pub actions: Vec<String>,
+    pub partitions: Vec<String>,
 }
 
 impl Reach {
@@ -41,20 +50,28 @@ impl Reach {
                     Value::Tagged(t) if t.tag == "!If" => &t.value[1],
                     other => other,
                 };
-                let actions = one_or_many(&statement["Action"]);
-                if !actions.iter().any(|a| a.starts_with("dynamodb:")) {
+                let actions: Vec<String> = one_or_many(&statement["Action"])
+                    .iter()
+                    .filter_map(|a| a.strip_prefix("dynamodb:").map(str::to_owned))
+                    .collect();
+                if actions.is_empty() {
                     continue;
                 }
-                let patterns = one_or_many(&statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]);
+                let partitions =
+                    one_or_many(&statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]);
                 let on_index = one_or_many(&statement["Resource"]).iter().any(|r| r.ends_with("/index/GSI1"));
-                if on_index { &mut reach.index } else { &mut reach.items }.extend(patterns);
+                if on_index { &mut reach.index } else { &mut reach.items }.push(Grant { actions, partitions });
             }
         }
         Ok(reach)
     }
 
-    fn allows(patterns: &[String], partition: &str) -> bool {
-        patterns.iter().any(|p| like(p.as_bytes(), partition.as_bytes()))
+    /// Whether a statement allows `action` on `partition`.
+    fn allows(grants: &[Grant], action: &str, partition: &str) -> bool {
+        grants.iter().any(|g| {
+            g.actions.iter().any(|a| a == action || a == "*")
+                && g.partitions.iter().any(|p| like(p.as_bytes(), partition.as_bytes()))
+        })
     }
 }
 
@@ -95,38 +112,45 @@ pub fn scoped(table: &Arc<dyn Table>, function: &'static str) -> anyhow::Result<
 }
 
 impl Scoped {
-    fn check(&self, index: bool, partition: &str) -> anyhow::Result<()> {
-        let patterns = if index { &self.reach.index } else { &self.reach.items };
-        if Reach::allows(patterns, partition) {
+    fn check(&self, action: &str, index: bool, partition: &str) -> anyhow::Result<()> {
+        let grants = if index { &self.reach.index } else { &self.reach.items };
+        if Reach::allows(grants, action, partition) {
             Ok(())
         } else {
             let place = if index { "GSI1 partition" } else { "partition" };
             anyhow::bail!(
-                "AccessDenied: the {} function's role (template.yaml) does not reach the {place} {partition}",
+                "AccessDenied: the {} function's role (template.yaml) does not allow dynamodb:{action} on the {place} {partition}",
                 self.function
             )
         }
     }
 
+    /// A transaction needs, for each of its writes, the permission of the write's own action.
     fn check_writes<'a>(&self, writes: impl IntoIterator<Item = &'a Write>) -> Result<(), WriteError> {
-        writes.into_iter().try_for_each(|w| self.check(false, &w.key().pk)).map_err(WriteError::Other)
+        let action = |w: &Write| match w {
+            Write::Put { .. } => "PutItem",
+            Write::Update { .. } => "UpdateItem",
+            Write::Delete { .. } => "DeleteItem",
+            Write::Check { .. } => "ConditionCheckItem",
+        };
+        writes.into_iter().try_for_each(|w| self.check(action(w), false, &w.key().pk)).map_err(WriteError::Other)
     }
 }
 
 #[async_trait]
 impl Table for Scoped {
     async fn get(&self, key: &Key) -> anyhow::Result<Option<Item>> {
-        self.check(false, &key.pk)?;
+        self.check("GetItem", false, &key.pk)?;
         self.inner.get(key).await
     }
 
     async fn batch_get(&self, keys: &[Key]) -> anyhow::Result<Vec<Item>> {
-        keys.iter().try_for_each(|k| self.check(false, &k.pk))?;
+        keys.iter().try_for_each(|k| self.check("BatchGetItem", false, &k.pk))?;
         self.inner.batch_get(keys).await
     }
 
     async fn query(&self, query: &Query) -> anyhow::Result<QueryPage> {
-        self.check(query.index == Index::Gsi1, &query.partition)?;
+        self.check("Query", query.index == Index::Gsi1, &query.partition)?;
         self.inner.query(query).await
     }
 
@@ -141,7 +165,7 @@ impl Table for Scoped {
     }
 
     async fn update(&self, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, WriteError> {
-        self.check(false, &key.pk).map_err(WriteError::Other)?;
+        self.check("UpdateItem", false, &key.pk).map_err(WriteError::Other)?;
         self.inner.update(key, update, condition).await
     }
 }
@@ -161,7 +185,10 @@ mod tests {
     #[test]
     fn the_template_gives_each_function_its_reach() {
         let cart = Reach::of("cart").unwrap();
-        assert!(Reach::allows(&cart.items, "USER#u1") && !Reach::allows(&cart.items, "ORDER#o1"));
+        assert!(Reach::allows(&cart.items, "GetItem", "USER#u1") && !Reach::allows(&cart.items, "GetItem", "ORDER#o1"));
+        let recovery = Reach::of("recovery").unwrap();
+        assert!(Reach::allows(&recovery.items, "ConditionCheckItem", "UNSUBSCRIBED#a@example.com"));
+        assert!(!Reach::allows(&recovery.items, "PutItem", "UNSUBSCRIBED#a@example.com"), "actions count too");
         assert!(Reach::of("no-such-function").is_err());
     }
 }

@@ -209,14 +209,19 @@ impl Carts {
 
     /// Sets a line's quantity, adding the line if it is new.
     pub async fn set(&self, user: &UserId, line: Line) -> Result<()> {
+        if !self.put(user, line).await? {
+            self.table.write(Write::update(keys::cart(user), touched(user, Update::default()))).await?;
+        }
+        Ok(())
+    }
+
+    /// Sets a line's quantity, adding the line if it is new: answers whether it was added, which
+    /// marks the header idle from now in the same transaction.
+    async fn put(&self, user: &UserId, line: Line) -> Result<bool> {
         let key = keys::cart_line(user, &line.variant);
         let update = Update::default().set("quantity", i64::from(line.quantity));
-        // A guest's lines and header end with the guest, all at one instant.
-        let ends = Guest::ends_at(user);
         match self.table.write(Write::update(key.clone(), update.clone()).when(Condition::Exists)).await {
-            Ok(()) => {
-                return Ok(self.table.write(Write::update(keys::cart(user), touched(user, Update::default()))).await?);
-            }
+            Ok(()) => return Ok(false),
             Err(WriteError::ConditionFailed { .. }) => {}
             Err(e) => return Err(e.into()),
         }
@@ -227,7 +232,8 @@ impl Carts {
             added_at: Timestamp::now(),
         };
         let (mut item, mut header) = (Item::new(&key, &record), touched(user, Update::default().add("lines", 1)));
-        if let Some(at) = ends {
+        // A guest's lines and header end with the guest, all at one instant.
+        if let Some(at) = Guest::ends_at(user) {
             (item, header) = (item.expiring_at(at), header.set(keys::EXPIRES_AT, at));
         }
         let writes = vec![
@@ -235,10 +241,11 @@ impl Carts {
             Write::update(keys::cart(user), header).when(Condition::Under("lines".into(), MAX_LINES)),
         ];
         match self.table.transact(writes).await {
-            Ok(()) => Ok(()),
+            Ok(()) => Ok(true),
             // Added meanwhile by another request: set its quantity instead.
             Err(WriteError::ConditionFailed { index: Some(0) }) => {
-                Ok(self.table.write(Write::update(key, update).when(Condition::Exists)).await?)
+                self.table.write(Write::update(key, update).when(Condition::Exists)).await?;
+                Ok(false)
             }
             Err(WriteError::ConditionFailed { .. }) => Err(CartError::Full),
             Err(e) => Err(e.into()),
@@ -315,26 +322,35 @@ impl Carts {
     pub async fn restore(&self, user: &UserId, lines: &[Line]) -> Result<usize> {
         let mut set = 0;
         for line in lines {
-            match self.set(user, *line).await {
-                Ok(()) => set += 1,
+            match self.put(user, *line).await {
+                Ok(_) => set += 1,
                 Err(CartError::Full) => break,
                 Err(e) => return Err(e),
             }
         }
-        self.table.write(Write::update(keys::cart(user), Update::default().set("restored", true))).await?;
+        // One mark for them all; nothing copied, nothing recovered.
+        if set > 0 {
+            let marks = touched(user, Update::default().set("restored", true));
+            self.table.write(Write::update(keys::cart(user), marks)).await?;
+        }
         Ok(set)
     }
 
-    /// The cart priced from the catalogue as it is now, with its promotions, and with shipping
-    /// and tax for a destination and shipping option if asked.
-    pub async fn view(&self, user: &UserId, at: Option<(&Destination, Option<&Handle>)>) -> Result<CartView> {
-        let Contents { lines, promotion_code, .. } = self.contents(user).await?;
-        let read = pricing::read_products(&*self.table, lines.iter().map(|l| l.product), true, &[]).await?;
-        let (products, settings) = (read.products, read.settings.expect("asked for"));
+    /// The cart's lines as the catalogue has them now, without settings or promotions: what a
+    /// reminder of the cart lists.
+    pub async fn as_they_are(&self, user: &UserId) -> Result<Vec<CartLine>> {
+        let lines = self.lines(user).await?;
+        let read = pricing::read_products(&*self.table, lines.iter().map(|l| l.product), false, &[]).await?;
+        Ok(Self::lines_of(&lines, &read.products).0)
+    }
+
+    /// Each line as the catalogue has it (or its problem), and the total of those that can be
+    /// bought, in the currency of the first line found.
+    fn lines_of(lines: &[Line], products: &HashMap<ProductId, Product>) -> (Vec<CartLine>, Option<Money>) {
         let found = |l: &Line| products.get(&l.product).and_then(|p| Some((p, p.variant(&l.variant)?)));
         let currency = lines.iter().find_map(found).map(|(_, v)| v.price.currency);
         let mut total = currency.map(|currency| Money { amount: 0, currency });
-        let priced: Vec<CartLine> = lines
+        let priced = lines
             .iter()
             .map(|line| {
                 let Some((product, variant)) = found(line) else {
@@ -380,6 +396,16 @@ impl Carts {
                 }
             })
             .collect();
+        (priced, total)
+    }
+
+    /// The cart priced from the catalogue as it is now, with its promotions, and with shipping
+    /// and tax for a destination and shipping option if asked.
+    pub async fn view(&self, user: &UserId, at: Option<(&Destination, Option<&Handle>)>) -> Result<CartView> {
+        let Contents { lines, promotion_code, .. } = self.contents(user).await?;
+        let read = pricing::read_products(&*self.table, lines.iter().map(|l| l.product), true, &[]).await?;
+        let (products, settings) = (read.products, read.settings.expect("asked for"));
+        let (priced, total) = Self::lines_of(&lines, &products);
         let ready_for_checkout = !priced.is_empty() && priced.iter().all(|l| l.problem.is_none());
         let mut view = CartView {
             lines: priced,

@@ -349,6 +349,7 @@ impl From<crate::users::UserError> for Error {
             UserError::NoPhone => Error::Conflict(e.to_string()),
             UserError::PhoneNotServed(why) => Error::invalid("phone", Invalid(why)),
             UserError::WrongCode(why) => Error::invalid("code", Invalid(why)),
+            UserError::NotTheirConsent => Error::Forbidden(e.to_string()),
             UserError::Store(e) => e.into(),
         }
     }

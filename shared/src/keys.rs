@@ -11,7 +11,7 @@
 //! | notification (message and its delivery) | `USER#<id>` | `NOTIFICATION#<ms since epoch>#<id>` | |
 //! | address or number nothing is sent to | `SUPPRESSED#<address>` | `SUPPRESSED` | |
 //! | message in the local mailbox (local stack) | `MAILBOX` | `<ms since epoch>#<id>` | |
-//! | cart header (line count, reminders, a guest's contact) | `USER#<id>` | `CART` | `CARTS#IDLE#<shard>` / `<idle since>#<user>` while it may be reminded of |
+//! | cart header (line count, reminders, a guest's contact) | `USER#<id>` | `CART` | `CARTS#IDLE#<shard>` / `<due less the idle wait>#<user>` while it may be reminded of |
 //! | address book header (count, defaults) | `USER#<id>` | `ADDRESSES` | |
 //! | saved address | `USER#<id>` | `ADDRESS#<id>` | |
 //! | cart line | `USER#<id>` | `CART#<variant>` | |
@@ -41,8 +41,9 @@
 //! | partner webhook endpoint (its secret inside) | `ENDPOINT#<id>` | `ENDPOINT` | `ENDPOINTS` / `<id>` |
 //! | a delivery to an endpoint (TTL 30 d) | `ENDPOINT#<id>` | `DELIVERY#<id>` | `WEBHOOKS#DUE` / `<due>#<endpoint>#<id>` while pending |
 //! | audit record (TTL: the retention) | `AUDIT` | `<ulid>` | `AUDIT#<actor>` / `<ulid>` |
-//! | an address that wants no marketing email | `UNSUBSCRIBED#<email>` | `UNSUBSCRIBED` | |
-//! | cart reminders sent to an address in a week (TTL 8 d) | `REMINDED#<email>` | `WEEK#<weeks since epoch>` | |
+//! | a mailbox that wants no marketing email | `UNSUBSCRIBED#<mailbox>` | `UNSUBSCRIBED` | |
+//! | cart reminders sent to a mailbox in a week (TTL 8 d) | `REMINDED#<mailbox>` | `WEEK#<weeks since epoch>` | |
+//! | cart reminders sent to guests in a day (TTL 2 d) | `REMINDED#GUESTS` | `DAY#<days since epoch>` | |
 
 use crate::domain::{
     AddressId, CategorySlug, Email, Handle, OrderId, OrderStatus, ProductId, Sku, UploadId, UserId, VariantId,
@@ -129,14 +130,21 @@ pub fn idle_cart(since: &crate::time::Timestamp, user: &UserId) -> Key {
     Key::new(idle_carts(shard % IDLE_CART_SHARDS), format!("{}#{user}", since.sort_key()))
 }
 
-/// An address that asked for no more marketing email.
+/// A mailbox ([`Email::mailbox`]) that asked for no more marketing email.
 pub fn unsubscribed(email: &Email) -> Key {
-    Key::new(format!("UNSUBSCRIBED#{email}"), "UNSUBSCRIBED")
+    Key::new(format!("UNSUBSCRIBED#{}", email.mailbox()), "UNSUBSCRIBED")
 }
 
-/// The count of cart reminders sent to an address in one week.
+/// The count of cart reminders sent to a mailbox ([`Email::mailbox`]) in one week (counted
+/// from the Unix epoch).
 pub fn reminded(email: &Email, week: i64) -> Key {
-    Key::new(format!("REMINDED#{email}"), format!("WEEK#{week}"))
+    Key::new(format!("REMINDED#{}", email.mailbox()), format!("WEEK#{week}"))
+}
+
+/// The count of cart reminders sent to guests' addresses in one day (counted from the Unix
+/// epoch): addresses nobody confirmed.
+pub fn guests_reminded(day: i64) -> Key {
+    Key::new("REMINDED#GUESTS", format!("DAY#{day}"))
 }
 
 /// The partition of the audit log.

@@ -142,8 +142,8 @@ pub const PARTNER_DURATION: Metric = histogram(
 
 pub const CART_REMINDERS: Metric = counter(
     "shop_cart_reminders_total",
-    "Carts left behind, by what the reminder sweep did: sent a reminder, or let the cart go (no consent, unsubscribed, nothing to buy, reminded enough).",
-    &[("outcome", &["sent", "skipped"])],
+    "Carts left behind, by what the reminder sweep did: sent a reminder, let the cart go (no consent, unsubscribed, nothing to buy, reminded enough), deferred it (a limit on the address or on guests held it back), or failed (logged; tried again).",
+    &[("outcome", &["sent", "skipped", "deferred", "failed"])],
 );
 
 pub const RECOVERED_ORDER_VALUE: Metric = histogram(
@@ -281,9 +281,9 @@ pub fn order_placed(total: Money, recovered: bool) {
     histogram!(ORDER_VALUE.name, "currency" => currency).record(major);
 }
 
-/// The reminder sweep sent a reminder of a cart, or let one go.
-pub fn cart_reminder(sent: bool) {
-    counter!(CART_REMINDERS.name, "outcome" => if sent { "sent" } else { "skipped" }).increment(1);
+/// What the reminder sweep did with a cart: one of the `outcome` values [`CART_REMINDERS`] lists.
+pub fn cart_reminder(outcome: &'static str) {
+    counter!(CART_REMINDERS.name, "outcome" => outcome).increment(1);
 }
 
 /// How an order's payment ended.

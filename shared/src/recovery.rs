@@ -1,7 +1,9 @@
 //! Abandoned-cart recovery: a cart with something in it, idle for a while, whose shopper agreed
 //! to marketing email and did not order, gets a reminder with a link that restores it; at most
-//! [`MAX_REMINDERS`] per cart, at most [`PER_ADDRESS_WEEK`] per address a week, none to an
-//! address that unsubscribed (each reminder's link works without logging in).
+//! [`MAX_REMINDERS`] per cart, at most [`PER_ADDRESS_WEEK`] per mailbox a week, none to a
+//! mailbox that unsubscribed (each reminder's link works without logging in), and to guests'
+//! addresses, which nobody confirmed, at most [`RecoveryPolicy::guests_daily`] a day in all.
+//! A reminder held back by a limit is due again when the limit's period ends.
 //!
 //! Every change to a cart's lines puts its header in an index by the instant it went idle
 //! ([`crate::keys::idle_cart`]); checkout takes it out. The scheduled sweep reads only the
@@ -15,7 +17,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use time::Duration;
 
-use crate::cart::{CartContact, Carts, Line};
+use crate::cart::{CartContact, CartError, Carts, Line};
 use crate::domain::{Channel, Email, UserId};
 use crate::guests::Guest;
 use crate::keys;
@@ -27,9 +29,13 @@ use crate::users::Users;
 /// Reminders a cart gets at most.
 pub const MAX_REMINDERS: i64 = 2;
 
-/// Reminders an address gets at most in a week, whatever the carts that name it: a caller
-/// cannot make the shop mail someone by filling carts with their address.
+/// Reminders a mailbox ([`Email::mailbox`]) gets at most in a week (counted from the Unix
+/// epoch), whatever the carts that name it: a caller who fills guest carts with someone's
+/// address gets them no more than this.
 pub const PER_ADDRESS_WEEK: i64 = 2;
+
+const DAY: i64 = 86_400;
+const WEEK: i64 = 7 * DAY;
 
 /// How long a reminder's link restores the cart.
 pub const LINK_DAYS: i64 = 14;
@@ -44,17 +50,20 @@ pub struct RecoveryPolicy {
     pub idle: Duration,
     /// The second reminder follows the first after this long.
     pub second: Duration,
+    /// Reminders to guests' addresses a day at most, in all: what anyone with a guest token
+    /// can make the shop send to addresses nobody confirmed.
+    pub guests_daily: i64,
 }
 
 impl Default for RecoveryPolicy {
     fn default() -> Self {
-        Self { idle: Duration::hours(4), second: Duration::hours(24) }
+        Self { idle: Duration::hours(4), second: Duration::hours(24), guests_daily: 500 }
     }
 }
 
 impl RecoveryPolicy {
-    /// From `RECOVERY_IDLE_MINUTES` and `RECOVERY_SECOND_MINUTES` as `var` finds them, each
-    /// defaulted.
+    /// From `RECOVERY_IDLE_MINUTES`, `RECOVERY_SECOND_MINUTES` and `GUEST_REMINDERS_PER_DAY` as
+    /// `var` finds them, each defaulted.
     pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
         let minutes = |name: &str, default: Duration| {
             crate::settings::whole(&var, name, default.whole_minutes(), 0).map(Duration::minutes)
@@ -63,6 +72,7 @@ impl RecoveryPolicy {
         Ok(Self {
             idle: minutes("RECOVERY_IDLE_MINUTES", default.idle)?,
             second: minutes("RECOVERY_SECOND_MINUTES", default.second)?,
+            guests_daily: crate::settings::whole(&var, "GUEST_REMINDERS_PER_DAY", default.guests_daily, 0)?,
         })
     }
 }
@@ -113,11 +123,6 @@ pub async fn unsubscribe(table: &dyn Table, token: &str) -> anyhow::Result<Resul
     Ok(Ok(email))
 }
 
-/// Takes an address off the unsubscribed list: its owner turned marketing email on again.
-pub async fn resubscribe(table: &dyn Table, email: &Email) -> anyhow::Result<()> {
-    table.write(Write::delete(keys::unsubscribed(email))).await.context("resubscribing an address")
-}
-
 /// What one sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Swept {
@@ -126,6 +131,10 @@ pub struct Swept {
     pub reminded: usize,
     /// Let go until they change again.
     pub skipped: usize,
+    /// Held back by a limit on the mailbox or on guests: due again when its period ends.
+    pub deferred: usize,
+    /// Could not be swept (logged): tried again by the next sweep.
+    pub failed: usize,
 }
 
 /// The reminder sweep.
@@ -139,9 +148,12 @@ pub struct CartRecovery {
     storefront: String,
 }
 
+/// What the sweep did with one cart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
     Sent,
     Skipped,
+    Deferred,
     /// Changed since the sweep read it: the next sweep sees it as it is.
     Changed,
 }
@@ -151,26 +163,34 @@ impl CartRecovery {
         Self { carts: Carts::new(table.clone()), users: Users::new(table.clone()), table, policy, storefront }
     }
 
-    /// Reminds of, or lets go, the carts idle for long enough at `now` (each of the index's
-    /// partitions oldest first, at most `most` in all).
+    /// Reminds of, lets go, or defers the carts due at `now` (each of the index's partitions
+    /// oldest first, at most `most` in all). A cart that cannot be swept is logged and left for
+    /// the next sweep; the others are swept all the same.
     pub async fn sweep(&self, now: Timestamp, most: usize) -> anyhow::Result<Swept> {
-        let idle_since = Timestamp::at(*now - self.policy.idle);
+        let due_by = Timestamp::at(*now - self.policy.idle);
         let mut swept = Swept::default();
         for shard in 0..keys::IDLE_CART_SHARDS {
             let left = most - swept.read;
             if left == 0 {
                 break;
             }
-            let due =
-                Query::gsi1(keys::idle_carts(shard)).between("0", format!("{}~", idle_since.sort_key())).limit(left);
+            let due = Query::gsi1(keys::idle_carts(shard)).between("0", format!("{}~", due_by.sort_key())).limit(left);
             let page = self.table.query(&due).await.context("reading the idle carts")?;
             swept.read += page.items.len();
             for header in &page.items {
-                match self.remind(header, now).await? {
-                    Outcome::Sent => swept.reminded += 1,
-                    Outcome::Skipped => swept.skipped += 1,
-                    Outcome::Changed => {}
-                }
+                let (outcome, count) = match self.remind(header, now).await {
+                    Ok(Outcome::Sent) => ("sent", &mut swept.reminded),
+                    Ok(Outcome::Skipped) => ("skipped", &mut swept.skipped),
+                    Ok(Outcome::Deferred) => ("deferred", &mut swept.deferred),
+                    Ok(Outcome::Changed) => continue,
+                    Err(e) => {
+                        let error = format!("{e:#}");
+                        tracing::error!(cart = ?header.key(), error, "a cart left behind could not be swept");
+                        ("failed", &mut swept.failed)
+                    }
+                };
+                *count += 1;
+                crate::metrics::cart_reminder(outcome);
             }
         }
         Ok(swept)
@@ -185,11 +205,8 @@ impl CartRecovery {
             return self.let_go(header).await;
         }
         let Some(email) = self.consenting_address(&user, header).await? else { return self.let_go(header).await };
-        if self.table.get(&keys::unsubscribed(&email)).await?.is_some() {
-            return self.let_go(header).await;
-        }
-        let view = self.carts.view(&user, None).await.map_err(|e| anyhow::anyhow!("reading a cart: {e}"))?;
-        let buyable: Vec<_> = view.lines.iter().filter(|l| l.problem.is_none()).collect();
+        let lines = self.carts.as_they_are(&user).await.map_err(|e| anyhow::anyhow!("reading a cart: {e}"))?;
+        let buyable: Vec<_> = lines.iter().filter(|l| l.problem.is_none()).collect();
         if buyable.is_empty() {
             return self.let_go(header).await;
         }
@@ -211,35 +228,48 @@ impl CartRecovery {
             ..Message::new(&user, "cart_reminder", Channel::Email, email.as_str())
         };
 
-        // The header, as read (unchanged since), takes the reminder: the next one due after
-        // the second wait, or none after the last.
+        // In one transaction, each condition told by its index when it fails: the header, as
+        // read (unchanged since), takes the reminder, with the next one due after the second
+        // wait, or none after the last; the mailbox is under its weekly limit and did not
+        // unsubscribe; a guest's reminder is under the guests' daily limit.
         let sent = reminders + 1;
         let mut marks = Update::default().add("reminders", 1).set("reminded_at", now.to_string());
         marks = match sent < MAX_REMINDERS {
-            true => {
-                let next = keys::idle_cart(&Timestamp::at(*now + self.policy.second - self.policy.idle), &user);
-                marks.set(keys::GSI1SK, next.sk)
-            }
+            true => marks.set(keys::GSI1SK, self.due(Timestamp::at(*now + self.policy.second), &user).sk),
             false => marks.remove(keys::GSI1PK).remove(keys::GSI1SK),
         };
-        let week = now.unix_timestamp().div_euclid(7 * 86_400);
-        let counted = Update::default().add("sent", 1).set(keys::EXPIRES_AT, now.unix_timestamp() + 8 * 86_400);
+        let (week, day) = (now.unix_timestamp().div_euclid(WEEK), now.unix_timestamp().div_euclid(DAY));
+        let counted = |until: i64| Update::default().add("sent", 1).set(keys::EXPIRES_AT, until);
+        let guest = Guest::ends_at(&user);
         let mut writes = vec![
             Write::update(header.key(), marks).when(Condition::equals(keys::GSI1SK, idle.sk.clone())),
-            Write::update(keys::reminded(&email, week), counted)
+            Write::update(keys::reminded(&email, week), counted((week + 1) * WEEK + DAY))
                 .when(Condition::Under("sent".into(), PER_ADDRESS_WEEK)),
+            Write::Check { key: keys::unsubscribed(&email), condition: Condition::NotExists },
         ];
-        writes.extend(message.writes());
+        if guest.is_some() {
+            writes.push(
+                Write::update(keys::guests_reminded(day), counted((day + 2) * DAY))
+                    .when(Condition::Under("sent".into(), self.policy.guests_daily)),
+            );
+        }
+        // A guest's reminder, address and all, ends with the guest.
+        writes.push(Write::put(message.item_until(guest)));
+        writes.extend(message.event());
         match self.table.transact(writes).await {
-            Ok(()) => {
-                crate::metrics::cart_reminder(true);
-                Ok(Outcome::Sent)
-            }
+            Ok(()) => Ok(Outcome::Sent),
             Err(WriteError::ConditionFailed { index: Some(0) }) => Ok(Outcome::Changed),
-            // The address had its reminders this week.
-            Err(WriteError::ConditionFailed { index: Some(1) }) => self.let_go(header).await,
+            Err(WriteError::ConditionFailed { index: Some(1) }) => self.defer(header, (week + 1) * WEEK).await,
+            Err(WriteError::ConditionFailed { index: Some(2) }) => self.let_go(header).await,
+            Err(WriteError::ConditionFailed { index: Some(3) }) => self.defer(header, (day + 1) * DAY).await,
             Err(e) => Err(anyhow::Error::from(e).context("recording a cart reminder")),
         }
+    }
+
+    /// The cart's key in the idle index, due for a reminder at `at`: the index holds the
+    /// instant due less the idle wait, which is the instant it went idle for a first reminder.
+    fn due(&self, at: Timestamp, user: &UserId) -> crate::table::Key {
+        keys::idle_cart(&Timestamp::at(*at - self.policy.idle), user)
     }
 
     /// The address a cart's reminders go to, if its shopper agreed to marketing email: an
@@ -255,16 +285,26 @@ impl CartRecovery {
 
     /// Takes the cart out of the index until its next change (unless it changed meanwhile).
     async fn let_go(&self, header: &Item) -> anyhow::Result<Outcome> {
-        let Some(idle) = header.gsi1() else { return Ok(Outcome::Changed) };
         let out = Update::default().remove(keys::GSI1PK).remove(keys::GSI1SK);
-        let write = Write::update(header.key(), out).when(Condition::equals(keys::GSI1SK, idle.sk));
+        self.moved(header, out, Outcome::Skipped).await
+    }
+
+    /// Leaves the cart in the index, due again at `at` (epoch seconds), when a limit that held
+    /// its reminder back has a new period (unless it changed meanwhile).
+    async fn defer(&self, header: &Item, at: i64) -> anyhow::Result<Outcome> {
+        let Some(user) = keys::user_of(&header.key()) else { return self.let_go(header).await };
+        let at = Timestamp::at(time::OffsetDateTime::from_unix_timestamp(at).context("a period's end")?);
+        self.moved(header, Update::default().set(keys::GSI1SK, self.due(at, &user).sk), Outcome::Deferred).await
+    }
+
+    /// Writes `update` to the cart's header if its index key is still the one the sweep read.
+    async fn moved(&self, header: &Item, update: Update, outcome: Outcome) -> anyhow::Result<Outcome> {
+        let Some(idle) = header.gsi1() else { return Ok(Outcome::Changed) };
+        let write = Write::update(header.key(), update).when(Condition::equals(keys::GSI1SK, idle.sk));
         match self.table.write(write).await {
-            Ok(()) => {
-                crate::metrics::cart_reminder(false);
-                Ok(Outcome::Skipped)
-            }
+            Ok(()) => Ok(outcome),
             Err(WriteError::ConditionFailed { .. }) => Ok(Outcome::Changed),
-            Err(e) => Err(anyhow::Error::from(e).context("letting a cart go")),
+            Err(e) => Err(anyhow::Error::from(e).context("moving a cart in the idle index")),
         }
     }
 
@@ -275,7 +315,7 @@ impl CartRecovery {
 
 /// Copies the cart a restore link names into `into`'s cart (nothing when it is theirs):
 /// answers how many lines it set.
-pub async fn restore(carts: &Carts, token: &str, into: &UserId) -> anyhow::Result<Result<usize, LinkError>> {
+pub async fn restore(carts: &Carts, token: &str, into: &UserId) -> Result<Result<usize, LinkError>, CartError> {
     let owner = match restored_owner(token).await? {
         Ok(owner) => owner,
         Err(e) => return Ok(Err(e)),
@@ -284,8 +324,7 @@ pub async fn restore(carts: &Carts, token: &str, into: &UserId) -> anyhow::Resul
         true => Vec::new(),
         false => carts.lines(&owner).await?,
     };
-    let set = carts.restore(into, &lines).await.map_err(|e| anyhow::anyhow!("restoring a cart: {e}"))?;
-    Ok(Ok(set))
+    Ok(Ok(carts.restore(into, &lines).await?))
 }
 
 #[cfg(test)]
@@ -295,7 +334,10 @@ mod tests {
     #[test]
     fn the_policy_is_read_in_minutes_each_defaulted() {
         let policy = RecoveryPolicy::from_lookup(|n| (n == "RECOVERY_IDLE_MINUTES").then(|| "90".to_owned())).unwrap();
-        assert_eq!(policy, RecoveryPolicy { idle: Duration::minutes(90), second: Duration::hours(24) });
+        assert_eq!(
+            policy,
+            RecoveryPolicy { idle: Duration::minutes(90), second: Duration::hours(24), guests_daily: 500 }
+        );
         assert!(RecoveryPolicy::from_lookup(|n| (n == "RECOVERY_SECOND_MINUTES").then(|| "-5".to_owned())).is_err());
         assert!(RecoveryPolicy::from_lookup(|n| (n == "RECOVERY_IDLE_MINUTES").then(|| "soon".to_owned())).is_err());
     }

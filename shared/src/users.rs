@@ -35,6 +35,9 @@ pub enum UserError {
     /// The code is wrong, expired, spent, or was sent to a number the profile no longer has.
     #[error("code {0}")]
     WrongCode(String),
+    /// Staff turned marketing email on for an account: only its owner can agree to it.
+    #[error("only the account's owner can agree to marketing email")]
+    NotTheirConsent,
     #[error(transparent)]
     Store(#[from] anyhow::Error),
 }
@@ -180,7 +183,15 @@ impl Users {
     }
 
     /// Applies changes if the profile is still at `expected` (when given): 412 otherwise.
-    pub async fn update(&self, id: &UserId, changes: ProfileChanges, expected: Option<u64>) -> Result<UserProfile> {
+    /// `by_owner` says the account's owner makes them: only they can agree to marketing email
+    /// (which also lifts an unsubscribe from a reminder's link); staff can only withdraw it.
+    pub async fn update(
+        &self,
+        id: &UserId,
+        changes: ProfileChanges,
+        expected: Option<u64>,
+        by_owner: bool,
+    ) -> Result<UserProfile> {
         let current = self.get(id).await?.ok_or(UserError::NotFound)?;
         if expected.is_some_and(|v| v != current.version) {
             return Err(UserError::Stale);
@@ -203,8 +214,12 @@ impl Users {
         next.version += 1;
         next.updated_at = Timestamp::now();
         let write = Write::put(next.item()).when(Condition::equals("version", current.version));
-        let written = match next.preferences.marketing && !current.preferences.marketing {
-            // Turned on by its owner: an unsubscribe from a reminder's link no longer holds.
+        let consented = next.preferences.marketing && !current.preferences.marketing;
+        if consented && !by_owner {
+            return Err(UserError::NotTheirConsent);
+        }
+        let written = match consented {
+            // An unsubscribe from a reminder's link no longer holds.
             true => self.table.transact(vec![write, Write::delete(keys::unsubscribed(&next.email))]).await,
             false => self.table.write(write).await,
         };
@@ -252,7 +267,7 @@ impl Users {
             }
             let preferences = NotificationPreferences { email: false, ..current.preferences };
             let changes = ProfileChanges { preferences: Some(preferences), ..ProfileChanges::default() };
-            match self.update(id, changes, Some(current.version)).await {
+            match self.update(id, changes, Some(current.version), false).await {
                 Err(UserError::Stale) => continue,
                 other => return other.map(|_| ()),
             }

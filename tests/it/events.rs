@@ -319,7 +319,7 @@ async fn not_http(name: &str, event: Value, world: &World) {
             let shopper = UserId::parse("22222222-2222-4222-8222-222222222222").unwrap();
             let preferences = shop::users::NotificationPreferences { marketing: true, ..Default::default() };
             let changes = shop::users::ProfileChanges { preferences: Some(preferences), ..Default::default() };
-            users.update(&shopper, changes, None).await.unwrap();
+            users.update(&shopper, changes, None, true).await.unwrap();
             let policy = shop::recovery::RecoveryPolicy { idle: time::Duration::ZERO, ..Default::default() };
             let sweep =
                 shop::recovery::CartRecovery::new(world.table.clone(), policy, "https://shop.example.com/".into());

@@ -558,12 +558,9 @@ fn expected_access() -> BTreeMap<&'static str, (Vec<&'static str>, Vec<&'static 
             (vec!["revoked", "user", "product", "variant", "settings", "promotion", "audit", "unsubscribed"], vec![]),
         ),
         // Abandoned carts: the idle index, the carts and their shoppers' profiles, the products
-        // and settings a reminder prices, the reminder (with its event), the unsubscribed
-        // addresses and each address's reminders this week.
-        (
-            "RecoveryFunction",
-            (vec!["user", "event", "product", "settings", "promotion", "unsubscribed", "reminded"], vec!["idle carts"]),
-        ),
+        // a reminder names, the reminder (with its event), the unsubscribed mailboxes and the
+        // reminders each mailbox had this week and guests today.
+        ("RecoveryFunction", (vec!["user", "event", "product", "unsubscribed", "reminded"], vec!["idle carts"])),
         // Checkout: stock and pricing settings, the order, its list rows and events, the cart and
         // idempotency record; a guest's order's marker under the guest's email, claimed by the
         // account that verifies it.

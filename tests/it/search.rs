@@ -174,8 +174,17 @@ async fn a_search_engine_that_is_down_answers_503_and_the_index_catches_up_once_
     let alias = format!("down-{}", ulid::Ulid::new().to_string().to_lowercase());
     let endpoint = format!("http://127.0.0.1:{port}");
     let app = TestApp::spawn_with(|c| {
+        // Writes that do not wait for the index's refresh (as in AWS): the test polls, and the
+        // outage's fifty-odd events, retried one by one, would each wait up to a second.
         c.opensearch =
-            Some(shop_opensearch::Config { endpoint, alias, region: "us-east-1".into(), wait_for_refresh: true })
+            Some(shop_opensearch::Config { endpoint, alias, region: "us-east-1".into(), wait_for_refresh: false });
+        // Retries that outlast the outage, as the queues' do in AWS (the tests' usual ones are
+        // spent within a second): 0.5 s, then doubling, 8 receives in about a minute.
+        c.delivery = shop_embedded::bus::Delivery {
+            max_receives: 8,
+            retry_after: std::time::Duration::from_millis(500),
+            ..shop_tests::QUICK_DELIVERY
+        };
     })
     .await;
     let admin = app.admin().await;

@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use shop::cart::{CartContact, CartView};
 use shop::domain::Email;
 use shop::http::{Json, Shopper};
@@ -62,21 +62,31 @@ pub async fn get_contact(State(state): State<CartState>, shopper: Shopper) -> Re
     Ok(Json(state.carts.contact(buyer).await?.ok_or(Error::NotFound("contact"))?))
 }
 
+/// The caller's cart after a restore, and how many lines the link put in it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RestoredCart {
+    /// Lines put in the cart from the link's: none when it is the caller's own cart, or when
+    /// its shopper ordered or emptied it meanwhile.
+    restored: usize,
+    #[serde(flatten)]
+    cart: CartView,
+}
+
 /// Restore a cart from a reminder's link: its lines are put in the caller's cart (a quantity
 /// already there is replaced; the shopper's own cart is already theirs). Answers the cart.
 #[utoipa::path(post, path = "/api/cart/restore", tag = "cart", security(("cognito" = [])), request_body = LinkBody,
-    responses((status = 200, body = CartView), (status = 401, body = shop::error::Problem),
+    responses((status = 200, body = RestoredCart), (status = 401, body = shop::error::Problem),
               (status = 422, body = shop::error::Problem, description = "A link the shop did not make, or one \
               past its 14 days")))]
 pub async fn restore_cart(
     State(state): State<CartState>,
     shopper: Shopper,
     Json(body): Json<LinkBody>,
-) -> Result<Json<CartView>> {
+) -> Result<Json<RestoredCart>> {
     let buyer = shopper.buyer()?;
-    let set = shop::recovery::restore(&state.carts, &body.token, buyer).await?.map_err(refused)?;
-    tracing::info!(lines = set, "a cart restored from a reminder");
-    Ok(Json(state.carts.view(buyer, None).await?))
+    let restored = shop::recovery::restore(&state.carts, &body.token, buyer).await?.map_err(refused)?;
+    tracing::info!(lines = restored, "a cart restored from a reminder");
+    Ok(Json(RestoredCart { restored, cart: state.carts.view(buyer, None).await? }))
 }
 
 /// Unsubscribe from marketing email with the link every reminder carries; no log-in needed.

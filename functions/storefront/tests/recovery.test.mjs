@@ -14,16 +14,7 @@ const SUBJECT = 'You left something in your cart';
 
 /** The reminder that reached `to`. The stack's sweep runs once a minute, then the email goes
  *  through the notifications' queue: it is looked for in the mailbox for 90 s. */
-async function reminder(to) {
-  const until = Date.now() + 90_000;
-  while (Date.now() < until) {
-    const messages = (await world.shop.call('GET', '/_local/mailbox.json')).body;
-    const found = messages.find((m) => m.to === to && m.subject === SUBJECT);
-    if (found) return found;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`no "${SUBJECT}" reached ${to} within 90 s`);
-}
+const reminder = (to) => world.shop.mail(to, SUBJECT, 90);
 
 test("a guest's cart left behind is reminded of; the reminder's link restores it in another browser, and its other link unsubscribes", async () => {
   const product = await world.shop.product(world.admin, {name: `Recovered Kettle ${Date.now()}`});

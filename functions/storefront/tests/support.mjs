@@ -226,14 +226,17 @@ export function api(url) {
       }
       throw new Error(`no code reached ${to}`);
     },
-    async mail(to, subject) {
-      for (let i = 0; i < 100; i++) {
+    /** The email to `to` whose subject holds `subject`, looked for in the mailbox for
+     *  `seconds`. */
+    async mail(to, subject, seconds = 10) {
+      const until = Date.now() + seconds * 1000;
+      while (Date.now() < until) {
         const messages = (await call('GET', '/_local/mailbox.json')).body;
         const found = messages.find((m) => m.to === to && (m.subject ?? '').includes(subject));
         if (found) return found;
         await new Promise((r) => setTimeout(r, 100));
       }
-      throw new Error(`no email "${subject}" reached ${to}`);
+      throw new Error(`no email "${subject}" reached ${to} within ${seconds} s`);
     },
     /** Waits until the search index holds `text` for `query` (the index follows the catalogue's
      *  events). Asked here, past the browser's cache, which may keep an older answer for

@@ -372,7 +372,10 @@ async fn get_user(
 /// Change name, phone, address or preferences (admin, or the owner). Honours `If-Match`.
 #[utoipa::path(put, path = "/api/users/{id}", tag = "users", security(("cognito" = [])), request_body = ProfileBody,
     params(("id" = String, Path), ("If-Match" = Option<String>, Header)),
-    responses((status = 200, body = UserProfile), (status = 404, body = shop::error::Problem),
+    responses((status = 200, body = UserProfile),
+              (status = 403, body = shop::error::Problem, description = "Staff turning marketing email on: only the \
+              owner can agree to it"),
+              (status = 404, body = shop::error::Problem),
               (status = 412, body = shop::error::Problem), (status = 422, body = shop::error::Problem)))]
 async fn update_user(
     State(state): State<UsersState>,
@@ -383,7 +386,8 @@ async fn update_user(
     Json(body): Json<ProfileBody>,
 ) -> Result<Versioned<UserProfile>> {
     let current = changeable(&state, &caller, &witness, &id).await?;
-    let profile = state.users.update(&current.id, body.changes(&state.sms)?, if_match.optional()?).await?;
+    let by_owner = caller.user_id == current.id;
+    let profile = state.users.update(&current.id, body.changes(&state.sms)?, if_match.optional()?, by_owner).await?;
     Ok(Versioned(profile.version, profile))
 }
 

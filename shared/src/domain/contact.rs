@@ -38,6 +38,19 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The mailbox the address reaches, as far as the shop can tell: without a `+tag`, and,
+    /// at Gmail, without the dots Gmail ignores. Limits on what the shop may send an address
+    /// (reminders, unsubscribes) hold per mailbox, so spelling one address many ways gets no
+    /// more mail to it.
+    pub fn mailbox(&self) -> String {
+        let (local, domain) = self.0.rsplit_once('@').expect("parsed with an @");
+        let local = local.split_once('+').filter(|(base, _)| !base.is_empty()).map_or(local, |(base, _)| base);
+        match domain {
+            "gmail.com" | "googlemail.com" => format!("{}@gmail.com", local.replace('.', "")),
+            _ => format!("{local}@{domain}"),
+        }
+    }
 }
 
 /// A phone number in E.164 form: `+` then 8 to 15 digits.
@@ -229,6 +242,15 @@ string_form!(Email, Phone, PostalCode, Country, Region);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mailbox_is_its_address_without_tags_or_the_dots_gmail_ignores() {
+        let mailbox = |raw: &str| Email::parse(raw).unwrap().mailbox();
+        assert_eq!(mailbox("Ada+shop@Example.com"), "ada@example.com");
+        assert_eq!(mailbox("a.d.a+1+2@googlemail.com"), "ada@gmail.com");
+        assert_eq!(mailbox("a.da@example.com"), "a.da@example.com", "dots count elsewhere");
+        assert_eq!(mailbox("+ada@example.com"), "+ada@example.com", "a tag needs a name before it");
+    }
 
     #[test]
     fn emails_are_normalised() {

@@ -25,12 +25,8 @@ pub async fn queue(
     let capped = Write::update(keys::codes_sent(&message.user_id, hour), counted)
         .when(Condition::Under("sent".into(), ACCOUNT_EMAILS_PER_HOUR));
     // The cap first, so a refusal is told by its index.
-    let item = message.item();
-    let item = match expires {
-        Some(at) => item.expiring_at(at),
-        None => item,
-    };
-    let writes = [capped, Write::put(item)].into_iter().chain(with).chain(message.event()).collect();
+    let writes =
+        [capped, Write::put(message.item_until(expires))].into_iter().chain(with).chain(message.event()).collect();
     match table.transact(writes).await {
         Ok(()) => Ok(true),
         Err(WriteError::ConditionFailed { index: Some(0) }) => {

@@ -90,6 +90,14 @@ impl Message {
         Item::new(&self.key(), self)
     }
 
+    /// The item that stores it, gone at `expires` (epoch seconds) if given.
+    pub fn item_until(&self, expires: Option<i64>) -> Item {
+        match expires {
+            Some(at) => self.item().expiring_at(at),
+            None => self.item(),
+        }
+    }
+
     /// The event that gets it sent, unless it is suppressed: to commit with its item.
     pub fn event(&self) -> Option<Write> {
         let queued = MessageQueued {

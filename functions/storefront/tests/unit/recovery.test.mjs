@@ -41,7 +41,7 @@ let contact = null;
 const restoring = (body) => {
   if (body.token !== 'restore.good') return refused('the link has expired');
   held = MUG_CART;
-  return [200, MUG_CART];
+  return [200, {...MUG_CART, restored: MUG_CART.lines.length}];
 };
 const calls = fakeApi({
   'GET /storefront.json': () => [200, {cards: {provider: 'simulated'}, rules: {max_quantity: 10}}],

@@ -38,8 +38,8 @@ export async function restore(token) {
       h('p', {}, h('a', {href: '#/'}, 'Go to the shop.')),
     ];
   }
-  // The cart it was is empty when its shopper ordered (or emptied it) meanwhile.
-  const said = cart.lines.length ? 'Your cart is back' : 'Nothing was left in that cart';
+  // Nothing comes back when its shopper ordered (or emptied the cart) meanwhile.
+  const said = cart.restored ? 'Your cart is back' : 'Nothing was left in that cart';
   restored = `${said}.`;
   try {
     await goInstead('cart');
