@@ -94,6 +94,8 @@ pub struct Config {
     /// What the embedded identity's log-in pauses are measured by: the system's time, or a
     /// clock a test moves forward.
     pub clock: shop::time::Clock,
+    /// Counts the services' table requests as DynamoDB request units (the bench's cost model).
+    pub meter: Option<std::sync::Arc<crate::metering::Meter>>,
 }
 
 /// The AWS side of the stack's settings, read once from the environment by
@@ -198,6 +200,7 @@ impl Default for Config {
                 media: Default::default(),
             },
             clock: shop::time::Clock::system(),
+            meter: None,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod dead_letters;
 pub mod gateway;
 pub mod iam;
 pub mod mailbox;
+pub mod metering;
 pub mod metrics;
 pub mod oauth;
 pub mod provision;

@@ -14,10 +14,13 @@
 //! 4. checkouts per second through the local stack, and that stock and orders still agree;
 //! 5. search on 100,000 generated products, tantivy and OpenSearch side by side (`search`);
 //! 6. a partner's webhook endpoint hearing of every order during the checkout burst
-//!    (`partners`), and the abandoned-cart sweep over 100,000 carts (`recovery`).
+//!    (`partners`), and the abandoned-cart sweep over 100,000 carts (`recovery`);
+//! 7. what an order costs in requests: API, DynamoDB request units, events, queue deliveries
+//!    and emails per order, written to `target/bench/costs.json` for `scripts/cost_model.py`
+//!    (`costs`).
 //!
 //! `SHOP_BENCH_ONLY=search,catalogue` runs only those parts (of cold-starts, sizes,
-//! first-answers, throughput, checkouts, search, catalogue, partners, recovery), and `SHOP_BENCH_FUNCTIONS=products,images`
+//! first-answers, throughput, checkouts, search, catalogue, partners, recovery, costs), and `SHOP_BENCH_FUNCTIONS=products,images`
 //! only those functions' cold starts and sizes.
 //!
 //! Run: `cargo build --release --workspace --bins && cargo run --release -p shop-tests --bin bench`,
@@ -26,6 +29,7 @@
 //! `scripts/search-node` for OpenSearch's figures and the search functions' first answers.
 
 mod after_sale;
+mod costs;
 mod search;
 
 use std::io::{BufRead, BufReader, Write as _};
@@ -870,6 +874,9 @@ fn main() {
     }
     if wanted("recovery") {
         runtime.block_on(after_sale::recovery());
+    }
+    if wanted("costs") {
+        runtime.block_on(costs::costs());
     }
 }
 

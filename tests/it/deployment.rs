@@ -622,3 +622,48 @@ async fn each_function_reaches_locally_only_what_its_role_reaches_in_aws() {
     users.query(&Query::gsi1(shop::keys::USERS_PARTITION)).await.unwrap();
     assert!(users.query(&Query::gsi1(shop::keys::CATEGORIES_PARTITION)).await.is_err());
 }
+
+/// The cost model prices the bench's counts with the template's functions, queues, alarms and
+/// defaults: every line of the bill is there, and an order costs more than nothing.
+#[test]
+fn the_cost_model_prices_the_benchs_counts_from_the_template() {
+    let journey = |api: serde_json::Value, events: f64| {
+        serde_json::json!({
+            "journeys": 40, "api_requests": api, "queue_deliveries": {"notifications": 2.0, "sales": 1.0},
+            "dynamodb": {"GetItem": {"requests": 3.0, "read_units": 3.0, "write_units": 0.0},
+                         "TransactWriteItems": {"requests": 2.0, "read_units": 0.0, "write_units": 20.0}},
+            "items_written": {"EVENT": events}, "emails": events,
+        })
+    };
+    let counts = serde_json::json!({
+        "order": journey(serde_json::json!({"/api/orders": 1.0, "/api/products/{id}": 3.0}), 2.0),
+        "visit": journey(serde_json::json!({"/api/products/{id}": 3.0}), 0.0),
+    });
+    let dir = shop_tests::temp_dir("cost-model");
+    let path = dir.path().join("costs.json");
+    std::fs::write(&path, counts.to_string()).unwrap();
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let ran = std::process::Command::new(format!("{root}/.venv/bin/python"))
+        .arg(format!("{root}/scripts/cost_model.py"))
+        .args(["--counts", path.to_str().unwrap(), "--orders", "1000000", "--cognito-tier", "lite"])
+        .output()
+        .expect("the test command's virtualenv runs the cost model");
+    let out = String::from_utf8_lossy(&ran.stdout);
+    assert!(ran.status.success(), "{out}{}", String::from_utf8_lossy(&ran.stderr));
+    for item in [
+        "API Gateway (REST) requests",
+        "Lambda duration",
+        "DynamoDB writes",
+        "SNS publishes",
+        "SQS requests",
+        "SES email",
+        "Cognito (lite",
+        "OpenSearch domain (fixed)",
+        "CloudWatch alarms and dashboard (fixed)",
+    ] {
+        assert!(out.contains(item), "{item} in\n{out}");
+    }
+    let per_order = out.lines().find_map(|l| l.strip_prefix("| per order | ")).expect("a cost per order");
+    let per_order: f64 = per_order.split(' ').next().unwrap().parse().unwrap();
+    assert!(per_order > 0.0 && per_order < 1.0, "{out}");
+}
