@@ -208,7 +208,8 @@ test('a shopper chooses a size and a colour, is shown what is not sold, and buys
   await page.getByRole('radio', {name: 'L', exact: true}).check();
   assert.match(await price.innerText(), /14\.00/);
   await page.getByRole('radio', {name: 'Grey (unavailable)'}).check();
-  await page.getByText('Not available in this combination').waitFor();
+  // Shown by the choice (the same words are announced in the page's live region too).
+  await page.locator('#stock-note').getByText('Not available in this combination').waitFor();
   assert.equal(await page.getByRole('button', {name: 'Add to cart'}).count(), 0);
   await screenshot(page, 'variant-unavailable');
 
