@@ -87,11 +87,13 @@ def functions(resources, globals_):
     return out
 
 
-def memory_for(functions_, match, default):
+def memory_for(functions_, match, what):
+    """The memory of the function `match` picks; a count no function serves is an error, not a
+    guess: the bench and the template have drifted apart."""
     for function in functions_.values():
         if match(function):
             return function["memory"]
-    return default
+    sys.exit(f"no function in template.yaml serves {what}")
 
 
 def cognito(users, tier):
@@ -127,7 +129,6 @@ def main():
     resources, globals_, defaults = template()
     fns = functions(resources, globals_)
     architecture = defaults.get("FunctionArchitecture", "arm64")
-    default_memory = globals_.get("Function", {}).get("MemorySize", 128)
     orders = args.orders
     visits = orders * max(args.visits_per_order - 1, 0)
 
@@ -144,13 +145,13 @@ def main():
     read_units = write_units = 0.0
     for journey, times in journeys():
         for route, n in journey["api_requests"].items():
-            memory = memory_for(fns, lambda f, r=route: r in f["routes"], default_memory)
+            memory = memory_for(fns, lambda f, r=route: r in f["routes"], f"the route {route}")
             api_requests += n * times
             invocations += n * times
             gb_seconds += n * times * memory / 1024 * args.billed_ms / 1000
         for queue, n in journey["queue_deliveries"].items():
             queue_resource = queue.capitalize() + "Queue"
-            memory = memory_for(fns, lambda f, q=queue_resource: any(q in s for s in f["queues"]), default_memory)
+            memory = memory_for(fns, lambda f, q=queue_resource: any(q in s for s in f["queues"]), f"the queue {queue_resource}")
             deliveries += n * times
             invocations += n * times
             gb_seconds += n * times * memory / 1024 * args.billed_ms / 1000
@@ -158,7 +159,7 @@ def main():
         events += n_events
         # The publisher: at most one invocation per event (the stream hands several at once).
         invocations += n_events
-        gb_seconds += n_events * memory_for(fns, lambda f: f["stream"], default_memory) / 1024 * args.billed_ms / 1000
+        gb_seconds += n_events * memory_for(fns, lambda f: f["stream"], "the table's stream") / 1024 * args.billed_ms / 1000
         for used in journey["dynamodb"].values():
             read_units += used["read_units"] * times
             write_units += used["write_units"] * times

@@ -90,14 +90,16 @@ impl Metered {
         self.inner.get(key).await.ok().flatten().as_ref().map_or(0, size)
     }
 
-    /// The write units of `write`, from the item's size before and after it.
-    async fn write_units(&self, write: &Write, before: usize) -> f64 {
+    /// The (read, write) units of `write` outside a transaction, from the item's size before
+    /// and after it. A condition check reads its item; DynamoDB takes one only in a transaction.
+    async fn units_of(&self, write: &Write, before: usize) -> (f64, f64) {
         let after = match write {
             Write::Put { item, .. } => size(item),
             Write::Update { key, .. } => self.size_of(key).await,
-            Write::Delete { .. } | Write::Check { .. } => 0,
+            Write::Delete { .. } => 0,
+            Write::Check { .. } => return (units(before, 4096), 0.0),
         };
-        units(before.max(after), 1024)
+        (0.0, units(before.max(after), 1024))
     }
 }
 
@@ -137,7 +139,8 @@ impl Table for Metered {
             self.meter.wrote([&write]);
         }
         let factor = if operation == "TransactWriteItems" { 2.0 } else { 1.0 };
-        self.meter.count(operation, 0.0, factor * self.write_units(&write, before).await);
+        let (read, written) = self.units_of(&write, before).await;
+        self.meter.count(operation, factor * read, factor * written);
         outcome
     }
 
@@ -150,11 +153,12 @@ impl Table for Metered {
         if outcome.is_ok() {
             self.meter.wrote(&writes);
         }
-        let mut used = 0.0;
+        let (mut read, mut written) = (0.0, 0.0);
         for (write, before) in writes.iter().zip(before) {
-            used += 2.0 * self.write_units(write, before).await;
+            let (r, w) = self.units_of(write, before).await;
+            (read, written) = (read + 2.0 * r, written + 2.0 * w);
         }
-        self.meter.count("TransactWriteItems", 0.0, used);
+        self.meter.count("TransactWriteItems", read, written);
         outcome
     }
 
@@ -196,8 +200,11 @@ mod tests {
         assert_eq!((used("GetItem").requests, used("GetItem").read_units), (2, 2.0), "one read unit even for nothing");
 
         let small = [item("USER#1", "A", 100), item("USER#1", "B", 100)];
-        table.transact(small.iter().cloned().map(Write::put).collect()).await.unwrap();
-        assert_eq!(used("TransactWriteItems").write_units, 4.0, "twice in a transaction");
+        let check = Write::Check { key: Key::new("EVENT#1", "E"), condition: Condition::Exists };
+        table.transact(small.iter().cloned().map(Write::put).chain([check]).collect()).await.unwrap();
+        let transaction = used("TransactWriteItems");
+        assert_eq!(transaction.write_units, 4.0, "twice in a transaction");
+        assert_eq!(transaction.read_units, 2.0, "a condition check reads its item, twice in a transaction");
         let page = Query::partition("USER#1");
         table.query(&page).await.unwrap();
         table.query(&Query::gsi1("G")).await.unwrap();

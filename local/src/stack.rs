@@ -384,7 +384,8 @@ fn local_objects(config: &Config, public_url: &str, table: &Arc<dyn Table>) -> a
     Ok(objects)
 }
 
-/// The images' sizes, as the CDN serves them: only what is under `images/`, kept a year.
+/// The images' sizes, as the CDN serves them: only what is under `images/`, with the
+/// `Cache-Control` each was stored with.
 fn media(objects: Arc<LocalObjects>) -> Router {
     use axum::extract::Path;
     use axum::http::header;
@@ -392,10 +393,8 @@ fn media(objects: Arc<LocalObjects>) -> Router {
         let key = format!("images/{key}");
         match objects.get(&key).await {
             Ok(Some(object)) => {
-                let headers = [
-                    (header::CONTENT_TYPE, object.content_type),
-                    (header::CACHE_CONTROL, "public, max-age=31536000, immutable".to_owned()),
-                ];
+                let cache_control = object.cache_control.unwrap_or_else(|| "no-cache".to_owned());
+                let headers = [(header::CONTENT_TYPE, object.content_type), (header::CACHE_CONTROL, cache_control)];
                 (headers, object.bytes).into_response()
             }
             Ok(None) | Err(_) => shop::Error::NotFound("image").into_response(),

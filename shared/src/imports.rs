@@ -454,7 +454,7 @@ impl Imports {
         read(&csv)?;
         let status = ImportStatus::new(ulid::Ulid::new().to_string());
         self.save(&status).await.map_err(|e| Unreadable(format!("{e:#}")))?;
-        let object = Object { bytes: csv, content_type: "text/csv".into() };
+        let object = Object::new(csv, "text/csv");
         objects.put(&object_key(&status.id), object).await.map_err(|e| Unreadable(format!("{e:#}")))?;
         Ok(status)
     }

@@ -26,6 +26,9 @@ pub const MAX_BYTES: u64 = 10 * 1024 * 1024;
 pub const MAX_PIXELS: u64 = 40_000_000;
 /// The widths made of each image (none wider than the image itself).
 pub const WIDTHS: [u32; 3] = [200, 600, 1200];
+/// How the sizes are served: an image's files never change (a new image has a new id), so
+/// browsers and the CDN keep them a year.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// How long an upload target takes the file.
 pub const UPLOAD_VALID: Duration = Duration::from_secs(15 * 60);
 /// How long an upload's record is kept.
@@ -217,7 +220,7 @@ impl Media {
         let mut kept = Vec::new();
         for made in sizes {
             let key = image_key(&image, made.width);
-            let object = Object { bytes: made.jpeg, content_type: "image/jpeg".into() };
+            let object = Object::new(made.jpeg, "image/jpeg").cached(IMMUTABLE);
             self.objects.put(&key, object).await?;
             let url = format!("{}/{key}", self.public_url);
             kept.push(ImageSize { width: made.width, height: made.height, url });

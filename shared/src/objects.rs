@@ -34,6 +34,19 @@ pub struct UploadTarget {
 pub struct Object {
     pub bytes: Vec<u8>,
     pub content_type: String,
+    /// The `Cache-Control` it is served with, kept with it (S3's object metadata).
+    pub cache_control: Option<String>,
+}
+
+impl Object {
+    pub fn new(bytes: Vec<u8>, content_type: &str) -> Self {
+        Self { bytes, content_type: content_type.to_owned(), cache_control: None }
+    }
+
+    /// The object, served with `Cache-Control: <cache_control>` from the store.
+    pub fn cached(self, cache_control: &str) -> Self {
+        Self { cache_control: Some(cache_control.to_owned()), ..self }
+    }
 }
 
 /// The object store port.

@@ -624,30 +624,46 @@ async fn each_function_reaches_locally_only_what_its_role_reaches_in_aws() {
 }
 
 /// The cost model prices the bench's counts with the template's functions, queues, alarms and
-/// defaults: every line of the bill is there, and an order costs more than nothing.
+/// defaults: every line of the bill is there, and an order costs more than nothing. Each route and
+/// queue the bench counts is one a function of the template serves; a count none serves (the
+/// bench and the template drifted apart) is an error that names it, not a guessed memory size.
 #[test]
 fn the_cost_model_prices_the_benchs_counts_from_the_template() {
-    let journey = |api: serde_json::Value, events: f64| {
+    let order_routes = serde_json::json!({
+        "/api/cart": 1.0, "/api/cart/items/{variant_id}": 1.0, "/api/orders": 1.0, "/api/orders/{id}": 1.85,
+        "/api/orders/{id}/payment": 1.0, "/api/payments/stripe/webhook": 1.0, "/api/products": 1.0,
+        "/api/products/{id}": 3.0, "/api/search": 1.0,
+    });
+    let journey = |api: &serde_json::Value, events: f64| {
         serde_json::json!({
-            "journeys": 40, "api_requests": api, "queue_deliveries": {"notifications": 2.0, "sales": 1.0},
+            "journeys": 40, "api_requests": api,
+            "queue_deliveries": {"deliveries": 2.0, "notifications": 2.0, "sales": 1.0, "search": 1.0, "webhooks": 3.0},
             "dynamodb": {"GetItem": {"requests": 3.0, "read_units": 3.0, "write_units": 0.0},
                          "TransactWriteItems": {"requests": 2.0, "read_units": 0.0, "write_units": 20.0}},
             "items_written": {"EVENT": events}, "emails": events,
         })
     };
-    let counts = serde_json::json!({
-        "order": journey(serde_json::json!({"/api/orders": 1.0, "/api/products/{id}": 3.0}), 2.0),
-        "visit": journey(serde_json::json!({"/api/products/{id}": 3.0}), 0.0),
-    });
     let dir = shop_tests::temp_dir("cost-model");
-    let path = dir.path().join("costs.json");
-    std::fs::write(&path, counts.to_string()).unwrap();
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-    let ran = std::process::Command::new(format!("{root}/.venv/bin/python"))
-        .arg(format!("{root}/scripts/cost_model.py"))
-        .args(["--counts", path.to_str().unwrap(), "--orders", "1000000", "--cognito-tier", "lite"])
-        .output()
-        .expect("the test command's virtualenv runs the cost model");
+    let model = |order_routes: &serde_json::Value| {
+        let counts = serde_json::json!({
+            "order": journey(order_routes, 2.0),
+            "visit": journey(&serde_json::json!({"/api/products/{id}": 3.0}), 0.0),
+        });
+        let path = dir.path().join("costs.json");
+        std::fs::write(&path, counts.to_string()).unwrap();
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+        std::process::Command::new(format!("{root}/.venv/bin/python"))
+            .arg(format!("{root}/scripts/cost_model.py"))
+            .args(["--counts", path.to_str().unwrap(), "--orders", "1000000", "--cognito-tier", "lite"])
+            .output()
+            .expect("the test command's virtualenv runs the cost model")
+    };
+
+    let drifted = model(&serde_json::json!({"/api/basket": 1.0}));
+    let said = String::from_utf8_lossy(&drifted.stderr);
+    assert!(!drifted.status.success() && said.contains("serves the route /api/basket"), "{said}");
+
+    let ran = model(&order_routes);
     let out = String::from_utf8_lossy(&ran.stdout);
     assert!(ran.status.success(), "{out}{}", String::from_utf8_lossy(&ran.stderr));
     for item in [

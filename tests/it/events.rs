@@ -262,7 +262,7 @@ async fn not_http(name: &str, event: Value, world: &World) {
         "imports/upload" => {
             // The sample's file: one product.
             let csv = "handle,name,category,sku,price,currency,stock\nsample-lamp,Sample lamp,lighting,SAMPLE-1,12.50,EUR,4\n";
-            let file = shop::objects::Object { bytes: csv.as_bytes().to_vec(), content_type: "text/csv".into() };
+            let file = shop::objects::Object::new(csv.as_bytes().to_vec(), "text/csv");
             world.objects.put("imports/01JD0000000000000000000006.csv", file).await.unwrap();
             let runner = imports::Runner::new(world.table.clone(), world.objects.clone());
             for key in shop_aws::lambda::stored_keys(typed(&event)) {
@@ -301,7 +301,7 @@ async fn not_http(name: &str, event: Value, world: &World) {
                 .write(shop::table::Write::put(shop::table::Item::new(&shop::keys::upload(&id), &upload)))
                 .await
                 .unwrap();
-            let file = shop::objects::Object { bytes: png, content_type: "image/png".into() };
+            let file = shop::objects::Object::new(png, "image/png");
             world.objects.put("uploads/01JD0000000000000000000007", file).await.unwrap();
             let maker = images::maker(world.table.clone(), world.objects.clone(), "https://media.example.com");
             for key in shop_aws::lambda::stored_keys(typed(&event)) {

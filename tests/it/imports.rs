@@ -199,18 +199,18 @@ async fn the_command_line_imports_and_exports_with_a_progress_bar() {
     assert!(exported.contains("tee-2,Tee 2,,apparel,true,{},,Size,S,,,,,GEN-2-S,19.90,EUR,5,180,"), "{exported}");
 }
 
-/// The contract every object store keeps: what is put is got, deletes are idempotent, and an
-/// upload target takes the bytes it names.
+/// The contract every object store keeps: what is put is got (with its type and cache lifetime),
+/// deletes are idempotent, and an upload target takes the bytes it names.
 async fn keeps_objects(store: &dyn ObjectStore) {
     let key = format!("contract/{}.csv", ulid::Ulid::new());
     assert_eq!(store.get(&key).await.unwrap(), None);
-    let object = Object { bytes: b"a,b\n1,2\n".to_vec(), content_type: "text/csv".into() };
+    let object = Object::new(b"a,b\n1,2\n".to_vec(), "text/csv").cached("public, max-age=60");
     store.put(&key, object.clone()).await.unwrap();
     assert_eq!(store.get(&key).await.unwrap(), Some(object));
     store.delete(&key).await.unwrap();
     store.delete(&key).await.unwrap();
     assert_eq!(store.get(&key).await.unwrap(), None);
-    assert!(store.put("../escape", Object { bytes: vec![], content_type: "text/plain".into() }).await.is_err());
+    assert!(store.put("../escape", Object::new(vec![], "text/plain")).await.is_err());
 
     let uploaded = format!("contract/{}.csv", ulid::Ulid::new());
     let body = b"handle,name\n".to_vec();

@@ -6,6 +6,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 use shop::recovery::{CartRecovery, RecoveryPolicy, Swept};
+use shop::table::{Item, Write};
 use shop_embedded::mailbox::Mailbox;
 use shop_tests::{Answer, TestApp, shipping_address};
 
@@ -204,4 +205,29 @@ async fn a_guest_names_an_address_and_neither_a_mailbox_nor_guests_get_more_remi
     app.call(Method::PUT, "/api/guest/cart/contact", None, Some(json!({"email": "a@example.com", "marketing": true})))
         .await
         .problem(401);
+}
+
+#[tokio::test]
+async fn a_cart_that_cannot_be_swept_is_counted_as_failed_and_the_sweep_goes_on_to_the_next() {
+    let (app, recovery) = stack().await;
+    let admin = app.admin().await;
+    let lamp = app.product(&admin, "Floor Lamp", "lighting", 4900, 10).await;
+    let item = format!("/api/cart/items/{lamp}");
+    let mut shoppers = Vec::new();
+    for name in ["Carol", "Dave"] {
+        let (token, id, email) = app.shopper(name).await;
+        set_marketing(&app, &token, &id, true).await;
+        app.call(Method::PUT, &item, Some(&token), Some(json!({"quantity": 1}))).await.expect(200);
+        shoppers.push((id, email));
+    }
+
+    // Carol's profile no longer reads as one (damaged by hand, say): her cart fails alone.
+    let carol = shop::domain::UserId::parse(&shoppers[0].0).unwrap();
+    let damaged = Item::new(&shop::keys::user_profile(&carol), &json!({"email": 42}));
+    app.running.table.write(Write::put(damaged)).await.unwrap();
+    assert_eq!(sweep(&recovery).await, Swept { read: 2, reminded: 1, failed: 1, ..Swept::default() });
+    reminded(&app, &shoppers[1].1, 1).await;
+    let metrics = app.http.get(format!("{}/metrics", app.url)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.lines().any(|l| l == "shop_cart_reminders_total{outcome=\"failed\"} 1"), "{metrics}");
+    assert!(reminders(&app, &shoppers[0].1).await.is_empty());
 }

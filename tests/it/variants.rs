@@ -72,6 +72,22 @@ async fn a_product_sells_as_variants_each_with_its_own_stock() {
     let apparel = app.get("/api/products?category=apparel&limit=100", None).await.body;
     assert_eq!(apparel.as_array().unwrap().iter().filter(|p| p["name"] == "Organic tee").count(), 1);
 
+    // Search finds it once by a variant's SKU, counts its option values and filters by them.
+    let search = |query: &'static str| {
+        let app = &app;
+        async move { app.get(&format!("/api/search?{query}"), None).await.expect(200).body }
+    };
+    let found = shop_tests::eventually(5, "the tee found by its SKU", || async {
+        let found = search("q=TEE-M").await;
+        (found["total"] == 1).then_some(found)
+    })
+    .await;
+    assert_eq!((&found["items"][0]["id"], &found["items"][0]["max_price"]["amount"]), (&json!(product), &json!(1700)));
+    let sizes = found["facets"]["options"].as_array().unwrap().iter().find(|o| o["name"] == "Size").expect("sizes");
+    assert_eq!(sizes["values"], json!([{"value": "M", "count": 1}, {"value": "S", "count": 1}]), "{sizes}");
+    assert_eq!(search("q=TEE-M&option=Size:M,Colour:Blue").await["total"], 1);
+    assert_eq!(search("q=TEE-M&option=Size:XL").await["total"], 0);
+
     // The cart names the variant; a product with several is not enough.
     let (alice, _, _) = app.shopper("Alice").await;
     let put = |id: &str, quantity: i64| {

@@ -111,7 +111,7 @@ impl LocalObjects {
         if body.len() as u64 != target.size {
             return Err(UploadRefused::Body(format!("it must be {} bytes", target.size)));
         }
-        let object = Object { bytes: body, content_type: target.content_type.clone() };
+        let object = Object::new(body, &target.content_type);
         Ok(self.put(key, object).await?)
     }
 }
@@ -152,7 +152,11 @@ impl ObjectStore for LocalObjects {
         let staged = folder.join(format!(".{}.partial", ulid::Ulid::new()));
         tokio::fs::create_dir_all(&folder).await.with_context(|| format!("creating {}", folder.display()))?;
         tokio::fs::write(&staged, &object.bytes).await?;
-        tokio::fs::write(type_of(&path), &object.content_type).await?;
+        let metadata = match &object.cache_control {
+            Some(cache_control) => format!("{}\n{cache_control}", object.content_type),
+            None => object.content_type.clone(),
+        };
+        tokio::fs::write(type_of(&path), metadata).await?;
         tokio::fs::rename(&staged, &path).await?;
         let _ = self.created.send(key.to_owned());
         Ok(())
@@ -165,8 +169,12 @@ impl ObjectStore for LocalObjects {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         };
-        let content_type = tokio::fs::read_to_string(type_of(&path)).await.unwrap_or_default();
-        Ok(Some(Object { bytes, content_type }))
+        let metadata = tokio::fs::read_to_string(type_of(&path)).await.unwrap_or_default();
+        let (content_type, cache_control) = match metadata.split_once('\n') {
+            Some((content_type, cache_control)) => (content_type, Some(cache_control.to_owned())),
+            None => (metadata.as_str(), None),
+        };
+        Ok(Some(Object { bytes, content_type: content_type.to_owned(), cache_control }))
     }
 
     async fn delete(&self, key: &str) -> anyhow::Result<()> {
@@ -183,7 +191,8 @@ impl ObjectStore for LocalObjects {
     }
 }
 
-/// The file holding an object's content type (a name no key makes: keys never hold `#`).
+/// The file holding an object's content type, and its `Cache-Control` on a second line if it
+/// has one (a name no key makes: keys never hold `#`).
 fn type_of(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push("#type");

@@ -98,15 +98,20 @@ mod tests {
     fn what_is_not_an_image_or_too_large_is_refused() {
         assert!(process(b"GIF? no: a text file").unwrap_err().contains("not a JPEG"));
         assert!(process(b"%PDF-1.7 ...").unwrap_err().contains("not a JPEG"));
-        // A PNG whose header claims 30000×30000 pixels (its checksum made good), with one
-        // pixel's data: refused before decoding.
-        let mut bomb = encoded(1, 1, ImageFormat::Png);
-        bomb[16..20].copy_from_slice(&30_000u32.to_be_bytes());
-        bomb[20..24].copy_from_slice(&30_000u32.to_be_bytes());
-        let crc = crc32fast::hash(&bomb[12..29]);
-        bomb[29..33].copy_from_slice(&crc.to_be_bytes());
-        let refused = process(&bomb).unwrap_err();
-        assert!(refused.contains("30000×30000"), "{refused}");
+        // PNGs whose headers claim 30000×30000 pixels (over a side's limit) and 8000×6000 (each
+        // side within it, 48 megapixels in all), with one pixel's data: refused before decoding.
+        let claiming = |width: u32, height: u32| {
+            let mut bomb = encoded(1, 1, ImageFormat::Png);
+            bomb[16..20].copy_from_slice(&width.to_be_bytes());
+            bomb[20..24].copy_from_slice(&height.to_be_bytes());
+            let crc = crc32fast::hash(&bomb[12..29]);
+            bomb[29..33].copy_from_slice(&crc.to_be_bytes());
+            process(&bomb).unwrap_err()
+        };
+        let refused = claiming(30_000, 30_000);
+        assert!(refused.contains("30000×30000") && refused.contains("each side"), "{refused}");
+        let refused = claiming(8_000, 6_000);
+        assert!(refused.contains("8000×6000") && refused.contains("at most 40 megapixels"), "{refused}");
         let wide = encoded(20_001, 1, ImageFormat::Png);
         assert!(process(&wide).unwrap_err().contains("each side"));
         let truncated = &encoded(300, 300, ImageFormat::Jpeg)[..200];

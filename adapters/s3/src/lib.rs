@@ -101,14 +101,13 @@ impl S3Objects {
         &self,
         method: Method,
         key: &str,
-        content_type: Option<&str>,
+        headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> anyhow::Result<reqwest::Response> {
         let url = self.url(key)?;
         let identity = self.credentials().await?.into();
         let mut settings = Self::settings();
         settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-        let headers: Vec<(&str, &str)> = content_type.map(|t| ("content-type", t)).into_iter().collect();
         let request =
             SignableRequest::new(method.as_str(), url.as_str(), headers.iter().copied(), SignableBody::Bytes(&body))?;
         let (instructions, _) = sign(request, &self.params(&identity, settings)?)?.into_parts();
@@ -162,28 +161,27 @@ impl ObjectStore for S3Objects {
     }
 
     async fn put(&self, key: &str, object: Object) -> anyhow::Result<()> {
-        let response = self.call(Method::PUT, key, Some(&object.content_type), object.bytes).await?;
+        let mut headers = vec![("content-type", object.content_type.as_str())];
+        headers.extend(object.cache_control.as_deref().map(|c| ("cache-control", c)));
+        let response = self.call(Method::PUT, key, &headers, object.bytes).await?;
         ok(response, "a put").await?;
         Ok(())
     }
 
     async fn get(&self, key: &str) -> anyhow::Result<Option<Object>> {
-        let response = self.call(Method::GET, key, None, Vec::new()).await?;
+        let response = self.call(Method::GET, key, &[], Vec::new()).await?;
         if response.status() == StatusCode::NOT_FOUND {
             return Ok(None);
         }
         let response = ok(response, "a get").await?;
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        Ok(Some(Object { bytes: response.bytes().await?.to_vec(), content_type }))
+        let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let content_type = header(reqwest::header::CONTENT_TYPE).unwrap_or_default();
+        let cache_control = header(reqwest::header::CACHE_CONTROL);
+        Ok(Some(Object { content_type, cache_control, bytes: response.bytes().await?.to_vec() }))
     }
 
     async fn delete(&self, key: &str) -> anyhow::Result<()> {
-        let response = self.call(Method::DELETE, key, None, Vec::new()).await?;
+        let response = self.call(Method::DELETE, key, &[], Vec::new()).await?;
         ok(response, "a delete").await?;
         Ok(())
     }

@@ -39,6 +39,8 @@ let held = EMPTY;
 /** Where the guest's reminders go, once they said. */
 let contact = null;
 const restoring = (body) => {
+  // A link to a cart whose lines are all gone (sold out, off sale) restores none of them.
+  if (body.token === 'restore.emptied') return [200, {...held, restored: 0}];
   if (body.token !== 'restore.good') return refused('the link has expired');
   held = MUG_CART;
   return [200, {...MUG_CART, restored: MUG_CART.lines.length}];
@@ -142,6 +144,15 @@ test("the guest's cart asks where reminders go: nothing said yet, an address ref
   await redraw();
   assert.equal(contactForm().elements.namedItem('email').value, 'ada@example.com');
   assert.equal(contactForm().elements.namedItem('marketing').checked, true);
+});
+
+test('a link whose cart had nothing left to bring back says so over the cart as it is', async () => {
+  location.hash = '#/cart/restore/restore.emptied';
+  await until(() => location.hash === '#/cart' && drawn(), 'the cart is drawn in place of the link');
+  assert.deepEqual(lastTo('/api/guest/cart/restore'), [{token: 'restore.emptied'}, 'guest-1', null]);
+  assert.equal(document.getElementById('restored').textContent, 'Nothing was left in that cart.');
+  assert.equal(main.querySelector('tbody th a').textContent, 'Mug', 'the cart keeps what it held');
+  await until(() => status.textContent === 'Nothing was left in that cart', 'said after the title');
 });
 
 test('a link the shop refuses is said, with the way to the shop, and restores nothing', async () => {
