@@ -1,4 +1,4 @@
-"""The Stripe-protocol server for the tests: localstripe 1.15.10, patched for async-stripe 1.0.
+"""The Stripe-protocol server for the tests: localstripe 1.15.10, patched toward Stripe's shapes.
 
 Usage: python localstripe.py HOST PORT   (e.g. 127.0.0.1 and a free port; never a wildcard)
 
@@ -9,14 +9,13 @@ at the fixed path /tmp/localstripe.pickle. This launcher imports its modules ins
    shared, predictable path: another user's file there would be unpickled, i.e. run).
 2. Binding: serves on HOST:PORT only. /_config/* (webhooks, reset) needs no key, so a wildcard
    HOST is refused.
-3. JSON shapes: async-stripe 1.0 (async-stripe-shared 1.0.0-rc.10) refuses an object that lacks
-   a non-Option field. Added where localstripe lacks them:
+3. JSON shapes: fields Stripe always sends (a strict client, such as a generated one, refuses
+   an object without them). Added where localstripe lacks them:
    - PaymentIntent: amount_capturable, amount_received, confirmation_method,
      payment_method_types (required), canceled_at, cancellation_reason, description; latest_charge
-     becomes the charge id (Stripe's shape; localstripe inlines the whole Charge, which
-     async-stripe would then decode as a full Charge); the deprecated `charges` list is dropped;
+     becomes the charge id (Stripe's shape; localstripe inlines the whole Charge); the deprecated `charges` list is dropped;
      last_payment_error gets `type` (ApiErrors requires it).
-   - Event: pending_webhooks (required) and request.
+   - Event: pending_webhooks and request.
    - Refund: already has every required field (id, amount, created, currency); payment_intent is
      filled in from the charge and `reason` is accepted, as Stripe does.
 4. Behaviour, where localstripe differs from Stripe in ways the adapter's tests would trip on:
@@ -156,7 +155,7 @@ def _pi_cancel(orig, cls, id, cancellation_reason=None, **kw):
     return pi
 
 
-# Event: pending_webhooks is required by async-stripe; request is Stripe's (no request log here).
+# Event: pending_webhooks and request, as Stripe sends them (no request log here).
 @_wrap(Event, "_export")
 def _event_export(orig, self, expand=None):
     o = orig(self, expand=expand)

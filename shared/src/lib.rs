@@ -40,6 +40,7 @@ pub mod returns;
 pub mod sales;
 pub mod search;
 pub mod settings;
+pub mod signatures;
 pub mod signing;
 pub mod table;
 pub mod time;

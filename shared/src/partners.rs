@@ -16,10 +16,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::Sha256;
 use utoipa::ToSchema;
 
 use crate::domain::{Channel, Email, Invalid, Name, UserId};
@@ -268,15 +266,6 @@ pub fn subscribed(events: Vec<EventKind>) -> Result<Vec<EventKind>, Invalid> {
     Ok(events)
 }
 
-/// The signature header of `body` sent at `t` under `secret`.
-pub fn signature(secret: &str, t: i64, body: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
-    mac.update(format!("{t}.{body}").as_bytes());
-    let digest = mac.finalize().into_bytes();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("t={t},v1={hex}")
-}
-
 /// The registry of endpoints and their deliveries.
 #[derive(Clone)]
 pub struct PartnerWebhooks {
@@ -474,7 +463,7 @@ impl PartnerDeliveries {
         let t = crate::time::epoch_now();
         let headers = vec![
             ("content-type", "application/json".to_owned()),
-            ("shop-signature", signature(&endpoint.secret, t, &outgoing.body)),
+            ("shop-signature", crate::signatures::sign(&endpoint.secret, t, outgoing.body.as_bytes())),
             ("shop-event", outgoing.delivery.event_type.as_str().to_owned()),
             ("shop-delivery", outgoing.delivery.id.clone()),
         ];

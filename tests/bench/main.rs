@@ -32,7 +32,7 @@ mod after_sale;
 mod costs;
 mod search;
 
-use std::io::{BufRead, BufReader, Write as _};
+use std::io::{BufRead, BufReader, Read as _, Write as _};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -76,6 +76,11 @@ fn release_dir() -> PathBuf {
 /// Starts a function as Lambda would, its Runtime API at `api`, with `aws` as the rest of its
 /// environment (AWS settings and the function's own variables).
 fn start_lambda(binary: &Path, api: &str, aws: &[(&str, &str)]) -> std::process::Child {
+    start_lambda_saying(binary, api, aws, Stdio::null)
+}
+
+/// [`start_lambda`], its output to `output` (null while measured, piped to say why it failed).
+fn start_lambda_saying(binary: &Path, api: &str, aws: &[(&str, &str)], output: fn() -> Stdio) -> std::process::Child {
     Command::new(binary)
         .env_clear()
         .envs([
@@ -87,12 +92,60 @@ fn start_lambda(binary: &Path, api: &str, aws: &[(&str, &str)]) -> std::process:
             ("AWS_LAMBDA_LOG_STREAM_NAME", "bench"),
         ])
         .envs(aws.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(output())
+        .stderr(output())
         .spawn()
         .unwrap_or_else(|e| {
             panic!("starting {}: {e} (build it with cargo build --release --workspace --bins)", binary.display())
         })
+}
+
+/// The environment of a cold start to the first poll: every variable a function reads at start-up
+/// (no call is made with them).
+const COLD_ENV: &[(&str, &str)] = &[
+    ("AWS_REGION", "eu-west-1"),
+    ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+    ("AWS_SECRET_ACCESS_KEY", "secret"),
+    ("AWS_SESSION_TOKEN", "token"),
+    ("TABLE_NAME", "shop"),
+    ("USER_POOL_ID", "eu-west-1_EXAMPLE"),
+    ("USER_POOL_CLIENT_ID", "exampleclient"),
+    ("TOPIC_ARN", "arn:aws:sns:eu-west-1:123456789012:shop-events"),
+    ("MAIL_FROM", "orders@shop.example.com"),
+    ("SES_CONFIGURATION_SET", "shop"),
+    ("STRIPE_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:stripe-AbCdEf"),
+    ("STRIPE_WEBHOOK_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:stripe-webhook-AbCdEf"),
+    ("PAYPAL_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:paypal-AbCdEf"),
+    ("SIGNING_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cursor-AbCdEf"),
+    ("OPENSEARCH_ENDPOINT", "https://search-shop-example.eu-west-1.es.amazonaws.com"),
+    ("STRIPE_PUBLISHABLE_KEY", "pk_test_bench"),
+    ("BUCKET_NAME", "shop-objects"),
+    ("MEDIA_URL", "https://media.example.com"),
+    ("STOREFRONT_URL", "https://shop.example.com/"),
+    ("UPLOAD_ORIGIN", "https://shop-objects.s3.eu-west-1.amazonaws.com"),
+];
+
+/// Starts `binary` once and waits (10 s at most) for its first poll: a function that cannot start
+/// (it needs a variable the bench does not set) stops the bench saying why, where a measurement
+/// would wait for ever for a poll that never comes.
+fn preflight(binary: &Path, aws: &[(&str, &str)]) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let api = listener.local_addr().unwrap().to_string();
+    let mut child = start_lambda_saying(binary, &api, aws, Stdio::piped);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while listener.accept().is_err() {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut said = String::new();
+            child.stdout.take().unwrap().read_to_string(&mut said).ok();
+            child.stderr.take().unwrap().read_to_string(&mut said).ok();
+            panic!("{} exited ({status}) before its first poll of the Runtime API:\n{said}", binary.display());
+        }
+        assert!(Instant::now() < deadline, "{} did not poll the Runtime API within 10 s", binary.display());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().ok();
+    child.wait().ok();
 }
 
 /// One cold start: spawn, wait for `GET /2018-06-01/runtime/invocation/next`, kill.
@@ -100,31 +153,7 @@ fn cold_start(binary: &Path) -> Duration {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let api = listener.local_addr().unwrap().to_string();
     let started = Instant::now();
-    let mut child = start_lambda(
-        binary,
-        &api,
-        &[
-            ("AWS_REGION", "eu-west-1"),
-            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
-            ("AWS_SECRET_ACCESS_KEY", "secret"),
-            ("AWS_SESSION_TOKEN", "token"),
-            ("TABLE_NAME", "shop"),
-            ("USER_POOL_ID", "eu-west-1_EXAMPLE"),
-            ("USER_POOL_CLIENT_ID", "exampleclient"),
-            ("TOPIC_ARN", "arn:aws:sns:eu-west-1:123456789012:shop-events"),
-            ("MAIL_FROM", "orders@shop.example.com"),
-            ("SES_CONFIGURATION_SET", "shop"),
-            ("STRIPE_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:stripe-AbCdEf"),
-            ("PAYPAL_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:paypal-AbCdEf"),
-            ("SIGNING_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cursor-AbCdEf"),
-            ("OPENSEARCH_ENDPOINT", "https://search-shop-example.eu-west-1.es.amazonaws.com"),
-            ("STRIPE_PUBLISHABLE_KEY", "pk_test_bench"),
-            ("BUCKET_NAME", "shop-objects"),
-            ("MEDIA_URL", "https://media.example.com"),
-            ("STOREFRONT_URL", "https://shop.example.com/"),
-            ("UPLOAD_ORIGIN", "https://shop-objects.s3.eu-west-1.amazonaws.com"),
-        ],
-    );
+    let mut child = start_lambda(binary, &api, COLD_ENV);
     let (stream, _) = listener.accept().unwrap();
     let mut line = String::new();
     BufReader::new(&stream).read_line(&mut line).unwrap();
@@ -151,6 +180,9 @@ fn cold_starts() {
         if let Some(earlier) = before.as_ref().map(|dir| dir.join(name)).filter(|binary| binary.exists()) {
             binaries.push((format!("{name} (before)"), earlier));
         }
+    }
+    for (_, binary) in &binaries {
+        preflight(binary, COLD_ENV);
     }
     let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); binaries.len()];
     for _ in 0..COLD_STARTS {
@@ -319,7 +351,8 @@ async fn first_answers() {
         let request = secrets.create_secret().name(format!("bench-{name}-{}", ulid::Ulid::new())).secret_string(value);
         async move { request.send().await.unwrap().arn().unwrap().to_owned() }
     };
-    let secret_arn = secret("stripe", r#"{"secret_key": "sk_test_bench", "webhook_secret": "whsec_bench"}"#).await;
+    let secret_arn = secret("stripe", r#"{"secret_key": "sk_test_bench"}"#).await;
+    let webhook_secret_arn = secret("stripe-webhook", r#"{"webhook_secret": "whsec_bench"}"#).await;
     let signing_secret_arn = secret("cursor", r#"{"key": "0123456789abcdef0123456789abcdef"}"#).await;
     let aws = [
         ("AWS_REGION", "us-east-1"),
@@ -333,6 +366,7 @@ async fn first_answers() {
         ("MAIL_FROM", "orders@shop.example.com"),
         ("SES_CONFIGURATION_SET", "shop"),
         ("STRIPE_SECRET_ARN", secret_arn.as_str()),
+        ("STRIPE_WEBHOOK_SECRET_ARN", webhook_secret_arn.as_str()),
         ("SIGNING_SECRET_ARN", signing_secret_arn.as_str()),
         // Named, never read: no first event pays with PayPal.
         ("PAYPAL_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:paypal-AbCdEf"),
@@ -355,6 +389,9 @@ async fn first_answers() {
             continue;
         }
         runs.push((name, std::fs::read(events.join(format!("{event}.json"))).unwrap()));
+    }
+    for (name, _) in &runs {
+        preflight(&release_dir().join(name), &aws);
     }
     let rounds = COLD_STARTS / 5;
     let mut samples: Vec<Vec<Answers>> = runs.iter().map(|_| Vec::new()).collect();

@@ -290,7 +290,7 @@ fn each_function_links_only_its_own_adapters() {
         "aws-sdk-sqs",
         "aws-sdk-dynamodbstreams",
         "aws-sdk-secretsmanager",
-        "async-stripe",
+        "shop-stripe",
         "shop-paypal",
         "rcgen",
         // A second TLS crypto provider next to aws-lc (reqwest's default).
@@ -315,9 +315,9 @@ fn each_function_links_only_its_own_adapters() {
         ("cart", &["aws-sdk-dynamodb", "aws-sdk-secretsmanager"]),
         ("orders", &["aws-sdk-dynamodb", "aws-sdk-secretsmanager"]),
         // Asks the provider about a pending payment before cancelling its order.
-        ("expiry", &["aws-sdk-dynamodb", "aws-sdk-secretsmanager", "async-stripe", "shop-paypal"]),
-        ("payments", &["aws-sdk-dynamodb", "aws-sdk-secretsmanager", "async-stripe", "shop-paypal"]),
-        ("refunds", &["aws-sdk-dynamodb", "aws-sdk-secretsmanager", "async-stripe", "shop-paypal"]),
+        ("expiry", &["aws-sdk-dynamodb", "aws-sdk-secretsmanager", "shop-stripe", "shop-paypal"]),
+        ("payments", &["aws-sdk-dynamodb", "aws-sdk-secretsmanager", "shop-stripe", "shop-paypal"]),
+        ("refunds", &["aws-sdk-dynamodb", "aws-sdk-secretsmanager", "shop-stripe", "shop-paypal"]),
         ("publisher", &["aws-sdk-sns"]),
         ("notifications", &["aws-sdk-dynamodb"]),
         ("sales", &["aws-sdk-dynamodb"]),

@@ -58,7 +58,7 @@ fn aws_https_client() -> SharedHttpClient {
 }
 
 /// Makes aws-lc, the crypto the AWS SDK's TLS uses, the process's default rustls provider: the
-/// payment providers' HTTPS clients (async-stripe, reqwest) take the process default, and
+/// payment providers' HTTPS clients (reqwest) take the process default, and
 /// rustls cannot choose one by itself when a process links two (the local stack and the tests
 /// also link ring). Does nothing when a default is installed already.
 pub fn default_tls_crypto() {

@@ -65,7 +65,7 @@ impl Intent {
         }
     }
 
-    /// The object as Stripe's API shows it (every field async-stripe requires).
+    /// The object as Stripe's API shows it (the fields it always sends).
     fn object(&self) -> Value {
         let received = if self.status == "succeeded" { self.amount.amount } else { 0 };
         json!({
