@@ -186,7 +186,7 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus() {
     assert_eq!(alerts["alerts"], json!([]), "nothing fires");
 
     // What Prometheus scraped is well-formed, and its labels name no one.
-    let text = app.http.get(format!("{}/metrics", app.url)).send().await.unwrap().text().await.unwrap();
+    let text = app.metrics().await;
     let mut check = Command::new(promtool())
         .args(["check", "metrics"])
         .stdin(Stdio::piped())

@@ -56,7 +56,7 @@ async fn journeys(app: &shop_tests::TestApp, shoppers: &[String], products: &[St
 
 /// The counters of the metric `name` in the stack's `/metrics`, by the value of `label`.
 async fn counters(app: &shop_tests::TestApp, name: &str, label: &str) -> BTreeMap<String, f64> {
-    let text = app.http.get(format!("{}/metrics", app.url)).send().await.unwrap().text().await.unwrap();
+    let text = app.metrics().await;
     let mut counts = BTreeMap::new();
     for line in text.lines().filter(|l| l.starts_with(&format!("{name}{{"))) {
         let (labels, value) = line.rsplit_once(' ').unwrap();

@@ -123,7 +123,7 @@ async fn a_cart_left_behind_is_recalled_twice_restored_by_its_link_and_its_order
     as_guest(&app, &visitor, Method::POST, "/api/guest/orders", Some(order)).await.expect(201);
     // Counted once the event reaches the bus.
     shop_tests::eventually(10, "a recovered order counted", || async {
-        let metrics = app.http.get(format!("{}/metrics", app.url)).send().await.unwrap().text().await.unwrap();
+        let metrics = app.metrics().await;
         metrics.lines().any(|l| l.starts_with("shop_recovered_order_value_count{currency=\"EUR\"} ")).then_some(())
     })
     .await;
@@ -227,7 +227,7 @@ async fn a_cart_that_cannot_be_swept_is_counted_as_failed_and_the_sweep_goes_on_
     app.running.table.write(Write::put(damaged)).await.unwrap();
     assert_eq!(sweep(&recovery).await, Swept { read: 2, reminded: 1, failed: 1, ..Swept::default() });
     reminded(&app, &shoppers[1].1, 1).await;
-    let metrics = app.http.get(format!("{}/metrics", app.url)).send().await.unwrap().text().await.unwrap();
+    let metrics = app.metrics().await;
     assert!(metrics.lines().any(|l| l == "shop_cart_reminders_total{outcome=\"failed\"} 1"), "{metrics}");
     assert!(reminders(&app, &shoppers[0].1).await.is_empty());
 }

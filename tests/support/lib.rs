@@ -145,6 +145,12 @@ impl TestApp {
         self.call(Method::GET, path, token, None).await
     }
 
+    /// The stack's metrics as Prometheus scrapes them (`GET /metrics`, the text format).
+    pub async fn metrics(&self) -> String {
+        let answer = self.http.get(format!("{}/metrics", self.url)).send().await.expect("the stack answers");
+        answer.text().await.expect("a text body")
+    }
+
     /// Registers a shopper with a unique email; answers (email, user id).
     pub async fn register(&self, name: &str) -> (String, String) {
         let email = format!("{}-{}@example.com", name.to_lowercase(), ulid::Ulid::new().to_string().to_lowercase());
