@@ -229,6 +229,12 @@ async fn forged_stale_or_changed_webhooks_are_refused_and_change_nothing() {
         assert_eq!(answer.status(), 400, "{what}");
         assert_eq!(answer.headers()["content-type"], "application/problem+json", "{what}");
     }
+    // Signed, but an object the shop cannot read: refused for a type it acts on (Stripe sends it
+    // again), acknowledged for one it does not read.
+    let unreadable =
+        |kind: &str| format!(r#"{{"id": "evt_{kind}", "type": "{kind}", "data": {{"object": {{"id": 7}}}}}}"#);
+    assert_eq!(signed(&app, &unreadable("payment_intent.succeeded")).await, 400);
+    assert_eq!(signed(&app, &unreadable("customer.created")).await, 200);
     let order = order(&app, &alice, &id).await;
     assert_eq!(order["status"], "PENDING_PAYMENT");
     assert_eq!(order["payment"]["status"], "pending");

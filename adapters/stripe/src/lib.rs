@@ -302,15 +302,6 @@ impl PaymentProvider for StripePayments {
 /// The header Stripe signs its deliveries in.
 pub const SIGNATURE_HEADER: &str = "stripe-signature";
 
-/// The event types the shop acts on; any other is acknowledged and left alone.
-const ACTED_ON: [&str; 5] = [
-    "payment_intent.succeeded",
-    "payment_intent.payment_failed",
-    "payment_intent.canceled",
-    "refund.created",
-    "refund.updated",
-];
-
 /// A Stripe event: its object is read only when the shop acts on its type.
 #[derive(Deserialize)]
 struct Event {
@@ -332,46 +323,47 @@ pub fn verify(secret: &str, headers: &http::HeaderMap, body: &[u8]) -> Result<We
         headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok()).ok_or(WebhookError::MissingSignature)?;
     shop::signatures::verify(secret, signature, body, shop::time::epoch_now())?;
     let event: Event = serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
-    if !ACTED_ON.contains(&event.kind.as_str()) {
-        return Ok(WebhookEvent { id: event.id, order_id: None, kind: WebhookKind::Ignored(event.kind) });
-    }
-    // Signed and fresh, and of a type the shop acts on: an object it cannot read is refused
-    // (Stripe delivers it again, and the refusal is alarmed).
+    let ignored = |id: String, why: String| Ok(WebhookEvent { id, order_id: None, kind: WebhookKind::Ignored(why) });
+    // Signed and fresh: an object the shop cannot read is refused when it acts on the event's
+    // type (Stripe delivers it again, and the refusal is alarmed); other types are not read.
     let malformed = |e: String| WebhookError::Malformed(format!("{}: {e}", event.kind));
-    let object = event.data.object;
     let order_of = |metadata: &HashMap<String, String>| metadata.get(ORDER_ID).and_then(|id| OrderId::parse(id).ok());
-    let (order_id, kind) = if event.kind.starts_with("payment_intent.") {
-        let intent: Intent = serde_json::from_value(object).map_err(|e| malformed(e.to_string()))?;
-        let order_id = order_of(&intent.metadata);
-        let kind = match event.kind.as_str() {
-            "payment_intent.succeeded" => WebhookKind::Succeeded {
-                amount: money(intent.amount_received, &intent.currency).map_err(malformed)?,
-                payment_id: intent.id,
-            },
-            "payment_intent.payment_failed" => {
-                let error = intent.last_payment_error.unwrap_or_default();
-                let reason = error.message.or(error.code).unwrap_or_else(|| "the payment failed".to_owned());
-                WebhookKind::Failed { payment_id: intent.id, reason }
-            }
-            _ => WebhookKind::Failed { payment_id: intent.id, reason: "cancelled".to_owned() },
-        };
-        (order_id, kind)
-    } else {
-        let refund: Refund = serde_json::from_value(object).map_err(|e| malformed(e.to_string()))?;
-        if refund.status.as_deref() != Some("succeeded") {
-            return Ok(WebhookEvent { id: event.id, order_id: None, kind: WebhookKind::Ignored(event.kind) });
+    let (order_id, kind) = match event.kind.as_str() {
+        kind @ ("payment_intent.succeeded" | "payment_intent.payment_failed" | "payment_intent.canceled") => {
+            let intent: Intent = serde_json::from_value(event.data.object).map_err(|e| malformed(e.to_string()))?;
+            let order_id = order_of(&intent.metadata);
+            let payment_id = intent.id;
+            let kind = match kind {
+                "payment_intent.succeeded" => WebhookKind::Succeeded {
+                    amount: money(intent.amount_received, &intent.currency).map_err(malformed)?,
+                    payment_id,
+                },
+                "payment_intent.payment_failed" => {
+                    let error = intent.last_payment_error.unwrap_or_default();
+                    let reason = error.message.or(error.code).unwrap_or_else(|| "the payment failed".to_owned());
+                    WebhookKind::Failed { payment_id, reason }
+                }
+                _ => WebhookKind::Failed { payment_id, reason: "cancelled".to_owned() },
+            };
+            (order_id, kind)
         }
-        let Some(payment) = refund.payment_intent else {
-            let kind = WebhookKind::Ignored("refund without payment".into());
-            return Ok(WebhookEvent { id: event.id, order_id: None, kind });
-        };
-        let kind = WebhookKind::Refunded {
-            payment_id: payment.id(),
-            amount: money(refund.amount, &refund.currency).map_err(malformed)?,
-            key: refund.metadata.get(REFUND_KEY).cloned(),
-            refund_id: refund.id,
-        };
-        (order_of(&refund.metadata), kind)
+        "refund.created" | "refund.updated" => {
+            let refund: Refund = serde_json::from_value(event.data.object).map_err(|e| malformed(e.to_string()))?;
+            if refund.status.as_deref() != Some("succeeded") {
+                return ignored(event.id, event.kind);
+            }
+            let Some(payment) = refund.payment_intent else {
+                return ignored(event.id, "refund without payment".into());
+            };
+            let kind = WebhookKind::Refunded {
+                payment_id: payment.id(),
+                amount: money(refund.amount, &refund.currency).map_err(malformed)?,
+                key: refund.metadata.get(REFUND_KEY).cloned(),
+                refund_id: refund.id,
+            };
+            (order_of(&refund.metadata), kind)
+        }
+        _ => return ignored(event.id, event.kind),
     };
     Ok(WebhookEvent { id: event.id, order_id, kind })
 }
