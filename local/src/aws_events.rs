@@ -12,7 +12,7 @@ use anyhow::Context;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use serde_json::{Map, Value};
-use shop::events::{Consumer, Published, Queue, deliver, keep_working};
+use shop::events::{Consumer, Idle, Published, Queue, deliver, keep_working};
 use shop::table::Item;
 use shop_aws::failed;
 use shop_sns::SnsPublisher;
@@ -57,13 +57,13 @@ impl Pollers {
         let mut workers = tokio::task::JoinSet::new();
         let stream = this.clone();
         // Both rounds run until they fail; a failure starts them again from the top.
-        workers.spawn(keep_working("reading the table's stream", poll, move || {
+        workers.spawn(keep_working("reading the table's stream", Idle::polling(poll), move || {
             let stream = stream.clone();
             async move { stream.publish_stream().await.map(|()| 0) }
         }));
         for consumer in consumers {
             let queues = this.clone();
-            workers.spawn(keep_working("polling a queue", poll, move || {
+            workers.spawn(keep_working("polling a queue", Idle::polling(poll), move || {
                 let (queues, consumer) = (queues.clone(), consumer.clone());
                 async move { queues.consume(&*consumer).await.map(|()| 0) }
             }));

@@ -13,7 +13,7 @@ use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use shop::Error;
-use shop_embedded::jwt::Verifier;
+use shop_embedded::jwt::{Refused, Verifier};
 
 /// One route of the API and whether it needs a signed-in caller.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -100,13 +100,18 @@ impl Throttle {
 
 /// The gateway's state.
 pub struct Gateway {
-    pub routes: Vec<Route>,
-    pub verifier: Verifier,
-    pub throttle: Throttle,
-    pub max_body: usize,
+    routes: Vec<Route>,
+    verifier: Verifier,
+    throttle: Throttle,
+    max_body: usize,
+    authorized: Authorized,
 }
 
 impl Gateway {
+    pub fn new(routes: Vec<Route>, verifier: Verifier, throttle: Throttle, max_body: usize) -> Self {
+        Self { routes, verifier, throttle, max_body, authorized: Authorized::default() }
+    }
+
     fn route(&self, method: &Method, path: &str) -> Option<&Route> {
         self.routes
             .iter()
@@ -114,6 +119,67 @@ impl Gateway {
             .filter_map(|r| matches(&r.path, path).map(|params| (params, r)))
             .min_by_key(|(params, _)| *params)
             .map(|(_, r)| r)
+    }
+
+    /// The claims of a valid token as API Gateway hands them over: strings, groups as "a,b".
+    /// A token seen again is answered from [`Authorized`], as API Gateway's authorizer caches
+    /// its answers.
+    fn claims(&self, token: &str) -> Result<Claims, Refused> {
+        if let Some(claims) = self.authorized.get(token) {
+            return Ok(claims);
+        }
+        let verified = self.verifier.verify_id_token(token)?;
+        let expires = verified.get("exp").and_then(serde_json::Value::as_i64).unwrap_or_default();
+        let mut claims = serde_json::Map::new();
+        for (name, value) in verified {
+            let text = match value {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Array(items) => {
+                    items.iter().filter_map(|i| i.as_str()).collect::<Vec<_>>().join(",")
+                }
+                other => other.to_string(),
+            };
+            claims.insert(name, text.into());
+        }
+        let claims = Arc::new(claims);
+        self.authorized.keep(token, claims.clone(), expires);
+        Ok(claims)
+    }
+}
+
+type Claims = Arc<serde_json::Map<String, serde_json::Value>>;
+
+/// The tokens verified lately, each with its claims, kept as API Gateway's Cognito authorizer
+/// keeps its answers: for SAM's `ReauthorizeEvery` (300 s unless the template says otherwise),
+/// and never past the token's own expiry. Signing out still ends a session at once: the
+/// services check revocations on every request.
+#[derive(Default)]
+struct Authorized(Mutex<HashMap<String, (Claims, Instant)>>);
+
+/// How long a verified token is taken on trust (SAM's default `ReauthorizeEvery`).
+const REAUTHORIZE_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// How many tokens are kept at most; past that the oldest answers go.
+const AUTHORIZED_TOKENS: usize = 10_000;
+
+impl Authorized {
+    fn get(&self, token: &str) -> Option<Claims> {
+        let kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        kept.get(token).filter(|(_, until)| Instant::now() < *until).map(|(claims, _)| claims.clone())
+    }
+
+    fn keep(&self, token: &str, claims: Claims, expires: i64) {
+        let left = u64::try_from(expires - shop::time::epoch_now()).unwrap_or_default();
+        let until = Instant::now() + REAUTHORIZE_EVERY.min(std::time::Duration::from_secs(left));
+        let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.len() >= AUTHORIZED_TOKENS {
+            let now = Instant::now();
+            kept.retain(|_, (_, until)| now < *until);
+            if kept.len() >= AUTHORIZED_TOKENS {
+                kept.clear();
+            }
+        }
+        kept.insert(token.to_owned(), (claims, until));
     }
 }
 
@@ -140,8 +206,8 @@ pub async fn gateway(State(gw): State<Arc<Gateway>>, mut request: Request, next:
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim());
-        let claims = match token.map(|t| gw.verifier.verify_id_token(t)) {
-            Some(Ok(claims)) => claims,
+        match token.map(|t| gw.claims(t)) {
+            Some(Ok(claims)) => verified = Some(Arc::unwrap_or_clone(claims)),
             Some(Err(refused)) => {
                 tracing::info!(reason = %refused, "token refused");
                 return Error::Unauthenticated("the token is invalid or expired; log in again".into()).into_response();
@@ -150,20 +216,7 @@ pub async fn gateway(State(gw): State<Arc<Gateway>>, mut request: Request, next:
                 return Error::Unauthenticated("sign in and send `Authorization: Bearer <id token>`".into())
                     .into_response();
             }
-        };
-        // API Gateway hands claims over as strings; groups as "a,b".
-        let mut context_claims = serde_json::Map::new();
-        for (name, value) in claims {
-            let text = match value {
-                serde_json::Value::String(s) => s,
-                serde_json::Value::Array(items) => {
-                    items.iter().filter_map(|i| i.as_str()).collect::<Vec<_>>().join(",")
-                }
-                other => other.to_string(),
-            };
-            context_claims.insert(name, text.into());
         }
-        verified = Some(context_claims);
     }
     request.extensions_mut().insert(shop::http::caller::request_context(&client.to_string(), verified));
     next.run(request).await

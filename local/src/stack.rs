@@ -329,12 +329,8 @@ pub async fn build(config: &Config, public_url: &str) -> anyhow::Result<Stack> {
     let api = api.merge(developer.layer(axum::middleware::from_fn(gateway::loopback_only)));
     let openapi = openapi();
     let routes = gateway::routes(&openapi);
-    let gw = Arc::new(gateway::Gateway {
-        routes: routes.clone(),
-        verifier,
-        throttle: gateway::Throttle::new(config.rate_limit, config.burst),
-        max_body: config.max_body,
-    });
+    let throttle = gateway::Throttle::new(config.rate_limit, config.burst);
+    let gw = Arc::new(gateway::Gateway::new(routes.clone(), verifier, throttle, config.max_body));
     let spec = serde_json::to_value(&openapi)?;
     let api = match jwks {
         Some(jwks) => api.route("/.well-known/jwks.json", get(move || std::future::ready(axum::Json(jwks.clone())))),

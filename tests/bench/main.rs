@@ -69,8 +69,11 @@ const FUNCTIONS: &[&str] = &[
 ];
 const COLD_STARTS: usize = 200;
 
+/// Where the measured binaries are: beside the bench's own (`target/release` for a release
+/// build, `target/profiling` for one with symbols).
 fn release_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release")
+    let bench = std::env::current_exe().expect("the bench's own path");
+    bench.parent().expect("the bench's folder").to_path_buf()
 }
 
 /// Starts a function as Lambda would, its Runtime API at `api`, with `aws` as the rest of its

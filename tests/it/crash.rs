@@ -129,6 +129,7 @@ async fn a_killed_stack_loses_no_event_and_applies_none_twice() {
     let product = ProductId::parse(&product_id).unwrap();
     let sales = shop::sales::Sales::new(table.clone());
     let at_kill = sales.of(&product).await.unwrap();
+    let on_the_bus = Bus::open(&stack.dir.path().join("bus.db"), Delivery::default()).unwrap().pending().unwrap();
     let _child = stack.start().await;
 
     // What the table holds is what was committed: some orders may have committed without their
@@ -165,10 +166,14 @@ async fn a_killed_stack_loses_no_event_and_applies_none_twice() {
     .await;
     assert_eq!(counted, expected);
     println!(
-        "{} orders committed; {} of them counted before the kill, the rest after the restart",
+        "{} orders committed; {} of them counted before the kill, the rest after the restart; \
+         {on_the_bus} messages were on the bus at the kill",
         expected.orders, at_kill.orders
     );
-    assert!(at_kill.orders < expected.orders, "the kill left events to deliver after the restart");
+    assert!(
+        at_kill.orders < expected.orders || on_the_bus > 0,
+        "the kill left events to deliver after the restart (on some queue, if not the sales one)"
+    );
     let users: std::collections::BTreeSet<String> = orders.iter().map(|o| o.user_id.to_string()).collect();
     let notes = eventually(30, "every order's notification", || async {
         let mut notes: HashMap<String, usize> = HashMap::new();

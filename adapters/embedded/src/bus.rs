@@ -93,6 +93,8 @@ pub struct DeadLetter {
 pub struct Bus {
     conn: Mutex<Connection>,
     delivery: Delivery,
+    /// One per queue of [`QUEUES`], in its order: notified when messages were put on it.
+    queued: Vec<Arc<tokio::sync::Notify>>,
     /// When the pump last dropped published changes past the stream's retention.
     trimmed: Mutex<Option<std::time::Instant>>,
 }
@@ -114,7 +116,8 @@ impl Bus {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA).context("creating the bus schema")?;
-        Ok(Self { conn: Mutex::new(conn), delivery, trimmed: Mutex::default() })
+        let queued = QUEUES.iter().map(|_| Arc::default()).collect();
+        Ok(Self { conn: Mutex::new(conn), delivery, queued, trimmed: Mutex::default() })
     }
 
     /// The bus as the process that consumes it opens it: whatever was in flight when the last
@@ -170,12 +173,14 @@ impl Bus {
             .filter(|c| c.sequence > at)
             .filter_map(|c| Published::by(c.old.as_ref(), c.new.as_ref()))
             .collect();
+        let mut queued = vec![false; QUEUES.len()];
         for event in &events {
-            for queue in QUEUES.iter().filter(|q| q.accepts(event.kind)) {
-                tx.execute(
+            for (i, queue) in QUEUES.iter().enumerate().filter(|(_, q)| q.accepts(event.kind)) {
+                tx.prepare_cached(
                     "INSERT OR IGNORE INTO messages (queue, event_id, type, body) VALUES (?1, ?2, ?3, ?4)",
-                    params![queue.name, event.event_id, event.kind.as_str(), event.body],
-                )?;
+                )?
+                .execute(params![queue.name, event.event_id, event.kind.as_str(), event.body])?;
+                queued[i] = true;
             }
         }
         tx.execute(
@@ -183,6 +188,9 @@ impl Bus {
             [last],
         )?;
         tx.commit()?;
+        for (wake, _) in self.queued.iter().zip(queued).filter(|(_, queued)| *queued) {
+            wake.notify_one();
+        }
         events.iter().for_each(Published::measure);
         Ok(changes.len())
     }
@@ -201,10 +209,10 @@ impl Bus {
             .collect::<Result<_, _>>()?;
         let mut messages = Vec::with_capacity(rows.len());
         for (event_id, body, receives) in rows {
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE messages SET receives = receives + 1, visible_at = ?3 WHERE queue = ?1 AND event_id = ?2",
-                params![queue.name, event_id, now + millis(self.delivery.visibility)],
-            )?;
+            )?
+            .execute(params![queue.name, event_id, now + millis(self.delivery.visibility)])?;
             messages.push(Message { event_id, body, receives: receives + 1 });
         }
         tx.commit()?;
@@ -243,6 +251,13 @@ impl Bus {
         Ok(())
     }
 
+    /// How many messages are still to be consumed, on every queue (waiting or in flight; dead
+    /// letters aside).
+    pub fn pending(&self) -> anyhow::Result<usize> {
+        let n: i64 = self.conn().query_row("SELECT count(*) FROM messages WHERE dead_at IS NULL", [], |r| r.get(0))?;
+        Ok(n as usize)
+    }
+
     /// The dead letters of one queue, or of all, oldest first.
     pub fn dead_letters(&self, queue: Option<&str>) -> anyhow::Result<Vec<DeadLetter>> {
         let conn = self.conn();
@@ -273,6 +288,7 @@ impl Bus {
              WHERE dead_at IS NOT NULL AND (?1 IS NULL OR queue = ?1)",
             [queue],
         )?;
+        self.queued.iter().for_each(|wake| wake.notify_one());
         Ok(moved)
     }
 
@@ -286,7 +302,8 @@ impl Bus {
     }
 
     /// Delivers `queue`'s visible messages to `consumer` until none is left; answers how many
-    /// it handled.
+    /// it handled. The messages of one receive (up to ten, as an SQS batch) are handed over
+    /// together, each on its own: the consumers apply each event once, in whatever order.
     pub async fn drain(self: &Arc<Self>, consumer: &dyn Consumer) -> anyhow::Result<usize> {
         let queue = consumer.queue();
         let mut handled = 0;
@@ -295,9 +312,11 @@ impl Bus {
             if messages.is_empty() {
                 return Ok(handled);
             }
+            let outcomes =
+                futures::future::join_all(messages.iter().map(|m| shop::events::deliver(consumer, &m.body))).await;
             let mut done = Vec::with_capacity(messages.len());
-            for message in &messages {
-                match shop::events::deliver(consumer, &message.body).await {
+            for (message, outcome) in messages.iter().zip(outcomes) {
+                match outcome {
                     Ok(()) => done.push(message.event_id.as_str()),
                     Err(e) => {
                         tracing::warn!(
@@ -318,16 +337,22 @@ impl Bus {
     /// Runs the publisher and every consumer until the task is dropped: the local stack's
     /// stream-to-SNS-to-SQS-to-Lambda, in-process.
     pub async fn run(self: Arc<Self>, feed: Arc<dyn ChangeFeed>, consumers: Vec<Arc<dyn Consumer>>) {
+        use shop::events::{Idle, keep_working};
         let poll = self.delivery.poll;
         let mut workers = tokio::task::JoinSet::new();
         let bus = self.clone();
-        workers.spawn(shop::events::keep_working("publishing events", poll, move || {
+        // Each worker looks again as soon as there may be work, and every poll in any case (a
+        // failed message's backoff ends unannounced).
+        let changes = feed.committed().map_or(Idle::polling(poll), |wake| Idle::woken_by(wake, poll));
+        workers.spawn(keep_working("publishing events", changes, move || {
             let (bus, feed) = (bus.clone(), feed.clone());
             async move { bus.pump(&*feed).await }
         }));
         for consumer in consumers {
             let bus = self.clone();
-            workers.spawn(shop::events::keep_working("consuming events", poll, move || {
+            let queue = QUEUES.iter().position(|q| *q == consumer.queue()).expect("a consumer drains one of QUEUES");
+            let messages = Idle::woken_by(self.queued[queue].clone(), poll);
+            workers.spawn(keep_working("consuming events", messages, move || {
                 let (bus, consumer) = (bus.clone(), consumer.clone());
                 async move { bus.drain(&*consumer).await }
             }));

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 
 use shop::table::{
@@ -42,18 +42,27 @@ CREATE TABLE IF NOT EXISTS changes (
 
 const READERS: usize = 4;
 
-/// The SQLite adapter of [`Table`] and [`ChangeFeed`]. SQLite's calls block, so each one runs on
-/// tokio's blocking pool, never on a runtime thread that serves requests.
+/// The SQLite adapter of [`Table`] and [`ChangeFeed`]. SQLite's calls block, so reads run on
+/// tokio's blocking pool and writes on the writer's own thread, never on a runtime thread that
+/// serves requests.
+///
+/// The writer commits in groups: the writes waiting when it begins a transaction go into it
+/// together, each under a savepoint of its own (a refused one takes back only itself), and
+/// each is answered once that transaction is committed. Concurrent writers cost one commit,
+/// not one each, and none waits on a lock another thread holds while it waits for a core.
 #[derive(Clone)]
 pub struct SqliteTable {
     store: Arc<Store>,
 }
 
-/// The connections: one writer (SQLite writes one transaction at a time) and a few readers.
+/// The connections: one writer (SQLite writes one transaction at a time), on its thread, and
+/// a few readers.
 struct Store {
-    writer: Mutex<Connection>,
+    writer: std::sync::mpsc::Sender<Task>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// Notified after each commit that recorded changes.
+    committed: Arc<tokio::sync::Notify>,
 }
 
 impl SqliteTable {
@@ -73,10 +82,98 @@ impl SqliteTable {
         }
     }
 
+    /// Runs `work` on the writer's thread, in the transaction of the group it joins: what it
+    /// did is kept when it answers `Ok` and taken back otherwise, and its answer comes once
+    /// the group is committed.
+    async fn writing<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, WriteError> + Send + 'static,
+    ) -> Result<T, WriteError> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let task: Task = Box::new(move |conn| {
+            let outcome = work(conn);
+            let keep = outcome.is_ok();
+            let finish = move |committed: Result<(), String>| {
+                let _ = answer.send(match committed {
+                    Err(e) if keep => Err(anyhow::anyhow!("committing a write: {e}").into()),
+                    _ => outcome,
+                });
+            };
+            (keep, Box::new(finish))
+        });
+        self.store.writer.send(task).map_err(|_| anyhow::anyhow!("the table's writer has stopped"))?;
+        answered
+            .await
+            .map_err(|_| anyhow::anyhow!("the write was not applied: see the writer's error").into())
+            .and_then(|a| a)
+    }
+
     /// Deletes expired items, as DynamoDB's TTL sweeper does; answers how many went.
     pub async fn purge_expired(&self) -> anyhow::Result<usize> {
-        self.blocking(Store::purge_expired).await
+        Ok(self.writing(|conn| purge_expired(conn).map_err(WriteError::from)).await?)
     }
+}
+
+/// A write for the writer's thread: it runs in the group's transaction and answers whether to
+/// keep what it did, and what to do once the group's commit is known.
+type Task = Box<dyn FnOnce(&Connection) -> (bool, Box<dyn FnOnce(Result<(), String>) + Send>) + Send>;
+
+/// The most writes one commit takes.
+const GROUP: usize = 256;
+
+/// The writer's thread: takes the writes waiting, applies them in one transaction, each under
+/// its own savepoint, commits, and answers them; until the table is dropped.
+fn write_in_groups(conn: Connection, tasks: std::sync::mpsc::Receiver<Task>, committed: Arc<tokio::sync::Notify>) {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    while let Ok(first) = tasks.recv() {
+        let group: Vec<Task> =
+            std::iter::once(first).chain(std::iter::from_fn(|| tasks.try_recv().ok())).take(GROUP).collect();
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            // Dropped unanswered: each caller hears that its write was not applied.
+            tracing::error!(error = %e, writes = group.len(), "the table could not begin a transaction");
+            continue;
+        }
+        let mut finishing = Vec::with_capacity(group.len());
+        let mut kept = false;
+        for task in group {
+            let ran = conn.execute_batch("SAVEPOINT write").map_err(|e| e.to_string()).and_then(|()| {
+                catch_unwind(AssertUnwindSafe(|| task(&conn))).map_err(|_| "a write panicked".to_owned())
+            });
+            let keep = matches!(ran, Ok((true, _)));
+            let undo = if keep { "RELEASE write" } else { "ROLLBACK TO write; RELEASE write" };
+            if let Err(e) = conn.execute_batch(undo) {
+                tracing::error!(error = %e, "ending a write's savepoint failed");
+            }
+            kept |= keep;
+            if let Ok((_, finish)) = ran {
+                finishing.push(finish);
+            }
+        }
+        let outcome = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+        if outcome.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        } else if kept {
+            committed.notify_one();
+        }
+        for finish in finishing {
+            finish(outcome.clone());
+        }
+    }
+}
+
+fn purge_expired(conn: &Connection) -> anyhow::Result<usize> {
+    let expired: Vec<(String, String, String)> = conn
+        .prepare("SELECT pk, sk, body FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?1")?
+        .query_map([epoch_now()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    for (pk, sk, body) in &expired {
+        conn.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![pk, sk])?;
+        conn.execute(
+            "INSERT INTO changes (pk, sk, old, new, at) VALUES (?1, ?2, ?3, NULL, ?4)",
+            params![pk, sk, body, epoch_now()],
+        )?;
+    }
+    Ok(expired.len())
 }
 
 impl Store {
@@ -88,30 +185,18 @@ impl Store {
             writer.execute("ALTER TABLE changes ADD COLUMN at INTEGER", [])?;
         }
         let readers = (0..READERS).map(|_| connect(path).map(Mutex::new)).collect::<anyhow::Result<_>>()?;
-        Ok(Self { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) })
+        let committed = Arc::new(tokio::sync::Notify::new());
+        let (tasks, queue) = std::sync::mpsc::channel();
+        let notify = committed.clone();
+        std::thread::Builder::new()
+            .name("table-writer".into())
+            .spawn(move || write_in_groups(writer, queue, notify))?;
+        Ok(Self { writer: tasks, readers, next_reader: AtomicUsize::new(0), committed })
     }
 
     fn reader(&self) -> std::sync::MutexGuard<'_, Connection> {
         let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
         self.readers[i].lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn purge_expired(&self) -> anyhow::Result<usize> {
-        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let expired: Vec<(String, String, String)> = tx
-            .prepare("SELECT pk, sk, body FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?1")?
-            .query_map([epoch_now()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<Result<_, _>>()?;
-        for (pk, sk, body) in &expired {
-            tx.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![pk, sk])?;
-            tx.execute(
-                "INSERT INTO changes (pk, sk, old, new, at) VALUES (?1, ?2, ?3, NULL, ?4)",
-                params![pk, sk, body, epoch_now()],
-            )?;
-        }
-        tx.commit()?;
-        Ok(expired.len())
     }
 }
 
@@ -121,8 +206,15 @@ fn connect(path: &Path) -> anyhow::Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // Pages are read through a map of the file: a connection's own page cache starts empty
+    // again after every other connection's write, and reading the file then costs a system
+    // call per page.
+    conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
     Ok(conn)
 }
+
+/// How much of the file a connection maps (SQLite's limit is its build's, 2 GiB here).
+const MMAP_BYTES: i64 = 1 << 30;
 
 fn parse_item(body: &str) -> rusqlite::Result<Item> {
     match serde_json::from_str(body) {
@@ -137,20 +229,25 @@ fn load(conn: &Connection, key: &Key) -> rusqlite::Result<Option<Item>> {
         .optional()
 }
 
+/// An item as its row's `body` holds it.
+fn body(item: &Item) -> String {
+    serde_json::to_string(&item.0).expect("a JSON map serializes")
+}
+
 fn store(conn: &Connection, item: &Item) -> rusqlite::Result<()> {
     let key = item.key();
     let gsi = item.gsi1();
-    conn.execute(
+    conn.prepare_cached(
         "INSERT OR REPLACE INTO items (pk, sk, gsi1pk, gsi1sk, expires_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            key.pk,
-            key.sk,
-            gsi.as_ref().map(|g| &g.pk),
-            gsi.as_ref().map(|g| &g.sk),
-            item.expires_at(),
-            Value::Object(item.0.clone()).to_string()
-        ],
-    )?;
+    )?
+    .execute(params![
+        key.pk,
+        key.sk,
+        gsi.as_ref().map(|g| &g.pk),
+        gsi.as_ref().map(|g| &g.sk),
+        item.expires_at(),
+        body(item)
+    ])?;
     Ok(())
 }
 
@@ -183,35 +280,28 @@ fn apply(conn: &Connection, write: &Write) -> anyhow::Result<Applied> {
         Some(item) => store(conn, item)?,
         // Also removes an expired item the sweeper has not reached yet.
         None => {
-            conn.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk])?;
+            conn.prepare_cached("DELETE FROM items WHERE pk = ?1 AND sk = ?2")?.execute(params![key.pk, key.sk])?;
         }
     }
     if current.is_some() || next.is_some() {
-        let image = |item: &Option<Item>| item.as_ref().map(|i| Value::Object(i.0.clone()).to_string());
-        conn.execute(
-            "INSERT INTO changes (pk, sk, old, new, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![key.pk, key.sk, image(&current), image(&next), epoch_now()],
-        )?;
+        conn.prepare_cached("INSERT INTO changes (pk, sk, old, new, at) VALUES (?1, ?2, ?3, ?4, ?5)")?
+            .execute(params![key.pk, key.sk, current.as_ref().map(body), next.as_ref().map(body), epoch_now()])?;
     }
     Ok(Applied::Done(next))
 }
 
-impl Store {
-    /// Applies the writes in one transaction, all or none; answers the last write's item.
-    /// A failing condition names its write's index when the writes came as a transaction.
-    fn run(&self, writes: &[Write], transaction: bool) -> Result<Option<Item>, WriteError> {
-        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).context("beginning a write")?;
-        let mut last = None;
-        for (index, write) in writes.iter().enumerate() {
-            match apply(&tx, write)? {
-                Applied::Refused => return Err(WriteError::ConditionFailed { index: transaction.then_some(index) }),
-                Applied::Done(item) => last = item,
-            }
+/// Applies the writes, all or none (the caller's savepoint takes back what a refusal leaves);
+/// answers the last write's item. A failing condition names its write's index when the writes
+/// came as a transaction.
+fn run(conn: &Connection, writes: &[Write], transaction: bool) -> Result<Option<Item>, WriteError> {
+    let mut last = None;
+    for (index, write) in writes.iter().enumerate() {
+        match apply(conn, write)? {
+            Applied::Refused => return Err(WriteError::ConditionFailed { index: transaction.then_some(index) }),
+            Applied::Done(item) => last = item,
         }
-        tx.commit().context("committing a write")?;
-        Ok(last)
     }
+    Ok(last)
 }
 
 impl Store {
@@ -293,21 +383,6 @@ impl Store {
         };
         Ok(QueryPage { items, next })
     }
-
-    fn write(&self, write: Write) -> Result<(), WriteError> {
-        self.run(std::slice::from_ref(&write), false).map(|_| ())
-    }
-
-    fn transact(&self, writes: Vec<Write>) -> Result<(), WriteError> {
-        shop::table::check_transaction(&writes)?;
-        self.run(&writes, true).map(|_| ())
-    }
-
-    fn update(&self, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, WriteError> {
-        let write = Write::Update { key: key.clone(), update, condition };
-        self.run(std::slice::from_ref(&write), false)?
-            .ok_or_else(|| anyhow::anyhow!("the updated item {key:?} is gone").into())
-    }
 }
 
 /// The keys that locate an item in an index, as DynamoDB's LastEvaluatedKey holds them.
@@ -338,13 +413,6 @@ impl Store {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
-
-    fn forget(&self, through: i64, before: i64) -> anyhow::Result<usize> {
-        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let gone =
-            conn.execute("DELETE FROM changes WHERE seq <= ?1 AND coalesce(at, 0) < ?2", params![through, before])?;
-        Ok(gone)
-    }
 }
 
 #[async_trait]
@@ -365,16 +433,20 @@ impl Table for SqliteTable {
     }
 
     async fn write(&self, write: Write) -> Result<(), WriteError> {
-        self.blocking(move |s| s.write(write)).await
+        self.writing(move |conn| run(conn, std::slice::from_ref(&write), false).map(|_| ())).await
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), WriteError> {
-        self.blocking(move |s| s.transact(writes)).await
+        shop::table::check_transaction(&writes)?;
+        self.writing(move |conn| run(conn, &writes, true).map(|_| ())).await
     }
 
     async fn update(&self, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, WriteError> {
+        let write = Write::Update { key: key.clone(), update, condition };
         let key = key.clone();
-        self.blocking(move |s| s.update(&key, update, condition)).await
+        self.writing(move |conn| run(conn, std::slice::from_ref(&write), false))
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the updated item {key:?} is gone").into())
     }
 }
 
@@ -385,6 +457,14 @@ impl ChangeFeed for SqliteTable {
     }
 
     async fn forget(&self, through: i64, before: i64) -> anyhow::Result<usize> {
-        self.blocking(move |s| s.forget(through, before)).await
+        let forget = move |conn: &Connection| {
+            conn.execute("DELETE FROM changes WHERE seq <= ?1 AND coalesce(at, 0) < ?2", params![through, before])
+                .map_err(|e| WriteError::from(anyhow::Error::from(e)))
+        };
+        Ok(self.writing(forget).await?)
+    }
+
+    fn committed(&self) -> Option<Arc<tokio::sync::Notify>> {
+        Some(self.store.committed.clone())
     }
 }

@@ -33,6 +33,42 @@ mod table {
         assert_eq!(later.len(), 1);
     }
 
+    /// Writes that arrive together are committed together, each on its own: a refused one
+    /// takes back only itself, a transaction half applied when refused leaves nothing, and
+    /// every other write of the group lands, with its change.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_committed_together_succeed_or_fail_each_on_its_own() {
+        use shop::table::WriteError;
+        let table = table().await;
+        let contested = Key::new("T#3", "ONE");
+        let writes = (0..64).map(|i| {
+            let table = table.clone();
+            let contested = contested.clone();
+            tokio::spawn(async move {
+                let own = Write::put(Item::new(&Key::new("T#3", format!("OWN#{i:02}")), &json!({"i": i})));
+                let taking = Write::create(Item::new(&contested, &json!({"by": i})));
+                // Every other writer does both in one transaction: the creation comes second,
+                // so a refusal must take back its first write.
+                if i % 2 == 0 { table.transact(vec![own, taking]).await } else { table.write(taking).await }
+            })
+        });
+        let outcomes: Vec<_> = futures::future::join_all(writes).await.into_iter().map(Result::unwrap).collect();
+        assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "one creation wins");
+        assert!(outcomes.iter().all(|o| matches!(o, Ok(()) | Err(WriteError::ConditionFailed { .. }))));
+        let winner = outcomes.iter().position(Result::is_ok).unwrap();
+        assert_eq!(table.get(&contested).await.unwrap().unwrap().int("by"), Some(winner as i64));
+        let query = shop::table::Query::partition("T#3").prefix("OWN#");
+        let own = table.query(&query).await.unwrap().items;
+        let expected: Vec<i64> = (0..64).filter(|i| i % 2 == 0 && *i as usize == winner).collect();
+        assert_eq!(
+            own.iter().map(|i| i.int("i").unwrap()).collect::<Vec<_>>(),
+            expected,
+            "refused transactions left nothing"
+        );
+        let changes = table.changes_after(0, 1000).await.unwrap();
+        assert_eq!(changes.len(), 1 + expected.len(), "a change per kept write, none for a refused one");
+    }
+
     #[tokio::test]
     async fn purge_removes_expired_items_through_the_feed() {
         let table = table().await;

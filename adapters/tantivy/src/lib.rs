@@ -290,6 +290,9 @@ impl Live {
 
 type Reply = tokio::sync::oneshot::Sender<anyhow::Result<()>>;
 
+/// The least time between two commits of the live index.
+const COMMIT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// What the writer thread is asked to do.
 enum Job {
     Apply(Vec<Change>, Reply),
@@ -313,11 +316,35 @@ struct Writer {
 }
 
 impl Writer {
+    /// Does the jobs in the order they came. A commit costs the same for one change as for
+    /// a hundred, so commits are at least [`COMMIT_EVERY`] apart: an apply that comes sooner
+    /// waits out the rest, and every apply waiting then goes into the same commit (a change is
+    /// searchable within that time, as OpenSearch's refresh makes it within a second).
     fn run(mut self, jobs: mpsc::Receiver<Job>) {
-        for job in jobs {
+        let mut next = None;
+        let mut committed = std::time::Instant::now() - COMMIT_EVERY;
+        while let Some(job) = next.take().or_else(|| jobs.recv().ok()) {
             match job {
-                Job::Apply(changes, done) => {
-                    let _ = done.send(self.apply(&changes));
+                Job::Apply(mut changes, done) => {
+                    std::thread::sleep(COMMIT_EVERY.saturating_sub(committed.elapsed()));
+                    let mut waiting = vec![done];
+                    while let Ok(job) = jobs.try_recv() {
+                        match job {
+                            Job::Apply(more, done) => {
+                                changes.extend(more);
+                                waiting.push(done);
+                            }
+                            other => {
+                                next = Some(other);
+                                break;
+                            }
+                        }
+                    }
+                    let applied = self.apply(&changes).map_err(|e| format!("{e:#}"));
+                    committed = std::time::Instant::now();
+                    for done in waiting {
+                        let _ = done.send(applied.clone().map_err(anyhow::Error::msg));
+                    }
                 }
                 Job::Swap(filled, done) => {
                     let _ = done.send(self.swap(*filled));

@@ -22,4 +22,4 @@ pub use queues::{DELIVERIES, NOTIFICATIONS, QUEUES, Queue, REFUNDS, SALES, SEARC
 pub use schema::{
     DomainEvent, EventKind, GuestContact, MessageQueued, OrderEvent, ProductEvent, StockCause, StockChanged, StockMove,
 };
-pub use worker::{Consumer, PROCESSED_SECONDS, consume, deliver, keep_working, once, panic_message};
+pub use worker::{Consumer, Idle, PROCESSED_SECONDS, consume, deliver, keep_working, once, panic_message};

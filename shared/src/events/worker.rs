@@ -50,10 +50,40 @@ pub async fn deliver(consumer: &dyn Consumer, body: &str) -> anyhow::Result<()> 
     consume(consumer, &Event::parse(body)?).await
 }
 
-/// Runs one worker of the bus until its task is dropped: `round` again and again, pausing
-/// `poll` after a round that found nothing to do (answered 0), failed, or panicked (both logged
-/// as `what`): a panicking round is a failed one, and the worker goes on with the next.
-pub async fn keep_working<F, Fut>(what: &'static str, poll: std::time::Duration, mut round: F)
+/// How an idle worker waits: `poll` at most, and no longer once `wake` is notified (work may
+/// have arrived: the table committed a change, the bus queued a message).
+#[derive(Clone)]
+pub struct Idle {
+    poll: std::time::Duration,
+    wake: Option<std::sync::Arc<tokio::sync::Notify>>,
+}
+
+impl Idle {
+    /// Looks again every `poll` (a queue in AWS, which tells no one).
+    pub fn polling(poll: std::time::Duration) -> Self {
+        Self { poll, wake: None }
+    }
+
+    /// Looks again when `wake` is notified, and every `poll` in any case.
+    pub fn woken_by(wake: std::sync::Arc<tokio::sync::Notify>, poll: std::time::Duration) -> Self {
+        Self { poll, wake: Some(wake) }
+    }
+
+    async fn wait(&self) {
+        match &self.wake {
+            Some(wake) => {
+                let _ = tokio::time::timeout(self.poll, wake.notified()).await;
+            }
+            None => tokio::time::sleep(self.poll).await,
+        }
+    }
+}
+
+/// Runs one worker of the bus until its task is dropped: `round` again and again, waiting as
+/// `idle` says after a round that found nothing to do (answered 0), and its whole poll after one
+/// that failed or panicked (both logged as `what`): a panicking round is a failed one, and the
+/// worker goes on with the next.
+pub async fn keep_working<F, Fut>(what: &'static str, idle: Idle, mut round: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<usize>>,
@@ -61,15 +91,15 @@ where
     use futures::FutureExt;
     loop {
         match std::panic::AssertUnwindSafe(round()).catch_unwind().await {
-            Ok(Ok(0)) => tokio::time::sleep(poll).await,
+            Ok(Ok(0)) => idle.wait().await,
             Ok(Ok(_)) => {}
             Ok(Err(e)) => {
                 tracing::error!(error = format!("{e:#}"), "{what} failed; trying again");
-                tokio::time::sleep(poll).await;
+                tokio::time::sleep(idle.poll).await;
             }
             Err(panic) => {
                 tracing::error!(panic = panic_message(&*panic), "{what} panicked; starting it again");
-                tokio::time::sleep(poll).await;
+                tokio::time::sleep(idle.poll).await;
             }
         }
     }

@@ -415,6 +415,12 @@ pub trait ChangeFeed: Send + Sync {
     /// Drops the changes up to `through` that were made before `before` (epoch seconds), as a
     /// stream's retention would; answers how many went.
     async fn forget(&self, through: i64, before: i64) -> anyhow::Result<usize>;
+
+    /// Notified after each committed change, when the feed can tell: its reader need not wait
+    /// for its next poll.
+    fn committed(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        None
+    }
 }
 
 /// How long the embedded change stream keeps a change its reader has taken: DynamoDB Streams'
