@@ -246,6 +246,22 @@ mod tests {
     }
 
     #[test]
+    fn a_verified_token_is_kept_until_its_expiry_at_most_and_the_store_is_bounded() {
+        let kept = Authorized::default();
+        let claims: Claims = Arc::new(serde_json::Map::from_iter([("sub".to_owned(), "u1".into())]));
+        let now = shop::time::epoch_now();
+        kept.keep("fresh", claims.clone(), now + 3600);
+        kept.keep("expired", claims.clone(), now - 1);
+        assert_eq!(kept.get("fresh"), Some(claims.clone()));
+        assert_eq!(kept.get("expired"), None, "never past the token's expiry");
+        assert_eq!(kept.get("unknown"), None);
+        for n in 0..AUTHORIZED_TOKENS {
+            kept.keep(&format!("t{n}"), claims.clone(), now + 3600);
+        }
+        assert!(kept.0.lock().unwrap().len() <= AUTHORIZED_TOKENS, "at most {AUTHORIZED_TOKENS} tokens");
+    }
+
+    #[test]
     fn throttle_refuses_past_the_burst_and_says_when() {
         let t = Throttle::new(1.0, 2.0);
         let ip = IpAddr::from([10, 0, 0, 1]);

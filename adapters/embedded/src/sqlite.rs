@@ -135,21 +135,27 @@ fn write_in_groups(conn: Connection, tasks: std::sync::mpsc::Receiver<Task>, com
         }
         let mut finishing = Vec::with_capacity(group.len());
         let mut kept = false;
+        let mut outcome = Ok(());
         for task in group {
             let ran = conn.execute_batch("SAVEPOINT write").map_err(|e| e.to_string()).and_then(|()| {
                 catch_unwind(AssertUnwindSafe(|| task(&conn))).map_err(|_| "a write panicked".to_owned())
             });
             let keep = matches!(ran, Ok((true, _)));
-            let undo = if keep { "RELEASE write" } else { "ROLLBACK TO write; RELEASE write" };
-            if let Err(e) = conn.execute_batch(undo) {
-                tracing::error!(error = %e, "ending a write's savepoint failed");
+            if let Err(e) = &ran {
+                // Dropped unanswered, as above.
+                tracing::error!(error = %e, "a write could not run");
+            }
+            let end = if keep { "RELEASE write" } else { "ROLLBACK TO write; RELEASE write" };
+            if let Err(e) = conn.execute_batch(end) {
+                // What a refused write left could not be taken back: none of the group is kept.
+                outcome = Err(format!("ending a write's savepoint: {e}"));
             }
             kept |= keep;
             if let Ok((_, finish)) = ran {
                 finishing.push(finish);
             }
         }
-        let outcome = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+        let outcome = outcome.and_then(|()| conn.execute_batch("COMMIT").map_err(|e| e.to_string()));
         if outcome.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
         } else if kept {

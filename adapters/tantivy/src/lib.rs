@@ -322,11 +322,13 @@ impl Writer {
     /// searchable within that time, as OpenSearch's refresh makes it within a second).
     fn run(mut self, jobs: mpsc::Receiver<Job>) {
         let mut next = None;
-        let mut committed = std::time::Instant::now() - COMMIT_EVERY;
+        let mut committed: Option<std::time::Instant> = None;
         while let Some(job) = next.take().or_else(|| jobs.recv().ok()) {
             match job {
                 Job::Apply(mut changes, done) => {
-                    std::thread::sleep(COMMIT_EVERY.saturating_sub(committed.elapsed()));
+                    if let Some(at) = committed {
+                        std::thread::sleep(COMMIT_EVERY.saturating_sub(at.elapsed()));
+                    }
                     let mut waiting = vec![done];
                     while let Ok(job) = jobs.try_recv() {
                         match job {
@@ -341,7 +343,7 @@ impl Writer {
                         }
                     }
                     let applied = self.apply(&changes).map_err(|e| format!("{e:#}"));
-                    committed = std::time::Instant::now();
+                    committed = Some(std::time::Instant::now());
                     for done in waiting {
                         let _ = done.send(applied.clone().map_err(anyhow::Error::msg));
                     }
