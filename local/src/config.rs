@@ -141,7 +141,7 @@ impl AwsSettings {
 
     /// The SDK configuration these settings describe.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        let mut loader = shop_aws::defaults();
         if let Some(endpoint) = &self.endpoint {
             loader = loader.endpoint_url(endpoint);
         }

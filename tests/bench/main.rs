@@ -126,6 +126,7 @@ const COLD_ENV: &[(&str, &str)] = &[
     ("MEDIA_URL", "https://media.example.com"),
     ("STOREFRONT_URL", "https://shop.example.com/"),
     ("UPLOAD_ORIGIN", "https://shop-objects.s3.eu-west-1.amazonaws.com"),
+    ("AUTH_URL", "https://shop-example.auth.eu-west-1.amazoncognito.com"),
 ];
 
 /// Starts `binary` once and waits (10 s at most) for its first poll: a function that cannot start
@@ -342,7 +343,7 @@ async fn first_answers() {
         println!("\n## Cold start to the first answer: skipped (set SHOP_TEST_AWS_ENDPOINT to the AWS emulator)");
         return;
     };
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let config = shop_aws::defaults()
         .endpoint_url(&endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_credential_types::Credentials::new("testing", "testing", None, None, "bench"))
@@ -377,6 +378,8 @@ async fn first_answers() {
         ("BUCKET_NAME", "bench-objects"),
         ("MEDIA_URL", "https://media.example.com"),
         ("UPLOAD_ORIGIN", "https://bench-objects.s3.us-east-1.amazonaws.com"),
+        ("AUTH_URL", "https://bench.auth.us-east-1.amazoncognito.com"),
+        ("STOREFRONT_URL", "https://shop.example.com/"),
     ];
     let opensearch = std::env::var("SHOP_TEST_OPENSEARCH").ok();
     let mut aws = aws.to_vec();

@@ -293,8 +293,9 @@ fn each_function_links_only_its_own_adapters() {
         "shop-stripe",
         "shop-paypal",
         "rcgen",
-        // A second TLS crypto provider next to aws-lc (reqwest's default).
-        "ring",
+        // A second TLS crypto provider next to ring (the SDK's default one), or the SDK's own
+        // HTTPS client, which brings it.
+        "aws-lc-rs",
         "rusqlite",
         "argon2",
         "p256",

@@ -344,7 +344,7 @@ pub fn shipping_address() -> shop::domain::Address {
 pub async fn emulator() -> aws_config::SdkConfig {
     let endpoint = std::env::var("SHOP_TEST_AWS_ENDPOINT")
         .expect("SHOP_TEST_AWS_ENDPOINT is not set: run the tests with ./scripts/test, which starts the AWS emulator");
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    shop_aws::defaults()
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_credential_types::Credentials::new("testing", "testing", None, None, "tests"))

@@ -9,7 +9,12 @@
 //! role credentials), so [`lambda_config`] reads it directly: no profile files, no instance
 //! metadata, no network at start-up. Its HTTPS client trusts the roots that AWS endpoints
 //! chain to (Amazon Trust Services), compiled in: reading and parsing the system's whole CA
-//! directory would be most of a cold start. Elsewhere [`load`] runs the full default chain.
+//! directory would be most of a cold start. Elsewhere [`defaults`] runs the full default chain.
+//!
+//! The SDK's clients get their HTTPS client only from here: the workspace builds them without
+//! their default one, whose TLS is on aws-lc. This one is on ring, the crypto the payment
+//! providers' clients use too, so a function links one TLS crypto library, not two (aws-lc was
+//! 1.5 MB of the payments function's code).
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
@@ -52,17 +57,16 @@ fn aws_https_client() -> SharedHttpClient {
         .fold(TrustStore::empty().with_native_roots(false), |store, pem| store.with_pem_certificate(pem.as_bytes()));
     let context = TlsContext::builder().with_trust_store(trust).build().expect("the compiled-in roots are valid");
     aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
         .tls_context(context)
         .build_https()
 }
 
-/// Makes aws-lc, the crypto the AWS SDK's TLS uses, the process's default rustls provider: the
-/// payment providers' HTTPS clients (reqwest) take the process default, and
-/// rustls cannot choose one by itself when a process links two (the local stack and the tests
-/// also link ring). Does nothing when a default is installed already.
+/// Makes ring, the crypto the AWS SDK's TLS uses here, the process's default rustls provider:
+/// the payment providers' HTTPS clients (reqwest) take the process default. Does nothing when a
+/// default is installed already.
 pub fn default_tls_crypto() {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// Configuration from the Lambda execution environment's variables.
@@ -92,10 +96,16 @@ fn lambda_config_from(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Sd
     Ok(builder.build())
 }
 
-/// Configuration from the default provider chain (environment, profiles, SSO, metadata),
-/// honouring `AWS_ENDPOINT_URL` for a local emulator. For the local stack and tools.
+/// The default provider chain (environment, profiles, SSO, metadata), honouring
+/// `AWS_ENDPOINT_URL` for a local emulator, with [`https_client`]: for the local stack, the tests
+/// and tools, which may set more before loading.
+pub fn defaults() -> aws_config::ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest()).http_client(https_client())
+}
+
+/// Configuration from [`defaults`] as they are.
 pub async fn load() -> SdkConfig {
-    aws_config::load_defaults(BehaviorVersion::latest()).await
+    defaults().load().await
 }
 
 /// Turns an SDK failure into an error naming what was being done and the service's own words

@@ -79,7 +79,7 @@ pub(crate) async fn verify(
     let cert = paypal.certificate(cert_url).await?;
     let message = format!("{id}|{time}|{}|{}", paypal.config.webhook_id, crc32fast::hash(body));
     let key = webpki::EndEntityCert::try_from(&*cert).map_err(|_| WebhookError::BadSignature)?;
-    key.verify_signature(webpki::aws_lc_rs::RSA_PKCS1_2048_8192_SHA256, message.as_bytes(), &signature)
+    key.verify_signature(webpki::ring::RSA_PKCS1_2048_8192_SHA256, message.as_bytes(), &signature)
         .map_err(|_| WebhookError::BadSignature)?;
     if !paypal.first_transmission(id, sent.unix_timestamp(), 2 * TOLERANCE_SECONDS)? {
         tracing::warn!(transmission = id, "a PayPal delivery seen already: refused as a replay");
