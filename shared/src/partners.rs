@@ -252,10 +252,14 @@ impl From<WriteError> for PartnerError {
 
 type Result<T, E = PartnerError> = std::result::Result<T, E>;
 
-/// What an endpoint subscribes to, checked: at least one partner event type, each once.
+/// What an endpoint subscribes to, checked: at least one partner event type, and no more entries
+/// than there are types (as the API's schema says); a type named twice is kept once.
 pub fn subscribed(events: Vec<EventKind>) -> Result<Vec<EventKind>, Invalid> {
     if events.is_empty() {
         return Err(Invalid::new("must name at least one event type"));
+    }
+    if events.len() > PARTNER_EVENTS.len() {
+        return Err(Invalid::new(format!("may name at most {} event types", PARTNER_EVENTS.len())));
     }
     if let Some(other) = events.iter().find(|e| !PARTNER_EVENTS.contains(e)) {
         return Err(Invalid::new(format!("{other} is not an event partners hear of")));
@@ -585,5 +589,20 @@ impl Consumer for PartnerDeliveries {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_subscription_names_partner_events_each_kept_once_and_no_more_entries_than_there_are_types() {
+        let paid = EventKind::OrderPaid;
+        assert_eq!(subscribed(vec![paid, paid]).unwrap(), vec![paid]);
+        assert_eq!(subscribed(PARTNER_EVENTS.to_vec()).unwrap().len(), PARTNER_EVENTS.len());
+        assert!(subscribed(vec![]).is_err());
+        assert!(subscribed(vec![EventKind::MessageQueued]).is_err());
+        assert!(subscribed(vec![paid; PARTNER_EVENTS.len() + 1]).is_err());
     }
 }
