@@ -162,6 +162,24 @@ impl Live {
         Ok(self.index.writer_with_num_threads(1, WRITER_MEMORY)?)
     }
 
+    /// The index's one writer, for a search just opened. A search of this process that has
+    /// just been dropped (a stack stopped and started again) lets go of it once its writer
+    /// thread has made its last commit, within [`COMMIT_EVERY`] and the commit's time: a busy
+    /// lock is asked for again for [`WRITER_WAIT`], then it is another process's.
+    fn first_writer(&self) -> anyhow::Result<IndexWriter> {
+        let deadline = std::time::Instant::now() + WRITER_WAIT;
+        loop {
+            match self.index.writer_with_num_threads(1, WRITER_MEMORY) {
+                Err(tantivy::TantivyError::LockFailure(tantivy::directory::error::LockError::LockBusy, _))
+                    if std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                writer => return Ok(writer?),
+            }
+        }
+    }
+
     /// The revision of every product the index holds.
     fn revisions(&self) -> anyhow::Result<HashMap<ProductId, u64>> {
         let mut revisions = HashMap::new();
@@ -292,6 +310,9 @@ type Reply = tokio::sync::oneshot::Sender<anyhow::Result<()>>;
 
 /// The least time between two commits of the live index.
 const COMMIT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// How long opening waits for a writer that is letting go of the index.
+const WRITER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// What the writer thread is asked to do.
 enum Job {
@@ -437,7 +458,7 @@ impl TantivyIndex {
         };
         // One writer per index: a second process (a running local stack) holds it.
         let writer =
-            live.writer().with_context(|| format!("{} is in use by another process", live.folder.display()))?;
+            live.first_writer().with_context(|| format!("{} is in use by another process", live.folder.display()))?;
         let live = Arc::new(live);
         let shared = Arc::new(RwLock::new(live.clone()));
         let (jobs, queue) = mpsc::channel();
