@@ -23,7 +23,9 @@
 //! first-answers, throughput, checkouts, search, catalogue, partners, recovery, costs), and `SHOP_BENCH_FUNCTIONS=products,images`
 //! only those functions' cold starts and sizes.
 //!
-//! Run: `cargo build --release --workspace --bins && cargo run --release -p shop-tests --bin bench`,
+//! Run: `cargo build --release $(ls functions | sed 's/^/-p /')`, then `cargo build --release -p
+//! shop-tests --bins && target/release/bench` (the functions apart from this crate, whose
+//! dependencies' features would enlarge them),
 //! with `SHOP_TEST_AWS_ENDPOINT` naming a running `scripts/aws_emulator.py` for the first-answer
 //! cold starts (skipped without it), and `SHOP_TEST_OPENSEARCH` naming a running
 //! `scripts/search-node` for OpenSearch's figures and the search functions' first answers.
@@ -99,7 +101,7 @@ fn start_lambda_saying(binary: &Path, api: &str, aws: &[(&str, &str)], output: f
         .stderr(output())
         .spawn()
         .unwrap_or_else(|e| {
-            panic!("starting {}: {e} (build it with cargo build --release --workspace --bins)", binary.display())
+            panic!("starting {}: {e} (build it as the README's Benchmarks section says)", binary.display())
         })
 }
 
