@@ -23,10 +23,11 @@ async fn an_index_survives_a_restart_and_an_unreadable_one_starts_empty() {
     {
         let (index, _) = TantivyIndex::open(&root).unwrap();
         index.apply(&[Change::Put(Box::new(lamp.clone()))]).await.unwrap();
+        let held = TantivyIndex::open(&root).err().expect("one writer per index");
+        assert!(format!("{held:#}").contains("in use by another process"), "{held:#}");
     }
-    // The writer thread lets go of the folder once the index is dropped.
-    let reopened = eventually_open(&root).await;
-    let (index, opened) = reopened;
+    // Opening waits for the dropped index's writer thread to let go of the folder.
+    let (index, opened) = TantivyIndex::open(&root).unwrap();
     assert_eq!(opened, Opened::Existing);
     let found = index.search(&SearchQuery::new("lamp", 0, 10).unwrap()).await.unwrap();
     assert_eq!(found.items.len(), 1);
@@ -39,15 +40,4 @@ async fn an_index_survives_a_restart_and_an_unreadable_one_starts_empty() {
     std::fs::write(broken.join("CURRENT"), "index-missing").unwrap();
     let (_, opened) = TantivyIndex::open(&broken).unwrap();
     assert_eq!(opened, Opened::Empty, "an index that cannot be read is made anew, to be rebuilt");
-}
-
-/// Opens `root`, waiting for a dropped index's writer to release it.
-async fn eventually_open(root: &std::path::Path) -> (TantivyIndex, Opened) {
-    for _ in 0..100 {
-        if let Ok(opened) = TantivyIndex::open(root) {
-            return opened;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("the index stayed locked")
 }
