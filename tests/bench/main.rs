@@ -108,6 +108,9 @@ fn start_lambda_saying(binary: &Path, api: &str, aws: &[(&str, &str)], output: f
 /// The environment of a cold start to the first poll: every variable a function reads at start-up
 /// (no call is made with them).
 const COLD_ENV: &[(&str, &str)] = &[
+    // The template's globals: without it lambda_http keeps the stage in the path, and no route
+    // matches an API Gateway event.
+    ("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH", "true"),
     ("AWS_REGION", "eu-west-1"),
     ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
     ("AWS_SECRET_ACCESS_KEY", "secret"),
@@ -268,6 +271,8 @@ fn read_request(reader: &mut BufReader<&std::net::TcpStream>) -> Option<(String,
 struct Answers {
     first: Duration,
     warm: Duration,
+    /// What the first answer was (see [`outcome`]).
+    outcome: String,
 }
 
 /// Serves the Runtime API to a new process of `binary`: `event` to each of its first two polls.
@@ -294,14 +299,30 @@ fn first_answers_of(binary: &Path, event: &[u8], aws: &[(&str, &str)]) -> Answer
             }
         }
     });
-    let first = answered.recv().unwrap();
-    let warm = answered.recv().unwrap();
+    let (first, answer) = answered.recv().unwrap();
+    let (warm, _) = answered.recv().unwrap();
     child.kill().ok();
     child.wait().ok();
     done.store(true, Ordering::Relaxed);
     std::net::TcpStream::connect(&api).ok();
     acceptor.join().unwrap();
-    Answers { first, warm }
+    Answers { first, warm, outcome: outcome(&answer) }
+}
+
+/// What an answer posted to the Runtime API was: an HTTP function's status, `error` for an
+/// invocation error, `ok` for any other event's answer. An HTTP function that answers "route not
+/// found" did none of its work, so the bench stops rather than time it.
+fn outcome((line, body): &(String, Vec<u8>)) -> String {
+    if line.contains("/error ") {
+        return "error".into();
+    }
+    let answer: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let Some(status) = answer["statusCode"].as_u64() else {
+        return "ok".into();
+    };
+    let problem = answer["body"].as_str().unwrap_or_default();
+    assert!(!problem.contains("route not found"), "the event reached no route ({line}): {problem}");
+    status.to_string()
 }
 
 /// One Runtime API connection: `event` to every poll (numbering the invocations and noting when
@@ -310,10 +331,10 @@ fn serve_runtime_api(
     stream: &std::net::TcpStream,
     event: &[u8],
     handed: &std::sync::Mutex<(usize, Instant)>,
-    answers: &std::sync::mpsc::Sender<Duration>,
+    answers: &std::sync::mpsc::Sender<(Duration, (String, Vec<u8>))>,
 ) {
     let mut reader = BufReader::new(stream);
-    while let Some((line, _body)) = read_request(&mut reader) {
+    while let Some((line, body)) = read_request(&mut reader) {
         let mut writer = stream;
         if line.starts_with("GET /2018-06-01/runtime/invocation/next") {
             let invocation = {
@@ -339,7 +360,7 @@ fn serve_runtime_api(
             }
         } else {
             if line.starts_with("POST /2018-06-01/runtime/invocation/bench-") {
-                answers.send(handed.lock().unwrap().1.elapsed()).ok();
+                answers.send((handed.lock().unwrap().1.elapsed(), (line, body))).ok();
             }
             if writer.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n").is_err() {
                 return;
@@ -426,13 +447,17 @@ async fn first_answers() {
     // hello-dynamodb is the floor the AWS SDK sets: one client, one GetItem, nothing else.
     let (baseline, floor) = (percentile(&cold[0], 0.5), percentile(&cold[1], 0.5));
     println!(
-        "| binary | warm answer (median) | first less warm (median) | p90 | median / hello-world | median / hello-dynamodb |"
+        "| binary | first answer | warm answer (median) | first less warm (median) | p90 | median / hello-world | median / hello-dynamodb |"
     );
-    println!("|---|---|---|---|---|---|");
-    for ((name, warm), cold) in names.iter().zip(&warm).zip(&cold) {
+    println!("|---|---|---|---|---|---|---|");
+    for (((name, warm), cold), samples) in names.iter().zip(&warm).zip(&cold).zip(&samples) {
         let median = percentile(cold, 0.5);
+        let mut outcomes: Vec<&str> = samples.iter().map(|a| a.outcome.as_str()).collect();
+        outcomes.sort();
+        outcomes.dedup();
         println!(
-            "| {name} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2}x | {:.2}x |",
+            "| {name} | {} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2}x | {:.2}x |",
+            outcomes.join(", "),
             percentile(warm, 0.5).as_secs_f64() * 1e3,
             median.as_secs_f64() * 1e3,
             percentile(cold, 0.9).as_secs_f64() * 1e3,
