@@ -19,16 +19,16 @@ pub struct CognitoConfig {
     pub client_id: String,
 }
 
-/// The Cognito adapter: a client built once per process and the pool it serves.
+/// The Cognito adapter: a client made once per process, at its first use, and the pool it serves.
 #[derive(Clone)]
 pub struct CognitoIdentity {
-    client: Client,
+    client: shop_aws::OnFirstUse<Client>,
     config: CognitoConfig,
 }
 
 impl CognitoIdentity {
     pub fn new(client: Client, config: CognitoConfig) -> Self {
-        Self { client, config }
+        Self { client: shop_aws::OnFirstUse::made(client), config }
     }
 
     /// The `sub` of the account `username` (an email, or the sub itself) names, if any.
@@ -416,7 +416,7 @@ pub fn identity(config: &aws_config::SdkConfig) -> anyhow::Result<std::sync::Arc
 }
 
 pub fn identity_of(config: &aws_config::SdkConfig, pool: CognitoConfig) -> std::sync::Arc<dyn Identity> {
-    std::sync::Arc::new(CognitoIdentity::new(Client::new(config), pool))
+    std::sync::Arc::new(CognitoIdentity { client: shop_aws::OnFirstUse::new(config, Client::new), config: pool })
 }
 
 #[cfg(test)]

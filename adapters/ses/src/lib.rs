@@ -15,21 +15,22 @@ use shop::notifications::{EmailSender, OutgoingEmail, SendError};
 /// Sends through SES from `from`, within `configuration_set`.
 #[derive(Clone)]
 pub struct SesEmail {
-    client: aws_sdk_sesv2::Client,
+    client: shop_aws::OnFirstUse<aws_sdk_sesv2::Client>,
     from: String,
     configuration_set: Option<String>,
 }
 
 impl SesEmail {
     pub fn new(client: aws_sdk_sesv2::Client, from: impl Into<String>, configuration_set: Option<String>) -> Self {
-        Self { client, from: from.into(), configuration_set }
+        Self { client: shop_aws::OnFirstUse::made(client), from: from.into(), configuration_set }
     }
 
     /// The sender on Lambda: `MAIL_FROM` (an address of the verified identity) and
     /// `SES_CONFIGURATION_SET`.
     pub fn from_env(config: &aws_config::SdkConfig) -> anyhow::Result<Self> {
         let set = shop_aws::env("SES_CONFIGURATION_SET")?;
-        Ok(Self::new(aws_sdk_sesv2::Client::new(config), shop_aws::env("MAIL_FROM")?, Some(set)))
+        let client = shop_aws::OnFirstUse::new(config, aws_sdk_sesv2::Client::new);
+        Ok(Self { client, from: shop_aws::env("MAIL_FROM")?, configuration_set: Some(set) })
     }
 }
 

@@ -7,12 +7,18 @@ use shop::notifications::{OutgoingSms, SendError, SmsSender};
 
 #[derive(Clone)]
 pub struct SnsSms {
-    client: aws_sdk_sns::Client,
+    client: shop_aws::OnFirstUse<aws_sdk_sns::Client>,
 }
 
 impl SnsSms {
     pub fn new(client: aws_sdk_sns::Client) -> Self {
-        Self { client }
+        Self { client: shop_aws::OnFirstUse::made(client) }
+    }
+
+    /// The sender on Lambda, its client made at the first message: most of a function's
+    /// deliveries are emails.
+    pub fn on_first_use(config: &aws_config::SdkConfig) -> Self {
+        Self { client: shop_aws::OnFirstUse::new(config, aws_sdk_sns::Client::new) }
     }
 }
 

@@ -21,13 +21,7 @@ async fn main() -> Result<(), shop_aws::lambda::Error> {
             }
             // SNS's client is made at the first SMS: an invocation that sends only email (most
             // do) never builds it.
-            _ => {
-                let aws = aws.clone();
-                Arc::new(shop::deferred::Deferred::new(move || {
-                    let client = aws_sdk_sns::Client::new(&aws);
-                    async move { Ok(shop_sns::sms::SnsSms::new(client)) }
-                }))
-            }
+            _ => Arc::new(shop_sns::sms::SnsSms::on_first_use(&aws)),
         };
         let senders = Senders { email: Arc::new(shop_ses::SesEmail::from_env(&aws)?), sms };
         let ports = Ports { senders: Some(senders), ..Ports::table(shop_dynamodb::table(&aws)?) };
