@@ -8,6 +8,7 @@ use shop_tests::{TestApp, eventually, product_body};
 mod opensearch {
     use std::sync::Arc;
 
+    use serde_json::{Value, json};
     use shop::search::SearchIndex;
     use shop_opensearch::{Config, OpenSearch};
 
@@ -24,6 +25,75 @@ mod opensearch {
     }
 
     shop::search_contract!(fresh());
+
+    /// An index made by an earlier version, whose strict mapping lacks fields that documents
+    /// now carry, gets them before the first write, and records the mapping it was given in its
+    /// `_meta`; a start that finds this version's mapping recorded there changes nothing.
+    #[tokio::test]
+    async fn an_index_of_an_earlier_version_gets_the_new_fields_before_the_first_write() {
+        let endpoint = std::env::var("SHOP_TEST_OPENSEARCH").expect("SHOP_TEST_OPENSEARCH names the test node");
+        let http = reqwest::Client::new();
+        // An index as the shop made it before products had variants (no options, no SKUs),
+        // recording `meta`, behind an alias of its own; answers the alias.
+        let earlier = |meta: Value| {
+            let (http, endpoint) = (http.clone(), endpoint.clone());
+            async move {
+                let alias = format!("upgrade-{}", ulid::Ulid::new().to_string().to_lowercase());
+                let body = json!({
+                    "settings": { "analysis": {
+                        "tokenizer": { "shop_words": { "type": "pattern", "pattern": "[^\\p{L}\\p{N}]+" } },
+                        "analyzer": { "shop_text": {
+                            "type": "custom", "tokenizer": "shop_words", "filter": ["lowercase", "asciifolding"]
+                        } }
+                    }},
+                    "mappings": { "dynamic": "strict", "_meta": meta, "properties": {
+                        "id": { "type": "keyword" },
+                        "name": { "type": "text", "analyzer": "shop_text", "index_prefixes": { "min_chars": 1, "max_chars": 10 } },
+                        "description": { "type": "text", "analyzer": "shop_text" }, "category": { "type": "keyword" },
+                        "price": { "type": "long" }, "in_stock": { "type": "boolean" }, "created": { "type": "long" },
+                        "product": { "type": "object", "enabled": false }
+                    }},
+                    "aliases": { &alias: {} }
+                });
+                let made = http.put(format!("{endpoint}/{alias}-earlier")).json(&body).send().await.unwrap();
+                assert!(made.status().is_success(), "{}", made.text().await.unwrap());
+                alias
+            }
+        };
+        let index = |alias: &str| {
+            let config = Config {
+                endpoint: endpoint.clone(),
+                alias: alias.into(),
+                region: "us-east-1".into(),
+                wait_for_refresh: true,
+            };
+            OpenSearch::new(config, None).unwrap()
+        };
+        let mapping = |alias: String| {
+            let (http, endpoint) = (http.clone(), endpoint.clone());
+            async move {
+                let answer = http.get(format!("{endpoint}/{alias}/_mapping")).send().await.unwrap();
+                answer.json::<Value>().await.unwrap()[format!("{alias}-earlier")]["mappings"].clone()
+            }
+        };
+        let product = shop::search::contract::product("Linen shirt", "A shirt", "clothing", 4900, 3);
+        let put = || [shop::search::Change::Put(Box::new(product.clone()))];
+
+        let alias = earlier(json!({})).await;
+        index(&alias).apply(&put()).await.unwrap();
+        let upgraded = mapping(alias.clone()).await;
+        assert_eq!(upgraded["properties"]["skus"]["type"], "keyword", "the new fields were added: {upgraded}");
+        assert_eq!(upgraded["_meta"]["properties"], upgraded["properties"], "and recorded");
+        let found = index(&alias).search(&shop::search::SearchQuery::new("linen", 0, 20).unwrap()).await;
+        assert_eq!(found.unwrap().total, 1);
+
+        // Recording this version's mapping, the index is taken at its word: no update is sent,
+        // so this one, which lacks the fields all the same, refuses the document.
+        let trusted = earlier(json!({ "properties": upgraded["_meta"]["properties"] })).await;
+        let refused = index(&trusted).apply(&put()).await.unwrap_err();
+        assert!(format!("{refused:#}").contains("strict"), "{refused:#}");
+        assert!(mapping(trusted).await["properties"]["skus"].is_null());
+    }
 }
 
 /// The names a search answers.

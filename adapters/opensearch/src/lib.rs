@@ -64,22 +64,29 @@ fn settings() -> Value {
         },
         "mappings": {
             "dynamic": "strict",
-            "properties": {
-                "id": { "type": "keyword" },
-                // Prefixes indexed as terms of their own (edge n-grams): completions and the
-                // last word of a search are term lookups, not scans of the dictionary.
-                "name": { "type": "text", "analyzer": "shop_text", "index_prefixes": { "min_chars": 1, "max_chars": 10 } },
-                "description": { "type": "text", "analyzer": "shop_text" },
-                "category": { "type": "keyword" },
-                "price": { "type": "long" },
-                "in_stock": { "type": "boolean" },
-                "created": { "type": "long" },
-                // Its variants' option values (`Size:M`) and SKUs.
-                "options": { "type": "keyword" },
-                "skus": { "type": "keyword" },
-                "product": { "type": "object", "enabled": false }
-            }
+            "properties": properties(),
+            // The fields as this version maps them, which the index records: see `ensure`.
+            "_meta": { "properties": properties() }
         }
+    })
+}
+
+/// The documents' fields.
+fn properties() -> Value {
+    json!({
+        "id": { "type": "keyword" },
+        // Prefixes indexed as terms of their own (edge n-grams): completions and the
+        // last word of a search are term lookups, not scans of the dictionary.
+        "name": { "type": "text", "analyzer": "shop_text", "index_prefixes": { "min_chars": 1, "max_chars": 10 } },
+        "description": { "type": "text", "analyzer": "shop_text" },
+        "category": { "type": "keyword" },
+        "price": { "type": "long" },
+        "in_stock": { "type": "boolean" },
+        "created": { "type": "long" },
+        // Its variants' option values (`Size:M`) and SKUs.
+        "options": { "type": "keyword" },
+        "skus": { "type": "keyword" },
+        "product": { "type": "object", "enabled": false }
     })
 }
 
@@ -193,17 +200,27 @@ impl OpenSearch {
         self.call(method, path, Some(serde_json::to_vec(body)?), false).await
     }
 
-    /// Creates the first index behind the alias, unless the alias exists; then the index it
-    /// names gets the fields this version's mapping adds (an index made by an earlier version
-    /// would refuse documents that carry them: its mapping is strict).
+    /// Creates the first index behind the alias, unless the alias exists; an index made by an
+    /// earlier version, whose mapping (in its `_meta`) is not this version's, gets the fields
+    /// this version adds: its mapping is strict and would refuse documents that carry them. So
+    /// a cold start reads the mapping (one GET) and changes it only after a release changed it:
+    /// a mapping update is a change of the cluster's state, and held the indexer's first event
+    /// up 7-10 ms (ARCHITECTURE.md, Search).
     async fn ensure(&self) -> anyhow::Result<()> {
         self.ready
             .get_or_try_init(|| async {
                 let alias = &self.config.alias;
-                if self.call(Method::HEAD, &format!("/_alias/{alias}"), None, false).await?.status.is_success() {
-                    let mapping = settings()["mappings"]["properties"].clone();
-                    let body = json!({ "properties": mapping });
-                    self.json(Method::PUT, &format!("/{alias}/_mapping"), &body).await?.ok("extending the mapping")?;
+                let answer = self.call(Method::GET, &format!("/{alias}/_mapping"), None, false).await?;
+                if answer.status != reqwest::StatusCode::NOT_FOUND {
+                    let indices = answer.ok("reading the mapping")?;
+                    let wanted = properties();
+                    let current = indices.as_object().and_then(|indices| indices.values().next());
+                    if current.is_none_or(|index| index["mappings"]["_meta"]["properties"] != wanted) {
+                        let body = json!({ "properties": wanted, "_meta": { "properties": wanted } });
+                        self.json(Method::PUT, &format!("/{alias}/_mapping"), &body)
+                            .await?
+                            .ok("extending the mapping")?;
+                    }
                     return Ok(());
                 }
                 let mut body = settings();
