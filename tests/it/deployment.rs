@@ -8,7 +8,7 @@ use serde_yaml::Value;
 
 type Route = (String, String, bool);
 
-fn template() -> Value {
+pub(crate) fn template() -> Value {
     serde_yaml::from_str(local::provision::TEMPLATE).expect("template.yaml is YAML")
 }
 

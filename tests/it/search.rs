@@ -6,6 +6,8 @@ use serde_json::{Value, json};
 use shop_tests::{TestApp, eventually, product_body};
 
 mod opensearch {
+    use std::collections::BTreeSet;
+    use std::future::IntoFuture;
     use std::sync::Arc;
 
     use serde_json::{Value, json};
@@ -25,6 +27,67 @@ mod opensearch {
     }
 
     shop::search_contract!(fresh());
+
+    /// A proxy to the node at `node` that notes the method of each request it passes on.
+    async fn noting_methods(node: String) -> (String, Arc<std::sync::Mutex<BTreeSet<String>>>) {
+        use axum::body::{Body, to_bytes};
+        let seen = Arc::new(std::sync::Mutex::new(BTreeSet::new()));
+        let http = reqwest::Client::new();
+        let noted = seen.clone();
+        let pass = move |request: axum::extract::Request| async move {
+            noted.lock().unwrap().insert(request.method().to_string());
+            let url = format!("{node}{}", request.uri());
+            let forward = http.request(request.method().clone(), url).headers(request.headers().clone());
+            let body = to_bytes(request.into_body(), usize::MAX).await.unwrap();
+            let answer = forward.body(body).send().await.unwrap();
+            let status = answer.status();
+            axum::http::Response::builder().status(status).body(Body::from(answer.bytes().await.unwrap())).unwrap()
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(axum::serve(listener, axum::Router::new().fallback(pass)).into_future());
+        (url, seen)
+    }
+
+    /// The `es:ESHttp*` actions template.yaml lets `function` take.
+    fn granted(function: &str) -> BTreeSet<String> {
+        let template = crate::deployment::template();
+        let statements =
+            template["Resources"][function]["Properties"]["Policies"][0]["Statement"].as_sequence().unwrap();
+        let actions = statements.iter().flat_map(|s| s["Action"].as_sequence().unwrap());
+        actions.filter_map(|a| a.as_str()?.strip_prefix("es:ESHttp").map(str::to_uppercase)).collect()
+    }
+
+    /// What the indexer and the search function ask of OpenSearch (the first writes to a new
+    /// index, to an index of its own version, searches and completions) is what their roles
+    /// allow. The test node checks no IAM, so a method the code starts to use would
+    /// otherwise be refused only once deployed.
+    #[tokio::test]
+    async fn the_indexer_and_the_search_function_use_only_the_methods_their_roles_allow() {
+        let node = std::env::var("SHOP_TEST_OPENSEARCH").expect("SHOP_TEST_OPENSEARCH names the test node");
+        let alias = format!("roles-{}", ulid::Ulid::new().to_string().to_lowercase());
+        let config = |endpoint: &str| Config {
+            endpoint: endpoint.into(),
+            alias: alias.clone(),
+            region: "us-east-1".into(),
+            wait_for_refresh: false,
+        };
+        let product = shop::search::contract::product("Linen shirt", "A shirt", "clothing", 4900, 3);
+        let put = [shop::search::Change::Put(Box::new(product))];
+
+        let (indexer, used) = noting_methods(node.clone()).await;
+        OpenSearch::new(config(&indexer), None).unwrap().apply(&put).await.unwrap();
+        OpenSearch::new(config(&indexer), None).unwrap().apply(&put).await.unwrap();
+        let used = used.lock().unwrap().clone();
+        assert!(used.is_subset(&granted("IndexerFunction")), "the indexer uses {used:?}");
+
+        let (search, used) = noting_methods(node).await;
+        let index = OpenSearch::new(config(&search), None).unwrap();
+        index.search(&shop::search::SearchQuery::new("linen", 0, 20).unwrap()).await.unwrap();
+        index.suggest("lin", 5).await.unwrap();
+        let used = used.lock().unwrap().clone();
+        assert!(used.is_subset(&granted("SearchFunction")), "the search function uses {used:?}");
+    }
 
     /// An index made by an earlier version, whose strict mapping lacks fields that documents
     /// now carry, gets them before the first write, and records the mapping it was given in its
