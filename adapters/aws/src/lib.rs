@@ -114,7 +114,8 @@ pub async fn load() -> SdkConfig {
 /// service's table of AWS partitions and regions, once per service and process: 0.38 million
 /// instructions, where a start with one DynamoDB client takes about 1 million to its first poll
 /// (counted with callgrind). A function's table client is made at start, as every request
-/// needs it; the clients that only some requests call (Cognito, SES) wait for the first of those.
+/// needs it; the clients that only some requests call (Cognito, SES, SNS) wait for the first of
+/// those.
 #[derive(Clone)]
 pub struct OnFirstUse<C>(Arc<LazyLock<C, Box<dyn FnOnce() -> C + Send>>>);
 
