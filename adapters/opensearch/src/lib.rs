@@ -62,13 +62,15 @@ fn settings() -> Value {
                 }
             }
         },
-        "mappings": {
-            "dynamic": "strict",
-            "properties": properties(),
-            // The fields as this version maps them, which the index records: see `ensure`.
-            "_meta": { "properties": properties() }
-        }
+        "mappings": mappings()
     })
+}
+
+/// The mapping: strict, the documents' fields, and those fields again in `_meta`, the record
+/// of the mapping an index was given (see `ensure`).
+fn mappings() -> Value {
+    let properties = properties();
+    json!({ "dynamic": "strict", "properties": properties, "_meta": { "properties": properties } })
 }
 
 /// The documents' fields.
@@ -213,11 +215,10 @@ impl OpenSearch {
                 let answer = self.call(Method::GET, &format!("/{alias}/_mapping"), None, false).await?;
                 if answer.status != reqwest::StatusCode::NOT_FOUND {
                     let indices = answer.ok("reading the mapping")?;
-                    let wanted = properties();
+                    let wanted = mappings();
                     let current = indices.as_object().and_then(|indices| indices.values().next());
-                    if current.is_none_or(|index| index["mappings"]["_meta"]["properties"] != wanted) {
-                        let body = json!({ "properties": wanted, "_meta": { "properties": wanted } });
-                        self.json(Method::PUT, &format!("/{alias}/_mapping"), &body)
+                    if current.is_none_or(|index| index["mappings"]["_meta"] != wanted["_meta"]) {
+                        self.json(Method::PUT, &format!("/{alias}/_mapping"), &wanted)
                             .await?
                             .ok("extending the mapping")?;
                     }
