@@ -48,19 +48,30 @@ pub fn routes(doc: &utoipa::openapi::OpenApi) -> Vec<Route> {
     routes
 }
 
-/// Whether `path` fits `pattern` (`{name}` matches one non-empty segment); answers how many
-/// parameters it took, so the most literal route can win.
-fn matches(pattern: &str, path: &str) -> Option<usize> {
-    let (mut p, mut q) = (pattern.split('/'), path.split('/'));
-    let mut params = 0;
-    loop {
-        match (p.next(), q.next()) {
-            (None, None) => return Some(params),
-            (Some(a), Some(b)) if a.starts_with('{') && a.ends_with('}') && !b.is_empty() => params += 1,
-            (Some(a), Some(b)) if a == b => {}
-            _ => return None,
-        }
+/// Which routes need a signed-in caller, by method, in the form the path router takes: each
+/// parameter renamed by its place (`{p1}`, `{p2}`), since routes of one method may name the same
+/// segment differently. A literal segment wins over a parameter, as in API Gateway.
+fn route_table(routes: &[Route]) -> HashMap<String, matchit::Router<bool>> {
+    let mut table: HashMap<String, matchit::Router<bool>> = HashMap::new();
+    for route in routes {
+        let mut place = 0;
+        let pattern = (route.path.split('/'))
+            .map(|segment| {
+                if segment.starts_with('{') && segment.ends_with('}') {
+                    place += 1;
+                    format!("{{p{place}}}")
+                } else {
+                    segment.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        // The API document lists each method and path once, and a path the router could not
+        // tell from another would be a route that no request reaches.
+        (table.entry(route.method.clone()).or_default().insert(pattern, route.needs_caller))
+            .unwrap_or_else(|e| panic!("the route {} {}: {e}", route.method, route.path));
     }
+    table
 }
 
 /// A token bucket per client address.
@@ -100,7 +111,8 @@ impl Throttle {
 
 /// The gateway's state.
 pub struct Gateway {
-    routes: Vec<Route>,
+    /// Whether a route needs a signed-in caller, by method and path.
+    routes: HashMap<String, matchit::Router<bool>>,
     verifier: Verifier,
     throttle: Throttle,
     max_body: usize,
@@ -109,16 +121,13 @@ pub struct Gateway {
 
 impl Gateway {
     pub fn new(routes: Vec<Route>, verifier: Verifier, throttle: Throttle, max_body: usize) -> Self {
-        Self { routes, verifier, throttle, max_body, authorized: Authorized::default() }
+        Self { routes: route_table(&routes), verifier, throttle, max_body, authorized: Authorized::default() }
     }
 
-    fn route(&self, method: &Method, path: &str) -> Option<&Route> {
-        self.routes
-            .iter()
-            .filter(|r| r.method == method.as_str())
-            .filter_map(|r| matches(&r.path, path).map(|params| (params, r)))
-            .min_by_key(|(params, _)| *params)
-            .map(|(_, r)| r)
+    /// Whether the route `path` reaches needs a signed-in caller (`false` off the API).
+    fn needs_caller(&self, method: &Method, path: &str) -> bool {
+        let routes = self.routes.get(method.as_str());
+        routes.and_then(|r| r.at(path).ok()).is_some_and(|found| *found.value)
     }
 
     /// The claims of a valid token as API Gateway hands them over: strings, groups as "a,b".
@@ -198,9 +207,8 @@ pub async fn gateway(State(gw): State<Arc<Gateway>>, mut request: Request, next:
     if declared.is_some_and(|n| n > gw.max_body) {
         return Error::PayloadTooLarge(gw.max_body).into_response();
     }
-    let needs_caller = gw.route(request.method(), request.uri().path()).is_some_and(|r| r.needs_caller);
     let mut verified = None;
-    if needs_caller {
+    if gw.needs_caller(request.method(), request.uri().path()) {
         let token = request
             .headers()
             .get(header::AUTHORIZATION)
@@ -239,10 +247,20 @@ mod tests {
 
     #[test]
     fn static_segments_win_over_parameters() {
-        assert_eq!(matches("/api/users/{id}", "/api/users/me"), Some(1));
-        assert_eq!(matches("/api/users/me", "/api/users/me"), Some(0));
-        assert_eq!(matches("/api/users/{id}", "/api/users/"), None);
-        assert_eq!(matches("/api/users", "/api/users/x"), None);
+        let route =
+            |method: &str, path: &str, needs_caller| Route { method: method.into(), path: path.into(), needs_caller };
+        let routes = route_table(&[
+            route("GET", "/api/users/{id}", true),
+            route("GET", "/api/users/me", false),
+            route("GET", "/api/users/{user}/orders/{id}", true),
+            route("POST", "/api/users", false),
+        ]);
+        let needs = |method: &str, path: &str| routes[method].at(path).ok().map(|found| *found.value);
+        assert_eq!(needs("GET", "/api/users/x"), Some(true));
+        assert_eq!(needs("GET", "/api/users/me"), Some(false));
+        assert_eq!(needs("GET", "/api/users/x/orders/y"), Some(true), "parameters named apart");
+        assert_eq!(needs("GET", "/api/users/"), None);
+        assert_eq!(needs("POST", "/api/users/x"), None);
     }
 
     #[test]

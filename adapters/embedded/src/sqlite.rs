@@ -42,9 +42,9 @@ CREATE TABLE IF NOT EXISTS changes (
 
 const READERS: usize = 4;
 
-/// The SQLite adapter of [`Table`] and [`ChangeFeed`]. SQLite's calls block, so reads run on
-/// tokio's blocking pool and writes on the writer's own thread, never on a runtime thread that
-/// serves requests.
+/// The SQLite adapter of [`Table`] and [`ChangeFeed`]. SQLite's calls block, so queries run
+/// on tokio's blocking pool and writes on the writer's own thread, never on a runtime thread
+/// that serves requests; only a read of one item by its key runs in place (see `get`).
 ///
 /// The writer commits in groups: the writes waiting when it begins a transaction go into it
 /// together, each under a savepoint of its own (a refused one takes back only itself), and
@@ -204,6 +204,16 @@ impl Store {
         let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
         self.readers[i].lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// A reader no other thread holds, if there is one.
+    fn free_reader(&self) -> Option<std::sync::MutexGuard<'_, Connection>> {
+        let first = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        (0..self.readers.len()).find_map(|n| match self.readers[(first + n) % self.readers.len()].try_lock() {
+            Ok(reader) => Some(reader),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        })
+    }
 }
 
 fn connect(path: &Path) -> anyhow::Result<Connection> {
@@ -310,11 +320,11 @@ fn run(conn: &Connection, writes: &[Write], transaction: bool) -> Result<Option<
     Ok(last)
 }
 
-impl Store {
-    fn get(&self, key: &Key) -> anyhow::Result<Option<Item>> {
-        load(&self.reader(), key).with_context(|| format!("reading {key:?}"))
-    }
+fn read(conn: &Connection, key: &Key) -> anyhow::Result<Option<Item>> {
+    load(conn, key).with_context(|| format!("reading {key:?}"))
+}
 
+impl Store {
     fn batch_get(&self, keys: &[Key]) -> anyhow::Result<Vec<Item>> {
         let conn = self.reader();
         let mut items = Vec::with_capacity(keys.len());
@@ -423,9 +433,15 @@ impl Store {
 
 #[async_trait]
 impl Table for SqliteTable {
+    /// One row by its primary key: on the calling thread when a reader is free, else on the
+    /// blocking pool. Such a read takes microseconds (the file is mapped, so its hot pages are
+    /// in memory); handing it to another thread and back costs more than the read.
     async fn get(&self, key: &Key) -> anyhow::Result<Option<Item>> {
+        if let Some(reader) = self.store.free_reader() {
+            return read(&reader, key);
+        }
         let key = key.clone();
-        self.blocking(move |s| s.get(&key)).await
+        self.blocking(move |s| read(&s.reader(), &key)).await
     }
 
     async fn batch_get(&self, keys: &[Key]) -> anyhow::Result<Vec<Item>> {

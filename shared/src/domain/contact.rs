@@ -4,8 +4,7 @@ use super::{Invalid, Name};
 use serde::{Deserialize, Serialize};
 
 /// An email address, trimmed and lower-cased, so one mailbox has one spelling.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Email(String);
 
 impl Email {
@@ -54,8 +53,7 @@ impl Email {
 }
 
 /// A phone number in E.164 form: `+` then 8 to 15 digits.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Phone(String);
 
 impl Phone {
@@ -177,8 +175,7 @@ const REGIONS: &[(&str, &str)] = &[
 
 /// A subdivision of a country (a state, a province): the part of its ISO 3166-2 code after the
 /// country's, 1 to 3 letters or digits, upper case.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Region(String);
 
 impl Region {
@@ -197,8 +194,7 @@ impl Region {
 }
 
 /// A postal code: 1 to 16 letters, digits, spaces or dashes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostalCode(String);
 
 impl PostalCode {
@@ -218,8 +214,7 @@ impl PostalCode {
 }
 
 /// An ISO 3166-1 alpha-2 country code, upper case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Country(String);
 
 impl Country {

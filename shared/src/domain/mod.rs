@@ -23,7 +23,36 @@ macro_rules! string_form {
                 f.write_str(self.as_str())
             }
         }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                deserializer.deserialize_str($crate::domain::Parsing(Self::parse))
+            }
+        }
     )+};
+}
+
+/// Reads a value written as a string through its `parse`, from the text as the format lends
+/// it: every item read from the table parses dozens of them, and none needs a `String` of its
+/// own on the way.
+struct Parsing<T>(fn(&str) -> Result<T, Invalid>);
+
+impl<T> serde::de::Visitor<'_> for Parsing<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, raw: &str) -> Result<T, E> {
+        (self.0)(raw).map_err(E::custom)
+    }
 }
 
 mod basket;

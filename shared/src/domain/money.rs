@@ -19,8 +19,7 @@ const THREE_DIGITS: &str = "BHD IQD JOD KWD LYD OMR TND";
 const FOUR_DIGITS: &str = "CLF UYW";
 
 /// An ISO 4217 currency code, upper case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Currency([u8; 3]);
 
 impl Currency {
@@ -53,11 +52,27 @@ impl Currency {
     }
 
     fn minor_digits_of(code: &str) -> Option<u32> {
-        let listed = |list: &str| list.split_whitespace().any(|c| c == code);
         [(TWO_DIGITS, 2), (ZERO_DIGITS, 0), (THREE_DIGITS, 3), (FOUR_DIGITS, 4)]
             .into_iter()
-            .find_map(|(list, digits)| listed(list).then_some(digits))
+            .find_map(|(list, digits)| listed(list, code.as_bytes()).then_some(digits))
     }
+}
+
+/// Whether `list` (codes of three letters, one space apart, in alphabetical order) holds
+/// `code`: a binary search, as every price read from the table parses its currency.
+fn listed(list: &str, code: &[u8]) -> bool {
+    let codes = list.as_bytes();
+    let nth = |i: usize| &codes[4 * i..4 * i + 3];
+    let (mut low, mut high) = (0, codes.len().div_ceil(4));
+    while low < high {
+        let middle = low + (high - low) / 2;
+        match nth(middle).cmp(code) {
+            std::cmp::Ordering::Less => low = middle + 1,
+            std::cmp::Ordering::Greater => high = middle,
+            std::cmp::Ordering::Equal => return true,
+        }
+    }
+    false
 }
 
 string_form!(Currency);
@@ -144,6 +159,20 @@ mod tests {
         assert!(Currency::parse("eur").is_err());
         assert!(Currency::parse("XYZ").is_err());
         assert!(Currency::parse("EU").is_err());
+    }
+
+    #[test]
+    fn every_list_is_searchable_and_every_code_found() {
+        for list in [TWO_DIGITS, ZERO_DIGITS, THREE_DIGITS, FOUR_DIGITS] {
+            let codes: Vec<&str> = list.split(' ').collect();
+            assert!(codes.iter().all(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase())), "{list}");
+            assert!(codes.is_sorted(), "in order: {list}");
+        }
+        assert!(Currency::codes().all(|code| Currency::parse(code).is_ok()));
+        assert_eq!(Currency::codes().count(), 166);
+        for absent in ["AAA", "ZZZ", "EUQ", "EUS", "ZWH"] {
+            assert!(Currency::parse(absent).is_err(), "{absent}");
+        }
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! Bounded text: names, descriptions, SKUs, category slugs and image URLs.
 
 use super::Invalid;
-use serde::{Deserialize, Serialize};
 
 /// Trims and checks a string against a length range in characters (at least `min` once
 /// trimmed, at most `max` as sent, which is what the API document's `maxLength` says);
@@ -27,8 +26,7 @@ fn bounded(raw: &str, min: usize, max: usize) -> Result<String, Invalid> {
 macro_rules! text_type {
     ($(#[$doc:meta])* $name:ident, $min:expr, $max:expr) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name(String);
 
         impl $name {

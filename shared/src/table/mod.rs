@@ -103,6 +103,12 @@ impl Item {
     pub fn decode<T: DeserializeOwned>(&self) -> anyhow::Result<T> {
         T::deserialize(&self.0).map_err(|e| anyhow::anyhow!("decoding item {:?}: {e}", self.key()))
     }
+
+    /// [`Item::decode`], taking the item: its strings move into the record, not copied.
+    pub fn into_record<T: DeserializeOwned>(self) -> anyhow::Result<T> {
+        let key = self.key();
+        T::deserialize(Value::Object(self.0)).map_err(|e| anyhow::anyhow!("decoding item {key:?}: {e}"))
+    }
 }
 
 /// A condition on the current item, checked atomically with the write.
