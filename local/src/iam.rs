@@ -11,7 +11,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use async_trait::async_trait;
 use serde_yaml::Value;
-use shop::table::{Condition, Index, Item, Key, Query, QueryPage, Table, Update, Write, WriteError};
+use shop::table::{Condition, Index, Item, Key, Query, QueryPage, Record, Table, Update, Write, WriteError};
 
 use crate::provision::TEMPLATE;
 
@@ -142,6 +142,11 @@ impl Table for Scoped {
     async fn get(&self, key: &Key) -> anyhow::Result<Option<Item>> {
         self.check("GetItem", false, &key.pk)?;
         self.inner.get(key).await
+    }
+
+    async fn get_into(&self, key: &Key, record: &mut (dyn Record + Send)) -> anyhow::Result<bool> {
+        self.check("GetItem", false, &key.pk)?;
+        self.inner.get_into(key, record).await
     }
 
     async fn batch_get(&self, keys: &[Key]) -> anyhow::Result<Vec<Item>> {

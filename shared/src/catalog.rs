@@ -370,8 +370,7 @@ impl Catalog {
     }
 
     pub async fn get(&self, id: &ProductId) -> Result<Option<Product>> {
-        let item = self.table.get(&keys::product(id)).await?;
-        Ok(item.map(Item::into_record).transpose()?)
+        Ok(self.table.record(&keys::product(id)).await?)
     }
 
     /// The product and variant an id names: a variant's id, or the id of a product sold as

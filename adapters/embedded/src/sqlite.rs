@@ -14,8 +14,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 
 use shop::table::{
-    Change, ChangeFeed, Condition, GSI1PK, GSI1SK, Index, Item, Key, PK, Query, QueryPage, SK, SortKey, Table, Update,
-    Write, WriteError,
+    Change, ChangeFeed, Condition, GSI1PK, GSI1SK, Index, Item, Key, PK, Query, QueryPage, Record, SK, SortKey, Table,
+    Update, Write, WriteError,
 };
 
 const SCHEMA: &str = "
@@ -69,6 +69,17 @@ impl SqliteTable {
     /// Opens (creating if needed) the table in the file at `path`.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
         Ok(Self { store: Arc::new(Store::open(path)?) })
+    }
+
+    /// The text of the item at `key`: on the calling thread when a reader is free, else on
+    /// the blocking pool. Such a read takes microseconds (the file is mapped, so its hot pages
+    /// are in memory); handing it to another thread and back costs more than the read.
+    async fn body(&self, key: &Key) -> anyhow::Result<Option<String>> {
+        if let Some(reader) = self.store.free_reader() {
+            return load_text(&reader, key);
+        }
+        let key = key.clone();
+        self.blocking(move |s| load_text(&s.reader(), &key)).await
     }
 
     /// Runs `work` on the blocking pool.
@@ -240,8 +251,21 @@ fn parse_item(body: &str) -> rusqlite::Result<Item> {
 }
 
 fn load(conn: &Connection, key: &Key) -> rusqlite::Result<Option<Item>> {
+    load_with(conn, key, parse_item)
+}
+
+/// The item at `key` as its row holds it, unless it has expired.
+fn load_text(conn: &Connection, key: &Key) -> anyhow::Result<Option<String>> {
+    load_with(conn, key, |body| Ok(body.to_owned())).with_context(|| format!("reading {key:?}"))
+}
+
+fn load_with<T>(
+    conn: &Connection,
+    key: &Key,
+    read: impl FnOnce(&str) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Option<T>> {
     conn.prepare_cached("SELECT body FROM items WHERE pk = ?1 AND sk = ?2 AND (expires_at IS NULL OR expires_at > ?3)")?
-        .query_row(params![key.pk, key.sk, epoch_now()], |row| parse_item(row.get_ref(0)?.as_str()?))
+        .query_row(params![key.pk, key.sk, epoch_now()], |row| read(row.get_ref(0)?.as_str()?))
         .optional()
 }
 
@@ -318,10 +342,6 @@ fn run(conn: &Connection, writes: &[Write], transaction: bool) -> Result<Option<
         }
     }
     Ok(last)
-}
-
-fn read(conn: &Connection, key: &Key) -> anyhow::Result<Option<Item>> {
-    load(conn, key).with_context(|| format!("reading {key:?}"))
 }
 
 impl Store {
@@ -433,15 +453,16 @@ impl Store {
 
 #[async_trait]
 impl Table for SqliteTable {
-    /// One row by its primary key: on the calling thread when a reader is free, else on the
-    /// blocking pool. Such a read takes microseconds (the file is mapped, so its hot pages are
-    /// in memory); handing it to another thread and back costs more than the read.
     async fn get(&self, key: &Key) -> anyhow::Result<Option<Item>> {
-        if let Some(reader) = self.store.free_reader() {
-            return read(&reader, key);
-        }
-        let key = key.clone();
-        self.blocking(move |s| read(&s.reader(), &key)).await
+        let Some(body) = self.body(key).await? else { return Ok(None) };
+        Ok(Some(parse_item(&body).with_context(|| format!("reading {key:?}"))?))
+    }
+
+    /// The row's text, decoded straight into the record.
+    async fn get_into(&self, key: &Key, record: &mut (dyn Record + Send)) -> anyhow::Result<bool> {
+        let Some(body) = self.body(key).await? else { return Ok(false) };
+        record.text(key, &body)?;
+        Ok(true)
     }
 
     async fn batch_get(&self, keys: &[Key]) -> anyhow::Result<Vec<Item>> {

@@ -164,6 +164,27 @@ pub async fn expired_items_are_invisible(table: &dyn Table) {
     assert!(table.get(&gone).await.unwrap().is_some());
 }
 
+pub async fn records_read_as_items_decode(table: &dyn Table) {
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Lamp {
+        name: String,
+        stock: i64,
+        tags: Vec<String>,
+    }
+    let p = fresh("R");
+    let (key, expired, absent) = (Key::new(&p, "LAMP"), Key::new(&p, "GONE"), Key::new(&p, "NONE"));
+    let lamp = json!({"name": "lamp", "stock": 3, "tags": ["a", "b"]});
+    table.write(Write::put(Item::new(&key, &lamp))).await.unwrap();
+    table.write(Write::put(Item::new(&expired, &lamp).expiring_at(crate::time::epoch_now() - 10))).await.unwrap();
+    let read: Option<Lamp> = table.record(&key).await.unwrap();
+    assert_eq!(read, Some(Lamp { name: "lamp".into(), stock: 3, tags: vec!["a".into(), "b".into()] }));
+    assert_eq!(read, Some(table.get(&key).await.unwrap().unwrap().decode().unwrap()), "as `get` then `decode`");
+    assert_eq!(table.record::<Lamp>(&expired).await.unwrap(), None);
+    assert_eq!(table.record::<Lamp>(&absent).await.unwrap(), None);
+    let wrong = table.record::<Vec<String>>(&key).await;
+    assert!(wrong.is_err_and(|e| e.to_string().contains("decoding item")), "a record of the wrong shape is an error");
+}
+
 pub async fn concurrent_decrements_never_oversell(table: std::sync::Arc<dyn Table>) {
     let key = Key::new(fresh("S"), "PRODUCT");
     table.write(Write::put(Item::new(&key, &json!({"stock": 10})))).await.unwrap();
@@ -200,7 +221,7 @@ macro_rules! table_contract {
         $crate::table_contract!(@tests $make;
             put_get_delete, conditional_writes, atomic_counters, bounded_counters, transactions_are_all_or_nothing,
             queries_by_partition_prefix_and_range, secondary_index, batch_get_returns_what_exists,
-            expired_items_are_invisible);
+            expired_items_are_invisible, records_read_as_items_decode);
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn concurrent_decrements_never_oversell() {
             let table: std::sync::Arc<dyn $crate::table::Table> = $make.await;

@@ -392,6 +392,15 @@ pub struct Change {
 pub trait Table: Send + Sync {
     async fn get(&self, key: &Key) -> anyhow::Result<Option<Item>>;
 
+    /// [`Table::get`], decoded into `record` (see [`Table::record`], which calls it); answers
+    /// whether the item was found. An adapter that keeps its items as JSON text hands
+    /// `record` the text, so the read builds no [`Item`] on the way.
+    async fn get_into(&self, key: &Key, record: &mut (dyn Record + Send)) -> anyhow::Result<bool> {
+        let Some(item) = self.get(key).await? else { return Ok(false) };
+        record.item(item)?;
+        Ok(true)
+    }
+
     /// The items that exist, in no particular order.
     async fn batch_get(&self, keys: &[Key]) -> anyhow::Result<Vec<Item>>;
 
@@ -410,6 +419,40 @@ pub trait Table: Send + Sync {
 
     /// An update that answers the item as it is afterwards (atomic counters).
     async fn update(&self, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, WriteError>;
+}
+
+/// Where [`Table::get_into`] puts the item it read.
+pub trait Record {
+    /// The item, as the adapter holds it.
+    fn item(&mut self, item: Item) -> anyhow::Result<()>;
+
+    /// The item as JSON text (its keys and attributes, as an [`Item`]'s map would serialize).
+    fn text(&mut self, key: &Key, json: &str) -> anyhow::Result<()>;
+}
+
+/// A record being read.
+struct Reading<T>(Option<T>);
+
+impl<T: DeserializeOwned> Record for Reading<T> {
+    fn item(&mut self, item: Item) -> anyhow::Result<()> {
+        self.0 = Some(item.into_record()?);
+        Ok(())
+    }
+
+    fn text(&mut self, key: &Key, json: &str) -> anyhow::Result<()> {
+        self.0 = Some(serde_json::from_str(json).map_err(|e| anyhow::anyhow!("decoding item {key:?}: {e}"))?);
+        Ok(())
+    }
+}
+
+impl dyn Table + '_ {
+    /// The item at `key`, decoded as a `T` ([`Item::decode`]'s rules) by the adapter's
+    /// quickest way ([`Table::get_into`]).
+    pub async fn record<T: DeserializeOwned + Send>(&self, key: &Key) -> anyhow::Result<Option<T>> {
+        let mut reading = Reading(None);
+        self.get_into(key, &mut reading).await?;
+        Ok(reading.0)
+    }
 }
 
 /// The table's change stream, for the embedded stack (in AWS, Lambda reads DynamoDB Streams).
