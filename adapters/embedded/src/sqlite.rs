@@ -44,7 +44,7 @@ const READERS: usize = 4;
 
 /// The SQLite adapter of [`Table`] and [`ChangeFeed`]. SQLite's calls block, so queries run
 /// on tokio's blocking pool and writes on the writer's own thread, never on a runtime thread
-/// that serves requests; only a read of one item by its key runs in place (see `get`).
+/// that serves requests; only a read of one item by its key runs in place (see `body`).
 ///
 /// The writer commits in groups: the writes waiting when it begins a transaction go into it
 /// together, each under a savepoint of its own (a refused one takes back only itself), and

@@ -392,7 +392,7 @@ pub struct Change {
 pub trait Table: Send + Sync {
     async fn get(&self, key: &Key) -> anyhow::Result<Option<Item>>;
 
-    /// [`Table::get`], decoded into `record` (see [`Table::record`], which calls it); answers
+    /// [`Table::get`], decoded into `record` (`dyn Table`'s `record` calls it); answers
     /// whether the item was found. An adapter that keeps its items as JSON text hands
     /// `record` the text, so the read builds no [`Item`] on the way.
     async fn get_into(&self, key: &Key, record: &mut (dyn Record + Send)) -> anyhow::Result<bool> {
