@@ -270,7 +270,7 @@ mod tests {
         let ok =
             serde_json::json!({"name":"Ada","line1":"1 Main St","city":"Berlin","postal_code":"10115","country":"de"});
         let a: Address = serde_json::from_value(ok.clone()).unwrap();
-        assert_eq!(String::from(a.country), "DE");
+        assert_eq!(a.country.as_str(), "DE");
         let mut extra = ok.clone();
         extra["admin"] = true.into();
         assert!(serde_json::from_value::<Address>(extra).is_err());

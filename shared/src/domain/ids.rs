@@ -34,19 +34,6 @@ macro_rules! ulid_id {
             }
         }
 
-        impl TryFrom<String> for $name {
-            type Error = Invalid;
-            fn try_from(raw: String) -> Result<Self, Invalid> {
-                Self::parse(&raw)
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(value: $name) -> String {
-                value.0.to_string()
-            }
-        }
-
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 self.0.fmt(f)

@@ -1,23 +1,10 @@
 //! Plain domain types that validate on construction. No I/O, no AWS types: a value of one of
 //! these types is valid by the fact that it exists, so code past the HTTP edge never re-checks.
 
-/// The string form a validated value travels in: serde's `try_from = "String"` / `into =
-/// "String"` and `Display`, by the type's own `parse` and `as_str`.
+/// The string form a validated value travels in: serde and `Display`, by the type's own
+/// `parse` and `as_str`.
 macro_rules! string_form {
     ($($name:ty),+ $(,)?) => {$(
-        impl TryFrom<String> for $name {
-            type Error = $crate::domain::Invalid;
-            fn try_from(raw: String) -> Result<Self, Self::Error> {
-                Self::parse(&raw)
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(value: $name) -> String {
-                value.as_str().to_owned()
-            }
-        }
-
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
