@@ -7,17 +7,20 @@ use super::Invalid;
 /// refuses control characters.
 fn bounded(raw: &str, min: usize, max: usize) -> Result<String, Invalid> {
     let trimmed = raw.trim();
-    if trimmed.chars().count() < min {
+    // One pass over the characters: every product read decodes a few dozen of these.
+    let (chars, control) =
+        raw.chars().fold((0, false), |(n, control), c| (n + 1, control || (c.is_control() && c != '\n' && c != '\t')));
+    if min > 0 && trimmed.chars().nth(min - 1).is_none() {
         return Err(if min == 1 {
             Invalid::new("must not be empty")
         } else {
             Invalid::new(format!("must be at least {min} characters"))
         });
     }
-    if raw.chars().count() > max {
+    if chars > max {
         return Err(Invalid::new(format!("must be at most {max} characters")));
     }
-    if raw.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if control {
         return Err(Invalid::new("must not contain control characters"));
     }
     Ok(trimmed.to_owned())
@@ -130,10 +133,10 @@ impl Description {
 }
 
 impl Sku {
-    fn check(s: String) -> Result<String, Invalid> {
-        let upper = s.to_ascii_uppercase();
-        if upper.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || "-_.".contains(c)) {
-            Ok(upper)
+    fn check(mut s: String) -> Result<String, Invalid> {
+        s.make_ascii_uppercase();
+        if s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b"-_.".contains(&b)) {
+            Ok(s)
         } else {
             Err(Invalid::new("may contain only letters, digits, '-', '_' and '.'"))
         }
