@@ -113,12 +113,13 @@ impl Pollers {
                     .send()
                     .await
                     .map_err(failed("reading the stream"))?;
-                let mut events = Vec::new();
+                let (mut events, mut sold_out) = (Vec::new(), 0);
                 for record in records.records() {
                     let Some(change) = record.dynamodb() else { continue };
                     let old = image(change.old_image().cloned())?;
                     let new = image(change.new_image().cloned())?;
                     events.extend(Published::by(old.as_ref(), new.as_ref()));
+                    sold_out += shop::catalog::sold_out(old.as_ref(), new.as_ref());
                 }
                 read += records.records().len();
                 let mut published = 0;
@@ -128,6 +129,7 @@ impl Pollers {
                         tokio::time::sleep(self.poll).await;
                     }
                 }
+                shop::metrics::stock_outs(sold_out);
                 if let Some(next) = records.next_shard_iterator() {
                     *iterator = next.to_owned();
                 }

@@ -212,7 +212,7 @@ impl Product {
     /// The product after moving its variants' stock by `moves`, the write that makes it so if
     /// the product is still at the revision read, and the movements its `StockChanged` event
     /// records; `None` when a variant is gone or its stock would leave its bounds. Every stock
-    /// movement is this write.
+    /// movement but a checkout's ([`Product::taking_stock`]) is this write.
     pub(crate) fn moving_stock(
         &self,
         moves: &[(VariantId, i64)],
@@ -226,11 +226,66 @@ impl Product {
                 product_id: self.id,
                 variant_id: *variant_id,
                 delta: *delta,
-                stock: next.variant(variant_id).expect("moved above").stock.get(),
-                revision: next.version,
+                stock: Some(next.variant(variant_id).expect("moved above").stock.get()),
+                revision: Some(next.version),
             })
             .collect();
         Some((next, write, moved))
+    }
+
+    /// The write that takes `moves`' units (each a positive quantity of a variant) from the
+    /// product's stock as it is when the write commits, however many sales committed since it
+    /// was read: each variant's stock is decremented in place, under the condition that the
+    /// product is on sale and the variant still at the position read, has the units, and has the
+    /// price, tax class and weight the order was priced with; the revision moves by one.
+    /// A busy product so takes every concurrent checkout that its stock allows, where a put under
+    /// the revision read would take one of them and send the others to read again. The stock
+    /// and revision it leaves are not known to the writer (a transaction answers no values), so
+    /// its movements carry neither. `None` when a variant is gone or has too few units as read.
+    pub(crate) fn taking_stock(&self, moves: &[(VariantId, u32)], now: Timestamp) -> Option<(Write, Vec<StockMove>)> {
+        let mut taken: Vec<(usize, u32)> = Vec::new();
+        for (id, units) in moves {
+            let at = self.variants.iter().position(|v| v.id == *id)?;
+            match taken.iter_mut().find(|(i, _)| *i == at) {
+                Some((_, sum)) => *sum += units,
+                None => taken.push((at, *units)),
+            }
+        }
+        let total: u32 = taken.iter().map(|(_, units)| units).sum();
+        let mut update = Update::default()
+            .add("stock", -i64::from(total))
+            .add("version", 1)
+            .set("updated_at", serde_json::json!(now));
+        let mut conditions = vec![Condition::equals("active", true)];
+        for (at, units) in &taken {
+            let variant = &self.variants[*at];
+            if variant.stock.get() < *units {
+                return None;
+            }
+            let field = |name: &str| format!("variants[{at}].{name}");
+            update = update.add(&field("stock"), -i64::from(*units));
+            // The variant at the position read, still sold on the terms the order was priced on.
+            let terms = serde_json::json!({"id": variant.id, "price": variant.price, "tax_class": variant.tax_class,
+                "weight_grams": variant.weight_grams});
+            conditions.push(Condition::equals(&field("id"), terms["id"].clone()));
+            conditions.push(Condition::equals(&field("price.amount"), terms["price"]["amount"].clone()));
+            conditions.push(Condition::equals(&field("price.currency"), terms["price"]["currency"].clone()));
+            conditions.push(Condition::equals(&field("tax_class"), terms["tax_class"].clone()));
+            conditions.push(Condition::equals(&field("weight_grams"), terms["weight_grams"].clone()));
+            conditions.push(Condition::AtLeast(field("stock"), i64::from(*units)));
+        }
+        let write = Write::update(keys::product(&self.id), update).when(Condition::And(conditions));
+        let moved = taken
+            .iter()
+            .map(|(at, units)| StockMove {
+                product_id: self.id,
+                variant_id: self.variants[*at].id,
+                delta: -i64::from(*units),
+                stock: None,
+                revision: None,
+            })
+            .collect();
+        Some((write, moved))
     }
 
     /// The product as the catalogue's events tell of it.
@@ -254,6 +309,32 @@ impl Product {
             None => self.sole_variant().ok_or(CatalogError::VariantRequired { variants: self.variants.len() }),
         }
     }
+}
+
+/// How many of a product's variants a change to the table sold out: those with units before it
+/// and none after, whatever moved them (a checkout, a write-off). The change stream tells this
+/// exactly where a checkout's own event cannot (it takes stock without learning what is left);
+/// the publishers count it into `shop_stock_outs_total`. A product stored before it had
+/// variants is one variant holding the product's `stock`.
+pub fn sold_out(old: Option<&Item>, new: Option<&Item>) -> usize {
+    let (Some(old), Some(new)) = (old, new) else { return 0 };
+    if !keys::is_product(&new.key()) {
+        return 0;
+    }
+    let levels = |item: &Item| -> Vec<(Option<serde_json::Value>, i64)> {
+        match item.0.get("variants").and_then(serde_json::Value::as_array) {
+            Some(variants) => variants
+                .iter()
+                .map(|v| (v.get("id").cloned(), v.get("stock").and_then(serde_json::Value::as_i64).unwrap_or(0)))
+                .collect(),
+            None => vec![(None, item.int("stock").unwrap_or(0))],
+        }
+    };
+    let before = levels(old);
+    levels(new)
+        .iter()
+        .filter(|(id, stock)| *stock == 0 && before.iter().any(|(was, units)| was == id && *units > 0))
+        .count()
 }
 
 /// The writes that move a category's count by `n` (creating the category if new).
@@ -788,4 +869,30 @@ impl Catalog {
 /// The key of the product a row of the catalogue's list names.
 fn product_key(id: &str) -> Option<crate::table::Key> {
     ProductId::parse(id).ok().map(|id| keys::product(&id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn product(variants: serde_json::Value) -> Item {
+        let key = keys::product(&ProductId::new());
+        Item::new(&key, &json!({"variants": variants}))
+    }
+
+    #[test]
+    fn a_variant_sold_out_is_one_whose_last_units_went() {
+        let before = product(json!([{"id": "a", "stock": 2}, {"id": "b", "stock": 0}, {"id": "c", "stock": 1}]));
+        let mut after = before.clone();
+        after.0.insert("variants".into(), json!([{"id": "a", "stock": 0}, {"id": "b", "stock": 0}, {"id": "c", "stock": 1}]));
+        assert_eq!(sold_out(Some(&before), Some(&after)), 1, "a went; b had none before");
+        assert_eq!(sold_out(Some(&after), Some(&before)), 0, "a restock sells nothing out");
+        assert_eq!(sold_out(None, Some(&after)), 0, "a product created without stock");
+        assert_eq!(sold_out(Some(&before), None), 0, "a product deleted");
+        let legacy = |stock: i64| Item::new(&before.key(), &json!({"stock": stock}));
+        assert_eq!(sold_out(Some(&legacy(3)), Some(&legacy(0))), 1, "a product stored before variants");
+        let counter = |n: i64| Item::new(&keys::category(&CategorySlug::parse("lamps").unwrap()), &json!({"stock": n}));
+        assert_eq!(sold_out(Some(&counter(1)), Some(&counter(0))), 0, "only products");
+    }
 }

@@ -270,6 +270,11 @@ pub fn product(id: &ProductId) -> Key {
     Key::new(format!("PRODUCT#{id}"), "PRODUCT")
 }
 
+/// Whether `key` is a product's (see [`product`]).
+pub fn is_product(key: &Key) -> bool {
+    key.sk == "PRODUCT" && key.pk.starts_with("PRODUCT#")
+}
+
 /// GSI1 entry listing a category's products by name.
 pub fn product_in_category(category: &CategorySlug, name: &str, id: &ProductId) -> Key {
     Key::new(category_partition(category), format!("{}#{id}", name.to_lowercase()))

@@ -429,6 +429,16 @@ pub fn fingerprint(body: &Value) -> String {
 }
 
 /// The repository's view of a failed transaction: a lost race, or a real failure.
+/// What a checkout's attempts learn for the next ones.
+struct Learned {
+    /// Automatic promotions a lost race found used up: priced without on the next attempt.
+    exhausted: std::sync::Mutex<Usage>,
+    /// Whether stock is taken in place ([`Product::taking_stock`]). Once a decrement is refused
+    /// (too few units left, a product edited since its read, or one stored in an older shape),
+    /// the next attempts read again and put the product under the revision read.
+    in_place: std::sync::atomic::AtomicBool,
+}
+
 fn lost_race(e: &WriteError, writes: std::ops::Range<usize>) -> bool {
     match e {
         WriteError::Conflict => true,
@@ -530,10 +540,12 @@ impl Orders {
             return Err(OrderError::OverLimit { limit: Limit::UnpaidUnits, max: unpaid_units });
         }
         let (request, wanted, code) = (&request, &wanted[..], code.as_ref());
-        // Automatic promotions a lost race found used up: priced without on the next attempt.
-        let exhausted = &std::sync::Mutex::new(Usage::of(&request.user));
+        let learned = &Learned {
+            exhausted: std::sync::Mutex::new(Usage::of(&request.user)),
+            in_place: std::sync::atomic::AtomicBool::new(true),
+        };
         let source = Source { from_cart, recovered: reminded };
-        retrying(|| OrderError::Contention, move || self.try_checkout(request, wanted, source, code, exhausted)).await
+        retrying(|| OrderError::Contention, move || self.try_checkout(request, wanted, source, code, learned)).await
     }
 
     /// The order's lines, priced from `products` as read: each wanted variant once (its
@@ -595,13 +607,15 @@ impl Orders {
     }
 
     /// The writes that move the stock of `lines` by their quantities (`sign` -1 takes, 1 gives
-    /// back), one per product, each conditioned on the product's revision in `products`, and the
-    /// movements; a product or variant not in `products` is passed over (gone: nothing to give
-    /// back to).
+    /// back), one per product, and the movements; a product or variant not in `products` is
+    /// passed over (gone: nothing to give back to). With `in_place`, stock is taken by a
+    /// decrement in place ([`Product::taking_stock`]); otherwise it moves under the revision in
+    /// `products`.
     pub(crate) fn stock_writes(
         products: &HashMap<ProductId, Product>,
         lines: &[OrderLine],
         sign: i64,
+        in_place: bool,
         now: Timestamp,
     ) -> Option<(Vec<Write>, Vec<StockMove>)> {
         let mut by_product: Vec<(ProductId, Vec<(VariantId, i64)>)> = Vec::new();
@@ -619,7 +633,15 @@ impl Orders {
         let mut writes = Vec::new();
         let mut moved = Vec::new();
         for (product, moves) in by_product {
-            let (_, write, m) = products[&product].moving_stock(&moves, now)?;
+            let product = &products[&product];
+            let (write, m) = if sign < 0 && in_place {
+                let units: Vec<(VariantId, u32)> =
+                    moves.iter().map(|(id, delta)| Some((*id, u32::try_from(-delta).ok()?))).collect::<Option<_>>()?;
+                product.taking_stock(&units, now)?
+            } else {
+                let (_, write, m) = product.moving_stock(&moves, now)?;
+                (write, m)
+            };
             writes.push(write);
             moved.extend(m);
         }
@@ -633,7 +655,7 @@ impl Orders {
         wanted: &[Wanted],
         Source { from_cart, recovered }: Source,
         code: Option<&PromoCode>,
-        exhausted: &std::sync::Mutex<Usage>,
+        learned: &Learned,
     ) -> Result<Option<Checkout>> {
         let saved = match &request.ship_to {
             ShipTo::Saved(id) => vec![AddressBook::key(&request.user, id)],
@@ -665,7 +687,7 @@ impl Orders {
                 .collect(),
         };
         let to = Destination::from(&shipping_address);
-        let usage = exhausted.lock().expect("not poisoned").clone();
+        let usage = learned.exhausted.lock().expect("not poisoned").clone();
         let pricer = Pricer::new(&settings, code).with_usage(usage);
         let quote = pricer.quote(&basket, &to, request.shipping_option.as_ref())?;
         for (line, price) in lines.iter_mut().zip(quote.lines) {
@@ -714,7 +736,9 @@ impl Orders {
         let holds = self.holds(&order, units, 1);
         let held = held..held + holds.len();
         writes.extend(holds);
-        let (taken, moves) = Self::stock_writes(&products, &order.lines, -1, now).expect("stock was checked above");
+        let in_place = learned.in_place.load(std::sync::atomic::Ordering::Relaxed);
+        let (taken, moves) =
+            Self::stock_writes(&products, &order.lines, -1, in_place, now).expect("stock was checked above");
         let stock_writes = writes.len()..writes.len() + taken.len();
         writes.extend(taken);
         // The promotions' counts, each refused past its limits.
@@ -764,12 +788,17 @@ impl Orders {
                 match &used.code {
                     Some(code) => Err(QuoteError::from(PromotionError::UsedUp(code.to_string())).into()),
                     None => {
-                        exhausted.lock().expect("not poisoned").exhaust(used.id.clone());
+                        learned.exhausted.lock().expect("not poisoned").exhaust(used.id.clone());
                         Ok(None)
                     }
                 }
             }
-            Err(e) if lost_race(&e, stock_writes) => Ok(None),
+            Err(e) if lost_race(&e, stock_writes) => {
+                if matches!(e, WriteError::ConditionFailed { .. }) {
+                    learned.in_place.store(false, std::sync::atomic::Ordering::Relaxed);
+                }
+                Ok(None)
+            }
             // A line was removed from the cart meanwhile: read the cart again.
             Err(WriteError::ConditionFailed { .. }) if from_cart => Ok(None),
             Err(e) => Err(e.into()),
@@ -894,8 +923,8 @@ impl Orders {
             writes.extend(promotions::giving_back(&order.promotions, &order.user_id));
             // Stock goes back to the variants that still exist.
             let products = self.products(order.lines.iter().map(|l| l.product_id)).await?;
-            let (stock_writes, moves) =
-                Self::stock_writes(&products, &order.lines, 1, order.updated_at).ok_or_else(|| {
+            let (stock_writes, moves) = Self::stock_writes(&products, &order.lines, 1, false, order.updated_at)
+                .ok_or_else(|| {
                     anyhow::anyhow!("giving back the stock of order {} would pass a stock's maximum", order.id)
                 })?;
             if !moves.is_empty() {

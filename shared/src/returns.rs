@@ -230,7 +230,7 @@ impl Returns {
                 if !shelved.is_empty() {
                     let products = self.orders.products(shelved.iter().map(|l| l.product_id)).await?;
                     let now = Timestamp::now();
-                    let (stock, moves) = Orders::stock_writes(&products, &shelved, 1, now)
+                    let (stock, moves) = Orders::stock_writes(&products, &shelved, 1, false, now)
                         .ok_or_else(|| anyhow::anyhow!("restocking a return would pass a stock's maximum"))?;
                     if !moves.is_empty() {
                         writes.extend(stock);

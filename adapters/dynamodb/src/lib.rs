@@ -16,8 +16,8 @@ use aws_sdk_dynamodb::types::{
 use serde_json::{Map, Value};
 
 use shop::table::{
-    Condition, EXPIRES_AT, GSI1PK, GSI1SK, Index, Item, Key, PK, Query, QueryPage, SK, SortKey, Table, Update, Write,
-    WriteError,
+    Condition, EXPIRES_AT, GSI1PK, GSI1SK, Index, Item, Key, PK, Query, QueryPage, SK, SortKey, Step, Table, Update,
+    Write, WriteError, top_level,
 };
 
 pub const GSI1: &str = "GSI1";
@@ -75,6 +75,23 @@ impl Expr {
         placeholder
     }
 
+    /// A document path (`variants[2].stock`) with its names as placeholders (`#n0[2].#n1`).
+    fn path(&mut self, path: &str) -> String {
+        let mut written = String::new();
+        for step in shop::table::steps(path) {
+            match step {
+                Step::Name(name) => {
+                    if !written.is_empty() {
+                        written.push('.');
+                    }
+                    written += &self.name(name);
+                }
+                Step::Index(i) => written += &format!("[{i}]"),
+            }
+        }
+        written
+    }
+
     fn value(&mut self, v: AttributeValue) -> String {
         let placeholder = format!(":v{}", self.values.len());
         self.values.insert(placeholder.clone(), v);
@@ -94,21 +111,21 @@ impl Expr {
                 let t = self.value(AttributeValue::N(epoch_now().to_string()));
                 format!("(attribute_not_exists({pk}) OR {exp} <= {t})")
             }
-            Condition::Equals(name, v) => {
-                let (n, v) = (self.name(name), value(v)?);
+            Condition::Equals(path, v) => {
+                let (n, v) = (self.path(path), value(v)?);
                 format!("{n} = {}", self.value(v))
             }
-            Condition::AtLeast(name, min) => {
-                let n = self.name(name);
+            Condition::AtLeast(path, min) => {
+                let n = self.path(path);
                 format!("{n} >= {}", self.value(AttributeValue::N(min.to_string())))
             }
-            Condition::Under(name, n) => {
-                let n_name = self.name(name);
+            Condition::Under(path, n) => {
+                let n_name = self.path(path);
                 let v = self.value(AttributeValue::N(n.to_string()));
                 format!("(attribute_not_exists({n_name}) OR {n_name} < {v})")
             }
-            Condition::OneOf(name, values) => {
-                let n = self.name(name);
+            Condition::OneOf(path, values) => {
+                let n = self.path(path);
                 let list =
                     values.iter().map(|v| Ok(self.value(value(v)?))).collect::<anyhow::Result<Vec<_>>>()?.join(", ");
                 format!("{n} IN ({list})")
@@ -122,20 +139,21 @@ impl Expr {
 
     fn update(&mut self, update: &Update) -> anyhow::Result<String> {
         let mut clauses = Vec::new();
-        if !update.set.is_empty() {
-            let sets = update
-                .set
-                .iter()
-                .map(|(n, v)| Ok(format!("{} = {}", self.name(n), self.value(value(v)?))))
-                .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut sets = update
+            .set
+            .iter()
+            .map(|(n, v)| Ok(format!("{} = {}", self.name(n), self.value(value(v)?))))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut adds = Vec::new();
+        for (path, by) in &update.add {
+            let (p, by) = (self.path(path), self.value(AttributeValue::N(by.to_string())));
+            // ADD takes top-level attributes only; a number inside one is set to itself plus.
+            if top_level(path) { adds.push(format!("{p} {by}")) } else { sets.push(format!("{p} = {p} + {by}")) }
+        }
+        if !sets.is_empty() {
             clauses.push(format!("SET {}", sets.join(", ")));
         }
-        if !update.add.is_empty() {
-            let adds: Vec<String> = update
-                .add
-                .iter()
-                .map(|(n, by)| format!("{} {}", self.name(n), self.value(AttributeValue::N(by.to_string()))))
-                .collect();
+        if !adds.is_empty() {
             clauses.push(format!("ADD {}", adds.join(", ")));
         }
         if !update.remove.is_empty() {

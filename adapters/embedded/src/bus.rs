@@ -168,11 +168,10 @@ impl Bus {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         // Another pump may have moved the cursor meanwhile: take only what is still ahead of it.
         let at: i64 = tx.query_row("SELECT seq FROM cursor", [], |r| r.get(0)).optional()?.unwrap_or(0);
-        let events: Vec<Published> = changes
-            .iter()
-            .filter(|c| c.sequence > at)
-            .filter_map(|c| Published::by(c.old.as_ref(), c.new.as_ref()))
-            .collect();
+        let ahead = changes.iter().filter(|c| c.sequence > at);
+        let events: Vec<Published> =
+            ahead.clone().filter_map(|c| Published::by(c.old.as_ref(), c.new.as_ref())).collect();
+        let sold_out = ahead.map(|c| shop::catalog::sold_out(c.old.as_ref(), c.new.as_ref())).sum();
         let mut queued = vec![false; QUEUES.len()];
         for event in &events {
             for (i, queue) in QUEUES.iter().enumerate().filter(|(_, q)| q.accepts(event.kind)) {
@@ -192,6 +191,7 @@ impl Bus {
             wake.notify_one();
         }
         events.iter().for_each(Published::measure);
+        shop::metrics::stock_outs(sold_out);
         Ok(changes.len())
     }
 

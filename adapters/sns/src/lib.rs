@@ -87,14 +87,20 @@ fn image(image: serde_dynamo::Item) -> anyhow::Result<Option<Item>> {
 /// publish (Lambda retries the batch from there; consumers take duplicates in their stride).
 pub async fn handle_stream(publisher: &SnsPublisher, batch: dynamodb::Event) -> Result<DynamoDbEventResponse, Error> {
     let mut events = Vec::new();
+    // The variants each product change sold out, after how many of the batch's events.
+    let mut sold_out = Vec::new();
     for record in batch.records {
         let (old, new) = (image(record.change.old_image)?, image(record.change.new_image)?);
-        if let Some(event) = Published::by(old.as_ref(), new.as_ref()) {
-            events.push((record.change.sequence_number.unwrap_or_default(), event));
+        match Published::by(old.as_ref(), new.as_ref()) {
+            Some(event) => events.push((record.change.sequence_number.unwrap_or_default(), event)),
+            None => sold_out.push((events.len(), shop::catalog::sold_out(old.as_ref(), new.as_ref()))),
         }
     }
     let (sequences, events): (Vec<String>, Vec<Published>) = events.into_iter().unzip();
     let published = publisher.publish(&events).await?;
+    // Lambda retries the batch from the first record whose event was not published: the changes
+    // before it are done, and counted once.
+    shop::metrics::stock_outs(sold_out.iter().filter(|(before, _)| *before <= published).map(|(_, n)| n).sum());
     tracing::info!(published, of = events.len(), "events published");
     let mut answer = DynamoDbEventResponse::default();
     if let Some(sequence) = sequences.get(published) {

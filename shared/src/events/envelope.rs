@@ -53,9 +53,6 @@ impl Event {
                     metrics::cancellation(reason);
                 }
             }
-            DomainEvent::StockChanged(changed) => {
-                metrics::stock_outs(changed.products.iter().filter(|m| m.delta < 0 && m.stock == 0).count());
-            }
             _ => {}
         }
     }

@@ -229,13 +229,14 @@ impl DomainEvent {
         }
     }
 
-    /// The products the event names, with the revision each reached.
+    /// The products the event names, with the revision each reached: 0, below every product's,
+    /// for a move that does not know it (a checkout's), which a consumer reads the product for.
     pub fn products(&self) -> Vec<(ProductId, u64)> {
         match self {
             Self::ProductCreated(e) | Self::ProductUpdated(e) | Self::ProductDeleted(e) => {
                 vec![(e.product_id, e.revision)]
             }
-            Self::StockChanged(e) => e.products.iter().map(|m| (m.product_id, m.revision)).collect(),
+            Self::StockChanged(e) => e.products.iter().map(|m| (m.product_id, m.revision.unwrap_or(0))).collect(),
             _ => Vec::new(),
         }
     }
@@ -309,10 +310,13 @@ pub struct StockMove {
     pub variant_id: VariantId,
     /// Units added (positive) or taken (negative).
     pub delta: i64,
-    /// The variant's units in stock afterwards.
-    pub stock: u32,
-    /// The product's revision afterwards.
-    pub revision: u64,
+    /// The variant's units in stock afterwards; `None` for a checkout's, which takes stock by
+    /// an atomic decrement and so learns neither this nor the revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stock: Option<u32>,
+    /// The product's revision afterwards (`None` as for `stock`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<u64>,
 }
 
 /// A movement as events carry it; one recorded before products had variants names no variant:
@@ -322,8 +326,10 @@ struct StoredMove {
     product_id: ProductId,
     variant_id: Option<VariantId>,
     delta: i64,
-    stock: u32,
-    revision: u64,
+    #[serde(default)]
+    stock: Option<u32>,
+    #[serde(default)]
+    revision: Option<u64>,
 }
 
 impl From<StoredMove> for StockMove {

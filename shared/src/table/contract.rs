@@ -66,6 +66,37 @@ pub async fn atomic_counters(table: &dyn Table) {
     assert_eq!(removed.str("label"), None);
 }
 
+/// A number inside a list's element moves under a condition on that element (a product's
+/// variant's stock), in a write and in a transaction.
+pub async fn counters_inside_documents(table: &dyn Table) {
+    let key = Key::new(fresh("T"), "PRODUCT");
+    let variants = json!([{"id": "a", "stock": 5}, {"id": "b", "stock": 2}]);
+    table.write(Write::put(Item::new(&key, &json!({"variants": variants, "stock": 7, "version": 1})))).await.unwrap();
+    let take = |index: usize, id: &str, n: i64| {
+        let stock = format!("variants[{index}].stock");
+        Write::update(key.clone(), Update::default().add(&stock, -n).add("stock", -n).add("version", 1)).when(
+            Condition::And(vec![
+                Condition::equals(&format!("variants[{index}].id"), id),
+                Condition::AtLeast(stock.clone(), n),
+            ]),
+        )
+    };
+    table.write(take(1, "b", 2)).await.unwrap();
+    let item = table.get(&key).await.unwrap().unwrap();
+    assert_eq!(item.at("variants[1].stock"), Some(&json!(0)));
+    assert_eq!((item.int("stock"), item.int("version")), (Some(5), Some(2)));
+    assert_eq!(item.at("variants[0]"), Some(&json!({"id": "a", "stock": 5})), "the other element is as it was");
+    for refused in [take(1, "b", 1), take(0, "b", 1), take(0, "a", 6)] {
+        assert!(matches!(table.write(refused).await, Err(WriteError::ConditionFailed { .. })));
+    }
+    let marker = Key::new(&key.pk, "MARKER");
+    table.transact(vec![take(0, "a", 5), Write::create(Item::new(&marker, &json!({})))]).await.unwrap();
+    let item = table.get(&key).await.unwrap().unwrap();
+    assert_eq!(item.at("variants[0].stock"), Some(&json!(0)));
+    assert_eq!((item.int("stock"), item.int("version")), (Some(0), Some(3)));
+    assert!(item.at("variants[2].stock").is_none() && item.at("variants.stock").is_none());
+}
+
 pub async fn transactions_are_all_or_nothing(table: &dyn Table) {
     let p = fresh("T");
     let (a, b, c) = (Key::new(&p, "A"), Key::new(&p, "B"), Key::new(&p, "C"));
@@ -219,7 +250,8 @@ pub async fn concurrent_decrements_never_oversell(table: std::sync::Arc<dyn Tabl
 macro_rules! table_contract {
     ($make:expr) => {
         $crate::table_contract!(@tests $make;
-            put_get_delete, conditional_writes, atomic_counters, bounded_counters, transactions_are_all_or_nothing,
+            put_get_delete, conditional_writes, atomic_counters, bounded_counters, counters_inside_documents,
+            transactions_are_all_or_nothing,
             queries_by_partition_prefix_and_range, secondary_index, batch_get_returns_what_exists,
             expired_items_are_invisible, records_read_as_items_decode);
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,6 +5,8 @@
 //!
 //! Items are JSON objects whose top-level attributes are the item's attributes; `PK`, `SK`,
 //! `GSI1PK`, `GSI1SK` (strings) and `expires_at` (epoch seconds) have their DynamoDB meaning.
+//! Conditions and counters name an attribute, or an attribute inside one by a document path as
+//! DynamoDB writes it (`variants[2].stock`); no attribute's name holds `.` or `[`.
 //! Items whose `expires_at` has passed are never returned, as if TTL had already removed them.
 
 pub mod contract;
@@ -90,6 +92,25 @@ impl Item {
         self.0.get(name).and_then(Value::as_i64)
     }
 
+    /// The value at a document path (`variants[2].stock`), if the item has one there.
+    pub fn at(&self, path: &str) -> Option<&Value> {
+        let mut steps = steps(path);
+        let Some(Step::Name(first)) = steps.next() else { return None };
+        steps.try_fold(self.0.get(first)?, |value, step| match step {
+            Step::Name(name) => value.get(name),
+            Step::Index(i) => value.get(i),
+        })
+    }
+
+    fn at_mut(&mut self, path: &str) -> Option<&mut Value> {
+        let mut steps = steps(path);
+        let Some(Step::Name(first)) = steps.next() else { return None };
+        steps.try_fold(self.0.get_mut(first)?, |value, step| match step {
+            Step::Name(name) => value.get_mut(name),
+            Step::Index(i) => value.get_mut(i),
+        })
+    }
+
     pub fn expires_at(&self) -> Option<i64> {
         self.int(EXPIRES_AT)
     }
@@ -109,6 +130,29 @@ impl Item {
         let key = self.key();
         T::deserialize(Value::Object(self.0)).map_err(|e| anyhow::anyhow!("decoding item {key:?}: {e}"))
     }
+}
+
+/// One step of a document path: `variants[2].stock` is `variants`, `[2]`, `stock`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Step<'a> {
+    Name(&'a str),
+    Index(usize),
+}
+
+/// The steps of a document path; a step that is not a name or `[n]` ends it.
+pub fn steps(path: &str) -> impl Iterator<Item = Step<'_>> {
+    path.split('.')
+        .flat_map(|part| {
+            let (name, indexes) = part.split_at(part.find('[').unwrap_or(part.len()));
+            let indexes = indexes.split_terminator(']').map(|i| i.strip_prefix('[').and_then(|i| i.parse().ok()));
+            std::iter::once(Some(Step::Name(name))).chain(indexes.map(|i| i.map(Step::Index)))
+        })
+        .map_while(|step| step)
+}
+
+/// Whether a path names a top-level attribute.
+pub fn top_level(path: &str) -> bool {
+    !path.contains(['.', '['])
 }
 
 /// A condition on the current item, checked atomically with the write.
@@ -141,10 +185,10 @@ impl Condition {
         match self {
             Self::Exists => current.is_some(),
             Self::NotExists => current.is_none(),
-            Self::Equals(name, value) => current.and_then(|i| i.0.get(name)) == Some(value),
-            Self::AtLeast(name, n) => current.and_then(|i| i.int(name)).is_some_and(|v| v >= *n),
-            Self::OneOf(name, values) => current.and_then(|i| i.0.get(name)).is_some_and(|v| values.contains(v)),
-            Self::Under(name, n) => current.and_then(|i| i.int(name)).unwrap_or(0) < *n,
+            Self::Equals(path, value) => current.and_then(|i| i.at(path)) == Some(value),
+            Self::AtLeast(path, n) => current.and_then(|i| i.at(path)?.as_i64()).is_some_and(|v| v >= *n),
+            Self::OneOf(path, values) => current.and_then(|i| i.at(path)).is_some_and(|v| values.contains(v)),
+            Self::Under(path, n) => current.and_then(|i| i.at(path)?.as_i64()).unwrap_or(0) < *n,
             Self::And(all) => all.iter().all(|c| c.holds(current)),
         }
     }
@@ -165,7 +209,9 @@ impl Update {
         self
     }
 
-    /// Atomically adds `n` (which may be negative) to a number attribute, starting from 0.
+    /// Atomically adds `n` (which may be negative) to a number attribute, starting from 0; or to
+    /// a number inside one (`variants[2].stock`), which must be there: guard it with a condition
+    /// (DynamoDB refuses the write, and in memory nothing changes).
     pub fn add(mut self, name: &str, n: i64) -> Self {
         self.add.push((name.into(), n));
         self
@@ -182,9 +228,12 @@ impl Update {
         for (name, value) in &self.set {
             item.0.insert(name.clone(), value.clone());
         }
-        for (name, n) in &self.add {
-            let old = item.int(name).unwrap_or(0);
-            item.0.insert(name.clone(), (old + n).into());
+        for (path, n) in &self.add {
+            match item.at_mut(path) {
+                Some(number) => *number = (number.as_i64().unwrap_or(0) + n).into(),
+                None if top_level(path) => drop(item.0.insert(path.clone(), (*n).into())),
+                None => {}
+            }
         }
         for name in &self.remove {
             item.0.remove(name);
