@@ -885,7 +885,10 @@ mod tests {
     fn a_variant_sold_out_is_one_whose_last_units_went() {
         let before = product(json!([{"id": "a", "stock": 2}, {"id": "b", "stock": 0}, {"id": "c", "stock": 1}]));
         let mut after = before.clone();
-        after.0.insert("variants".into(), json!([{"id": "a", "stock": 0}, {"id": "b", "stock": 0}, {"id": "c", "stock": 1}]));
+        after.0.insert(
+            "variants".into(),
+            json!([{"id": "a", "stock": 0}, {"id": "b", "stock": 0}, {"id": "c", "stock": 1}]),
+        );
         assert_eq!(sold_out(Some(&before), Some(&after)), 1, "a went; b had none before");
         assert_eq!(sold_out(Some(&after), Some(&before)), 0, "a restock sells nothing out");
         assert_eq!(sold_out(None, Some(&after)), 0, "a product created without stock");

@@ -42,6 +42,14 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_ready ON messages (queue, visible_at) WHERE dead_at IS NULL;
 ";
 
+/// The most messages one receive hands a consumer (an SQS batch).
+const BATCH: usize = 10;
+
+/// Workers per queue, each receiving and handling batches on its own, as Lambda's SQS poller
+/// starts with five batches at a time. One wakes another when its receive came back full, so a
+/// backlog is drained by all of them and a trickle by one.
+const WORKERS: usize = 5;
+
 /// The queues' delivery rules (SQS's redrive policy and visibility timeout).
 #[derive(Debug, Clone, Copy)]
 pub struct Delivery {
@@ -308,9 +316,13 @@ impl Bus {
         let queue = consumer.queue();
         let mut handled = 0;
         loop {
-            let messages = self.blocking(move |bus| bus.receive(queue, 10)).await?;
+            let messages = self.blocking(move |bus| bus.receive(queue, BATCH)).await?;
             if messages.is_empty() {
                 return Ok(handled);
+            }
+            if messages.len() == BATCH {
+                // A full batch: there may be more, for another of the queue's workers.
+                self.queued[QUEUES.iter().position(|q| *q == queue).expect("one of QUEUES")].notify_one();
             }
             let outcomes =
                 futures::future::join_all(messages.iter().map(|m| shop::events::deliver(consumer, &m.body))).await;
@@ -349,13 +361,15 @@ impl Bus {
             async move { bus.pump(&*feed).await }
         }));
         for consumer in consumers {
-            let bus = self.clone();
             let queue = QUEUES.iter().position(|q| *q == consumer.queue()).expect("a consumer drains one of QUEUES");
-            let messages = Idle::woken_by(self.queued[queue].clone(), poll);
-            workers.spawn(keep_working("consuming events", messages, move || {
-                let (bus, consumer) = (bus.clone(), consumer.clone());
-                async move { bus.drain(&*consumer).await }
-            }));
+            for _ in 0..WORKERS {
+                let (bus, consumer) = (self.clone(), consumer.clone());
+                let messages = Idle::woken_by(self.queued[queue].clone(), poll);
+                workers.spawn(keep_working("consuming events", messages, move || {
+                    let (bus, consumer) = (bus.clone(), consumer.clone());
+                    async move { bus.drain(&*consumer).await }
+                }));
+            }
         }
         while workers.join_next().await.is_some() {}
     }
