@@ -97,6 +97,16 @@ pub struct DeadLetter {
     pub dead_at: i64,
 }
 
+/// The query for up to `max` visible messages of queue `?1` at time `?2`, oldest first. The
+/// limit is part of the text: SQLite plans with a bound LIMIT's value, so binding one would
+/// compile the statement again at every receive.
+fn visible(max: usize) -> String {
+    format!(
+        "SELECT event_id, body, receives FROM messages
+         WHERE queue = ?1 AND dead_at IS NULL AND visible_at <= ?2 ORDER BY visible_at, event_id LIMIT {max}"
+    )
+}
+
 /// The bus over its SQLite file.
 pub struct Bus {
     conn: Mutex<Connection>,
@@ -209,11 +219,8 @@ impl Bus {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now = now_ms();
         let rows: Vec<(String, String, u32)> = tx
-            .prepare_cached(
-                "SELECT event_id, body, receives FROM messages
-                 WHERE queue = ?1 AND dead_at IS NULL AND visible_at <= ?2 ORDER BY visible_at, event_id LIMIT ?3",
-            )?
-            .query_map(params![queue.name, now, max as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .prepare_cached(&visible(max))?
+            .query_map(params![queue.name, now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<_, _>>()?;
         let mut messages = Vec::with_capacity(rows.len());
         for (event_id, body, receives) in rows {
@@ -455,6 +462,20 @@ mod tests {
         let got: Vec<String> = bus.receive(&SALES, 10).unwrap().into_iter().map(|m| m.event_id).collect();
         assert_eq!(got, ["01A"]);
         assert!(bus.receive(&SALES, 10).unwrap().is_empty(), "hidden while in flight");
+    }
+
+    #[tokio::test]
+    async fn a_receive_reuses_its_compiled_query() {
+        let (_dir, table, bus) = world();
+        emit(&table, "01A", EventKind::OrderPlaced).await;
+        bus.pump(&table).await.unwrap();
+        for queue in [&SALES, &NOTIFICATIONS, &SALES] {
+            bus.receive(queue, BATCH).unwrap();
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let conn = bus.conn();
+        let query = conn.prepare_cached(&visible(BATCH)).unwrap();
+        assert_eq!(query.get_status(rusqlite::StatementStatus::RePrepare), 0);
     }
 
     #[tokio::test]

@@ -274,7 +274,8 @@ fn body(item: &Item) -> String {
     serde_json::to_string(&item.0).expect("a JSON map serializes")
 }
 
-fn store(conn: &Connection, item: &Item) -> rusqlite::Result<()> {
+/// Stores `item`, whose JSON text is `body`.
+fn store(conn: &Connection, item: &Item, body: &str) -> rusqlite::Result<()> {
     let key = item.key();
     let gsi = item.gsi1();
     conn.prepare_cached(
@@ -286,7 +287,7 @@ fn store(conn: &Connection, item: &Item) -> rusqlite::Result<()> {
         gsi.as_ref().map(|g| &g.pk),
         gsi.as_ref().map(|g| &g.sk),
         item.expires_at(),
-        body(item)
+        body
     ])?;
     Ok(())
 }
@@ -304,7 +305,9 @@ fn apply(conn: &Connection, write: &Write) -> anyhow::Result<Applied> {
     if key.pk.is_empty() || key.sk.is_empty() {
         anyhow::bail!("an item needs a non-empty PK and SK");
     }
-    let current = load(conn, &key)?;
+    // The stored text is kept for the change's old image, and the new item is written once
+    // for both its row and its change: a product is a few kilobytes of JSON.
+    let (old, current) = load_with(conn, &key, |text| Ok((text.to_owned(), parse_item(text)?)))?.unzip();
     if let Some(condition) = write.condition()
         && !condition.holds(current.as_ref())
     {
@@ -312,20 +315,21 @@ fn apply(conn: &Connection, write: &Write) -> anyhow::Result<Applied> {
     }
     let next = match write {
         Write::Put { item, .. } => Some(item.clone()),
-        Write::Update { update, .. } => Some(update.apply(&key, current.clone())),
+        Write::Update { update, .. } => Some(update.apply(&key, current)),
         Write::Delete { .. } => None,
         Write::Check { .. } => return Ok(Applied::Done(current)),
     };
-    match &next {
-        Some(item) => store(conn, item)?,
+    let new = next.as_ref().map(body);
+    match next.as_ref().zip(new.as_deref()) {
+        Some((item, text)) => store(conn, item, text)?,
         // Also removes an expired item the sweeper has not reached yet.
         None => {
             conn.prepare_cached("DELETE FROM items WHERE pk = ?1 AND sk = ?2")?.execute(params![key.pk, key.sk])?;
         }
     }
-    if current.is_some() || next.is_some() {
+    if old.is_some() || new.is_some() {
         conn.prepare_cached("INSERT INTO changes (pk, sk, old, new, at) VALUES (?1, ?2, ?3, ?4, ?5)")?
-            .execute(params![key.pk, key.sk, current.as_ref().map(body), next.as_ref().map(body), epoch_now()])?;
+            .execute(params![key.pk, key.sk, old, new, epoch_now()])?;
     }
     Ok(Applied::Done(next))
 }
@@ -434,9 +438,11 @@ pub(crate) fn position(item: &Item, index: Index) -> Value {
 impl Store {
     fn changes_after(&self, sequence: i64, limit: usize) -> anyhow::Result<Vec<Change>> {
         let conn = self.reader();
-        let mut stmt =
-            conn.prepare_cached("SELECT seq, pk, sk, old, new FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
-        let rows = stmt.query_map(params![sequence, limit as i64], |row| {
+        // The limit is in the text, as a bound one would compile the statement at every call.
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT seq, pk, sk, old, new FROM changes WHERE seq > ?1 ORDER BY seq LIMIT {limit}"
+        ))?;
+        let rows = stmt.query_map(params![sequence], |row| {
             let image = |i: usize| -> rusqlite::Result<Option<Item>> {
                 row.get::<_, Option<String>>(i)?.map(|b| parse_item(&b)).transpose()
             };
