@@ -121,12 +121,13 @@ struct EmailOwner {
     user_id: UserId,
 }
 
-/// Failed log-ins for one email address, and until when the next one must wait.
+/// Failed log-ins for one email address, and until when the next one must wait (milliseconds
+/// since the epoch: a wait counted in whole seconds from a whole second could end at once).
 #[derive(Serialize, Deserialize)]
 struct LoginFailures {
     failures: i64,
     #[serde(default)]
-    locked_until: i64,
+    locked_until_ms: i64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -247,8 +248,16 @@ impl EmbeddedIdentity {
     async fn login_allowed(&self, email: &Email, client: &Client) -> Result<(), IdentityError> {
         let Some(item) = self.table.get(&keys::login_failures(email, &client.0)).await? else { return Ok(()) };
         let record: LoginFailures = item.decode()?;
-        let wait = record.locked_until - self.config.clock.epoch_now();
-        if wait > 0 { Err(IdentityError::TooManyAttempts { retry_after: wait as u64 }) } else { Ok(()) }
+        let left = record.locked_until_ms - self.now_ms();
+        if left > 0 {
+            Err(IdentityError::TooManyAttempts { retry_after: (left as u64).div_ceil(1000) })
+        } else {
+            Ok(())
+        }
+    }
+
+    fn now_ms(&self) -> i64 {
+        shop::time::Timestamp::at(self.config.clock.now()).unix_millis()
     }
 
     /// Counts a failed log-in; past the free ones, the next must wait twice as long as the last.
@@ -260,7 +269,8 @@ impl EmbeddedIdentity {
         let over = record.failures - FREE_LOGIN_FAILURES;
         if over >= 0 {
             let wait = (1i64 << over.min(10)).min(MAX_LOGIN_WAIT_SECONDS);
-            self.table.write(Write::update(key, Update::default().set("locked_until", now + wait))).await?;
+            let until = self.now_ms() + wait * 1000;
+            self.table.write(Write::update(key, Update::default().set("locked_until_ms", until))).await?;
         }
         Ok(())
     }
